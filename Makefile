@@ -1,0 +1,125 @@
+# fermata: facial expressions in, music out, as small Unix filters.
+# GNU make. Users may set CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX, DESTDIR, BINDIR, MANDIR,
+# DATADIR and BLAS_LIBS; our own flags live in FM_* variables so a user's CFLAGS never
+# drops warnings or include paths. WERROR=1 adds -Werror (make check and CI set it).
+
+VERSION  = 0.1.0
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/fermata
+CFLAGS  ?= -O2 -g
+
+# A fresh Debian machine gets its packages before anything needs a header or a tool.
+# NO_DEPS=1 skips this (packagers, offline builds).
+ifeq ($(NO_DEPS),)
+ifneq ($(filter-out clean uninstall,$(or $(MAKECMDGOALS),all)),)
+DEPS_STATUS := $(shell scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error scripts/deps.sh could not install the packages fermata needs)
+endif
+endif
+endif
+
+PKGS       = libjpeg libpng libcjson sndfile
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BLAS_LIBS  ?= $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+FM_CPPFLAGS = -Ilib -D_POSIX_C_SOURCE=200809L -DFM_VERSION='"$(VERSION)"' \
+	-DFM_DATADIR='"$(DATADIR)"' $(PKG_CFLAGS)
+FM_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-MMD -MP $(if $(filter 1,$(WERROR)),-Werror)
+FM_LIBS     = $(PKG_LIBS) $(BLAS_LIBS) -lpthread -lm
+
+TOOLS     = fer-detect
+LIB_SRCS  = $(sort $(wildcard lib/*.c))
+CMD_SRCS  = cmd/common.c
+UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
+UNITS     = $(UNIT_SRCS:tests/unit/%.c=%)
+MANS      = $(sort $(wildcard man/*.[1-9]))
+
+# $(call objs,BUILDDIR,SOURCES)
+objs = $(patsubst %.c,$(1)/%.o,$(2))
+
+B = build
+LIB      = $(B)/libfermata.a
+BINS     = $(TOOLS:%=$(B)/bin/%)
+UNITBINS = $(UNITS:%=$(B)/tests/%)
+
+.PHONY: all check asan bench demo fuzz lint install uninstall clean unit cli
+
+all: $(LIB) $(BINS)
+
+# --- build rules, instantiated for build/ and build-asan/ -----------------------------
+define BUILD_RULES
+$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(FM_CPPFLAGS) $$(CPPFLAGS) $$(FM_CFLAGS) $(2) $$(CFLAGS) -c -o $$@ $$<
+
+$(1)/libfermata.a: $$(call objs,$(1),$$(LIB_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+$(1)/bin/%: $(1)/cmd/%.o $(1)/cmd/common.o $(1)/libfermata.a
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(FM_LIBS)
+
+$(1)/tests/%: $(1)/tests/unit/%.o $(1)/libfermata.a
+	@mkdir -p $$(@D)
+	$$(CC) $(2) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ -lcmocka $$(FM_LIBS)
+
+-include $$(patsubst %.c,$(1)/%.d,$$(LIB_SRCS) $$(CMD_SRCS) $$(TOOLS:%=cmd/%.c) $$(UNIT_SRCS))
+endef
+
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+$(eval $(call BUILD_RULES,build,))
+$(eval $(call BUILD_RULES,build-asan,$(ASAN_FLAGS)))
+
+.SECONDARY:
+
+# --- tests ----------------------------------------------------------------------------
+# Every runner speaks TAP; scripts/tap-summary ends with "N passed, N failed".
+RUN_TESTS = scripts/run-tests
+
+check:
+	$(MAKE) --no-print-directory WERROR=1 all $(UNITBINS)
+	$(MAKE) --no-print-directory lint
+	$(RUN_TESTS) build
+
+asan:
+	$(MAKE) --no-print-directory WERROR=1 CFLAGS='-O1 -g' \
+		build-asan/libfermata.a $(TOOLS:%=build-asan/bin/%) $(UNITS:%=build-asan/tests/%)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(RUN_TESTS) build-asan
+
+lint:
+	@out=$$(mandoc -T lint -W warning $(MANS) 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "mandoc lint: clean"
+
+bench: all
+	scripts/deps.sh bench
+	scripts/bench.sh
+
+demo: all
+	scripts/demo.sh
+
+fuzz:
+	@echo "fuzz targets arrive with issue 7"; exit 1
+
+# --- install --------------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(DATADIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(filter %.7,$(MANS)) $(DESTDIR)$(MANDIR)/man7
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANS)))
+	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man7/%,$(filter %.7,$(MANS)))
+	-rmdir $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-asan build-fuzz

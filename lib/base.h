@@ -1,0 +1,74 @@
+/*
+ * lib/base.h: what every module shares: the error record, default limits, the version,
+ * the seven emotions, and a seedable random number generator.
+ *
+ * A fallible library function returns 0 or -1 and, on -1, fills the caller's struct fm_err
+ * with a code and one line of text (lower case, no program name, no newline, no full stop).
+ * The library never prints and never exits; the tools in cmd/ decide what to do.
+ */
+#ifndef FM_BASE_H
+#define FM_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef FM_VERSION
+#define FM_VERSION "0.1.0"
+#endif
+
+enum fm_errcode {
+	FM_OK = 0,
+	FM_EIO,     /* the file could not be opened or read */
+	FM_EFORMAT, /* the bytes are not what they claim to be, or are damaged */
+	FM_ELIMIT,  /* a size is above a configured limit */
+	FM_ENOMEM,  /* an allocation failed */
+	FM_EINVAL,  /* an argument is out of its documented range */
+};
+
+struct fm_err {
+	enum fm_errcode code;
+	char msg[256];
+};
+
+/* Fill err (which may be NULL) and return -1, so that callers can `return fm_err_set(...)`. */
+int fm_err_set(struct fm_err *err, enum fm_errcode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Default limits; every tool has an option to raise them. */
+#define FM_DEFAULT_MAX_PIXELS 100000000u    /* 100 megapixels: 300 MB of RGB */
+#define FM_DEFAULT_MAX_FILE_BYTES (1u << 30) /* 1 GiB read into memory at most */
+
+/* The seven FER2013 classes, in DESIGN.md's order everywhere. */
+enum fm_emotion {
+	FM_ANGRY,
+	FM_DISGUST,
+	FM_FEAR,
+	FM_HAPPY,
+	FM_SAD,
+	FM_SURPRISE,
+	FM_NEUTRAL,
+	FM_N_EMOTIONS
+};
+
+/* "angry" ... "neutral"; NULL for a value out of range. The string is static. */
+const char *fm_emotion_name(enum fm_emotion e);
+/* Parse a name (exact, lower case); -1 with FM_EINVAL for an unknown one. */
+int fm_emotion_parse(const char *name, enum fm_emotion *out, struct fm_err *err);
+
+/*
+ * xoshiro256** seeded through splitmix64: fast, small state, and the same sequence on every
+ * machine for the same seed, which is what makes a training run reproducible.
+ */
+struct fm_rng {
+	uint64_t s[4];
+};
+void fm_rng_seed(struct fm_rng *r, uint64_t seed);
+uint64_t fm_rng_next(struct fm_rng *r);
+/* Uniform in [0, 1). */
+double fm_rng_uniform(struct fm_rng *r);
+/* Uniform integer in [0, n); n > 0. */
+uint64_t fm_rng_below(struct fm_rng *r, uint64_t n);
+/* Standard normal (Box-Muller). */
+double fm_rng_normal(struct fm_rng *r);
+
+#endif

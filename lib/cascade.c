@@ -1,0 +1,727 @@
+/*
+ * lib/cascade.c: multi-scale Viola-Jones detection with the semantics of OpenCV 4's
+ * CascadeClassifier::detectMultiScale, so that the same cascade and parameters on the same
+ * gray image give the same boxes.
+ *
+ * What is matched, step by step (OpenCV 4.6, modules/objdetect/src/cascadedetect.cpp):
+ * - scales: factor = scale_factor^k as a double, kept when the rounded window fits the
+ *   min/max size, stored as float; each level is the whole image resized to
+ *   round(W / factor) x round(H / factor) with bilinear INTER_LINEAR (fm_gray_resize);
+ * - per level: integral images of the pixels and their squares (32-bit, wrapping, which is
+ *   exact for window differences), and the tilted integral when the cascade needs it;
+ * - windows at the cascade's own size on each level, step 2 below factor 2 and 1 above, a
+ *   further step skipped whenever stage 0 rejects; Haar feature values are normalised by
+ *   the window's standard deviation over the inner (w-2)x(h-2) rectangle, and windows whose
+ *   normaliser says "flat" are rejected, both in OpenCV's float and double arithmetic;
+ * - boxes scaled back with float rounding, then groupRectangles(eps 0.2): equivalence by
+ *   SimilarRects, mean box per class, classes with <= min_neighbors members dropped, and
+ *   small boxes inside bigger, better supported ones dropped.
+ * Departures: the output is sorted (most neighbours first) rather than in OpenCV's thread
+ * order, and grouping finds the same classes with a sort instead of comparing all pairs.
+ */
+#include "cascade_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GROUP_EPS 0.2
+#define MAX_SCALES 4096
+
+/*
+ * A tree node compiled for one row stride: its feature's integral-image offsets, and each
+ * branch either a node of the same tree (next[k] > 0, relative to the tree's root) or a
+ * leaf whose value is inlined (next[k] == 0, value leaf[k]). k is 0 for "left". A tree's
+ * root also carries the tree's node count, so a stage walks its trees without an index.
+ */
+struct haar_node {
+	int32_t ofs[3][4]; /* corners of each rectangle: + - - + */
+	float w[3];
+	float threshold;
+	int32_t next[2];
+	float leaf[2];
+	int32_t tree_size;
+};
+
+struct lbp_node {
+	int32_t ofs;        /* top-left corner of the 3x3 grid of cells */
+	int32_t dx, dy;     /* one cell's width, and its height times the row stride */
+	uint32_t subset[8];
+	int32_t next[2];
+	float leaf[2];
+	int32_t tree_size;
+};
+
+struct fm_detector {
+	uint8_t *layer; /* the current pyramid level */
+	size_t layer_cap;
+	/* (w+1) x (h+1) tables with a fixed row stride. The tilted table follows the upright
+	 * one in the same buffer, so a tilted feature is an upright one with offsets moved by
+	 * tilted_ofs, and the hot loop needs no branch for it (as OpenCV's tofs). */
+	uint32_t *sum, *sqsum;
+	size_t sum_cap, sqsum_cap, tilted_ofs;
+	int32_t *trows; /* three extended rows for the tilted integral */
+	size_t trows_cap;
+	void *nodes; /* struct haar_node or struct lbp_node, per cascade node */
+	size_t nodes_cap;
+	const struct fm_cascade *compiled_for;
+	size_t compiled_stride;
+	int32_t norm_ofs[4];
+	struct fm_box *raw;
+	size_t n_raw, raw_cap;
+};
+
+int
+fm_detector_new(struct fm_detector **out, struct fm_err *err)
+{
+	*out = calloc(1, sizeof **out);
+	if (*out == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory");
+	return 0;
+}
+
+void
+fm_detector_free(struct fm_detector *d)
+{
+	if (d == NULL)
+		return;
+	free(d->layer);
+	free(d->sum);
+	free(d->sqsum);
+	free(d->trows);
+	free(d->nodes);
+	free(d->raw);
+	free(d);
+}
+
+/* Make *buf hold at least n elements of size bytes; contents are not kept. */
+static int
+reserve(void *bufp, size_t *cap, size_t n, size_t size)
+{
+	void **buf = bufp;
+
+	if (n <= *cap)
+		return 0;
+	free(*buf);
+	*buf = malloc(n * size);
+	if (*buf == NULL) {
+		*cap = 0;
+		return -1;
+	}
+	*cap = n;
+	return 0;
+}
+
+/* OpenCV's cvRound: round half to even in the default rounding mode. */
+static int32_t
+round_f(float v)
+{
+	return (int32_t)lrintf(v);
+}
+
+static int32_t
+round_d(double v)
+{
+	return (int32_t)lrint(v);
+}
+
+/* --- integral images ------------------------------------------------------------------ */
+
+/* sum and sqsum of img (w x h) into (w+1) x (h+1) tables with row stride `stride`. */
+/* sum (and sqsum unless NULL) of img (w x h) into (w+1) x (h+1) tables of row stride `stride`. */
+static void
+integrate(const uint8_t *img, int32_t w, int32_t h, size_t stride, uint32_t *sum,
+	  uint32_t *sqsum)
+{
+	memset(sum, 0, (size_t)(w + 1) * sizeof *sum);
+	if (sqsum != NULL)
+		memset(sqsum, 0, (size_t)(w + 1) * sizeof *sqsum);
+	for (int32_t y = 0; y < h; y++) {
+		const uint8_t *row = img + (size_t)y * (size_t)w;
+		const uint32_t *s0 = sum + (size_t)y * stride;
+		uint32_t *s1 = sum + (size_t)(y + 1) * stride, rs = 0;
+
+		s1[0] = 0;
+		for (int32_t x = 0; x < w; x++) {
+			rs += row[x];
+			s1[x + 1] = s0[x + 1] + rs;
+		}
+		if (sqsum == NULL)
+			continue;
+		const uint32_t *q0 = sqsum + (size_t)y * stride;
+		uint32_t *q1 = sqsum + (size_t)(y + 1) * stride, rq = 0;
+
+		q1[0] = 0;
+		for (int32_t x = 0; x < w; x++) {
+			rq += (uint32_t)row[x] * row[x];
+			q1[x + 1] = q0[x + 1] + rq;
+		}
+	}
+}
+
+/*
+ * OpenCV's tilted integral: T(X, Y) = sum of img(x, y) over y < Y, |x - X + 1| <= Y - y - 1,
+ * by the recurrence T(X,Y) = T(X-1,Y-1) + T(X+1,Y-1) - T(X,Y-2) + I(X-1,Y-1) + I(X-1,Y-2).
+ * The recurrence reaches one column further out per row, so it runs on rows extended by h+1
+ * columns each side, three at a time; only columns 0..w are kept.
+ */
+size_t
+cascade_tilted_scratch(int32_t w, int32_t h)
+{
+	return 3 * ((size_t)w + 1 + 2 * ((size_t)h + 2));
+}
+
+void
+cascade_tilted_integral(const uint8_t *img, int32_t w, int32_t h, size_t stride, uint32_t *tilted,
+			int32_t *scratch)
+{
+	size_t margin = (size_t)h + 2, ext = (size_t)w + 1 + 2 * margin;
+	int32_t *rows[3];
+
+	memset(scratch, 0, 3 * ext * sizeof *scratch);
+	for (int k = 0; k < 3; k++)
+		rows[k] = scratch + (size_t)k * ext + margin; /* column 0 of the image */
+	memset(tilted, 0, (size_t)(w + 1) * sizeof *tilted);
+	for (int32_t y = 1; y <= h; y++) {
+		int32_t *cur = rows[y % 3], *prev = rows[(y + 2) % 3], *prev2 = rows[(y + 1) % 3];
+		const uint8_t *r1 = img + (size_t)(y - 1) * (size_t)w;
+		const uint8_t *r2 = y >= 2 ? img + (size_t)(y - 2) * (size_t)w : NULL;
+		int32_t lo = -(int32_t)margin + 1, hi = w + (int32_t)margin - 1;
+
+		for (int32_t X = lo; X < hi; X++) {
+			int32_t v = prev[X - 1] + prev[X + 1] - (y >= 2 ? prev2[X] : 0);
+
+			if (X - 1 >= 0 && X - 1 < w) {
+				v += r1[X - 1];
+				if (r2 != NULL)
+					v += r2[X - 1];
+			}
+			cur[X] = v;
+		}
+		cur[lo - 1] = cur[hi] = 0;
+		uint32_t *out = tilted + (size_t)y * stride;
+		for (int32_t X = 0; X <= w; X++)
+			out[X] = (uint32_t)cur[X];
+	}
+}
+
+/* --- compiled features ------------------------------------------------------------------ */
+
+static int32_t
+at(size_t stride, int32_t x, int32_t y)
+{
+	return (int32_t)((size_t)y * stride) + x;
+}
+
+static void
+compile_haar(struct haar_node *n, const struct haar_feature *f, size_t stride, size_t tilted_ofs)
+{
+	memset(n, 0, sizeof *n);
+	for (int k = 0; k < f->n_rects; k++) {
+		const struct haar_rect *r = &f->r[k];
+
+		n->w[k] = r->weight;
+		if (f->tilted) {
+			int32_t t = (int32_t)tilted_ofs;
+
+			n->ofs[k][0] = t + at(stride, r->x, r->y);
+			n->ofs[k][1] = t + at(stride, r->x - r->h, r->y + r->h);
+			n->ofs[k][2] = t + at(stride, r->x + r->w, r->y + r->w);
+			n->ofs[k][3] = t + at(stride, r->x + r->w - r->h, r->y + r->w + r->h);
+		} else {
+			n->ofs[k][0] = at(stride, r->x, r->y);
+			n->ofs[k][1] = at(stride, r->x + r->w, r->y);
+			n->ofs[k][2] = at(stride, r->x, r->y + r->h);
+			n->ofs[k][3] = at(stride, r->x + r->w, r->y + r->h);
+		}
+	}
+}
+
+static int
+compile(struct fm_detector *d, const struct fm_cascade *c, size_t stride, size_t tilted_ofs)
+{
+	size_t size = c->type == FEATURE_HAAR ? sizeof(struct haar_node) : sizeof(struct lbp_node);
+
+	if (d->compiled_for == c && d->compiled_stride == stride && d->tilted_ofs == tilted_ofs)
+		return 0;
+	if (reserve(&d->nodes, &d->nodes_cap, c->n_nodes, size) == -1)
+		return -1;
+	for (size_t ti = 0; ti < c->n_trees; ti++) {
+		const struct weak_tree *t = &c->trees[ti];
+
+		for (uint32_t j = 0; j < t->n_nodes; j++) {
+			size_t i = t->first_node + j;
+			const struct tree_node *tn = &c->nodes[i];
+			int32_t next[2] = { 0, 0 }, tree_size = j == 0 ? (int32_t)t->n_nodes : 0;
+			float leaf[2] = { 0, 0 };
+			int32_t kids[2] = { tn->left, tn->right };
+
+			for (int k = 0; k < 2; k++) {
+				if (kids[k] > 0)
+					next[k] = kids[k];
+				else
+					leaf[k] = c->leaves[t->first_leaf + (uint32_t)(-kids[k])];
+			}
+			if (c->type == FEATURE_HAAR) {
+				struct haar_node *n = (struct haar_node *)d->nodes + i;
+
+				compile_haar(n, &c->haar[tn->feature], stride, tilted_ofs);
+				n->threshold = tn->threshold;
+				memcpy(n->next, next, sizeof next);
+				memcpy(n->leaf, leaf, sizeof leaf);
+				n->tree_size = tree_size;
+			} else {
+				struct lbp_node *n = (struct lbp_node *)d->nodes + i;
+				const struct lbp_feature *f = &c->lbp[tn->feature];
+
+				n->ofs = at(stride, f->x, f->y);
+				n->dx = f->w;
+				n->dy = at(stride, 0, f->h);
+				memcpy(n->subset, tn->subset, sizeof n->subset);
+				memcpy(n->next, next, sizeof next);
+				memcpy(n->leaf, leaf, sizeof leaf);
+				n->tree_size = tree_size;
+			}
+		}
+	}
+	d->norm_ofs[0] = at(stride, 1, 1);
+	d->norm_ofs[1] = at(stride, c->win_w - 1, 1);
+	d->norm_ofs[2] = at(stride, 1, c->win_h - 1);
+	d->norm_ofs[3] = at(stride, c->win_w - 1, c->win_h - 1);
+	d->compiled_for = c;
+	d->compiled_stride = stride;
+	d->tilted_ofs = tilted_ofs;
+	return 0;
+}
+
+/* A rectangle's sum from its four corners; wrapping 32-bit arithmetic is exact here. */
+static inline int32_t
+box_sum(const uint32_t *p, const int32_t *o)
+{
+	return (int32_t)(p[o[0]] - p[o[1]] - p[o[2]] + p[o[3]]);
+}
+
+/*
+ * OpenCV's HaarEvaluator::OptFeature::calc, in float, in the same order. A two-rectangle
+ * feature's third rectangle has weight 0 and empty offsets, and adding its 0 * 0 leaves the
+ * float sum unchanged (up to the sign of zero, which no comparison sees), so every feature
+ * takes the same branch-free path.
+ */
+static inline float
+haar_value(const struct haar_node *n, const uint32_t *p)
+{
+	return n->w[0] * (float)box_sum(p, n->ofs[0]) + n->w[1] * (float)box_sum(p, n->ofs[1]) +
+	       n->w[2] * (float)box_sum(p, n->ofs[2]);
+}
+
+/* 1 if every stage accepts, else minus the rejecting stage's index (0 for stage 0).
+ * OpenCV's predictOrdered: float feature value times the float normaliser, compared as a
+ * double with the float threshold; leaves summed in double. */
+static int
+run_haar(const struct fm_cascade *c, const struct haar_node *n, const uint32_t *p, float norm)
+{
+	for (size_t si = 0; si < c->n_stages; si++) {
+		const struct stage *st = &c->stages[si];
+		double acc = 0;
+
+		for (uint32_t ti = 0; ti < st->n_trees; ti++) {
+			const struct haar_node *root = n, *at_node = n;
+
+			for (;;) {
+				double v = (double)(haar_value(at_node, p) * norm);
+				int k = !(v < at_node->threshold);
+
+				if (at_node->next[k] == 0) {
+					acc += at_node->leaf[k];
+					break;
+				}
+				at_node = root + at_node->next[k];
+			}
+			n = root + root->tree_size;
+		}
+		if (acc < st->threshold)
+			return -(int)si;
+	}
+	return 1;
+}
+
+/* OpenCV's LBPEvaluator::OptFeature::calc: the 8 neighbours of the centre cell, clockwise
+ * from the top left, compared with it; the 16 grid corners are read once. */
+static inline int
+lbp_code(const struct lbp_node *n, const uint32_t *p)
+{
+	uint32_t g[16];
+	const uint32_t *row = p + n->ofs;
+
+	for (int k = 0; k < 16; k += 4, row += n->dy) {
+		g[k] = row[0];
+		g[k + 1] = row[n->dx];
+		g[k + 2] = row[2 * n->dx];
+		g[k + 3] = row[3 * n->dx];
+	}
+#define CELL(i) (int32_t)(g[(i)] - g[(i) + 1] - g[(i) + 4] + g[(i) + 5])
+	int32_t centre = CELL(5);
+
+	return (CELL(0) >= centre ? 128 : 0) | (CELL(1) >= centre ? 64 : 0) |
+	       (CELL(2) >= centre ? 32 : 0) | (CELL(6) >= centre ? 16 : 0) |
+	       (CELL(10) >= centre ? 8 : 0) | (CELL(9) >= centre ? 4 : 0) |
+	       (CELL(8) >= centre ? 2 : 0) | (CELL(4) >= centre ? 1 : 0);
+#undef CELL
+}
+
+static int
+run_lbp(const struct fm_cascade *c, const struct lbp_node *n, const uint32_t *p)
+{
+	for (size_t si = 0; si < c->n_stages; si++) {
+		const struct stage *st = &c->stages[si];
+		double acc = 0;
+
+		for (uint32_t ti = 0; ti < st->n_trees; ti++) {
+			const struct lbp_node *root = n, *at_node = n;
+
+			for (;;) {
+				int code = lbp_code(at_node, p);
+				int k = !(at_node->subset[code >> 5] & (1u << (code & 31)));
+
+				if (at_node->next[k] == 0) {
+					acc += at_node->leaf[k];
+					break;
+				}
+				at_node = root + at_node->next[k];
+			}
+			n = root + root->tree_size;
+		}
+		if (acc < st->threshold)
+			return -(int)si;
+	}
+	return 1;
+}
+
+/* --- the scan ---------------------------------------------------------------------------- */
+
+static int
+push_raw(struct fm_detector *d, int32_t x, int32_t y, int32_t w, int32_t h)
+{
+	if (d->n_raw == d->raw_cap) {
+		size_t cap = d->raw_cap ? d->raw_cap * 2 : 256;
+		struct fm_box *r = realloc(d->raw, cap * sizeof *r);
+
+		if (r == NULL)
+			return -1;
+		d->raw = r;
+		d->raw_cap = cap;
+	}
+	d->raw[d->n_raw++] = (struct fm_box){ x, y, w, h, 1 };
+	return 0;
+}
+
+/* Scan one pyramid level whose integrals are in d; raw hits go to d->raw. */
+static int
+scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_t lh,
+	   float scale)
+{
+	size_t stride = d->compiled_stride;
+	int32_t step = scale >= 2.0f ? 1 : 2;
+	int32_t xs = lw + 1 - c->win_w, ys = lh + 1 - c->win_h;
+	int32_t box_w = round_f((float)c->win_w * scale), box_h = round_f((float)c->win_h * scale);
+	double area = (double)(c->win_w - 2) * (double)(c->win_h - 2);
+
+	for (int32_t y = 0; y < ys; y += step) {
+		for (int32_t x = 0; x < xs; x += step) {
+			size_t off = (size_t)y * stride + (size_t)x;
+			int result;
+
+			if (c->type == FEATURE_HAAR) {
+				const uint32_t *p = d->sum + off;
+				int32_t vs = box_sum(p, d->norm_ofs);
+				uint32_t vq = d->sqsum[off + (size_t)d->norm_ofs[0]] -
+					      d->sqsum[off + (size_t)d->norm_ofs[1]] -
+					      d->sqsum[off + (size_t)d->norm_ofs[2]] +
+					      d->sqsum[off + (size_t)d->norm_ofs[3]];
+				double nf = area * (double)vq - (double)vs * (double)vs;
+				float norm;
+
+				/* OpenCV's HaarEvaluator::setWindow: a flat window is no face. */
+				if (nf > 0.) {
+					norm = (float)(1. / sqrt(nf));
+					result = area * norm < 1e-1
+							 ? run_haar(c, d->nodes, p, norm)
+							 : -1;
+				} else {
+					result = -1;
+				}
+			} else {
+				result = run_lbp(c, d->nodes, d->sum + off);
+			}
+			if (result > 0 &&
+			    push_raw(d, round_f((float)x * scale), round_f((float)y * scale), box_w,
+				     box_h) == -1)
+				return -1;
+			if (result == 0)
+				x += step;
+		}
+	}
+	return 0;
+}
+
+/* --- grouping ------------------------------------------------------------------------------ */
+
+static int
+find_root(int *parent, int i)
+{
+	while (parent[i] != i) {
+		parent[i] = parent[parent[i]];
+		i = parent[i];
+	}
+	return i;
+}
+
+/* OpenCV's SimilarRects. */
+static int
+similar(const struct fm_box *a, const struct fm_box *b, double eps)
+{
+	double delta = eps * ((a->w < b->w ? a->w : b->w) + (a->h < b->h ? a->h : b->h)) * 0.5;
+
+	return abs(a->x - b->x) <= delta && abs(a->y - b->y) <= delta &&
+	       abs(a->x + a->w - b->x - b->w) <= delta && abs(a->y + a->h - b->y - b->h) <= delta;
+}
+
+struct x_index {
+	int32_t x;
+	int index;
+};
+
+static int
+cmp_x_index(const void *a, const void *b)
+{
+	const struct x_index *p = a, *q = b;
+
+	if (p->x != q->x)
+		return p->x < q->x ? -1 : 1;
+	return p->index - q->index;
+}
+
+static int
+cmp_output(const void *a, const void *b)
+{
+	const struct fm_box *p = a, *q = b;
+
+	if (p->neighbors != q->neighbors)
+		return q->neighbors - p->neighbors;
+	if (p->y != q->y)
+		return p->y - q->y;
+	if (p->x != q->x)
+		return p->x - q->x;
+	return p->w - q->w;
+}
+
+/*
+ * groupRectangles(rects, min_neighbors, 0.2): classes are the connected components of
+ * SimilarRects. Two similar boxes differ in x by at most delta <= eps * (w + h) / 2 of the
+ * first, so after sorting by x only a short run of neighbours needs comparing.
+ */
+static int
+group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out,
+      size_t *n_out)
+{
+	int *order = NULL, *parent = NULL, *cls = NULL;
+	struct x_index *byx = NULL;
+	struct fm_box *sums = NULL, *res = NULL;
+	int64_t *acc = NULL;
+	size_t n_cls = 0, n_res = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*n_out = 0;
+	if (n == 0)
+		return 0;
+	if (min_neighbors <= 0) {
+		res = malloc(n * sizeof *res);
+		if (res == NULL)
+			return -1;
+		memcpy(res, raw, n * sizeof *res);
+		n_res = n;
+		goto done;
+	}
+	order = malloc(n * sizeof *order);
+	parent = malloc(n * sizeof *parent);
+	cls = malloc(n * sizeof *cls);
+	byx = malloc(n * sizeof *byx);
+	if (order == NULL || parent == NULL || cls == NULL || byx == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		order[i] = parent[i] = (int)i;
+	for (size_t i = 0; i < n; i++)
+		byx[i] = (struct x_index){ raw[i].x, (int)i };
+	qsort(byx, n, sizeof *byx, cmp_x_index);
+	for (size_t i = 0; i < n; i++)
+		order[i] = byx[i].index;
+	for (size_t i = 0; i < n; i++) {
+		const struct fm_box *a = &raw[order[i]];
+		double reach = GROUP_EPS * (a->w + a->h) * 0.5;
+
+		for (size_t j = i + 1; j < n && raw[order[j]].x - a->x <= reach; j++) {
+			if (similar(a, &raw[order[j]], GROUP_EPS)) {
+				int ra = find_root(parent, order[i]), rb = find_root(parent, order[j]);
+				if (ra != rb)
+					parent[ra > rb ? ra : rb] = ra < rb ? ra : rb;
+			}
+		}
+	}
+	/* Number classes in order of their first member, as OpenCV's partition does. */
+	for (size_t i = 0; i < n; i++)
+		cls[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		int r = find_root(parent, (int)i);
+		if (cls[r] < 0)
+			cls[r] = (int)n_cls++;
+		order[i] = cls[r];
+	}
+	acc = calloc(n_cls * 5, sizeof *acc);
+	sums = malloc(n_cls * sizeof *sums);
+	res = malloc(n_cls * sizeof *res);
+	if (acc == NULL || sums == NULL || res == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		int64_t *a = &acc[(size_t)order[i] * 5];
+		a[0] += raw[i].x;
+		a[1] += raw[i].y;
+		a[2] += raw[i].w;
+		a[3] += raw[i].h;
+		a[4]++;
+	}
+	for (size_t k = 0; k < n_cls; k++) {
+		const int64_t *a = &acc[k * 5];
+		/* OpenCV: Rect sums are int, scaled by a float 1/count, then cvRound. */
+		float s = 1.f / (float)a[4];
+
+		sums[k] = (struct fm_box){ round_f((float)(int32_t)a[0] * s),
+					   round_f((float)(int32_t)a[1] * s),
+					   round_f((float)(int32_t)a[2] * s),
+					   round_f((float)(int32_t)a[3] * s), (int32_t)a[4] };
+	}
+	for (size_t i = 0; i < n_cls; i++) {
+		const struct fm_box *r1 = &sums[i];
+		int n1 = r1->neighbors;
+		size_t j;
+
+		if (n1 <= min_neighbors)
+			continue;
+		/* Drop a box lying inside a bigger one that has more support. */
+		for (j = 0; j < n_cls; j++) {
+			const struct fm_box *r2 = &sums[j];
+			int n2 = r2->neighbors;
+
+			if (j == i || n2 <= min_neighbors)
+				continue;
+			int dx = round_d(r2->w * GROUP_EPS), dy = round_d(r2->h * GROUP_EPS);
+			if (r1->x >= r2->x - dx && r1->y >= r2->y - dy &&
+			    r1->x + r1->w <= r2->x + r2->w + dx && r1->y + r1->h <= r2->y + r2->h + dy &&
+			    (n2 > (n1 > 3 ? n1 : 3) || n1 < 3))
+				break;
+		}
+		if (j == n_cls)
+			res[n_res++] = *r1;
+	}
+done:
+	if (n_res == 0) {
+		free(res);
+		res = NULL;
+	} else {
+		qsort(res, n_res, sizeof *res, cmp_output);
+	}
+	*out = res;
+	*n_out = n_res;
+	res = NULL;
+	rc = 0;
+fail:
+	free(order);
+	free(byx);
+	free(parent);
+	free(cls);
+	free(acc);
+	free(sums);
+	free(res);
+	return rc;
+}
+
+int
+fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struct fm_gray *img,
+		  const struct fm_detect_opts *o, struct fm_box **boxes, size_t *n,
+		  struct fm_err *err)
+{
+	float scales[MAX_SCALES];
+	size_t n_scales = 0;
+	int32_t W = (int32_t)img->width, H = (int32_t)img->height;
+	int32_t max_w = o->max_side ? (int32_t)o->max_side : W;
+	int32_t max_h = o->max_side ? (int32_t)o->max_side : H;
+	int32_t min_side = (int32_t)o->min_side;
+
+	*boxes = NULL;
+	*n = 0;
+	if (!(o->scale_factor >= 1.001 && o->scale_factor <= 100.0))
+		return fm_err_set(err, FM_EINVAL, "scale factor %g out of range (1.001 to 100)",
+				  o->scale_factor);
+	if (o->min_neighbors < 0)
+		return fm_err_set(err, FM_EINVAL, "negative min_neighbors");
+	if (img->width == 0 || img->height == 0 || img->width > INT32_MAX / 2 ||
+	    img->height > INT32_MAX / 2)
+		return fm_err_set(err, FM_EINVAL, "image has no pixels");
+
+	/* OpenCV's scale list: double factor, rounded window, stored as float. */
+	for (double factor = 1;; factor *= o->scale_factor) {
+		int32_t ww = round_d(c->win_w * factor), wh = round_d(c->win_h * factor);
+
+		if (ww > max_w || wh > max_h || ww > W || wh > H)
+			break;
+		if (ww < min_side || wh < min_side)
+			continue;
+		if (n_scales == MAX_SCALES)
+			break;
+		scales[n_scales++] = (float)factor;
+	}
+	if (n_scales == 0)
+		return 0;
+
+	/* One row stride for every level, so features are compiled once per image size. */
+	size_t stride = (size_t)W + 1, cells = stride * ((size_t)H + 1);
+	size_t tilted_ofs = c->has_tilted ? cells : 0;
+	if (reserve(&d->sum, &d->sum_cap, cells + tilted_ofs, sizeof *d->sum) == -1 ||
+	    (c->type == FEATURE_HAAR &&
+	     reserve(&d->sqsum, &d->sqsum_cap, cells, sizeof *d->sqsum) == -1) ||
+	    reserve(&d->layer, &d->layer_cap, (size_t)W * (size_t)H, 1) == -1)
+		goto nomem;
+	if (compile(d, c, stride, tilted_ofs) == -1)
+		goto nomem;
+	d->n_raw = 0;
+
+	for (size_t i = 0; i < n_scales; i++) {
+		float sc = scales[i];
+		int32_t lw = round_f((float)W / sc), lh = round_f((float)H / sc);
+		const uint8_t *pix = img->pixels;
+
+		if (lw < c->win_w || lh < c->win_h)
+			continue;
+		if (lw != W || lh != H) {
+			struct fm_gray dst = { (uint32_t)lw, (uint32_t)lh, d->layer };
+
+			fm_gray_resize(img, &dst);
+			pix = d->layer;
+		}
+		integrate(pix, lw, lh, stride, d->sum, c->type == FEATURE_HAAR ? d->sqsum : NULL);
+		if (c->has_tilted) {
+			if (reserve(&d->trows, &d->trows_cap, cascade_tilted_scratch(lw, lh),
+				    sizeof *d->trows) == -1)
+				goto nomem;
+			cascade_tilted_integral(pix, lw, lh, stride, d->sum + tilted_ofs, d->trows);
+		}
+		if (scan_level(c, d, lw, lh, sc) == -1)
+			goto nomem;
+	}
+	if (group(d->raw, d->n_raw, o->min_neighbors, boxes, n) == -1)
+		goto nomem;
+	return 0;
+nomem:
+	return fm_err_set(err, FM_ENOMEM, "out of memory detecting faces in a %ux%u image",
+			  img->width, img->height);
+}

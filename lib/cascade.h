@@ -1,0 +1,64 @@
+/*
+ * lib/cascade.h: Viola-Jones face detection over OpenCV's cascade XML files (Haar, with
+ * upright and tilted features, and LBP), with the semantics of OpenCV's detectMultiScale:
+ * the same image pyramid, window steps, stage thresholds and grouping of overlapping
+ * windows, so that the boxes match OpenCV's on the same gray image.
+ *
+ * A loaded cascade is read-only, so one cascade may serve many threads; each thread
+ * passes its own struct fm_detector, which holds the pyramid and integral buffers.
+ */
+#ifndef FM_CASCADE_H
+#define FM_CASCADE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "image.h"
+
+struct fm_cascade;  /* opaque: window size, stages, trees, features */
+struct fm_detector; /* opaque: per-thread working buffers */
+
+struct fm_detect_opts {
+	double scale_factor;   /* > 1: window growth per pyramid level (OpenCV: 1.1) */
+	int min_neighbors;     /* groups with this many raw hits or fewer are dropped; 0: raw */
+	uint32_t min_side;     /* smallest face side in pixels; 0: the cascade's window */
+	uint32_t max_side;     /* largest face side in pixels; 0: the image's size */
+};
+#define FM_DETECT_OPTS_DEFAULT { 1.1, 3, 0, 0 }
+
+struct fm_box {
+	int32_t x, y;      /* top-left corner, image pixels */
+	int32_t w, h;      /* size, image pixels */
+	int32_t neighbors; /* raw windows merged into this box (OpenCV's numDetections) */
+};
+
+/*
+ * Load a cascade in OpenCV's XML format (the "opencv-cascade-classifier" layout that
+ * OpenCV 3 and later write). FM_EIO if the file cannot be read; FM_EFORMAT with the reason
+ * for a malformed file, an old-format (opencv-haar-classifier) file, or a feature type
+ * other than HAAR and LBP.
+ */
+int fm_cascade_load(const char *path, struct fm_cascade **out, struct fm_err *err);
+/* The same from a buffer (n_bytes long, need not end in NUL). */
+int fm_cascade_decode(const char *xml, size_t n_bytes, struct fm_cascade **out,
+		      struct fm_err *err);
+void fm_cascade_free(struct fm_cascade *c);
+
+/* "HAAR" or "LBP"; the window's width and height in pixels. */
+const char *fm_cascade_feature_type(const struct fm_cascade *c);
+void fm_cascade_window(const struct fm_cascade *c, uint32_t *width, uint32_t *height);
+
+int fm_detector_new(struct fm_detector **out, struct fm_err *err);
+void fm_detector_free(struct fm_detector *d);
+
+/*
+ * Detect on a gray image (equalise it first if you want OpenCV's usual recipe). On success
+ * *boxes is malloc'd (the caller frees it, NULL when *n is 0), most neighbours first, ties
+ * by position. FM_EINVAL for scale_factor <= 1 or min_neighbors < 0, FM_ENOMEM.
+ */
+int fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d,
+		      const struct fm_gray *img, const struct fm_detect_opts *o,
+		      struct fm_box **boxes, size_t *n, struct fm_err *err);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * lib/image.h: decode JPEG (libjpeg-turbo), PNG (libpng) and binary PGM/PPM into 8-bit
+ * pixels; gray conversion, histogram equalisation, crop and resize.
+ *
+ * Gray conversion, equalisation and resize reproduce OpenCV's cvtColor(RGB2GRAY),
+ * equalizeHist and resize(INTER_LINEAR) on 8-bit images bit for bit, because the face
+ * detector must find the same boxes as OpenCV's detectMultiScale on the same photo.
+ *
+ * Every size read from a file is hostile: it is checked against max_pixels before any
+ * allocation. Corrupt-data warnings from the codecs count as errors, because rows of
+ * missing pixels yield false faces.
+ */
+#ifndef FM_IMAGE_H
+#define FM_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+
+/* Interleaved rows without padding: channels is 1 (gray) or 3 (R, G, B). */
+struct fm_image {
+	uint32_t width, height, channels;
+	uint8_t *pixels; /* width * height * channels bytes, owned */
+};
+
+/* One 8-bit channel, rows without padding. */
+struct fm_gray {
+	uint32_t width, height;
+	uint8_t *pixels; /* width * height bytes, owned */
+};
+
+/*
+ * Decode a JPEG, PNG, or binary PGM (P5) / PPM (P6) held in memory; the format comes from
+ * the magic bytes. Gray sources give channels 1, everything else channels 3 (alpha is
+ * dropped, 16-bit samples are scaled to 8 bits, palettes expanded). An image of more than
+ * max_pixels pixels fails with FM_ELIMIT before its pixels are allocated. On success *out
+ * owns its pixels; on failure *out is zeroed.
+ */
+int fm_image_decode(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
+		    struct fm_image *out, struct fm_err *err);
+
+/* Read a whole file (FM_EIO for a missing file or a directory) and decode it. */
+int fm_image_load(const char *path, uint64_t max_pixels, struct fm_image *out,
+		  struct fm_err *err);
+
+/* Free the pixels and zero the struct; NULL and a zeroed struct are no-ops. */
+void fm_image_free(struct fm_image *img);
+
+/* A width x height gray image with uninitialised pixels; FM_ENOMEM or FM_EINVAL (zero side). */
+int fm_gray_new(uint32_t width, uint32_t height, struct fm_gray *out, struct fm_err *err);
+void fm_gray_free(struct fm_gray *g);
+
+/*
+ * Gray from any decoded image: copy for channels 1, and for RGB OpenCV's fixed-point
+ * BT.601 luma, (4899 R + 9617 G + 1868 B + 8192) >> 14, as cvtColor(BGR2GRAY) computes it.
+ */
+int fm_image_to_gray(const struct fm_image *img, struct fm_gray *out, struct fm_err *err);
+
+/* Histogram equalisation in place, exactly as OpenCV's equalizeHist. */
+void fm_gray_equalize(struct fm_gray *g);
+
+/*
+ * Bilinear resize of src into dst, whose width and height the caller has set and whose
+ * pixels it has allocated; the result equals OpenCV's resize(INTER_LINEAR) on 8-bit
+ * single-channel images (fixed-point, 11-bit coefficients). Does not allocate.
+ */
+void fm_gray_resize(const struct fm_gray *src, struct fm_gray *dst);
+
+/*
+ * Copy the rectangle (x, y, w, h) of src into a new image; the parts of the rectangle that
+ * fall outside src repeat the nearest edge pixel. FM_EINVAL for w or h < 1.
+ */
+int fm_gray_crop(const struct fm_gray *src, int32_t x, int32_t y, uint32_t w, uint32_t h,
+		 struct fm_gray *out, struct fm_err *err);
+
+#endif
