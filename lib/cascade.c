@@ -6,7 +6,7 @@
  * What is matched, step by step (OpenCV 4.6, modules/objdetect/src/cascadedetect.cpp):
  * - scales: factor = scale_factor^k as a double, kept when the rounded window fits the
  *   min/max size, stored as float; each level is the whole image resized to
- *   round(W / factor) x round(H / factor) with bilinear INTER_LINEAR (fm_gray_resize);
+ *   round(W / factor) x round(H / factor) with INTER_LINEAR_EXACT (fm_gray_resize_exact);
  * - per level: integral images of the pixels and their squares (32-bit, wrapping, which is
  *   exact for window differences), and the tilted integral when the cascade needs it;
  * - windows at the cascade's own size on each level, step 2 below factor 2 and 1 above, a
@@ -804,7 +804,7 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 		if (lw != W || lh != H) {
 			struct fm_gray dst = { (uint32_t)lw, (uint32_t)lh, d->layer };
 
-			fm_gray_resize(img, &dst);
+			fm_gray_resize_exact(img, &dst);
 			pix = d->layer;
 		}
 		integrate(pix, lw, lh, stride, d->sum, c->type == FEATURE_HAAR ? d->sqsum : NULL);

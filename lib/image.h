@@ -3,8 +3,9 @@
  * pixels; gray conversion, histogram equalisation, crop and resize.
  *
  * Gray conversion, equalisation and resize reproduce OpenCV's cvtColor(RGB2GRAY),
- * equalizeHist and resize(INTER_LINEAR) on 8-bit images bit for bit, because the face
- * detector must find the same boxes as OpenCV's detectMultiScale on the same photo.
+ * equalizeHist and resize(INTER_LINEAR and INTER_LINEAR_EXACT) on 8-bit images bit for bit,
+ * because the face detector must find the same boxes as OpenCV's detectMultiScale on the
+ * same photo.
  *
  * Every size read from a file is hostile: it is checked against max_pixels before any
  * allocation. Corrupt-data warnings from the codecs count as errors, because rows of
@@ -33,14 +34,27 @@ struct fm_gray {
 /*
  * Decode a JPEG, PNG, or binary PGM (P5) / PPM (P6) held in memory; the format comes from
  * the magic bytes. Gray sources give channels 1, everything else channels 3 (alpha is
- * dropped, 16-bit samples are scaled to 8 bits, palettes expanded). An image of more than
+ * dropped, 16-bit samples keep their high byte as in OpenCV, PNM samples of any other
+ * maxval than 255 or 65535 are scaled to 8 bits, palettes expanded). An image of more than
  * max_pixels pixels fails with FM_ELIMIT before its pixels are allocated. On success *out
- * owns its pixels; on failure *out is zeroed.
+ * owns its pixels; on failure *out is zeroed. As OpenCV's imread, a JPEG's or PNG's EXIF
+ * orientation is applied, so that width and height are those of the upright picture.
  */
 int fm_image_decode(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
 		    struct fm_image *out, struct fm_err *err);
 
-/* Read a whole file (FM_EIO for a missing file or a directory) and decode it. */
+/*
+ * As fm_image_decode, for a buffer that may hold several images back to back (concatenated
+ * PPMs or JPEGs from a pipe): decodes the first and sets *consumed to its length in bytes,
+ * so that the next starts at data + *consumed. Bytes after the first image are not read.
+ */
+int fm_image_decode_next(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
+			 struct fm_image *out, size_t *consumed, struct fm_err *err);
+
+/*
+ * Read a whole file (FM_EIO for a missing file or a directory, FM_ELIMIT for one of more
+ * than FM_DEFAULT_MAX_FILE_BYTES) and decode it.
+ */
 int fm_image_load(const char *path, uint64_t max_pixels, struct fm_image *out,
 		  struct fm_err *err);
 
@@ -52,8 +66,9 @@ int fm_gray_new(uint32_t width, uint32_t height, struct fm_gray *out, struct fm_
 void fm_gray_free(struct fm_gray *g);
 
 /*
- * Gray from any decoded image: copy for channels 1, and for RGB OpenCV's fixed-point
- * BT.601 luma, (4899 R + 9617 G + 1868 B + 8192) >> 14, as cvtColor(BGR2GRAY) computes it.
+ * Gray from any decoded image: copy for channels 1, and for RGB OpenCV 4.6's fixed-point
+ * BT.601 luma, (9798 R + 19235 G + 3735 B + 16384) >> 15, as cvtColor(BGR2GRAY) computes it
+ * (checked on all 2^24 colours; the 14-bit 4899/9617/1868 of older OpenCV differs).
  */
 int fm_image_to_gray(const struct fm_image *img, struct fm_gray *out, struct fm_err *err);
 
@@ -66,6 +81,14 @@ void fm_gray_equalize(struct fm_gray *g);
  * single-channel images (fixed-point, 11-bit coefficients). Does not allocate.
  */
 void fm_gray_resize(const struct fm_gray *src, struct fm_gray *dst);
+
+/*
+ * As fm_gray_resize, but equal to OpenCV's resize(INTER_LINEAR_EXACT) (resize_bitExact: 8-bit
+ * fractional weights, one rounding), which is what OpenCV 4's
+ * CascadeClassifier::detectMultiScale uses to build its image pyramid
+ * (FeatureEvaluator::setImage). Does not allocate.
+ */
+void fm_gray_resize_exact(const struct fm_gray *src, struct fm_gray *dst);
 
 /*
  * Copy the rectangle (x, y, w, h) of src into a new image; the parts of the rectangle that
