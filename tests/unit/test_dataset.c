@@ -1,0 +1,264 @@
+/*
+ * tests/unit/test_dataset.c: face sets load from folders and fer2013.csv in a fixed order,
+ * refuse what is not a face set, and augmentation is exact when off and reproducible when
+ * on. The FER2013 check skips when ../shared/fer2013 is absent.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dataset.h"
+
+static char tmpdir[256];
+
+static int
+make_tmp(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/fm-dataset-XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+remove_tmp(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A side x side PGM whose every pixel is `value`. */
+static void
+write_pgm(const char *path, uint32_t side, uint8_t value)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	fprintf(f, "P5 %u %u 255\n", side, side);
+	for (uint32_t i = 0; i < side * side; i++)
+		fputc(value, f);
+	fclose(f);
+}
+
+static void
+folder_tree_loads_in_class_then_name_order(void **state)
+{
+	char path[512];
+	struct fm_dataset d;
+	struct fm_err err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/tree", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/tree/sad", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/tree/angry", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/tree/sad/b.pgm", tmpdir);
+	write_pgm(path, 48, 20);
+	snprintf(path, sizeof path, "%s/tree/sad/a.pgm", tmpdir);
+	write_pgm(path, 48, 10);
+	snprintf(path, sizeof path, "%s/tree/angry/z.pgm", tmpdir);
+	write_pgm(path, 96, 30); /* resized to 48 */
+	snprintf(path, sizeof path, "%s/tree", tmpdir);
+	assert_int_equal(fm_dataset_load_dir(path, 48, &d, &err), 0);
+	assert_int_equal(d.n, 3);
+	assert_int_equal(d.side, 48);
+	assert_int_equal(d.labels[0], FM_ANGRY);
+	assert_int_equal(d.labels[1], FM_SAD);
+	assert_int_equal(d.labels[2], FM_SAD);
+	assert_int_equal(d.pixels[0], 30);
+	assert_int_equal(d.pixels[48 * 48], 10);
+	assert_int_equal(d.pixels[2 * 48 * 48], 20);
+	assert_int_equal(d.per_class[FM_SAD], 2);
+	fm_dataset_free(&d);
+	fm_dataset_free(NULL);
+}
+
+static void
+foreign_folder_and_bad_image_are_errors(void **state)
+{
+	char path[512];
+	struct fm_dataset d;
+	struct fm_err err;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/bad", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/bad/cheerful", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/bad", tmpdir);
+	assert_int_equal(fm_dataset_load_dir(path, 48, &d, &err), -1);
+	assert_int_equal(err.code, FM_EFORMAT);
+	assert_non_null(strstr(err.msg, "cheerful: not an emotion folder"));
+
+	snprintf(path, sizeof path, "%s/bad2", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/bad2/happy", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/bad2/happy/x.jpg", tmpdir);
+	FILE *f = fopen(path, "w");
+	fputs("not a jpeg", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/bad2", tmpdir);
+	assert_int_equal(fm_dataset_load_dir(path, 48, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "x.jpg"));
+	assert_int_equal(fm_dataset_load_dir("/nonexistent", 48, &d, &err), -1);
+	assert_int_equal(err.code, FM_EIO);
+}
+
+static void
+write_csv_row(FILE *f, int emotion, uint8_t value, const char *usage)
+{
+	fprintf(f, "%d,\"", emotion);
+	for (int i = 0; i < 48 * 48; i++)
+		fprintf(f, i ? " %u" : "%u", value);
+	fprintf(f, "\",%s\r\n", usage);
+}
+
+static void
+csv_rows_are_selected_by_usage(void **state)
+{
+	char path[512];
+	struct fm_dataset d;
+	struct fm_err err;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/fer2013.csv", tmpdir);
+	f = fopen(path, "w");
+	fputs("emotion,pixels,Usage\r\n", f);
+	write_csv_row(f, 3, 7, "Training");
+	write_csv_row(f, 6, 8, "PublicTest");
+	write_csv_row(f, 0, 9, "Training");
+	fclose(f);
+	assert_int_equal(fm_dataset_load_csv(path, "Training", &d, &err), 0);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.labels[0], FM_HAPPY);
+	assert_int_equal(d.labels[1], FM_ANGRY);
+	assert_int_equal(d.pixels[48 * 48 + 5], 9);
+	fm_dataset_free(&d);
+	assert_int_equal(fm_dataset_load_csv(path, NULL, &d, &err), 0);
+	assert_int_equal(d.n, 3);
+	fm_dataset_free(&d);
+	assert_int_equal(fm_dataset_load_csv(path, "PrivateTest", &d, &err), -1);
+	assert_int_equal(err.code, FM_EFORMAT);
+
+	f = fopen(path, "w");
+	fputs("emotion,pixels,Usage\n3,\"1 2 3\",Training\n", f);
+	fclose(f);
+	assert_int_equal(fm_dataset_load_csv(path, NULL, &d, &err), -1);
+	assert_non_null(strstr(err.msg, ":2: malformed row"));
+	f = fopen(path, "w");
+	fputs("a,b,c\n", f);
+	fclose(f);
+	assert_int_equal(fm_dataset_load_csv(path, NULL, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "not fer2013.csv"));
+}
+
+static void
+unaugmented_sample_is_the_normalised_face(void **state)
+{
+	uint8_t face[16];
+	float out[16];
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		face[i] = (uint8_t)(i * 17);
+	fm_face_to_input(face, 4, NULL, NULL, 4, 0.5f, 0.25f, out);
+	for (int i = 0; i < 16; i++)
+		assert_float_equal(out[i], (face[i] / 255.0f - 0.5f) / 0.25f, 1e-5);
+}
+
+/* A flip only: the mirror image, exactly (the bilinear weights are 0 and 1). */
+static void
+flip_mirrors_the_face(void **state)
+{
+	struct fm_augment flip = { 1, 0, 0, 0, 0, 0 };
+	uint8_t face[36];
+	float out[36];
+	struct fm_rng rng;
+	int flipped = 0;
+
+	(void)state;
+	for (int i = 0; i < 36; i++)
+		face[i] = (uint8_t)(i * 7);
+	fm_rng_seed(&rng, 3);
+	for (int tries = 0; tries < 8; tries++) {
+		fm_face_to_input(face, 6, &flip, &rng, 6, 0, 1, out);
+		if (fabsf(out[0] - face[0] / 255.0f) < 1e-6)
+			continue;
+		for (int y = 0; y < 6; y++)
+			for (int x = 0; x < 6; x++)
+				assert_float_equal(out[y * 6 + x], face[y * 6 + 5 - x] / 255.0f, 1e-5);
+		flipped++;
+	}
+	assert_true(flipped > 0 && flipped < 8);
+}
+
+static void
+augmentation_repeats_from_the_seed(void **state)
+{
+	struct fm_augment a = { 1, 4, 10, 0.1f, 0.1f, 0.2f };
+	uint8_t face[48 * 48];
+	float x[48 * 48], y[48 * 48];
+	struct fm_rng r1, r2;
+
+	(void)state;
+	for (int i = 0; i < 48 * 48; i++)
+		face[i] = (uint8_t)((i * 31) % 251);
+	fm_rng_seed(&r1, 42);
+	fm_rng_seed(&r2, 42);
+	fm_face_to_input(face, 48, &a, &r1, 48, 0.5f, 0.25f, x);
+	fm_face_to_input(face, 48, &a, &r2, 48, 0.5f, 0.25f, y);
+	assert_memory_equal(x, y, sizeof x);
+	for (int i = 0; i < 48 * 48; i++)
+		assert_true(isfinite(x[i]));
+}
+
+static void
+fer2013_validation_split_loads_whole(void **state)
+{
+	const char *dir = "../shared/fer2013/val";
+	struct fm_dataset d;
+	struct fm_err err;
+	static const size_t want[FM_N_EMOTIONS] = { 467, 56, 496, 895, 653, 415, 607 };
+
+	(void)state;
+	if (access(dir, R_OK) != 0) {
+		print_message("# skip: %s is absent (a clone has no ../shared)\n", dir);
+		skip();
+	}
+	assert_int_equal(fm_dataset_load_dir(dir, 48, &d, &err), 0);
+	assert_int_equal(d.n, 3589);
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		assert_int_equal(d.per_class[k], want[k]);
+	fm_dataset_free(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(folder_tree_loads_in_class_then_name_order),
+		cmocka_unit_test(foreign_folder_and_bad_image_are_errors),
+		cmocka_unit_test(csv_rows_are_selected_by_usage),
+		cmocka_unit_test(unaugmented_sample_is_the_normalised_face),
+		cmocka_unit_test(flip_mirrors_the_face),
+		cmocka_unit_test(augmentation_repeats_from_the_seed),
+		cmocka_unit_test(fer2013_validation_split_loads_whole),
+	};
+
+	return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
+}
