@@ -1,0 +1,522 @@
+/*
+ * cmd/common.c: reporting, option numbers, usage, and the ordered --jobs record loop.
+ *
+ * The loop is a ring of 4 * jobs slots. The main thread reads operands and stdin and fills
+ * slots in input order; jobs worker threads take slots in that order and run the tool's
+ * work on them; one writer thread waits for the oldest slot, reports it if it failed, and
+ * writes it. The writer, not the main thread, writes, because the main thread may sit in
+ * read(2) waiting for the next line while earlier records are ready: with `tail -f` or a
+ * camera feeding stdin the output must not wait for the input. stderr lines come from the
+ * writer too, so they appear in input order.
+ */
+#include "common.h"
+
+#include <err.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ndjson.h"
+
+#define SLOTS_PER_JOB 4
+
+enum slot_state {
+	SLOT_WORK,   /* to be processed by run.work */
+	SLOT_PASS,   /* arrived with "error": written untouched */
+	SLOT_FAILED, /* why holds the reason; record_fail at write time */
+};
+
+struct slot {
+	cJSON *rec;
+	enum slot_state state;
+	bool done;     /* a worker has finished with it */
+	uint64_t line; /* its stdin line, or 0 for an operand */
+	struct fm_err why;
+	char *out; /* the serialised line, when not failed */
+	size_t n_out;
+};
+
+struct loop {
+	struct run *run;
+	pthread_mutex_t lock;
+	pthread_cond_t work_ready; /* workers wait for tail > next_work */
+	pthread_cond_t head_done;  /* the writer waits for slots[head].done */
+	pthread_cond_t room;       /* the reader waits for tail - head < n_slots */
+	struct slot *slots;
+	size_t n_slots;
+	uint64_t head, next_work, tail; /* head <= next_work <= tail, all counting records */
+	bool input_ended;
+	bool stop;       /* stdout failed: finish without writing */
+	int read_failed; /* stdin could not be read: errno, status 2 */
+};
+
+struct worker {
+	struct loop *loop;
+	int thread;
+};
+
+static char out_buf[1 << 16]; /* stdout's buffer: any line shorter goes out in one write */
+
+void
+record_fail(struct run *r, cJSON *rec, const char *where, const char *why)
+{
+	warnx("%s: %s", where, why);
+	fm_ndjson_set_error(rec, why, NULL);
+	if (r->status < STATUS_SOME_FAILED)
+		r->status = STATUS_SOME_FAILED;
+}
+
+/* Add a record to the ring in input order; false when the loop stops. */
+static bool
+push(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line, const struct fm_err *why)
+{
+	struct slot *s;
+
+	pthread_mutex_lock(&l->lock);
+	while (l->tail - l->head == l->n_slots && !l->stop)
+		pthread_cond_wait(&l->room, &l->lock);
+	if (l->stop) {
+		pthread_mutex_unlock(&l->lock);
+		cJSON_Delete(rec);
+		return false;
+	}
+	s = &l->slots[l->tail % l->n_slots];
+	*s = (struct slot){.rec = rec, .state = state, .line = line};
+	if (why != NULL)
+		s->why = *why;
+	l->tail++;
+	pthread_cond_signal(&l->work_ready);
+	pthread_mutex_unlock(&l->lock);
+	return true;
+}
+
+/* Out of memory in the reader: nothing sensible can follow. */
+static bool
+give_up(struct loop *l, const struct fm_err *e)
+{
+	warnx("%s", e->msg);
+	pthread_mutex_lock(&l->lock);
+	l->read_failed = ENOMEM;
+	pthread_mutex_unlock(&l->lock);
+	return false;
+}
+
+static bool
+push_operand(struct loop *l, const char *path)
+{
+	struct fm_err e = {0};
+	cJSON *rec = cJSON_CreateObject();
+	size_t n = strlen(path), bad_at;
+
+	if (rec == NULL || fm_ndjson_set_text(rec, "path", path, n, SIZE_MAX, &e) == -1) {
+		cJSON_Delete(rec);
+		fm_err_set(&e, FM_ENOMEM, "out of memory for a record");
+		return give_up(l, &e);
+	}
+	if (!fm_ndjson_utf8_valid(path, n, &bad_at)) {
+		/* JSON cannot hold the name: the record carries it with U+FFFD in place. */
+		fm_err_set(&e, FM_EFORMAT, "file name is not valid UTF-8 at byte %zu", bad_at + 1);
+		return push(l, rec, SLOT_FAILED, 0, &e);
+	}
+	if (l->run->flags & RUN_NEED_PATH && n == 0) {
+		fm_err_set(&e, FM_EFORMAT, "\"path\" is empty");
+		return push(l, rec, SLOT_FAILED, 0, &e);
+	}
+	return push(l, rec, SLOT_WORK, 0, NULL);
+}
+
+static bool
+push_line(struct loop *l, const struct fm_ndjson_line *line)
+{
+	unsigned flags = l->run->flags & RUN_BARE_PATHS ? FM_NDJSON_BARE_PATH : 0;
+	struct fm_err e = {0};
+	const char *path;
+	cJSON *rec;
+
+	if (fm_ndjson_parse(line->text, line->n_bytes, flags, &rec, &e) == -1) {
+		if (e.code == FM_ENOMEM)
+			return give_up(l, &e);
+		struct fm_err why = e;
+		if (fm_ndjson_bad_line(line->number, line->text, line->n_bytes, why.msg, &rec,
+		                       &e) == -1)
+			return give_up(l, &e);
+		return push(l, rec, SLOT_FAILED, line->number, &why);
+	}
+	if (fm_ndjson_has_error(rec))
+		return push(l, rec, SLOT_PASS, line->number, NULL);
+	if (l->run->flags & RUN_NEED_PATH && fm_ndjson_get_path(rec, &path, &e) == -1)
+		return push(l, rec, SLOT_FAILED, line->number, &e);
+	return push(l, rec, SLOT_WORK, line->number, NULL);
+}
+
+static bool
+push_stdin(struct loop *l)
+{
+	struct fm_ndjson_reader *rd;
+	struct fm_ndjson_line line;
+	struct fm_err e = {0};
+	bool go_on = true;
+
+	if (fm_ndjson_reader_new_fd(STDIN_FILENO, l->run->max_line_bytes, &rd, &e) == -1)
+		return give_up(l, &e);
+	while (go_on) {
+		if (fm_ndjson_read(rd, &line, &e) == -1) {
+			if (e.code == FM_EIO) {
+				warnx("stdin: %s", e.msg);
+				pthread_mutex_lock(&l->lock);
+				l->read_failed = EIO;
+				pthread_mutex_unlock(&l->lock);
+				break;
+			}
+			/* Too long: what is left of the line is skipped, the next one is read. */
+			struct fm_err why = e;
+			cJSON *rec;
+			if (fm_ndjson_bad_line(line.number, line.text, line.n_bytes, why.msg, &rec,
+			                       &e) == -1) {
+				go_on = give_up(l, &e);
+				break;
+			}
+			go_on = push(l, rec, SLOT_FAILED, line.number, &why);
+			continue;
+		}
+		if (line.text == NULL)
+			break;
+		go_on = push_line(l, &line);
+	}
+	fm_ndjson_reader_free(rd);
+	return go_on && l->read_failed == 0;
+}
+
+static void *
+work_loop(void *arg)
+{
+	struct worker *w = arg;
+	struct loop *l = w->loop;
+	struct run *r = l->run;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		while (l->next_work == l->tail && !l->input_ended && !l->stop)
+			pthread_cond_wait(&l->work_ready, &l->lock);
+		if (l->stop || l->next_work == l->tail)
+			break;
+		struct slot *s = &l->slots[l->next_work++ % l->n_slots];
+		pthread_mutex_unlock(&l->lock);
+
+		if (s->state == SLOT_WORK && r->work(r->ctx, w->thread, s->rec, &s->why) == -1) {
+			s->state = SLOT_FAILED;
+			if (s->why.msg[0] == '\0') /* a library bug must not give a silent error */
+				fm_err_set(&s->why, s->why.code,
+				           "failed, without a reason (code %d)", (int)s->why.code);
+		}
+		if (s->state != SLOT_FAILED &&
+		    fm_ndjson_print(s->rec, &s->out, &s->n_out, &s->why) == -1)
+			s->state = SLOT_FAILED;
+
+		pthread_mutex_lock(&l->lock);
+		s->done = true;
+		pthread_cond_signal(&l->head_done);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/*
+ * A failed record as its line. If the record itself cannot be printed (a tool set a
+ * number that is not finite), a fresh one keeps what identifies it: its path or line.
+ */
+static int
+print_failed(struct run *r, struct slot *s)
+{
+	const char *path = NULL;
+	char where[64];
+	struct fm_err e;
+
+	if (fm_ndjson_get_path(s->rec, &path, NULL) == -1) {
+		if (s->line > 0)
+			snprintf(where, sizeof where, "line %llu", (unsigned long long)s->line);
+		else
+			snprintf(where, sizeof where, "-");
+		path = where;
+	}
+	record_fail(r, s->rec, path, s->why.msg);
+	if (fm_ndjson_print(s->rec, &s->out, &s->n_out, &e) == 0)
+		return 0;
+	cJSON *bare = cJSON_CreateObject();
+	cJSON *p = cJSON_GetObjectItemCaseSensitive(s->rec, "path");
+	if (bare == NULL)
+		return -1;
+	if (s->line > 0)
+		fm_ndjson_set(bare, "line", cJSON_CreateNumber((double)s->line), NULL);
+	if (cJSON_IsString(p))
+		fm_ndjson_set(bare, "path", cJSON_CreateString(p->valuestring), NULL);
+	fm_ndjson_set_error(bare, s->why.msg, NULL);
+	int rc = fm_ndjson_print(bare, &s->out, &s->n_out, &e);
+	cJSON_Delete(bare);
+	return rc;
+}
+
+static void *
+write_loop(void *arg)
+{
+	struct loop *l = arg;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		while (!l->stop && !(l->head < l->tail && l->slots[l->head % l->n_slots].done) &&
+		       !(l->head == l->tail && l->input_ended))
+			pthread_cond_wait(&l->head_done, &l->lock);
+		if (l->stop || l->head == l->tail)
+			break;
+		struct slot *s = &l->slots[l->head % l->n_slots];
+		pthread_mutex_unlock(&l->lock);
+
+		int out_errno = 0;
+		if (s->state == SLOT_FAILED && print_failed(l->run, s) == -1) {
+			warnx("out of memory for an output line");
+			out_errno = ENOMEM;
+		}
+		errno = 0;
+		if (out_errno == 0 &&
+		    (fwrite(s->out, 1, s->n_out, stdout) != s->n_out || fflush(stdout) == EOF))
+			out_errno = errno != 0 ? errno : EIO;
+		cJSON_Delete(s->rec);
+		free(s->out);
+		*s = (struct slot){0};
+
+		pthread_mutex_lock(&l->lock);
+		l->head++;
+		if (out_errno != 0) {
+			/* Nothing more can be written: let the reader and workers go. */
+			l->run->out_errno = out_errno;
+			l->stop = true;
+			pthread_cond_broadcast(&l->work_ready);
+			pthread_cond_broadcast(&l->room);
+			break;
+		}
+		pthread_cond_signal(&l->room);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+int
+run_records(struct run *r, int argc, char *const argv[])
+{
+	struct loop l = {.run = r};
+	struct worker *workers = NULL;
+	pthread_t *threads = NULL, writer;
+	int n_started = 0;
+	bool writer_started = false;
+
+	setvbuf(stdout, out_buf, _IOLBF, sizeof out_buf);
+	if (r->jobs < 1 || r->jobs > JOBS_MAX)
+		r->jobs = 1;
+	l.n_slots = (size_t)r->jobs * SLOTS_PER_JOB;
+	l.slots = calloc(l.n_slots, sizeof *l.slots);
+	workers = calloc((size_t)r->jobs, sizeof *workers);
+	threads = calloc((size_t)r->jobs, sizeof *threads);
+	if (l.slots == NULL || workers == NULL || threads == NULL) {
+		warnx("out of memory for %d jobs", r->jobs);
+		r->status = STATUS_CANNOT_RUN;
+		goto fail;
+	}
+	pthread_mutex_init(&l.lock, NULL);
+	pthread_cond_init(&l.work_ready, NULL);
+	pthread_cond_init(&l.head_done, NULL);
+	pthread_cond_init(&l.room, NULL);
+
+	int rc = pthread_create(&writer, NULL, write_loop, &l);
+	writer_started = rc == 0;
+	for (; rc == 0 && n_started < r->jobs; n_started++) {
+		workers[n_started] = (struct worker){&l, n_started};
+		rc = pthread_create(&threads[n_started], NULL, work_loop, &workers[n_started]);
+		if (rc != 0)
+			break;
+	}
+	if (rc != 0) {
+		warnx("cannot start %d threads (see --jobs): %s", r->jobs, strerror(rc));
+		r->status = STATUS_CANNOT_RUN;
+		pthread_mutex_lock(&l.lock);
+		l.stop = true;
+		pthread_mutex_unlock(&l.lock);
+	} else if (argc == 0) {
+		push_stdin(&l);
+	} else {
+		for (int i = 0; i < argc; i++) {
+			bool go_on =
+			    strcmp(argv[i], "-") == 0 ? push_stdin(&l) : push_operand(&l, argv[i]);
+			if (!go_on)
+				break;
+		}
+	}
+
+	pthread_mutex_lock(&l.lock);
+	l.input_ended = true;
+	pthread_cond_broadcast(&l.work_ready);
+	pthread_cond_broadcast(&l.head_done);
+	pthread_mutex_unlock(&l.lock);
+	for (int i = 0; i < n_started; i++)
+		pthread_join(threads[i], NULL);
+	if (writer_started) {
+		pthread_mutex_lock(&l.lock);
+		pthread_cond_broadcast(&l.head_done);
+		pthread_mutex_unlock(&l.lock);
+		pthread_join(writer, NULL);
+	}
+	for (uint64_t i = l.head; i < l.tail; i++) {
+		struct slot *s = &l.slots[i % l.n_slots];
+		cJSON_Delete(s->rec);
+		free(s->out);
+	}
+	if (l.read_failed != 0 || r->out_errno != 0)
+		r->status = STATUS_CANNOT_RUN;
+	pthread_cond_destroy(&l.room);
+	pthread_cond_destroy(&l.head_done);
+	pthread_cond_destroy(&l.work_ready);
+	pthread_mutex_destroy(&l.lock);
+fail:
+	free(threads);
+	free(workers);
+	free(l.slots);
+	return r->status;
+}
+
+int
+run_finish(struct run *r)
+{
+	int failed = r->out_errno;
+
+	errno = 0;
+	/* A full disk is not success: the last bytes may fail only at close. */
+	if (failed == 0 && (fflush(stdout) == EOF || ferror(stdout)))
+		failed = errno != 0 ? errno : EIO;
+	if (fclose(stdout) == EOF && failed == 0)
+		failed = errno != 0 ? errno : EIO;
+	if (failed != 0) {
+		warnx("stdout: %s", strerror(failed));
+		return STATUS_CANNOT_RUN;
+	}
+	return r->status;
+}
+
+static int
+finish_stdout(void)
+{
+	errno = 0;
+	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
+		warnx("stdout: %s", strerror(errno != 0 ? errno : EIO));
+		return STATUS_CANNOT_RUN;
+	}
+	return STATUS_ALL_OK;
+}
+
+noreturn void
+exit_help(const char *usage, const char *options)
+{
+	fputs(usage, stdout);
+	putchar('\n');
+	fputs(options, stdout);
+	exit(finish_stdout());
+}
+
+noreturn void
+exit_version(const char *tool)
+{
+	printf("%s (fermata) %s\n", tool, FM_VERSION);
+	exit(finish_stdout());
+}
+
+noreturn void
+exit_usage(const char *usage, const char *fmt, ...)
+{
+	if (fmt != NULL) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		vwarnx(fmt, ap);
+		va_end(ap);
+	}
+	fprintf(stderr, "%s\n", usage);
+	exit(STATUS_CANNOT_RUN);
+}
+
+noreturn void
+exit_bad_option(const char *usage, const struct option *longopts, int c, char *const argv[])
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	const char *name = NULL;
+
+	for (const struct option *o = longopts; optopt != 0 && o->name != NULL; o++)
+		if (o->flag == NULL && o->val == optopt)
+			name = o->name;
+	/* A long option's val may also be its short letter; what was typed tells which. */
+	if (name != NULL && strncmp(arg, "--", 2) != 0)
+		name = NULL;
+	if (c == ':' && name != NULL)
+		exit_usage(usage, "option --%s needs an argument", name);
+	if (c == ':')
+		exit_usage(usage, "option -%c needs an argument", optopt);
+	if (name != NULL)
+		exit_usage(usage, "option --%s takes no argument", name);
+	if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+		exit_usage(usage, "unknown option -%c", optopt);
+	exit_usage(usage, "unknown or ambiguous option %s", arg);
+}
+
+int
+parse_int(const char *s, long long min, long long max, long long *out, struct fm_err *err)
+{
+	char *end;
+	long long v;
+
+	/* strtoll would skip leading blanks; a number is digits with an optional sign. */
+	if (strchr("+-0123456789", s[0]) == NULL || s[0] == '\0')
+		return fm_err_set(err, FM_EINVAL, "'%.40s' is not a whole number", s);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0')
+		return fm_err_set(err, FM_EINVAL, "'%.40s' is not a whole number", s);
+	if (errno == ERANGE || v < min || v > max)
+		return fm_err_set(err, FM_EINVAL, "%.40s is not in %lld..%lld", s, min, max);
+	*out = v;
+	return 0;
+}
+
+int
+parse_real(const char *s, double min, double max, unsigned open, double *out, struct fm_err *err)
+{
+	char *end;
+	double v;
+
+	/* Decimal only: strtod would also take blanks, hex, "inf" and "nan". */
+	if (s[0] == '\0' || s[strspn(s, "+-.0123456789eE")] != '\0')
+		return fm_err_set(err, FM_EINVAL, "'%.40s' is not a number", s);
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0')
+		return fm_err_set(err, FM_EINVAL, "'%.40s' is not a number", s);
+	if (!isfinite(v) || (open & NUM_OPEN_MIN ? v <= min : v < min) ||
+	    (open & NUM_OPEN_MAX ? v >= max : v > max))
+		return fm_err_set(err, FM_EINVAL, "%.40s is not in %c%g, %g%c", s,
+		                  open & NUM_OPEN_MIN ? '(' : '[', min, max,
+		                  open & NUM_OPEN_MAX ? ')' : ']');
+	*out = v;
+	return 0;
+}
+
+int
+default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > JOBS_MAX ? JOBS_MAX : (int)n;
+}

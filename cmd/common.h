@@ -1,0 +1,109 @@
+/*
+ * cmd/common.h: what every tool's main shares: exit statuses, reporting a failed record,
+ * number parsing for options, --help, --version and usage errors, and the ordered --jobs
+ * record loop that reads operands and stdin, runs a tool's work on N threads and writes
+ * the records back in input order.
+ */
+#ifndef FM_CMD_COMMON_H
+#define FM_CMD_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdnoreturn.h>
+
+#include <cJSON.h>
+#include <getopt.h>
+
+#include "base.h"
+
+/* As grep: the worst that happened wins. */
+enum {
+	STATUS_ALL_OK = 0,      /* every record succeeded */
+	STATUS_SOME_FAILED = 1, /* at least one record failed */
+	STATUS_CANNOT_RUN = 2,  /* usage error, no model or cascade, stdout or stdin failed */
+};
+
+#define JOBS_MAX 256 /* --jobs above this is a usage error */
+
+/* run.flags */
+#define RUN_BARE_PATHS 1u /* a stdin line not starting with '{' is a path (fer-detect) */
+#define RUN_NEED_PATH 2u  /* a record without a non-empty "path" string fails before work */
+
+/*
+ * run.work: what a tool does to one record, in place: set the fields it owns and keep the
+ * others. thread is 0 .. jobs-1, the index of the worker calling, so that a tool can keep
+ * state per thread (a detector, a network's buffers) in ctx without locks; calls with the
+ * same thread never overlap. Return 0, or -1 with err's one-line reason, and the loop marks
+ * the record failed (fields set before failing stay). A work function never prints, and
+ * never sees a record that arrived carrying "error", nor, with RUN_NEED_PATH, one without
+ * a usable "path".
+ */
+struct run {
+	/* Set by the tool before run_records. */
+	int (*work)(void *ctx, int thread, cJSON *rec, struct fm_err *err);
+	void *ctx;             /* handed to work */
+	int jobs;              /* worker threads, 1 .. JOBS_MAX */
+	unsigned flags;        /* RUN_* */
+	size_t max_line_bytes; /* longest stdin line; 0: FM_NDJSON_DEFAULT_MAX_LINE */
+	/* Results. */
+	int status;    /* STATUS_*, the worst so far; start at STATUS_ALL_OK */
+	int out_errno; /* why writing stdout failed, or 0 */
+};
+
+/*
+ * The ordered record loop. Each operand is a path and becomes {"path": operand}; the
+ * operand "-", or no operand at all, reads records from stdin, one per line (see
+ * fm_ndjson_parse; with RUN_BARE_PATHS a line may be a bare path). Lines that give no
+ * record come out as {"line":N,"input":...,"error":...}. Up to 4 * jobs records are in
+ * flight; jobs threads call work, and each record is written in input order as one line
+ * with one fwrite and a flush, so that pipes stream. A failed record gets "error" and one
+ * stderr line, written in order with it (record_fail); a record that arrived with "error"
+ * passes untouched. When stdout cannot be written the loop stops reading and sets
+ * out_errno. Call once, from the main thread; sets and returns r->status.
+ */
+int run_records(struct run *r, int argc, char *const argv[]);
+
+/* Flush and close stdout; report a write failure. Returns the exit status for main. */
+int run_finish(struct run *r);
+
+/*
+ * Say it twice: "tool: where: why" on stderr, and why as the record's "error"; raise the
+ * status to STATUS_SOME_FAILED. Not thread-safe: the loop calls it from its writer, in
+ * order; a work function returns -1 instead.
+ */
+void record_fail(struct run *r, cJSON *rec, const char *where, const char *why);
+
+/*
+ * Option numbers. All of s must be a decimal number within [min, max], or for parse_real
+ * finite and within the bounds, either of which NUM_OPEN_MIN/NUM_OPEN_MAX excludes.
+ * FM_EINVAL with the reason ("'1.5x' is not a number", "0 is not in 1..256").
+ */
+int parse_int(const char *s, long long min, long long max, long long *out, struct fm_err *err);
+#define NUM_OPEN_MIN 1u
+#define NUM_OPEN_MAX 2u
+int parse_real(const char *s, double min, double max, unsigned open, double *out,
+               struct fm_err *err);
+
+/* Online processors, within 1 .. JOBS_MAX: the default of --jobs. */
+int default_jobs(void);
+
+/*
+ * After getopt_long(argc, argv, ":...", longopts, NULL) returned ':' or '?' (the optstring
+ * starts with ':' and opterr is 0, so getopt printed nothing): say what is wrong with the
+ * option, naming the tool rather than argv[0], and exit as exit_usage.
+ */
+noreturn void exit_bad_option(const char *usage, const struct option *longopts, int c,
+                              char *const argv[]);
+
+/* "usage: ..." and the option list on stdout; exit 0, or 2 if stdout cannot be written. */
+noreturn void exit_help(const char *usage, const char *options);
+/* "<tool> (fermata) <FM_VERSION>" on stdout; exit as exit_help. */
+noreturn void exit_version(const char *tool);
+/*
+ * A usage error: the message (a printf format; NULL when getopt has already said what is
+ * wrong) as "tool: ..." on stderr, then the usage line; exit 2.
+ */
+noreturn void exit_usage(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,532 @@
+/*
+ * lib/ndjson.c: the line reader, the parse of input lines, error records and serialisation
+ * of records (see ndjson.h). JSON is parsed and printed by cJSON only; this file adds the
+ * line framing, UTF-8 checking (RFC 3629, as cJSON passes bytes through unchecked) and the
+ * refusal of non-finite numbers (cJSON would print them as null).
+ */
+#include "ndjson.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_CHUNK ((size_t)1 << 16)
+#define FIRST_CAP ((size_t)1 << 12)
+
+struct fm_ndjson_reader {
+	FILE *fp; /* the source when not NULL, else fd */
+	int fd;
+	size_t max_line; /* bytes of a line without "\n" and "\r" */
+	char *buf;       /* [start, end) holds bytes not yet returned; buf[end] is free */
+	size_t cap, start, end;
+	size_t scan;     /* [start, scan) is known to hold no "\n" */
+	uint64_t number; /* lines begun so far */
+	bool skipping;   /* inside the rest of an overlong line */
+	bool ended;      /* end of input or a read error: read no more */
+	char head[FM_NDJSON_INPUT_BYTES + 1];
+};
+
+static int
+reader_new(FILE *fp, int fd, size_t max_line_bytes, struct fm_ndjson_reader **out,
+           struct fm_err *err)
+{
+	struct fm_ndjson_reader *r;
+
+	*out = NULL;
+	r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a line reader");
+	r->fp = fp;
+	r->fd = fd;
+	r->max_line = max_line_bytes == 0 ? FM_NDJSON_DEFAULT_MAX_LINE : max_line_bytes;
+	if (r->max_line > SIZE_MAX / 4)
+		r->max_line = SIZE_MAX / 4;
+	r->cap = FIRST_CAP;
+	r->buf = malloc(r->cap);
+	if (r->buf == NULL) {
+		free(r);
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a line reader");
+	}
+	*out = r;
+	return 0;
+}
+
+int
+fm_ndjson_reader_new(FILE *fp, size_t max_line_bytes, struct fm_ndjson_reader **out,
+                     struct fm_err *err)
+{
+	return reader_new(fp, -1, max_line_bytes, out, err);
+}
+
+int
+fm_ndjson_reader_new_fd(int fd, size_t max_line_bytes, struct fm_ndjson_reader **out,
+                        struct fm_err *err)
+{
+	return reader_new(NULL, fd, max_line_bytes, out, err);
+}
+
+void
+fm_ndjson_reader_free(struct fm_ndjson_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->buf);
+	free(r);
+}
+
+/*
+ * Like read(2) on either source: the stream is read up to and including a "\n", so that a
+ * line is returned as soon as it ends instead of when a whole chunk has arrived.
+ */
+static ssize_t
+fill(struct fm_ndjson_reader *r, char *dst, size_t room)
+{
+	size_t n = 0;
+	int c = 0;
+
+	if (r->fp == NULL) {
+		ssize_t got;
+
+		do
+			got = read(r->fd, dst, room);
+		while (got == -1 && errno == EINTR);
+		return got;
+	}
+	flockfile(r->fp);
+	while (n < room && (c = getc_unlocked(r->fp)) != EOF) {
+		dst[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	funlockfile(r->fp);
+	if (c == EOF && ferror(r->fp) && n == 0) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+/* Keep the first bytes of a line the reader cannot hold, for its error record. */
+static void
+keep_head(struct fm_ndjson_reader *r, const char *text, size_t n, struct fm_ndjson_line *line)
+{
+	if (n > FM_NDJSON_INPUT_BYTES)
+		n = FM_NDJSON_INPUT_BYTES;
+	memcpy(r->head, text, n);
+	r->head[n] = '\0';
+	line->text = r->head;
+	line->n_bytes = n;
+}
+
+/* Room for at least one more byte and the NUL after the data, moving or growing buf. */
+static int
+make_room(struct fm_ndjson_reader *r)
+{
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->scan -= r->start;
+		r->start = 0;
+	}
+	if (r->end + 1 < r->cap)
+		return 0;
+	/* max_line + "\r" + one byte more proves a line too long; + 1 for the NUL. */
+	size_t most = r->max_line + 3;
+	size_t cap = r->cap * 2 < most ? r->cap * 2 : most;
+	if (cap < r->end + 2)
+		cap = r->end + 2;
+	char *p = realloc(r->buf, cap);
+	if (p == NULL)
+		return -1;
+	r->buf = p;
+	r->cap = cap;
+	return 0;
+}
+
+int
+fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, struct fm_err *err)
+{
+	line->text = NULL;
+	line->n_bytes = 0;
+	line->number = r->number;
+	for (;;) {
+		char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
+
+		if (nl != NULL || (r->ended && r->end > r->start && !r->skipping)) {
+			size_t stop = nl != NULL ? (size_t)(nl - r->buf) : r->end;
+			size_t len = stop - r->start;
+			char *text = r->buf + r->start;
+
+			r->start = r->scan = nl != NULL ? stop + 1 : stop;
+			if (r->skipping) {
+				r->skipping = false;
+				continue;
+			}
+			if (len > 0 && text[len - 1] == '\r')
+				len--;
+			text[len] = '\0';
+			line->number = ++r->number;
+			if (len > r->max_line) {
+				keep_head(r, text, len, line);
+				return fm_err_set(err, FM_ELIMIT, "line is longer than %zu bytes",
+				                  r->max_line);
+			}
+			line->text = text;
+			line->n_bytes = len;
+			return 0;
+		}
+		r->scan = r->end;
+		if (r->skipping) {
+			r->start = r->scan = r->end = 0;
+		} else if (r->end - r->start > r->max_line + 1) {
+			/* Too long whatever follows: say so now, and skip the rest as it comes. */
+			line->number = ++r->number;
+			keep_head(r, r->buf + r->start, r->end - r->start, line);
+			r->start = r->scan = r->end = 0;
+			r->skipping = true;
+			return fm_err_set(err, FM_ELIMIT, "line is longer than %zu bytes",
+			                  r->max_line);
+		}
+		if (r->ended)
+			return 0;
+		if (make_room(r) == -1) {
+			line->number = ++r->number;
+			keep_head(r, r->buf + r->start, r->end - r->start, line);
+			r->start = r->scan = r->end = 0;
+			r->skipping = true;
+			return fm_err_set(err, FM_ENOMEM, "out of memory for a line of %zu bytes",
+			                  r->cap);
+		}
+		size_t room = r->cap - r->end - 1;
+		if (room > READ_CHUNK)
+			room = READ_CHUNK;
+		ssize_t got = fill(r, r->buf + r->end, room);
+		if (got < 0) {
+			r->ended = true;
+			r->start = r->scan = r->end = 0;
+			return fm_err_set(err, FM_EIO, "read error: %s", strerror(errno));
+		}
+		if (got == 0)
+			r->ended = true;
+		r->end += (size_t)got;
+	}
+}
+
+/*
+ * The length of the well-formed UTF-8 sequence at s (n bytes available), or 0 if it is
+ * ill-formed or NUL. *cut is set when the sequence is fine so far but n ends inside it.
+ */
+static size_t
+utf8_seq(const unsigned char *s, size_t n, bool *cut)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	*cut = false;
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2) /* a continuation byte, or an overlong two-byte form */
+		return 0;
+	if (c < 0xe0) {
+		len = 2;
+	} else if (c < 0xf0) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* UTF-16 surrogates */
+	} else if (c < 0xf5) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if (i >= n) {
+			*cut = true;
+			return 0;
+		}
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return len;
+}
+
+bool
+fm_ndjson_utf8_valid(const char *s, size_t n_bytes, size_t *bad_at)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n_bytes) {
+		bool cut;
+		size_t len;
+
+		if (u[i] < 0x80 && u[i] != 0) {
+			i++;
+			continue;
+		}
+		len = utf8_seq(u + i, n_bytes - i, &cut);
+		if (len == 0) {
+			if (bad_at != NULL)
+				*bad_at = i;
+			return false;
+		}
+		i += len;
+	}
+	return true;
+}
+
+/* A new NUL-terminated copy of the first max_bytes of s made valid (see set_text). */
+static char *
+utf8_clean(const char *s, size_t n_bytes, size_t max_bytes)
+{
+	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = n_bytes < max_bytes ? n_bytes : max_bytes;
+	char *out, *o;
+
+	if (n > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(3 * n + 1);
+	if (out == NULL)
+		return NULL;
+	o = out;
+	for (size_t i = 0; i < n;) {
+		bool cut, cut_whole;
+		size_t len = utf8_seq(u + i, n - i, &cut);
+
+		if (len > 0) {
+			memcpy(o, u + i, len);
+			o += len;
+			i += len;
+		} else if (cut && n < n_bytes && utf8_seq(u + i, n_bytes - i, &cut_whole) > 0) {
+			break; /* a good character that max_bytes cuts in two */
+		} else {
+			memcpy(o, replacement, 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static const char *
+type_name(const cJSON *v)
+{
+	if (cJSON_IsArray(v))
+		return "an array";
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsNull(v))
+		return "null";
+	return "an object";
+}
+
+/*
+ * The first number in v that is NaN or infinite, or NULL; *key is the name of the member
+ * holding it (the nearest named ancestor for an array element). cJSON bounds the depth.
+ */
+static const cJSON *
+find_nonfinite(const cJSON *v, const char *name, const char **key)
+{
+	if (v->string != NULL)
+		name = v->string;
+	if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+		*key = name;
+		return v;
+	}
+	for (const cJSON *c = v->child; c != NULL; c = c->next) {
+		const cJSON *bad = find_nonfinite(c, name, key);
+		if (bad != NULL)
+			return bad;
+	}
+	return NULL;
+}
+
+int
+fm_ndjson_parse(const char *text, size_t n_bytes, unsigned flags, cJSON **out, struct fm_err *err)
+{
+	size_t i = 0, bad_at;
+	const char *end = NULL, *key = "";
+	cJSON *v;
+
+	*out = NULL;
+	while (i < n_bytes && (text[i] == ' ' || text[i] == '\t'))
+		i++;
+	if (n_bytes == 0)
+		return fm_err_set(err, FM_EFORMAT, "empty line");
+	if (i == n_bytes)
+		return fm_err_set(err, FM_EFORMAT, "blank line");
+	if (!fm_ndjson_utf8_valid(text, n_bytes, &bad_at))
+		return fm_err_set(err, FM_EFORMAT, "%s at byte %zu",
+		                  text[bad_at] == '\0' ? "NUL byte" : "not valid UTF-8",
+		                  bad_at + 1);
+	if ((flags & FM_NDJSON_BARE_PATH) && text[i] != '{') {
+		/* utf8_valid refused NUL bytes, so text is one C string. */
+		v = cJSON_CreateObject();
+		if (v == NULL || cJSON_AddStringToObject(v, "path", text) == NULL) {
+			cJSON_Delete(v);
+			return fm_err_set(err, FM_ENOMEM, "out of memory for a record");
+		}
+		*out = v;
+		return 0;
+	}
+	/* Length with the NUL, which cJSON then requires right after the value. */
+	v = cJSON_ParseWithLengthOpts(text, n_bytes + 1, &end, 1);
+	if (v == NULL) {
+		size_t at = end != NULL && end >= text && end <= text + n_bytes
+		                ? (size_t)(end - text) + 1
+		                : n_bytes;
+		return fm_err_set(err, FM_EFORMAT, "not valid JSON near byte %zu", at);
+	}
+	if (!cJSON_IsObject(v)) {
+		fm_err_set(err, FM_EFORMAT, "JSON value is %s, not an object", type_name(v));
+		cJSON_Delete(v);
+		return -1;
+	}
+	if (find_nonfinite(v, "", &key) != NULL) {
+		fm_err_set(err, FM_EFORMAT, "number out of range in \"%.60s\"", key);
+		cJSON_Delete(v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+fm_ndjson_get_path(const cJSON *rec, const char **path, struct fm_err *err)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(rec, "path");
+
+	*path = NULL;
+	if (p == NULL)
+		return fm_err_set(err, FM_EFORMAT, "record has no \"path\"");
+	if (!cJSON_IsString(p) || p->valuestring == NULL)
+		return fm_err_set(err, FM_EFORMAT, "\"path\" is %s, not a string", type_name(p));
+	if (p->valuestring[0] == '\0')
+		return fm_err_set(err, FM_EFORMAT, "\"path\" is empty");
+	*path = p->valuestring;
+	return 0;
+}
+
+bool
+fm_ndjson_has_error(const cJSON *rec)
+{
+	return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rec, "error"));
+}
+
+int
+fm_ndjson_set(cJSON *rec, const char *key, cJSON *item, struct fm_err *err)
+{
+	cJSON *old;
+
+	if (item == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for \"%.60s\"", key);
+	if (!cJSON_IsObject(rec)) {
+		cJSON_Delete(item);
+		return fm_err_set(err, FM_EINVAL, "setting \"%.60s\" in %s", key, type_name(rec));
+	}
+	old = cJSON_GetObjectItemCaseSensitive(rec, key);
+	if (old == NULL) {
+		if (!cJSON_AddItemToObject(rec, key, item)) {
+			cJSON_Delete(item);
+			return fm_err_set(err, FM_ENOMEM, "out of memory for \"%.60s\"", key);
+		}
+		return 0;
+	}
+	for (cJSON *c = old->next, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->string != NULL && strcmp(c->string, key) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(rec, c));
+	}
+	/* Replace finds the first member of that name, which is old. */
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(rec, key, item)) {
+		cJSON_Delete(item);
+		return fm_err_set(err, FM_ENOMEM, "out of memory for \"%.60s\"", key);
+	}
+	return 0;
+}
+
+int
+fm_ndjson_set_text(cJSON *rec, const char *key, const char *s, size_t n_bytes, size_t max_bytes,
+                   struct fm_err *err)
+{
+	char *clean = utf8_clean(s, n_bytes, max_bytes);
+	cJSON *item;
+
+	if (clean == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for \"%.60s\"", key);
+	item = cJSON_CreateString(clean);
+	free(clean);
+	return fm_ndjson_set(rec, key, item, err);
+}
+
+int
+fm_ndjson_set_error(cJSON *rec, const char *why, struct fm_err *err)
+{
+	return fm_ndjson_set_text(rec, "error", why, strlen(why), SIZE_MAX, err);
+}
+
+int
+fm_ndjson_bad_line(uint64_t number, const char *text, size_t n_bytes, const char *why, cJSON **out,
+                   struct fm_err *err)
+{
+	cJSON *rec = cJSON_CreateObject();
+
+	*out = NULL;
+	if (rec == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for an error record");
+	if (fm_ndjson_set(rec, "line", cJSON_CreateNumber((double)number), err) == -1 ||
+	    fm_ndjson_set_text(rec, "input", text, n_bytes, FM_NDJSON_INPUT_BYTES, err) == -1 ||
+	    fm_ndjson_set_error(rec, why, err) == -1) {
+		cJSON_Delete(rec);
+		return -1;
+	}
+	*out = rec;
+	return 0;
+}
+
+int
+fm_ndjson_print(const cJSON *rec, char **line, size_t *n_bytes, struct fm_err *err)
+{
+	const char *key = "";
+	char *s, *buf;
+	size_t n;
+
+	*line = NULL;
+	*n_bytes = 0;
+	if (find_nonfinite(rec, "", &key) != NULL)
+		return fm_err_set(err, FM_EINVAL, "\"%.60s\" is not a finite number", key);
+	s = cJSON_PrintUnformatted(rec);
+	if (s == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for an output line");
+	n = strlen(s);
+	buf = malloc(n + 2);
+	if (buf == NULL) {
+		cJSON_free(s);
+		return fm_err_set(err, FM_ENOMEM, "out of memory for an output line");
+	}
+	memcpy(buf, s, n);
+	cJSON_free(s);
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	*line = buf;
+	*n_bytes = n + 1;
+	return 0;
+}

@@ -1,0 +1,510 @@
+#!/usr/bin/env bats
+# tests/cli/fer-detect.bats: fer-detect as a user runs it: options and usage errors, the
+# cascade, records in and out, error records, pass-through, order under --jobs, a full
+# disk, the boxes against OpenCV's, and every EXAMPLES pipeline of man/fer-detect.1 and
+# man/fermata.7. Each test runs in its own temporary directory.
+
+setup() {
+	load helpers
+	FD=$FM_BIN/fer-detect
+	cd "$BATS_TEST_TMPDIR" || return 1
+	gray_pgm gray.pgm 64 48
+}
+
+# --- options -------------------------------------------------------------------------
+
+@test "--help prints the usage line and every option on stdout and exits 0" {
+	for opt in --help -h; do
+		run --separate-stderr "$FD" "$opt"
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		[[ ${lines[0]} == "usage: fer-detect [-hV] "* ]]
+		for o in --cascade --help --jobs --max-pixels --max-size --min-neighbors \
+			--min-size --no-equalize --scale --version; do
+			[[ $output == *" $o"* ]]
+		done
+	done
+}
+
+@test "--version prints the tool, the suite and the Makefile's version" {
+	version=$(sed -n 's/^VERSION *= *//p' "$FM_ROOT/Makefile")
+	[ -n "$version" ]
+	for opt in --version -V; do
+		run --separate-stderr "$FD" "$opt"
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		[ "$output" = "fer-detect (fermata) $version" ]
+	done
+}
+
+@test "--help and --version to a full disk exit 2" {
+	for opt in --help --version; do
+		run --separate-stderr bash -c '"$0" "$1" >/dev/full' "$FD" "$opt"
+		[ "$status" -eq 2 ]
+		[[ $stderr == "fer-detect: stdout: "* ]]
+	done
+}
+
+@test "the usage line is the SYNOPSIS of man/fer-detect.1" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	synopsis=$(mandoc -T ascii "$FM_ROOT/man/fer-detect.1" | col -bx |
+		sed -n '/^SYNOPSIS/,/^[A-Z]/{/^ /p}' | tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')
+	usage=$("$FD" --help | head -n 1)
+	[ "usage: $synopsis" = "$usage" ]
+}
+
+@test "an unknown or misused option is a usage error: exit 2 and one usage line" {
+	for args in --bogus -x --cascade --no-equalize=1 --max "--jobs"; do
+		run --separate-stderr "$FD" $args
+		echo "# $args: $stderr"
+		assert_usage_error
+		[ "${#stderr_lines[@]}" -eq 2 ]
+		[[ ${stderr_lines[0]} == "fer-detect: "* ]]
+	done
+}
+
+@test "numbers with junk or out of range are usage errors that name the option" {
+	while read -r opt val; do
+		run --separate-stderr "$FD" "$opt" "$val" gray.pgm
+		echo "# $opt '$val': $stderr"
+		assert_usage_error
+		[[ ${stderr_lines[0]} == "fer-detect: $opt: "* ]]
+	done <<-'EOF'
+		--scale 1
+		--scale 1.0009
+		--scale abc
+		--scale 0.5
+		--scale 4.01
+		--scale 1e999
+		--scale nan
+		--scale 0x2
+		--scale 1.1x
+		--jobs 0
+		--jobs 257
+		--jobs 2x
+		--jobs 1.5
+		--jobs -1
+		--min-neighbors -1
+		--min-neighbors 1001
+		--max-pixels 0
+		--max-pixels 99999999999999999999
+		--max-size -1
+		--min-size 10px
+	EOF
+	for args in "--scale=" "--jobs= 2"; do
+		run --separate-stderr "$FD" "$args" gray.pgm
+		assert_usage_error
+	done
+	run --separate-stderr "$FD" --min-size 50 --max-size 40 gray.pgm
+	assert_usage_error
+	[[ ${stderr_lines[0]} == *"--min-size 50 is larger than --max-size 40"* ]]
+}
+
+@test "the bounds of the numbers are accepted" {
+	run --separate-stderr "$FD" --scale 4 --jobs 1 --min-neighbors 0 --min-size 0 \
+		--max-size 0 --max-pixels 3072 gray.pgm
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	run --separate-stderr "$FD" --scale=1.001 --jobs=256 --min-neighbors=1000 gray.pgm
+	[ "$status" -eq 0 ]
+}
+
+# --- the cascade ---------------------------------------------------------------------
+
+@test "a cascade that is not there: exit 2, a message, and stdin left unread" {
+	printf 'gray.pgm\n' >list
+	for c in nope.xml /nonexistent/c.xml; do
+		run --separate-stderr bash -c '"$0" --cascade "$1"; echo "rc=$?"; cat' "$FD" "$c" <list
+		[ "${lines[0]}" = "rc=2" ]
+		[ "${lines[1]}" = "gray.pgm" ] # still there for the next reader
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		[[ $stderr == "fer-detect: cascade $c: "* ]]
+	done
+	[[ $stderr == *"not found"* ]] || [[ ${stderr,,} == *"no such file"* ]]
+}
+
+@test "FERMATA_CASCADE names the default cascade, and --cascade wins over it" {
+	FERMATA_CASCADE=nope.xml run --separate-stderr "$FD" gray.pgm
+	[ "$status" -eq 2 ]
+	[[ $stderr == "fer-detect: cascade nope.xml: not found"* ]]
+	FERMATA_CASCADE=nope.xml run --separate-stderr "$FD" \
+		--cascade haarcascade_frontalface_alt2.xml gray.pgm
+	[ "$status" -eq 0 ]
+	FERMATA_CASCADE=lbpcascade_frontalface_improved.xml run --separate-stderr "$FD" gray.pgm
+	[ "$status" -eq 0 ]
+}
+
+@test "a bare cascade name is looked for in the working directory first" {
+	src=/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml
+	[ -r "$src" ] || skip "opencv-data is not installed"
+	cp "$src" mine.xml
+	run --separate-stderr "$FD" --cascade mine.xml gray.pgm
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+}
+
+@test "a malformed cascade: exit 2, naming the file and the reason" {
+	printf '<?xml version="1.0"?>\n<opencv_storage><cascade>junk\n' >junk.xml
+	printf '<?xml version="1.0"?>\n<opencv_storage><x>1</x></opencv_storage>\n' >other.xml
+	printf 'not xml at all\n' >text.xml
+	: >empty.xml
+	for c in junk.xml other.xml text.xml empty.xml "$BATS_TEST_TMPDIR"; do
+		run --separate-stderr "$FD" --cascade "$c" gray.pgm
+		echo "# $c: $stderr"
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		[[ $stderr =~ ^fer-detect:\ cascade\ .*${c##*/}:\ .+ ]]
+	done
+}
+
+# --- records ----------------------------------------------------------------------------
+
+@test "a plain gray image has no faces" {
+	run --separate-stderr "$FD" gray.pgm
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = '{"path":"gray.pgm","width":64,"height":48,"faces":[]}' ]
+}
+
+@test "a file that does not exist: an error record, a stderr line, exit 1" {
+	run --separate-stderr "$FD" gray.pgm nope.jpg gray.pgm
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(jq -r .path <<<"${lines[1]}")" = nope.jpg ]
+	why=$(jq -r .error <<<"${lines[1]}")
+	[ -n "$why" ]
+	[[ ${why,,} == *"no such file"* ]]
+	[ "$stderr" = "fer-detect: nope.jpg: $why" ]
+	[ "${lines[0]}" = "${lines[2]}" ]
+}
+
+@test "a directory: an error record and exit 1" {
+	mkdir album
+	run --separate-stderr "$FD" album
+	[ "$status" -eq 1 ]
+	why=$(jq -r .error <<<"$output")
+	[ -n "$why" ] && [ "$why" != null ]
+	[ "$(jq -c 'del(.error)' <<<"$output")" = '{"path":"album"}' ]
+	[ "$stderr" = "fer-detect: album: $why" ]
+}
+
+@test "every file in testdata/bad gives one error record and exit 1" {
+	[ -d "$FM_TESTDATA/bad" ] || skip "no $FM_TESTDATA/bad yet"
+	files=("$FM_TESTDATA"/bad/*)
+	[ -e "${files[0]}" ] || skip "$FM_TESTDATA/bad is empty"
+	for f in "${files[@]}"; do
+		run --separate-stderr "$FD" "$f"
+		echo "# ${f##*/}: $output"
+		[ "$status" -eq 1 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[ "$(jq -r .path <<<"$output")" = "$f" ]
+		why=$(jq -r '.error | strings' <<<"$output")
+		[ -n "$why" ]
+		[ "$(jq -r 'has("faces")' <<<"$output")" = false ]
+		[ "$stderr" = "fer-detect: $f: $why" ]
+	done
+	# All at once, in order, on several threads.
+	run --separate-stderr "$FD" --jobs 4 "${files[@]}"
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .path <<<"$output")" = "$(printf '%s\n' "${files[@]}")" ]
+	[ "${#stderr_lines[@]}" -eq "${#files[@]}" ]
+}
+
+@test "stdin lines give the records of testdata/cli/records.ndjson and its stderr lines" {
+	# Bad JSON, empty and blank lines, objects without a usable path, numbers beyond a
+	# double, records that failed upstream, CRLF, duplicate keys and \u escapes.
+	run --separate-stderr "$FD" --jobs 3 <"$FM_TESTDATA/cli/records.in"
+	[ "$status" -eq 1 ]
+	diff -u "$FM_TESTDATA/cli/records.ndjson" <(printf '%s\n' "$output")
+	diff -u "$FM_TESTDATA/cli/records.err" <(printf '%s\n' "$stderr")
+}
+
+@test "an invalid JSON line gives a line record with the input and the reason" {
+	printf '%s\n' gray.pgm '{"path": "gray.pgm",' gray.pgm >in
+	run --separate-stderr "$FD" <in
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(jq -c '[.line, .input]' <<<"${lines[1]}")" = '[2,"{\"path\": \"gray.pgm\","]' ]
+	why=$(jq -r .error <<<"${lines[1]}")
+	[[ $why == "not valid JSON near byte "* ]]
+	[ "$stderr" = "fer-detect: line 2: $why" ]
+}
+
+@test "an object without a path keeps its fields and gains an error" {
+	run --separate-stderr "$FD" <<<'{"user":"ann","album":"b"}'
+	[ "$status" -eq 1 ]
+	[ "$output" = '{"user":"ann","album":"b","error":"record has no \"path\""}' ]
+	[ "$stderr" = 'fer-detect: line 1: record has no "path"' ]
+}
+
+@test "an empty line gives an error record and the next line is read" {
+	printf 'gray.pgm\n\ngray.pgm\n' >in
+	run --separate-stderr "$FD" <in
+	[ "$status" -eq 1 ]
+	[ "${lines[1]}" = '{"line":2,"input":"","error":"empty line"}' ]
+	[ "${lines[2]}" = "${lines[0]}" ]
+	[ "$stderr" = "fer-detect: line 2: empty line" ]
+}
+
+@test "a line longer than 1 MiB gives an error record and the next line is read" {
+	{
+		printf 'gray.pgm\n'
+		head -c 1100000 /dev/zero | tr '\0' a
+		printf '\ngray.pgm\n'
+	} >in
+	run --separate-stderr "$FD" <in
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(jq -c '[.line, (.input | length)]' <<<"${lines[1]}")" = '[2,200]' ]
+	[ "$(jq -r .error <<<"${lines[1]}")" = "line is longer than 1048576 bytes" ]
+	[ "${lines[2]}" = "${lines[0]}" ]
+}
+
+@test "a stdin line or a file name that is not UTF-8 fails, made readable" {
+	cp gray.pgm "$(printf 'caf\351.pgm')"
+	run --separate-stderr "$FD" "$(printf 'caf\351.pgm')"
+	[ "$status" -eq 1 ]
+	[ "$output" = '{"path":"caf�.pgm","error":"file name is not valid UTF-8 at byte 4"}' ]
+	printf 'caf\351.pgm\n' >in
+	run --separate-stderr "$FD" <in
+	[ "$status" -eq 1 ]
+	[ "$output" = '{"line":1,"input":"caf�.pgm","error":"not valid UTF-8 at byte 4"}' ]
+}
+
+@test "a record's own fields pass through, in their order" {
+	cp gray.pgm x.jpg
+	run --separate-stderr "$FD" <<<'{"user":"ann","path":"x.jpg","album":"b"}'
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = '{"user":"ann","path":"x.jpg","album":"b","width":64,"height":48,"faces":[]}' ]
+}
+
+@test "a record that already carries an error passes unchanged, silently, exit 0" {
+	in='{"user":"ann","path":"gone.jpg","error":"failed upstream","n":[1,2]}'
+	run --separate-stderr "$FD" <<<"$in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = "$in" ]
+}
+
+@test "fer-detect on its own output changes nothing" {
+	"$FD" gray.pgm >once
+	run --separate-stderr "$FD" <once
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat once)" ]
+}
+
+@test "- reads stdin between operands, in order; no operand reads stdin" {
+	for n in a b c d; do cp gray.pgm "$n.pgm"; done
+	printf 'b.pgm\nc.pgm\n' >list
+	run --separate-stderr "$FD" a.pgm - d.pgm <list
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .path <<<"$output" | tr '\n' ' ')" = "a.pgm b.pgm c.pgm d.pgm " ]
+	run --separate-stderr "$FD" <list
+	[ "$(jq -r .path <<<"$output" | tr '\n' ' ')" = "b.pgm c.pgm " ]
+}
+
+@test "empty input gives no output and exit 0" {
+	run --separate-stderr "$FD" </dev/null
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+}
+
+@test "--max-pixels refuses a larger image and takes one of its size" {
+	run --separate-stderr "$FD" --max-pixels 3071 gray.pgm
+	[ "$status" -eq 1 ]
+	[ -n "$(jq -r '.error | strings' <<<"$output")" ]
+	[[ $stderr == "fer-detect: gray.pgm: "* ]]
+	run --separate-stderr "$FD" --max-pixels 3072 gray.pgm
+	[ "$status" -eq 0 ]
+}
+
+@test "--jobs 4 writes the same lines in the same order as --jobs 1" {
+	# Images of different sizes tell the records apart; missing files and bad lines
+	# take other paths through the loop, and stderr must keep the order too.
+	for i in $(seq 1 60); do
+		case $((i % 7)) in
+		0) printf '{oops %d\n' "$i" ;;
+		3) printf 'missing-%d.jpg\n' "$i" ;;
+		5) printf '{"path":"img-%d.pgm","error":"upstream"}\n' "$i" ;;
+		*)
+			gray_pgm "img-$i.pgm" $((24 + i)) $((30 + i % 5)) 1$((i % 8))$((i % 6))
+			printf 'img-%d.pgm\n' "$i"
+			;;
+		esac
+	done >list
+	"$FD" --jobs 1 <list >one.out 2>one.err || [ $? -eq 1 ]
+	for j in 4 16; do
+		"$FD" --jobs "$j" <list >many.out 2>many.err || [ $? -eq 1 ]
+		diff -u one.out many.out
+		diff -u one.err many.err
+	done
+	[ "$(wc -l <one.out)" -eq 60 ]
+	# The order is the input's.
+	[ "$(jq -r '.path // "line \(.line)"' one.out | head -n 8 | tr '\n' ' ')" = \
+		"img-1.pgm img-2.pgm missing-3.jpg img-4.pgm img-5.pgm img-6.pgm line 7 img-8.pgm " ]
+}
+
+@test "output to a full disk exits 2 with a message" {
+	run --separate-stderr bash -c '"$0" gray.pgm >/dev/full' "$FD"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "fer-detect: stdout: No space left on device" ]
+	# Also with more input than the loop holds: it stops instead of reading on.
+	run --separate-stderr bash -c 'yes gray.pgm | head -n 5000 | "$0" --jobs 2 >/dev/full' "$FD"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "fer-detect: stdout: No space left on device" ]
+}
+
+@test "a reader that goes away ends fer-detect without a message" {
+	run --separate-stderr bash -c 'yes gray.pgm | head -n 3000 | "$0" | head -n 1' "$FD"
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"path":"gray.pgm","width":64,"height":48,"faces":[]}' ]
+	[ -z "$stderr" ]
+}
+
+# --- real photos ------------------------------------------------------------------------
+
+# ref_compare FILTER: run fer-detect as each line of testdata/ref/boxes.ndjson selected by
+# the jq FILTER says and compare its boxes, as [x,y,w,h,neighbors] sorted, with OpenCV's.
+ref_compare() {
+	local ref=$FM_TESTDATA/ref/boxes.ndjson bad=0 all=0 photo cascade scale mn min max eq
+	local want got
+	[ -r "$ref" ] || skip "no $ref yet"
+	while IFS=$'\t' read -r photo cascade scale mn min max eq want; do
+		[ -e "$FM_TESTDATA/photos/$photo" ] || continue
+		opts=(--cascade "$cascade" --scale "$scale" --min-neighbors "$mn" --min-size "$min"
+			--max-size "$max")
+		[ "$eq" = true ] || opts+=(--no-equalize)
+		got=$("$FD" "${opts[@]}" "$FM_TESTDATA/photos/$photo" |
+			jq -c '[.faces[]? | [.x, .y, .w, .h, .neighbors]] | sort')
+		all=$((all + 1))
+		if [ "$got" != "$want" ]; then
+			bad=$((bad + 1))
+			[ "$bad" -gt 5 ] ||
+				echo "# $photo ${opts[*]}: got $got, OpenCV $want" | cut -c 1-300
+		fi
+	done < <(jq -r "$1"' | [.photo, .cascade, .scale, .min_neighbors, .min_size,
+		.max_size, .equalize, (.boxes | sort | tojson)] | @tsv' "$ref")
+	echo "# $bad of $all runs differ from OpenCV"
+	[ "$all" -gt 0 ]
+	[ "$bad" -eq 0 ]
+}
+
+@test "the boxes are OpenCV's on testdata/photos with the default options" {
+	need_photos
+	ref_compare 'select(.cascade == "haarcascade_frontalface_alt2.xml" and .scale == 1.1
+		and .min_neighbors == 3 and .min_size == 0 and .max_size == 0 and .equalize)'
+}
+
+@test "the boxes are OpenCV's with other cascades, scales, sizes and no equalisation" {
+	need_photos
+	ref_compare 'select(.min_neighbors > 0 and (.cascade != "haarcascade_frontalface_alt2.xml"
+		or .scale != 1.1 or .min_size != 0 or .max_size != 0 or (.equalize | not)))'
+}
+
+@test "faces are boxes inside the image, best first, scored as the manual says" {
+	need_photos
+	run --separate-stderr "$FD" "$FM_TESTDATA"/photos/*.jpg
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# At least one photo has a face, or the rest proves nothing.
+	[ "$(jq -s '[.[].faces | length] | add' <<<"$output")" -gt 0 ]
+	jq -e -s 'all(.[]; . as $r | (.faces | length == 0) or (
+		all(.faces[]; .x >= 0 and .y >= 0 and .w > 0 and .h > 0
+			and .x + .w <= $r.width and .y + .h <= $r.height
+			and .score == ([[(.neighbors * 1000 / (.neighbors + 4) | round) / 1000,
+				0.999] | min, 0.001] | max)
+			and .score > 0 and .score < 1)
+		and ([.faces[].neighbors] == ([.faces[].neighbors] | sort | reverse))))' \
+		<<<"$output"
+}
+
+@test "--min-size, --max-size and --min-neighbors 0 reach the detector" {
+	need_photos
+	photo=$FM_TESTDATA/photos/vlfeat-team.jpg
+	[ -e "$photo" ] || skip "no $photo"
+	n=$("$FD" "$photo" | jq '.faces | length')
+	[ "$n" -gt 1 ]
+	"$FD" --min-size 60 "$photo" | jq -e '.faces | length > 0 and all(.[]; .w >= 60)'
+	"$FD" --max-size 60 "$photo" | jq -e '.faces | length > 0 and all(.[]; .w <= 60)'
+	"$FD" --min-neighbors 0 "$photo" |
+		jq -e --argjson n "$n" '.faces | length > $n and all(.[]; .neighbors == 1)'
+}
+
+# --- EXAMPLES of man/fer-detect.1 and man/fermata.7 --------------------------------------------
+
+@test "example: find photos -name '*.jpg' | fer-detect | jq -c '.faces'" {
+	need_photos
+	mkdir photos
+	cp "$FM_TESTDATA"/photos/*.jpg photos/
+	run --separate-stderr bash -c \
+		'PATH=$0:$PATH; find photos -name '\''*.jpg'\'' | fer-detect | jq -c '\''.faces'\' \
+		"$FM_BIN"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq "$(ls photos | wc -l)" ]
+	for l in "${lines[@]}"; do
+		[ "$(jq -r type <<<"$l")" = array ]
+	done
+}
+
+@test "example: fer-detect --cascade lbpcascade_frontalface_improved.xml a.jpg" {
+	need_photos
+	cp "$FM_TESTDATA/photos/grace-hopper.jpg" a.jpg
+	run --separate-stderr bash -c \
+		'PATH=$0:$PATH; fer-detect --cascade lbpcascade_frontalface_improved.xml a.jpg' \
+		"$FM_BIN"
+	[ "$status" -eq 0 ]
+	[ "$(jq '.faces | length' <<<"$output")" -eq 1 ]
+}
+
+@test "example: fer-detect --min-size 100 photos/*.jpg | jq -r 'select(.faces | length > 0) | .path'" {
+	need_photos
+	mkdir photos
+	cp "$FM_TESTDATA"/photos/*.jpg photos/
+	run --separate-stderr bash -c 'PATH=$0:$PATH; fer-detect --min-size 100 photos/*.jpg |
+		jq -r '\''select(.faces | length > 0) | .path'\' "$FM_BIN"
+	[ "$status" -eq 0 ]
+	want=$("$FD" photos/*.jpg | jq -r 'select(any(.faces[]; .w >= 100)) | .path')
+	[ -n "$want" ]
+	[ "$output" = "$want" ]
+}
+
+@test "example: jq -c '{path: .file, user}' uploads.ndjson | fer-detect | jq -r 'select(.error) | ...'" {
+	mkdir photos
+	cp gray.pgm photos/a.jpg
+	printf '%s\n' '{"file":"photos/a.jpg","user":"ann","size":3087}' \
+		'{"file":"photos/gone.jpg","user":"bob"}' >uploads.ndjson
+	run --separate-stderr bash -c 'PATH=$0:$PATH; jq -c '\''{path: .file, user}'\'' uploads.ndjson |
+		fer-detect | jq -r '\''select(.error) | "\(.user) \(.path): \(.error)"'\' "$FM_BIN"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ ${lines[0]} == "bob photos/gone.jpg: "?* ]]
+	[ "$stderr" = "fer-detect: ${lines[0]#bob }" ]
+}
+
+@test "example (fermata.7): jq -c 'select(.error)' and 'select(.error | not)'" {
+	need_photos
+	mkdir photos
+	cp "$FM_TESTDATA"/photos/*.jpg photos/
+	printf 'not a photo\n' >photos/zz-broken.jpg
+	n=$(ls photos | wc -l)
+	failed=$(PATH=$FM_BIN:$PATH; fer-detect photos/*.jpg 2>/dev/null | jq -c 'select(.error)')
+	fine=$(PATH=$FM_BIN:$PATH; fer-detect photos/*.jpg 2>/dev/null | jq -c 'select(.error | not)')
+	[ "$(jq -r .path <<<"$failed")" = photos/zz-broken.jpg ]
+	[ "$(wc -l <<<"$fine")" -eq $((n - 1)) ]
+}
+
+@test "example (fermata.7): jq -r '\"\\(.faces | length)\\t\\(.path)\"'" {
+	need_photos
+	mkdir photos
+	cp "$FM_TESTDATA"/photos/*.jpg photos/
+	run --separate-stderr bash -c 'PATH=$0:$PATH; fer-detect photos/*.jpg |
+		jq -r '\''"\(.faces | length)\t\(.path)"'\' "$FM_BIN"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq "$(ls photos | wc -l)" ]
+	for l in "${lines[@]}"; do
+		[[ $l =~ ^[0-9]+$'\t'photos/.+\.jpg$ ]]
+	done
+}
