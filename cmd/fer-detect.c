@@ -6,7 +6,6 @@
  */
 #include <err.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -217,20 +216,6 @@ close_cascade(const struct opts *o, struct detect *d)
 	fm_cascade_free(d->cascade);
 }
 
-/*
- * A confidence in (0, 1) that grows with the number of raw windows merged into the box:
- * n / (n + 4), 4 being OpenCV's default min_neighbors + 1, so that a box just above the
- * default threshold scores 0.5. Three decimals; 0.999 at most.
- */
-static double
-box_score(int32_t neighbors)
-{
-	double n = neighbors > 0 ? neighbors : 0;
-	double s = round(1000.0 * n / (n + 4.0)) / 1000.0;
-
-	return s > 0.999 ? 0.999 : s < 0.001 ? 0.001 : s;
-}
-
 static cJSON *
 faces_json(const struct fm_box *boxes, size_t n)
 {
@@ -248,7 +233,7 @@ faces_json(const struct fm_box *boxes, size_t n)
 		    cJSON_AddNumberToObject(f, "y", boxes[i].y) == NULL ||
 		    cJSON_AddNumberToObject(f, "w", boxes[i].w) == NULL ||
 		    cJSON_AddNumberToObject(f, "h", boxes[i].h) == NULL ||
-		    cJSON_AddNumberToObject(f, "score", box_score(boxes[i].neighbors)) == NULL ||
+		    cJSON_AddNumberToObject(f, "score", fm_box_score(boxes[i].neighbors)) == NULL ||
 		    cJSON_AddNumberToObject(f, "neighbors", boxes[i].neighbors) == NULL) {
 			cJSON_Delete(faces);
 			return NULL;

@@ -743,6 +743,15 @@ fail:
 	return rc;
 }
 
+double
+fm_box_score(int32_t neighbors)
+{
+	double n = neighbors > 0 ? neighbors : 0;
+	double s = round(1000.0 * n / (n + 4.0)) / 1000.0;
+
+	return s > 0.999 ? 0.999 : s < 0.001 ? 0.001 : s;
+}
+
 int
 fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struct fm_gray *img,
 		  const struct fm_detect_opts *o, struct fm_box **boxes, size_t *n,
