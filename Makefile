@@ -32,7 +32,7 @@ FM_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prot
 	-MMD -MP $(if $(filter 1,$(WERROR)),-Werror)
 FM_LIBS     = $(PKG_LIBS) $(BLAS_LIBS) -lpthread -lm
 
-TOOLS     = fer-detect
+TOOLS     = fer-detect fer-classify fer-train
 LIB_SRCS  = $(sort $(wildcard lib/*.c))
 CMD_SRCS  = cmd/common.c
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
@@ -109,16 +109,20 @@ fuzz:
 
 # --- install --------------------------------------------------------------------------
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(DATADIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 $(filter %.7,$(MANS)) $(DESTDIR)$(MANDIR)/man7
+	install -m 644 models/fer2013.fm $(DESTDIR)$(DATADIR)
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANS)))
+	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MANS)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man7/%,$(filter %.7,$(MANS)))
+	rm -f $(DESTDIR)$(DATADIR)/fer2013.fm
 	-rmdir $(DESTDIR)$(DATADIR)
 
 clean:

@@ -1,0 +1,377 @@
+/*
+ * cmd/fer-classify.c: read each face's expression. Reads fer-detect's records (or plain
+ * face images as operands), crops every face with the margin the model asks for, and adds
+ * "emotion" and "scores" to it from one batched forward pass of the network (lib/cnn).
+ * See man/fer-classify.1.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "cnn.h"
+#include "common.h"
+#include "image.h"
+#include "ndjson.h"
+
+static const char USAGE[] = "usage: fer-classify [-hV] [--jobs n] [--max-pixels n] "
+			    "[--model file] [--tta] [file ...]";
+
+static const char OPTIONS[] =
+	"  -h, --help           print this help and exit\n"
+	"  --jobs n             images classified at once (default: online processors)\n"
+	"  --max-pixels n       refuse images with more pixels (default 100000000)\n"
+	"  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
+	"                       installed with fermata or in the build tree's models/)\n"
+	"  --tta                average each face with its mirror image\n"
+	"  -V, --version        print the version and exit\n";
+
+#define MODEL_NAME "fer2013.fm"
+#define MAX_BATCH 32 /* faces per forward pass; more faces take several */
+
+struct opts {
+	const char *model;
+	int jobs;
+	uint64_t max_pixels;
+	bool tta;
+};
+
+struct classify {
+	const struct opts *o;
+	struct fm_cnn **nets; /* one per --jobs thread */
+	uint32_t side;
+	float margin;
+};
+
+enum {
+	OPT_JOBS = 256,
+	OPT_MAX_PIXELS,
+	OPT_MODEL,
+	OPT_TTA,
+};
+
+static void
+parse_options(int argc, char *argv[], struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "max-pixels", required_argument, NULL, OPT_MAX_PIXELS },
+		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "tta", no_argument, NULL, OPT_TTA },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fm_err e;
+	long long v;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'V':
+			exit_version("fer-classify");
+		case 'h':
+			exit_help(USAGE, OPTIONS);
+		case OPT_JOBS:
+			if (parse_int(optarg, 1, JOBS_MAX, &v, &e) == -1)
+				exit_usage(USAGE, "--jobs: %s", e.msg);
+			o->jobs = (int)v;
+			break;
+		case OPT_MAX_PIXELS:
+			if (parse_int(optarg, 1, INT64_MAX, &v, &e) == -1)
+				exit_usage(USAGE, "--max-pixels: %s", e.msg);
+			o->max_pixels = (uint64_t)v;
+			break;
+		case OPT_MODEL:
+			if (optarg[0] == '\0')
+				exit_usage(USAGE, "--model: empty file name");
+			o->model = optarg;
+			break;
+		case OPT_TTA:
+			o->tta = true;
+			break;
+		default:
+			exit_bad_option(USAGE, longopts, c, argv);
+		}
+	}
+}
+
+/*
+ * The model: --model, else $FERMATA_MODEL, else the installed one, else the build tree's
+ * (this binary is build/bin/fer-classify, the model is models/fer2013.fm beside build/).
+ */
+static const char *
+find_model(const struct opts *o, char *buf, size_t size)
+{
+	const char *env = getenv("FERMATA_MODEL");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (o->model != NULL)
+		return o->model;
+	if (env != NULL && env[0] != '\0')
+		return env;
+	snprintf(buf, size, "%s/%s", FM_DATADIR, MODEL_NAME);
+	if (access(buf, R_OK) == 0)
+		return buf;
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			if ((size_t)snprintf(buf, size, "%s/../../models/%s", exe, MODEL_NAME) < size &&
+			    access(buf, R_OK) == 0)
+				return buf;
+		}
+	}
+	snprintf(buf, size, "%s/%s", FM_DATADIR, MODEL_NAME);
+	return buf;
+}
+
+static int
+open_model(const struct opts *o, struct classify *cl)
+{
+	char buf[PATH_MAX + 64];
+	const char *path = find_model(o, buf, sizeof buf);
+	struct fm_cnn *net;
+	struct fm_err e;
+	uint32_t c, h, w;
+
+	if (fm_cnn_load(path, MAX_BATCH, 0, &net, &e) == -1) {
+		warnx("model %s: %s", path, e.msg);
+		return -1;
+	}
+	fm_cnn_input_shape(net, &c, &h, &w);
+	if (c != 1 || h != w) {
+		warnx("model %s: input is %ux%ux%u, not a square gray face", path, c, h, w);
+		fm_cnn_free(net);
+		return -1;
+	}
+	cl->side = h;
+	cl->margin = fm_cnn_crop_margin(net);
+	cl->nets = calloc((size_t)o->jobs, sizeof *cl->nets);
+	if (cl->nets == NULL) {
+		fm_cnn_free(net);
+		warnx("out of memory");
+		return -1;
+	}
+	cl->nets[0] = net;
+	for (int i = 1; i < o->jobs; i++) {
+		if (fm_cnn_clone(net, MAX_BATCH, 0, &cl->nets[i], &e) == -1) {
+			warnx("%s", e.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+close_model(const struct opts *o, struct classify *cl)
+{
+	if (cl->nets != NULL)
+		for (int i = 0; i < o->jobs; i++)
+			fm_cnn_free(cl->nets[i]);
+	free(cl->nets);
+}
+
+/* A face box from a record: numbers x, y, w, h with w, h >= 1. */
+static int
+face_box(const cJSON *face, int32_t box[4], struct fm_err *err)
+{
+	static const char *const keys[4] = { "x", "y", "w", "h" };
+
+	for (int k = 0; k < 4; k++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(face, keys[k]);
+
+		if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+		    fabs(v->valuedouble) > 1e7 || (k >= 2 && v->valuedouble < 1))
+			return fm_err_set(err, FM_EINVAL, "face without a valid \"%s\"", keys[k]);
+		box[k] = (int32_t)lrint(v->valuedouble);
+	}
+	return 0;
+}
+
+/* The face grown by the model's margin on each side, cropped, resized, normalised. */
+static int
+face_input(const struct fm_gray *g, const int32_t box[4], float margin, uint32_t side,
+	   const struct fm_cnn *net, float *out, struct fm_err *err)
+{
+	double dx = margin * box[2], dy = margin * box[3];
+	int32_t x = (int32_t)lrint(box[0] - dx), y = (int32_t)lrint(box[1] - dy);
+	uint32_t w = (uint32_t)lrint(box[2] + 2 * dx), h = (uint32_t)lrint(box[3] + 2 * dy);
+	struct fm_gray crop = { 0 }, small = { 0 };
+	int rc = -1;
+
+	if (w < 1 || h < 1)
+		return fm_err_set(err, FM_EINVAL, "face box too small");
+	if (fm_gray_crop(g, x, y, w, h, &crop, err) == -1 ||
+	    fm_gray_new(side, side, &small, err) == -1)
+		goto done;
+	fm_gray_resize(&crop, &small);
+	fm_cnn_normalize(net, small.pixels, (size_t)side * side, out);
+	rc = 0;
+done:
+	fm_gray_free(&crop);
+	fm_gray_free(&small);
+	return rc;
+}
+
+static void
+mirror(float *img, uint32_t side)
+{
+	for (uint32_t y = 0; y < side; y++)
+		for (uint32_t x = 0; x < side / 2; x++) {
+			float t = img[y * side + x];
+
+			img[y * side + x] = img[y * side + side - 1 - x];
+			img[y * side + side - 1 - x] = t;
+		}
+}
+
+static int
+label_face(cJSON *face, const struct fm_cnn *net, const float *p, struct fm_err *err)
+{
+	size_t n = fm_cnn_n_classes(net), best = 0;
+	cJSON *scores = cJSON_CreateObject();
+
+	for (size_t k = 0; k < n && scores != NULL; k++) {
+		/* Four decimals: plenty for a probability, and short lines. */
+		if (cJSON_AddNumberToObject(scores, fm_cnn_class_name(net, k),
+					    round(p[k] * 1e4) / 1e4) == NULL) {
+			cJSON_Delete(scores);
+			scores = NULL;
+		}
+		if (p[k] > p[best])
+			best = k;
+	}
+	if (fm_ndjson_set(face, "emotion", cJSON_CreateString(fm_cnn_class_name(net, best)),
+			  err) == -1 ||
+	    fm_ndjson_set(face, "scores", scores, err) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
+{
+	const struct classify *cl = arg;
+	struct fm_cnn *net = cl->nets[thread];
+	cJSON *faces = cJSON_GetObjectItemCaseSensitive(rec, "faces");
+	size_t plane = (size_t)cl->side * cl->side, n_classes = fm_cnn_n_classes(net);
+	struct fm_image img = { 0 };
+	struct fm_gray gray = { 0 };
+	float *in = NULL, *probs = NULL, *flipped = NULL;
+	const char *path;
+	int n_faces, rc = -1;
+
+	if (faces != NULL && !cJSON_IsArray(faces))
+		return fm_err_set(err, FM_EINVAL, "\"faces\" is not an array");
+	if (faces != NULL && cJSON_GetArraySize(faces) == 0)
+		return 0; /* nothing to read: the record passes as it came */
+	if (fm_ndjson_get_path(rec, &path, err) == -1)
+		return -1;
+	if (fm_image_load(path, cl->o->max_pixels, &img, err) == -1 ||
+	    fm_image_to_gray(&img, &gray, err) == -1)
+		goto done;
+	fm_image_free(&img);
+	if (faces == NULL) {
+		/* A plain face image: the whole picture is the face. */
+		cJSON *face = cJSON_CreateObject();
+
+		faces = cJSON_CreateArray();
+		if (face == NULL || faces == NULL || !cJSON_AddItemToArray(faces, face) ||
+		    cJSON_AddNumberToObject(face, "x", 0) == NULL ||
+		    cJSON_AddNumberToObject(face, "y", 0) == NULL ||
+		    cJSON_AddNumberToObject(face, "w", gray.width) == NULL ||
+		    cJSON_AddNumberToObject(face, "h", gray.height) == NULL) {
+			cJSON_Delete(face);
+			cJSON_Delete(faces);
+			fm_err_set(err, FM_ENOMEM, "out of memory");
+			goto done;
+		}
+		if (fm_ndjson_set(rec, "faces", faces, err) == -1)
+			goto done;
+	}
+	n_faces = cJSON_GetArraySize(faces);
+	in = malloc(MAX_BATCH * plane * sizeof *in);
+	probs = malloc(MAX_BATCH * n_classes * sizeof *probs);
+	flipped = malloc(MAX_BATCH * n_classes * sizeof *flipped);
+	if (in == NULL || probs == NULL || flipped == NULL) {
+		fm_err_set(err, FM_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (int first = 0; first < n_faces; first += MAX_BATCH) {
+		int b = n_faces - first < MAX_BATCH ? n_faces - first : MAX_BATCH;
+
+		for (int k = 0; k < b; k++) {
+			int32_t box[4];
+
+			if (face_box(cJSON_GetArrayItem(faces, first + k), box, err) == -1 ||
+			    face_input(&gray, box, cl->margin, cl->side, net, in + (size_t)k * plane,
+				       err) == -1)
+				goto done;
+		}
+		if (fm_cnn_forward(net, in, (size_t)b, 0, probs, err) == -1)
+			goto done;
+		if (cl->o->tta) {
+			for (int k = 0; k < b; k++)
+				mirror(in + (size_t)k * plane, cl->side);
+			if (fm_cnn_forward(net, in, (size_t)b, 0, flipped, err) == -1)
+				goto done;
+			for (size_t k = 0; k < (size_t)b * n_classes; k++)
+				probs[k] = (probs[k] + flipped[k]) / 2;
+		}
+		for (int k = 0; k < b; k++)
+			if (label_face(cJSON_GetArrayItem(faces, first + k), net,
+				       probs + (size_t)k * n_classes, err) == -1)
+				goto done;
+	}
+	rc = 0;
+done:
+	free(in);
+	free(probs);
+	free(flipped);
+	fm_gray_free(&gray);
+	fm_image_free(&img);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = {
+		.jobs = default_jobs(),
+		.max_pixels = FM_DEFAULT_MAX_PIXELS,
+	};
+	struct classify cl = { .o = &o };
+	struct run r = {
+		.work = classify_one,
+		.ctx = &cl,
+		.flags = RUN_BARE_PATHS,
+		.status = STATUS_ALL_OK,
+	};
+
+	parse_options(argc, argv, &o);
+#ifdef OPENBLAS_VERSION
+	/* Each --jobs thread runs its own small products; OpenBLAS's threads would compete. */
+	openblas_set_num_threads(1);
+#endif
+	if (open_model(&o, &cl) == -1) {
+		close_model(&o, &cl);
+		return STATUS_CANNOT_RUN;
+	}
+	r.jobs = o.jobs;
+	run_records(&r, argc - optind, argv + optind);
+	close_model(&o, &cl);
+	return run_finish(&r);
+}

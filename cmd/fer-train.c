@@ -1,0 +1,543 @@
+/*
+ * cmd/fer-train.c: train the expression network on FER2013 (a folder per class, or
+ * fer2013.csv), keep the model with the best validation accuracy, checkpoint every epoch
+ * and resume from it; or evaluate a model (--eval). See man/fer-train.1.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <cblas.h>
+
+#include "cnn.h"
+#include "common.h"
+#include "dataset.h"
+#include "train.h"
+
+static const char USAGE[] =
+	"usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--lr rate] [--optim name]"
+	" [--resume] [--seed n] [--smoothing s] [--threads n] [--val data] [--warmup epochs]"
+	" [--weight-decay w] --data data -o model\n"
+	"       fer-train --eval [--json] [--tta] --model model --val data";
+
+static const char OPTIONS[] =
+	"  --arch desc          layers of the network (default: see fer-train(1))\n"
+	"  --batch n            samples per step (default 64)\n"
+	"  --data data          training faces: a folder per emotion, or fer2013.csv\n"
+	"                       (its Training rows)\n"
+	"  --epochs n           epochs in the run (default 30)\n"
+	"  --eval               evaluate --model on --val and exit\n"
+	"  -h, --help           print this help and exit\n"
+	"  --json               --eval writes one JSON object instead of a table\n"
+	"  --lr rate            peak learning rate (default 0.05 for sgd, 0.002 for adamw)\n"
+	"  --model file         the model --eval reads\n"
+	"  -o file              where the best model goes; file.ckpt holds the last epoch\n"
+	"  --optim name         sgd (Nesterov momentum 0.9) or adamw (default sgd)\n"
+	"  --resume             continue from file.ckpt with the same options\n"
+	"  --seed n             seed of weights, order and augmentation (default 1)\n"
+	"  --smoothing s        label smoothing, 0 to 0.5 (default 0.1)\n"
+	"  --threads n          threads sharing each batch (default: online processors)\n"
+	"  --tta                --eval averages each face with its mirror image\n"
+	"  --val data           validation faces: a folder per emotion, or fer2013.csv\n"
+	"                       (its PublicTest rows)\n"
+	"  --warmup epochs      linear warm-up before the cosine decay (default 1)\n"
+	"  --weight-decay w     L2 on weights (default 5e-4 for sgd, 0.05 for adamw)\n"
+	"  -V, --version        print the version and exit\n";
+
+/* A VGG-style stack: two 3x3 convolutions per stage, 32-64-128-256 channels. */
+#define DEFAULT_ARCH                                                                        \
+	"conv 32 3 1 1, bn, relu, conv 32 3 1 1, bn, relu, maxpool 2, "                     \
+	"conv 64 3 1 1, bn, relu, conv 64 3 1 1, bn, relu, maxpool 2, "                     \
+	"conv 128 3 1 1, bn, relu, conv 128 3 1 1, bn, relu, maxpool 2, "                   \
+	"conv 256 3 1 1, bn, relu, conv 256 3 1 1, bn, relu, gap, dropout 0.3, dense 7"
+
+#define SIDE 48
+/* FER2013 pixels over every 10th training face: mean 131.2, standard deviation 78.4. */
+#define PIXEL_MEAN 131.2f
+#define PIXEL_STD 78.4f
+/* fer-detect's alt2 box covers 0.83 of a FER2013 crop's side, centred (scripts/crop-margin.sh
+ * on the validation faces): growing it by 0.1 per side frames faces as the training set does. */
+#define CROP_MARGIN 0.1f
+
+struct opts {
+	const char *arch, *data, *val, *out, *model;
+	long long batch, epochs, seed, threads;
+	double lr, smoothing, warmup, weight_decay;
+	enum fm_optim_kind optim;
+	bool eval, json, tta, resume;
+};
+
+enum {
+	OPT_ARCH = 256,
+	OPT_BATCH,
+	OPT_DATA,
+	OPT_EPOCHS,
+	OPT_EVAL,
+	OPT_JSON,
+	OPT_LR,
+	OPT_MODEL,
+	OPT_OPTIM,
+	OPT_RESUME,
+	OPT_SEED,
+	OPT_SMOOTHING,
+	OPT_THREADS,
+	OPT_TTA,
+	OPT_VAL,
+	OPT_WARMUP,
+	OPT_WEIGHT_DECAY,
+};
+
+static const struct option longopts[] = {
+	{ "arch", required_argument, NULL, OPT_ARCH },
+	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "data", required_argument, NULL, OPT_DATA },
+	{ "epochs", required_argument, NULL, OPT_EPOCHS },
+	{ "eval", no_argument, NULL, OPT_EVAL },
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "lr", required_argument, NULL, OPT_LR },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "optim", required_argument, NULL, OPT_OPTIM },
+	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "smoothing", required_argument, NULL, OPT_SMOOTHING },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "tta", no_argument, NULL, OPT_TTA },
+	{ "val", required_argument, NULL, OPT_VAL },
+	{ "version", no_argument, NULL, 'V' },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY },
+	{ NULL, 0, NULL, 0 },
+};
+
+static long long
+int_option(const char *name, const char *arg, long long min, long long max)
+{
+	long long v;
+	struct fm_err e;
+
+	if (parse_int(arg, min, max, &v, &e) == -1)
+		exit_usage(USAGE, "--%s: %s", name, e.msg);
+	return v;
+}
+
+static double
+real_option(const char *name, const char *arg, double min, double max, unsigned open)
+{
+	double v;
+	struct fm_err e;
+
+	if (parse_real(arg, min, max, open, &v, &e) == -1)
+		exit_usage(USAGE, "--%s: %s", name, e.msg);
+	return v;
+}
+
+static void
+parse_options(int argc, char *argv[], struct opts *o)
+{
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":Vho:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'V':
+			exit_version("fer-train");
+		case 'h':
+			exit_help(USAGE, OPTIONS);
+		case 'o':
+			o->out = optarg;
+			break;
+		case OPT_ARCH:
+			o->arch = optarg;
+			break;
+		case OPT_BATCH:
+			o->batch = int_option("batch", optarg, 2, 4096);
+			break;
+		case OPT_DATA:
+			o->data = optarg;
+			break;
+		case OPT_EPOCHS:
+			o->epochs = int_option("epochs", optarg, 1, 10000);
+			break;
+		case OPT_EVAL:
+			o->eval = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_LR:
+			o->lr = real_option("lr", optarg, 0, 10, NUM_OPEN_MIN);
+			break;
+		case OPT_MODEL:
+			o->model = optarg;
+			break;
+		case OPT_OPTIM:
+			if (strcmp(optarg, "sgd") == 0)
+				o->optim = FM_OPTIM_SGD;
+			else if (strcmp(optarg, "adamw") == 0)
+				o->optim = FM_OPTIM_ADAMW;
+			else
+				exit_usage(USAGE, "--optim: '%s' is not sgd or adamw", optarg);
+			break;
+		case OPT_RESUME:
+			o->resume = true;
+			break;
+		case OPT_SEED:
+			o->seed = int_option("seed", optarg, 0, INT64_MAX);
+			break;
+		case OPT_SMOOTHING:
+			o->smoothing = real_option("smoothing", optarg, 0, 0.5, 0);
+			break;
+		case OPT_THREADS:
+			o->threads = int_option("threads", optarg, 1, FM_CNN_MAX_THREADS);
+			break;
+		case OPT_TTA:
+			o->tta = true;
+			break;
+		case OPT_VAL:
+			o->val = optarg;
+			break;
+		case OPT_WARMUP:
+			o->warmup = real_option("warmup", optarg, 0, 1000, 0);
+			break;
+		case OPT_WEIGHT_DECAY:
+			o->weight_decay = real_option("weight-decay", optarg, 0, 1, 0);
+			break;
+		default:
+			exit_bad_option(USAGE, longopts, c, argv);
+		}
+	}
+	if (optind < argc)
+		exit_usage(USAGE, "unexpected operand '%s'", argv[optind]);
+	if (o->eval) {
+		if (o->model == NULL || o->val == NULL)
+			exit_usage(USAGE, "--eval needs --model and --val");
+	} else if (o->data == NULL || o->out == NULL) {
+		exit_usage(USAGE, "training needs --data and -o");
+	}
+	if (o->lr == 0)
+		o->lr = o->optim == FM_OPTIM_SGD ? 0.05 : 0.002;
+	if (o->weight_decay < 0)
+		o->weight_decay = o->optim == FM_OPTIM_SGD ? 5e-4 : 0.05;
+}
+
+/* A folder is the image tree; a file is fer2013.csv, whose rows `usage` selects. */
+static void
+load_faces(const char *what, const char *path, const char *usage, struct fm_dataset *d)
+{
+	struct stat st;
+	struct fm_err e;
+	int rc;
+
+	if (stat(path, &st) == -1)
+		err(STATUS_CANNOT_RUN, "%s", path);
+	rc = S_ISDIR(st.st_mode) ? fm_dataset_load_dir(path, SIDE, d, &e)
+				 : fm_dataset_load_csv(path, usage, d, &e);
+	if (rc == -1)
+		errx(STATUS_CANNOT_RUN, "%s: %s", what, e.msg);
+	fprintf(stderr, "fer-train: %s: %zu faces from %s\n", what, d->n, path);
+}
+
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void
+print_duration(FILE *f, double s)
+{
+	if (s >= 3600)
+		fprintf(f, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+	else
+		fprintf(f, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+}
+
+struct progress {
+	double start;      /* of the epoch */
+	long long epochs;  /* in the run */
+	size_t batch;
+	bool tty;
+	size_t last_tenth;
+};
+
+static void
+show_progress(void *ctx, const struct fm_train_progress *p)
+{
+	struct progress *pr = ctx;
+	double spent = now() - pr->start;
+	double epoch_s = spent * (double)p->n_steps / (double)p->step;
+	double left = epoch_s - spent + (double)(pr->epochs - (long long)p->epoch - 1) * epoch_s;
+	size_t tenth = p->step * 10 / p->n_steps;
+
+	/* On a terminal, one line kept up to date; in a log, a line every tenth of an epoch. */
+	if (!pr->tty && tenth == pr->last_tenth)
+		return;
+	pr->last_tenth = tenth;
+	fprintf(stderr, "%sepoch %zu/%lld  step %zu/%zu  loss %.4f  acc %.1f%%  lr %.5f  "
+		"%.0f faces/s  ETA ",
+		pr->tty ? "\r" : "", p->epoch + 1, pr->epochs, p->step, p->n_steps, p->loss,
+		100 * p->accuracy, p->lr, (double)(p->step * pr->batch) / spent);
+	print_duration(stderr, left);
+	fputs(pr->tty ? "  " : "\n", stderr);
+}
+
+static void
+print_table(const struct fm_scores *s, const struct fm_confusion *m)
+{
+	printf("accuracy %.2f%%  macro-F1 %.4f  (%llu faces)\n\n", 100 * s->accuracy, s->macro_f1,
+	       (unsigned long long)s->n);
+	printf("%-9s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		printf("%-9s %9.4f %9.4f %9.4f %8llu\n", fm_emotion_name((enum fm_emotion)k),
+		       s->precision[k], s->recall[k], s->f1[k],
+		       (unsigned long long)s->support[k]);
+	printf("\nconfusion (rows: true class, columns: predicted)\n%-9s", "");
+	for (int p = 0; p < FM_N_EMOTIONS; p++)
+		printf(" %8.8s", fm_emotion_name((enum fm_emotion)p));
+	printf("\n");
+	for (int t = 0; t < FM_N_EMOTIONS; t++) {
+		printf("%-9s", fm_emotion_name((enum fm_emotion)t));
+		for (int p = 0; p < FM_N_EMOTIONS; p++)
+			printf(" %8llu", (unsigned long long)m->count[t][p]);
+		printf("\n");
+	}
+}
+
+static void
+print_json(const struct fm_scores *s, const struct fm_confusion *m)
+{
+	cJSON *root = cJSON_CreateObject(), *classes = cJSON_CreateObject();
+	cJSON *matrix = cJSON_CreateArray();
+	char *text;
+
+	cJSON_AddNumberToObject(root, "faces", (double)s->n);
+	cJSON_AddNumberToObject(root, "accuracy", s->accuracy);
+	cJSON_AddNumberToObject(root, "macro_f1", s->macro_f1);
+	for (int k = 0; k < FM_N_EMOTIONS; k++) {
+		cJSON *c = cJSON_CreateObject(), *row = cJSON_CreateArray();
+
+		cJSON_AddNumberToObject(c, "precision", s->precision[k]);
+		cJSON_AddNumberToObject(c, "recall", s->recall[k]);
+		cJSON_AddNumberToObject(c, "f1", s->f1[k]);
+		cJSON_AddNumberToObject(c, "support", (double)s->support[k]);
+		cJSON_AddItemToObject(classes, fm_emotion_name((enum fm_emotion)k), c);
+		for (int p = 0; p < FM_N_EMOTIONS; p++)
+			cJSON_AddItemToArray(row, cJSON_CreateNumber((double)m->count[k][p]));
+		cJSON_AddItemToArray(matrix, row);
+	}
+	cJSON_AddItemToObject(root, "classes", classes);
+	cJSON_AddItemToObject(root, "confusion", matrix);
+	text = cJSON_PrintUnformatted(root);
+	if (text == NULL)
+		errx(STATUS_CANNOT_RUN, "out of memory");
+	printf("%s\n", text);
+	free(text);
+	cJSON_Delete(root);
+}
+
+static int
+evaluate(const struct opts *o)
+{
+	struct fm_cnn *net;
+	struct fm_dataset val;
+	struct fm_confusion m;
+	struct fm_scores s;
+	struct fm_err e;
+
+	if (fm_cnn_load(o->model, 256, 0, &net, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "%s: %s", o->model, e.msg);
+	load_faces("val", o->val, "PublicTest", &val);
+	if (fm_train_evaluate(net, &val, o->tta, &m, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "%s", e.msg);
+	fm_confusion_scores(&m, &s);
+	if (o->json)
+		print_json(&s, &m);
+	else
+		print_table(&s, &m);
+	fm_dataset_free(&val);
+	fm_cnn_free(net);
+	return STATUS_ALL_OK;
+}
+
+/* The training state a checkpoint carries in its info text, as JSON. */
+struct state {
+	long long epochs_done;
+	double best_val;
+};
+
+static void
+set_info(struct fm_cnn *net, const struct opts *o, const struct state *st, double val_acc,
+	 double train_acc)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *text;
+	struct fm_err e;
+
+	cJSON_AddStringToObject(j, "trainer", "fer-train (fermata) " FM_VERSION);
+	cJSON_AddStringToObject(j, "data", o->data);
+	if (o->val != NULL)
+		cJSON_AddStringToObject(j, "val", o->val);
+	cJSON_AddNumberToObject(j, "epochs_done", (double)st->epochs_done);
+	cJSON_AddNumberToObject(j, "epochs", (double)o->epochs);
+	cJSON_AddNumberToObject(j, "seed", (double)o->seed);
+	cJSON_AddStringToObject(j, "optim", o->optim == FM_OPTIM_SGD ? "sgd" : "adamw");
+	cJSON_AddNumberToObject(j, "lr", o->lr);
+	cJSON_AddNumberToObject(j, "batch", (double)o->batch);
+	cJSON_AddNumberToObject(j, "val_accuracy", val_acc);
+	cJSON_AddNumberToObject(j, "train_accuracy", train_acc);
+	cJSON_AddNumberToObject(j, "best_val_accuracy", st->best_val);
+	text = cJSON_PrintUnformatted(j);
+	if (text == NULL || fm_cnn_set_info(net, text, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "checkpoint info: %s", text == NULL ? "out of memory" : e.msg);
+	free(text);
+	cJSON_Delete(j);
+}
+
+static void
+read_state(const struct fm_cnn *net, const char *path, struct state *st)
+{
+	cJSON *j = cJSON_Parse(fm_cnn_info(net));
+	const cJSON *done = cJSON_GetObjectItem(j, "epochs_done");
+	const cJSON *best = cJSON_GetObjectItem(j, "best_val_accuracy");
+
+	if (!cJSON_IsNumber(done) || !cJSON_IsNumber(best))
+		errx(STATUS_CANNOT_RUN, "%s: not a fer-train checkpoint", path);
+	st->epochs_done = (long long)done->valuedouble;
+	st->best_val = best->valuedouble;
+	cJSON_Delete(j);
+}
+
+static int
+train(const struct opts *o)
+{
+	struct fm_dataset data, val = { 0 };
+	struct fm_cnn *net, *eval_net = NULL;
+	struct fm_train_opts to = { 0 };
+	struct state st = { 0, -1 };
+	struct progress pr = { 0 };
+	char ckpt[4096];
+	struct fm_err e;
+	static const char *const names[FM_N_EMOTIONS] = {
+		"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+	};
+
+	if ((size_t)snprintf(ckpt, sizeof ckpt, "%s.ckpt", o->out) >= sizeof ckpt)
+		errx(STATUS_CANNOT_RUN, "%s: path too long", o->out);
+	load_faces("train", o->data, "Training", &data);
+	if (o->val != NULL)
+		load_faces("val", o->val, "PublicTest", &val);
+
+	if (o->resume) {
+		if (fm_cnn_load(ckpt, (size_t)o->batch, 1, &net, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s: %s", ckpt, e.msg);
+		read_state(net, ckpt, &st);
+		fprintf(stderr, "fer-train: resuming after epoch %lld of %lld (best val %.2f%%)\n",
+			st.epochs_done, o->epochs, 100 * st.best_val);
+	} else {
+		if (fm_cnn_new(o->arch, 1, SIDE, SIDE, (size_t)o->batch, (uint64_t)o->seed, &net,
+			       &e) == -1)
+			errx(STATUS_CANNOT_RUN, "--arch: %s", e.msg);
+		if (fm_cnn_set_classes(net, names, FM_N_EMOTIONS, &e) == -1 ||
+		    fm_cnn_set_normalization(net, PIXEL_MEAN, PIXEL_STD, &e) == -1 ||
+		    fm_cnn_set_crop_margin(net, CROP_MARGIN, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg);
+	}
+	if (fm_cnn_set_threads(net, (size_t)o->threads, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "--threads: %s", e.msg);
+	fprintf(stderr, "fer-train: %s\nfer-train: %zu parameters, %.1f MFLOPs per face\n",
+		fm_cnn_desc(net), fm_cnn_param_count(net), (double)fm_cnn_flops(net) / 1e6);
+
+	to.batch = (size_t)o->batch;
+	to.optim = (struct fm_optim)FM_OPTIM_SGD_DEFAULT;
+	if (o->optim == FM_OPTIM_ADAMW)
+		to.optim = (struct fm_optim)FM_OPTIM_ADAMW_DEFAULT;
+	to.optim.weight_decay = (float)o->weight_decay;
+	to.schedule = (struct fm_lr_schedule){ FM_LR_COSINE, o->lr, o->lr * 1e-3, o->warmup,
+					       (double)o->epochs, 1, 1 };
+	to.smoothing = (float)o->smoothing;
+	to.augment = (struct fm_augment){ 1, 4.0f, 10.0f, 0.1f, 0.1f, 0.2f };
+	pr.epochs = o->epochs;
+	pr.batch = (size_t)o->batch;
+	pr.tty = isatty(STDERR_FILENO);
+
+	for (long long epoch = st.epochs_done; epoch < o->epochs; epoch++) {
+		double loss, acc, val_acc = -1;
+		struct fm_confusion m;
+		struct fm_scores s = { 0 };
+
+		pr.start = now();
+		pr.last_tenth = 0;
+		if (fm_train_epoch(net, &data, &to, (size_t)epoch, (uint64_t)o->seed, show_progress,
+				   &pr, &loss, &acc, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "epoch %lld: %s", epoch + 1, e.msg);
+		if (val.n > 0) {
+			/* A copy for inference with large batches; the training net keeps its own. */
+			fm_cnn_free(eval_net);
+			if (fm_cnn_clone(net, 256, 0, &eval_net, &e) == -1 ||
+			    fm_train_evaluate(eval_net, &val, 0, &m, &e) == -1)
+				errx(STATUS_CANNOT_RUN, "validation: %s", e.msg);
+			fm_confusion_scores(&m, &s);
+			val_acc = s.accuracy;
+		}
+		double spent = now() - pr.start;
+		st.epochs_done = epoch + 1;
+		bool best = val.n == 0 || val_acc > st.best_val;
+		if (best)
+			st.best_val = val.n ? val_acc : acc;
+		set_info(net, o, &st, val_acc, acc);
+		if (best && fm_cnn_save(net, o->out, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg);
+		if (fm_cnn_save(net, ckpt, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg);
+		fprintf(stderr, "%sepoch %lld/%lld: loss %.4f  train %.2f%%", pr.tty ? "\r" : "",
+			epoch + 1, o->epochs, loss, 100 * acc);
+		if (val.n > 0)
+			fprintf(stderr, "  val %.2f%%  macro-F1 %.4f%s", 100 * val_acc, s.macro_f1,
+				best ? "  (best, saved)" : "");
+		fprintf(stderr, "  %.0f s, ETA ", spent);
+		print_duration(stderr, spent * (double)(o->epochs - epoch - 1));
+		fprintf(stderr, "\n");
+	}
+	fprintf(stderr, "fer-train: done; best val %.2f%% in %s\n", 100 * st.best_val, o->out);
+	fm_cnn_free(eval_net);
+	fm_cnn_free(net);
+	fm_dataset_free(&data);
+	fm_dataset_free(&val);
+	return STATUS_ALL_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = {
+		.arch = DEFAULT_ARCH,
+		.batch = 64,
+		.epochs = 30,
+		.seed = 1,
+		.smoothing = 0.1,
+		.warmup = 1,
+		.weight_decay = -1,
+		.optim = FM_OPTIM_SGD,
+	};
+
+	o.threads = default_jobs();
+	parse_options(argc, argv, &o);
+#ifdef OPENBLAS_VERSION
+	/* The network's own threads share each batch; OpenBLAS's would compete with them. */
+	openblas_set_num_threads(1);
+#endif
+	return o.eval ? evaluate(&o) : train(&o);
+}

@@ -1,0 +1,170 @@
+/*
+ * lib/cnn_int.h: the insides of struct fm_cnn, shared by lib/cnn*.c and the unit tests,
+ * which check each layer's gradients through these entry points. cmd/ never includes it.
+ */
+#ifndef FM_CNN_INT_H
+#define FM_CNN_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "cnn.h"
+
+enum cnn_kind {
+	CNN_CONV,
+	CNN_BN,
+	CNN_RELU,
+	CNN_MAXPOOL,
+	CNN_AVGPOOL,
+	CNN_GAP,
+	CNN_DROPOUT,
+	CNN_DENSE
+};
+
+struct cnn_layer {
+	enum cnn_kind kind;
+	uint32_t index; /* in the stack, from 0 */
+	uint32_t in_c, in_h, in_w;
+	uint32_t out_c, out_h, out_w;
+	uint32_t k, stride, pad; /* conv and pools */
+	int has_bias;            /* conv: no bias before bn */
+	float p;                 /* dropout probability */
+	float momentum, eps;     /* bn */
+	size_t group;            /* conv: images per im2col block; 0 for the 1x1 direct path */
+	size_t rows;             /* conv: output rows per block when group is 1 */
+
+	/* Borrowed from the network's arrays; gw, gb NULL when it cannot train. */
+	float *w, *b; /* conv [out_c][in_c][k][k], dense [out_c][in], bn scale, shift */
+	float *gw, *gb;
+	float *run_mean, *run_var; /* bn */
+
+	/* Owned: what the training forward keeps for the backward (NULL for inference). */
+	float *mean, *invstd; /* bn batch statistics, per channel */
+	double *part;         /* bn: two sums per sample and channel, combined across threads */
+	float *coef;          /* bn: dx = coef[0] dy + coef[1] x + coef[2], per channel */
+	float *mask;          /* dropout: 0 or 1 / (1 - p) per element */
+	uint32_t *argmax;     /* maxpool: the winner's index in its input plane */
+};
+
+/* A named parameter or statistics tensor, in model file order. */
+struct cnn_tensor {
+	char name[40]; /* "3.conv.weight" */
+	uint32_t rank, shape[4];
+	size_t n;
+	int is_stat; /* bn running mean or variance: saved, not trained */
+	int decay;   /* conv and dense weights get weight decay */
+	float *data; /* into params or stats */
+	float *grad; /* into grads; NULL for statistics or an inference network */
+};
+
+/* What one thread of a pass works on (lib/cnn.c hands these out). */
+struct cnn_ctx {
+	size_t b0, n;               /* this thread's samples [b0, b0 + n) of the batch... */
+	size_t n_batch;             /* ...of n_batch */
+	size_t tid, n_threads;      /* n_threads is 1 when the batch runs on one thread */
+	pthread_barrier_t *barrier; /* all n_threads meet here where bn needs every sample */
+	float *ws;                  /* this thread's im2col workspace */
+	float *grads;               /* this thread's conv and dense gradients... */
+	const float *grads0;        /* ...laid out as net->grads, where the layers' gw, gb point */
+	uint64_t drop_seed;         /* dropout masks of this forward */
+};
+
+/* A helper thread of a network, or (index 0) the caller's share of a pass. */
+struct cnn_thread {
+	struct fm_cnn *net;
+	size_t tid;
+	pthread_t id;
+	int started;  /* id is a thread to join */
+	float *ws;    /* index 0: net->ws */
+	float *grads; /* index 0: net->grads */
+};
+
+struct fm_cnn {
+	uint32_t in_c, in_h, in_w;
+	size_t in_size, n_out, max_batch;
+	int trainable;
+
+	size_t n_layers;
+	struct cnn_layer *layers;
+	size_t n_tensors;
+	struct cnn_tensor *tensors;
+	size_t n_params, n_stats;
+	float *params, *grads, *opt_m, *opt_v, *stats;
+
+	float **acts;   /* n_layers + 1 buffers; relu and dropout share their input's */
+	float *gbuf[2]; /* gradient ping-pong, each the largest layer input or output */
+	float *dx_in;   /* the input's gradient, when input_grad (tests) */
+	int input_grad;
+	float *ws; /* conv im2col workspace */
+	size_t ws_floats;
+
+	/* Threads: n_threads - 1 helpers wait for a job (jobs counts them), run their slice of
+	 * the batch, and meet the caller at the barrier. */
+	size_t n_threads;
+	struct cnn_thread *thr;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_barrier_t barrier;
+	uint64_t jobs;
+	int quit;
+	int job_backward, job_training;
+	size_t job_n;
+	uint64_t drop_seed;
+	float *probs;
+
+	size_t batch;  /* of the last forward */
+	int fwd_train; /* a training forward awaits its backward */
+	int have_grad; /* a backward awaits its step */
+	int opt_kind;  /* -1 before the first step */
+	uint64_t opt_t;
+	struct fm_rng rng; /* dropout masks */
+
+	char *desc;
+	char **classes;
+	float norm_mean, norm_std, crop_margin;
+	char *info;
+};
+
+/* Parse and shape-check a description; *layers is calloc'd, FM_CNN_MAX_LAYERS at most. */
+int cnn_parse(const char *desc, uint32_t in_c, uint32_t in_h, uint32_t in_w,
+	      struct cnn_layer **layers, size_t *n_layers, struct fm_err *err);
+/* The tensors the layers hold, names and shapes only; *tensors calloc'd. */
+int cnn_tensors(const struct cnn_layer *layers, size_t n_layers, struct cnn_tensor **tensors,
+		size_t *n_tensors, struct fm_err *err);
+/* Allocate a network around parsed layers (taken over, freed on failure too); the
+ * parameters are zero, BN scales and running variances 1. */
+int cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t in_h,
+	      uint32_t in_w, size_t max_batch, int trainable, struct fm_cnn **out,
+	      struct fm_err *err);
+
+/* The layers without the softmax: the logits end up in net->acts[n_layers]. */
+void cnn_net_forward(struct fm_cnn *net, const float *in, size_t n, int training);
+/* Backward from the logits' gradient in net->gbuf[0]; fills grads (and dx_in). */
+void cnn_net_backward(struct fm_cnn *net, size_t n);
+
+/*
+ * Layers (lib/cnn_layers.c). x, y (and dy, dx) hold the whole batch, NCHW; a call works on
+ * the samples of its context, and every thread of a pass calls every layer in turn.
+ */
+size_t cnn_layer_in_size(const struct cnn_layer *l);
+size_t cnn_layer_out_size(const struct cnn_layer *l);
+int cnn_layer_in_place(const struct cnn_layer *l);
+/* Floats of workspace a layer needs for batches up to max_batch; sets group and rows. */
+size_t cnn_layer_plan(struct cnn_layer *l, size_t max_batch);
+void cnn_layer_forward(struct cnn_layer *l, const float *x, float *y, int training,
+		       const struct cnn_ctx *c);
+/* Parameter gradients are overwritten; dx may be NULL (not wanted) or equal dy. */
+void cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, const float *dy,
+			float *dx, const struct cnn_ctx *c);
+
+/* Softmax of n rows of k logits into p (lib/cnn_train.c). */
+void cnn_softmax(const float *z, size_t n, size_t k, float *p);
+/* Mean smoothed cross-entropy of n rows of k logits; dz (may be NULL) gets its gradient. */
+double cnn_xent(const float *z, const int *labels, size_t n, size_t k, float smoothing, float *dz);
+
+/* CRC-32 of IEEE 802.3 (zlib's crc32), continued from crc (0 to start). */
+uint32_t cnn_crc32(uint32_t crc, const unsigned char *p, size_t n);
+
+#endif

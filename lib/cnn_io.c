@@ -1,0 +1,593 @@
+/*
+ * lib/cnn_io.c: the model file of fermata-model(5):
+ *
+ *	offset 0    8 bytes   magic 89 'F' 'M' 'C' 'N' 'N' '\r' '\n'
+ *	       8    u32       format version (1)
+ *	      12    u32       header bytes H (at most 1 MiB)
+ *	      16    u64       weight bytes W (a multiple of 4)
+ *	      24    H bytes   a JSON object, padded with spaces to a multiple of 4
+ *	 24 + H     W bytes   the tensors of "tensors" in order, float32
+ *	 24+H+W     u32       CRC-32 (IEEE 802.3, as zlib's crc32) of every byte before it
+ *
+ * all integers and floats little-endian. The magic follows PNG's: a high-bit byte catches
+ * 7-bit transfers and the CR LF catches newline conversion. The JSON header (cJSON) makes the
+ * file self-describing for other readers; this one still trusts nothing in it: sizes are
+ * checked against the bytes present before anything is allocated, the checksum is checked
+ * before the header is parsed, and the tensor list must be exactly the one the architecture
+ * implies.
+ */
+#include "cnn_int.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FORMAT_VERSION 1u
+#define PREFIX_BYTES 24
+#define MAX_HEADER_BYTES ((uint32_t)1 << 20)
+
+static const unsigned char magic[8] = {0x89, 'F', 'M', 'C', 'N', 'N', '\r', '\n'};
+
+uint32_t
+cnn_crc32(uint32_t crc, const unsigned char *p, size_t n)
+{
+	uint32_t table[256];
+
+	/* The reflected polynomial 0xedb88320; building the table costs 2048 steps, little
+	 * next to a model's megabytes, and keeps the library free of global state. */
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		table[i] = c;
+	}
+	crc = ~crc;
+	for (size_t i = 0; i < n; i++)
+		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static void
+put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get_u64(const unsigned char *p)
+{
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static void
+put_f32(unsigned char *p, float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof u);
+	put_u32(p, u);
+}
+
+static float
+get_f32(const unsigned char *p)
+{
+	uint32_t u = get_u32(p);
+	float f;
+
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+static cJSON *
+header_json(const struct fm_cnn *net)
+{
+	cJSON *h = cJSON_CreateObject(), *a = NULL, *o = NULL;
+	const double in[3] = {net->in_c, net->in_h, net->in_w};
+	int ok;
+
+	if (h == NULL)
+		return NULL;
+	/* Every Add returns NULL when it could not allocate; a header missing a field must
+	 * not be written. */
+	ok = cJSON_AddStringToObject(h, "format", "fermata-cnn") != NULL &&
+	     cJSON_AddStringToObject(h, "arch", net->desc) != NULL &&
+	     cJSON_AddItemToObject(h, "input", cJSON_CreateDoubleArray(in, 3)) &&
+	     cJSON_AddItemToObject(
+		 h, "classes",
+		 cJSON_CreateStringArray((const char *const *)net->classes, (int)net->n_out)) &&
+	     (o = cJSON_AddObjectToObject(h, "normalize")) != NULL &&
+	     cJSON_AddNumberToObject(o, "mean", net->norm_mean) != NULL &&
+	     cJSON_AddNumberToObject(o, "std", net->norm_std) != NULL &&
+	     cJSON_AddNumberToObject(h, "crop_margin", net->crop_margin) != NULL &&
+	     cJSON_AddStringToObject(h, "training", net->info) != NULL &&
+	     cJSON_AddStringToObject(h, "dtype", "float32le") != NULL &&
+	     (a = cJSON_AddArrayToObject(h, "tensors")) != NULL;
+	for (size_t i = 0; ok && i < net->n_tensors; i++) {
+		const struct cnn_tensor *t = &net->tensors[i];
+		cJSON *e = cJSON_CreateObject();
+		double shape[4];
+
+		for (uint32_t k = 0; k < t->rank; k++)
+			shape[k] = t->shape[k];
+		if (e == NULL || !cJSON_AddItemToArray(a, e)) {
+			cJSON_Delete(e);
+			ok = 0;
+			break;
+		}
+		ok =
+		    cJSON_AddStringToObject(e, "name", t->name) != NULL &&
+		    cJSON_AddItemToObject(e, "shape", cJSON_CreateDoubleArray(shape, (int)t->rank));
+	}
+	if (!ok) {
+		cJSON_Delete(h);
+		return NULL;
+	}
+	return h;
+}
+
+int
+fm_cnn_encode(const struct fm_cnn *net, unsigned char **bytes, size_t *n_bytes, struct fm_err *err)
+{
+	cJSON *h = header_json(net);
+	char *text = h != NULL ? cJSON_PrintUnformatted(h) : NULL;
+	size_t tlen, hlen, wlen = 4 * (net->n_params + net->n_stats), total;
+	unsigned char *buf, *p;
+
+	cJSON_Delete(h);
+	*bytes = NULL;
+	*n_bytes = 0;
+	if (text == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for the model header");
+	tlen = strlen(text);
+	hlen = (tlen + 3) & ~(size_t)3;
+	if (hlen > MAX_HEADER_BYTES) {
+		cJSON_free(text);
+		return fm_err_set(err, FM_ELIMIT, "model header of %zu bytes, limit %u", hlen,
+				  MAX_HEADER_BYTES);
+	}
+	total = PREFIX_BYTES + hlen + wlen + 4;
+	buf = malloc(total);
+	if (buf == NULL) {
+		cJSON_free(text);
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a model of %zu bytes", total);
+	}
+	memcpy(buf, magic, sizeof magic);
+	put_u32(buf + 8, FORMAT_VERSION);
+	put_u32(buf + 12, (uint32_t)hlen);
+	put_u32(buf + 16, (uint32_t)wlen);
+	put_u32(buf + 20, (uint32_t)((uint64_t)wlen >> 32));
+	memcpy(buf + PREFIX_BYTES, text, tlen);
+	memset(buf + PREFIX_BYTES + tlen, ' ', hlen - tlen);
+	cJSON_free(text);
+	p = buf + PREFIX_BYTES + hlen;
+	for (size_t i = 0; i < net->n_tensors; i++) {
+		const struct cnn_tensor *t = &net->tensors[i];
+
+		for (size_t j = 0; j < t->n; j++, p += 4)
+			put_f32(p, t->data[j]);
+	}
+	put_u32(p, cnn_crc32(0, buf, total - 4));
+	*bytes = buf;
+	*n_bytes = total;
+	return 0;
+}
+
+static int
+write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+io_error(struct fm_err *err, const char *path, int e)
+{
+	char why[128];
+
+	if (strerror_r(e, why, sizeof why) != 0)
+		snprintf(why, sizeof why, "error %d", e);
+	return fm_err_set(err, FM_EIO, "%.180s: %s", path, why);
+}
+
+int
+fm_cnn_save(const struct fm_cnn *net, const char *path, struct fm_err *err)
+{
+	unsigned char *bytes;
+	size_t n, plen = strlen(path);
+	char *tmp;
+	int fd, e;
+
+	if (fm_cnn_encode(net, &bytes, &n, err) == -1)
+		return -1;
+	tmp = malloc(plen + 5);
+	if (tmp == NULL) {
+		free(bytes);
+		return fm_err_set(err, FM_ENOMEM, "out of memory");
+	}
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".tmp", 5);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	if (fd == -1) {
+		e = errno;
+		goto fail;
+	}
+	if (write_all(fd, bytes, n) == -1 || fsync(fd) == -1) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		goto fail;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		e = errno;
+		unlink(tmp);
+		goto fail;
+	}
+	free(tmp);
+	free(bytes);
+	return 0;
+fail:
+	io_error(err, path, e);
+	free(tmp);
+	free(bytes);
+	return -1;
+}
+
+static int
+bad(struct fm_err *err, const char *what)
+{
+	return fm_err_set(err, FM_EFORMAT, "model header: %s", what);
+}
+
+/* A whole number in [lo, hi] from a JSON number. */
+static int
+json_count(const cJSON *v, double lo, double hi, uint32_t *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return -1;
+	d = v->valuedouble;
+	if (!(d >= lo && d <= hi) || d != floor(d))
+		return -1;
+	*out = (uint32_t)d;
+	return 0;
+}
+
+static int
+json_float(const cJSON *obj, const char *key, float *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > 3e38)
+		return -1;
+	*out = (float)v->valuedouble;
+	return 0;
+}
+
+/* The "tensors" list must name exactly the tensors, and shapes, the architecture has. */
+static int
+check_tensors(const cJSON *list, const struct cnn_tensor *ts, size_t nt, struct fm_err *err)
+{
+	const cJSON *e;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(list))
+		return bad(err, "no \"tensors\" list");
+	cJSON_ArrayForEach(e, list)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+		const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape"), *d;
+		uint32_t k = 0, v;
+
+		if (i == nt)
+			return bad(err, "more tensors listed than the architecture has");
+		if (!cJSON_IsString(name) || strcmp(name->valuestring, ts[i].name) != 0)
+			return fm_err_set(err, FM_EFORMAT,
+					  "model header: tensor %zu should be \"%s\"", i,
+					  ts[i].name);
+		if (!cJSON_IsArray(shape))
+			return bad(err, "a tensor without a shape");
+		cJSON_ArrayForEach(d, shape)
+		{
+			if (k == ts[i].rank || json_count(d, 0, 4294967295.0, &v) == -1 ||
+			    v != ts[i].shape[k])
+				return fm_err_set(err, FM_EFORMAT,
+						  "model header: tensor \"%s\" has the wrong shape",
+						  ts[i].name);
+			k++;
+		}
+		if (k != ts[i].rank)
+			return fm_err_set(err, FM_EFORMAT,
+					  "model header: tensor \"%s\" has the wrong shape",
+					  ts[i].name);
+		i++;
+	}
+	if (i != nt)
+		return bad(err, "fewer tensors listed than the architecture has");
+	return 0;
+}
+
+/* Turn a description or metadata complaint about the file's header into a format error. */
+static int
+header_error(struct fm_err *err)
+{
+	if (err != NULL && err->code == FM_EINVAL) {
+		char msg[sizeof err->msg];
+
+		memcpy(msg, err->msg, sizeof msg);
+		fm_err_set(err, FM_EFORMAT, "model header: %.200s", msg);
+	}
+	return -1;
+}
+
+/* Build the network a parsed header describes, with the weights from w. */
+static int
+decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_batch,
+	      int trainable, struct fm_cnn **out, struct fm_err *err)
+{
+	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(h, "format");
+	const cJSON *arch = cJSON_GetObjectItemCaseSensitive(h, "arch");
+	const cJSON *input = cJSON_GetObjectItemCaseSensitive(h, "input");
+	const cJSON *classes = cJSON_GetObjectItemCaseSensitive(h, "classes");
+	const cJSON *norm = cJSON_GetObjectItemCaseSensitive(h, "normalize");
+	const cJSON *info = cJSON_GetObjectItemCaseSensitive(h, "training");
+	const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(h, "dtype");
+	struct cnn_layer *layers = NULL;
+	struct cnn_tensor *ts = NULL;
+	struct fm_cnn *net = NULL;
+	const char **names = NULL;
+	size_t nl, nt, count = 0, nc;
+	uint32_t in[3];
+	float mean, std, margin;
+	const cJSON *e;
+
+	if (!cJSON_IsObject(h))
+		return bad(err, "not a JSON object");
+	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "fermata-cnn") != 0)
+		return bad(err, "\"format\" is not \"fermata-cnn\"");
+	if (!cJSON_IsString(dtype) || strcmp(dtype->valuestring, "float32le") != 0)
+		return bad(err, "\"dtype\" is not \"float32le\"");
+	if (!cJSON_IsString(arch))
+		return bad(err, "no \"arch\" string");
+	if (cJSON_GetArraySize(input) != 3 ||
+	    json_count(cJSON_GetArrayItem(input, 0), 1, FM_CNN_MAX_CHANNELS, &in[0]) == -1 ||
+	    json_count(cJSON_GetArrayItem(input, 1), 1, FM_CNN_MAX_SIDE, &in[1]) == -1 ||
+	    json_count(cJSON_GetArrayItem(input, 2), 1, FM_CNN_MAX_SIDE, &in[2]) == -1)
+		return bad(err, "\"input\" is not [channels, height, width] within the limits");
+	if (json_float(norm, "mean", &mean) == -1 || json_float(norm, "std", &std) == -1)
+		return bad(err, "\"normalize\" lacks a numeric \"mean\" and \"std\"");
+	if (json_float(h, "crop_margin", &margin) == -1)
+		return bad(err, "no numeric \"crop_margin\"");
+	if (!cJSON_IsString(info))
+		return bad(err, "no \"training\" string");
+	if (cnn_parse(arch->valuestring, in[0], in[1], in[2], &layers, &nl, err) == -1)
+		return header_error(err);
+	if (cnn_tensors(layers, nl, &ts, &nt, err) == -1) {
+		free(layers);
+		return -1;
+	}
+	for (size_t i = 0; i < nt; i++)
+		count += ts[i].n;
+	/* Before anything big is allocated: the architecture's weights must be the ones
+	 * present, so a short file cannot ask for gigabytes. */
+	if ((uint64_t)count * 4 != wlen) {
+		fm_err_set(err, FM_EFORMAT,
+			   "model has %llu bytes of weights, its architecture needs %llu",
+			   (unsigned long long)wlen, (unsigned long long)count * 4);
+		goto fail;
+	}
+	if (check_tensors(cJSON_GetObjectItemCaseSensitive(h, "tensors"), ts, nt, err) == -1)
+		goto fail;
+	if (cnn_build(layers, nl, in[0], in[1], in[2], max_batch, trainable, &net, err) == -1) {
+		layers = NULL;
+		goto fail;
+	}
+	layers = NULL;
+	for (size_t i = 0; i < net->n_tensors; i++) {
+		struct cnn_tensor *t = &net->tensors[i];
+		int var = t->is_stat && strstr(t->name, "running_var") != NULL;
+
+		for (size_t j = 0; j < t->n; j++, w += 4) {
+			t->data[j] = get_f32(w);
+			if (!isfinite(t->data[j]) || (var && t->data[j] < 0)) {
+				fm_err_set(err, FM_EFORMAT, "model tensor \"%s\" holds %s", t->name,
+					   var ? "a negative or non-finite variance"
+					       : "a non-finite value");
+				goto fail;
+			}
+		}
+	}
+	nc = (size_t)cJSON_GetArraySize(classes);
+	if (!cJSON_IsArray(classes) || nc != net->n_out) {
+		fm_err_set(err, FM_EFORMAT, "model header: \"classes\" should list %zu names",
+			   net->n_out);
+		goto fail;
+	}
+	names = calloc(nc, sizeof *names);
+	if (names == NULL) {
+		fm_err_set(err, FM_ENOMEM, "out of memory for class names");
+		goto fail;
+	}
+	nc = 0;
+	cJSON_ArrayForEach(e, classes)
+	{
+		if (!cJSON_IsString(e)) {
+			bad(err, "a class name is not a string");
+			goto fail;
+		}
+		names[nc++] = e->valuestring;
+	}
+	if (fm_cnn_set_classes(net, names, nc, err) == -1 ||
+	    fm_cnn_set_normalization(net, mean, std, err) == -1 ||
+	    fm_cnn_set_crop_margin(net, margin, err) == -1 ||
+	    fm_cnn_set_info(net, info->valuestring, err) == -1) {
+		header_error(err);
+		goto fail;
+	}
+	free(names);
+	free(ts);
+	*out = net;
+	return 0;
+fail:
+	free(names);
+	fm_cnn_free(net);
+	free(ts);
+	free(layers);
+	return -1;
+}
+
+int
+fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable,
+	      struct fm_cnn **out, struct fm_err *err)
+{
+	const unsigned char *b = bytes;
+	uint32_t version, hlen, stored, crc;
+	uint64_t wlen, total;
+	char *text;
+	cJSON *h;
+	int rc;
+
+	*out = NULL;
+	if (n_bytes > 0 && memcmp(b, magic, n_bytes < sizeof magic ? n_bytes : sizeof magic) != 0)
+		return fm_err_set(err, FM_EFORMAT, "not a fermata model file (bad magic)");
+	if (n_bytes < PREFIX_BYTES)
+		return fm_err_set(err, FM_EFORMAT,
+				  "truncated model file (%zu bytes, less than its %d-byte prefix)",
+				  n_bytes, PREFIX_BYTES);
+	version = get_u32(b + 8);
+	hlen = get_u32(b + 12);
+	wlen = get_u64(b + 16);
+	if (version == 0 || version > FORMAT_VERSION)
+		return fm_err_set(err, FM_EFORMAT,
+				  "model format version %u%s; this program reads version %u",
+				  version, version == 0 ? " is invalid" : " is newer than it knows",
+				  FORMAT_VERSION);
+	if (hlen > MAX_HEADER_BYTES)
+		return fm_err_set(err, FM_EFORMAT, "model header of %u bytes is over the %u limit",
+				  hlen, MAX_HEADER_BYTES);
+	if (wlen % 4 != 0)
+		return fm_err_set(err, FM_EFORMAT,
+				  "model weights of %llu bytes are not whole float32 values",
+				  (unsigned long long)wlen);
+	if (wlen > n_bytes)
+		total = UINT64_MAX;
+	else
+		total = PREFIX_BYTES + (uint64_t)hlen + wlen + 4;
+	if (n_bytes < total) {
+		if (total == UINT64_MAX)
+			return fm_err_set(err, FM_EFORMAT,
+					  "truncated model file (%zu bytes, its weights alone "
+					  "need %llu)",
+					  n_bytes, (unsigned long long)wlen);
+		return fm_err_set(err, FM_EFORMAT, "truncated model file (%zu of %llu bytes)",
+				  n_bytes, (unsigned long long)total);
+	}
+	if (n_bytes > total)
+		return fm_err_set(err, FM_EFORMAT, "%llu stray bytes after the model's checksum",
+				  (unsigned long long)(n_bytes - total));
+	stored = get_u32(b + total - 4);
+	crc = cnn_crc32(0, b, (size_t)total - 4);
+	if (stored != crc)
+		return fm_err_set(err, FM_EFORMAT,
+				  "model checksum mismatch (stored %08x, computed %08x): the "
+				  "file is damaged",
+				  stored, crc);
+	if (memchr(b + PREFIX_BYTES, '\0', hlen) != NULL)
+		return bad(err, "a NUL byte in the JSON text");
+	text = malloc((size_t)hlen + 1);
+	if (text == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for the model header");
+	memcpy(text, b + PREFIX_BYTES, hlen);
+	text[hlen] = '\0';
+	h = cJSON_ParseWithLength(text, (size_t)hlen + 1);
+	free(text);
+	if (h == NULL)
+		return bad(err, "not valid JSON");
+	rc = decode_header(h, b + PREFIX_BYTES + hlen, wlen, max_batch, trainable, out, err);
+	cJSON_Delete(h);
+	return rc;
+}
+
+int
+fm_cnn_load(const char *path, size_t max_batch, int trainable, struct fm_cnn **out,
+	    struct fm_err *err)
+{
+	unsigned char *buf;
+	struct stat st;
+	size_t n = 0;
+	int fd, rc;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY);
+	if (fd == -1)
+		return io_error(err, path, errno);
+	if (fstat(fd, &st) == -1) {
+		rc = errno;
+		close(fd);
+		return io_error(err, path, rc);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fm_err_set(err, FM_EIO, "%.180s: not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > FM_DEFAULT_MAX_FILE_BYTES) {
+		close(fd);
+		return fm_err_set(err, FM_ELIMIT, "%.180s: %lld bytes, limit %u", path,
+				  (long long)st.st_size, FM_DEFAULT_MAX_FILE_BYTES);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		close(fd);
+		return fm_err_set(err, FM_ENOMEM, "%.180s: out of memory", path);
+	}
+	/* Read to the end, not to st_size: a file that grows or shrinks meanwhile is then
+	 * judged by what was read. */
+	for (;;) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = errno;
+			free(buf);
+			close(fd);
+			return io_error(err, path, rc);
+		}
+		if (r == 0 || (n += (size_t)r) == (size_t)st.st_size + 1)
+			break;
+	}
+	close(fd);
+	rc = fm_cnn_decode(buf, n, max_batch, trainable, out, err);
+	free(buf);
+	if (rc == -1 && err != NULL && err->code == FM_EFORMAT) {
+		char msg[sizeof err->msg];
+
+		memcpy(msg, err->msg, sizeof msg);
+		fm_err_set(err, FM_EFORMAT, "%.80s: %.170s", path, msg);
+	}
+	return rc;
+}

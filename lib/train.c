@@ -1,0 +1,205 @@
+/*
+ * lib/train.c: epochs of mini-batch training and the confusion matrix; see train.h.
+ */
+#include "train.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+check_shapes(const struct fm_cnn *net, const struct fm_dataset *d, uint32_t *side,
+	     struct fm_err *err)
+{
+	uint32_t c, h, w;
+
+	fm_cnn_input_shape(net, &c, &h, &w);
+	if (c != 1 || h != w)
+		return fm_err_set(err, FM_EINVAL, "network input is %ux%ux%u, not one square "
+				  "gray channel", c, h, w);
+	if (fm_cnn_n_classes(net) != FM_N_EMOTIONS)
+		return fm_err_set(err, FM_EINVAL, "network has %zu classes, the faces have %d",
+				  fm_cnn_n_classes(net), FM_N_EMOTIONS);
+	if (d->n == 0)
+		return fm_err_set(err, FM_EINVAL, "no faces");
+	*side = h;
+	return 0;
+}
+
+static size_t
+argmax(const float *p, size_t n)
+{
+	size_t best = 0;
+
+	for (size_t k = 1; k < n; k++)
+		if (p[k] > p[best])
+			best = k;
+	return best;
+}
+
+int
+fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_train_opts *o,
+	       size_t epoch, uint64_t seed, fm_train_progress_fn *progress, void *ctx,
+	       double *loss, double *accuracy, struct fm_err *err)
+{
+	uint32_t side;
+	size_t *order = NULL, n_steps, correct = 0, seen = 0;
+	float *in = NULL, *probs = NULL, mean, std;
+	int *labels = NULL;
+	double loss_sum = 0;
+	struct fm_rng rng;
+	int rc = -1;
+
+	if (check_shapes(net, d, &side, err) == -1)
+		return -1;
+	if (o->batch < 2 || o->batch > fm_cnn_max_batch(net))
+		return fm_err_set(err, FM_EINVAL, "batch %zu out of range (2 to %zu)", o->batch,
+				  fm_cnn_max_batch(net));
+	fm_cnn_normalization(net, &mean, &std);
+	order = malloc(d->n * sizeof *order);
+	in = malloc(o->batch * side * side * sizeof *in);
+	probs = malloc(o->batch * FM_N_EMOTIONS * sizeof *probs);
+	labels = malloc(o->batch * sizeof *labels);
+	if (order == NULL || in == NULL || probs == NULL || labels == NULL) {
+		fm_err_set(err, FM_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* Each epoch's randomness is its own: seed, then epoch, mixed by the generator. */
+	fm_rng_seed(&rng, seed ^ (0x9e3779b97f4a7c15u * (uint64_t)(epoch + 1)));
+	fm_cnn_seed(net, fm_rng_next(&rng));
+	for (size_t i = 0; i < d->n; i++)
+		order[i] = i;
+	for (size_t i = d->n - 1; i > 0; i--) { /* Fisher-Yates */
+		size_t j = (size_t)fm_rng_below(&rng, i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	n_steps = d->n / o->batch + (d->n % o->batch >= 2);
+	for (size_t step = 0; step < n_steps; step++) {
+		size_t first = step * o->batch, b = d->n - first < o->batch ? d->n - first : o->batch;
+		double batch_loss, lr;
+
+		for (size_t k = 0; k < b; k++) {
+			size_t i = order[first + k];
+
+			fm_dataset_sample(d, i, &o->augment, &rng, side, mean / 255.0f, std / 255.0f,
+					  in + k * side * side);
+			labels[k] = d->labels[i];
+		}
+		if (fm_cnn_schedule(&o->schedule, (double)epoch + (double)(step + 1) / (double)n_steps,
+				    &lr, err) == -1 ||
+		    fm_cnn_forward(net, in, b, 1, probs, err) == -1 ||
+		    fm_cnn_loss_backward(net, labels, o->smoothing, &batch_loss, err) == -1 ||
+		    fm_cnn_update(net, &o->optim, (float)lr, err) == -1)
+			goto done;
+		for (size_t k = 0; k < b; k++)
+			correct += argmax(probs + k * FM_N_EMOTIONS, FM_N_EMOTIONS) == (size_t)labels[k];
+		seen += b;
+		loss_sum += batch_loss * (double)b;
+		if (progress != NULL) {
+			struct fm_train_progress p = { epoch, step + 1, n_steps, lr,
+						       loss_sum / (double)seen,
+						       (double)correct / (double)seen };
+			progress(ctx, &p);
+		}
+	}
+	*loss = loss_sum / (double)seen;
+	*accuracy = (double)correct / (double)seen;
+	rc = 0;
+done:
+	free(order);
+	free(in);
+	free(probs);
+	free(labels);
+	return rc;
+}
+
+int
+fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
+		  struct fm_confusion *m, struct fm_err *err)
+{
+	uint32_t side;
+	size_t max = fm_cnn_max_batch(net), plane;
+	float *in = NULL, *probs = NULL, *flipped = NULL, mean, std;
+	int rc = -1;
+
+	memset(m, 0, sizeof *m);
+	if (check_shapes(net, d, &side, err) == -1)
+		return -1;
+	plane = (size_t)side * side;
+	fm_cnn_normalization(net, &mean, &std);
+	in = malloc(max * plane * sizeof *in);
+	probs = malloc(max * FM_N_EMOTIONS * sizeof *probs);
+	flipped = malloc(max * FM_N_EMOTIONS * sizeof *flipped);
+	if (in == NULL || probs == NULL || flipped == NULL) {
+		fm_err_set(err, FM_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t first = 0; first < d->n; first += max) {
+		size_t b = d->n - first < max ? d->n - first : max;
+
+		for (size_t k = 0; k < b; k++)
+			fm_dataset_sample(d, first + k, NULL, NULL, side, mean / 255.0f,
+					  std / 255.0f, in + k * plane);
+		if (fm_cnn_forward(net, in, b, 0, probs, err) == -1)
+			goto done;
+		if (flip_tta) {
+			for (size_t k = 0; k < b; k++) {
+				float *img = in + k * plane;
+
+				for (uint32_t y = 0; y < side; y++)
+					for (uint32_t x = 0; x < side / 2; x++) {
+						float t = img[y * side + x];
+
+						img[y * side + x] = img[y * side + side - 1 - x];
+						img[y * side + side - 1 - x] = t;
+					}
+			}
+			if (fm_cnn_forward(net, in, b, 0, flipped, err) == -1)
+				goto done;
+			for (size_t k = 0; k < b * FM_N_EMOTIONS; k++)
+				probs[k] = (probs[k] + flipped[k]) / 2;
+		}
+		for (size_t k = 0; k < b; k++)
+			m->count[d->labels[first + k]][argmax(probs + k * FM_N_EMOTIONS,
+							      FM_N_EMOTIONS)]++;
+	}
+	rc = 0;
+done:
+	free(in);
+	free(probs);
+	free(flipped);
+	return rc;
+}
+
+void
+fm_confusion_scores(const struct fm_confusion *m, struct fm_scores *s)
+{
+	uint64_t right = 0, predicted[FM_N_EMOTIONS] = { 0 };
+	int present = 0;
+
+	memset(s, 0, sizeof *s);
+	for (int t = 0; t < FM_N_EMOTIONS; t++)
+		for (int p = 0; p < FM_N_EMOTIONS; p++) {
+			s->n += m->count[t][p];
+			s->support[t] += m->count[t][p];
+			predicted[p] += m->count[t][p];
+			right += t == p ? m->count[t][p] : 0;
+		}
+	s->accuracy = s->n ? (double)right / (double)s->n : 0;
+	for (int k = 0; k < FM_N_EMOTIONS; k++) {
+		double tp = (double)m->count[k][k];
+
+		s->precision[k] = predicted[k] ? tp / (double)predicted[k] : 0;
+		s->recall[k] = s->support[k] ? tp / (double)s->support[k] : 0;
+		s->f1[k] = s->precision[k] + s->recall[k] > 0
+				   ? 2 * s->precision[k] * s->recall[k] / (s->precision[k] + s->recall[k])
+				   : 0;
+		if (s->support[k]) {
+			s->macro_f1 += s->f1[k];
+			present++;
+		}
+	}
+	if (present)
+		s->macro_f1 /= present;
+}

@@ -1,0 +1,75 @@
+/*
+ * lib/train.h: training and evaluating a network (lib/cnn) on a face set (lib/dataset):
+ * one epoch of shuffled, augmented mini-batches, and the confusion matrix with its
+ * per-class precision, recall and F1.
+ *
+ * Everything random comes from the seed the caller passes per epoch, so an epoch repeats
+ * exactly (on the same machine and thread count), and a run resumed at epoch E draws what
+ * the uninterrupted run would have drawn. Progress goes to a callback: the library prints
+ * nothing.
+ */
+#ifndef FM_TRAIN_H
+#define FM_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "cnn.h"
+#include "dataset.h"
+
+struct fm_train_opts {
+	size_t batch;                /* samples per step, <= the network's max batch */
+	struct fm_optim optim;
+	struct fm_lr_schedule schedule;
+	float smoothing;             /* label smoothing, [0, 1) */
+	struct fm_augment augment;
+};
+
+struct fm_train_progress {
+	size_t epoch;         /* 0-based */
+	size_t step, n_steps; /* within the epoch, 1-based after the step */
+	double lr;            /* the rate of that step */
+	double loss;          /* mean loss over the epoch so far */
+	double accuracy;      /* training accuracy over the epoch so far, 0 to 1 */
+};
+
+typedef void fm_train_progress_fn(void *ctx, const struct fm_train_progress *p);
+
+/*
+ * One epoch (index `epoch`, 0-based) over d in an order drawn from `seed`, each sample
+ * augmented, normalised with the network's mean and std and resized to its input side.
+ * The last partial batch is dropped when smaller than 2 (batch statistics need two).
+ * Writes the epoch's mean loss and training accuracy. FM_EINVAL for options out of range
+ * or a network whose input is not 1 x S x S or whose classes are not d's seven.
+ */
+int fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_train_opts *o,
+		   size_t epoch, uint64_t seed, fm_train_progress_fn *progress, void *ctx,
+		   double *loss, double *accuracy, struct fm_err *err);
+
+/* [true class][predicted class] counts. */
+struct fm_confusion {
+	uint64_t count[FM_N_EMOTIONS][FM_N_EMOTIONS];
+};
+
+struct fm_scores {
+	uint64_t n;                        /* samples */
+	double accuracy;                   /* 0 to 1 */
+	double precision[FM_N_EMOTIONS];   /* 0 when nothing was predicted as the class */
+	double recall[FM_N_EMOTIONS];      /* 0 when the class has no samples */
+	double f1[FM_N_EMOTIONS];
+	double macro_f1;                   /* mean of f1 over the classes that have samples */
+	uint64_t support[FM_N_EMOTIONS];   /* samples per true class */
+};
+
+/*
+ * Classify every sample of d in inference mode, in batches of up to the network's max
+ * batch, and count. With flip_tta nonzero each face's probabilities are the mean of the
+ * face's and its mirror image's.
+ */
+int fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
+		      struct fm_confusion *m, struct fm_err *err);
+
+void fm_confusion_scores(const struct fm_confusion *m, struct fm_scores *s);
+
+#endif

@@ -1,0 +1,216 @@
+#!/usr/bin/env bats
+# tests/cli/fer-classify.bats: fer-classify as a user runs it: options, the model (missing,
+# corrupt, from the environment), plain face images and fer-detect records in, emotion and
+# scores out, pass-through, error records, order under --jobs, a full disk, and the
+# EXAMPLES of man/fer-classify.1. A tiny model is trained per file with fer-train on
+# generated faces, so that no test depends on the shipped model's weights.
+
+setup_file() {
+	load helpers
+	local dir=$BATS_FILE_TMPDIR/faces
+	for c in angry happy sad; do
+		mkdir -p "$dir/$c"
+		for i in 1 2 3 4; do
+			gray_pgm "$dir/$c/$i.pgm" 48 48 "$(printf '%o' $((40 * i + ${#c} * 9)))"
+		done
+	done
+	"$FM_BIN/fer-train" --data "$dir" -o "$BATS_FILE_TMPDIR/tiny.fm" --epochs 1 --warmup 0 \
+		--batch 4 --arch "conv 4 3 1 1, bn, relu, maxpool 4, gap, dense 7" 2>/dev/null
+}
+
+setup() {
+	load helpers
+	FC=$FM_BIN/fer-classify
+	MODEL=$BATS_FILE_TMPDIR/tiny.fm
+	export FERMATA_MODEL=$MODEL
+	cd "$BATS_TEST_TMPDIR" || return 1
+	gray_pgm face.pgm 48 48 144
+}
+
+# scores_ok: every face of every record of $output has an emotion among the seven and
+# seven scores in [0, 1] summing to 1 within the rounding of four decimals.
+scores_ok() {
+	printf '%s\n' "$output" | jq -e '
+		[.faces[] | (.scores | keys_unsorted) == ["angry","disgust","fear","happy","sad","surprise","neutral"]
+			and ((.scores | add) - 1 | fabs) < 0.001
+			and ([.scores[]] | all(. >= 0 and . <= 1))
+			and (.emotion as $e | .scores | to_entries | max_by(.value) | .key == $e)]
+		| all' >/dev/null
+}
+
+@test "--help and --version" {
+	run --separate-stderr "$FC" --help
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "usage: fer-classify [-hV] "* ]]
+	for o in --jobs --max-pixels --model --tta --version; do
+		[[ $output == *" $o"* ]]
+	done
+	run --separate-stderr "$FC" -V
+	[ "$status" -eq 0 ]
+	[[ $output == "fer-classify (fermata) "* ]]
+}
+
+@test "the usage line is the SYNOPSIS of man/fer-classify.1" {
+	synopsis=$(mandoc -T ascii "$FM_ROOT/man/fer-classify.1" | col -bx |
+		sed -n '/^SYNOPSIS/,/^[A-Z]/{/^ /p}' | tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')
+	[ "usage: $synopsis" = "$("$FC" --help | head -n 1)" ]
+}
+
+@test "bad options are usage errors with exit 2" {
+	for args in --bogus "--jobs 0" "--jobs x" "--max-pixels -1" "--model"; do
+		run --separate-stderr "$FC" $args
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		[[ ${stderr_lines[-1]} == "usage: fer-classify "* ]]
+	done
+}
+
+@test "a missing, corrupt or foreign model exits 2 before reading input" {
+	printf 'FMCNN but not really' >bad.fm
+	head -c 100 "$MODEL" >truncated.fm
+	for m in nonexistent.fm bad.fm truncated.fm "$FM_TESTDATA/photos/astronaut.png"; do
+		run --separate-stderr "$FC" --model "$m" face.pgm
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		[[ $stderr == "fer-classify: model $m: "* ]]
+	done
+}
+
+@test "FERMATA_MODEL names the model; --model overrides it" {
+	FERMATA_MODEL=nonexistent.fm run --separate-stderr "$FC" face.pgm
+	[ "$status" -eq 2 ]
+	FERMATA_MODEL=nonexistent.fm run --separate-stderr "$FC" --model "$MODEL" face.pgm
+	[ "$status" -eq 0 ]
+}
+
+@test "a plain face image becomes one face covering the image, with emotion and scores" {
+	run --separate-stderr "$FC" face.pgm
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" | jq -e '.path == "face.pgm" and (.faces | length) == 1
+		and .faces[0].x == 0 and .faces[0].y == 0 and .faces[0].w == 48 and .faces[0].h == 48'
+	scores_ok
+}
+
+@test "fer-detect's records gain emotion and scores on every face, other fields kept" {
+	need_photos
+	run --separate-stderr bash -c '"$0"/fer-detect "$1"/photos/vlfeat-dome.jpg |
+		jq -c ". + {user: \"ann\"}" | "$0"/fer-classify' "$FM_BIN" "$FM_TESTDATA"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -e '(.faces | length) == 4 and .user == "ann" and .width == 600
+		and (keys_unsorted | .[0]) == "path" and (.faces[0] | has("neighbors"))'
+	scores_ok
+}
+
+@test "a record with no faces passes unchanged, without reading the image" {
+	printf '%s\n' '{"path":"nowhere.jpg","width":5,"height":5,"faces":[],"x":1}' >in.ndjson
+	run --separate-stderr "$FC" <in.ndjson
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat in.ndjson)" ]
+}
+
+@test "unreadable images, bad boxes and bad lines are error records; the stream goes on" {
+	{
+		echo '{"path":"nowhere.jpg","faces":[{"x":0,"y":0,"w":10,"h":10}]}'
+		echo '{"path":"face.pgm","faces":[{"x":0,"y":0,"w":0,"h":10}]}'
+		echo '{"path":"face.pgm","faces":"many"}'
+		echo '{"path":"face.pgm","faces":[{"x":0,"y":0,"w":10}]}'
+		echo 'face.pgm'
+		echo '{"path":'
+	} >in.ndjson
+	run --separate-stderr "$FC" <in.ndjson
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 6 ]
+	printf '%s\n' "${lines[0]}" | jq -e '.error | test("No such file|no such file")'
+	printf '%s\n' "${lines[1]}" | jq -e '.error == "face without a valid \"w\""'
+	printf '%s\n' "${lines[2]}" | jq -e '.error == "\"faces\" is not an array"'
+	printf '%s\n' "${lines[3]}" | jq -e '.error == "face without a valid \"h\""'
+	printf '%s\n' "${lines[4]}" | jq -e '.faces[0].emotion and (.error | not)'
+	printf '%s\n' "${lines[5]}" | jq -e '.line == 6 and .error'
+	[ "${#stderr_lines[@]}" -eq 5 ]
+}
+
+@test "every bad image in testdata/bad is an error record, exit 1" {
+	for f in "$FM_TESTDATA"/bad/*; do
+		run --separate-stderr "$FC" "$f"
+		[ "$status" -eq 1 ]
+		printf '%s\n' "$output" | jq -e '.error | length > 0'
+	done
+}
+
+@test "faces near the edge are cropped with the edge repeated, not refused" {
+	echo '{"path":"face.pgm","faces":[{"x":-20,"y":40,"w":30,"h":30},{"x":47,"y":47,"w":1,"h":1}]}' >in
+	run --separate-stderr "$FC" <in
+	[ "$status" -eq 0 ]
+	scores_ok
+}
+
+@test "--tta gives probabilities too" {
+	run --separate-stderr "$FC" --tta face.pgm
+	[ "$status" -eq 0 ]
+	scores_ok
+}
+
+@test "--jobs 4 writes what --jobs 1 writes, in the same order" {
+	for i in $(seq 1 24); do
+		gray_pgm "f$i.pgm" $((30 + i)) 48 "$(printf '%o' $((i * 9)))"
+		echo "f$i.pgm"
+	done >list
+	echo nowhere.pgm >>list
+	one=$("$FC" --jobs 1 <list 2>&1 || echo "exit $?")
+	four=$("$FC" --jobs 4 <list 2>&1 || echo "exit $?")
+	[[ $one == *"exit 1" ]]
+	[ "$one" = "$four" ]
+}
+
+@test "output to a full disk exits 2" {
+	run --separate-stderr bash -c '"$0" face.pgm >/dev/full' "$FC"
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"fer-classify: stdout: "* ]]
+}
+
+@test "example: find photos -name '*.jpg' | fer-detect | fer-classify" {
+	need_photos
+	cp -r "$FM_TESTDATA/photos" photos
+	run --separate-stderr bash -c 'find photos -name "*.jpg" | "$0"/fer-detect | "$0"/fer-classify' "$FM_BIN"
+	[ "$status" -eq 0 ]
+	scores_ok
+}
+
+@test "example: fer-detect party/*.jpg | fer-classify | jq -r (path and emotions)" {
+	need_photos
+	mkdir party && cp "$FM_TESTDATA"/photos/vlfeat-*.jpg party/
+	run --separate-stderr bash -c '"$0"/fer-detect party/*.jpg | "$0"/fer-classify |
+		jq -r ".path + \"\t\" + ([.faces[].emotion] | join(\" \"))"' "$FM_BIN"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ ${lines[0]} == party/vlfeat-dome.jpg$'\t'* ]]
+	[ "$(printf '%s' "${lines[0]}" | cut -f2 | wc -w)" -eq 4 ]
+}
+
+@test "example: fer-classify --tta crops | jq -r .faces[0].emotion" {
+	mkdir -p val/happy && cp face.pgm val/happy/a.pgm && cp face.pgm val/happy/b.pgm
+	run --separate-stderr bash -c '"$0" --tta val/happy/*.pgm | jq -r .faces[0].emotion' "$FC"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	for l in "${lines[@]}"; do
+		[[ " angry disgust fear happy sad surprise neutral " == *" $l "* ]]
+	done
+}
+
+@test "the shipped model reads FER2013 validation faces (skips without ../shared)" {
+	local val=$FM_ROOT/../shared/fer2013/val
+	[ -d "$val" ] || skip "$val is absent (a clone has no ../shared)"
+	[ -f "$FM_ROOT/models/fer2013.fm" ] || skip "no models/fer2013.fm"
+	unset FERMATA_MODEL
+	# 20 faces of each of three clear classes; the shipped model gets most of them.
+	for c in happy surprise neutral; do
+		ls "$val/$c"/*.jpg | head -n 20
+	done >list
+	run --separate-stderr bash -c '"$0" --model "$1" <list |
+		jq -r "(.path | split(\"/\") | .[-2]) == .faces[0].emotion"' "$FC" "$FM_ROOT/models/fer2013.fm"
+	[ "$status" -eq 0 ]
+	right=$(printf '%s\n' "${lines[@]}" | grep -c true)
+	echo "# $right of 60 right"
+	[ "$right" -ge 36 ]
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bats
+# tests/cli/fer-train.bats: fer-train as a user runs it on small generated face sets:
+# options, training writes the best model and a checkpoint, --resume continues, --eval
+# prints its table and JSON, and bad data or architectures exit 2. The EXAMPLES of
+# man/fer-train.1 run here on the generated set instead of FER2013.
+
+setup() {
+	load helpers
+	FT=$FM_BIN/fer-train
+	cd "$BATS_TEST_TMPDIR" || return 1
+	# Two classes whose faces differ in brightness, four faces each, in the folder layout.
+	for c in happy sad; do
+		mkdir -p fer2013/train/$c fer2013/val/$c
+		for i in 1 2 3 4; do
+			v=$([ $c = happy ] && echo $((200 + i)) || echo $((30 + i)))
+			gray_pgm fer2013/train/$c/$i.pgm 48 48 "$(printf '%o' "$v")"
+			gray_pgm fer2013/val/$c/$i.pgm 48 48 "$(printf '%o' "$((v + 3))")"
+		done
+	done
+	ARCH="conv 4 3 1 1, bn, relu, maxpool 4, gap, dense 7"
+}
+
+@test "--help and --version" {
+	run --separate-stderr "$FT" --help
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "usage: fer-train [-hV] "* ]]
+	for o in --arch --batch --data --epochs --eval --json --lr --model --optim --resume \
+		--seed --smoothing --threads --tta --val --warmup --weight-decay; do
+		[[ $output == *" $o"* ]]
+	done
+	run "$FT" --version
+	[[ $output == "fer-train (fermata) "* ]]
+}
+
+@test "the usage lines are the SYNOPSIS of man/fer-train.1" {
+	synopsis=$(mandoc -T ascii "$FM_ROOT/man/fer-train.1" | col -bx |
+		sed -n '/^SYNOPSIS/,/^[A-Z]/{/^ /p}' | tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')
+	usage=$("$FT" --help | sed -n '1,2p' | sed 's/^usage: //; s/^ *//' | tr '\n' ' ' | sed 's/ $//')
+	[ "$synopsis" = "$usage" ]
+}
+
+@test "missing or bad options are usage errors" {
+	for args in "" "--data fer2013/train" "-o m.fm" "--eval --model m.fm" "--epochs 0 --data d -o m" \
+		"--optim rmsprop --data d -o m" "--smoothing 0.9 --data d -o m" "--threads 0 --data d -o m" \
+		"--data d -o m extra"; do
+		run --separate-stderr "$FT" $args
+		echo "# $args: $stderr"
+		[ "$status" -eq 2 ]
+		[[ ${stderr_lines[-1]} == "       fer-train --eval "* ]]
+	done
+}
+
+@test "training writes the best model and a checkpoint, with progress on stderr" {
+	run --separate-stderr "$FT" --data fer2013/train --val fer2013/val -o m.fm --epochs 3 \
+		--batch 4 --warmup 0 --arch "$ARCH"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -s m.fm ] && [ -s m.fm.ckpt ]
+	[ "$(count_matching '^epoch [0-9]/3: loss [0-9.]+  train [0-9.]+%  val [0-9.]+%')" -eq 3 ]
+	[[ $stderr == *"fer-train: train: 8 faces from fer2013/train"* ]]
+	[[ $stderr == *"fer-train: done; best val "* ]]
+}
+
+@test "--resume continues after the checkpoint's last epoch" {
+	"$FT" --data fer2013/train -o m.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	run --separate-stderr "$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --resume
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"resuming after epoch 1 of 2"* ]]
+	[ "$(count_matching '^epoch 1/')" -eq 0 ]
+	[ "$(count_matching '^epoch 2/2: ')" -eq 1 ]
+	run --separate-stderr "$FT" --data fer2013/train -o other.fm --resume
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"other.fm.ckpt"* ]]
+}
+
+@test "--eval prints accuracy, per-class scores and the confusion matrix; --json as JSON" {
+	"$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	run --separate-stderr "$FT" --eval --model m.fm --val fer2013/val
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^accuracy\ [0-9.]+%\ \ macro-F1\ [0-9.]+\ \ \(8\ faces\)$ ]]
+	[[ $output == *"confusion (rows: true class, columns: predicted)"* ]]
+	run --separate-stderr "$FT" --eval --json --tta --model m.fm --val fer2013/val
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -e '.faces == 8 and (.confusion | length) == 7
+		and (.classes | keys | length) == 7 and .classes.happy.support == 4
+		and ([.confusion[][]] | add) == 8'
+}
+
+@test "fer2013.csv is read as well as the folders" {
+	{
+		echo "emotion,pixels,Usage"
+		for i in 1 2 3 4; do
+			printf '3,"%s",Training\n' "$(yes 200 | head -n 2304 | tr '\n' ' ' | sed 's/ $//')"
+			printf '4,"%s",Training\n' "$(yes 30 | head -n 2304 | tr '\n' ' ' | sed 's/ $//')"
+			printf '4,"%s",PublicTest\n' "$(yes 31 | head -n 2304 | tr '\n' ' ' | sed 's/ $//')"
+		done
+	} >fer2013.csv
+	run --separate-stderr "$FT" --data fer2013.csv --val fer2013.csv -o c.fm --epochs 1 \
+		--batch 4 --warmup 0 --arch "$ARCH"
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"train: 8 faces from fer2013.csv"* ]]
+	[[ $stderr == *"val: 4 faces from fer2013.csv"* ]]
+}
+
+@test "bad data, a bad architecture or an unreadable model exit 2 with a message" {
+	mkdir -p odd/cheerful
+	run --separate-stderr "$FT" --data odd -o m.fm --arch "$ARCH"
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"cheerful: not an emotion folder"* ]]
+	run --separate-stderr "$FT" --data nowhere -o m.fm
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$FT" --data fer2013/train -o m.fm --arch "conv 4 3, wobble"
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"fer-train: --arch: "* ]]
+	run --separate-stderr "$FT" --data fer2013/train -o m.fm --arch "conv 4 3, gap, dense 3"
+	[ "$status" -eq 2 ]
+	echo junk >junk.fm
+	run --separate-stderr "$FT" --eval --model junk.fm --val fer2013/val
+	[ "$status" -eq 2 ]
+	[[ $stderr == "fer-train: junk.fm: "* ]]
+}
+
+@test "the same seed trains the same model" {
+	for m in a b; do
+		"$FT" --data fer2013/train -o $m.fm --epochs 2 --batch 4 --warmup 0 --threads 1 \
+			--arch "$ARCH" --seed 7 2>/dev/null
+	done
+	cmp a.fm b.fm
+}
+
+@test "examples: train with a log, resume it, evaluate with --tta --json" {
+	run bash -c '"$0" --data fer2013/train --val fer2013/val -o fer2013.fm --epochs 1 \
+		--batch 4 --warmup 0 --arch "$1" 2> train.log' "$FT" "$ARCH"
+	[ "$status" -eq 0 ]
+	grep -q '^epoch 1/1: ' train.log
+	run bash -c '"$0" --data fer2013/train --val fer2013/val -o fer2013.fm --epochs 2 \
+		--batch 4 --warmup 0 --resume 2>> train.log' "$FT"
+	[ "$status" -eq 0 ]
+	grep -q '^epoch 2/2: ' train.log
+	run --separate-stderr bash -c '"$0" --eval --tta --json --model fer2013.fm --val fer2013/val' "$FT"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -e '.accuracy >= 0'
+}

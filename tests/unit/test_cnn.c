@@ -1,0 +1,1147 @@
+/*
+ * tests/unit/test_cnn.c: every layer's backward pass agrees with finite differences of its
+ * forward pass, inference-mode BN and dropout do what their formulas say, a small network
+ * learns a small task, the optimisers and schedules follow their definitions, training
+ * repeats bit for bit from a seed, a batch shared among threads gives what one thread
+ * gives, and the model file round-trips exactly and refuses truncated, damaged, foreign,
+ * newer and inconsistent files.
+ *
+ * Gradient checks use central differences of L = sum(r * y) (r fixed and random), so that
+ * dL/dy = r exercises every output. The forward pass is float32 and L is summed in double:
+ * with a step of h = 1e-2 on inputs of order 1, rounding puts about 1e-6 of noise into L
+ * (5e-5 after dividing by 2h), and the h^2 f'''/6 truncation term is largest for batch
+ * normalisation, whose statistics move with every input (4e-4 measured, 2e-5 or less for
+ * the other layers). So analytic and numeric slopes must agree within 1e-3 + 1e-3
+ * |numeric|, which still catches a gradient 1% off. A coordinate where the one-sided slopes
+ * disagree sits on a kink (relu at 0, a max-pool tie) and is skipped; inputs are drawn away
+ * from kinks, and at most 5% may be skipped.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cnn.h"
+#include "cnn_int.h"
+
+/* |a - b| <= tol, in double, where cmocka's assert_float_equal would round to float. */
+#define assert_near(a, b, tol)                                                                     \
+	near_at((double)(a), (double)(b), (double)(tol), #a, __FILE__, __LINE__)
+
+static void
+near_at(double a, double b, double tol, const char *what, const char *file, int line)
+{
+	if (fabs(a - b) <= tol)
+		return;
+	print_error("%s is %.9g, expected %.9g within %.3g\n", what, a, b, tol);
+	_fail(file, line);
+}
+
+#define GRAD_H 1e-2
+#define GRAD_ATOL 1e-3
+#define GRAD_RTOL 1e-3
+
+static struct fm_cnn *
+new_net(const char *desc, uint32_t c, uint32_t h, uint32_t w, size_t batch, uint64_t seed)
+{
+	struct fm_cnn *net = NULL;
+	struct fm_err err = {0};
+
+	if (fm_cnn_new(desc, c, h, w, batch, seed, &net, &err) == -1)
+		fail_msg("fm_cnn_new(\"%s\"): %s", desc, err.msg);
+	return net;
+}
+
+/* Uniform in [-1, 1] with |x| >= 0.1, away from relu's kink. */
+static float
+away_from_zero(struct fm_rng *r)
+{
+	float m = (float)(0.1 + 0.9 * fm_rng_uniform(r));
+
+	return fm_rng_next(r) & 1 ? m : -m;
+}
+
+/* n distinct values 0.05 apart in a random order: no max-pool window holds a near tie. */
+static void
+distinct_values(struct fm_rng *r, float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = fm_rng_below(r, i);
+		float t = x[i - 1];
+
+		x[i - 1] = x[j];
+		x[j] = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		x[i] = (x[i] - (float)n / 2) * 0.05f;
+}
+
+static double
+objective(struct fm_cnn *net, const float *x, size_t n, const float *r,
+	  const struct fm_rng *dropout_rng)
+{
+	const float *y;
+	double l = 0;
+
+	net->rng = *dropout_rng; /* the same dropout mask every time */
+	cnn_net_forward(net, x, n, 1);
+	y = net->acts[net->n_layers];
+	for (size_t i = 0; i < n * net->n_out; i++)
+		l += (double)r[i] * y[i];
+	return l;
+}
+
+struct grad_stats {
+	size_t checked, skipped;
+};
+
+static void
+compare_slope(struct fm_cnn *net, float *v, float analytic, const float *x, size_t n,
+	      const float *r, const struct fm_rng *rng, const char *what, size_t idx,
+	      struct grad_stats *st)
+{
+	float saved = *v;
+	double l0, lp, lm, num, left, right;
+
+	l0 = objective(net, x, n, r, rng);
+	*v = saved + (float)GRAD_H;
+	lp = objective(net, x, n, r, rng);
+	*v = saved - (float)GRAD_H;
+	lm = objective(net, x, n, r, rng);
+	*v = saved;
+	right = (lp - l0) / GRAD_H;
+	left = (l0 - lm) / GRAD_H;
+	num = (lp - lm) / (2 * GRAD_H);
+	if (fabs(right - left) > 0.05 + 0.05 * fabs(num)) {
+		st->skipped++;
+		return;
+	}
+	st->checked++;
+	if (fabs(analytic - num) > GRAD_ATOL + GRAD_RTOL * fabs(num))
+		fail_msg("%s %zu: analytic %.6f, numeric %.6f (%s)", what, idx, (double)analytic,
+			 num, fm_cnn_desc(net));
+}
+
+enum input_kind { INPUT_SMOOTH, INPUT_DISTINCT };
+
+/* When not 0, convolutions work in bands of this many output rows, as large layers do. */
+static size_t force_rows;
+/* When not 0, the batch is shared by this many threads. */
+static size_t force_threads;
+
+/*
+ * Check the gradients of the whole stack `desc` (training mode) with respect to its input
+ * and every parameter, on a batch of n.
+ */
+static void
+check_gradients(const char *desc, uint32_t c, uint32_t h, uint32_t w, size_t n,
+		enum input_kind kind)
+{
+	struct fm_cnn *net = new_net(desc, c, h, w, n, 7);
+	size_t nx = n * net->in_size, ny = n * net->n_out;
+	float *x = malloc(nx * sizeof *x), *r = malloc(ny * sizeof *r);
+	float *dx = malloc(nx * sizeof *dx), *dp = malloc(net->n_params * sizeof *dp);
+	struct fm_rng rng, drop;
+	struct grad_stats st = {0, 0};
+
+	assert_non_null(x);
+	assert_non_null(r);
+	assert_non_null(dx);
+	assert_non_null(dp);
+	fm_rng_seed(&rng, 11);
+	if (kind == INPUT_DISTINCT)
+		distinct_values(&rng, x, nx);
+	else
+		for (size_t i = 0; i < nx; i++)
+			x[i] = away_from_zero(&rng);
+	for (size_t i = 0; i < ny; i++)
+		r[i] = (float)(2 * fm_rng_uniform(&rng) - 1);
+	/* Parameters off their initial values, so BN scales and shifts are not 1 and 0. */
+	for (size_t i = 0; i < net->n_tensors; i++) {
+		struct cnn_tensor *t = &net->tensors[i];
+
+		if (!t->is_stat && !t->decay)
+			for (size_t j = 0; j < t->n; j++)
+				t->data[j] += (float)(0.5 * fm_rng_uniform(&rng));
+	}
+	for (size_t i = 0; force_rows > 0 && i < net->n_layers; i++)
+		if (net->layers[i].kind == CNN_CONV && net->layers[i].group > 0) {
+			net->layers[i].group = 1;
+			net->layers[i].rows = force_rows;
+		}
+	if (force_threads > 0) {
+		struct fm_err err;
+
+		assert_int_equal(fm_cnn_set_threads(net, force_threads, &err), 0);
+	}
+	drop = net->rng;
+	net->input_grad = 1;
+	objective(net, x, n, r, &drop);
+	memcpy(net->gbuf[0], r, ny * sizeof *r);
+	cnn_net_backward(net, n);
+	memcpy(dx, net->dx_in, nx * sizeof *dx);
+	memcpy(dp, net->grads, net->n_params * sizeof *dp);
+	for (size_t i = 0; i < nx; i++)
+		compare_slope(net, &x[i], dx[i], x, n, r, &drop, "input", i, &st);
+	for (size_t i = 0; i < net->n_params; i++)
+		compare_slope(net, &net->params[i], dp[i], x, n, r, &drop, "parameter", i, &st);
+	if (st.skipped * 20 > st.checked + st.skipped)
+		fail_msg("%zu of %zu coordinates sit on kinks (%s)", st.skipped,
+			 st.checked + st.skipped, desc);
+	free(x);
+	free(r);
+	free(dx);
+	free(dp);
+	fm_cnn_free(net);
+}
+
+static void
+conv_gradients_match_finite_differences(void **state)
+{
+	(void)state;
+	/* Stride 2 with padding, odd sizes; batch 3 fills one im2col block, batch 1 takes
+	 * the single-image path; "dense" only gives the stack its 2 outputs. */
+	check_gradients("conv 3 3 2 1", 2, 5, 5, 3, INPUT_SMOOTH);
+	check_gradients("conv 3 3 2 1", 2, 5, 5, 1, INPUT_SMOOTH);
+	check_gradients("conv 2 3 1 1", 1, 4, 6, 2, INPUT_SMOOTH);
+	check_gradients("conv 2 2 3 0", 2, 7, 5, 2, INPUT_SMOOTH);
+	check_gradients("conv 4 1", 3, 3, 3, 2, INPUT_SMOOTH);     /* 1x1: no im2col */
+	check_gradients("conv 2 3 1 2", 1, 3, 3, 2, INPUT_SMOOTH); /* padding > kernel/2 */
+	check_gradients("conv 2 5 1 2", 2, 6, 5, 2, INPUT_SMOOTH); /* "same", 5x5 */
+	/* Bands of rows, the path of large planes: a band of 2 and a last band of 1. */
+	force_rows = 2;
+	check_gradients("conv 3 3 2 1", 2, 5, 5, 2, INPUT_SMOOTH);
+	check_gradients("conv 2 3 1 1", 2, 5, 6, 2, INPUT_SMOOTH);
+	check_gradients("conv 2 2 3 0", 1, 7, 5, 2, INPUT_SMOOTH);
+	force_rows = 0;
+}
+
+static void
+bn_training_gradients_match_finite_differences(void **state)
+{
+	(void)state;
+	check_gradients("bn", 3, 2, 3, 4, INPUT_SMOOTH);
+	check_gradients("bn 0.3 0.001", 2, 1, 1, 5, INPUT_SMOOTH); /* after a dense layer */
+	/* A conv without bias before bn, and a scale that differs from 1. */
+	check_gradients("conv 3 3 1 1, bn", 2, 4, 4, 3, INPUT_SMOOTH);
+}
+
+static void
+relu_gradients_match_finite_differences(void **state)
+{
+	(void)state;
+	check_gradients("relu", 2, 3, 3, 2, INPUT_SMOOTH);
+	check_gradients("relu, relu", 3, 2, 2, 2, INPUT_SMOOTH); /* in place twice */
+}
+
+static void
+pooling_gradients_match_finite_differences(void **state)
+{
+	(void)state;
+	check_gradients("maxpool 2", 2, 4, 4, 2, INPUT_DISTINCT);
+	check_gradients("maxpool 3 2", 2, 7, 5, 2, INPUT_DISTINCT); /* overlapping windows */
+	check_gradients("maxpool 2 3", 1, 5, 5, 2, INPUT_DISTINCT); /* gaps between windows */
+	check_gradients("avgpool 2", 2, 4, 4, 2, INPUT_SMOOTH);
+	check_gradients("avgpool 3 1", 2, 4, 5, 2, INPUT_SMOOTH);
+	check_gradients("gap", 3, 3, 4, 2, INPUT_SMOOTH);
+}
+
+static void
+dense_and_dropout_gradients_match_finite_differences(void **state)
+{
+	(void)state;
+	check_gradients("dense 3", 2, 2, 2, 3, INPUT_SMOOTH);
+	check_gradients("dropout 0.5", 2, 3, 3, 2, INPUT_SMOOTH);
+	check_gradients("dropout 0.5, dense 3", 4, 1, 1, 3, INPUT_SMOOTH);
+}
+
+static void
+whole_network_gradients_match_finite_differences(void **state)
+{
+	(void)state;
+	check_gradients("conv 4 3 2 1, bn, relu, maxpool 2, conv 5 3 1 1, bn 0.2, relu, "
+			"avgpool 2 1, conv 3 1, relu, gap, dropout 0.25, dense 3, relu, dense 2",
+			2, 9, 9, 3, INPUT_SMOOTH);
+}
+
+static void
+threaded_gradients_match_finite_differences(void **state)
+{
+	(void)state;
+	/* Smooth layers only, so that no coordinate sits near a kink; relu and max-pooling
+	 * work per sample and meet threads in threads_agree_with_one_thread. */
+	force_threads = 2;
+	check_gradients("conv 4 3 2 1, bn, avgpool 2, conv 3 3 1 1, bn 0.2, gap, dropout 0.25, "
+			"dense 3, bn, dense 2",
+			2, 9, 9, 5, INPUT_SMOOTH);
+	force_threads = 3;
+	check_gradients("bn, conv 3 3 1 1, dense 2", 2, 4, 4, 4, INPUT_SMOOTH);
+	force_threads = 0;
+}
+
+/* Train a net for two steps on `threads` threads; return it. */
+static struct fm_cnn *
+two_steps(size_t threads, const float *x, const int *labels, size_t n)
+{
+	struct fm_cnn *net = new_net("conv 4 3 1 1, bn, relu, maxpool 2, conv 6 3 1 1, relu, "
+				     "dropout 0.3, dense 5, bn, relu, dense 3",
+				     2, 8, 8, 7, 3);
+	const struct fm_optim opt = FM_OPTIM_SGD_DEFAULT;
+	struct fm_err err;
+
+	assert_int_equal(fm_cnn_set_threads(net, threads, &err), 0);
+	assert_int_equal(fm_cnn_threads(net), threads);
+	for (int step = 0; step < 2; step++) {
+		assert_int_equal(fm_cnn_forward(net, x, n, 1, NULL, &err), 0);
+		assert_int_equal(fm_cnn_loss_backward(net, labels, 0.05f, NULL, &err), 0);
+		assert_int_equal(fm_cnn_update(net, &opt, 0.1f, &err), 0);
+	}
+	assert_int_equal(fm_cnn_forward(net, x, n, 1, NULL, &err), 0);
+	assert_int_equal(fm_cnn_loss_backward(net, labels, 0.05f, NULL, &err), 0);
+	return net;
+}
+
+static void
+threads_agree_with_one_thread(void **state)
+{
+	float x[7 * 128];
+	int labels[7];
+	struct fm_rng rng;
+	struct fm_cnn *one, *many;
+
+	(void)state;
+	fm_rng_seed(&rng, 17);
+	for (size_t i = 0; i < 7 * 128; i++)
+		x[i] = (float)fm_rng_normal(&rng);
+	for (int i = 0; i < 7; i++)
+		labels[i] = i % 3;
+	one = two_steps(1, x, labels, 7);
+	for (size_t t = 2; t <= 4; t++) {
+		many = two_steps(t, x, labels, 7);
+		/* Slices of 7 samples; the same dropout masks, the same BN statistics; sums
+		 * of gradients in another order, so within float rounding: weights moved by
+		 * 0.1 times gradients of order 1 agree to 1e-6, gradients to 1e-5 relative. */
+		for (size_t i = 0; i < one->n_params; i++) {
+			assert_near(many->params[i], one->params[i], 1e-6);
+			assert_near(many->grads[i], one->grads[i],
+				    1e-5 * (1 + fabs(one->grads[i])));
+		}
+		for (size_t i = 0; i < one->n_stats; i++)
+			assert_near(many->stats[i], one->stats[i],
+				    1e-6 * (1 + fabs(one->stats[i])));
+		for (size_t i = 0; i < one->n_layers; i++)
+			if (one->layers[i].kind == CNN_DROPOUT)
+				assert_memory_equal(many->layers[i].mask, one->layers[i].mask,
+						    7 * cnn_layer_in_size(&one->layers[i]) *
+							sizeof(float));
+		fm_cnn_free(many);
+	}
+	/* Back to one thread, and a batch smaller than the threads runs on one. */
+	many = two_steps(3, x, labels, 2);
+	{
+		struct fm_err err;
+
+		assert_int_equal(fm_cnn_set_threads(many, 1, &err), 0);
+		assert_int_equal(fm_cnn_set_threads(many, 0, &err), -1);
+		assert_int_equal(err.code, FM_EINVAL);
+	}
+	fm_cnn_free(many);
+	fm_cnn_free(one);
+}
+
+static void
+softmax_cross_entropy_gradient_with_smoothing(void **state)
+{
+	const size_t n = 3, k = 5;
+	const int labels[3] = {0, 4, 2};
+	float z[15], dz[15];
+	struct fm_rng rng;
+
+	(void)state;
+	fm_rng_seed(&rng, 3);
+	for (size_t i = 0; i < n * k; i++)
+		z[i] = (float)(4 * fm_rng_uniform(&rng) - 2);
+	for (int s = 0; s < 3; s++) {
+		float smoothing = (float)s * 0.15f;
+		double l = cnn_xent(z, labels, n, k, smoothing, dz), expect = 0;
+
+		/* The definition: mean over rows of -sum q log softmax(z). */
+		for (size_t b = 0; b < n; b++) {
+			double m = 0, se = 0;
+
+			for (size_t j = 0; j < k; j++)
+				se += exp(z[b * k + j]);
+			for (size_t j = 0; j < k; j++) {
+				double q =
+				    (1 - smoothing) * ((size_t)labels[b] == j) + smoothing / k;
+
+				m -= q * log(exp(z[b * k + j]) / se);
+			}
+			expect += m / n;
+		}
+		assert_near(l, expect, 1e-9);
+		for (size_t i = 0; i < n * k; i++) {
+			float saved = z[i];
+			double lp, lm;
+
+			/* Everything in double after the float logits: h = 1e-3 leaves an
+			 * error of h^2 f'''/6 < 1e-6 and rounding near 1e-12 / h. */
+			z[i] = saved + 1e-3f;
+			lp = cnn_xent(z, labels, n, k, smoothing, NULL);
+			z[i] = saved - 1e-3f;
+			lm = cnn_xent(z, labels, n, k, smoothing, NULL);
+			z[i] = saved;
+			assert_near(dz[i],
+				    (lp - lm) / ((double)(saved + 1e-3f) - (double)(saved - 1e-3f)),
+				    1e-5);
+		}
+	}
+}
+
+static void
+loss_backward_agrees_with_network_gradients(void **state)
+{
+	struct fm_cnn *net = new_net("conv 3 3 1 1, bn, relu, gap, dense 4", 1, 5, 5, 4, 5);
+	const int labels[4] = {3, 0, 1, 1};
+	float x[100];
+	struct fm_rng rng;
+	struct fm_err err;
+	double loss;
+
+	(void)state;
+	fm_rng_seed(&rng, 8);
+	for (size_t i = 0; i < 100; i++)
+		x[i] = away_from_zero(&rng);
+	assert_int_equal(fm_cnn_forward(net, x, 4, 1, NULL, &err), 0);
+	assert_int_equal(fm_cnn_loss_backward(net, labels, 0.1f, &loss, &err), 0);
+	/* A parameter's numeric slope of the mean smoothed loss. */
+	for (size_t i = 0; i < net->n_params; i += 7) {
+		float saved = net->params[i], g = net->grads[i];
+		double lp, lm;
+
+		net->params[i] = saved + 1e-2f;
+		cnn_net_forward(net, x, 4, 1);
+		lp = cnn_xent(net->acts[net->n_layers], labels, 4, 4, 0.1f, NULL);
+		net->params[i] = saved - 1e-2f;
+		cnn_net_forward(net, x, 4, 1);
+		lm = cnn_xent(net->acts[net->n_layers], labels, 4, 4, 0.1f, NULL);
+		net->params[i] = saved;
+		assert_near(g, (lp - lm) / 2e-2, GRAD_ATOL + GRAD_RTOL * fabs(g));
+	}
+	/* A second backward needs a second forward. */
+	assert_int_equal(fm_cnn_loss_backward(net, labels, 0.1f, &loss, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	fm_cnn_free(net);
+}
+
+static void
+bn_inference_uses_running_statistics(void **state)
+{
+	struct fm_cnn *net = new_net("bn 0.1 0.001", 2, 2, 2, 3, 1);
+	struct cnn_layer *l = &net->layers[0];
+	float x[24], y[24];
+
+	(void)state;
+	for (int i = 0; i < 24; i++)
+		x[i] = (float)i * 0.37f - 3.0f;
+	l->w[0] = 1.5f;
+	l->w[1] = -0.5f;
+	l->b[0] = 0.25f;
+	l->b[1] = 2.0f;
+	l->run_mean[0] = 0.75f;
+	l->run_mean[1] = -1.0f;
+	l->run_var[0] = 4.0f;
+	l->run_var[1] = 0.5f;
+	cnn_net_forward(net, x, 3, 0);
+	memcpy(y, net->acts[1], sizeof y);
+	for (int b = 0; b < 3; b++)
+		for (int c = 0; c < 2; c++)
+			for (int i = 0; i < 4; i++) {
+				int at = (b * 2 + c) * 4 + i;
+				double e = l->w[c] * (x[at] - l->run_mean[c]) /
+					       sqrt(l->run_var[c] + 0.001) +
+					   l->b[c];
+
+				/* float32 arithmetic on values below 10: 1e-5 is ~40 ulps. */
+				assert_near(y[at], e, 1e-5);
+			}
+	/* Inference leaves the running statistics alone; training moves them by momentum. */
+	assert_near(l->run_mean[0], 0.75f, 0);
+	cnn_net_forward(net, x, 3, 1);
+	{
+		double s = 0, ss = 0;
+
+		for (int b = 0; b < 3; b++)
+			for (int i = 0; i < 4; i++)
+				s += x[b * 8 + i];
+		for (int b = 0; b < 3; b++)
+			for (int i = 0; i < 4; i++)
+				ss += (x[b * 8 + i] - s / 12) * (x[b * 8 + i] - s / 12);
+		assert_near(l->run_mean[0], 0.9 * 0.75 + 0.1 * s / 12, 1e-5);
+		assert_near(l->run_var[0], 0.9 * 4.0 + 0.1 * ss / 11, 1e-5);
+	}
+	fm_cnn_free(net);
+}
+
+static void
+dropout_is_identity_in_inference(void **state)
+{
+	struct fm_cnn *net = new_net("dropout 0.5", 4, 3, 3, 2, 1);
+	float x[72];
+	size_t zeros = 0;
+
+	(void)state;
+	for (int i = 0; i < 72; i++)
+		x[i] = (float)i + 1.0f;
+	cnn_net_forward(net, x, 2, 0);
+	assert_memory_equal(net->acts[1], x, sizeof x);
+	cnn_net_forward(net, x, 2, 1);
+	for (int i = 0; i < 72; i++) {
+		float v = net->acts[1][i];
+
+		if (v == 0.0f)
+			zeros++;
+		else
+			assert_near(v, 2.0f * x[i], 0);
+	}
+	/* 72 draws at p = 0.5: 36 +- 4.2 zeros; 18 to 54 is beyond 4 standard deviations. */
+	assert_in_range(zeros, 18, 54);
+	fm_cnn_free(net);
+}
+
+/* 8x8 images of four kinds of stroke (row, column, diagonal, anti-diagonal) at random
+ * places, in Gaussian noise. */
+static void
+make_patterns(struct fm_rng *r, float *x, int *labels, size_t n)
+{
+	for (size_t b = 0; b < n; b++) {
+		int cls = (int)fm_rng_below(r, 4), at = (int)fm_rng_below(r, 6) + 1;
+		float *im = x + b * 64;
+
+		for (int i = 0; i < 64; i++)
+			im[i] = (float)(0.3 * fm_rng_normal(r));
+		for (int i = 0; i < 8; i++) {
+			int y, xx;
+
+			switch (cls) {
+			case 0:
+				y = at, xx = i;
+				break;
+			case 1:
+				y = i, xx = at;
+				break;
+			case 2:
+				y = i, xx = (i + at) % 8;
+				break;
+			default:
+				y = i, xx = (8 + at - i) % 8;
+				break;
+			}
+			im[y * 8 + xx] += 1.0f;
+		}
+		labels[b] = cls;
+	}
+}
+
+static void
+small_network_learns_synthetic_patterns(void **state)
+{
+	struct fm_cnn *net = new_net("conv 8 3 1 1, bn, relu, maxpool 2, conv 16 3 1 1, bn, relu, "
+				     "gap, dropout 0.1, dense 4",
+				     1, 8, 8, 32, 42);
+	const struct fm_optim opt = FM_OPTIM_SGD_DEFAULT;
+	const struct fm_lr_schedule sched = {FM_LR_COSINE, 0.1, 0.001, 1, 12, 0, 0};
+	float x[32 * 64], probs[32 * 4];
+	int labels[32];
+	struct fm_rng data;
+	struct fm_err err;
+	double first = 0, last = 0, loss, lr;
+	size_t right = 0;
+
+	(void)state;
+	fm_rng_seed(&data, 99);
+	/* 12 epochs of 25 steps of 32. */
+	for (int step = 0; step < 300; step++) {
+		make_patterns(&data, x, labels, 32);
+		assert_int_equal(fm_cnn_forward(net, x, 32, 1, NULL, &err), 0);
+		assert_int_equal(fm_cnn_loss_backward(net, labels, 0.0f, &loss, &err), 0);
+		assert_int_equal(fm_cnn_schedule(&sched, (step + 1) / 25.0, &lr, &err), 0);
+		assert_int_equal(fm_cnn_update(net, &opt, (float)lr, &err), 0);
+		if (step < 10)
+			first += loss / 10;
+		if (step >= 290)
+			last += loss / 10;
+	}
+	/* Chance is 25% and a loss of ln 4 = 1.39. */
+	if (!(last < first / 4))
+		fail_msg("loss fell from %.3f only to %.3f", first, last);
+	for (int t = 0; t < 8; t++) {
+		make_patterns(&data, x, labels, 32);
+		assert_int_equal(fm_cnn_forward(net, x, 32, 0, probs, &err), 0);
+		for (int b = 0; b < 32; b++) {
+			int best = 0;
+
+			for (int k = 1; k < 4; k++)
+				if (probs[b * 4 + k] > probs[b * 4 + best])
+					best = k;
+			right += best == labels[b];
+		}
+	}
+	if (right < 256 * 9 / 10)
+		fail_msg("held-out accuracy %zu of 256", right);
+	fm_cnn_free(net);
+}
+
+static void
+sgd_and_adam_steps_follow_their_formulas(void **state)
+{
+	struct fm_cnn *net = new_net("dense 2", 1, 1, 3, 1, 1);
+	struct fm_optim sgd = {FM_OPTIM_SGD, 0.5f, 1, 0, 0, 0, 0.1f};
+	struct fm_optim adam = {FM_OPTIM_ADAM, 0, 0, 0.9f, 0.999f, 1e-8f, 0};
+	float w0[8], g[8], v[8];
+	struct fm_err err;
+
+	(void)state;
+	assert_int_equal(net->n_params, 8);
+	memcpy(w0, net->params, sizeof w0);
+	for (int i = 0; i < 8; i++)
+		g[i] = (float)(i - 3) * 0.25f;
+	/* Two Nesterov steps: v = mu v + g + wd w (weights only), w -= lr (d + mu v). */
+	for (int i = 0; i < 8; i++)
+		v[i] = 0;
+	for (int step = 0; step < 2; step++) {
+		memcpy(net->grads, g, sizeof g);
+		net->have_grad = 1;
+		for (int i = 0; i < 8; i++) {
+			float d = g[i] + (i < 6 ? 0.1f * w0[i] : 0.0f);
+
+			v[i] = 0.5f * v[i] + d;
+			w0[i] -= 0.2f * (d + 0.5f * v[i]);
+		}
+		assert_int_equal(fm_cnn_update(net, &sgd, 0.2f, &err), 0);
+		for (int i = 0; i < 8; i++)
+			assert_near(net->params[i], w0[i], 1e-6);
+	}
+	assert_int_equal(fm_cnn_update(net, &sgd, 0.2f, &err), -1); /* no new gradients */
+	assert_int_equal(err.code, FM_EINVAL);
+	/* Adam's first step moves every weight with a gradient by lr against its sign. */
+	memcpy(w0, net->params, sizeof w0);
+	memcpy(net->grads, g, sizeof g);
+	net->have_grad = 1;
+	assert_int_equal(fm_cnn_update(net, &adam, 0.01f, &err), 0);
+	for (int i = 0; i < 8; i++)
+		assert_near(net->params[i],
+			    w0[i] - (g[i] > 0   ? 0.01f
+				     : g[i] < 0 ? -0.01f
+						: 0),
+			    1e-6);
+	adam.beta1 = 1.0f;
+	net->have_grad = 1;
+	assert_int_equal(fm_cnn_update(net, &adam, 0.01f, &err), -1);
+	fm_cnn_free(net);
+}
+
+static void
+schedules_follow_their_definitions(void **state)
+{
+	struct fm_lr_schedule cos_s = {FM_LR_COSINE, 0.1, 0.01, 2, 12, 0, 0};
+	struct fm_lr_schedule step_s = {FM_LR_STEP, 1.0, 0, 0, 0, 3, 0.5};
+	struct fm_err err;
+	double lr;
+
+	(void)state;
+	assert_int_equal(fm_cnn_schedule(&cos_s, 1, &lr, &err), 0);
+	assert_near(lr, 0.05, 1e-12); /* half way up the warm-up */
+	assert_int_equal(fm_cnn_schedule(&cos_s, 2, &lr, &err), 0);
+	assert_near(lr, 0.1, 1e-12);
+	assert_int_equal(fm_cnn_schedule(&cos_s, 7, &lr, &err), 0);
+	assert_near(lr, 0.055, 1e-12); /* cos(pi/2): the middle */
+	assert_int_equal(fm_cnn_schedule(&cos_s, 12, &lr, &err), 0);
+	assert_near(lr, 0.01, 1e-12);
+	assert_int_equal(fm_cnn_schedule(&cos_s, 20, &lr, &err), 0);
+	assert_near(lr, 0.01, 1e-12);
+	assert_int_equal(fm_cnn_schedule(&step_s, 2.9, &lr, &err), 0);
+	assert_near(lr, 1.0, 0);
+	assert_int_equal(fm_cnn_schedule(&step_s, 6.5, &lr, &err), 0);
+	assert_near(lr, 0.25, 0);
+	assert_int_equal(fm_cnn_schedule(&step_s, -1, &lr, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	cos_s.total_epochs = 1;
+	assert_int_equal(fm_cnn_schedule(&cos_s, 1, &lr, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+}
+
+/* Train a few Adam steps with dropout and BN; return the parameters (malloc'd). */
+static float *
+train_briefly(uint64_t seed, size_t *n_params)
+{
+	struct fm_cnn *net =
+	    new_net("conv 4 3 1 1, bn, relu, maxpool 2, dropout 0.3, dense 4", 1, 8, 8, 16, seed);
+	const struct fm_optim opt = FM_OPTIM_ADAMW_DEFAULT;
+	float x[16 * 64], *p;
+	int labels[16];
+	struct fm_rng data;
+	struct fm_err err;
+
+	fm_rng_seed(&data, 5);
+	for (int step = 0; step < 5; step++) {
+		make_patterns(&data, x, labels, 16);
+		assert_int_equal(fm_cnn_forward(net, x, 16, 1, NULL, &err), 0);
+		assert_int_equal(fm_cnn_loss_backward(net, labels, 0.1f, NULL, &err), 0);
+		assert_int_equal(fm_cnn_update(net, &opt, 0.01f, &err), 0);
+	}
+	*n_params = net->n_params + net->n_stats;
+	p = malloc(*n_params * sizeof *p);
+	assert_non_null(p);
+	memcpy(p, net->params, net->n_params * sizeof *p);
+	memcpy(p + net->n_params, net->stats, net->n_stats * sizeof *p);
+	fm_cnn_free(net);
+	return p;
+}
+
+static void
+same_seed_gives_identical_weights(void **state)
+{
+	size_t n1, n2, n3;
+	float *a = train_briefly(1234, &n1), *b = train_briefly(1234, &n2);
+	float *c = train_briefly(1235, &n3);
+
+	(void)state;
+	assert_int_equal(n1, n2);
+	assert_memory_equal(a, b, n1 * sizeof *a);
+	assert_memory_not_equal(a, c, n1 * sizeof *a);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void
+param_count_and_flops_are_exact(void **state)
+{
+	/* conv: 4x1x3x3 = 36 weights, no bias before bn; bn: 4 scales + 4 shifts; maxpool
+	 * leaves 4x4x4 = 64 inputs to dense 3: 192 weights + 3 biases; conv 5 1 on 4 channels
+	 * after relu has a bias: 20 + 5. FLOPs: 2 x 36 x 64 positions + 2 x 20 x 64 + 2 x 80 x
+	 * 3. */
+	struct fm_cnn *net =
+	    new_net("conv 4 3 1 1, bn, relu, maxpool 2, conv 5 1, dense 3", 1, 8, 8, 1, 1);
+	uint32_t c, h, w;
+
+	(void)state;
+	assert_int_equal(fm_cnn_param_count(net), 36 + 8 + 25 + 80 * 3 + 3);
+	assert_int_equal(fm_cnn_flops(net), 2 * 36 * 64 + 2 * 20 * 16 + 2 * 80 * 3);
+	assert_int_equal(fm_cnn_n_classes(net), 3);
+	assert_string_equal(fm_cnn_desc(net),
+			    "conv 4 3 1 1, bn 0.1 1e-05, relu, maxpool 2 2, conv 5 1 1 0, dense 3");
+	fm_cnn_input_shape(net, &c, &h, &w);
+	assert_int_equal(c * 100 + h * 10 + w, 188);
+	fm_cnn_free(net);
+	/* The VGG-style net of the benchmark: 1.18M parameters. */
+	net = new_net("conv 32 3 1 1, bn, relu, conv 32 3 1 1, bn, relu, maxpool 2 2, "
+		      "conv 64 3 1 1, bn, relu, conv 64 3 1 1, bn, relu, maxpool 2 2, "
+		      "conv 128 3 1 1, bn, relu, conv 128 3 1 1, bn, relu, maxpool 2 2, "
+		      "conv 256 3 1 1, bn, relu, gap, dropout 0.3, dense 7",
+		      1, 48, 48, 1, 1);
+	assert_int_equal(fm_cnn_param_count(net),
+			 288 + 9216 + 18432 + 36864 + 73728 + 147456 + 294912 +
+			     2 * (32 + 32 + 64 + 64 + 128 + 128 + 256) + 256 * 7 + 7);
+	assert_int_equal(fm_cnn_flops(net),
+			 2ull * (288 * 2304 + 9216 * 2304 + 18432 * 576 + 36864 * 576 +
+				 73728 * 144 + 147456 * 144 + 294912 * 36 + 256 * 7));
+	assert_int_equal(fm_cnn_n_classes(net), 7);
+	assert_string_equal(fm_cnn_class_name(net, 3), "happy");
+	fm_cnn_free(net);
+}
+
+static void
+expect_desc_error(const char *desc, enum fm_errcode code, const char *words)
+{
+	struct fm_cnn *net = (struct fm_cnn *)1;
+	struct fm_err err = {0};
+
+	assert_int_equal(fm_cnn_new(desc, 1, 8, 8, 4, 1, &net, &err), -1);
+	assert_null(net);
+	assert_int_equal(err.code, code);
+	if (strstr(err.msg, words) == NULL)
+		fail_msg("message '%s' does not say '%s'", err.msg, words);
+}
+
+static void
+bad_descriptions_are_refused(void **state)
+{
+	struct fm_cnn *net;
+	struct fm_err err;
+
+	(void)state;
+	expect_desc_error("conv 4 3, pool 2, dense 2", FM_EINVAL, "layer 2: unknown layer 'pool'");
+	expect_desc_error("conv 4", FM_EINVAL, "takes 2 to 4 numbers");
+	expect_desc_error("conv 4 3 0, dense 2", FM_EINVAL, "'0' is not a whole number");
+	expect_desc_error("conv -4 3, dense 2", FM_EINVAL, "'-4'");
+	expect_desc_error("conv 4 3x, dense 2", FM_EINVAL, "'3x'");
+	expect_desc_error("conv 4 9, dense 2", FM_EINVAL, "does not fit");
+	expect_desc_error("maxpool 9, dense 2", FM_EINVAL, "does not fit");
+	expect_desc_error("dropout 1, dense 2", FM_EINVAL, "probability");
+	expect_desc_error("bn 2, dense 2", FM_EINVAL, "momentum");
+	expect_desc_error("dense 3,, dense 2", FM_EINVAL, "layer 2 is empty");
+	expect_desc_error("gap, dense 1", FM_EINVAL, "2 or more");
+	expect_desc_error("dense 70000", FM_EINVAL, "not a whole number");
+	expect_desc_error("conv 65536 64 1 32, conv 65536 64 1 32, dense 2", FM_ELIMIT, "GiB");
+	assert_int_equal(fm_cnn_new("dense 2", 0, 8, 8, 1, 1, &net, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_int_equal(fm_cnn_new("dense 2", 1, 5000, 8, 1, 1, &net, &err), -1);
+	assert_int_equal(err.code, FM_ELIMIT);
+	assert_int_equal(fm_cnn_new("conv 65536 1, dense 2", 1, 4096, 4096, 1, 1, &net, &err), -1);
+	assert_int_equal(err.code, FM_ELIMIT);
+	assert_non_null(strstr(err.msg, "values per sample"));
+	assert_int_equal(fm_cnn_new("dense 2", 1, 8, 8, 0, 1, &net, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	/* Spacing is free, and the canonical form reads back the same. */
+	net = new_net(" conv 2 3 2\t1 ,relu,dropout 0.25 , dense 2 ", 1, 8, 8, 1, 1);
+	assert_string_equal(fm_cnn_desc(net), "conv 2 3 2 1, relu, dropout 0.25, dense 2");
+	fm_cnn_free(net);
+}
+
+static void
+forward_refuses_bad_calls(void **state)
+{
+	struct fm_cnn *net = new_net("dense 2", 1, 1, 2, 2, 1), *inf;
+	float x[6] = {1, 2, 3, 4, 5, 6}, p[6];
+	int labels[3] = {0, 1, 2};
+	struct fm_err err;
+
+	(void)state;
+	assert_int_equal(fm_cnn_forward(net, x, 3, 0, p, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_int_equal(fm_cnn_forward(net, x, 0, 0, p, &err), -1);
+	x[1] = NAN;
+	assert_int_equal(fm_cnn_forward(net, x, 1, 0, p, &err), -1);
+	assert_non_null(strstr(err.msg, "not finite"));
+	x[1] = 2;
+	assert_int_equal(fm_cnn_forward(net, x, 2, 1, p, &err), 0);
+	assert_near(p[0] + p[1], 1.0, 1e-6);
+	assert_int_equal(fm_cnn_loss_backward(net, labels + 1, 0.0f, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "label 2"));
+	assert_int_equal(fm_cnn_loss_backward(net, labels, 1.0f, NULL, &err), -1);
+	assert_int_equal(fm_cnn_clone(net, 4, 0, &inf, &err), 0);
+	assert_int_equal(fm_cnn_forward(inf, x, 4, 1, p, &err), -1); /* inference only */
+	assert_non_null(strstr(err.msg, "inference only"));
+	fm_cnn_free(inf);
+	fm_cnn_free(net);
+}
+
+static struct fm_cnn *
+labelled_net(void)
+{
+	static const char *const names[3] = {"calm", "tense", "élan"};
+	struct fm_cnn *net = new_net("conv 4 3 2 1, bn, relu, maxpool 2, gap, dropout 0.2, dense 3",
+				     1, 12, 12, 4, 77);
+	struct fm_err err;
+	float x[4 * 144];
+	int labels[4] = {0, 1, 2, 1};
+
+	assert_int_equal(fm_cnn_set_classes(net, names, 3, &err), 0);
+	assert_int_equal(fm_cnn_set_normalization(net, 127.5f, 64.0f, &err), 0);
+	assert_int_equal(fm_cnn_set_crop_margin(net, 0.15f, &err), 0);
+	assert_int_equal(fm_cnn_set_info(net, "3 steps on noise\n\"quoted\"", &err), 0);
+	/* Move the running statistics away from 0 and 1. */
+	for (int i = 0; i < 4 * 144; i++)
+		x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+	for (int s = 0; s < 3; s++) {
+		const struct fm_optim opt = FM_OPTIM_SGD_DEFAULT;
+
+		assert_int_equal(fm_cnn_forward(net, x, 4, 1, NULL, &err), 0);
+		assert_int_equal(fm_cnn_loss_backward(net, labels, 0, NULL, &err), 0);
+		assert_int_equal(fm_cnn_update(net, &opt, 0.05f, &err), 0);
+	}
+	return net;
+}
+
+static void
+assert_same_outputs(struct fm_cnn *a, struct fm_cnn *b)
+{
+	float x[2 * 144], pa[6], pb[6];
+	struct fm_err err;
+
+	for (int i = 0; i < 2 * 144; i++)
+		x[i] = (float)((i * 13) % 29) / 10.0f - 1.4f;
+	assert_int_equal(fm_cnn_forward(a, x, 2, 0, pa, &err), 0);
+	assert_int_equal(fm_cnn_forward(b, x, 2, 0, pb, &err), 0);
+	assert_memory_equal(pa, pb, sizeof pa);
+	assert_memory_equal(a->params, b->params, a->n_params * sizeof *a->params);
+	assert_memory_equal(a->stats, b->stats, a->n_stats * sizeof *a->stats);
+}
+
+static void
+save_load_round_trip_is_exact(void **state)
+{
+	struct fm_cnn *net = labelled_net(), *back, *copy;
+	char path[] = "/tmp/test_cnn_XXXXXX";
+	unsigned char *bytes;
+	struct fm_err err;
+	float mean, std;
+	size_t n;
+	int fd;
+
+	(void)state;
+	assert_int_equal(fm_cnn_encode(net, &bytes, &n, &err), 0);
+	assert_int_equal(fm_cnn_decode(bytes, n, 2, 0, &back, &err), 0);
+	assert_same_outputs(net, back);
+	assert_string_equal(fm_cnn_desc(back), fm_cnn_desc(net));
+	assert_string_equal(fm_cnn_class_name(back, 2), "élan");
+	assert_null(fm_cnn_class_name(back, 3));
+	fm_cnn_normalization(back, &mean, &std);
+	assert_true(mean == 127.5f && std == 64.0f);
+	assert_true(fm_cnn_crop_margin(back) == 0.15f);
+	assert_string_equal(fm_cnn_info(back), "3 steps on noise\n\"quoted\"");
+	fm_cnn_free(back);
+	free(bytes);
+
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	close(fd);
+	assert_int_equal(fm_cnn_save(net, path, &err), 0);
+	assert_int_equal(fm_cnn_load(path, 8, 1, &back, &err), 0);
+	assert_same_outputs(net, back);
+	assert_int_equal(fm_cnn_clone(back, 2, 0, &copy, &err), 0);
+	assert_same_outputs(copy, net);
+	fm_cnn_free(copy);
+	fm_cnn_free(back);
+	unlink(path);
+	assert_int_equal(fm_cnn_load(path, 1, 0, &back, &err), -1);
+	assert_int_equal(err.code, FM_EIO);
+	assert_non_null(strstr(err.msg, path));
+	fm_cnn_free(net);
+}
+
+static void
+expect_model_error(const unsigned char *bytes, size_t n, enum fm_errcode code, const char *words)
+{
+	struct fm_cnn *net = (struct fm_cnn *)1;
+	struct fm_err err = {0};
+
+	assert_int_equal(fm_cnn_decode(bytes, n, 1, 0, &net, &err), -1);
+	assert_null(net);
+	assert_int_equal(err.code, code);
+	if (strstr(err.msg, words) == NULL)
+		fail_msg("message '%s' does not say '%s'", err.msg, words);
+}
+
+static void
+damaged_model_files_are_format_errors(void **state)
+{
+	struct fm_cnn *net = labelled_net();
+	unsigned char *bytes, *copy;
+	struct fm_err err;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(fm_cnn_encode(net, &bytes, &n, &err), 0);
+	fm_cnn_free(net);
+	copy = malloc(n);
+	assert_non_null(copy);
+	/* Truncated anywhere, down to nothing. */
+	const size_t cuts[] = {0, 5, 8, 23, 24, 100, n - 200, n - 4, n - 1};
+
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++)
+		expect_model_error(bytes, cuts[i], FM_EFORMAT, "truncated");
+	/* One bit flipped in the header, in the weights, in the checksum. */
+	const size_t flips[] = {30, n / 2, n - 10, n - 2};
+
+	for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+		memcpy(copy, bytes, n);
+		copy[flips[i]] ^= 0x10;
+		expect_model_error(copy, n, FM_EFORMAT, "checksum mismatch");
+	}
+	/* Foreign files. */
+	expect_model_error((const unsigned char *)"P5\n48 48\n255\n", 13, FM_EFORMAT, "bad magic");
+	expect_model_error((const unsigned char *)"\x89PNG\r\n\x1a\n", 8, FM_EFORMAT, "bad magic");
+	/* A newer format version, version 0, a huge header, a stray tail. */
+	memcpy(copy, bytes, n);
+	copy[8] = 2;
+	expect_model_error(copy, n, FM_EFORMAT, "newer");
+	copy[8] = 0;
+	expect_model_error(copy, n, FM_EFORMAT, "invalid");
+	memcpy(copy, bytes, n);
+	copy[15] = 0x40;
+	expect_model_error(copy, n, FM_EFORMAT, "over the");
+	memcpy(copy, bytes, n);
+	copy[23] = 0x40; /* 2^62 bytes of weights */
+	expect_model_error(copy, n, FM_EFORMAT, "truncated");
+	free(copy);
+	copy = malloc(n + 3);
+	assert_non_null(copy);
+	memcpy(copy, bytes, n);
+	expect_model_error(copy, n + 3, FM_EFORMAT, "stray");
+	free(copy);
+	free(bytes);
+}
+
+/* A model file around a header and weights of our choosing, with a correct checksum. */
+static unsigned char *
+forge(const char *header, const float *w, size_t nw, size_t *n)
+{
+	size_t hl = strlen(header), total = 24 + hl + 4 * nw + 4;
+	unsigned char *b = malloc(total);
+	uint32_t crc;
+
+	assert_non_null(b);
+	memcpy(b,
+	       "\x89"
+	       "FMCNN\r\n",
+	       8);
+	b[8] = 1, b[9] = b[10] = b[11] = 0;
+	for (int i = 0; i < 4; i++)
+		b[12 + i] = (unsigned char)(hl >> (8 * i));
+	for (int i = 0; i < 8; i++)
+		b[16 + i] = (unsigned char)((uint64_t)(4 * nw) >> (8 * i));
+	memcpy(b + 24, header, hl);
+	memcpy(b + 24 + hl, w, 4 * nw); /* little-endian host */
+	crc = cnn_crc32(0, b, total - 4);
+	for (int i = 0; i < 4; i++)
+		b[total - 4 + i] = (unsigned char)(crc >> (8 * i));
+	*n = total;
+	return b;
+}
+
+#define HDR(arch, input, classes, tensors)                                                         \
+	"{\"format\":\"fermata-cnn\",\"arch\":\"" arch "\",\"input\":" input                       \
+	",\"classes\":" classes ",\"normalize\":{\"mean\":0,\"std\":1},\"crop_margin\":0,"         \
+	"\"training\":\"\",\"dtype\":\"float32le\",\"tensors\":" tensors "}"
+#define T_DENSE                                                                                    \
+	"[{\"name\":\"0.dense.weight\",\"shape\":[2,2]},{\"name\":\"0.dense.bias\",\"shape\":[2]}" \
+	"]"
+
+static void
+inconsistent_model_headers_are_format_errors(void **state)
+{
+	const float w[6] = {1, 2, 3, 4, 5, 6}, nan_w[6] = {1, NAN, 3, 4, 5, 6};
+	struct {
+		const char *header;
+		const float *w;
+		size_t nw;
+		const char *words;
+	} cases[] = {
+	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"b\"]", T_DENSE), w, 6, NULL},
+	    {"[1,2]", w, 6, "not a JSON object"},
+	    {"{\"format\":", w, 6, "not valid JSON"},
+	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"b\"]", T_DENSE), w, 5, "needs 24"},
+	    {HDR("dense 3", "[1,1,2]", "[\"a\",\"b\"]", T_DENSE), w, 6, "needs 36"},
+	    {HDR("dense 2, pool", "[1,1,2]", "[\"a\",\"b\"]", T_DENSE), w, 6, "unknown layer"},
+	    {HDR("dense 2", "[1,1,2.5]", "[\"a\",\"b\"]", T_DENSE), w, 6, "\"input\""},
+	    {HDR("dense 2", "[1,1,1e9]", "[\"a\",\"b\"]", T_DENSE), w, 6, "\"input\""},
+	    {HDR("dense 2", "[1,1,2]", "[\"a\"]", T_DENSE), w, 6, "should list 2"},
+	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"\"]", T_DENSE), w, 6, "class name 1"},
+	    {HDR("dense 2", "[1,1,2]", "[\"a\",7]", T_DENSE), w, 6, "not a string"},
+	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"b\"]",
+		 "[{\"name\":\"0.dense.weight\",\"shape\":[2,2]}]"),
+	     w, 6, "fewer tensors"},
+	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"b\"]",
+		 "[{\"name\":\"0.dense.weight\",\"shape\":[1,4]},"
+		 "{\"name\":\"0.dense.bias\",\"shape\":[2]}]"),
+	     w, 6, "wrong shape"},
+	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"b\"]", T_DENSE), nan_w, 6, "non-finite"},
+	    /* A huge architecture over a few bytes is refused before anything is allocated. */
+	    {HDR("conv 65536 64 1 32, conv 65536 64 1 32, dense 2", "[1,1,2]", "[\"a\",\"b\"]",
+		 T_DENSE),
+	     w, 6, "architecture needs"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n;
+		unsigned char *b = forge(cases[i].header, cases[i].w, cases[i].nw, &n);
+		struct fm_cnn *net = NULL;
+		struct fm_err err = {0};
+
+		if (cases[i].words == NULL) {
+			if (fm_cnn_decode(b, n, 1, 0, &net, &err) == -1)
+				fail_msg("forged good file: %s", err.msg);
+			assert_string_equal(fm_cnn_class_name(net, 1), "b");
+			fm_cnn_free(net);
+		} else if (*cases[i].words == '\0') {
+			assert_int_equal(fm_cnn_decode(b, n, 1, 0, &net, &err), -1);
+			assert_int_equal(err.code, FM_ELIMIT);
+		} else {
+			expect_model_error(b, n, FM_EFORMAT, cases[i].words);
+		}
+		free(b);
+	}
+}
+
+static void
+crc32_matches_the_standard_check_value(void **state)
+{
+	(void)state;
+	/* The check value of CRC-32/ISO-HDLC (zlib's crc32) for "123456789". */
+	assert_int_equal(cnn_crc32(0, (const unsigned char *)"123456789", 9), 0xcbf43926u);
+	assert_int_equal(cnn_crc32(cnn_crc32(0, (const unsigned char *)"1234", 4),
+				   (const unsigned char *)"56789", 5),
+			 0xcbf43926u);
+}
+
+static void
+metadata_setters_check_their_input(void **state)
+{
+	struct fm_cnn *net = new_net("dense 2", 1, 1, 1, 1, 1);
+	const char *two[2] = {"ok", "tab\there"}, *bad_utf8[2] = {"ok", "\xc3\x28"};
+	uint8_t px[3] = {0, 128, 255};
+	float out[3];
+	struct fm_err err;
+
+	(void)state;
+	assert_string_equal(fm_cnn_class_name(net, 0), "0");
+	assert_int_equal(fm_cnn_set_classes(net, two, 1, &err), -1);
+	assert_int_equal(fm_cnn_set_classes(net, two, 2, &err), -1);
+	assert_int_equal(fm_cnn_set_classes(net, bad_utf8, 2, &err), -1);
+	assert_int_equal(fm_cnn_set_normalization(net, 0, 0, &err), -1);
+	assert_int_equal(fm_cnn_set_crop_margin(net, NAN, &err), -1);
+	assert_int_equal(fm_cnn_set_crop_margin(net, 5, &err), -1);
+	assert_int_equal(fm_cnn_set_info(net, "\xff", &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_int_equal(fm_cnn_set_normalization(net, 128, 64, &err), 0);
+	fm_cnn_normalize(net, px, 3, out);
+	assert_true(out[0] == -2.0f && out[1] == 0.0f && out[2] == 127.0f / 64.0f);
+	fm_cnn_free(net);
+	fm_cnn_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(conv_gradients_match_finite_differences),
+	    cmocka_unit_test(bn_training_gradients_match_finite_differences),
+	    cmocka_unit_test(relu_gradients_match_finite_differences),
+	    cmocka_unit_test(pooling_gradients_match_finite_differences),
+	    cmocka_unit_test(dense_and_dropout_gradients_match_finite_differences),
+	    cmocka_unit_test(whole_network_gradients_match_finite_differences),
+	    cmocka_unit_test(threaded_gradients_match_finite_differences),
+	    cmocka_unit_test(threads_agree_with_one_thread),
+	    cmocka_unit_test(softmax_cross_entropy_gradient_with_smoothing),
+	    cmocka_unit_test(loss_backward_agrees_with_network_gradients),
+	    cmocka_unit_test(bn_inference_uses_running_statistics),
+	    cmocka_unit_test(dropout_is_identity_in_inference),
+	    cmocka_unit_test(small_network_learns_synthetic_patterns),
+	    cmocka_unit_test(sgd_and_adam_steps_follow_their_formulas),
+	    cmocka_unit_test(schedules_follow_their_definitions),
+	    cmocka_unit_test(same_seed_gives_identical_weights),
+	    cmocka_unit_test(param_count_and_flops_are_exact),
+	    cmocka_unit_test(bad_descriptions_are_refused),
+	    cmocka_unit_test(forward_refuses_bad_calls),
+	    cmocka_unit_test(save_load_round_trip_is_exact),
+	    cmocka_unit_test(damaged_model_files_are_format_errors),
+	    cmocka_unit_test(inconsistent_model_headers_are_format_errors),
+	    cmocka_unit_test(crc32_matches_the_standard_check_value),
+	    cmocka_unit_test(metadata_setters_check_their_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,142 @@
+/*
+ * tests/unit/test_train.c: the scores of a known confusion matrix, and a small network
+ * that learns a synthetic seven-class task through fm_train_epoch and is measured by
+ * fm_train_evaluate.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+
+static void
+scores_of_a_known_matrix(void **state)
+{
+	struct fm_confusion m = { 0 };
+	struct fm_scores s;
+
+	(void)state;
+	/* angry: 8 right, 2 called happy; happy: 6 right, 4 called angry; others empty. */
+	m.count[FM_ANGRY][FM_ANGRY] = 8;
+	m.count[FM_ANGRY][FM_HAPPY] = 2;
+	m.count[FM_HAPPY][FM_HAPPY] = 6;
+	m.count[FM_HAPPY][FM_ANGRY] = 4;
+	fm_confusion_scores(&m, &s);
+	assert_int_equal(s.n, 20);
+	assert_float_equal(s.accuracy, 0.7, 1e-12);
+	assert_float_equal(s.precision[FM_ANGRY], 8.0 / 12, 1e-12);
+	assert_float_equal(s.recall[FM_ANGRY], 0.8, 1e-12);
+	assert_float_equal(s.precision[FM_HAPPY], 0.75, 1e-12);
+	assert_float_equal(s.recall[FM_HAPPY], 0.6, 1e-12);
+	double f_angry = 2 * (8.0 / 12) * 0.8 / (8.0 / 12 + 0.8);
+	double f_happy = 2 * 0.75 * 0.6 / 1.35;
+	assert_float_equal(s.f1[FM_ANGRY], f_angry, 1e-12);
+	/* The macro mean runs over the classes that have faces, not all seven. */
+	assert_float_equal(s.macro_f1, (f_angry + f_happy) / 2, 1e-12);
+	assert_int_equal(s.support[FM_SAD], 0);
+	assert_float_equal(s.f1[FM_SAD], 0, 0);
+}
+
+/* Class k is a bright bar at row 2k of an otherwise dark 16x16 square, plus noise. */
+static void
+make_bars(struct fm_dataset *d, size_t n, uint64_t seed)
+{
+	struct fm_rng rng;
+
+	fm_rng_seed(&rng, seed);
+	memset(d, 0, sizeof *d);
+	d->n = n;
+	d->side = 16;
+	d->pixels = malloc(n * 256);
+	d->labels = malloc(n);
+	assert_non_null(d->pixels);
+	assert_non_null(d->labels);
+	for (size_t i = 0; i < n; i++) {
+		int k = (int)(i % FM_N_EMOTIONS);
+		uint8_t *px = d->pixels + i * 256;
+
+		for (int j = 0; j < 256; j++)
+			px[j] = (uint8_t)fm_rng_below(&rng, 60);
+		for (int x = 2; x < 14; x++)
+			px[(2 * k + 1) * 16 + x] = (uint8_t)(200 + fm_rng_below(&rng, 56));
+		d->labels[i] = (uint8_t)k;
+		d->per_class[k]++;
+	}
+}
+
+static void
+a_small_network_learns_bars(void **state)
+{
+	struct fm_dataset train, test;
+	struct fm_cnn *net;
+	struct fm_err err;
+	struct fm_train_opts o = { 0 };
+	struct fm_confusion m;
+	struct fm_scores s;
+	double loss, acc, first_loss = 0;
+
+	(void)state;
+	make_bars(&train, 700, 1);
+	make_bars(&test, 140, 2);
+	assert_int_equal(fm_cnn_new("conv 8 3 1 1, bn, relu, maxpool 2, conv 16 3 1 1, bn, relu, "
+				    "gap, dense 7",
+				    1, 16, 16, 32, 5, &net, &err),
+			 0);
+	assert_int_equal(fm_cnn_set_normalization(net, 128, 64, &err), 0);
+	o.batch = 32;
+	o.optim = (struct fm_optim)FM_OPTIM_SGD_DEFAULT;
+	o.schedule = (struct fm_lr_schedule){ FM_LR_COSINE, 0.05, 0.0005, 0.5, 6, 1, 1 };
+	o.smoothing = 0.05f;
+	for (size_t epoch = 0; epoch < 6; epoch++) {
+		assert_int_equal(fm_train_epoch(net, &train, &o, epoch, 9, NULL, NULL, &loss, &acc,
+						&err),
+				 0);
+		if (epoch == 0)
+			first_loss = loss;
+		print_message("# epoch %zu: loss %.4f, accuracy %.3f\n", epoch, loss, acc);
+	}
+	assert_true(loss < first_loss * 0.7);
+	assert_int_equal(fm_train_evaluate(net, &test, 1, &m, &err), 0);
+	fm_confusion_scores(&m, &s);
+	print_message("# bars: loss %.3f -> %.3f, test accuracy %.2f\n", first_loss, loss,
+		      s.accuracy);
+	/* Chance is 1/7; a bar this plain is learnt almost perfectly. */
+	assert_true(s.accuracy > 0.8);
+	fm_cnn_free(net);
+	fm_dataset_free(&train);
+	fm_dataset_free(&test);
+}
+
+static void
+wrong_shapes_are_refused(void **state)
+{
+	struct fm_dataset d;
+	struct fm_cnn *net;
+	struct fm_err err;
+	struct fm_confusion m;
+
+	(void)state;
+	make_bars(&d, 14, 3);
+	assert_int_equal(fm_cnn_new("conv 4 3, relu, gap, dense 3", 1, 16, 16, 8, 1, &net, &err), 0);
+	assert_int_equal(fm_train_evaluate(net, &d, 0, &m, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	fm_cnn_free(net);
+	fm_dataset_free(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(scores_of_a_known_matrix),
+		cmocka_unit_test(a_small_network_learns_bars),
+		cmocka_unit_test(wrong_shapes_are_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
