@@ -46,6 +46,7 @@ B = build
 LIB      = $(B)/libfermata.a
 BINS     = $(TOOLS:%=$(B)/bin/%)
 UNITBINS = $(UNITS:%=$(B)/tests/%)
+BENCHBINS = $(B)/bench/bench_cnn
 
 .PHONY: all check asan bench demo fuzz lint install uninstall clean unit cli
 
@@ -76,6 +77,13 @@ ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 $(eval $(call BUILD_RULES,build,))
 $(eval $(call BUILD_RULES,build-asan,$(ASAN_FLAGS)))
 
+# Benchmark programs (make bench): built as the unit tests are, without cmocka.
+$(B)/bench/%: $(B)/tests/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(FM_LIBS)
+
+-include $(BENCHBINS:$(B)/bench/%=$(B)/tests/bench/%.d)
+
 .SECONDARY:
 
 # --- tests ----------------------------------------------------------------------------
@@ -97,7 +105,7 @@ lint:
 	@out=$$(mandoc -T lint -W warning $(MANS) 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "mandoc lint: clean"
 
-bench: all
+bench: all $(BENCHBINS)
 	scripts/deps.sh bench
 	scripts/bench.sh
 

@@ -520,3 +520,26 @@ default_jobs(void)
 		return 1;
 	return n > JOBS_MAX ? JOBS_MAX : (int)n;
 }
+
+long long
+option_int(const char *usage, const char *name, const char *arg, long long min, long long max)
+{
+	struct fm_err e;
+	long long v;
+
+	if (parse_int(arg, min, max, &v, &e) == -1)
+		exit_usage(usage, "%s: %s", name, e.msg);
+	return v;
+}
+
+double
+option_real(const char *usage, const char *name, const char *arg, double min, double max,
+	    unsigned open)
+{
+	struct fm_err e;
+	double v;
+
+	if (parse_real(arg, min, max, open, &v, &e) == -1)
+		exit_usage(usage, "%s: %s", name, e.msg);
+	return v;
+}

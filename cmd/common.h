@@ -84,6 +84,15 @@ int parse_int(const char *s, long long min, long long max, long long *out, struc
 int parse_real(const char *s, double min, double max, unsigned open, double *out,
                struct fm_err *err);
 
+/*
+ * An option's number, or a usage error naming the option (exit 2): parse_int and parse_real
+ * for getopt's optarg. name is the option as the user typed it, "--jobs".
+ */
+long long option_int(const char *usage, const char *name, const char *arg, long long min,
+		     long long max);
+double option_real(const char *usage, const char *name, const char *arg, double min, double max,
+		   unsigned open);
+
 /* Online processors, within 1 .. JOBS_MAX: the default of --jobs. */
 int default_jobs(void);
 

@@ -19,6 +19,7 @@
 
 #include "cnn.h"
 #include "common.h"
+#include "dataset.h"
 #include "image.h"
 #include "ndjson.h"
 
@@ -70,8 +71,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fm_err e;
-	long long v;
 	int c;
 
 	opterr = 0;
@@ -82,14 +81,10 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case 'h':
 			exit_help(USAGE, OPTIONS);
 		case OPT_JOBS:
-			if (parse_int(optarg, 1, JOBS_MAX, &v, &e) == -1)
-				exit_usage(USAGE, "--jobs: %s", e.msg);
-			o->jobs = (int)v;
+			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
 			break;
 		case OPT_MAX_PIXELS:
-			if (parse_int(optarg, 1, INT64_MAX, &v, &e) == -1)
-				exit_usage(USAGE, "--max-pixels: %s", e.msg);
-			o->max_pixels = (uint64_t)v;
+			o->max_pixels = (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
 			break;
 		case OPT_MODEL:
 			if (optarg[0] == '\0')
@@ -201,43 +196,6 @@ face_box(const cJSON *face, int32_t box[4], struct fm_err *err)
 	return 0;
 }
 
-/* The face grown by the model's margin on each side, cropped, resized, normalised. */
-static int
-face_input(const struct fm_gray *g, const int32_t box[4], float margin, uint32_t side,
-	   const struct fm_cnn *net, float *out, struct fm_err *err)
-{
-	double dx = margin * box[2], dy = margin * box[3];
-	int32_t x = (int32_t)lrint(box[0] - dx), y = (int32_t)lrint(box[1] - dy);
-	uint32_t w = (uint32_t)lrint(box[2] + 2 * dx), h = (uint32_t)lrint(box[3] + 2 * dy);
-	struct fm_gray crop = { 0 }, small = { 0 };
-	int rc = -1;
-
-	if (w < 1 || h < 1)
-		return fm_err_set(err, FM_EINVAL, "face box too small");
-	if (fm_gray_crop(g, x, y, w, h, &crop, err) == -1 ||
-	    fm_gray_new(side, side, &small, err) == -1)
-		goto done;
-	fm_gray_resize(&crop, &small);
-	fm_cnn_normalize(net, small.pixels, (size_t)side * side, out);
-	rc = 0;
-done:
-	fm_gray_free(&crop);
-	fm_gray_free(&small);
-	return rc;
-}
-
-static void
-mirror(float *img, uint32_t side)
-{
-	for (uint32_t y = 0; y < side; y++)
-		for (uint32_t x = 0; x < side / 2; x++) {
-			float t = img[y * side + x];
-
-			img[y * side + x] = img[y * side + side - 1 - x];
-			img[y * side + side - 1 - x] = t;
-		}
-}
-
 static int
 label_face(cJSON *face, const struct fm_cnn *net, const float *p, struct fm_err *err)
 {
@@ -271,6 +229,7 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	struct fm_image img = { 0 };
 	struct fm_gray gray = { 0 };
 	float *in = NULL, *probs = NULL, *flipped = NULL;
+	uint8_t *pixels = NULL;
 	const char *path;
 	int n_faces, rc = -1;
 
@@ -306,7 +265,8 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	in = malloc(MAX_BATCH * plane * sizeof *in);
 	probs = malloc(MAX_BATCH * n_classes * sizeof *probs);
 	flipped = malloc(MAX_BATCH * n_classes * sizeof *flipped);
-	if (in == NULL || probs == NULL || flipped == NULL) {
+	pixels = malloc(plane);
+	if (in == NULL || probs == NULL || flipped == NULL || pixels == NULL) {
 		fm_err_set(err, FM_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -317,15 +277,15 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 			int32_t box[4];
 
 			if (face_box(cJSON_GetArrayItem(faces, first + k), box, err) == -1 ||
-			    face_input(&gray, box, cl->margin, cl->side, net, in + (size_t)k * plane,
-				       err) == -1)
+			    fm_face_crop(&gray, box, cl->margin, cl->side, pixels, err) == -1)
 				goto done;
+			fm_cnn_normalize(net, pixels, plane, in + (size_t)k * plane);
 		}
 		if (fm_cnn_forward(net, in, (size_t)b, 0, probs, err) == -1)
 			goto done;
 		if (cl->o->tta) {
 			for (int k = 0; k < b; k++)
-				mirror(in + (size_t)k * plane, cl->side);
+				fm_face_mirror(in + (size_t)k * plane, cl->side);
 			if (fm_cnn_forward(net, in, (size_t)b, 0, flipped, err) == -1)
 				goto done;
 			for (size_t k = 0; k < (size_t)b * n_classes; k++)
@@ -338,6 +298,7 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	}
 	rc = 0;
 done:
+	free(pixels);
 	free(in);
 	free(probs);
 	free(flipped);

@@ -74,17 +74,6 @@ enum {
 	OPT_SCALE,
 };
 
-static long long
-int_option(const char *name, const char *arg, long long min, long long max)
-{
-	struct fm_err e;
-	long long v;
-
-	if (parse_int(arg, min, max, &v, &e) == -1)
-		exit_usage(USAGE, "%s: %s", name, e.msg);
-	return v;
-}
-
 static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
@@ -101,7 +90,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct fm_err e;
 	int c;
 
 	opterr = 0;
@@ -117,28 +105,27 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->cascade = optarg;
 			break;
 		case OPT_JOBS:
-			o->jobs = (int)int_option("--jobs", optarg, 1, JOBS_MAX);
+			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
 			break;
 		case OPT_MAX_PIXELS:
-			o->max_pixels = (uint64_t)int_option("--max-pixels", optarg, 1, INT64_MAX);
+			o->max_pixels = (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
 			break;
 		case OPT_MAX_SIZE:
-			o->detect.max_side = (uint32_t)int_option("--max-size", optarg, 0, 1000000);
+			o->detect.max_side = (uint32_t)option_int(USAGE, "--max-size", optarg, 0, 1000000);
 			break;
 		case OPT_MIN_NEIGHBORS:
 			o->detect.min_neighbors =
-			    (int)int_option("--min-neighbors", optarg, 0, 1000);
+			    (int)option_int(USAGE, "--min-neighbors", optarg, 0, 1000);
 			break;
 		case OPT_MIN_SIZE:
-			o->detect.min_side = (uint32_t)int_option("--min-size", optarg, 0, 1000000);
+			o->detect.min_side = (uint32_t)option_int(USAGE, "--min-size", optarg, 0, 1000000);
 			break;
 		case OPT_NO_EQUALIZE:
 			o->equalize = false;
 			break;
 		case OPT_SCALE:
 			/* lib/cascade takes no step below 1.001: that many levels help nobody. */
-			if (parse_real(optarg, 1.001, 4, 0, &o->detect.scale_factor, &e) == -1)
-				exit_usage(USAGE, "--scale: %s", e.msg);
+			o->detect.scale_factor = option_real(USAGE, "--scale", optarg, 1.001, 4, 0);
 			break;
 		default:
 			exit_bad_option(USAGE, longopts, c, argv);

@@ -53,13 +53,6 @@ static const char OPTIONS[] =
 	"  --weight-decay w     L2 on weights (default 5e-4 for sgd, 0.05 for adamw)\n"
 	"  -V, --version        print the version and exit\n";
 
-/* A VGG-style stack: two 3x3 convolutions per stage, 32-64-128-256 channels. */
-#define DEFAULT_ARCH                                                                        \
-	"conv 32 3 1 1, bn, relu, conv 32 3 1 1, bn, relu, maxpool 2, "                     \
-	"conv 64 3 1 1, bn, relu, conv 64 3 1 1, bn, relu, maxpool 2, "                     \
-	"conv 128 3 1 1, bn, relu, conv 128 3 1 1, bn, relu, maxpool 2, "                   \
-	"conv 256 3 1 1, bn, relu, conv 256 3 1 1, bn, relu, gap, dropout 0.3, dense 7"
-
 #define SIDE 48
 /* FER2013 pixels over every 10th training face: mean 131.2, standard deviation 78.4. */
 #define PIXEL_MEAN 131.2f
@@ -119,28 +112,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static long long
-int_option(const char *name, const char *arg, long long min, long long max)
-{
-	long long v;
-	struct fm_err e;
-
-	if (parse_int(arg, min, max, &v, &e) == -1)
-		exit_usage(USAGE, "--%s: %s", name, e.msg);
-	return v;
-}
-
-static double
-real_option(const char *name, const char *arg, double min, double max, unsigned open)
-{
-	double v;
-	struct fm_err e;
-
-	if (parse_real(arg, min, max, open, &v, &e) == -1)
-		exit_usage(USAGE, "--%s: %s", name, e.msg);
-	return v;
-}
-
 static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
@@ -160,13 +131,13 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->arch = optarg;
 			break;
 		case OPT_BATCH:
-			o->batch = int_option("batch", optarg, 2, 4096);
+			o->batch = option_int(USAGE, "--batch", optarg, 2, 4096);
 			break;
 		case OPT_DATA:
 			o->data = optarg;
 			break;
 		case OPT_EPOCHS:
-			o->epochs = int_option("epochs", optarg, 1, 10000);
+			o->epochs = option_int(USAGE, "--epochs", optarg, 1, 10000);
 			break;
 		case OPT_EVAL:
 			o->eval = true;
@@ -175,7 +146,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->json = true;
 			break;
 		case OPT_LR:
-			o->lr = real_option("lr", optarg, 0, 10, NUM_OPEN_MIN);
+			o->lr = option_real(USAGE, "--lr", optarg, 0, 10, NUM_OPEN_MIN);
 			break;
 		case OPT_MODEL:
 			o->model = optarg;
@@ -192,13 +163,13 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->resume = true;
 			break;
 		case OPT_SEED:
-			o->seed = int_option("seed", optarg, 0, INT64_MAX);
+			o->seed = option_int(USAGE, "--seed", optarg, 0, INT64_MAX);
 			break;
 		case OPT_SMOOTHING:
-			o->smoothing = real_option("smoothing", optarg, 0, 0.5, 0);
+			o->smoothing = option_real(USAGE, "--smoothing", optarg, 0, 0.5, 0);
 			break;
 		case OPT_THREADS:
-			o->threads = int_option("threads", optarg, 1, FM_CNN_MAX_THREADS);
+			o->threads = option_int(USAGE, "--threads", optarg, 1, FM_CNN_MAX_THREADS);
 			break;
 		case OPT_TTA:
 			o->tta = true;
@@ -207,10 +178,10 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->val = optarg;
 			break;
 		case OPT_WARMUP:
-			o->warmup = real_option("warmup", optarg, 0, 1000, 0);
+			o->warmup = option_real(USAGE, "--warmup", optarg, 0, 1000, 0);
 			break;
 		case OPT_WEIGHT_DECAY:
-			o->weight_decay = real_option("weight-decay", optarg, 0, 1, 0);
+			o->weight_decay = option_real(USAGE, "--weight-decay", optarg, 0, 1, 0);
 			break;
 		default:
 			exit_bad_option(USAGE, longopts, c, argv);
@@ -523,7 +494,7 @@ int
 main(int argc, char *argv[])
 {
 	struct opts o = {
-		.arch = DEFAULT_ARCH,
+		.arch = FM_TRAIN_DEFAULT_ARCH,
 		.batch = 64,
 		.epochs = 30,
 		.seed = 1,

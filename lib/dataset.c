@@ -356,3 +356,36 @@ fm_dataset_sample(const struct fm_dataset *d, size_t i, const struct fm_augment 
 	fm_face_to_input(d->pixels + i * (size_t)d->side * d->side, d->side, a, rng, out_side,
 			 mean, std, out);
 }
+
+int
+fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint32_t side,
+	     uint8_t *out, struct fm_err *err)
+{
+	double dx = (double)margin * box[2], dy = (double)margin * box[3];
+	long x = lrint(box[0] - dx), y = lrint(box[1] - dy);
+	long w = lrint(box[2] + 2 * dx), h = lrint(box[3] + 2 * dy);
+	struct fm_gray crop = { 0 }, small = { side, side, out };
+
+	if (box[2] < 1 || box[3] < 1 || w < 1 || h < 1)
+		return fm_err_set(err, FM_EINVAL, "face box too small");
+	if (fm_gray_crop(img, (int32_t)x, (int32_t)y, (uint32_t)w, (uint32_t)h, &crop, err) == -1)
+		return -1;
+	fm_gray_resize(&crop, &small);
+	fm_gray_free(&crop);
+	return 0;
+}
+
+void
+fm_face_mirror(float *img, uint32_t side)
+{
+	for (uint32_t y = 0; y < side; y++) {
+		float *row = img + (size_t)y * side;
+
+		for (uint32_t x = 0; x < side / 2; x++) {
+			float t = row[x];
+
+			row[x] = row[side - 1 - x];
+			row[side - 1 - x] = t;
+		}
+	}
+}

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "image.h"
 
 struct fm_dataset {
 	size_t n;        /* samples */
@@ -64,5 +65,17 @@ void fm_dataset_sample(const struct fm_dataset *d, size_t i, const struct fm_aug
 /* The same warp and normalisation for any 8-bit square (a face crop, say). */
 void fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a,
 		      struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out);
+
+/*
+ * A face as a network sees it: the box (x, y, w, h in img's pixels, w and h >= 1) grown by
+ * margin times its width and height on each side, cut out of img with the edge pixels
+ * repeated where the grown box leaves the image, and resized to side x side (bilinear)
+ * into out (side * side bytes). FM_EINVAL for an empty box, FM_ENOMEM.
+ */
+int fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint32_t side,
+		 uint8_t *out, struct fm_err *err);
+
+/* Mirror a side x side float image left to right, in place. */
+void fm_face_mirror(float *img, uint32_t side);
 
 #endif

@@ -144,17 +144,8 @@ fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
 		if (fm_cnn_forward(net, in, b, 0, probs, err) == -1)
 			goto done;
 		if (flip_tta) {
-			for (size_t k = 0; k < b; k++) {
-				float *img = in + k * plane;
-
-				for (uint32_t y = 0; y < side; y++)
-					for (uint32_t x = 0; x < side / 2; x++) {
-						float t = img[y * side + x];
-
-						img[y * side + x] = img[y * side + side - 1 - x];
-						img[y * side + side - 1 - x] = t;
-					}
-			}
+			for (size_t k = 0; k < b; k++)
+				fm_face_mirror(in + k * plane, side);
 			if (fm_cnn_forward(net, in, b, 0, flipped, err) == -1)
 				goto done;
 			for (size_t k = 0; k < b * FM_N_EMOTIONS; k++)

@@ -18,6 +18,17 @@
 #include "cnn.h"
 #include "dataset.h"
 
+/*
+ * The network fer-train builds unless told otherwise, for 1 x 48 x 48 faces: a VGG-style
+ * stack of two 3x3 convolutions with batch normalisation per stage, 32-64-128-256
+ * channels, max pooling between stages, global average pooling, dropout and 7 outputs.
+ */
+#define FM_TRAIN_DEFAULT_ARCH                                                               \
+	"conv 32 3 1 1, bn, relu, conv 32 3 1 1, bn, relu, maxpool 2, "                     \
+	"conv 64 3 1 1, bn, relu, conv 64 3 1 1, bn, relu, maxpool 2, "                     \
+	"conv 128 3 1 1, bn, relu, conv 128 3 1 1, bn, relu, maxpool 2, "                   \
+	"conv 256 3 1 1, bn, relu, conv 256 3 1 1, bn, relu, gap, dropout 0.3, dense 7"
+
 struct fm_train_opts {
 	size_t batch;                /* samples per step, <= the network's max batch */
 	struct fm_optim optim;

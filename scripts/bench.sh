@@ -12,7 +12,7 @@
 set -u
 
 cd "$(dirname "$0")/.." || exit 2
-all="detect"
+all="detect classify"
 
 if [ $# -eq 0 ]; then
 	set -- $all

@@ -1,15 +1,17 @@
 #!/bin/sh
-# make demo: the main job on the bundled defaults. For now (issue 2) that is finding the
-# faces in the bundled photos; classification and recommendation join the pipeline as
-# their tools land.
+# make demo: the main job on the bundled defaults. For now that is finding the faces in the
+# bundled photos and reading their expressions; the music recommendation joins the
+# pipeline when its tools land (issues 4 and 5).
 set -eu
 bin=${FM_BIN:-build/bin}
 photos=${1:-testdata/photos}
 
-echo "fer-detect over $photos (default cascade, scale 1.1, min-neighbors 3):"
+echo "fer-detect | fer-classify over $photos (default cascade and model):"
 echo
 find "$photos" -type f \( -name '*.jpg' -o -name '*.png' \) | sort |
-	"$bin/fer-detect" |
+	"$bin/fer-detect" | "$bin/fer-classify" |
 	jq -r '"\(.path | split("/") | last)\t\(.width)x\(.height)\t\(.faces | length) face(s)" +
-		(if (.faces | length) > 0 then "\t" + ([.faces[] | "\(.w)x\(.h)@\(.x),\(.y)"] | join(" ")) else "" end)' |
+		(if (.faces | length) > 0 then "\t" +
+			([.faces[] | "\(.emotion) \(.scores[.emotion] * 100 | round)% (\(.w)px)"] | join(", "))
+		else "" end)' |
 	awk -F '\t' '{ printf "  %-24s %-10s %-10s %s\n", $1, $2, $3, $4 }'
