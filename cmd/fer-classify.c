@@ -23,10 +23,11 @@
 #include "image.h"
 #include "ndjson.h"
 
-static const char USAGE[] = "usage: fer-classify [-hV] [--jobs n] [--max-pixels n] "
-			    "[--model file] [--tta] [file ...]";
+static const char USAGE[] = "usage: fer-classify [-hV] [--fast | --model file] [--jobs n] "
+			    "[--max-pixels n] [--tta] [file ...]";
 
 static const char OPTIONS[] =
+	"  --fast               the small shipped model: several times faster, less accurate\n"
 	"  -h, --help           print this help and exit\n"
 	"  --jobs n             images classified at once (default: online processors)\n"
 	"  --max-pixels n       refuse images with more pixels (default 100000000)\n"
@@ -36,24 +37,34 @@ static const char OPTIONS[] =
 	"  -V, --version        print the version and exit\n";
 
 #define MODEL_NAME "fer2013.fm"
+#define FAST_MODEL_NAME "fer2013-fast.fm"
 #define MAX_BATCH 32 /* faces per forward pass; more faces take several */
 
 struct opts {
 	const char *model;
 	int jobs;
 	uint64_t max_pixels;
-	bool tta;
+	bool tta, fast;
+};
+
+/* What one --jobs thread works with, allocated once: a record of one 48x48 face must
+ * not pay for a network's worth of buffers. */
+struct worker {
+	struct fm_cnn *net;
+	float *in, *probs, *flipped; /* MAX_BATCH faces, MAX_BATCH score vectors twice */
+	uint8_t *pixels;             /* one face, cropped and resized */
 };
 
 struct classify {
 	const struct opts *o;
-	struct fm_cnn **nets; /* one per --jobs thread */
+	struct worker *workers; /* one per --jobs thread */
 	uint32_t side;
 	float margin;
 };
 
 enum {
-	OPT_JOBS = 256,
+	OPT_FAST = 256,
+	OPT_JOBS,
 	OPT_MAX_PIXELS,
 	OPT_MODEL,
 	OPT_TTA,
@@ -63,6 +74,7 @@ static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
+		{ "fast", no_argument, NULL, OPT_FAST },
 		{ "help", no_argument, NULL, 'h' },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "max-pixels", required_argument, NULL, OPT_MAX_PIXELS },
@@ -80,6 +92,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 			exit_version("fer-classify");
 		case 'h':
 			exit_help(USAGE, OPTIONS);
+		case OPT_FAST:
+			o->fast = true;
+			break;
 		case OPT_JOBS:
 			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
 			break;
@@ -98,24 +113,28 @@ parse_options(int argc, char *argv[], struct opts *o)
 			exit_bad_option(USAGE, longopts, c, argv);
 		}
 	}
+	if (o->fast && o->model != NULL)
+		exit_usage(USAGE, "--fast and --model both name a model");
 }
 
 /*
  * The model: --model, else $FERMATA_MODEL, else the installed one, else the build tree's
  * (this binary is build/bin/fer-classify, the model is models/fer2013.fm beside build/).
+ * --fast looks for the small model in the last two places.
  */
 static const char *
 find_model(const struct opts *o, char *buf, size_t size)
 {
 	const char *env = getenv("FERMATA_MODEL");
+	const char *name = o->fast ? FAST_MODEL_NAME : MODEL_NAME;
 	char exe[PATH_MAX];
 	ssize_t n;
 
 	if (o->model != NULL)
 		return o->model;
-	if (env != NULL && env[0] != '\0')
+	if (!o->fast && env != NULL && env[0] != '\0')
 		return env;
-	snprintf(buf, size, "%s/%s", FM_DATADIR, MODEL_NAME);
+	snprintf(buf, size, "%s/%s", FM_DATADIR, name);
 	if (access(buf, R_OK) == 0)
 		return buf;
 	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -124,12 +143,12 @@ find_model(const struct opts *o, char *buf, size_t size)
 		char *slash = strrchr(exe, '/');
 		if (slash != NULL) {
 			*slash = '\0';
-			if ((size_t)snprintf(buf, size, "%s/../../models/%s", exe, MODEL_NAME) < size &&
+			if ((size_t)snprintf(buf, size, "%s/../../models/%s", exe, name) < size &&
 			    access(buf, R_OK) == 0)
 				return buf;
 		}
 	}
-	snprintf(buf, size, "%s/%s", FM_DATADIR, MODEL_NAME);
+	snprintf(buf, size, "%s/%s", FM_DATADIR, name);
 	return buf;
 }
 
@@ -143,7 +162,7 @@ open_model(const struct opts *o, struct classify *cl)
 	uint32_t c, h, w;
 
 	if (fm_cnn_load(path, MAX_BATCH, 0, &net, &e) == -1) {
-		warnx("model %s: %s", path, e.msg);
+		warnx("model: %s", e.msg);
 		return -1;
 	}
 	fm_cnn_input_shape(net, &c, &h, &w);
@@ -154,16 +173,28 @@ open_model(const struct opts *o, struct classify *cl)
 	}
 	cl->side = h;
 	cl->margin = fm_cnn_crop_margin(net);
-	cl->nets = calloc((size_t)o->jobs, sizeof *cl->nets);
-	if (cl->nets == NULL) {
+	cl->workers = calloc((size_t)o->jobs, sizeof *cl->workers);
+	if (cl->workers == NULL) {
 		fm_cnn_free(net);
 		warnx("out of memory");
 		return -1;
 	}
-	cl->nets[0] = net;
-	for (int i = 1; i < o->jobs; i++) {
-		if (fm_cnn_clone(net, MAX_BATCH, 0, &cl->nets[i], &e) == -1) {
+	cl->workers[0].net = net;
+	for (int i = 0; i < o->jobs; i++) {
+		struct worker *wk = &cl->workers[i];
+		size_t plane = (size_t)h * w, n_classes = fm_cnn_n_classes(net);
+
+		if (i > 0 && fm_cnn_clone(net, MAX_BATCH, 0, &wk->net, &e) == -1) {
 			warnx("%s", e.msg);
+			return -1;
+		}
+		wk->in = malloc(MAX_BATCH * plane * sizeof *wk->in);
+		wk->probs = malloc(MAX_BATCH * n_classes * sizeof *wk->probs);
+		wk->flipped = malloc(MAX_BATCH * n_classes * sizeof *wk->flipped);
+		wk->pixels = malloc(plane);
+		if (wk->in == NULL || wk->probs == NULL || wk->flipped == NULL ||
+		    wk->pixels == NULL) {
+			warnx("out of memory");
 			return -1;
 		}
 	}
@@ -173,10 +204,16 @@ open_model(const struct opts *o, struct classify *cl)
 static void
 close_model(const struct opts *o, struct classify *cl)
 {
-	if (cl->nets != NULL)
-		for (int i = 0; i < o->jobs; i++)
-			fm_cnn_free(cl->nets[i]);
-	free(cl->nets);
+	for (int i = 0; cl->workers != NULL && i < o->jobs; i++) {
+		struct worker *wk = &cl->workers[i];
+
+		fm_cnn_free(wk->net);
+		free(wk->in);
+		free(wk->probs);
+		free(wk->flipped);
+		free(wk->pixels);
+	}
+	free(cl->workers);
 }
 
 /* A face box from a record: numbers x, y, w, h with w, h >= 1. */
@@ -223,13 +260,14 @@ static int
 classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 {
 	const struct classify *cl = arg;
-	struct fm_cnn *net = cl->nets[thread];
+	const struct worker *wk = &cl->workers[thread];
+	struct fm_cnn *net = wk->net;
 	cJSON *faces = cJSON_GetObjectItemCaseSensitive(rec, "faces");
 	size_t plane = (size_t)cl->side * cl->side, n_classes = fm_cnn_n_classes(net);
 	struct fm_image img = { 0 };
 	struct fm_gray gray = { 0 };
-	float *in = NULL, *probs = NULL, *flipped = NULL;
-	uint8_t *pixels = NULL;
+	float *in = wk->in, *probs = wk->probs, *flipped = wk->flipped;
+	uint8_t *pixels = wk->pixels;
 	const char *path;
 	int n_faces, rc = -1;
 
@@ -262,14 +300,6 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 			goto done;
 	}
 	n_faces = cJSON_GetArraySize(faces);
-	in = malloc(MAX_BATCH * plane * sizeof *in);
-	probs = malloc(MAX_BATCH * n_classes * sizeof *probs);
-	flipped = malloc(MAX_BATCH * n_classes * sizeof *flipped);
-	pixels = malloc(plane);
-	if (in == NULL || probs == NULL || flipped == NULL || pixels == NULL) {
-		fm_err_set(err, FM_ENOMEM, "out of memory");
-		goto done;
-	}
 	for (int first = 0; first < n_faces; first += MAX_BATCH) {
 		int b = n_faces - first < MAX_BATCH ? n_faces - first : MAX_BATCH;
 
@@ -298,10 +328,6 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	}
 	rc = 0;
 done:
-	free(pixels);
-	free(in);
-	free(probs);
-	free(flipped);
 	fm_gray_free(&gray);
 	fm_image_free(&img);
 	return rc;

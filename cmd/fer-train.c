@@ -24,9 +24,9 @@
 #include "train.h"
 
 static const char USAGE[] =
-	"usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--lr rate] [--optim name]"
-	" [--resume] [--seed n] [--smoothing s] [--threads n] [--val data] [--warmup epochs]"
-	" [--weight-decay w] --data data -o model\n"
+	"usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--init model] [--lr rate]"
+	" [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n] [--threads n]"
+	" [--val data] [--warmup epochs] [--weight-decay w] --data data -o model\n"
 	"       fer-train --eval [--json] [--tta] --model model --val data";
 
 static const char OPTIONS[] =
@@ -37,6 +37,7 @@ static const char OPTIONS[] =
 	"  --epochs n           epochs in the run (default 30)\n"
 	"  --eval               evaluate --model on --val and exit\n"
 	"  -h, --help           print this help and exit\n"
+	"  --init model         start from this model's network and weights (fine-tuning)\n"
 	"  --json               --eval writes one JSON object instead of a table\n"
 	"  --lr rate            peak learning rate (default 0.05 for sgd, 0.002 for adamw)\n"
 	"  --model file         the model --eval reads\n"
@@ -45,6 +46,7 @@ static const char OPTIONS[] =
 	"  --resume             continue from file.ckpt with the same options\n"
 	"  --seed n             seed of weights, order and augmentation (default 1)\n"
 	"  --smoothing s        label smoothing, 0 to 0.5 (default 0.1)\n"
+	"  --stop-after n       stop after epoch n, to go on later with --resume\n"
 	"  --threads n          threads sharing each batch (default: online processors)\n"
 	"  --tta                --eval averages each face with its mirror image\n"
 	"  --val data           validation faces: a folder per emotion, or fer2013.csv\n"
@@ -62,8 +64,8 @@ static const char OPTIONS[] =
 #define CROP_MARGIN 0.1f
 
 struct opts {
-	const char *arch, *data, *val, *out, *model;
-	long long batch, epochs, seed, threads;
+	const char *arch, *data, *val, *out, *model, *init;
+	long long batch, epochs, seed, threads, stop_after;
 	double lr, smoothing, warmup, weight_decay;
 	enum fm_optim_kind optim;
 	bool eval, json, tta, resume;
@@ -75,6 +77,7 @@ enum {
 	OPT_DATA,
 	OPT_EPOCHS,
 	OPT_EVAL,
+	OPT_INIT,
 	OPT_JSON,
 	OPT_LR,
 	OPT_MODEL,
@@ -82,6 +85,7 @@ enum {
 	OPT_RESUME,
 	OPT_SEED,
 	OPT_SMOOTHING,
+	OPT_STOP_AFTER,
 	OPT_THREADS,
 	OPT_TTA,
 	OPT_VAL,
@@ -96,6 +100,7 @@ static const struct option longopts[] = {
 	{ "epochs", required_argument, NULL, OPT_EPOCHS },
 	{ "eval", no_argument, NULL, OPT_EVAL },
 	{ "help", no_argument, NULL, 'h' },
+	{ "init", required_argument, NULL, OPT_INIT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "lr", required_argument, NULL, OPT_LR },
 	{ "model", required_argument, NULL, OPT_MODEL },
@@ -103,6 +108,7 @@ static const struct option longopts[] = {
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "smoothing", required_argument, NULL, OPT_SMOOTHING },
+	{ "stop-after", required_argument, NULL, OPT_STOP_AFTER },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "tta", no_argument, NULL, OPT_TTA },
 	{ "val", required_argument, NULL, OPT_VAL },
@@ -142,6 +148,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_EVAL:
 			o->eval = true;
 			break;
+		case OPT_INIT:
+			o->init = optarg;
+			break;
 		case OPT_JSON:
 			o->json = true;
 			break;
@@ -167,6 +176,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_SMOOTHING:
 			o->smoothing = option_real(USAGE, "--smoothing", optarg, 0, 0.5, 0);
+			break;
+		case OPT_STOP_AFTER:
+			o->stop_after = option_int(USAGE, "--stop-after", optarg, 1, 10000);
 			break;
 		case OPT_THREADS:
 			o->threads = option_int(USAGE, "--threads", optarg, 1, FM_CNN_MAX_THREADS);
@@ -329,7 +341,7 @@ evaluate(const struct opts *o)
 	struct fm_err e;
 
 	if (fm_cnn_load(o->model, 256, 0, &net, &e) == -1)
-		errx(STATUS_CANNOT_RUN, "%s: %s", o->model, e.msg);
+		errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
 	load_faces("val", o->val, "PublicTest", &val);
 	if (fm_train_evaluate(net, &val, o->tta, &m, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "%s", e.msg);
@@ -413,10 +425,15 @@ train(const struct opts *o)
 
 	if (o->resume) {
 		if (fm_cnn_load(ckpt, (size_t)o->batch, 1, &net, &e) == -1)
-			errx(STATUS_CANNOT_RUN, "%s: %s", ckpt, e.msg);
+			errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
 		read_state(net, ckpt, &st);
 		fprintf(stderr, "fer-train: resuming after epoch %lld of %lld (best val %.2f%%)\n",
 			st.epochs_done, o->epochs, 100 * st.best_val);
+	} else if (o->init != NULL) {
+		/* Architecture, classes, normalisation and crop margin come with the weights. */
+		if (fm_cnn_load(o->init, (size_t)o->batch, 1, &net, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
+		fm_cnn_seed(net, (uint64_t)o->seed);
 	} else {
 		if (fm_cnn_new(o->arch, 1, SIDE, SIDE, (size_t)o->batch, (uint64_t)o->seed, &net,
 			       &e) == -1)
@@ -444,7 +461,10 @@ train(const struct opts *o)
 	pr.batch = (size_t)o->batch;
 	pr.tty = isatty(STDERR_FILENO);
 
-	for (long long epoch = st.epochs_done; epoch < o->epochs; epoch++) {
+	long long last = o->epochs;
+	if (o->stop_after > 0 && o->stop_after < last)
+		last = o->stop_after;
+	for (long long epoch = st.epochs_done; epoch < last; epoch++) {
 		double loss, acc, val_acc = -1;
 		struct fm_confusion m;
 		struct fm_scores s = { 0 };
@@ -471,7 +491,7 @@ train(const struct opts *o)
 		set_info(net, o, &st, val_acc, acc);
 		if (best && fm_cnn_save(net, o->out, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
-		if (fm_cnn_save(net, ckpt, &e) == -1)
+		if (fm_cnn_save_checkpoint(net, ckpt, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
 		fprintf(stderr, "%sepoch %lld/%lld: loss %.4f  train %.2f%%", pr.tty ? "\r" : "",
 			epoch + 1, o->epochs, loss, 100 * acc);
@@ -482,7 +502,12 @@ train(const struct opts *o)
 		print_duration(stderr, spent * (double)(o->epochs - epoch - 1));
 		fprintf(stderr, "\n");
 	}
-	fprintf(stderr, "fer-train: done; best val %.2f%% in %s\n", 100 * st.best_val, o->out);
+	if (st.epochs_done < o->epochs)
+		fprintf(stderr, "fer-train: stopped after epoch %lld of %lld; --resume goes on\n",
+			st.epochs_done, o->epochs);
+	else
+		fprintf(stderr, "fer-train: done; best val %.2f%% in %s\n", 100 * st.best_val,
+			o->out);
 	fm_cnn_free(eval_net);
 	fm_cnn_free(net);
 	fm_dataset_free(&data);

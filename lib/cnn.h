@@ -216,18 +216,22 @@ const char *fm_cnn_info(const struct fm_cnn *net);
 /*
  * The model file (fermata-model(5)): magic, format version, a JSON header (description,
  * input shape, classes, normalisation, crop margin, training info, tensor list), the
- * weights with the BN running statistics as float32 little-endian, and a CRC-32. Optimiser
- * state is not saved. fm_cnn_save writes PATH.tmp and renames it over PATH, so a failed
- * save leaves an older file whole. fm_cnn_encode returns the same bytes in *bytes, which
- * the caller frees. FM_EIO with the path and the reason, FM_ENOMEM.
+ * weights with the BN running statistics as float32 little-endian, and a CRC-32.
+ * fm_cnn_save writes PATH.tmp and renames it over PATH, so a failed save leaves an older
+ * file whole. fm_cnn_save_checkpoint also writes the optimiser's state (kind, step count,
+ * moments) once a step has been taken, so that a network loaded trainable from it takes
+ * the very next step the saved one would have. fm_cnn_encode returns fm_cnn_save's bytes
+ * in *bytes, which the caller frees. FM_EIO with the path and the reason, FM_ENOMEM.
  */
 int fm_cnn_save(const struct fm_cnn *net, const char *path, struct fm_err *err);
+int fm_cnn_save_checkpoint(const struct fm_cnn *net, const char *path, struct fm_err *err);
 int fm_cnn_encode(const struct fm_cnn *net, unsigned char **bytes, size_t *n_bytes,
 		  struct fm_err *err);
 
 /*
  * Read a model file for batches of up to max_batch samples; trainable = 0 allocates no
- * gradients or optimiser state (fm_cnn_forward with training = 1 is then refused).
+ * gradients or optimiser state (fm_cnn_forward with training = 1 is then refused), and
+ * a checkpoint's optimiser state is restored only into a trainable network.
  * FM_EIO if the file cannot be read; FM_ELIMIT for a file over FM_DEFAULT_MAX_FILE_BYTES or
  * a network beyond the FM_CNN_MAX_ limits; FM_EFORMAT, with the reason, for a file that is
  * not a model (bad magic), is of a newer format version, is truncated, fails its checksum,

@@ -92,8 +92,24 @@ get_f32(const unsigned char *p)
 	return f;
 }
 
+static const char *const optim_names[] = {"sgd", "adam", "adamw"};
+
+/* Moment arrays of n_params floats an optimiser keeps: SGD's velocity, Adam's two. */
+static size_t
+optim_moments(int kind)
+{
+	return kind == FM_OPTIM_SGD ? 1 : 2;
+}
+
+/* Whether a checkpoint of net carries optimiser state: only after a first step. */
+static int
+has_state(const struct fm_cnn *net, int with_state)
+{
+	return with_state && net->trainable && net->opt_kind >= 0;
+}
+
 static cJSON *
-header_json(const struct fm_cnn *net)
+header_json(const struct fm_cnn *net, int with_state)
 {
 	cJSON *h = cJSON_CreateObject(), *a = NULL, *o = NULL;
 	const double in[3] = {net->in_c, net->in_h, net->in_w};
@@ -116,6 +132,13 @@ header_json(const struct fm_cnn *net)
 	     cJSON_AddStringToObject(h, "training", net->info) != NULL &&
 	     cJSON_AddStringToObject(h, "dtype", "float32le") != NULL &&
 	     (a = cJSON_AddArrayToObject(h, "tensors")) != NULL;
+	if (ok && has_state(net, with_state)) {
+		cJSON *st = cJSON_AddObjectToObject(h, "optimizer");
+
+		ok = st != NULL &&
+		     cJSON_AddStringToObject(st, "kind", optim_names[net->opt_kind]) != NULL &&
+		     cJSON_AddNumberToObject(st, "steps", (double)net->opt_t) != NULL;
+	}
 	for (size_t i = 0; ok && i < net->n_tensors; i++) {
 		const struct cnn_tensor *t = &net->tensors[i];
 		cJSON *e = cJSON_CreateObject();
@@ -139,12 +162,15 @@ header_json(const struct fm_cnn *net)
 	return h;
 }
 
-int
-fm_cnn_encode(const struct fm_cnn *net, unsigned char **bytes, size_t *n_bytes, struct fm_err *err)
+static int
+encode(const struct fm_cnn *net, int with_state, unsigned char **bytes, size_t *n_bytes,
+       struct fm_err *err)
 {
-	cJSON *h = header_json(net);
+	cJSON *h = header_json(net, with_state);
 	char *text = h != NULL ? cJSON_PrintUnformatted(h) : NULL;
-	size_t tlen, hlen, wlen = 4 * (net->n_params + net->n_stats), total;
+	size_t moments = has_state(net, with_state) ? optim_moments(net->opt_kind) : 0;
+	size_t tlen, hlen, wlen = 4 * (net->n_params + net->n_stats + moments * net->n_params);
+	size_t total;
 	unsigned char *buf, *p;
 
 	cJSON_Delete(h);
@@ -180,10 +206,20 @@ fm_cnn_encode(const struct fm_cnn *net, unsigned char **bytes, size_t *n_bytes, 
 		for (size_t j = 0; j < t->n; j++, p += 4)
 			put_f32(p, t->data[j]);
 	}
+	for (size_t j = 0; moments > 0 && j < net->n_params; j++, p += 4)
+		put_f32(p, net->opt_m[j]);
+	for (size_t j = 0; moments > 1 && j < net->n_params; j++, p += 4)
+		put_f32(p, net->opt_v[j]);
 	put_u32(p, cnn_crc32(0, buf, total - 4));
 	*bytes = buf;
 	*n_bytes = total;
 	return 0;
+}
+
+int
+fm_cnn_encode(const struct fm_cnn *net, unsigned char **bytes, size_t *n_bytes, struct fm_err *err)
+{
+	return encode(net, 0, bytes, n_bytes, err);
 }
 
 static int
@@ -213,15 +249,15 @@ io_error(struct fm_err *err, const char *path, int e)
 	return fm_err_set(err, FM_EIO, "%.180s: %s", path, why);
 }
 
-int
-fm_cnn_save(const struct fm_cnn *net, const char *path, struct fm_err *err)
+static int
+save(const struct fm_cnn *net, int with_state, const char *path, struct fm_err *err)
 {
 	unsigned char *bytes;
 	size_t n, plen = strlen(path);
 	char *tmp;
 	int fd, e;
 
-	if (fm_cnn_encode(net, &bytes, &n, err) == -1)
+	if (encode(net, with_state, &bytes, &n, err) == -1)
 		return -1;
 	tmp = malloc(plen + 5);
 	if (tmp == NULL) {
@@ -254,6 +290,18 @@ fail:
 	free(tmp);
 	free(bytes);
 	return -1;
+}
+
+int
+fm_cnn_save(const struct fm_cnn *net, const char *path, struct fm_err *err)
+{
+	return save(net, 0, path, err);
+}
+
+int
+fm_cnn_save_checkpoint(const struct fm_cnn *net, const char *path, struct fm_err *err)
+{
+	return save(net, 1, path, err);
 }
 
 static int
@@ -356,11 +404,14 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 	const cJSON *norm = cJSON_GetObjectItemCaseSensitive(h, "normalize");
 	const cJSON *info = cJSON_GetObjectItemCaseSensitive(h, "training");
 	const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(h, "dtype");
+	const cJSON *optim = cJSON_GetObjectItemCaseSensitive(h, "optimizer");
+	int opt_kind = -1;
+	double opt_steps = 0;
 	struct cnn_layer *layers = NULL;
 	struct cnn_tensor *ts = NULL;
 	struct fm_cnn *net = NULL;
 	const char **names = NULL;
-	size_t nl, nt, count = 0, nc;
+	size_t nl, nt, count = 0, n_params = 0, nc;
 	uint32_t in[3];
 	float mean, std, margin;
 	const cJSON *e;
@@ -384,16 +435,35 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 		return bad(err, "no numeric \"crop_margin\"");
 	if (!cJSON_IsString(info))
 		return bad(err, "no \"training\" string");
+	if (optim != NULL) {
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(optim, "kind");
+		const cJSON *steps = cJSON_GetObjectItemCaseSensitive(optim, "steps");
+
+		for (int k = 0; cJSON_IsString(kind) && k < 3; k++)
+			if (strcmp(kind->valuestring, optim_names[k]) == 0)
+				opt_kind = k;
+		if (opt_kind < 0 || !cJSON_IsNumber(steps) || !(steps->valuedouble >= 1) ||
+		    steps->valuedouble > 9007199254740992.0 ||
+		    steps->valuedouble != floor(steps->valuedouble))
+			return bad(err, "\"optimizer\" is not {\"kind\": sgd|adam|adamw, "
+					"\"steps\": a whole number >= 1}");
+		opt_steps = steps->valuedouble;
+	}
 	if (cnn_parse(arch->valuestring, in[0], in[1], in[2], &layers, &nl, err) == -1)
 		return header_error(err);
 	if (cnn_tensors(layers, nl, &ts, &nt, err) == -1) {
 		free(layers);
 		return -1;
 	}
-	for (size_t i = 0; i < nt; i++)
+	for (size_t i = 0; i < nt; i++) {
 		count += ts[i].n;
-	/* Before anything big is allocated: the architecture's weights must be the ones
-	 * present, so a short file cannot ask for gigabytes. */
+		if (!ts[i].is_stat)
+			n_params += ts[i].n;
+	}
+	if (opt_kind >= 0)
+		count += optim_moments(opt_kind) * n_params;
+	/* Before anything big is allocated: the architecture's weights (and the optimiser's
+	 * moments) must be the ones present, so a short file cannot ask for gigabytes. */
 	if ((uint64_t)count * 4 != wlen) {
 		fm_err_set(err, FM_EFORMAT,
 			   "model has %llu bytes of weights, its architecture needs %llu",
@@ -420,6 +490,23 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 				goto fail;
 			}
 		}
+	}
+	/* The moments follow in parameter order; an inference network has no use for them
+	 * (the checksum has covered them all the same). */
+	for (size_t m = 0; trainable && opt_kind >= 0 && m < optim_moments(opt_kind); m++) {
+		float *dst = m == 0 ? net->opt_m : net->opt_v;
+
+		for (size_t j = 0; j < net->n_params; j++, w += 4) {
+			dst[j] = get_f32(w);
+			if (!isfinite(dst[j]) || (m == 1 && dst[j] < 0)) {
+				bad(err, "the optimizer state holds a non-finite or negative value");
+				goto fail;
+			}
+		}
+	}
+	if (trainable && opt_kind >= 0) {
+		net->opt_kind = opt_kind;
+		net->opt_t = (uint64_t)opt_steps;
 	}
 	nc = (size_t)cJSON_GetArraySize(classes);
 	if (!cJSON_IsArray(classes) || nc != net->n_out) {

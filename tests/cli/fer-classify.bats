@@ -42,7 +42,7 @@ scores_ok() {
 	run --separate-stderr "$FC" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-classify [-hV] "* ]]
-	for o in --jobs --max-pixels --model --tta --version; do
+	for o in --fast --jobs --max-pixels --model --tta --version; do
 		[[ $output == *" $o"* ]]
 	done
 	run --separate-stderr "$FC" -V
@@ -57,7 +57,7 @@ scores_ok() {
 }
 
 @test "bad options are usage errors with exit 2" {
-	for args in --bogus "--jobs 0" "--jobs x" "--max-pixels -1" "--model"; do
+	for args in --bogus "--jobs 0" "--jobs x" "--max-pixels -1" "--model" "--fast --model m.fm"; do
 		run --separate-stderr "$FC" $args
 		[ "$status" -eq 2 ]
 		[ -z "$output" ]
@@ -72,7 +72,7 @@ scores_ok() {
 		run --separate-stderr "$FC" --model "$m" face.pgm
 		[ "$status" -eq 2 ]
 		[ -z "$output" ]
-		[[ $stderr == "fer-classify: model $m: "* ]]
+		[[ $stderr == "fer-classify: model: $m: "* ]]
 	done
 }
 
@@ -213,4 +213,13 @@ scores_ok() {
 	right=$(printf '%s\n' "${lines[@]}" | grep -c true)
 	echo "# $right of 60 right"
 	[ "$right" -ge 36 ]
+}
+
+@test "--fast finds the small shipped model beside the build tree, not through FERMATA_MODEL" {
+	[ -f "$FM_ROOT/models/fer2013-fast.fm" ] || skip "no models/fer2013-fast.fm"
+	[ "$FM_BIN" = "$FM_ROOT/build/bin" ] || [ "$FM_BIN" = "$FM_ROOT/build-asan/bin" ] ||
+		skip "FM_BIN is not this tree's build"
+	FERMATA_MODEL=nonexistent.fm run --separate-stderr "$FC" --fast face.pgm
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.faces[0].scores | length' <<<"$output")" -eq 7 ]
 }

@@ -24,8 +24,8 @@ setup() {
 	run --separate-stderr "$FT" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-train [-hV] "* ]]
-	for o in --arch --batch --data --epochs --eval --json --lr --model --optim --resume \
-		--seed --smoothing --threads --tta --val --warmup --weight-decay; do
+	for o in --arch --batch --data --epochs --eval --init --json --lr --model --optim --resume \
+		--seed --smoothing --stop-after --threads --tta --val --warmup --weight-decay; do
 		[[ $output == *" $o"* ]]
 	done
 	run "$FT" --version
@@ -71,6 +71,30 @@ setup() {
 	run --separate-stderr "$FT" --data fer2013/train -o other.fm --resume
 	[ "$status" -eq 2 ]
 	[[ $stderr == *"other.fm.ckpt"* ]]
+}
+
+@test "--stop-after then --resume is bit for bit the uninterrupted run" {
+	opts=(--data fer2013/train --epochs 3 --batch 4 --threads 1 --arch "$ARCH")
+	"$FT" "${opts[@]}" -o whole.fm 2>/dev/null
+	run --separate-stderr "$FT" "${opts[@]}" -o split.fm --stop-after 2
+	[ "$status" -eq 0 ]
+	[[ ${stderr_lines[-1]} == "fer-train: stopped after epoch 2 of 3; --resume goes on" ]]
+	[ "$(count_matching '^epoch 3/')" -eq 0 ]
+	"$FT" "${opts[@]}" -o split.fm --resume 2>/dev/null
+	cmp whole.fm split.fm
+	cmp whole.fm.ckpt split.fm.ckpt
+}
+
+@test "--init starts from a model's network and weights" {
+	"$FT" --data fer2013/train -o m.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	run --separate-stderr "$FT" --data fer2013/train -o tuned.fm --epochs 1 --batch 4 --warmup 0 \
+		--init m.fm --arch "dense 7"
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"fer-train: conv 4 3 1 1, bn 0.1 1e-05, relu, maxpool 4 4, gap, dense 7"* ]]
+	[ -s tuned.fm ]
+	run --separate-stderr "$FT" --data fer2013/train -o t2.fm --init fer2013/train/sad/1.pgm
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"fer2013/train/sad/1.pgm: "*"not a fermata model file"* ]]
 }
 
 @test "--eval prints accuracy, per-class scores and the confusion matrix; --json as JSON" {

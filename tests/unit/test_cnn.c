@@ -921,6 +921,64 @@ save_load_round_trip_is_exact(void **state)
 	fm_cnn_free(net);
 }
 
+
+/* Steps on a fixed batch; dropout reseeded first, as each fer-train epoch does. */
+static void
+take_steps(struct fm_cnn *net, const struct fm_optim *opt, int steps)
+{
+	float x[4 * 144];
+	int labels[4] = {2, 0, 1, 1};
+	struct fm_err err;
+
+	for (int i = 0; i < 4 * 144; i++)
+		x[i] = (float)((i * 53) % 97) / 40.0f - 1.2f;
+	fm_cnn_seed(net, 5);
+	for (int s = 0; s < steps; s++) {
+		assert_int_equal(fm_cnn_forward(net, x, 4, 1, NULL, &err), 0);
+		assert_int_equal(fm_cnn_loss_backward(net, labels, 0.1f, NULL, &err), 0);
+		assert_int_equal(fm_cnn_update(net, opt, 0.03f, &err), 0);
+	}
+}
+
+static void
+checkpoint_resume_is_bit_exact(void **state)
+{
+	const struct fm_optim optims[2] = {FM_OPTIM_SGD_DEFAULT, FM_OPTIM_ADAMW_DEFAULT};
+	char path[] = "/tmp/test_cnn_XXXXXX";
+	struct fm_err err;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	close(fd);
+	for (int k = 0; k < 2; k++) {
+		struct fm_cnn *net = labelled_net(), *back, *plain, *inf;
+
+		take_steps(net, &optims[k], 2);
+		assert_int_equal(fm_cnn_save_checkpoint(net, path, &err), 0);
+		assert_int_equal(fm_cnn_load(path, 4, 1, &back, &err), 0);
+		/* An inference load of a checkpoint skips the moments. */
+		assert_int_equal(fm_cnn_load(path, 4, 0, &inf, &err), 0);
+		assert_same_outputs(net, inf);
+		assert_int_equal(fm_cnn_save(net, path, &err), 0);
+		assert_int_equal(fm_cnn_load(path, 4, 1, &plain, &err), 0);
+		take_steps(net, &optims[k], 3);
+		take_steps(back, &optims[k], 3);
+		assert_same_outputs(net, back);
+		assert_memory_equal(net->opt_m, back->opt_m, net->n_params * sizeof *net->opt_m);
+		/* Without the state the momentum restarts and the weights part ways. */
+		take_steps(plain, &optims[k], 3);
+		assert_true(memcmp(net->params, plain->params,
+				   net->n_params * sizeof *net->params) != 0);
+		fm_cnn_free(inf);
+		fm_cnn_free(plain);
+		fm_cnn_free(back);
+		fm_cnn_free(net);
+	}
+	unlink(path);
+}
+
 static void
 expect_model_error(const unsigned char *bytes, size_t n, enum fm_errcode code, const char *words)
 {
@@ -1015,6 +1073,11 @@ forge(const char *header, const float *w, size_t nw, size_t *n)
 	"{\"format\":\"fermata-cnn\",\"arch\":\"" arch "\",\"input\":" input                       \
 	",\"classes\":" classes ",\"normalize\":{\"mean\":0,\"std\":1},\"crop_margin\":0,"         \
 	"\"training\":\"\",\"dtype\":\"float32le\",\"tensors\":" tensors "}"
+#define HDR_OPT(optim)                                                                             \
+	"{\"format\":\"fermata-cnn\",\"arch\":\"dense 2\",\"input\":[1,1,2],"               \
+	"\"classes\":[\"a\",\"b\"],\"normalize\":{\"mean\":0,\"std\":1},\"crop_margin\":0,"     \
+	"\"training\":\"\",\"dtype\":\"float32le\",\"tensors\":" T_DENSE                        \
+	",\"optimizer\":" optim "}"
 #define T_DENSE                                                                                    \
 	"[{\"name\":\"0.dense.weight\",\"shape\":[2,2]},{\"name\":\"0.dense.bias\",\"shape\":[2]}" \
 	"]"
@@ -1022,7 +1085,8 @@ forge(const char *header, const float *w, size_t nw, size_t *n)
 static void
 inconsistent_model_headers_are_format_errors(void **state)
 {
-	const float w[6] = {1, 2, 3, 4, 5, 6}, nan_w[6] = {1, NAN, 3, 4, 5, 6};
+	const float w[18] = {1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+	const float nan_w[6] = {1, NAN, 3, 4, 5, 6};
 	struct {
 		const char *header;
 		const float *w;
@@ -1048,6 +1112,14 @@ inconsistent_model_headers_are_format_errors(void **state)
 		 "{\"name\":\"0.dense.bias\",\"shape\":[2]}]"),
 	     w, 6, "wrong shape"},
 	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"b\"]", T_DENSE), nan_w, 6, "non-finite"},
+	    /* Checkpoints: the optimiser's moments follow the weights, one array per moment. */
+	    {HDR_OPT("{\"kind\":\"sgd\",\"steps\":3}"), w, 12, NULL},
+	    {HDR_OPT("{\"kind\":\"adamw\",\"steps\":3}"), w, 18, NULL},
+	    {HDR_OPT("{\"kind\":\"sgd\",\"steps\":3}"), w, 6, "needs 48"},
+	    {HDR_OPT("{\"kind\":\"adam\",\"steps\":3}"), w, 12, "needs 72"},
+	    {HDR_OPT("{\"kind\":\"rmsprop\",\"steps\":3}"), w, 12, "\"optimizer\""},
+	    {HDR_OPT("{\"kind\":\"sgd\",\"steps\":0}"), w, 12, "\"optimizer\""},
+	    {HDR_OPT("{\"kind\":\"sgd\",\"steps\":1.5}"), w, 12, "\"optimizer\""},
 	    /* A huge architecture over a few bytes is refused before anything is allocated. */
 	    {HDR("conv 65536 64 1 32, conv 65536 64 1 32, dense 2", "[1,1,2]", "[\"a\",\"b\"]",
 		 T_DENSE),
@@ -1137,6 +1209,7 @@ main(void)
 	    cmocka_unit_test(bad_descriptions_are_refused),
 	    cmocka_unit_test(forward_refuses_bad_calls),
 	    cmocka_unit_test(save_load_round_trip_is_exact),
+	    cmocka_unit_test(checkpoint_resume_is_bit_exact),
 	    cmocka_unit_test(damaged_model_files_are_format_errors),
 	    cmocka_unit_test(inconsistent_model_headers_are_format_errors),
 	    cmocka_unit_test(crc32_matches_the_standard_check_value),
