@@ -4,10 +4,17 @@
  */
 #include "base.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int
 fm_err_set(struct fm_err *err, enum fm_errcode code, const char *fmt, ...)
@@ -21,6 +28,95 @@ fm_err_set(struct fm_err *err, enum fm_errcode code, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
+}
+
+/* The system's reason, in the house style: "No such file or directory" loses its capital. */
+static int
+errno_error(struct fm_err *err, int e)
+{
+	char msg[128];
+
+	if (strerror_r(e, msg, sizeof msg) != 0)
+		snprintf(msg, sizeof msg, "error %d", e);
+	if (isupper((unsigned char)msg[0]) && !isupper((unsigned char)msg[1]))
+		msg[0] = (char)tolower((unsigned char)msg[0]);
+	return fm_err_set(err, FM_EIO, "%s", msg);
+}
+
+static int
+read_fd(int fd, size_t limit, unsigned char **bytes, size_t *n_bytes, struct fm_err *err)
+{
+	struct stat st;
+	size_t cap, len = 0;
+	unsigned char *b;
+
+	if (fstat(fd, &st) == -1)
+		return errno_error(err, errno);
+	if (S_ISDIR(st.st_mode))
+		return fm_err_set(err, FM_EIO, "is a directory");
+	if (S_ISREG(st.st_mode) && st.st_size == 0)
+		return fm_err_set(err, FM_EFORMAT, "empty file");
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > limit)
+		return fm_err_set(err, FM_ELIMIT, "file is %jd bytes, limit %zu",
+				  (intmax_t)st.st_size, limit);
+	/* One byte more than the size, so that reading up to EOF needs no second allocation. */
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : (size_t)1 << 16;
+	if (cap > limit + 1)
+		cap = limit + 1;
+	if ((b = malloc(cap)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a %zu-byte file", cap - 1);
+	for (;;) {
+		ssize_t got;
+
+		if (len == cap) {
+			unsigned char *nb;
+
+			if (cap > limit) {
+				free(b);
+				return fm_err_set(err, FM_ELIMIT, "file is over %zu bytes", limit);
+			}
+			cap = cap > (limit + 1) / 2 ? limit + 1 : cap * 2;
+			if ((nb = realloc(b, cap)) == NULL) {
+				free(b);
+				return fm_err_set(err, FM_ENOMEM, "out of memory reading a file");
+			}
+			b = nb;
+		}
+		got = read(fd, b + len, cap - len);
+		if (got == 0)
+			break;
+		if (got == -1) {
+			int e = errno;
+
+			if (e == EINTR)
+				continue;
+			free(b);
+			return errno_error(err, e);
+		}
+		len += (size_t)got;
+	}
+	if (len == 0) {
+		free(b);
+		return fm_err_set(err, FM_EFORMAT, "empty file");
+	}
+	*bytes = b;
+	*n_bytes = len;
+	return 0;
+}
+
+int
+fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *n_bytes,
+	     struct fm_err *err)
+{
+	int fd, rc;
+
+	*bytes = NULL;
+	*n_bytes = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno_error(err, errno);
+	rc = read_fd(fd, max_bytes, bytes, n_bytes, err);
+	close(fd);
+	return rc;
 }
 
 static const char *const emotion_names[FM_N_EMOTIONS] = {

@@ -1,6 +1,6 @@
 /*
  * lib/base.h: what every module shares: the error record, default limits, the version,
- * the seven emotions, and a seedable random number generator.
+ * reading a whole file, the seven emotions, and a seedable random number generator.
  *
  * A fallible library function returns 0 or -1 and, on -1, fills the caller's struct fm_err
  * with a code and one line of text (lower case, no program name, no newline, no full stop).
@@ -37,6 +37,16 @@ int fm_err_set(struct fm_err *err, enum fm_errcode code, const char *fmt, ...)
 /* Default limits; every tool has an option to raise them. */
 #define FM_DEFAULT_MAX_PIXELS 100000000u    /* 100 megapixels: 300 MB of RGB */
 #define FM_DEFAULT_MAX_FILE_BYTES (1u << 30) /* 1 GiB read into memory at most */
+
+/*
+ * The whole of a file in *bytes (malloc'd, freed by the caller; n_bytes > 0), read to its
+ * end, so that a pipe, or a file that grows or shrinks meanwhile, is judged by what was
+ * read. FM_EIO with the system's reason in lower case ("no such file or directory", "is a
+ * directory"), FM_EFORMAT "empty file", FM_ELIMIT over max_bytes, FM_ENOMEM. The message
+ * does not name the path: the caller does, as it sees fit.
+ */
+int fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *n_bytes,
+		 struct fm_err *err);
 
 /* The seven FER2013 classes, in DESIGN.md's order everywhere. */
 enum fm_emotion {

@@ -377,46 +377,14 @@ fm_cascade_decode(const char *xml, size_t n_bytes, struct fm_cascade **out, stru
 int
 fm_cascade_load(const char *path, struct fm_cascade **out, struct fm_err *err)
 {
-	struct stat st;
-	char *buf;
-	int fd, rc;
-	size_t got = 0;
+	unsigned char *buf;
+	size_t n;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY);
-	if (fd == -1)
-		return fm_err_set(err, FM_EIO, "%s", strerror(errno));
-	if (fstat(fd, &st) == -1 || S_ISDIR(st.st_mode)) {
-		rc = fm_err_set(err, FM_EIO, "%s", S_ISDIR(st.st_mode) ? "is a directory"
-									 : strerror(errno));
-		close(fd);
-		return rc;
-	}
-	if (st.st_size <= 0 || (uint64_t)st.st_size > MAX_CASCADE_BYTES) {
-		close(fd);
-		return fm_err_set(err, FM_EFORMAT, st.st_size <= 0 ? "empty cascade file"
-								   : "cascade file larger than 256 MiB");
-	}
-	buf = malloc((size_t)st.st_size);
-	if (buf == NULL) {
-		close(fd);
-		return fm_err_set(err, FM_ENOMEM, "out of memory reading cascade");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r <= 0) {
-			if (r == -1 && errno == EINTR)
-				continue;
-			rc = fm_err_set(err, FM_EIO, "%s", r == 0 ? "file shrank while reading"
-								 : strerror(errno));
-			free(buf);
-			close(fd);
-			return rc;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	rc = fm_cascade_decode(buf, got, out, err);
+	if (fm_read_file(path, MAX_CASCADE_BYTES, &buf, &n, err) == -1)
+		return -1;
+	rc = fm_cascade_decode((const char *)buf, n, out, err);
 	free(buf);
 	return rc;
 }

@@ -624,57 +624,21 @@ fm_cnn_load(const char *path, size_t max_batch, int trainable, struct fm_cnn **o
 	    struct fm_err *err)
 {
 	unsigned char *buf;
-	struct stat st;
-	size_t n = 0;
-	int fd, rc;
+	size_t n;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY);
-	if (fd == -1)
-		return io_error(err, path, errno);
-	if (fstat(fd, &st) == -1) {
-		rc = errno;
-		close(fd);
-		return io_error(err, path, rc);
+	if (fm_read_file(path, FM_DEFAULT_MAX_FILE_BYTES, &buf, &n, err) == -1)
+		rc = -1;
+	else {
+		rc = fm_cnn_decode(buf, n, max_batch, trainable, out, err);
+		free(buf);
 	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return fm_err_set(err, FM_EIO, "%.180s: not a regular file", path);
-	}
-	if ((uint64_t)st.st_size > FM_DEFAULT_MAX_FILE_BYTES) {
-		close(fd);
-		return fm_err_set(err, FM_ELIMIT, "%.180s: %lld bytes, limit %u", path,
-				  (long long)st.st_size, FM_DEFAULT_MAX_FILE_BYTES);
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return fm_err_set(err, FM_ENOMEM, "%.180s: out of memory", path);
-	}
-	/* Read to the end, not to st_size: a file that grows or shrinks meanwhile is then
-	 * judged by what was read. */
-	for (;;) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size + 1 - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = errno;
-			free(buf);
-			close(fd);
-			return io_error(err, path, rc);
-		}
-		if (r == 0 || (n += (size_t)r) == (size_t)st.st_size + 1)
-			break;
-	}
-	close(fd);
-	rc = fm_cnn_decode(buf, n, max_batch, trainable, out, err);
-	free(buf);
-	if (rc == -1 && err != NULL && err->code == FM_EFORMAT) {
+	if (rc == -1 && err != NULL && err->code != FM_ENOMEM) {
 		char msg[sizeof err->msg];
 
 		memcpy(msg, err->msg, sizeof msg);
-		fm_err_set(err, FM_EFORMAT, "%.80s: %.170s", path, msg);
+		fm_err_set(err, err->code, "%.80s: %.170s", path, msg);
 	}
 	return rc;
 }

@@ -208,91 +208,15 @@ fm_image_decode(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struct
 	return fm_image_decode_next(data, n_bytes, max_pixels, out, NULL, err);
 }
 
-static int
-errno_message(struct fm_err *err, int e)
-{
-	char raw[128], msg[128];
-
-	if (strerror_r(e, raw, sizeof raw) != 0)
-		snprintf(raw, sizeof raw, "error %d", e);
-	image_tidy_message(msg, sizeof msg, raw);
-	return fm_err_set(err, FM_EIO, "%s", msg);
-}
-
-/* The whole file in a malloc'd buffer; pipes and other unsized files are read to EOF. */
-static int
-read_all(int fd, uint8_t **buf, size_t *n, struct fm_err *err)
-{
-	const size_t limit = FM_DEFAULT_MAX_FILE_BYTES;
-	struct stat st;
-	size_t cap, len = 0;
-	uint8_t *b;
-
-	if (fstat(fd, &st) == -1)
-		return errno_message(err, errno);
-	if (S_ISDIR(st.st_mode))
-		return fm_err_set(err, FM_EIO, "is a directory");
-	if (S_ISREG(st.st_mode) && st.st_size == 0)
-		return fm_err_set(err, FM_EFORMAT, "empty file");
-	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > limit)
-		return fm_err_set(err, FM_ELIMIT, "file is %jd bytes, limit %zu",
-				  (intmax_t)st.st_size, limit);
-	/* One byte more than the size, so that reading up to EOF needs no second allocation. */
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : (size_t)1 << 16;
-	if ((b = malloc(cap)) == NULL)
-		return fm_err_set(err, FM_ENOMEM, "out of memory for a %zu-byte file", cap - 1);
-	for (;;) {
-		ssize_t got;
-
-		if (len == cap) {
-			uint8_t *nb;
-
-			if (cap > limit) {
-				free(b);
-				return fm_err_set(err, FM_ELIMIT, "file is over %zu bytes", limit);
-			}
-			cap = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
-			if ((nb = realloc(b, cap)) == NULL) {
-				free(b);
-				return fm_err_set(err, FM_ENOMEM, "out of memory reading a file");
-			}
-			b = nb;
-		}
-		got = read(fd, b + len, cap - len);
-		if (got == 0)
-			break;
-		if (got == -1) {
-			int e = errno;
-
-			if (e == EINTR)
-				continue;
-			free(b);
-			return errno_message(err, e);
-		}
-		len += (size_t)got;
-	}
-	if (len == 0) {
-		free(b);
-		return fm_err_set(err, FM_EFORMAT, "empty file");
-	}
-	*buf = b;
-	*n = len;
-	return 0;
-}
-
 int
 fm_image_load(const char *path, uint64_t max_pixels, struct fm_image *out, struct fm_err *err)
 {
-	uint8_t *buf = NULL;
+	unsigned char *buf = NULL;
 	size_t n = 0;
-	int fd, rc;
+	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno_message(err, errno);
-	rc = read_all(fd, &buf, &n, err);
-	close(fd);
-	if (rc == -1)
+	if (fm_read_file(path, FM_DEFAULT_MAX_FILE_BYTES, &buf, &n, err) == -1)
 		return -1;
 	rc = fm_image_decode(buf, n, max_pixels, out, err);
 	free(buf);
