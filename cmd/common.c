@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ndjson.h"
@@ -40,6 +41,7 @@ struct slot {
 	struct fm_err why;
 	char *out; /* the serialised line, when not failed */
 	size_t n_out;
+	void *payload; /* run.next's, until work is done with it */
 };
 
 struct loop {
@@ -67,9 +69,47 @@ static int write_slot(struct run *r, struct slot *s);
 
 static char out_buf[1 << 16]; /* stdout's buffer: any line shorter goes out in one write */
 
+static double
+monotonic_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * --progress: on a terminal one line redrawn at most twice a second, elsewhere a line every
+ * ten seconds; and a last one at the end.
+ */
+static void
+show_progress(struct run *r, bool last)
+{
+	static bool tty = false, asked = false;
+	double now = monotonic_sec(), spent = now - r->started;
+
+	if (!asked) {
+		tty = isatty(STDERR_FILENO);
+		asked = true;
+	}
+	if (!last && now - r->last_shown < (tty ? 0.5 : 10))
+		return;
+	r->last_shown = now;
+	fprintf(stderr, "%s%s: %llu records, %.1f/s, %llu failed%s", tty ? "\r" : "",
+	        r->name != NULL ? r->name : "progress", (unsigned long long)r->n_written,
+	        spent > 0 ? (double)r->n_written / spent : 0.0, (unsigned long long)r->n_failed,
+	        tty && !last ? "\033[K" : "\n");
+	r->shown_open = tty && !last;
+}
+
 void
 record_fail(struct run *r, cJSON *rec, const char *where, const char *why)
 {
+	if (r->shown_open) { /* the message goes on a line of its own */
+		fputc('\n', stderr);
+		r->shown_open = false;
+	}
+	r->n_failed++;
 	warnx("%s: %s", where, why);
 	fm_ndjson_set_error(rec, why, NULL);
 	if (r->status < STATUS_SOME_FAILED)
@@ -78,7 +118,8 @@ record_fail(struct run *r, cJSON *rec, const char *where, const char *why)
 
 /* Add a record to the ring in input order; false when the loop stops. */
 static bool
-push(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line, const struct fm_err *why)
+push_payload(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line,
+             const struct fm_err *why, void *payload)
 {
 	struct slot *s;
 
@@ -87,10 +128,12 @@ push(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line, const str
 		 * classified in well under a millisecond notices. */
 		if (l->stop) {
 			cJSON_Delete(rec);
+			if (payload != NULL)
+				l->run->free_payload(payload);
 			return false;
 		}
 		s = &l->slots[0];
-		*s = (struct slot){.rec = rec, .state = state, .line = line};
+		*s = (struct slot){.rec = rec, .state = state, .line = line, .payload = payload};
 		if (why != NULL)
 			s->why = *why;
 		work_slot(l->run, 0, s);
@@ -104,16 +147,51 @@ push(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line, const str
 	if (l->stop) {
 		pthread_mutex_unlock(&l->lock);
 		cJSON_Delete(rec);
+		if (payload != NULL)
+			l->run->free_payload(payload);
 		return false;
 	}
 	s = &l->slots[l->tail % l->n_slots];
-	*s = (struct slot){.rec = rec, .state = state, .line = line};
+	*s = (struct slot){.rec = rec, .state = state, .line = line, .payload = payload};
 	if (why != NULL)
 		s->why = *why;
 	l->tail++;
 	pthread_cond_signal(&l->work_ready);
 	pthread_mutex_unlock(&l->lock);
 	return true;
+}
+
+static bool
+push(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line, const struct fm_err *why)
+{
+	return push_payload(l, rec, state, line, why, NULL);
+}
+
+/* Records from run.next, until it ends or fails for good. */
+static void
+push_made(struct loop *l)
+{
+	struct run *r = l->run;
+
+	for (;;) {
+		struct fm_err e = {0};
+		cJSON *rec = NULL;
+		void *payload = NULL;
+		int rc = r->next(r->ctx, &rec, &payload, &e);
+
+		if (rc == 0)
+			return;
+		if (rc == -1 && rec == NULL) {
+			warnx("%s", e.msg);
+			pthread_mutex_lock(&l->lock);
+			l->read_failed = e.code == FM_ENOMEM ? ENOMEM : EIO;
+			pthread_mutex_unlock(&l->lock);
+			return;
+		}
+		if (!push_payload(l, rec, rc == 1 ? SLOT_WORK : SLOT_FAILED, 0, rc == 1 ? NULL : &e,
+		                  payload))
+			return;
+	}
 }
 
 /* Out of memory in the reader: nothing sensible can follow. */
@@ -217,14 +295,49 @@ push_stdin(struct loop *l)
 static void
 work_slot(struct run *r, int thread, struct slot *s)
 {
-	if (s->state == SLOT_WORK && r->work(r->ctx, thread, s->rec, &s->why) == -1) {
+	if (s->state == SLOT_WORK &&
+	    (r->work_payload != NULL ? r->work_payload(r->ctx, thread, s->rec, s->payload, &s->why)
+	                             : r->work(r->ctx, thread, s->rec, &s->why)) == -1) {
 		s->state = SLOT_FAILED;
 		if (s->why.msg[0] == '\0') /* a library bug must not give a silent error */
 			fm_err_set(&s->why, s->why.code, "failed, without a reason (code %d)",
 			           (int)s->why.code);
 	}
+	if (s->payload != NULL) {
+		r->free_payload(s->payload);
+		s->payload = NULL;
+	}
+	/* With in_order the line is made at write time, after it. */
+	if (s->state != SLOT_FAILED && r->in_order == NULL &&
+	    fm_ndjson_print(s->rec, &s->out, &s->n_out, &s->why) == -1)
+		s->state = SLOT_FAILED;
+}
+
+/* run.in_order on a worked slot, then its line and those of the records it added. */
+static void
+order_slot(struct run *r, struct slot *s)
+{
+	cJSON *extra = NULL, *e;
+
+	if (s->state == SLOT_WORK && r->in_order(r->ctx, s->rec, &extra, &s->why) == -1)
+		s->state = SLOT_FAILED;
 	if (s->state != SLOT_FAILED && fm_ndjson_print(s->rec, &s->out, &s->n_out, &s->why) == -1)
 		s->state = SLOT_FAILED;
+	cJSON_ArrayForEach(e, extra)
+	{
+		char *line, *both;
+		size_t n;
+
+		if (s->state == SLOT_FAILED || fm_ndjson_print(e, &line, &n, NULL) == -1)
+			continue;
+		if ((both = realloc(s->out, s->n_out + n + 1)) != NULL) {
+			memcpy(both + s->n_out, line, n + 1);
+			s->out = both;
+			s->n_out += n;
+		}
+		free(line);
+	}
+	cJSON_Delete(extra);
 }
 
 static void *
@@ -295,6 +408,8 @@ write_slot(struct run *r, struct slot *s)
 {
 	int out_errno = 0;
 
+	if (r->in_order != NULL && s->state != SLOT_FAILED)
+		order_slot(r, s);
 	if (s->state == SLOT_FAILED && print_failed(r, s) == -1) {
 		warnx("out of memory for an output line");
 		out_errno = ENOMEM;
@@ -306,6 +421,9 @@ write_slot(struct run *r, struct slot *s)
 	cJSON_Delete(s->rec);
 	free(s->out);
 	*s = (struct slot){0};
+	r->n_written++;
+	if (r->progress)
+		show_progress(r, false);
 	return out_errno;
 }
 
@@ -352,6 +470,7 @@ run_records(struct run *r, int argc, char *const argv[])
 	bool writer_started = false;
 
 	setvbuf(stdout, out_buf, _IOLBF, sizeof out_buf);
+	r->started = r->last_shown = monotonic_sec();
 	if (r->jobs < 1 || r->jobs > JOBS_MAX)
 		r->jobs = 1;
 	l.n_slots = (size_t)r->jobs * SLOTS_PER_JOB;
@@ -384,6 +503,8 @@ run_records(struct run *r, int argc, char *const argv[])
 		pthread_mutex_lock(&l.lock);
 		l.stop = true;
 		pthread_mutex_unlock(&l.lock);
+	} else if (r->next != NULL) {
+		push_made(&l);
 	} else if (argc == 0) {
 		push_stdin(&l);
 	} else {
@@ -412,9 +533,13 @@ run_records(struct run *r, int argc, char *const argv[])
 		struct slot *s = &l.slots[i % l.n_slots];
 		cJSON_Delete(s->rec);
 		free(s->out);
+		if (s->payload != NULL)
+			r->free_payload(s->payload);
 	}
 	if (l.read_failed != 0 || r->out_errno != 0)
 		r->status = STATUS_CANNOT_RUN;
+	if (r->progress)
+		show_progress(r, true);
 	pthread_cond_destroy(&l.room);
 	pthread_cond_destroy(&l.head_done);
 	pthread_cond_destroy(&l.work_ready);

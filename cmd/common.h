@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdnoreturn.h>
 
 #include <cJSON.h>
@@ -45,9 +46,32 @@ struct run {
 	int jobs;              /* worker threads, 1 .. JOBS_MAX */
 	unsigned flags;        /* RUN_* */
 	size_t max_line_bytes; /* longest stdin line; 0: FM_NDJSON_DEFAULT_MAX_LINE */
+	/*
+	 * Optional, for input that is not records (fer-detect --stream): next makes the records
+	 * in place of the operands and stdin. It returns 1 with *rec and *payload (which
+	 * work_payload receives instead of work, and free_payload releases after it), 0 at the
+	 * end of the input, or -1 with err: with *rec set, that record fails with err's reason
+	 * and the input goes on; with *rec NULL, the input cannot be read further (exit 2).
+	 */
+	int (*next)(void *ctx, cJSON **rec, void **payload, struct fm_err *err);
+	int (*work_payload)(void *ctx, int thread, cJSON *rec, void *payload, struct fm_err *err);
+	void (*free_payload)(void *payload);
+	/*
+	 * Optional: called in input order from one thread for each record that work has
+	 * finished well, before it is written: a state that runs across records (smoothing
+	 * over a stream of frames) lives here. It may return records to be written after this
+	 * one as a cJSON array in *extra, which the loop frees. -1 with err fails the record.
+	 */
+	int (*in_order)(void *ctx, cJSON *rec, cJSON **extra, struct fm_err *err);
+	bool progress;    /* --progress: records, rate and failures on stderr as they go */
+	const char *name; /* the tool's, for the progress line */
 	/* Results. */
 	int status;    /* STATUS_*, the worst so far; start at STATUS_ALL_OK */
 	int out_errno; /* why writing stdout failed, or 0 */
+	/* The loop's own. */
+	uint64_t n_written, n_failed;
+	double started, last_shown; /* seconds, CLOCK_MONOTONIC */
+	bool shown_open;            /* a progress line without its newline is on the terminal */
 };
 
 /*

@@ -22,17 +22,24 @@
 #include "dataset.h"
 #include "image.h"
 #include "ndjson.h"
+#include "timeline.h"
 
-static const char USAGE[] = "usage: fer-classify [-hV] [--fast | --model file] [--jobs n] "
-			    "[--max-pixels n] [--tta] [file ...]";
+static const char USAGE[] = "usage: fer-classify [-hV] [--brief seconds] [--fast | --model file] "
+			    "[--jobs n] [--keep-crops] [--max-pixels n] [--progress] [--smooth seconds] [--tta] "
+			    "[file ...]";
 
 static const char OPTIONS[] =
+	"  --brief seconds      --smooth: longest departure reported as brief (default 0.5)\n"
 	"  --fast               the small shipped model: several times faster, less accurate\n"
 	"  -h, --help           print this help and exit\n"
 	"  --jobs n             images classified at once (default: online processors)\n"
+	"  --keep-crops         keep the faces' \"crop\" (fer-detect --crops) in the output\n"
 	"  --max-pixels n       refuse images with more pixels (default 100000000)\n"
 	"  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
 	"                       installed with fermata or in the build tree's models/)\n"
+	"  --progress           records, rate and failures on stderr as they go\n"
+	"  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
+	"                       report brief expressions as event records\n"
 	"  --tta                average each face with its mirror image\n"
 	"  -V, --version        print the version and exit\n";
 
@@ -44,7 +51,8 @@ struct opts {
 	const char *model;
 	int jobs;
 	uint64_t max_pixels;
-	bool tta, fast;
+	bool tta, fast, keep_crops, progress;
+	struct fm_timeline_opts timeline; /* half_life_sec 0: no smoothing */
 };
 
 /* What one --jobs thread works with, allocated once: a record of one 48x48 face must
@@ -57,16 +65,22 @@ struct worker {
 
 struct classify {
 	const struct opts *o;
+	struct fm_timeline *timeline; /* --smooth, used in input order only */
+	uint64_t n_records;
 	struct worker *workers; /* one per --jobs thread */
 	uint32_t side;
 	float margin;
 };
 
 enum {
-	OPT_FAST = 256,
+	OPT_BRIEF = 256,
+	OPT_FAST,
 	OPT_JOBS,
+	OPT_KEEP_CROPS,
 	OPT_MAX_PIXELS,
 	OPT_MODEL,
+	OPT_PROGRESS,
+	OPT_SMOOTH,
 	OPT_TTA,
 };
 
@@ -74,11 +88,15 @@ static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
+		{ "brief", required_argument, NULL, OPT_BRIEF },
 		{ "fast", no_argument, NULL, OPT_FAST },
 		{ "help", no_argument, NULL, 'h' },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "keep-crops", no_argument, NULL, OPT_KEEP_CROPS },
 		{ "max-pixels", required_argument, NULL, OPT_MAX_PIXELS },
 		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "smooth", required_argument, NULL, OPT_SMOOTH },
 		{ "tta", no_argument, NULL, OPT_TTA },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -92,11 +110,19 @@ parse_options(int argc, char *argv[], struct opts *o)
 			exit_version("fer-classify");
 		case 'h':
 			exit_help(USAGE, OPTIONS);
+		case OPT_BRIEF:
+			o->timeline.brief_max_sec =
+				option_real(USAGE, "--brief", optarg, o->timeline.brief_min_sec, 60,
+					    NUM_OPEN_MIN);
+			break;
 		case OPT_FAST:
 			o->fast = true;
 			break;
 		case OPT_JOBS:
 			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
+			break;
+		case OPT_KEEP_CROPS:
+			o->keep_crops = true;
 			break;
 		case OPT_MAX_PIXELS:
 			o->max_pixels = (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
@@ -105,6 +131,13 @@ parse_options(int argc, char *argv[], struct opts *o)
 			if (optarg[0] == '\0')
 				exit_usage(USAGE, "--model: empty file name");
 			o->model = optarg;
+			break;
+		case OPT_PROGRESS:
+			o->progress = true;
+			break;
+		case OPT_SMOOTH:
+			o->timeline.half_life_sec = option_real(USAGE, "--smooth", optarg, 0, 3600,
+								NUM_OPEN_MIN);
 			break;
 		case OPT_TTA:
 			o->tta = true;
@@ -216,6 +249,55 @@ close_model(const struct opts *o, struct classify *cl)
 	free(cl->workers);
 }
 
+/*
+ * A face's embedded crop (fer-detect --crops, --stream) as the model's input pixels:
+ * {"side": n, "margin": m, "gray": base64 of n*n bytes}, cut again when the model wants
+ * another side or margin. 0, 1 when the face has no crop, or -1 with err.
+ */
+static int
+crop_pixels(const cJSON *face, const struct classify *cl, uint8_t *pixels, struct fm_err *err)
+{
+	const cJSON *crop = cJSON_GetObjectItemCaseSensitive(face, "crop");
+	const cJSON *side = cJSON_GetObjectItemCaseSensitive(crop, "side");
+	const cJSON *margin = cJSON_GetObjectItemCaseSensitive(crop, "margin");
+	uint8_t *gray;
+	size_t n;
+	int rc;
+
+	if (crop == NULL)
+		return 1;
+	if (!cJSON_IsNumber(side) || side->valuedouble < 1 || side->valuedouble > 4096 ||
+	    side->valuedouble != floor(side->valuedouble) || !cJSON_IsNumber(margin) ||
+	    !(margin->valuedouble >= 0 && margin->valuedouble <= 2))
+		return fm_err_set(err, FM_EFORMAT, "face \"crop\" without a whole \"side\" "
+				  "(1 to 4096) and a \"margin\" (0 to 2)");
+	n = (size_t)side->valuedouble * (size_t)side->valuedouble;
+	if ((gray = malloc(n)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a face crop");
+	rc = fm_ndjson_get_base64(crop, "gray", gray, n, &n, err);
+	if (rc == 0 && n != (size_t)side->valuedouble * (size_t)side->valuedouble)
+		rc = fm_err_set(err, FM_EFORMAT, "face \"crop\" holds %zu bytes, not side^2", n);
+	if (rc == 0)
+		rc = fm_face_recrop(gray, (uint32_t)side->valuedouble, (float)margin->valuedouble,
+				    cl->margin, cl->side, pixels, err);
+	free(gray);
+	return rc;
+}
+
+/* Whether every face carries a crop, so that the image need not be read. */
+static bool
+all_cropped(const cJSON *faces)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, faces)
+	{
+		if (cJSON_GetObjectItemCaseSensitive(f, "crop") == NULL)
+			return false;
+	}
+	return true;
+}
+
 /* A face box from a record: numbers x, y, w, h with w, h >= 1. */
 static int
 face_box(const cJSON *face, int32_t box[4], struct fm_err *err)
@@ -275,12 +357,15 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		return fm_err_set(err, FM_EINVAL, "\"faces\" is not an array");
 	if (faces != NULL && cJSON_GetArraySize(faces) == 0)
 		return 0; /* nothing to read: the record passes as it came */
-	if (fm_ndjson_get_path(rec, &path, err) == -1)
-		return -1;
-	if (fm_image_load(path, cl->o->max_pixels, &img, err) == -1 ||
-	    fm_image_to_gray(&img, &gray, err) == -1)
-		goto done;
-	fm_image_free(&img);
+	/* Faces that all carry their crop (fer-detect --stream) need no image, nor a path. */
+	if (faces == NULL || !all_cropped(faces)) {
+		if (fm_ndjson_get_path(rec, &path, err) == -1)
+			return -1;
+		if (fm_image_load(path, cl->o->max_pixels, &img, err) == -1 ||
+		    fm_image_to_gray(&img, &gray, err) == -1)
+			goto done;
+		fm_image_free(&img);
+	}
 	if (faces == NULL) {
 		/* A plain face image: the whole picture is the face. */
 		cJSON *face = cJSON_CreateObject();
@@ -304,11 +389,17 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		int b = n_faces - first < MAX_BATCH ? n_faces - first : MAX_BATCH;
 
 		for (int k = 0; k < b; k++) {
+			cJSON *face = cJSON_GetArrayItem(faces, first + k);
 			int32_t box[4];
+			int got = crop_pixels(face, cl, pixels, err);
 
-			if (face_box(cJSON_GetArrayItem(faces, first + k), box, err) == -1 ||
-			    fm_face_crop(&gray, box, cl->margin, cl->side, pixels, err) == -1)
+			if (got == -1 ||
+			    (got == 1 && (face_box(face, box, err) == -1 ||
+					  fm_face_crop(&gray, box, cl->margin, cl->side, pixels,
+						       err) == -1)))
 				goto done;
+			if (got == 0 && !cl->o->keep_crops)
+				cJSON_DeleteItemFromObjectCaseSensitive(face, "crop");
 			fm_cnn_normalize(net, pixels, plane, in + (size_t)k * plane);
 		}
 		if (fm_cnn_forward(net, in, (size_t)b, 0, probs, err) == -1)
@@ -333,12 +424,92 @@ done:
 	return rc;
 }
 
+/*
+ * --smooth, in input order: the frame's faces pooled (weighted by area and detection
+ * score) into one distribution, smoothed over "t" (or one second per record without it);
+ * a brief expression that this frame ends becomes an event record after it.
+ */
+static int
+smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
+{
+	struct classify *cl = arg;
+	const cJSON *faces = cJSON_GetObjectItemCaseSensitive(rec, "faces");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "t");
+	double p[FM_N_EMOTIONS] = { 0 }, sm[FM_N_EMOTIONS], weight = 0, t_sec;
+	struct fm_brief_event ev;
+	const cJSON *f;
+	int rc;
+
+	t_sec = cJSON_IsNumber(t) ? t->valuedouble : (double)cl->n_records;
+	cl->n_records++;
+	cJSON_ArrayForEach(f, faces)
+	{
+		const cJSON *scores = cJSON_GetObjectItemCaseSensitive(f, "scores");
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(f, "w");
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(f, "h");
+		const cJSON *score = cJSON_GetObjectItemCaseSensitive(f, "score");
+		double wt = cJSON_IsNumber(w) && cJSON_IsNumber(h) ? w->valuedouble * h->valuedouble : 1;
+
+		if (cJSON_IsNumber(score) && score->valuedouble > 0 && score->valuedouble <= 1)
+			wt *= score->valuedouble;
+		if (!cJSON_IsObject(scores) || !(wt > 0) || !isfinite(wt))
+			continue;
+		for (int k = 0; k < FM_N_EMOTIONS; k++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+				scores, fm_emotion_name((enum fm_emotion)k));
+
+			if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+				p[k] += wt * v->valuedouble;
+		}
+		weight += wt;
+	}
+	if (!(weight > 0))
+		return 0; /* no face: nothing to smooth, the record passes */
+	rc = fm_timeline_add(cl->timeline, t_sec, p, sm, &ev, err);
+	if (rc == -1)
+		return -1;
+	cJSON *smoothed = cJSON_CreateObject();
+	for (int k = 0; k < FM_N_EMOTIONS && smoothed != NULL; k++)
+		if (cJSON_AddNumberToObject(smoothed, fm_emotion_name((enum fm_emotion)k),
+					    round(sm[k] * 1e4) / 1e4) == NULL) {
+			cJSON_Delete(smoothed);
+			smoothed = NULL;
+		}
+	int best = 0;
+	for (int k = 1; k < FM_N_EMOTIONS; k++)
+		if (sm[k] > sm[best])
+			best = k;
+	if (fm_ndjson_set(rec, "smoothed", smoothed, err) == -1 ||
+	    fm_ndjson_set(rec, "smoothed_emotion",
+			  cJSON_CreateString(fm_emotion_name((enum fm_emotion)best)), err) == -1)
+		return -1;
+	if (rc == 1) {
+		cJSON *e = cJSON_CreateObject();
+
+		*extra = cJSON_CreateArray();
+		if (*extra == NULL || e == NULL || !cJSON_AddItemToArray(*extra, e) ||
+		    cJSON_AddStringToObject(e, "event", "brief") == NULL ||
+		    cJSON_AddStringToObject(e, "emotion", fm_emotion_name(ev.emotion)) == NULL ||
+		    cJSON_AddStringToObject(e, "baseline", fm_emotion_name(ev.baseline)) == NULL ||
+		    cJSON_AddNumberToObject(e, "start", round(ev.start_sec * 1e4) / 1e4) == NULL ||
+		    cJSON_AddNumberToObject(e, "duration", round(ev.duration_sec * 1e4) / 1e4) ==
+			    NULL ||
+		    cJSON_AddNumberToObject(e, "peak", round(ev.peak * 1e4) / 1e4) == NULL) {
+			if (*extra == NULL || !cJSON_IsArray(*extra) || cJSON_GetArraySize(*extra) == 0)
+				cJSON_Delete(e);
+			return fm_err_set(err, FM_ENOMEM, "out of memory for an event record");
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct opts o = {
 		.jobs = default_jobs(),
 		.max_pixels = FM_DEFAULT_MAX_PIXELS,
+		.timeline = FM_TIMELINE_OPTS_DEFAULT,
 	};
 	struct classify cl = { .o = &o };
 	struct run r = {
@@ -348,7 +519,15 @@ main(int argc, char *argv[])
 		.status = STATUS_ALL_OK,
 	};
 
+	o.timeline.half_life_sec = 0;
 	parse_options(argc, argv, &o);
+	if (o.timeline.half_life_sec > 0) {
+		struct fm_err e;
+
+		if (fm_timeline_new(&o.timeline, &cl.timeline, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "--smooth: %s", e.msg);
+		r.in_order = smooth_frame;
+	}
 #ifdef OPENBLAS_VERSION
 	/* Each --jobs thread runs its own small products; OpenBLAS's threads would compete. */
 	openblas_set_num_threads(1);
@@ -358,7 +537,10 @@ main(int argc, char *argv[])
 		return STATUS_CANNOT_RUN;
 	}
 	r.jobs = o.jobs;
+	r.progress = o.progress;
+	r.name = "fer-classify";
 	run_records(&r, argc - optind, argv + optind);
 	close_model(&o, &cl);
+	fm_timeline_free(cl.timeline);
 	return run_finish(&r);
 }

@@ -6,26 +6,34 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cascade.h"
 #include "common.h"
+#include "dataset.h"
 #include "image.h"
 #include "ndjson.h"
 
 static const char USAGE[] =
-    "usage: fer-detect [-hV] [--cascade file] [--jobs n] [--max-pixels n] [--max-size px]"
-    " [--min-neighbors n] [--min-size px] [--no-equalize] [--scale factor] [file ...]";
+    "usage: fer-detect [-hV] [--cascade file] [--crop-margin m] [--crop-side px] [--crops]"
+    " [--fps rate] [--jobs n] [--max-pixels n] [--max-size px] [--min-neighbors n]"
+    " [--min-size px] [--no-equalize] [--progress] [--scale factor] [--stream | file ...]";
 
 static const char OPTIONS[] =
     "  --cascade file       cascade XML: a path, or a name looked up in the OpenCV data\n"
     "                       folders (default haarcascade_frontalface_alt2.xml, or\n"
     "                       $FERMATA_CASCADE)\n"
+    "  --crop-margin m      grow each crop's box by m of its side per side (default 0.1)\n"
+    "  --crop-side px       side of the embedded face crops (default 48)\n"
+    "  --crops              embed each face's gray crop (always with --stream)\n"
+    "  --fps rate           --stream: frame n is at n / rate seconds (default: the clock)\n"
     "  -h, --help           print this help and exit\n"
     "  --jobs n             images decoded and searched at once (default: online\n"
     "                       processors)\n"
@@ -35,7 +43,9 @@ static const char OPTIONS[] =
     "  --min-size px        smallest face side in pixels (default 0: the cascade's\n"
     "                       window)\n"
     "  --no-equalize        search the gray image without histogram equalisation\n"
+    "  --progress           records, rate and failures on stderr as they go\n"
     "  --scale factor       window growth per pyramid level, 1.001 to 4 (default 1.1)\n"
+    "  --stream             read images back to back from stdin (PPM, PGM, JPEG, PNG)\n"
     "  -V, --version        print the version and exit\n";
 
 #define DEFAULT_CASCADE "haarcascade_frontalface_alt2.xml"
@@ -49,29 +59,52 @@ static const char *const cascade_dirs[] = {
 };
 #define N_CASCADE_DIRS (sizeof cascade_dirs / sizeof cascade_dirs[0])
 
+/* What fer-classify needs to read a face without the image: the shipped models' crop. */
+#define DEFAULT_CROP_SIDE 48
+#define DEFAULT_CROP_MARGIN 0.1
+
 struct opts {
 	const char *cascade; /* as given; NULL for the default */
 	struct fm_detect_opts detect;
-	bool equalize;
+	bool equalize, stream, crops, progress;
 	int jobs;
 	uint64_t max_pixels;
+	double fps; /* 0: stamp frames with the clock */
+	long long crop_side;
+	double crop_margin;
 };
 
 struct detect {
 	const struct opts *o;
 	struct fm_cascade *cascade;
 	struct fm_detector **detectors; /* one per --jobs thread */
+	/* --stream */
+	struct fm_frame_reader *frames;
+	uint64_t n_frames;
+	struct timespec first;
+};
+
+/* One frame's bytes, from the reader to a worker. */
+struct frame {
+	size_t n_bytes;
+	uint8_t bytes[];
 };
 
 enum {
 	OPT_CASCADE = 256,
+	OPT_CROP_MARGIN,
+	OPT_CROP_SIDE,
+	OPT_CROPS,
+	OPT_FPS,
 	OPT_JOBS,
 	OPT_MAX_PIXELS,
 	OPT_MAX_SIZE,
 	OPT_MIN_NEIGHBORS,
 	OPT_MIN_SIZE,
 	OPT_NO_EQUALIZE,
+	OPT_PROGRESS,
 	OPT_SCALE,
+	OPT_STREAM,
 };
 
 static void
@@ -79,6 +112,10 @@ parse_options(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
 	    {"cascade", required_argument, NULL, OPT_CASCADE},
+	    {"crop-margin", required_argument, NULL, OPT_CROP_MARGIN},
+	    {"crop-side", required_argument, NULL, OPT_CROP_SIDE},
+	    {"crops", no_argument, NULL, OPT_CROPS},
+	    {"fps", required_argument, NULL, OPT_FPS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"jobs", required_argument, NULL, OPT_JOBS},
 	    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
@@ -86,7 +123,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"min-neighbors", required_argument, NULL, OPT_MIN_NEIGHBORS},
 	    {"min-size", required_argument, NULL, OPT_MIN_SIZE},
 	    {"no-equalize", no_argument, NULL, OPT_NO_EQUALIZE},
+	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"scale", required_argument, NULL, OPT_SCALE},
+	    {"stream", no_argument, NULL, OPT_STREAM},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -103,6 +142,18 @@ parse_options(int argc, char *argv[], struct opts *o)
 			if (optarg[0] == '\0')
 				exit_usage(USAGE, "--cascade: empty file name");
 			o->cascade = optarg;
+			break;
+		case OPT_CROP_MARGIN:
+			o->crop_margin = option_real(USAGE, "--crop-margin", optarg, 0, 2, 0);
+			break;
+		case OPT_CROP_SIDE:
+			o->crop_side = option_int(USAGE, "--crop-side", optarg, 8, 512);
+			break;
+		case OPT_CROPS:
+			o->crops = true;
+			break;
+		case OPT_FPS:
+			o->fps = option_real(USAGE, "--fps", optarg, 0, 1e6, NUM_OPEN_MIN);
 			break;
 		case OPT_JOBS:
 			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
@@ -123,9 +174,15 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_NO_EQUALIZE:
 			o->equalize = false;
 			break;
+		case OPT_PROGRESS:
+			o->progress = true;
+			break;
 		case OPT_SCALE:
 			/* lib/cascade takes no step below 1.001: that many levels help nobody. */
 			o->detect.scale_factor = option_real(USAGE, "--scale", optarg, 1.001, 4, 0);
+			break;
+		case OPT_STREAM:
+			o->stream = o->crops = true;
 			break;
 		default:
 			exit_bad_option(USAGE, longopts, c, argv);
@@ -135,6 +192,10 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    o->detect.min_side > o->detect.max_side)
 		exit_usage(USAGE, "--min-size %u is larger than --max-size %u",
 		           (unsigned)o->detect.min_side, (unsigned)o->detect.max_side);
+	if (o->stream && optind < argc)
+		exit_usage(USAGE, "--stream reads stdin, not the operand '%s'", argv[optind]);
+	if (o->fps > 0 && !o->stream)
+		exit_usage(USAGE, "--fps needs --stream");
 }
 
 /*
@@ -203,11 +264,40 @@ close_cascade(const struct opts *o, struct detect *d)
 	fm_cascade_free(d->cascade);
 }
 
+/* Each face's gray crop, base64, as fer-classify reads it without the image. */
+static int
+add_crop(const struct opts *o, const struct fm_gray *gray, const struct fm_box *b, cJSON *face,
+         struct fm_err *err)
+{
+	const int32_t box[4] = {(int32_t)b->x, (int32_t)b->y, (int32_t)b->w, (int32_t)b->h};
+	size_t side = (size_t)o->crop_side;
+	uint8_t *pixels = malloc(side * side);
+	cJSON *crop = cJSON_CreateObject();
+	int rc = -1;
+
+	if (pixels == NULL || crop == NULL) {
+		fm_err_set(err, FM_ENOMEM, "out of memory for a face crop");
+	} else if (fm_face_crop(gray, box, (float)o->crop_margin, (uint32_t)side, pixels, err) ==
+	               0 &&
+	           fm_ndjson_set(crop, "side", cJSON_CreateNumber((double)side), err) == 0 &&
+	           fm_ndjson_set(crop, "margin", cJSON_CreateNumber(o->crop_margin), err) == 0 &&
+	           fm_ndjson_set_base64(crop, "gray", pixels, side * side, err) == 0) {
+		rc = fm_ndjson_set(face, "crop", crop, err);
+		crop = NULL;
+	}
+	cJSON_Delete(crop);
+	free(pixels);
+	return rc;
+}
+
 static cJSON *
-faces_json(const struct fm_box *boxes, size_t n)
+faces_json(const struct opts *o, const struct fm_gray *gray, const struct fm_box *boxes, size_t n,
+           struct fm_err *err)
 {
 	cJSON *faces = cJSON_CreateArray();
 
+	if (faces == NULL)
+		fm_err_set(err, FM_ENOMEM, "out of memory for the faces");
 	for (size_t i = 0; faces != NULL && i < n; i++) {
 		cJSON *f = cJSON_CreateObject();
 
@@ -222,6 +312,11 @@ faces_json(const struct fm_box *boxes, size_t n)
 		    cJSON_AddNumberToObject(f, "h", boxes[i].h) == NULL ||
 		    cJSON_AddNumberToObject(f, "score", fm_box_score(boxes[i].neighbors)) == NULL ||
 		    cJSON_AddNumberToObject(f, "neighbors", boxes[i].neighbors) == NULL) {
+			fm_err_set(err, FM_ENOMEM, "out of memory for the faces");
+			cJSON_Delete(faces);
+			return NULL;
+		}
+		if (o->crops && add_crop(o, gray, &boxes[i], f, err) == -1) {
 			cJSON_Delete(faces);
 			return NULL;
 		}
@@ -229,37 +324,116 @@ faces_json(const struct fm_box *boxes, size_t n)
 	return faces;
 }
 
+/* Find the faces of a decoded image and set the record's fields. */
 static int
-detect_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
+detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *rec,
+             struct fm_err *err)
 {
-	const struct detect *d = arg;
-	struct fm_image img = {0};
-	struct fm_gray gray = {0};
+	struct fm_gray gray = {0}, raw = {0};
 	struct fm_box *boxes = NULL;
-	const char *path;
 	size_t n = 0;
 	int rc = -1;
 
-	if (fm_ndjson_get_path(rec, &path, err) == -1)
-		return -1;
-	if (fm_image_load(path, d->o->max_pixels, &img, err) == -1)
+	if (fm_image_to_gray(img, &gray, err) == -1)
 		goto fail;
-	if (fm_image_to_gray(&img, &gray, err) == -1)
-		goto fail;
-	fm_image_free(&img); /* the colour copy is the largest buffer: drop it early */
+	fm_image_free(img); /* the colour copy is the largest buffer: drop it early */
+	/* Crops are cut from the gray image as it was, which is what fer-classify reads. */
+	if (d->o->crops) {
+		if (fm_gray_new(gray.width, gray.height, &raw, err) == -1)
+			goto fail;
+		memcpy(raw.pixels, gray.pixels, (size_t)gray.width * gray.height);
+	}
 	if (d->o->equalize)
 		fm_gray_equalize(&gray);
 	if (fm_cascade_detect(d->cascade, d->detectors[thread], &gray, &d->o->detect, &boxes, &n,
 	                      err) == -1)
 		goto fail;
-	if (fm_ndjson_set(rec, "width", cJSON_CreateNumber(gray.width), err) == -1 ||
+	cJSON *faces = faces_json(d->o, &raw, boxes, n, err);
+	if (faces == NULL ||
+	    fm_ndjson_set(rec, "width", cJSON_CreateNumber(gray.width), err) == -1 ||
 	    fm_ndjson_set(rec, "height", cJSON_CreateNumber(gray.height), err) == -1 ||
-	    fm_ndjson_set(rec, "faces", faces_json(boxes, n), err) == -1)
+	    fm_ndjson_set(rec, "faces", faces, err) == -1)
 		goto fail;
 	rc = 0;
 fail:
 	free(boxes);
+	fm_gray_free(&raw);
 	fm_gray_free(&gray);
+	return rc;
+}
+
+static int
+detect_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
+{
+	const struct detect *d = arg;
+	struct fm_image img = {0};
+	const char *path;
+	int rc;
+
+	if (fm_ndjson_get_path(rec, &path, err) == -1 ||
+	    fm_image_load(path, d->o->max_pixels, &img, err) == -1)
+		return -1;
+	rc = detect_image(d, thread, &img, rec, err);
+	fm_image_free(&img);
+	return rc;
+}
+
+/* --stream: the frames of stdin as records {"frame": n, "t": seconds}. */
+static int
+next_frame(void *arg, cJSON **rec, void **payload, struct fm_err *err)
+{
+	struct detect *d = arg;
+	const uint8_t *bytes;
+	struct timespec now;
+	size_t n;
+	double t;
+	struct frame *f = NULL;
+	int rc;
+
+	*rec = NULL;
+	*payload = NULL;
+	rc = fm_frame_reader_next(d->frames, &bytes, &n, err);
+	if (rc == -1 && err->code != FM_EFORMAT && err->code != FM_ELIMIT)
+		return -1; /* the stream cannot be read on */
+	if (rc == 0 && n == 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (d->n_frames == 0)
+		d->first = now;
+	if (d->o->fps > 0)
+		t = (double)d->n_frames / d->o->fps;
+	else
+		t = (double)(now.tv_sec - d->first.tv_sec) + (now.tv_nsec - d->first.tv_nsec) / 1e9;
+	struct fm_err e2;
+	cJSON *r = cJSON_CreateObject();
+	if (r == NULL || fm_ndjson_set(r, "frame", cJSON_CreateNumber((double)d->n_frames), &e2) ||
+	    fm_ndjson_set(r, "t", cJSON_CreateNumber(round(t * 1e4) / 1e4), &e2) ||
+	    (rc == 0 && (f = malloc(sizeof *f + n)) == NULL)) {
+		cJSON_Delete(r);
+		return fm_err_set(err, FM_ENOMEM, "out of memory for frame %llu",
+		                  (unsigned long long)d->n_frames);
+	}
+	d->n_frames++;
+	*rec = r;
+	if (rc == -1)
+		return -1; /* this frame fails, the stream goes on */
+	f->n_bytes = n;
+	memcpy(f->bytes, bytes, n);
+	*payload = f;
+	return 1;
+}
+
+static int
+detect_frame(void *arg, int thread, cJSON *rec, void *payload, struct fm_err *err)
+{
+	const struct detect *d = arg;
+	const struct frame *f = payload;
+	struct fm_image img = {0};
+	int rc;
+
+	if (fm_image_decode(f->bytes, f->n_bytes, d->o->max_pixels, &img, err) == -1)
+		return -1;
+	rc = detect_image(d, thread, &img, rec, err);
 	fm_image_free(&img);
 	return rc;
 }
@@ -272,6 +446,8 @@ main(int argc, char *argv[])
 	    .equalize = true,
 	    .jobs = default_jobs(),
 	    .max_pixels = FM_DEFAULT_MAX_PIXELS,
+	    .crop_side = DEFAULT_CROP_SIDE,
+	    .crop_margin = DEFAULT_CROP_MARGIN,
 	};
 	struct detect d = {.o = &o};
 	struct run r = {
@@ -287,7 +463,27 @@ main(int argc, char *argv[])
 		return STATUS_CANNOT_RUN;
 	}
 	r.jobs = o.jobs;
+	r.progress = o.progress;
+	r.name = "fer-detect";
+	if (o.stream) {
+		struct fm_err e;
+		/* The largest frame max_pixels allows: 16-bit RGB PPM samples and a header. */
+		uint64_t max_bytes = o.max_pixels * 6 + 4096;
+
+		if (max_bytes > SIZE_MAX / 4)
+			max_bytes = SIZE_MAX / 4;
+		if (fm_frame_reader_new(STDIN_FILENO, (size_t)max_bytes, &d.frames, &e) == -1) {
+			warnx("%s", e.msg);
+			close_cascade(&o, &d);
+			return STATUS_CANNOT_RUN;
+		}
+		r.next = next_frame;
+		r.work_payload = detect_frame;
+		r.free_payload = free;
+		r.flags = 0;
+	}
 	run_records(&r, argc - optind, argv + optind);
+	fm_frame_reader_free(d.frames);
 	close_cascade(&o, &d);
 	return run_finish(&r);
 }

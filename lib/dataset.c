@@ -375,6 +375,30 @@ fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint
 	return 0;
 }
 
+int
+fm_face_recrop(const uint8_t *crop, uint32_t crop_side, float crop_margin, float margin,
+	       uint32_t side, uint8_t *out, struct fm_err *err)
+{
+	const struct fm_gray src = { crop_side, crop_side, (uint8_t *)crop };
+	double unit, at, size;
+	int32_t box[4];
+
+	if (crop_side == 0 || side == 0 || !(crop_margin > -0.4f) || !(margin > -0.4f) ||
+	    crop_margin > 10 || margin > 10)
+		return fm_err_set(err, FM_EINVAL, "face crop of side %u, margin %g, as side %u, "
+				  "margin %g", crop_side, crop_margin, side, margin);
+	if (crop_side == side && crop_margin == margin) {
+		memcpy(out, crop, (size_t)side * side);
+		return 0;
+	}
+	unit = crop_side / (1.0 + 2.0 * crop_margin); /* the face box's side in crop pixels */
+	at = (crop_margin - margin) * unit;
+	size = (1.0 + 2.0 * margin) * unit;
+	box[0] = box[1] = (int32_t)lrint(at);
+	box[2] = box[3] = size < 1 ? 1 : (int32_t)lrint(size);
+	return fm_face_crop(&src, box, 0, side, out, err);
+}
+
 void
 fm_face_mirror(float *img, uint32_t side)
 {

@@ -75,6 +75,17 @@ void fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augmen
 int fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint32_t side,
 		 uint8_t *out, struct fm_err *err);
 
+/*
+ * A face crop made with one margin and side, as another: crop (crop_side x crop_side bytes)
+ * covers a face box grown by crop_margin per side, as fm_face_crop cuts it; out (side x
+ * side) gets the same box grown by margin instead, resized again, with the crop's edge
+ * repeated where the new margin reaches beyond it. A plain copy when the two agree, so that
+ * a crop made for the model is used as it is. FM_EINVAL for a crop_side of 0 or a margin
+ * below -0.4, FM_ENOMEM.
+ */
+int fm_face_recrop(const uint8_t *crop, uint32_t crop_side, float crop_margin, float margin,
+		   uint32_t side, uint8_t *out, struct fm_err *err);
+
 /* Mirror a side x side float image left to right, in place. */
 void fm_face_mirror(float *img, uint32_t side);
 

@@ -97,4 +97,22 @@ void fm_gray_resize_exact(const struct fm_gray *src, struct fm_gray *dst);
 int fm_gray_crop(const struct fm_gray *src, int32_t x, int32_t y, uint32_t w, uint32_t h,
 		 struct fm_gray *out, struct fm_err *err);
 
+/*
+ * Images back to back on a file descriptor (the caller's; never closed here): binary PGM
+ * and PPM as `ffmpeg -f image2pipe -vcodec ppm -` writes them, concatenated JPEGs (MJPEG),
+ * or PNGs. fm_frame_reader_next hands out the bytes of the next whole image as soon as its
+ * last byte has arrived (its end found from its structure, without decoding it) in *data,
+ * valid until the next call, with *n_bytes; *n_bytes is 0 at the end of the stream. It
+ * returns -1 with FM_EFORMAT for bytes that start no image, a malformed image or one cut
+ * short by the end of the stream, and FM_ELIMIT for one of more than max_frame_bytes: those
+ * bytes are skipped to where the next image starts, and the next call goes on. FM_EIO (the
+ * read failed) and FM_ENOMEM end the stream.
+ */
+struct fm_frame_reader;
+int fm_frame_reader_new(int fd, size_t max_frame_bytes, struct fm_frame_reader **out,
+			struct fm_err *err);
+int fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_bytes,
+			 struct fm_err *err);
+void fm_frame_reader_free(struct fm_frame_reader *r);
+
 #endif

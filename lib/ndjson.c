@@ -477,6 +477,95 @@ fm_ndjson_set_text(cJSON *rec, const char *key, const char *s, size_t n_bytes, s
 	return fm_ndjson_set(rec, key, item, err);
 }
 
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int
+fm_ndjson_set_base64(cJSON *rec, const char *key, const uint8_t *bytes, size_t n_bytes,
+                     struct fm_err *err)
+{
+	size_t n_chars, o = 0;
+	char *text;
+	cJSON *item;
+
+	if (n_bytes > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return fm_err_set(err, FM_ELIMIT, "%zu bytes are too many for base64", n_bytes);
+	n_chars = (n_bytes + 2) / 3 * 4;
+	if ((text = malloc(n_chars + 1)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for \"%.60s\"", key);
+	for (size_t i = 0; i < n_bytes; i += 3) {
+		uint32_t v = (uint32_t)bytes[i] << 16;
+		size_t left = n_bytes - i;
+
+		if (left > 1)
+			v |= (uint32_t)bytes[i + 1] << 8;
+		if (left > 2)
+			v |= bytes[i + 2];
+		text[o++] = b64_alphabet[v >> 18];
+		text[o++] = b64_alphabet[(v >> 12) & 63];
+		text[o++] = left > 1 ? b64_alphabet[(v >> 6) & 63] : '=';
+		text[o++] = left > 2 ? b64_alphabet[v & 63] : '=';
+	}
+	text[o] = '\0';
+	item = cJSON_CreateString(text);
+	free(text);
+	return fm_ndjson_set(rec, key, item, err);
+}
+
+static int
+b64_value(char c)
+{
+	const char *at = c != '\0' ? strchr(b64_alphabet, c) : NULL;
+
+	return at != NULL ? (int)(at - b64_alphabet) : -1;
+}
+
+int
+fm_ndjson_get_base64(const cJSON *rec, const char *key, uint8_t *out, size_t cap,
+                     size_t *n_bytes, struct fm_err *err)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(rec, key);
+	const char *t;
+	size_t len, n = 0;
+
+	*n_bytes = 0;
+	if (!cJSON_IsString(item))
+		return fm_err_set(err, FM_EFORMAT, "\"%.60s\" is not a base64 string", key);
+	t = item->valuestring;
+	len = strlen(t);
+	if (len % 4 != 0)
+		return fm_err_set(err, FM_EFORMAT, "\"%.60s\": base64 of %zu characters, not a "
+		                  "multiple of 4", key, len);
+	for (size_t i = 0; i < len; i += 4) {
+		int v[4], pad = 0;
+
+		for (int k = 0; k < 4; k++) {
+			v[k] = b64_value(t[i + k]);
+			if (t[i + k] == '=' && i + 4 == len && k >= 2) {
+				v[k] = 0;
+				pad++;
+			} else if (v[k] < 0 || pad > 0) {
+				return fm_err_set(err, FM_EFORMAT,
+				                  "\"%.60s\": not base64 at character %zu", key,
+				                  i + (size_t)k + 1);
+			}
+		}
+		uint32_t bits = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+		                (uint32_t)v[3];
+		size_t got = 3 - (size_t)pad;
+		if (n + got > cap)
+			return fm_err_set(err, FM_ELIMIT, "\"%.60s\" holds more than %zu bytes", key,
+			                  cap);
+		out[n++] = (uint8_t)(bits >> 16);
+		if (got > 1)
+			out[n++] = (uint8_t)(bits >> 8);
+		if (got > 2)
+			out[n++] = (uint8_t)bits;
+	}
+	*n_bytes = n;
+	return 0;
+}
+
 int
 fm_ndjson_set_error(cJSON *rec, const char *why, struct fm_err *err)
 {

@@ -110,6 +110,18 @@ int fm_ndjson_set(cJSON *rec, const char *key, cJSON *item, struct fm_err *err);
 int fm_ndjson_set_text(cJSON *rec, const char *key, const char *s, size_t n_bytes, size_t max_bytes,
                        struct fm_err *err);
 
+/*
+ * Binary data as a base64 string (RFC 4648, standard alphabet, padded): set rec's member
+ * key to n_bytes of bytes; or decode rec's string member key into out, which holds cap
+ * bytes, with *n_bytes the length. Decoding refuses a missing or non-string member, a
+ * character outside the alphabet, bad padding (FM_EFORMAT) and more than cap bytes
+ * (FM_ELIMIT). FM_ENOMEM, FM_EINVAL.
+ */
+int fm_ndjson_set_base64(cJSON *rec, const char *key, const uint8_t *bytes, size_t n_bytes,
+                         struct fm_err *err);
+int fm_ndjson_get_base64(const cJSON *rec, const char *key, uint8_t *out, size_t cap,
+                         size_t *n_bytes, struct fm_err *err);
+
 /* Set or replace rec's "error" with why (one line, no newline). FM_ENOMEM, FM_EINVAL. */
 int fm_ndjson_set_error(cJSON *rec, const char *why, struct fm_err *err);
 

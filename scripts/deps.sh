@@ -10,9 +10,9 @@
 set -eu
 
 build="gcc make pkg-config libjpeg62-turbo-dev libpng-dev libcjson-dev libopenblas-dev
-	libsndfile1-dev opencv-data"
-test="bats libcmocka-dev jq mandoc"
-bench="python3-opencv python3-numpy"
+	libsndfile1-dev libsoxr-dev opencv-data"
+test="bats libcmocka-dev jq mandoc sox parallel"
+bench="python3-opencv python3-numpy aubio-tools"
 
 check_only=0
 want="$build $test"

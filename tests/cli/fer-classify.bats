@@ -223,3 +223,68 @@ scores_ok() {
 	[ "$status" -eq 0 ]
 	[ "$(jq -r '.faces[0].scores | length' <<<"$output")" -eq 7 ]
 }
+
+# --- crops and streams ------------------------------------------------------------------
+
+@test "faces with crops are read from them: the scores of the image, without the crops" {
+	need_photos
+	local FD=$FM_BIN/fer-detect p=$FM_TESTDATA/photos
+	"$FD" "$p/vlfeat-dome.jpg" "$p/grace-hopper.jpg" | "$FC" >files.ndjson
+	"$FD" --crops "$p/vlfeat-dome.jpg" "$p/grace-hopper.jpg" | "$FC" >crops.ndjson
+	cmp files.ndjson crops.ndjson
+	# A stream has no files at all: the crops are all there is.
+	cat "$p/vlfeat-dome.jpg" "$p/grace-hopper.jpg" | "$FD" --stream --fps 1 | "$FC" >stream.ndjson
+	[ "$(jq -c '.faces' stream.ndjson)" = "$(jq -c '.faces' files.ndjson)" ]
+	run --separate-stderr "$FC" --keep-crops <<<"$("$FD" --crops "$p/grace-hopper.jpg")"
+	[ "$status" -eq 0 ]
+	jq -e '.faces[0].crop.side == 48 and (.faces[0].scores | length) == 7' <<<"$output" >/dev/null
+}
+
+@test "a crop of another side or margin is cut again for the model" {
+	need_photos
+	local FD=$FM_BIN/fer-detect
+	run --separate-stderr bash -c '"$0" --crops --crop-side 80 --crop-margin 0.3 "$1" | "$2"' \
+		"$FD" "$FM_TESTDATA/photos/vlfeat-dome.jpg" "$FC"
+	[ "$status" -eq 0 ]
+	scores_ok
+	jq -e '.faces | length > 0 and all(has("crop") | not)' <<<"$output" >/dev/null
+}
+
+@test "a damaged crop is an error record; the next record goes on" {
+	crop() { printf '{"faces":[{"x":0,"y":0,"w":4,"h":4,"crop":%s}]}\n' "$1"; }
+	{
+		crop '{"side":4,"margin":0.1,"gray":"!!!!"}'
+		crop '{"side":4,"margin":0.1,"gray":"AAAA"}'
+		crop '{"side":0,"margin":0.1,"gray":""}'
+		crop '{"side":2,"margin":9,"gray":"AAAAAA=="}'
+		crop '{"side":2,"margin":0.1,"gray":"AAAAAA=="}'
+	} >in.ndjson
+	run --separate-stderr "$FC" <in.ndjson
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 5 ]
+	[[ ${lines[0]} == *'"error":"\"gray\": not base64 at character 1"'* ]]
+	[[ ${lines[1]} == *'"error":"face \"crop\" holds 3 bytes, not side^2"'* ]]
+	[[ ${lines[2]} == *'"error":"face \"crop\" without a whole \"side\"'* ]]
+	[[ ${lines[3]} == *'"error":"face \"crop\" without a whole \"side\"'* ]]
+	jq -e 'select(.error | not) | .faces[0].scores | length == 7' <<<"${lines[4]}" >/dev/null
+}
+
+@test "--smooth adds each frame's smoothed expressions; frames without faces pass" {
+	need_photos
+	local FD=$FM_BIN/fer-detect p=$FM_TESTDATA/photos
+	cat "$p/grace-hopper.jpg" "$p/rocket.jpg" "$p/grace-hopper.jpg" "$p/vlfeat-dome.jpg" |
+		"$FD" --stream --fps 15 >frames.ndjson
+	run --separate-stderr "$FC" --smooth 0.5 --jobs 2 <frames.ndjson
+	[ "$status" -eq 0 ]
+	jq -e 'select(.frame) | if (.faces | length) > 0 then
+		(.smoothed | [.[]] | add | . > 0.999 and . < 1.001) and
+		(.smoothed_emotion | type == "string")
+		else has("smoothed") | not end' <<<"$output" >/dev/null
+	# The first frame's smoothed scores are its own.
+	[ "$(jq -c 'select(.frame == 0) | .smoothed' <<<"$output")" = \
+		"$(jq -c 'select(.frame == 0) | .faces[0].scores' <<<"$output")" ]
+	for bad in "--smooth 0" "--smooth x" "--smooth 1 --brief 0"; do
+		run --separate-stderr "$FC" $bad </dev/null
+		[ "$status" -eq 2 ]
+	done
+}

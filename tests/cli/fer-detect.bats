@@ -19,8 +19,9 @@ setup() {
 		[ "$status" -eq 0 ]
 		[ -z "$stderr" ]
 		[[ ${lines[0]} == "usage: fer-detect [-hV] "* ]]
-		for o in --cascade --help --jobs --max-pixels --max-size --min-neighbors \
-			--min-size --no-equalize --scale --version; do
+		for o in --cascade --crop-margin --crop-side --crops --fps --help --jobs \
+			--max-pixels --max-size --min-neighbors --min-size --no-equalize --progress \
+			--scale --stream --version; do
 			[[ $output == *" $o"* ]]
 		done
 	done
@@ -507,4 +508,121 @@ ref_compare() {
 	for l in "${lines[@]}"; do
 		[[ $l =~ ^[0-9]+$'\t'photos/.+\.jpg$ ]]
 	done
+}
+
+# --- streams of frames ------------------------------------------------------------------
+
+# frames FILE...: the files back to back on stdout, as a camera or ffmpeg sends them.
+frames() { cat "$@"; }
+
+@test "--stream reads JPEG, PNG and PPM frames back to back: boxes as from the files, frame, t" {
+	need_photos
+	local p=$FM_TESTDATA/photos
+	"$FD" "$p/vlfeat-dome.jpg" "$p/astronaut.png" "$p/grace-hopper.jpg" >files.ndjson
+	frames "$p/vlfeat-dome.jpg" "$p/astronaut.png" "$p/grace-hopper.jpg" >stream.bin
+	run --separate-stderr "$FD" --stream --fps 10 <stream.bin
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(jq -c '[.frame, .t]' <<<"$output" | tr -d '\n')" = "[0,0][1,0.1][2,0.2]" ]
+	[ "$(jq -c '[.faces[] | [.x,.y,.w,.h,.neighbors]]' <<<"$output")" = \
+		"$(jq -c '[.faces[] | [.x,.y,.w,.h,.neighbors]]' files.ndjson)" ]
+	# Every face carries a 48x48 crop with the shipped models' margin.
+	jq -e '.faces[] | .crop.side == 48 and .crop.margin == 0.1 and
+		(.crop.gray | length) == 3072' <<<"$output" >/dev/null
+	jq -e 'has("path") | not' <<<"$output" >/dev/null
+}
+
+@test "--stream: a PPM stream as ffmpeg writes it, and the clock when there is no --fps" {
+	# Three 64x48 frames of P6, the middle one with a comment in its header.
+	for i in 1 2 3; do
+		c=
+		[ $i = 2 ] && c="# ffmpeg"
+		printf 'P6\n%s\n64 48\n255\n' "$c"
+		head -c $((64 * 48 * 3)) /dev/zero | tr '\0' '\100'
+	done >ppm.bin
+	run --separate-stderr "$FD" --stream <ppm.bin
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	jq -e '.width == 64 and .height == 48 and .faces == [] and .t >= 0' <<<"$output" >/dev/null
+	[ "$(jq -r .frame <<<"$output" | tr -d '\n')" = "012" ]
+}
+
+@test "--stream: garbage, a truncated frame and an oversized frame are error records; the stream goes on" {
+	need_photos
+	local p=$FM_TESTDATA/photos
+	{
+		cat "$p/grace-hopper.jpg"
+		printf 'this is no image'
+		cat "$p/grace-hopper.jpg"
+		printf 'P5\n5000 5000\n255\n'
+		head -c 25000000 /dev/zero
+		cat "$p/grace-hopper.jpg"
+		head -c 5000 "$p/grace-hopper.jpg"
+	} >mixed.bin
+	run --separate-stderr "$FD" --stream --max-pixels 1000000 <mixed.bin
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 6 ]
+	[ "$(jq -r 'if .error then "E" else "F" end' <<<"$output" | tr -d '\n')" = "FEFEFE" ]
+	[[ ${lines[1]} == *'"error":"16 bytes at offset '*' start no JPEG, PNG, PGM or PPM image: skipped"'* ]]
+	[[ ${lines[3]} == *'over the '*'-byte frame limit'* ]]
+	[[ ${lines[5]} == *'truncated image'* ]]
+	[ "$(jq -r .frame <<<"$output" | tr -d '\n')" = "012345" ]
+	[ "$(count_matching '^fer-detect: -: ')" -eq 3 ]
+}
+
+@test "--stream writes each frame's record before the next frame arrives" {
+	need_photos
+	mkfifo in
+	"$FD" --stream --jobs 2 <in >out 2>err &
+	pid=$!
+	exec 7>in
+	cat "$FM_TESTDATA/photos/grace-hopper.jpg" >&7
+	for _ in $(seq 100); do
+		[ -s out ] && break
+		sleep 0.1
+	done
+	[ "$(wc -l <out)" -eq 1 ]
+	cat "$FM_TESTDATA/photos/grace-hopper.jpg" >&7
+	exec 7>&-
+	wait "$pid"
+	[ "$(wc -l <out)" -eq 2 ]
+}
+
+@test "--stream takes no operands; --fps needs --stream" {
+	run --separate-stderr "$FD" --stream gray.pgm
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"--stream reads stdin, not the operand 'gray.pgm'"* ]]
+	run --separate-stderr "$FD" --fps 10 gray.pgm
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$FD" --stream --fps 0 </dev/null
+	[ "$status" -eq 2 ]
+}
+
+@test "--crops adds crops to file records too, with the side and margin asked for" {
+	need_photos
+	run --separate-stderr "$FD" --crops --crop-side 32 --crop-margin 0.25 \
+		"$FM_TESTDATA/photos/grace-hopper.jpg"
+	[ "$status" -eq 0 ]
+	jq -e '.faces[0].crop | .side == 32 and .margin == 0.25 and (.gray | length) == 1368' \
+		<<<"$output" >/dev/null
+}
+
+@test "--progress ends with a count of records and failures on stderr" {
+	printf '%s\n' gray.pgm nonexistent.jpg gray.pgm >list
+	run --separate-stderr "$FD" --progress --jobs 1 <list
+	[ "$status" -eq 1 ]
+	[[ ${stderr_lines[-1]} =~ ^fer-detect:\ 3\ records,\ [0-9.]+/s,\ 1\ failed$ ]]
+}
+
+@test "GNU parallel --pipe runs fer-detect on blocks of lines: the same records as one run" {
+	need_photos
+	command -v parallel >/dev/null || skip "GNU parallel is not installed"
+	ls "$FM_TESTDATA"/photos/*.jpg "$FM_TESTDATA"/photos/*.png gray.pgm >list
+	"$FD" --jobs 1 <list | sort >one.ndjson
+	parallel --will-cite --pipe -N 2 "$FD" --jobs 1 <list | sort >many.ndjson
+	[ "$(wc -l <one.ndjson)" -eq 9 ]
+	cmp one.ndjson many.ndjson
+	# --keep-order keeps the input order as well.
+	parallel --will-cite --keep-order --pipe -N 3 "$FD" <list >ordered.ndjson
+	cmp <("$FD" <list) ordered.ndjson
 }

@@ -619,6 +619,50 @@ utf8_check_follows_rfc_3629(void **state)
 	}
 }
 
+
+static void
+base64_follows_rfc_4648(void **state)
+{
+	static const char *const vectors[][2] = {
+	    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},     {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+	};
+	static const char *const bad[] = {"Zm9", "Zm=v", "Z!==", "====", "Zg==Zg==", "Zg=a"};
+	uint8_t all[256], back[256];
+	struct fm_err err;
+	size_t n;
+	cJSON *rec = cJSON_CreateObject();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+		const char *plain = vectors[i][0];
+
+		assert_int_equal(fm_ndjson_set_base64(rec, "b", (const uint8_t *)plain,
+						      strlen(plain), &err), 0);
+		assert_string_equal(cJSON_GetObjectItem(rec, "b")->valuestring, vectors[i][1]);
+		assert_int_equal(fm_ndjson_get_base64(rec, "b", back, sizeof back, &n, &err), 0);
+		assert_int_equal(n, strlen(plain));
+		assert_memory_equal(back, plain, n);
+	}
+	for (int i = 0; i < 256; i++)
+		all[i] = (uint8_t)(255 - i);
+	assert_int_equal(fm_ndjson_set_base64(rec, "b", all, sizeof all, &err), 0);
+	assert_int_equal(fm_ndjson_get_base64(rec, "b", back, sizeof back, &n, &err), 0);
+	assert_int_equal(n, 256);
+	assert_memory_equal(back, all, 256);
+	assert_int_equal(fm_ndjson_get_base64(rec, "b", back, 255, &n, &err), -1);
+	assert_int_equal(err.code, FM_ELIMIT);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(fm_ndjson_set(rec, "b", cJSON_CreateString(bad[i]), &err), 0);
+		assert_int_equal(fm_ndjson_get_base64(rec, "b", back, sizeof back, &n, &err), -1);
+		assert_int_equal(err.code, FM_EFORMAT);
+	}
+	assert_int_equal(fm_ndjson_set(rec, "b", cJSON_CreateNumber(3), &err), 0);
+	assert_int_equal(fm_ndjson_get_base64(rec, "b", back, sizeof back, &n, &err), -1);
+	assert_int_equal(fm_ndjson_get_base64(rec, "none", back, sizeof back, &n, &err), -1);
+	cJSON_Delete(rec);
+}
+
 int
 main(void)
 {
@@ -650,6 +694,7 @@ main(void)
 	    cmocka_unit_test(print_is_one_compact_line),
 	    cmocka_unit_test(print_refuses_nan_and_infinity),
 	    cmocka_unit_test(utf8_check_follows_rfc_3629),
+	    cmocka_unit_test(base64_follows_rfc_4648),
 	};
 
 	return cmocka_run_group_tests_name("ndjson", tests, NULL, NULL);

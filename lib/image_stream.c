@@ -1,0 +1,376 @@
+/*
+ * lib/image_stream.c: images back to back on a file descriptor, as `ffmpeg -f image2pipe`
+ * writes them (binary PGM or PPM, PNG) or as a webcam delivers MJPEG (concatenated JPEGs).
+ * Each image's end is found from its own structure, without decoding it: a PNM header
+ * gives the size of its samples, a JPEG is walked marker by marker to its EOI, a PNG chunk
+ * by chunk to its IEND. So a frame is handed out as soon as its last byte has arrived, and
+ * a damaged frame costs only itself: the reader skips to the next byte sequence that starts
+ * an image and goes on.
+ */
+#include "image.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PNM_MAX_HEADER 1024 /* magic, sizes, maxval and comments: more is not a header */
+#define FIRST_CAPACITY ((size_t)1 << 16)
+
+struct fm_frame_reader {
+	int fd;
+	size_t max_frame_bytes;
+	uint8_t *buf;
+	size_t cap, start, end; /* the unconsumed bytes are buf[start, end) */
+	bool eof;
+	uint64_t offset; /* of buf[start] in the stream, for messages */
+	uint64_t skip;   /* bytes of an oversized PNM still to be thrown away */
+};
+
+enum scan { SCAN_MORE, SCAN_DONE, SCAN_BAD, SCAN_TOO_BIG };
+
+static bool
+pnm_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Binary PGM or PPM: the header's three numbers, one whitespace byte, then the samples. */
+static enum scan
+scan_pnm(const uint8_t *p, size_t n, size_t max, size_t *len, uint64_t *too_big)
+{
+	uint64_t v[3] = {0, 0, 0}, samples;
+	size_t i = 2;
+
+	for (int k = 0; k < 3; k++) {
+		int digits = 0;
+
+		for (;;) { /* whitespace and comments before each number */
+			if (i >= n)
+				return n > PNM_MAX_HEADER ? SCAN_BAD : SCAN_MORE;
+			if (p[i] == '#') {
+				while (i < n && p[i] != '\n' && p[i] != '\r')
+					i++;
+			} else if (pnm_space(p[i])) {
+				i++;
+			} else {
+				break;
+			}
+		}
+		while (i < n && p[i] >= '0' && p[i] <= '9') {
+			if (++digits > 9)
+				return SCAN_BAD;
+			v[k] = v[k] * 10 + (uint64_t)(p[i++] - '0');
+		}
+		if (i >= n)
+			return n > PNM_MAX_HEADER ? SCAN_BAD : SCAN_MORE;
+		if (digits == 0 || !pnm_space(p[i]))
+			return SCAN_BAD;
+	}
+	if (v[0] == 0 || v[1] == 0 || v[2] == 0 || v[2] > 65535)
+		return SCAN_BAD;
+	i++; /* the single whitespace byte after maxval */
+	samples = v[0] * v[1] * (p[1] == '6' ? 3u : 1u) * (v[2] > 255 ? 2u : 1u);
+	if (samples > max || i + samples > max) {
+		*too_big = i + samples; /* < 2^50: the whole of it is skipped, not resynced */
+		return SCAN_TOO_BIG;
+	}
+	*len = i + (size_t)samples;
+	return *len <= n ? SCAN_DONE : SCAN_MORE;
+}
+
+/* JPEG: segments with lengths, and after each SOS entropy-coded bytes up to the next
+ * marker (0xFF followed by neither a stuffed 0x00 nor a restart marker), until EOI. */
+static enum scan
+scan_jpeg(const uint8_t *p, size_t n, size_t max, size_t *len)
+{
+	size_t i = 2;
+
+	for (;;) {
+		uint8_t m;
+
+		if (i > max)
+			return SCAN_TOO_BIG;
+		if (i >= n)
+			return SCAN_MORE;
+		if (p[i] != 0xFF)
+			return SCAN_BAD;
+		while (i < n && p[i] == 0xFF) /* fill bytes */
+			i++;
+		if (i >= n)
+			return SCAN_MORE;
+		m = p[i++];
+		if (m == 0xD9) {
+			*len = i;
+			return SCAN_DONE;
+		}
+		if (m == 0x00 || m == 0xD8)
+			return SCAN_BAD;
+		if (m == 0x01 || (m >= 0xD0 && m <= 0xD7))
+			continue; /* no length */
+		if (i + 2 > n)
+			return SCAN_MORE;
+		size_t seg = (size_t)p[i] << 8 | p[i + 1];
+		if (seg < 2)
+			return SCAN_BAD;
+		i += seg;
+		if (m != 0xDA)
+			continue;
+		for (;;) { /* entropy-coded data */
+			const uint8_t *ff;
+
+			if (i > max)
+				return SCAN_TOO_BIG;
+			if (i >= n || (ff = memchr(p + i, 0xFF, n - i)) == NULL) {
+				return n > max ? SCAN_TOO_BIG : SCAN_MORE;
+			}
+			i = (size_t)(ff - p);
+			if (i + 1 >= n)
+				return SCAN_MORE;
+			if (p[i + 1] == 0x00 || (p[i + 1] >= 0xD0 && p[i + 1] <= 0xD7))
+				i += 2;
+			else if (p[i + 1] == 0xFF)
+				i += 1;
+			else
+				break; /* a marker: the outer loop reads it */
+		}
+	}
+}
+
+static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
+/* PNG: chunks of length, type, data and CRC, until IEND. */
+static enum scan
+scan_png(const uint8_t *p, size_t n, size_t max, size_t *len)
+{
+	size_t i = sizeof png_signature;
+
+	for (;;) {
+		uint32_t clen;
+
+		if (i + 8 > n)
+			return i + 8 > max ? SCAN_TOO_BIG : SCAN_MORE;
+		clen = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 |
+		       p[i + 3];
+		if (clen > 0x7FFFFFFFu)
+			return SCAN_BAD;
+		if ((uint64_t)i + 12 + clen > max)
+			return SCAN_TOO_BIG;
+		bool iend = memcmp(p + i + 4, "IEND", 4) == 0;
+		i += 12 + (size_t)clen;
+		if (iend) {
+			*len = i;
+			return i <= n ? SCAN_DONE : SCAN_MORE;
+		}
+	}
+}
+
+/* Whether p (n bytes available) could begin an image; 0 when it cannot tell yet. */
+static int
+image_start(const uint8_t *p, size_t n)
+{
+	static const uint8_t soi[3] = {0xFF, 0xD8, 0xFF};
+
+	if (n >= 1 && p[0] == 0xFF)
+		return n < 3 ? 0 : memcmp(p, soi, 3) == 0 ? 1 : -1;
+	if (n >= 1 && p[0] == 'P')
+		return n < 3 ? 0 : (p[1] == '5' || p[1] == '6') && pnm_space(p[2]) ? 1 : -1;
+	if (n >= 1 && p[0] == 0x89)
+		return n < 8 ? 0 : memcmp(p, png_signature, 8) == 0 ? 1 : -1;
+	return -1;
+}
+
+static enum scan
+scan_frame(const uint8_t *p, size_t n, size_t max, size_t *len, uint64_t *too_big)
+{
+	if (p[0] == 0xFF)
+		return scan_jpeg(p, n, max, len);
+	if (p[0] == 'P')
+		return scan_pnm(p, n, max, len, too_big);
+	return scan_png(p, n, max, len);
+}
+
+int
+fm_frame_reader_new(int fd, size_t max_frame_bytes, struct fm_frame_reader **out,
+		    struct fm_err *err)
+{
+	struct fm_frame_reader *r;
+
+	*out = NULL;
+	if (max_frame_bytes < 16 || max_frame_bytes > SIZE_MAX / 2 - 1)
+		return fm_err_set(err, FM_EINVAL, "frame limit of %zu bytes", max_frame_bytes);
+	if ((r = calloc(1, sizeof *r)) == NULL ||
+	    (r->buf = malloc(FIRST_CAPACITY)) == NULL) {
+		free(r);
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a frame reader");
+	}
+	r->fd = fd;
+	r->cap = FIRST_CAPACITY;
+	r->max_frame_bytes = max_frame_bytes;
+	*out = r;
+	return 0;
+}
+
+void
+fm_frame_reader_free(struct fm_frame_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->buf);
+	free(r);
+}
+
+static void
+consume(struct fm_frame_reader *r, size_t n)
+{
+	r->start += n;
+	r->offset += n;
+}
+
+/* Read what the pipe has, after moving the unconsumed bytes to the front and growing the
+ * buffer when it is full; 0, or -1 with FM_EIO / FM_ENOMEM. */
+static int
+fill(struct fm_frame_reader *r, struct fm_err *err)
+{
+	ssize_t got;
+
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		size_t cap = r->cap * 2;
+		uint8_t *nb;
+
+		if (cap > r->max_frame_bytes + 1)
+			cap = r->max_frame_bytes + 1;
+		if (cap <= r->cap || (nb = realloc(r->buf, cap)) == NULL)
+			return fm_err_set(err, FM_ENOMEM, "out of memory for a %zu-byte frame", cap);
+		r->buf = nb;
+		r->cap = cap;
+	}
+	do
+		got = read(r->fd, r->buf + r->end, r->cap - r->end);
+	while (got == -1 && errno == EINTR);
+	if (got == -1) {
+		char why[128];
+
+		if (strerror_r(errno, why, sizeof why) != 0)
+			strcpy(why, "read error");
+		return fm_err_set(err, FM_EIO, "%s", why);
+	}
+	if (got == 0)
+		r->eof = true;
+	r->end += (size_t)got;
+	return 0;
+}
+
+/* Drop bytes, reading on as they arrive, up to the next place an image could start;
+ * returns how many were dropped. A read error ends the skipping: the next call meets it. */
+static size_t
+skip_to_image(struct fm_frame_reader *r, size_t from)
+{
+	size_t dropped = 0;
+
+	for (;;) {
+		size_t i = r->start + from;
+		int found = -1;
+
+		while (i < r->end && (found = image_start(r->buf + i, r->end - i)) < 0)
+			i++;
+		dropped += i - r->start;
+		consume(r, i - r->start);
+		from = 0;
+		/* A start that the bytes so far cannot confirm (a lone 'P' at the end) waits for
+		 * more, so that how the stream was cut into reads changes nothing. */
+		if (found == 1 || r->eof || fill(r, NULL) == -1)
+			return dropped;
+	}
+}
+
+int
+fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_bytes,
+		     struct fm_err *err)
+{
+	*data = NULL;
+	*n_bytes = 0;
+	for (;;) {
+		size_t avail = r->end - r->start, len = 0;
+		uint64_t at = r->offset, too_big = 0;
+		int start;
+		enum scan s;
+
+		if (r->skip > 0 && avail > 0) {
+			size_t drop = r->skip < avail ? (size_t)r->skip : avail;
+
+			consume(r, drop);
+			r->skip -= drop;
+			continue;
+		}
+		if (avail == 0) {
+			if (r->eof)
+				return 0;
+			if (fill(r, err) == -1)
+				return -1;
+			continue;
+		}
+		start = image_start(r->buf + r->start, avail);
+		if (start == 0 && !r->eof) {
+			if (fill(r, err) == -1)
+				return -1;
+			continue;
+		}
+		if (start != 1) {
+			size_t dropped = skip_to_image(r, 1);
+
+			return fm_err_set(err, FM_EFORMAT,
+					  "%zu bytes at offset %llu start no JPEG, PNG, PGM or PPM "
+					  "image: skipped",
+					  dropped, (unsigned long long)at);
+		}
+		s = scan_frame(r->buf + r->start, avail, r->max_frame_bytes, &len, &too_big);
+		if (s == SCAN_MORE && avail > r->max_frame_bytes)
+			s = SCAN_TOO_BIG;
+		if (s == SCAN_DONE && len > r->max_frame_bytes) {
+			s = SCAN_TOO_BIG;
+			too_big = len;
+		}
+		if (s == SCAN_DONE) {
+			*data = r->buf + r->start;
+			*n_bytes = len;
+			consume(r, len);
+			return 0;
+		}
+		if (s == SCAN_MORE && !r->eof) {
+			if (fill(r, err) == -1)
+				return -1;
+			continue;
+		}
+		if (s == SCAN_MORE) { /* the stream ended inside it */
+			consume(r, avail);
+			return fm_err_set(err, FM_EFORMAT,
+					  "truncated image at offset %llu: the stream ends after "
+					  "%zu of its bytes",
+					  (unsigned long long)at, avail);
+		}
+		if (s == SCAN_TOO_BIG && too_big > 0) { /* its size is known: skip all of it */
+			r->skip = too_big;
+			return fm_err_set(err, FM_ELIMIT,
+					  "image at offset %llu is %llu bytes, over the %zu-byte frame "
+					  "limit: skipped",
+					  (unsigned long long)at, (unsigned long long)too_big,
+					  r->max_frame_bytes);
+		}
+		size_t dropped = skip_to_image(r, 1);
+		if (s == SCAN_TOO_BIG)
+			return fm_err_set(err, FM_ELIMIT,
+					  "image at offset %llu is over the %zu-byte frame limit: "
+					  "%zu bytes skipped",
+					  (unsigned long long)at, r->max_frame_bytes, dropped);
+		return fm_err_set(err, FM_EFORMAT,
+				  "malformed image at offset %llu: %zu bytes skipped",
+				  (unsigned long long)at, dropped);
+	}
+}

@@ -1,0 +1,139 @@
+/*
+ * lib/timeline.c: exponential smoothing over irregular frame times, and the brief-departure
+ * detector of lib/timeline.h.
+ */
+#include "timeline.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+struct fm_timeline {
+	struct fm_timeline_opts o;
+	bool started;
+	double last_t;
+	double smooth[FM_N_EMOTIONS], base[FM_N_EMOTIONS];
+	/* The departure under way, if any. */
+	bool departing;
+	bool sustained; /* it has lasted past brief_max_sec: not an event any more */
+	enum fm_emotion dep_emotion, dep_from;
+	double dep_start, dep_peak;
+};
+
+int
+fm_timeline_new(const struct fm_timeline_opts *o, struct fm_timeline **out, struct fm_err *err)
+{
+	struct fm_timeline *tl;
+
+	*out = NULL;
+	if (!(o->half_life_sec > 0) || !(o->baseline_half_life_sec > 0) ||
+	    !(o->brief_min_sec >= 0) || !(o->brief_max_sec > o->brief_min_sec) ||
+	    !(o->min_prob > 0 && o->min_prob <= 1) || !isfinite(o->half_life_sec) ||
+	    !isfinite(o->baseline_half_life_sec) || !isfinite(o->brief_max_sec))
+		return fm_err_set(err, FM_EINVAL,
+				  "timeline options: half-lives > 0, 0 <= brief min < brief max, "
+				  "0 < min prob <= 1");
+	if ((tl = calloc(1, sizeof *tl)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a timeline");
+	tl->o = *o;
+	*out = tl;
+	return 0;
+}
+
+void
+fm_timeline_free(struct fm_timeline *tl)
+{
+	free(tl);
+}
+
+static enum fm_emotion
+top(const double p[FM_N_EMOTIONS])
+{
+	int best = 0;
+
+	for (int k = 1; k < FM_N_EMOTIONS; k++)
+		if (p[k] > p[best])
+			best = k;
+	return (enum fm_emotion)best;
+}
+
+/* Move avg toward p by the share of a half-life that dt is. */
+static void
+decay_toward(double avg[FM_N_EMOTIONS], const double p[FM_N_EMOTIONS], double dt, double half)
+{
+	double a = 1.0 - exp2(-dt / half);
+
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		avg[k] += a * (p[k] - avg[k]);
+}
+
+int
+fm_timeline_add(struct fm_timeline *tl, double t_sec, const double p_in[FM_N_EMOTIONS],
+		double smoothed[FM_N_EMOTIONS], struct fm_brief_event *event, struct fm_err *err)
+{
+	double p[FM_N_EMOTIONS], sum = 0;
+	enum fm_emotion now, base_top;
+	bool departs;
+	int ended = 0;
+
+	if (!isfinite(t_sec) || (tl->started && t_sec < tl->last_t))
+		return fm_err_set(err, FM_EINVAL, "frame time %g is before the last one, %g", t_sec,
+				  tl->last_t);
+	for (int k = 0; k < FM_N_EMOTIONS; k++) {
+		if (!(p_in[k] >= 0) || !isfinite(p_in[k]))
+			return fm_err_set(err, FM_EINVAL, "probability %d is not a number >= 0", k);
+		sum += p_in[k];
+	}
+	if (!(sum > 0))
+		return fm_err_set(err, FM_EINVAL, "the probabilities are all zero");
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		p[k] = p_in[k] / sum;
+
+	if (!tl->started) {
+		for (int k = 0; k < FM_N_EMOTIONS; k++)
+			tl->smooth[k] = tl->base[k] = p[k];
+		tl->started = true;
+		tl->last_t = t_sec;
+		for (int k = 0; k < FM_N_EMOTIONS; k++)
+			smoothed[k] = p[k];
+		return 0;
+	}
+
+	/* Is this frame away from the baseline as it stood before it? */
+	now = top(p);
+	base_top = top(tl->base);
+	departs = now != base_top && p[now] >= tl->o.min_prob;
+	if (tl->departing && (!departs || now != tl->dep_emotion)) {
+		double duration = t_sec - tl->dep_start;
+
+		/* Back to the baseline it left, soon enough and not too soon: an event. A switch
+		 * to a third expression is a transition, not a return. */
+		if (!departs && now == tl->dep_from && !tl->sustained &&
+		    duration >= tl->o.brief_min_sec && duration < tl->o.brief_max_sec) {
+			*event = (struct fm_brief_event){tl->dep_emotion, tl->dep_from,
+							 tl->dep_start, duration, tl->dep_peak};
+			ended = 1;
+		}
+		tl->departing = false;
+	}
+	if (departs && !tl->departing) {
+		tl->departing = true;
+		tl->sustained = false;
+		tl->dep_emotion = now;
+		tl->dep_from = base_top;
+		tl->dep_start = t_sec;
+		tl->dep_peak = p[now];
+	} else if (departs) {
+		if (p[now] > tl->dep_peak)
+			tl->dep_peak = p[now];
+		if (t_sec - tl->dep_start >= tl->o.brief_max_sec)
+			tl->sustained = true;
+	}
+
+	decay_toward(tl->smooth, p, t_sec - tl->last_t, tl->o.half_life_sec);
+	decay_toward(tl->base, p, t_sec - tl->last_t, tl->o.baseline_half_life_sec);
+	tl->last_t = t_sec;
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		smoothed[k] = tl->smooth[k];
+	return ended;
+}
