@@ -21,7 +21,7 @@ endif
 endif
 endif
 
-PKGS       = libjpeg libpng libcjson sndfile
+PKGS       = libjpeg libpng libcjson sndfile soxr
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BLAS_LIBS  ?= $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
@@ -32,7 +32,7 @@ FM_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prot
 	-MMD -MP $(if $(filter 1,$(WERROR)),-Werror)
 FM_LIBS     = $(PKG_LIBS) $(BLAS_LIBS) -lpthread -lm
 
-TOOLS     = fer-detect fer-classify fer-train
+TOOLS     = fer-detect fer-classify fer-train song-featurize
 LIB_SRCS  = $(sort $(wildcard lib/*.c))
 CMD_SRCS  = cmd/common.c
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
@@ -112,8 +112,31 @@ bench: all $(BENCHBINS)
 demo: all
 	scripts/demo.sh
 
+# Fuzzing (libFuzzer, clang from Debian): build-fuzz/fuzz_NAME from tests/fuzz/fuzz_NAME.c
+# over the library built with the fuzzer's coverage and ASan/UBSan; scripts/fuzz.sh runs
+# each FUZZ_TIME seconds (default 600) from tests/fuzz/corpus/NAME.
+FUZZ_CC    = clang
+FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_SRCS  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS    = $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+
+build-fuzz/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FM_CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+		-c -o $@ $<
+
+build-fuzz/libfermata.a: $(call objs,build-fuzz,$(LIB_SRCS))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libfermata.a
+	$(FUZZ_CC) $(FM_CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) -fsanitize=fuzzer \
+		-o $@ $^ $(FM_LIBS)
+
 fuzz:
-	@echo "fuzz targets arrive with issue 7"; exit 1
+	scripts/deps.sh fuzz
+	$(MAKE) --no-print-directory $(FUZZERS)
+	scripts/fuzz.sh
 
 # --- install --------------------------------------------------------------------------
 install: all

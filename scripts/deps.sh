@@ -3,6 +3,7 @@
 #
 #   scripts/deps.sh            build and test packages
 #   scripts/deps.sh bench      also the reference tools the benchmarks compare against
+#   scripts/deps.sh fuzz       also clang, for make fuzz
 #   scripts/deps.sh --check    exit 0 when the build and test packages are present, 1 if not
 #
 # The Makefile runs this when a header or tool is missing, so that `make check` and
@@ -13,6 +14,7 @@ build="gcc make pkg-config libjpeg62-turbo-dev libpng-dev libcjson-dev libopenbl
 	libsndfile1-dev libsoxr-dev opencv-data"
 test="bats libcmocka-dev jq mandoc sox parallel"
 bench="python3-opencv python3-numpy aubio-tools"
+fuzz="clang"
 
 check_only=0
 want="$build $test"
@@ -20,7 +22,8 @@ for arg in "$@"; do
 	case $arg in
 	--check) check_only=1 ;;
 	bench) want="$want $bench" ;;
-	*) echo "usage: scripts/deps.sh [--check] [bench]" >&2; exit 2 ;;
+	fuzz) want="$want $fuzz" ;;
+	*) echo "usage: scripts/deps.sh [--check] [bench] [fuzz]" >&2; exit 2 ;;
 	esac
 done
 

@@ -1,0 +1,382 @@
+/*
+ * cmd/song-featurize.c: describe audio files for recommend. Reads paths (operands, or stdin
+ * lines that are paths or records with "path"), decodes and analyses each file (lib/audio:
+ * librosa's MFCC and spectral definitions, tempo, key, loudness) and writes its record with
+ * the fields of man/song-featurize.1. Progress goes to stderr when it is a terminal.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audio.h"
+#include "common.h"
+#include "ndjson.h"
+
+static const char USAGE[] = "usage: song-featurize [-hV] [--analysis-rate hz] [--beats] [--jobs n]"
+                            " [--max-duration sec] [--no-progress] [--progress] [file ...]";
+
+static const char OPTIONS[] =
+    "  --analysis-rate hz   resample to this rate before the analysis, 8000 to 48000\n"
+    "                       (default 22050)\n"
+    "  --beats              add \"beats\", the beat times in seconds\n"
+    "  -h, --help           print this help and exit\n"
+    "  --jobs n             files analysed at once (default: online processors)\n"
+    "  --max-duration sec   refuse longer audio (default 10800: three hours)\n"
+    "  --no-progress        no progress line, even on a terminal\n"
+    "  --progress           a progress line on stderr even when it is not a terminal\n"
+    "  -V, --version        print the version and exit\n";
+
+enum progress_mode { PROGRESS_AUTO, PROGRESS_OFF, PROGRESS_ON };
+
+struct opts {
+	struct fm_audio_opts audio;
+	int jobs;
+	enum progress_mode progress;
+};
+
+struct featurize {
+	const struct opts *o;
+	struct fm_audio_analyzer **analyzers;  /* one per --jobs thread */
+	atomic_ullong files, failed, audio_ms; /* for the progress line */
+};
+
+enum {
+	OPT_ANALYSIS_RATE = 256,
+	OPT_BEATS,
+	OPT_JOBS,
+	OPT_MAX_DURATION,
+	OPT_NO_PROGRESS,
+	OPT_PROGRESS,
+};
+
+static void
+parse_options(int argc, char *argv[], struct opts *o)
+{
+	static const struct option longopts[] = {
+	    {"analysis-rate", required_argument, NULL, OPT_ANALYSIS_RATE},
+	    {"beats", no_argument, NULL, OPT_BEATS},
+	    {"help", no_argument, NULL, 'h'},
+	    {"jobs", required_argument, NULL, OPT_JOBS},
+	    {"max-duration", required_argument, NULL, OPT_MAX_DURATION},
+	    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	    {"progress", no_argument, NULL, OPT_PROGRESS},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'V':
+			exit_version("song-featurize");
+		case 'h':
+			exit_help(USAGE, OPTIONS);
+		case OPT_ANALYSIS_RATE:
+			o->audio.analysis_rate_hz = (uint32_t)option_int(
+			    USAGE, "--analysis-rate", optarg, FM_AUDIO_MIN_ANALYSIS_HZ,
+			    FM_AUDIO_MAX_ANALYSIS_HZ);
+			break;
+		case OPT_BEATS:
+			o->audio.beats = true;
+			break;
+		case OPT_JOBS:
+			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
+			break;
+		case OPT_MAX_DURATION:
+			o->audio.max_duration_sec =
+			    option_real(USAGE, "--max-duration", optarg, 0, 1e7, NUM_OPEN_MIN);
+			break;
+		case OPT_NO_PROGRESS:
+			o->progress = PROGRESS_OFF;
+			break;
+		case OPT_PROGRESS:
+			o->progress = PROGRESS_ON;
+			break;
+		default:
+			exit_bad_option(USAGE, longopts, c, argv);
+		}
+	}
+}
+
+/* v with digits significant digits, as a JSON number. */
+static cJSON *
+number(double v, int digits)
+{
+	return cJSON_CreateNumber(fm_audio_round(v, digits));
+}
+
+static cJSON *
+numbers(const double *v, size_t n, int digits)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		cJSON *x = number(v[i], digits);
+
+		if (x == NULL || !cJSON_AddItemToArray(a, x)) {
+			cJSON_Delete(x);
+			cJSON_Delete(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Milliseconds are precise enough for times and durations, and keep records short. */
+static double
+to_ms(double sec)
+{
+	return round(sec * 1000) / 1000;
+}
+
+static int
+set_fields(cJSON *rec, const struct fm_audio_features *f, struct fm_err *err)
+{
+	const char *key = fm_audio_key_name(f->key), *mode = fm_audio_mode_name(f->mode);
+	struct {
+		const char *name;
+		double v;
+	} stats[] = {
+	    {"rms_mean", f->rms.mean},
+	    {"rms_std", f->rms.std},
+	    {"centroid_mean", f->centroid_hz.mean},
+	    {"centroid_std", f->centroid_hz.std},
+	    {"bandwidth_mean", f->bandwidth_hz.mean},
+	    {"bandwidth_std", f->bandwidth_hz.std},
+	    {"rolloff_mean", f->rolloff_hz.mean},
+	    {"rolloff_std", f->rolloff_hz.std},
+	    {"flatness_mean", f->flatness.mean},
+	    {"flatness_std", f->flatness.std},
+	    {"zcr_mean", f->zcr.mean},
+	    {"zcr_std", f->zcr.std},
+	};
+
+	if (fm_ndjson_set(rec, "duration", cJSON_CreateNumber(to_ms(f->duration_sec)), err) ||
+	    fm_ndjson_set(rec, "sample_rate", cJSON_CreateNumber(f->sample_rate_hz), err) ||
+	    fm_ndjson_set(rec, "channels", cJSON_CreateNumber(f->channels), err) ||
+	    fm_ndjson_set(rec, "analysis_rate", cJSON_CreateNumber(f->analysis_rate_hz), err) ||
+	    fm_ndjson_set(rec, "tempo", f->has_tempo ? number(f->tempo_bpm, 5) : cJSON_CreateNull(),
+	                  err) ||
+	    fm_ndjson_set(rec, "tempo_confidence", number(f->tempo_confidence, 3), err) ||
+	    fm_ndjson_set(rec, "key", key != NULL ? cJSON_CreateString(key) : cJSON_CreateNull(),
+	                  err) ||
+	    fm_ndjson_set(rec, "mode", mode != NULL ? cJSON_CreateString(mode) : cJSON_CreateNull(),
+	                  err) ||
+	    fm_ndjson_set(rec, "key_strength", number(f->key_strength, 4), err) ||
+	    fm_ndjson_set(rec, "loudness", number(f->loudness_db, 5), err))
+		return -1;
+	for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++)
+		if (fm_ndjson_set(rec, stats[i].name, number(stats[i].v, 5), err) == -1)
+			return -1;
+	if (fm_ndjson_set(rec, "onset_rate", number(f->onset_rate_hz, 4), err) ||
+	    fm_ndjson_set(rec, "mfcc_mean", numbers(f->mfcc_mean, FM_AUDIO_N_MFCC, 5), err) ||
+	    fm_ndjson_set(rec, "mfcc_std", numbers(f->mfcc_std, FM_AUDIO_N_MFCC, 5), err) ||
+	    fm_ndjson_set(rec, "chroma_mean", numbers(f->chroma_mean, FM_AUDIO_N_CHROMA, 4), err))
+		return -1;
+	return 0;
+}
+
+static int
+set_beats(cJSON *rec, const struct fm_audio_features *f, struct fm_err *err)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a != NULL && i < f->n_beats; i++) {
+		cJSON *x = cJSON_CreateNumber(to_ms(f->beats_sec[i]));
+
+		if (x == NULL || !cJSON_AddItemToArray(a, x)) {
+			cJSON_Delete(x);
+			cJSON_Delete(a);
+			a = NULL;
+		}
+	}
+	return fm_ndjson_set(rec, "beats", a, err);
+}
+
+static int
+featurize_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
+{
+	struct featurize *z = arg;
+	struct fm_audio_features f;
+	const char *path;
+	int rc = -1;
+
+	if (fm_ndjson_get_path(rec, &path, err) == -1)
+		return -1;
+	if (fm_audio_analyze_file(z->analyzers[thread], path, &f, err) == 0 &&
+	    set_fields(rec, &f, err) == 0 && (!z->o->audio.beats || set_beats(rec, &f, err) == 0))
+		rc = 0;
+	atomic_fetch_add(&z->files, 1);
+	if (rc == 0)
+		atomic_fetch_add(&z->audio_ms, (unsigned long long)llround(f.duration_sec * 1000));
+	else
+		atomic_fetch_add(&z->failed, 1);
+	fm_audio_features_free(&f);
+	return rc;
+}
+
+/* --- progress ------------------------------------------------------------------------- */
+
+struct progress {
+	struct featurize *z;
+	bool tty;
+	bool stop;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	struct timespec t0;
+};
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+static void
+progress_print(struct progress *p, bool last)
+{
+	unsigned long long files = atomic_load(&p->z->files), failed = atomic_load(&p->z->failed);
+	unsigned long long s = atomic_load(&p->z->audio_ms) / 1000;
+	double wall = since(&p->t0), speed = wall > 0 ? (double)s / wall : 0;
+	char line[160];
+
+	snprintf(line, sizeof line,
+	         "song-featurize: %llu files (%llu failed), %llu:%02llu:%02llu of "
+	         "audio, %.0fx real time",
+	         files, failed, s / 3600, s / 60 % 60, s % 60, speed);
+	/*
+	 * On a terminal the line is redrawn in place and the cursor left at its start, so that
+	 * an error line from the record loop writes over it rather than after it.
+	 */
+	if (p->tty)
+		fprintf(stderr, last ? "\r\033[K" : "\r%s\033[K\r", line);
+	else
+		fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
+
+static void *
+progress_main(void *arg)
+{
+	struct progress *p = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&p->lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	while (!p->stop) {
+		until.tv_sec += p->tty ? 1 : 10;
+		while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &until) == 0)
+			;
+		if (!p->stop)
+			progress_print(p, false);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static bool
+progress_start(struct progress *p, struct featurize *z, enum progress_mode mode)
+{
+	*p = (struct progress){.z = z, .tty = isatty(STDERR_FILENO) == 1};
+	if (mode == PROGRESS_OFF || (mode == PROGRESS_AUTO && !p->tty))
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	if (pthread_create(&p->thread, NULL, progress_main, p) != 0) {
+		pthread_cond_destroy(&p->wake);
+		pthread_mutex_destroy(&p->lock);
+		return false; /* no progress line is no reason to stop */
+	}
+	return true;
+}
+
+static void
+progress_stop(struct progress *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	/* A terminal's line is wiped; a log gets the totals. */
+	progress_print(p, p->tty);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* --- main ------------------------------------------------------------------------------ */
+
+static int
+open_analyzers(const struct opts *o, struct featurize *z)
+{
+	struct fm_err e;
+
+	z->analyzers = calloc((size_t)o->jobs, sizeof *z->analyzers);
+	if (z->analyzers == NULL) {
+		warnx("out of memory for %d analyzers", o->jobs);
+		return -1;
+	}
+	for (int i = 0; i < o->jobs; i++) {
+		if (fm_audio_analyzer_new(&o->audio, &z->analyzers[i], &e) == -1) {
+			warnx("%s", e.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+close_analyzers(const struct opts *o, struct featurize *z)
+{
+	if (z->analyzers != NULL)
+		for (int i = 0; i < o->jobs; i++)
+			fm_audio_analyzer_free(z->analyzers[i]);
+	free(z->analyzers);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = {
+	    .audio = FM_AUDIO_OPTS_DEFAULT,
+	    .jobs = default_jobs(),
+	    .progress = PROGRESS_AUTO,
+	};
+	struct featurize z = {.o = &o};
+	struct run r = {
+	    .work = featurize_one,
+	    .ctx = &z,
+	    .flags = RUN_BARE_PATHS | RUN_NEED_PATH,
+	    .status = STATUS_ALL_OK,
+	};
+	struct progress p;
+	bool progress;
+
+	parse_options(argc, argv, &o);
+	if (open_analyzers(&o, &z) == -1) {
+		close_analyzers(&o, &z);
+		return STATUS_CANNOT_RUN;
+	}
+	r.jobs = o.jobs;
+	progress = progress_start(&p, &z, o.progress);
+	run_records(&r, argc - optind, argv + optind);
+	if (progress)
+		progress_stop(&p);
+	close_analyzers(&o, &z);
+	return run_finish(&r);
+}
