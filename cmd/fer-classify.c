@@ -25,7 +25,8 @@
 #include "timeline.h"
 
 static const char USAGE[] = "usage: fer-classify [-hV] [--brief seconds] [--fast | --model file] "
-			    "[--jobs n] [--keep-crops] [--max-pixels n] [--progress] [--smooth seconds] [--tta] "
+			    "[--jobs n] [--keep-crops] [--max-faces n] [--max-line bytes] [--max-pixels n] "
+			    "[--progress] [--smooth seconds] [--tta] "
 			    "[file ...]";
 
 static const char OPTIONS[] =
@@ -34,6 +35,8 @@ static const char OPTIONS[] =
 	"  -h, --help           print this help and exit\n"
 	"  --jobs n             images classified at once (default: online processors)\n"
 	"  --keep-crops         keep the faces' \"crop\" (fer-detect --crops) in the output\n"
+	"  --max-faces n        refuse records with more faces (default 1000)\n"
+	"  --max-line bytes     refuse longer stdin lines (default 1048576)\n"
 	"  --max-pixels n       refuse images with more pixels (default 100000000)\n"
 	"  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
 	"                       installed with fermata or in the build tree's models/)\n"
@@ -52,6 +55,7 @@ struct opts {
 	int jobs;
 	uint64_t max_pixels;
 	bool tta, fast, keep_crops, progress;
+	long long max_faces, max_line;
 	struct fm_timeline_opts timeline; /* half_life_sec 0: no smoothing */
 };
 
@@ -77,6 +81,8 @@ enum {
 	OPT_FAST,
 	OPT_JOBS,
 	OPT_KEEP_CROPS,
+	OPT_MAX_FACES,
+	OPT_MAX_LINE,
 	OPT_MAX_PIXELS,
 	OPT_MODEL,
 	OPT_PROGRESS,
@@ -93,6 +99,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "keep-crops", no_argument, NULL, OPT_KEEP_CROPS },
+		{ "max-faces", required_argument, NULL, OPT_MAX_FACES },
+		{ "max-line", required_argument, NULL, OPT_MAX_LINE },
 		{ "max-pixels", required_argument, NULL, OPT_MAX_PIXELS },
 		{ "model", required_argument, NULL, OPT_MODEL },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
@@ -123,6 +131,12 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_KEEP_CROPS:
 			o->keep_crops = true;
+			break;
+		case OPT_MAX_FACES:
+			o->max_faces = option_int(USAGE, "--max-faces", optarg, 1, 1000000);
+			break;
+		case OPT_MAX_LINE:
+			o->max_line = option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
 			break;
 		case OPT_MAX_PIXELS:
 			o->max_pixels = (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
@@ -357,6 +371,9 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		return fm_err_set(err, FM_EINVAL, "\"faces\" is not an array");
 	if (faces != NULL && cJSON_GetArraySize(faces) == 0)
 		return 0; /* nothing to read: the record passes as it came */
+	if (faces != NULL && cJSON_GetArraySize(faces) > cl->o->max_faces)
+		return fm_err_set(err, FM_ELIMIT, "%d faces, limit %lld (see --max-faces)",
+				  cJSON_GetArraySize(faces), cl->o->max_faces);
 	/* Faces that all carry their crop (fer-detect --stream) need no image, nor a path. */
 	if (faces == NULL || !all_cropped(faces)) {
 		if (fm_ndjson_get_path(rec, &path, err) == -1)
@@ -510,6 +527,7 @@ main(int argc, char *argv[])
 		.jobs = default_jobs(),
 		.max_pixels = FM_DEFAULT_MAX_PIXELS,
 		.timeline = FM_TIMELINE_OPTS_DEFAULT,
+		.max_faces = 1000,
 	};
 	struct classify cl = { .o = &o };
 	struct run r = {
@@ -537,6 +555,7 @@ main(int argc, char *argv[])
 		return STATUS_CANNOT_RUN;
 	}
 	r.jobs = o.jobs;
+	r.max_line_bytes = (size_t)o.max_line;
 	r.progress = o.progress;
 	r.name = "fer-classify";
 	run_records(&r, argc - optind, argv + optind);

@@ -23,7 +23,8 @@
 
 static const char USAGE[] =
     "usage: fer-detect [-hV] [--cascade file] [--crop-margin m] [--crop-side px] [--crops]"
-    " [--fps rate] [--jobs n] [--max-pixels n] [--max-size px] [--min-neighbors n]"
+    " [--fps rate] [--jobs n] [--max-faces n] [--max-line bytes] [--max-pixels n]"
+    " [--max-size px] [--min-neighbors n]"
     " [--min-size px] [--no-equalize] [--progress] [--scale factor] [--stream | file ...]";
 
 static const char OPTIONS[] =
@@ -37,6 +38,8 @@ static const char OPTIONS[] =
     "  -h, --help           print this help and exit\n"
     "  --jobs n             images decoded and searched at once (default: online\n"
     "                       processors)\n"
+    "  --max-faces n        keep the n most certain faces of an image (default 1000)\n"
+    "  --max-line bytes     refuse longer stdin lines (default 1048576)\n"
     "  --max-pixels n       refuse images with more pixels (default 100000000)\n"
     "  --max-size px        largest face side in pixels (default 0: the image)\n"
     "  --min-neighbors n    drop faces found by n or fewer windows (default 3)\n"
@@ -72,6 +75,7 @@ struct opts {
 	double fps; /* 0: stamp frames with the clock */
 	long long crop_side;
 	double crop_margin;
+	long long max_faces, max_line;
 };
 
 struct detect {
@@ -97,6 +101,8 @@ enum {
 	OPT_CROPS,
 	OPT_FPS,
 	OPT_JOBS,
+	OPT_MAX_FACES,
+	OPT_MAX_LINE,
 	OPT_MAX_PIXELS,
 	OPT_MAX_SIZE,
 	OPT_MIN_NEIGHBORS,
@@ -118,6 +124,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"fps", required_argument, NULL, OPT_FPS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"jobs", required_argument, NULL, OPT_JOBS},
+	    {"max-faces", required_argument, NULL, OPT_MAX_FACES},
+	    {"max-line", required_argument, NULL, OPT_MAX_LINE},
 	    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
 	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	    {"min-neighbors", required_argument, NULL, OPT_MIN_NEIGHBORS},
@@ -157,6 +165,12 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_JOBS:
 			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
+			break;
+		case OPT_MAX_FACES:
+			o->max_faces = option_int(USAGE, "--max-faces", optarg, 1, 1000000);
+			break;
+		case OPT_MAX_LINE:
+			o->max_line = option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
 			break;
 		case OPT_MAX_PIXELS:
 			o->max_pixels = (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
@@ -348,7 +362,15 @@ detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *re
 	if (fm_cascade_detect(d->cascade, d->detectors[thread], &gray, &d->o->detect, &boxes, &n,
 	                      err) == -1)
 		goto fail;
-	cJSON *faces = faces_json(d->o, &raw, boxes, n, err);
+	size_t kept = n > (size_t)d->o->max_faces ? (size_t)d->o->max_faces : n;
+	cJSON *faces = faces_json(d->o, &raw, boxes, kept, err);
+	/* Boxes come most certain first: the ones over the limit are the least sure, and the
+	 * record says how many went. */
+	if (faces != NULL && kept < n &&
+	    fm_ndjson_set(rec, "faces_dropped", cJSON_CreateNumber((double)(n - kept)), err) == -1) {
+		cJSON_Delete(faces);
+		goto fail;
+	}
 	if (faces == NULL ||
 	    fm_ndjson_set(rec, "width", cJSON_CreateNumber(gray.width), err) == -1 ||
 	    fm_ndjson_set(rec, "height", cJSON_CreateNumber(gray.height), err) == -1 ||
@@ -448,6 +470,7 @@ main(int argc, char *argv[])
 	    .max_pixels = FM_DEFAULT_MAX_PIXELS,
 	    .crop_side = DEFAULT_CROP_SIDE,
 	    .crop_margin = DEFAULT_CROP_MARGIN,
+	    .max_faces = 1000,
 	};
 	struct detect d = {.o = &o};
 	struct run r = {
@@ -463,6 +486,7 @@ main(int argc, char *argv[])
 		return STATUS_CANNOT_RUN;
 	}
 	r.jobs = o.jobs;
+	r.max_line_bytes = (size_t)o.max_line;
 	r.progress = o.progress;
 	r.name = "fer-detect";
 	if (o.stream) {

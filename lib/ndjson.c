@@ -171,7 +171,7 @@ fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, struct f
 			line->number = ++r->number;
 			if (len > r->max_line) {
 				keep_head(r, text, len, line);
-				return fm_err_set(err, FM_ELIMIT, "line is longer than %zu bytes",
+				return fm_err_set(err, FM_ELIMIT, "line is longer than %zu bytes (see --max-line)",
 				                  r->max_line);
 			}
 			line->text = text;
@@ -187,7 +187,7 @@ fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, struct f
 			keep_head(r, r->buf + r->start, r->end - r->start, line);
 			r->start = r->scan = r->end = 0;
 			r->skipping = true;
-			return fm_err_set(err, FM_ELIMIT, "line is longer than %zu bytes",
+			return fm_err_set(err, FM_ELIMIT, "line is longer than %zu bytes (see --max-line)",
 			                  r->max_line);
 		}
 		if (r->ended)

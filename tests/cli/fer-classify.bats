@@ -42,7 +42,8 @@ scores_ok() {
 	run --separate-stderr "$FC" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-classify [-hV] "* ]]
-	for o in --fast --jobs --max-pixels --model --tta --version; do
+	for o in --brief --fast --jobs --keep-crops --max-faces --max-line --max-pixels --model \
+		--progress --smooth --tta --version; do
 		[[ $output == *" $o"* ]]
 	done
 	run --separate-stderr "$FC" -V
@@ -287,4 +288,17 @@ scores_ok() {
 		run --separate-stderr "$FC" $bad </dev/null
 		[ "$status" -eq 2 ]
 	done
+}
+
+@test "--max-faces refuses a record with more faces; --max-line a longer line" {
+	face='{"x":0,"y":0,"w":48,"h":48}'
+	printf '{"path":"face.pgm","faces":[%s,%s,%s]}\n{"path":"face.pgm","faces":[%s]}\n' \
+		"$face" "$face" "$face" "$face" >in.ndjson
+	run --separate-stderr "$FC" --max-faces 2 <in.ndjson
+	[ "$status" -eq 1 ]
+	[[ ${lines[0]} == *'"error":"3 faces, limit 2 (see --max-faces)"'* ]]
+	jq -e '.faces[0].emotion' <<<"${lines[1]}" >/dev/null
+	run --separate-stderr "$FC" --max-line 40 <in.ndjson
+	[ "$status" -eq 1 ]
+	[[ ${lines[0]} == *'line is longer than 40 bytes'* ]]
 }

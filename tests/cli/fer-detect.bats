@@ -20,7 +20,7 @@ setup() {
 		[ -z "$stderr" ]
 		[[ ${lines[0]} == "usage: fer-detect [-hV] "* ]]
 		for o in --cascade --crop-margin --crop-side --crops --fps --help --jobs \
-			--max-pixels --max-size --min-neighbors --min-size --no-equalize --progress \
+			--max-faces --max-line --max-pixels --max-size --min-neighbors --min-size --no-equalize --progress \
 			--scale --stream --version; do
 			[[ $output == *" $o"* ]]
 		done
@@ -258,7 +258,7 @@ setup() {
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 3 ]
 	[ "$(jq -c '[.line, (.input | length)]' <<<"${lines[1]}")" = '[2,200]' ]
-	[ "$(jq -r .error <<<"${lines[1]}")" = "line is longer than 1048576 bytes" ]
+	[ "$(jq -r .error <<<"${lines[1]}")" = "line is longer than 1048576 bytes (see --max-line)" ]
 	[ "${lines[2]}" = "${lines[0]}" ]
 }
 
@@ -625,4 +625,20 @@ frames() { cat "$@"; }
 	# --keep-order keeps the input order as well.
 	parallel --will-cite --keep-order --pipe -N 3 "$FD" <list >ordered.ndjson
 	cmp <("$FD" <list) ordered.ndjson
+}
+
+@test "--max-faces keeps the most certain faces and says how many went; --max-line bounds a line" {
+	need_photos
+	"$FD" "$FM_TESTDATA/photos/vlfeat-team.jpg" >all.ndjson
+	run --separate-stderr "$FD" --max-faces 2 "$FM_TESTDATA/photos/vlfeat-team.jpg"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '.faces' <<<"$output")" = "$(jq -c '.faces[:2]' all.ndjson)" ]
+	[ "$(jq '.faces_dropped' <<<"$output")" -eq $(($(jq '.faces | length' all.ndjson) - 2)) ]
+	printf '%s\n' "$(printf 'x%.0s' $(seq 150))" gray.pgm >in
+	run --separate-stderr "$FD" --max-line 100 <in
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .error <<<"${lines[0]}")" = "line is longer than 100 bytes (see --max-line)" ]
+	jq -e '.faces' <<<"${lines[1]}" >/dev/null
+	run --separate-stderr "$FD" --max-faces 0 gray.pgm
+	[ "$status" -eq 2 ]
 }
