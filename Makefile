@@ -32,7 +32,7 @@ FM_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prot
 	-MMD -MP $(if $(filter 1,$(WERROR)),-Werror)
 FM_LIBS     = $(PKG_LIBS) $(BLAS_LIBS) -lpthread -lm
 
-TOOLS     = fer-detect fer-classify fer-train song-featurize
+TOOLS     = fer-detect fer-classify fer-train song-featurize recommend
 LIB_SRCS  = $(sort $(wildcard lib/*.c))
 CMD_SRCS  = cmd/common.c
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
@@ -146,14 +146,14 @@ install: all
 	install -m 644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 $(filter %.7,$(MANS)) $(DESTDIR)$(MANDIR)/man7
-	install -m 644 models/fer2013.fm $(DESTDIR)$(DATADIR)
+	install -m 644 models/fer2013.fm models/fer2013-fast.fm models/profiles.json $(DESTDIR)$(DATADIR)
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANS)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MANS)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man7/%,$(filter %.7,$(MANS)))
-	rm -f $(DESTDIR)$(DATADIR)/fer2013.fm
+	rm -f $(DESTDIR)$(DATADIR)/fer2013.fm $(DESTDIR)$(DATADIR)/fer2013-fast.fm $(DESTDIR)$(DATADIR)/profiles.json
 	-rmdir $(DESTDIR)$(DATADIR)
 
 clean:

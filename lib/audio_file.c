@@ -23,19 +23,6 @@
 
 #define READ_SAMPLES 16384 /* samples (frames x channels) decoded at a time */
 
-/* The system's reason in the house style: lower case first, as lib/base.c writes it. */
-static int
-errno_error(struct fm_err *err, int e)
-{
-	char msg[128];
-
-	if (strerror_r(e, msg, sizeof msg) != 0)
-		snprintf(msg, sizeof msg, "error %d", e);
-	if (isupper((unsigned char)msg[0]) && !isupper((unsigned char)msg[1]))
-		msg[0] = (char)tolower((unsigned char)msg[0]);
-	return fm_err_set(err, FM_EIO, "%s", msg);
-}
-
 /*
  * Whether libsndfile's log says that a WAV or AIFF data chunk is shorter than its header
  * announces: it then reads what is there and reports no error, and the log line
@@ -144,9 +131,9 @@ fm_audio_analyze_file(struct fm_audio_analyzer *a, const char *path, struct fm_a
 	memset(f, 0, sizeof *f);
 	f->key = -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno_error(err, errno);
+		return fm_err_errno(err, errno);
 	if (fstat(fd, &st) == -1) {
-		rc = errno_error(err, errno);
+		rc = fm_err_errno(err, errno);
 		close(fd);
 		return rc;
 	}

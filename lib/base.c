@@ -31,8 +31,8 @@ fm_err_set(struct fm_err *err, enum fm_errcode code, const char *fmt, ...)
 }
 
 /* The system's reason, in the house style: "No such file or directory" loses its capital. */
-static int
-errno_error(struct fm_err *err, int e)
+int
+fm_err_errno(struct fm_err *err, int e)
 {
 	char msg[128];
 
@@ -51,7 +51,7 @@ read_fd(int fd, size_t limit, unsigned char **bytes, size_t *n_bytes, struct fm_
 	unsigned char *b;
 
 	if (fstat(fd, &st) == -1)
-		return errno_error(err, errno);
+		return fm_err_errno(err, errno);
 	if (S_ISDIR(st.st_mode))
 		return fm_err_set(err, FM_EIO, "is a directory");
 	if (S_ISREG(st.st_mode) && st.st_size == 0)
@@ -91,7 +91,7 @@ read_fd(int fd, size_t limit, unsigned char **bytes, size_t *n_bytes, struct fm_
 			if (e == EINTR)
 				continue;
 			free(b);
-			return errno_error(err, e);
+			return fm_err_errno(err, e);
 		}
 		len += (size_t)got;
 	}
@@ -113,7 +113,7 @@ fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *
 	*bytes = NULL;
 	*n_bytes = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno_error(err, errno);
+		return fm_err_errno(err, errno);
 	rc = read_fd(fd, max_bytes, bytes, n_bytes, err);
 	close(fd);
 	return rc;

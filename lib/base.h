@@ -38,6 +38,9 @@ int fm_err_set(struct fm_err *err, enum fm_errcode code, const char *fmt, ...)
 #define FM_DEFAULT_MAX_PIXELS 100000000u    /* 100 megapixels: 300 MB of RGB */
 #define FM_DEFAULT_MAX_FILE_BYTES (1u << 30) /* 1 GiB read into memory at most */
 
+/* FM_EIO with errnum's reason in the house style ("no such file or directory"); returns -1. */
+int fm_err_errno(struct fm_err *err, int errnum);
+
 /*
  * The whole of a file in *bytes (malloc'd, freed by the caller; n_bytes > 0), read to its
  * end, so that a pipe, or a file that grows or shrinks meanwhile, is judged by what was

@@ -254,13 +254,8 @@ fill(struct fm_frame_reader *r, struct fm_err *err)
 	do
 		got = read(r->fd, r->buf + r->end, r->cap - r->end);
 	while (got == -1 && errno == EINTR);
-	if (got == -1) {
-		char why[128];
-
-		if (strerror_r(errno, why, sizeof why) != 0)
-			strcpy(why, "read error");
-		return fm_err_set(err, FM_EIO, "%s", why);
-	}
+	if (got == -1)
+		return fm_err_errno(err, errno);
 	if (got == 0)
 		r->eof = true;
 	r->end += (size_t)got;

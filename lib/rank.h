@@ -1,0 +1,379 @@
+/*
+ * lib/rank.h: emotion-aware ranking of a song library. A song is a point in a space of nine
+ * descriptors taken from song-featurize's record (enum fm_rank_dim), each standardised over
+ * the library (z-scores, so that no unit dominates); a mood, the distribution over the seven
+ * expressions that fer-classify's faces give, becomes a query vector in that space through
+ * one profile per expression, and songs are ranked by cosine similarity to it.
+ *
+ * The module also holds what the ranking needs around it: pooling faces and frames into a
+ * mood (face size, detection confidence, a half-life over frame times), the strategies
+ * (match the mood, lift a negative one step by step towards positive valence, calm it),
+ * diversity (maximal marginal relevance, Carbonell and Goldstein 1998; one song per artist
+ * or album), the profiles file, learning profiles from the user's own tags, Rocchio feedback
+ * (Rocchio 1971) from likes, skips and ratings, and a binary index that opens a large
+ * library in a few milliseconds. The file formats are documented in recommend(1).
+ *
+ * Thread safety: a library is read-only once finished or loaded, and may be searched from
+ * several threads, each with its own struct fm_rank_work.
+ */
+#ifndef FM_RANK_H
+#define FM_RANK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "base.h"
+
+/*
+ * The descriptors, in the order of every vector. Each is computed from the song record's
+ * fields as said here, then standardised over the library and clamped to +-3 standard
+ * deviations (so that one extreme song does not squash everyone else's scores). A song whose
+ * field is missing, null, not a number or out of its physical range takes the library's mean
+ * for that descriptor, z = 0: it neither helps nor hurts the song's score.
+ */
+enum fm_rank_dim {
+	FM_DIM_TEMPO,      /* log2 of "tempo" (BPM > 0): tempo is perceived in ratios */
+	FM_DIM_MODE,       /* "mode" major +1, minor -1, times "key_strength" clamped to 0..1 */
+	FM_DIM_LOUDNESS,   /* "loudness", dBFS, clamped to -60..0 (silence is -100) */
+	FM_DIM_DYNAMICS,   /* "rms_std" / "rms_mean": how much the level varies */
+	FM_DIM_BRIGHTNESS, /* log2 of "centroid_mean" (Hz > 0) */
+	FM_DIM_ROLLOFF,    /* log2 of "rolloff_mean" (Hz > 0) */
+	FM_DIM_FLATNESS,   /* "flatness_mean", 0..1: noise against tone */
+	FM_DIM_ZCR,        /* "zcr_mean", 0..1: noisiness and high-frequency grit */
+	FM_DIM_ONSETS,     /* log2(1 + "onset_rate"), onsets per second: event density */
+	FM_RANK_DIMS
+};
+
+/* "tempo", "mode", ... as in the profiles file; NULL out of range. The string is static. */
+const char *fm_rank_dim_name(enum fm_rank_dim d);
+/* The dimension named name, or -1 with FM_EINVAL. */
+int fm_rank_dim_parse(const char *name, enum fm_rank_dim *out, struct fm_err *err);
+
+/* A library of more songs than this is refused (FM_ELIMIT): 2^27, some 134 million. */
+#define FM_RANK_MAX_SONGS ((size_t)1 << 27)
+
+/* ------------------------------------------------------------------------------------------ */
+/* The library                                                                                 */
+
+struct fm_rank_library; /* opaque: songs' vectors, paths, groups, tags and record lines */
+
+int fm_rank_library_new(struct fm_rank_library **out, struct fm_err *err);
+void fm_rank_library_free(struct fm_rank_library *lib);
+
+/* What fm_rank_library_add did with a well-formed line. */
+enum fm_rank_added {
+	FM_RANK_ADDED,     /* the song is in */
+	FM_RANK_UPSTREAM,  /* the record carries "error" (song-featurize failed): left out */
+	FM_RANK_DUPLICATE, /* an earlier song has the same "path": this one is left out */
+};
+
+/* What fm_rank_library_add saw in a song record besides its path. */
+struct fm_rank_song_info {
+	unsigned n_missing;      /* descriptors absent or null: they take the library's mean */
+	unsigned n_invalid;      /* descriptors present but not a usable number: the same */
+	unsigned n_unknown_tags; /* "emotion" tags other than the seven names: ignored */
+};
+
+/*
+ * Add one line of song-featurize's output (n_bytes, text[n_bytes] NUL, as fm_ndjson_read
+ * gives it), before fm_rank_library_finish. The line is kept whole, so that the song's other
+ * fields (a user's "artist", "title") come out with it. A descriptor that is missing, null,
+ * not a number, or out of its physical range (a tempo of 0, a flatness above 1, a mode other
+ * than "major" or "minor") takes the library's mean. "artist" and "album" strings, when
+ * present, name the song's groups for diversity; "emotion", a string or an array of strings,
+ * tags it for fm_rank_learn. FM_EFORMAT when the line is not a JSON object or has no
+ * non-empty "path" string; FM_ELIMIT beyond FM_RANK_MAX_SONGS; FM_ENOMEM; FM_EINVAL after
+ * finish.
+ */
+int fm_rank_library_add(struct fm_rank_library *lib, const char *line, size_t n_bytes,
+                        enum fm_rank_added *how, struct fm_rank_song_info *info,
+                        struct fm_err *err);
+
+/*
+ * Standardise every descriptor over the songs added: z = (x - mean) / std, computed in double
+ * precision, 0 for a song that lacks the descriptor, and 0 for everyone when the descriptor
+ * does not vary in the library (a constant says nothing about a song). FM_EINVAL when the
+ * library has no song or is finished already; FM_ENOMEM.
+ */
+int fm_rank_library_finish(struct fm_rank_library *lib, struct fm_err *err);
+
+size_t fm_rank_library_size(const struct fm_rank_library *lib);
+
+/* Song i's standardised vector (i < size, the library finished or loaded). */
+void fm_rank_library_vector(const struct fm_rank_library *lib, size_t i, double z[FM_RANK_DIMS]);
+
+/* The mean and standard deviation of each descriptor, as fm_rank_library_finish found them. */
+void fm_rank_library_stats(const struct fm_rank_library *lib, double mean[FM_RANK_DIMS],
+                           double std[FM_RANK_DIMS]);
+
+/*
+ * Song i's record line as it was added, without its newline, as a new NUL-terminated string
+ * (*text, which the caller frees). From an index the line is read from the file and checked
+ * against its checksum: FM_EFORMAT when it does not match or lies outside the file, FM_EIO
+ * when the file cannot be read. FM_ENOMEM.
+ */
+int fm_rank_library_record(const struct fm_rank_library *lib, size_t i, char **text,
+                           size_t *n_bytes, struct fm_err *err);
+
+/*
+ * The song whose "path" is path (n_bytes, compared byte for byte as JSON decodes it): 1 with
+ * *i, 0 when no song has it, -1 with err when the library cannot tell (an index loaded without
+ * FM_RANK_WANT_PATHS is FM_EINVAL; a damaged record FM_EFORMAT).
+ */
+int fm_rank_library_find(const struct fm_rank_library *lib, const char *path, size_t n_bytes,
+                         size_t *i, struct fm_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The binary index: the finished library in a file that opens in milliseconds (recommend(1)) */
+
+/* What a loaded index must offer besides vectors and records; each costs memory and time. */
+#define FM_RANK_WANT_PATHS 1u  /* fm_rank_library_find: history and feedback */
+#define FM_RANK_WANT_GROUPS 2u /* artist and album diversity */
+#define FM_RANK_WANT_TAGS 4u   /* fm_rank_learn */
+
+/*
+ * Write a library finished from records to path as an index: to a temporary file in the same
+ * folder, renamed over path at the end, so that a reader never sees half an index. FM_EIO,
+ * FM_EINVAL (not finished, or itself loaded from an index), FM_ENOMEM.
+ */
+int fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct fm_err *err);
+
+/*
+ * Open an index. Its vectors are read into memory, and the sections of want; the records'
+ * lines stay in the file, which stays open, and are read one by one by
+ * fm_rank_library_record, so that memory is about the size of the feature matrix. Everything
+ * read from the file is checked before it is used: the magic, the version, the descriptor
+ * count, sizes against the file's (a truncated file is FM_EFORMAT naming both sizes), each
+ * section's bounds and checksum, every number finite. FM_EIO, FM_EFORMAT, FM_ELIMIT (more
+ * than FM_RANK_MAX_SONGS), FM_ENOMEM.
+ */
+int fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out,
+                       struct fm_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Profiles                                                                                    */
+
+/* How feedback moves a profile (Rocchio 1971, in the form of Manning et al. 2008, 9.1.1). */
+struct fm_rank_feedback_opts {
+	double alpha;          /* >= 0: weight of the profile itself */
+	double beta;           /* >= 0: rate towards the liked songs' centroid */
+	double gamma;          /* >= 0: rate away from the disliked songs' centroid */
+	double half_life_days; /* > 0: an event this old counts half */
+	double like, skip;     /* an action's weight: like > 0, skip < 0 */
+};
+
+struct fm_rank_profiles {
+	/* Each expression's direction in the standardised space; only the direction counts. */
+	double vec[FM_N_EMOTIONS][FM_RANK_DIMS];
+	/* Its place on Russell's circumplex, -1..1: uplift steers negative valence. */
+	double valence[FM_N_EMOTIONS], arousal[FM_N_EMOTIONS];
+	/* The directions of positive valence and of higher arousal in the same space. */
+	double axis_valence[FM_RANK_DIMS], axis_arousal[FM_RANK_DIMS];
+	struct fm_rank_feedback_opts feedback;
+};
+
+/*
+ * Read a profiles file's text (format "fermata-profiles 1", see recommend(1)): every one of
+ * the seven expressions and both axes, each vector's members among the descriptor names
+ * (a missing one is 0, an unknown one an error, so that a typo does not pass), numbers finite
+ * and within -10..10, valence and arousal within -1..1, the feedback section's numbers in
+ * range. Members not named in recommend(1), such as each profile's "why", are ignored.
+ * FM_EFORMAT with the member at fault; FM_ENOMEM.
+ */
+int fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profiles *out,
+                            struct fm_err *err);
+/* fm_read_file then decode; the message does not name the path. */
+int fm_rank_profiles_load(const char *path, struct fm_rank_profiles *out, struct fm_err *err);
+
+/*
+ * The profiles as a readable profiles file (*text malloc'd, NUL-terminated, ending in a
+ * newline), each number to 4 decimals; why[e], when not NULL, is written as expression e's
+ * "why", and about as the file's. FM_ENOMEM.
+ */
+int fm_rank_profiles_encode(const struct fm_rank_profiles *p, const char *about,
+                            const char *const why[FM_N_EMOTIONS], char **text, struct fm_err *err);
+
+/*
+ * Profiles learnt from the library's tags: each expression that tags at least one song gets
+ * the mean standardised vector of those songs (their centroid, the prototype of the user's
+ * own idea of that mood); the others, and the valence, arousal, axes and feedback settings,
+ * are copied from base. n_songs[e] is the number of songs tagged e. FM_EINVAL when no song
+ * carries a tag (or an index was loaded without FM_RANK_WANT_TAGS).
+ */
+int fm_rank_learn(const struct fm_rank_library *lib, const struct fm_rank_profiles *base,
+                  struct fm_rank_profiles *out, size_t n_songs[FM_N_EMOTIONS], struct fm_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Feedback                                                                                    */
+
+/* One line of the feedback log, decoded. */
+struct fm_rank_event {
+	const char *path; /* borrowed from the record it was decoded from */
+	size_t n_path;
+	enum fm_emotion emotion; /* the mood the song was played for */
+	double weight;           /* rating r: (r - 3) / 2; like, skip: the options' weights */
+	double t_sec;            /* Unix time of the event, or NAN when the line has none */
+};
+
+/*
+ * Decode a feedback record: {"path","emotion","rating":1..5} or {"path","emotion",
+ * "action":"like"|"skip"}, with an optional "time" (see fm_rank_time_decode). FM_EFORMAT
+ * naming what is wrong (no path, unknown emotion, rating not a whole number 1..5, an unknown
+ * action, both or neither of rating and action, a bad time).
+ */
+int fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o,
+                         struct fm_rank_event *ev, struct fm_err *err);
+
+/* Evidence gathered per expression: weighted sums of liked and disliked songs' unit vectors. */
+struct fm_rank_feedback {
+	double pos[FM_N_EMOTIONS][FM_RANK_DIMS], neg[FM_N_EMOTIONS][FM_RANK_DIMS];
+	double w_pos[FM_N_EMOTIONS], w_neg[FM_N_EMOTIONS];
+	size_t n_events[FM_N_EMOTIONS];
+};
+
+/*
+ * Count one event about song i (found by the caller), decayed by its age at now_sec:
+ * weight * 2^(-age / half-life), an event from the future or without a time at full weight.
+ * A song whose vector is all zeros (no descriptor) carries no direction and adds nothing.
+ */
+void fm_rank_feedback_add(struct fm_rank_feedback *fb, const struct fm_rank_library *lib, size_t i,
+                          const struct fm_rank_event *ev, double now_sec,
+                          const struct fm_rank_feedback_opts *o);
+
+/*
+ * Move each profile with evidence (Rocchio):
+ *   p' = alpha p/|p| + beta W+/(W+ + 1) C+ - gamma W-/(W- + 1) C-
+ * where C+ and C- are the weighted centroids of the liked and disliked songs' unit vectors
+ * and W+, W- their total weights: the more evidence, the closer the factor to beta or gamma.
+ */
+void fm_rank_feedback_apply(const struct fm_rank_feedback *fb, struct fm_rank_profiles *p);
+
+/*
+ * A time as Unix seconds: a JSON number, or an RFC 3339 string ("2024-05-01T18:30:00Z",
+ * "2024-05-01T20:30:00.5+02:00"; "t" or a space may separate date and time). FM_EFORMAT.
+ */
+int fm_rank_time_decode(const cJSON *v, double *t_sec, struct fm_err *err);
+/* The same for a string (an option's argument): a decimal number or RFC 3339. */
+int fm_rank_time_parse(const char *s, double *t_sec, struct fm_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The mood: faces and frames pooled into one distribution                                     */
+
+struct fm_rank_mood {
+	double half_life_sec;    /* 0: every face counts whatever its time */
+	double p[FM_N_EMOTIONS]; /* the distribution pooled so far */
+	double weight;           /* the records behind it, decayed; may underflow to 0 */
+	double last_t;           /* the latest record time seen */
+	uint64_t n_records;
+	size_t n_faces;
+};
+
+/* An empty mood; half_life_sec >= 0 (0: no decay). */
+void fm_rank_mood_init(struct fm_rank_mood *m, double half_life_sec);
+
+/*
+ * Pool one record. Its faces (fer-classify's "faces") are averaged, each weighted by its area
+ * "w" * "h" times its detection "score" (when in (0, 1]; a face without a usable box counts
+ * 1), into the record's distribution; a face's "scores" are renormalised to sum to 1, and a
+ * face with only "emotion" counts as certain of it. A record without "faces" but with
+ * "scores" or "emotion" of its own counts as one face (for scripts); an "event" record
+ * (fer-classify --smooth's brief expressions, which summarise frames already pooled) is
+ * passed over. Each record with a face then weighs 1 in the pool. With a half-life, the pool
+ * decays by 2^(-dt / half-life) before the record is added, dt the time from the latest
+ * record to this one's "t" (records without "t" are one second apart; a time that goes back
+ * counts as no time). *n_used is the number of faces pooled (0: the record had none). On -1
+ * (FM_EFORMAT: a "faces" that is not an array, a face's "scores" that is not an object of
+ * the seven names with numbers >= 0 and not all zero, an unknown emotion name) nothing
+ * changes.
+ */
+int fm_rank_mood_add(struct fm_rank_mood *m, const cJSON *rec, size_t *n_used, struct fm_err *err);
+
+/* The pooled distribution, summing to 1; FM_EINVAL when nothing was pooled. */
+int fm_rank_mood_get(const struct fm_rank_mood *m, double p[FM_N_EMOTIONS], struct fm_err *err);
+
+/*
+ * An object of expression names to probabilities ({"sad":0.7,"neutral":0.3}) as a
+ * distribution: names among the seven, numbers >= 0, at least one > 0; missing names are 0 and
+ * the sum is renormalised to 1. FM_EFORMAT.
+ */
+int fm_rank_scores_decode(const cJSON *scores, double p[FM_N_EMOTIONS], struct fm_err *err);
+
+/* The most likely expression of p (the first of equals, in the order of enum fm_emotion). */
+enum fm_emotion fm_rank_mood_top(const double p[FM_N_EMOTIONS]);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Ranking                                                                                     */
+
+enum fm_rank_strategy {
+	FM_RANK_MATCH,  /* the songs closest to the mood */
+	FM_RANK_UPLIFT, /* from the mood's energy towards positive valence, song by song */
+	FM_RANK_CALM,   /* the mood with lower arousal */
+};
+/* "match", "uplift", "calm"; NULL out of range. */
+const char *fm_rank_strategy_name(enum fm_rank_strategy s);
+int fm_rank_strategy_parse(const char *name, enum fm_rank_strategy *out, struct fm_err *err);
+
+/* fm_rank_query.diverse */
+#define FM_RANK_DIVERSE_MMR 1u    /* maximal marginal relevance, fm_rank_query.mmr_lambda */
+#define FM_RANK_DIVERSE_ARTIST 2u /* at most one song per "artist" */
+#define FM_RANK_DIVERSE_ALBUM 4u  /* at most one song per "album" */
+/*
+ * MMR's default weight of relevance against novelty. Songs that suit one mood lie close
+ * together in this space (cosines of 0.7 to 0.9 among them are usual), so the 0.7 often used
+ * for documents would keep a near-duplicate; half and half lets a relevant, different song
+ * beat it.
+ */
+#define FM_RANK_MMR_LAMBDA 0.5
+
+/*
+ * Uplift's steps: the query of the k-th song of n is (1 - t) mood + t valence axis (both
+ * unit), t = min(1, strength * negativity * s), s going evenly from FM_RANK_UPLIFT_FIRST at
+ * the first song to FM_RANK_UPLIFT_LAST at the last, negativity the mood's probability mass
+ * of negative valence relative to the most negative expression's (1 for sad alone with the
+ * shipped profiles, 0 for any mood without negative valence: uplift is then match).
+ * Calm's query is mood - (max(mood . arousal axis, 0) + strength / 2) arousal axis: the mood
+ * without its arousal above neutral, and below neutral by half the strength.
+ */
+#define FM_RANK_UPLIFT_FIRST 0.5
+#define FM_RANK_UPLIFT_LAST 1.0
+
+struct fm_rank_query {
+	double mood[FM_N_EMOTIONS]; /* a distribution (fm_rank_mood_get) */
+	enum fm_rank_strategy strategy;
+	double strength;         /* > 0: how far uplift and calm move; 1 by default */
+	size_t n_results;        /* >= 1 */
+	unsigned diverse;        /* FM_RANK_DIVERSE_* */
+	double mmr_lambda;       /* 0..1, with FM_RANK_DIVERSE_MMR: 1 is relevance alone */
+	const uint8_t *excluded; /* one byte per song, non-zero to leave it out; or NULL */
+};
+
+struct fm_rank_hit {
+	size_t song;  /* index in the library */
+	double score; /* cosine similarity in -1..1 with the query of its step */
+	char why[96]; /* "slow tempo, minor key, quiet": the descriptors that drove the score */
+};
+
+struct fm_rank_work; /* opaque: per-song buffers for one search at a time */
+
+/* Buffers for searching lib (which must outlive the work). FM_ENOMEM. */
+int fm_rank_work_new(const struct fm_rank_library *lib, struct fm_rank_work **out,
+                     struct fm_err *err);
+void fm_rank_work_free(struct fm_rank_work *w);
+
+/*
+ * Rank the library for q: the query vector is sum_e mood[e] * profile[e] / |profile[e]|,
+ * made unit, then moved by the strategy (recommend(1) gives the formulas). hits (room for
+ * q->n_results) receives the best first; *n_hits is fewer when the library, less the
+ * excluded songs and those diversity rules out, is smaller. Equal scores keep the library's
+ * order. Scores are finite: a song whose vector is all zeros scores 0. FM_EINVAL for a query
+ * out of range, or a mood to which the profiles give no direction (all of its profiles zero),
+ * or diversity by group on an index loaded without FM_RANK_WANT_GROUPS.
+ */
+int fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
+                   const struct fm_rank_query *q, struct fm_rank_hit *hits, size_t *n_hits,
+                   struct fm_err *err);
+
+#endif

@@ -1,0 +1,477 @@
+/*
+ * lib/rank_index.c: the library as a binary index file, opened so that a query reads only
+ * what it needs: the feature matrix, and the record lines of the few songs it
+ * returns. recommend(1) documents the format; in short, little-endian:
+ *
+ *   header, 512 bytes: magic "FMRANKIX", version 1, header size, descriptor count (9), section
+ *     count (6), song count, file size, then for each section its offset, size and checksum,
+ *     the descriptors' means and standard deviations (doubles), zeros, and last the checksum
+ *     of the 504 bytes before it;
+ *   sections, each at a multiple of 8 bytes: vectors (float32, songs x 9), path hashes
+ *     (u64), group hashes (u64 artist, u64 album), tags (u8), record entries (u64 offset,
+ *     u32 size, u32 checksum) and the records' lines back to back.
+ *
+ * Checksums are rank_hash over a section's bytes. The entries and lines have none of their
+ * own, since checking them would read the whole file on every query; each line is checked
+ * against its entry's checksum, and each entry against the lines' bounds, when read. The
+ * sections read whole (the vectors, and the paths, groups and tags when asked for) are
+ * mapped; entries and lines are read with pread(2), since a mapping's fault brings in a whole
+ * folio of the page cache, megabytes of other songs for one line. An index is replaced by
+ * rename(2), never rewritten in place, so that a query running on the old one keeps its file.
+ * Everything the file says is hostile until checked: sizes are multiplied in 64 bits and
+ * compared with the file's before anything is mapped or allocated.
+ */
+#include "rank_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "FMRANKIX"
+#define VERSION 1
+#define HEADER_BYTES 512
+#define HEADER_SUM_AT (HEADER_BYTES - 8)
+
+enum { SEC_VECTORS, SEC_PATHS, SEC_GROUPS, SEC_TAGS, SEC_RECORDS, SEC_LINES, N_SECTIONS };
+
+static const char *const section_names[N_SECTIONS] = {
+    "vectors", "paths", "groups", "tags", "records", "lines",
+};
+
+struct section {
+	uint64_t offset, n_bytes, sum;
+};
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	for (int k = 0; k < 4; k++)
+		p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	for (int k = 0; k < 8; k++)
+		p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	uint32_t v = 0;
+
+	for (int k = 0; k < 4; k++)
+		v |= (uint32_t)p[k] << (8 * k);
+	return v;
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int k = 0; k < 8; k++)
+		v |= (uint64_t)p[k] << (8 * k);
+	return v;
+}
+
+static double
+get_double(const unsigned char *p)
+{
+	uint64_t bits = get64(p);
+	double v;
+
+	memcpy(&v, &bits, sizeof v);
+	return v;
+}
+
+static void
+put_double(unsigned char *p, double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof bits);
+	put64(p, bits);
+}
+
+/* The system's reason in the house style: "no such file or directory", lower case. */
+static int
+sys_error(struct fm_err *err, const char *what, int e)
+{
+	char msg[128];
+
+	if (e == 0 || strerror_r(e, msg, sizeof msg) != 0)
+		snprintf(msg, sizeof msg, "error %d", e);
+	if (isupper((unsigned char)msg[0]) && !isupper((unsigned char)msg[1]))
+		msg[0] = (char)tolower((unsigned char)msg[0]);
+	return fm_err_set(err, FM_EIO, "%s%s", what, msg);
+}
+
+void
+rank_close(struct fm_rank_library *lib)
+{
+	for (int k = 0; k < 4; k++)
+		if (lib->maps[k] != NULL)
+			munmap(lib->maps[k], lib->map_bytes[k]);
+	close(lib->fd);
+}
+
+/* Read n bytes at offset, all of them; a file that ends early is damaged. */
+static int
+read_at(int fd, void *buf, size_t n, uint64_t offset, struct fm_err *err)
+{
+	unsigned char *p = buf;
+
+	while (n > 0) {
+		ssize_t got = pread(fd, p, n, (off_t)offset);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1)
+			return sys_error(err, "", errno);
+		if (got == 0)
+			return fm_err_set(err, FM_EFORMAT,
+			                  "index file ended early (changed meanwhile?)");
+		p += got;
+		n -= (size_t)got;
+		offset += (uint64_t)got;
+	}
+	return 0;
+}
+
+/* The expected size of each section for n songs; the lines' is free. */
+static uint64_t
+section_size(int s, uint64_t n)
+{
+	switch (s) {
+	case SEC_VECTORS:
+		return n * FM_RANK_DIMS * sizeof(float);
+	case SEC_PATHS:
+		return n * 8;
+	case SEC_GROUPS:
+		return n * 16;
+	case SEC_TAGS:
+		return n;
+	case SEC_RECORDS:
+		return n * sizeof(struct rank_rec);
+	default:
+		return 0;
+	}
+}
+
+static uint64_t
+align8(uint64_t v)
+{
+	return (v + 7) & ~(uint64_t)7;
+}
+
+static int
+write_all(FILE *fp, const void *p, size_t n)
+{
+	return n == 0 || fwrite(p, 1, n, fp) == n ? 0 : -1;
+}
+
+int
+fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct fm_err *err)
+{
+	static const unsigned char zeros[8] = {0};
+	unsigned char h[HEADER_BYTES] = {0};
+	const void *data[N_SECTIONS];
+	struct section sec[N_SECTIONS];
+	uint64_t at = HEADER_BYTES, n = lib->n_songs;
+	size_t n_path = strlen(path);
+	char *tmp;
+	FILE *fp = NULL;
+	int fd, saved;
+
+	if (!lib->finished)
+		return fm_err_set(err, FM_EINVAL, "the library is not finished");
+	if (lib->fd != -1)
+		return fm_err_set(err, FM_EINVAL,
+		                  "an index is built from song records, not copied");
+	if (!rank_little_endian())
+		return fm_err_set(err, FM_EINVAL,
+		                  "index files are little-endian; this machine is not");
+	data[SEC_VECTORS] = lib->z;
+	data[SEC_PATHS] = lib->path_hash;
+	data[SEC_GROUPS] = lib->groups;
+	data[SEC_TAGS] = lib->tags;
+	data[SEC_RECORDS] = lib->recs;
+	data[SEC_LINES] = lib->blob;
+	for (int s = 0; s < N_SECTIONS; s++) {
+		sec[s].offset = at;
+		sec[s].n_bytes = s == SEC_LINES ? lib->blob_bytes : section_size(s, n);
+		sec[s].sum =
+		    s == SEC_LINES ? 0 : rank_hash(data[s], sec[s].n_bytes, RANK_SEED_SECTION);
+		at = align8(at + sec[s].n_bytes);
+	}
+	memcpy(h, MAGIC, 8);
+	put32(h + 8, VERSION);
+	put32(h + 12, HEADER_BYTES);
+	put32(h + 16, FM_RANK_DIMS);
+	put32(h + 20, N_SECTIONS);
+	put64(h + 24, n);
+	put64(h + 32, sec[SEC_LINES].offset + sec[SEC_LINES].n_bytes);
+	for (int s = 0; s < N_SECTIONS; s++) {
+		put64(h + 40 + 24 * s, sec[s].offset);
+		put64(h + 48 + 24 * s, sec[s].n_bytes);
+		put64(h + 56 + 24 * s, sec[s].sum);
+	}
+	for (int d = 0; d < FM_RANK_DIMS; d++) {
+		put_double(h + 184 + 8 * d, lib->mean[d]);
+		put_double(h + 256 + 8 * d, lib->std[d]);
+	}
+	put64(h + HEADER_SUM_AT, rank_hash(h, HEADER_SUM_AT, RANK_SEED_SECTION));
+
+	/* Beside the target, so that rename(2) replaces it in one step; created as open(2)
+	 * creates any file, under the umask (mkstemp's would be private to the user). */
+	if ((tmp = malloc(n_path + 32)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory");
+	snprintf(tmp, n_path + 32, "%s.%ld.tmp", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd == -1 || (fp = fdopen(fd, "wb")) == NULL) {
+		saved = errno;
+		if (fd != -1) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(tmp);
+		return sys_error(err, "cannot create a file beside it: ", saved);
+	}
+	int rc = write_all(fp, h, HEADER_BYTES);
+	for (int s = 0; s < N_SECTIONS && rc == 0; s++) {
+		rc = write_all(fp, data[s], sec[s].n_bytes);
+		if (rc == 0 && s + 1 < N_SECTIONS)
+			rc = write_all(fp, zeros,
+			               sec[s + 1].offset - sec[s].offset - sec[s].n_bytes);
+	}
+	saved = errno;
+	if (fflush(fp) == EOF || ferror(fp))
+		rc = -1, saved = errno;
+	if (fclose(fp) == EOF && rc == 0)
+		rc = -1, saved = errno;
+	if (rc == 0 && rename(tmp, path) == -1)
+		rc = -1, saved = errno;
+	if (rc == -1) {
+		unlink(tmp);
+		free(tmp);
+		return sys_error(err, "", saved != 0 ? saved : EIO);
+	}
+	free(tmp);
+	return 0;
+}
+
+/* Check the header and the section table against the file's size; fill sec, n_songs. */
+static int
+check_header(const unsigned char *h, uint64_t file_bytes, struct section sec[N_SECTIONS],
+             uint64_t *n_songs, struct fm_err *err)
+{
+	uint64_t n, end = HEADER_BYTES, said;
+
+	if (get32(h + 8) != VERSION)
+		return fm_err_set(err, FM_EFORMAT, "index version %u; this recommend reads %d",
+		                  get32(h + 8), VERSION);
+	if (rank_hash(h, HEADER_SUM_AT, RANK_SEED_SECTION) != get64(h + HEADER_SUM_AT))
+		return fm_err_set(err, FM_EFORMAT, "index header is damaged (checksum)");
+	if (get32(h + 12) != HEADER_BYTES || get32(h + 20) != N_SECTIONS)
+		return fm_err_set(err, FM_EFORMAT, "index header has an unknown layout");
+	if (get32(h + 16) != FM_RANK_DIMS)
+		return fm_err_set(
+		    err, FM_EFORMAT,
+		    "index has %u descriptors, this recommend uses %d: build it again",
+		    get32(h + 16), FM_RANK_DIMS);
+	said = get64(h + 32);
+	if (said > file_bytes)
+		return fm_err_set(err, FM_EFORMAT, "truncated index (%llu of %llu bytes)",
+		                  (unsigned long long)file_bytes, (unsigned long long)said);
+	if (said < file_bytes)
+		return fm_err_set(err, FM_EFORMAT, "index has %llu bytes after its end",
+		                  (unsigned long long)(file_bytes - said));
+	n = get64(h + 24);
+	if (n == 0)
+		return fm_err_set(err, FM_EFORMAT, "index holds no song");
+	if (n > FM_RANK_MAX_SONGS)
+		return fm_err_set(err, FM_ELIMIT, "index holds %llu songs, limit %zu",
+		                  (unsigned long long)n, FM_RANK_MAX_SONGS);
+	for (int s = 0; s < N_SECTIONS; s++) {
+		sec[s].offset = get64(h + 40 + 24 * s);
+		sec[s].n_bytes = get64(h + 48 + 24 * s);
+		sec[s].sum = get64(h + 56 + 24 * s);
+		/* In order, aligned, inside the file, of the size n songs take. */
+		if (sec[s].offset % 8 != 0 || sec[s].offset < end || sec[s].offset > file_bytes ||
+		    sec[s].n_bytes > file_bytes - sec[s].offset ||
+		    (s != SEC_LINES && sec[s].n_bytes != section_size(s, n)))
+			return fm_err_set(err, FM_EFORMAT, "index section \"%s\" is out of place",
+			                  section_names[s]);
+		end = sec[s].offset + sec[s].n_bytes;
+	}
+	*n_songs = n;
+	return 0;
+}
+
+/*
+ * Map section s (kept in lib->maps[slot]) and check its sum. Only the section's pages are
+ * mapped, so that memory grows by its size; mapping rather than reading saves a page fault
+ * per 4 KiB, since the page cache hands a mapping whole folios.
+ */
+static int
+map_section(struct fm_rank_library *lib, const struct section *sec, int s, int slot,
+            const void **out, struct fm_err *err)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t start = sec[s].offset - sec[s].offset % (uint64_t)(page > 0 ? page : 4096);
+	size_t n = (size_t)(sec[s].offset + sec[s].n_bytes - start);
+	void *m;
+
+	if (sec[s].n_bytes == 0) {
+		*out = "";
+		return 0;
+	}
+	m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, lib->fd, (off_t)start);
+	if (m == MAP_FAILED)
+		return sys_error(err, "cannot map the index: ", errno);
+	lib->maps[slot] = m;
+	lib->map_bytes[slot] = n;
+	*out = (const unsigned char *)m + (sec[s].offset - start);
+	if (rank_hash(*out, (size_t)sec[s].n_bytes, RANK_SEED_SECTION) != sec[s].sum)
+		return fm_err_set(err, FM_EFORMAT, "index section \"%s\" is damaged (checksum)",
+		                  section_names[s]);
+	return 0;
+}
+
+int
+fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out,
+                   struct fm_err *err)
+{
+	struct fm_rank_library *lib = NULL;
+	struct section sec[N_SECTIONS];
+	unsigned char h[HEADER_BYTES];
+	const void *p;
+	uint64_t n = 0;
+	struct stat st;
+	int fd;
+
+	*out = NULL;
+	if (!rank_little_endian())
+		return fm_err_set(err, FM_EINVAL,
+		                  "index files are little-endian; this machine is not");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return sys_error(err, "", errno);
+	if (fstat(fd, &st) == -1) {
+		int e = errno;
+		close(fd);
+		return sys_error(err, "", e);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fm_err_set(err, FM_EIO, "%s",
+		                  S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+	}
+	if (fm_rank_library_new(&lib, err) == -1) {
+		close(fd);
+		return -1;
+	}
+	lib->fd = fd;
+	if (st.st_size < 8) {
+		fm_err_set(err, FM_EFORMAT, "not a recommend index");
+		goto fail;
+	}
+	if (read_at(fd, h, st.st_size < HEADER_BYTES ? (size_t)st.st_size : HEADER_BYTES, 0, err) ==
+	    -1)
+		goto fail;
+	if (memcmp(h, MAGIC, 8) != 0) {
+		fm_err_set(err, FM_EFORMAT, "not a recommend index");
+		goto fail;
+	}
+	if (st.st_size < HEADER_BYTES) {
+		fm_err_set(err, FM_EFORMAT, "truncated index (%lld of %d header bytes)",
+		           (long long)st.st_size, HEADER_BYTES);
+		goto fail;
+	}
+	if (check_header(h, (uint64_t)st.st_size, sec, &n, err) == -1)
+		goto fail;
+	for (int d = 0; d < FM_RANK_DIMS; d++) {
+		lib->mean[d] = get_double(h + 184 + 8 * d);
+		lib->std[d] = get_double(h + 256 + 8 * d);
+		if (!isfinite(lib->mean[d]) || !isfinite(lib->std[d]) || lib->std[d] < 0) {
+			fm_err_set(err, FM_EFORMAT, "index statistics are not finite");
+			goto fail;
+		}
+	}
+	if (map_section(lib, sec, SEC_VECTORS, 0, &p, err) == -1)
+		goto fail;
+	lib->n_songs = (size_t)n;
+	lib->z = p;
+	for (size_t k = 0; k < (size_t)n * FM_RANK_DIMS; k++)
+		if (!(fabsf(lib->z[k]) <= (float)RANK_Z_MAX)) {
+			fm_err_set(err, FM_EFORMAT, "index vector of song %zu is out of range",
+			           k / FM_RANK_DIMS + 1);
+			goto fail;
+		}
+	if (want & FM_RANK_WANT_PATHS) {
+		if (map_section(lib, sec, SEC_PATHS, 1, &p, err) == -1)
+			goto fail;
+		lib->path_hash = p;
+		if (rank_table_build(lib, err) == -1)
+			goto fail;
+	}
+	if ((want & FM_RANK_WANT_GROUPS) && map_section(lib, sec, SEC_GROUPS, 2, &p, err) == -1)
+		goto fail;
+	if (want & FM_RANK_WANT_GROUPS)
+		lib->groups = p;
+	if ((want & FM_RANK_WANT_TAGS) && map_section(lib, sec, SEC_TAGS, 3, &p, err) == -1)
+		goto fail;
+	if (want & FM_RANK_WANT_TAGS)
+		lib->tags = p;
+	lib->recs_at = sec[SEC_RECORDS].offset;
+	lib->lines_at = sec[SEC_LINES].offset;
+	lib->lines_bytes = sec[SEC_LINES].n_bytes;
+	if (rank_norms(lib, err) == -1)
+		goto fail;
+	lib->finished = true;
+	*out = lib;
+	return 0;
+fail:
+	fm_rank_library_free(lib);
+	return -1;
+}
+
+int
+rank_index_record(const struct fm_rank_library *lib, size_t i, char **text, size_t *n_bytes,
+                  struct fm_err *err)
+{
+	unsigned char entry[16];
+	uint64_t offset;
+	uint32_t n, sum;
+	char *line;
+
+	*text = NULL;
+	if (read_at(lib->fd, entry, sizeof entry, lib->recs_at + 16 * (uint64_t)i, err) == -1)
+		return -1;
+	offset = get64(entry);
+	n = get32(entry + 8);
+	sum = get32(entry + 12);
+	if (offset > lib->lines_bytes || n > lib->lines_bytes - offset)
+		return fm_err_set(err, FM_EFORMAT, "index record %zu lies outside the file", i + 1);
+	if ((line = malloc((size_t)n + 1)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a record");
+	if (read_at(lib->fd, line, n, lib->lines_at + offset, err) == -1) {
+		free(line);
+		return -1;
+	}
+	if ((uint32_t)rank_hash(line, n, RANK_SEED_RECORD) != sum) {
+		free(line);
+		return fm_err_set(err, FM_EFORMAT, "index record %zu is damaged (checksum)", i + 1);
+	}
+	line[n] = '\0';
+	*text = line;
+	*n_bytes = n;
+	return 0;
+}

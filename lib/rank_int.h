@@ -1,0 +1,93 @@
+/*
+ * lib/rank_int.h: what the files of lib/rank share and nothing else sees: the library's
+ * layout (arrays built from song records, or sections read from an index), the 64-bit hash
+ * used for paths, groups and checksums, and the path table.
+ */
+#ifndef FM_RANK_INT_H
+#define FM_RANK_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rank.h"
+
+/* A z-score beyond this many standard deviations is clamped to it. */
+#define RANK_Z_MAX 3.0
+
+/* One song's record line in the blob; these 16 bytes are also the index's, little-endian. */
+struct rank_rec {
+	uint64_t offset; /* from the start of the blob */
+	uint32_t n_bytes;
+	uint32_t sum; /* the low 32 bits of rank_hash(line, RANK_SEED_RECORD) */
+};
+
+struct fm_rank_library {
+	size_t n_songs;
+	bool finished;
+	/* What search reads: the *_own arrays below, or the sections read from an index. */
+	const float *z;              /* n_songs x FM_RANK_DIMS */
+	const uint64_t *path_hash;   /* n_songs; NULL from an index loaded without the paths */
+	const uint64_t *groups;      /* n_songs x 2 (artist, album), 0 when absent; or NULL */
+	const uint8_t *tags;         /* n_songs, bit e for expression e; or NULL */
+	const struct rank_rec *recs; /* NULL for an index: its entries are read one by one */
+	const char *blob;
+	size_t blob_bytes;
+	float *inv_norm; /* n_songs: 1 / |z|, 0 for a vector of zeros */
+	double mean[FM_RANK_DIMS], std[FM_RANK_DIMS];
+	/* Path hash to song index + 1 (0: empty), open addressing with linear probing. */
+	uint32_t *table;
+	size_t table_cap; /* a power of two, at least twice n_songs; 0 before any song */
+	/* While building from records. */
+	size_t cap;
+	double *raw; /* cap x FM_RANK_DIMS descriptors, NAN where the song lacks one */
+	float *z_own;
+	uint64_t *path_own, *groups_own;
+	uint8_t *tags_own;
+	struct rank_rec *recs_own;
+	char *blob_own;
+	size_t blob_cap;
+	/* From an index: the open file, where its record entries and lines start, and the
+	 * sections read into memory. */
+	int fd; /* -1 when built from records */
+	uint64_t recs_at, lines_at, lines_bytes;
+	void *maps[4]; /* the sections mapped, from their pages' start */
+	size_t map_bytes[4];
+};
+
+/* Seeds, so that a path's hash and a record's checksum of the same bytes differ. */
+#define RANK_SEED_PATH 0x70617468u
+#define RANK_SEED_GROUP 0x67726f75u
+#define RANK_SEED_RECORD 0x7265636fu
+#define RANK_SEED_SECTION 0x73656374u
+
+/*
+ * A 64-bit multiply-rotate hash of n bytes, read as little-endian words whatever the host, in
+ * four lanes over 32-byte blocks, with the splitmix64 finaliser: fast (gigabytes a second) and
+ * well mixed, for telling damaged data and distinct strings apart, not for resisting an
+ * adversary.
+ */
+uint64_t rank_hash(const void *bytes, size_t n, uint64_t seed);
+
+/* The path hash of a string, and a group's (never 0, which means "no group"). */
+uint64_t rank_path_hash(const char *path, size_t n);
+uint64_t rank_group_hash(const char *s, size_t n);
+
+/* Fill lib->table from lib->path_hash for the first n_songs songs. FM_ENOMEM. */
+int rank_table_build(struct fm_rank_library *lib, struct fm_err *err);
+
+/* Compute lib->inv_norm from lib->z. FM_ENOMEM. */
+int rank_norms(struct fm_rank_library *lib, struct fm_err *err);
+
+/* Close an index's file and unmap its sections. */
+void rank_close(struct fm_rank_library *lib);
+
+/* Song i's line from an index's file: its entry and line read, bounds and checksum checked;
+ * *text malloc'd and NUL-terminated. FM_EIO, FM_EFORMAT, FM_ENOMEM. */
+int rank_index_record(const struct fm_rank_library *lib, size_t i, char **text, size_t *n_bytes,
+                      struct fm_err *err);
+
+/* Whether this machine stores integers little-endian, as the index does. */
+bool rank_little_endian(void);
+
+#endif

@@ -1,0 +1,605 @@
+/*
+ * lib/rank_library.c: the song library built from song-featurize's records: the nine
+ * descriptors of each song (lib/rank.h says how each is derived and why), their
+ * standardisation over the library, the record lines kept for the output, and the path table
+ * that finds a song by its path.
+ *
+ * Standardisation is the plain z-score with the population standard deviation, computed in
+ * two passes in double precision; a song's missing descriptor takes the mean (z = 0), the
+ * usual imputation when a value is missing at random, and one that cannot move the song
+ * towards any mood. Vectors are then kept as floats: 7 significant digits are far beyond what
+ * the descriptors measure, and half the memory for a large library.
+ */
+#include "rank_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndjson.h"
+
+static const char *const dim_names[FM_RANK_DIMS] = {
+    "tempo",   "mode",     "loudness", "dynamics",   "brightness",
+    "rolloff", "flatness", "zcr",      "onset_rate",
+};
+
+const char *
+fm_rank_dim_name(enum fm_rank_dim d)
+{
+	return (unsigned)d < FM_RANK_DIMS ? dim_names[d] : NULL;
+}
+
+int
+fm_rank_dim_parse(const char *name, enum fm_rank_dim *out, struct fm_err *err)
+{
+	for (int d = 0; d < FM_RANK_DIMS; d++)
+		if (strcmp(name, dim_names[d]) == 0) {
+			*out = (enum fm_rank_dim)d;
+			return 0;
+		}
+	return fm_err_set(err, FM_EINVAL, "unknown descriptor \"%.40s\"", name);
+}
+
+bool
+rank_little_endian(void)
+{
+	const uint16_t one = 1;
+	unsigned char b;
+
+	memcpy(&b, &one, 1);
+	return b == 1;
+}
+
+static inline uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t
+mix_word(uint64_t h, uint64_t w)
+{
+	return rotl(h ^ (w * 0xC2B2AE3D27D4EB4Full), 31) * 0x9E3779B97F4A7C15ull;
+}
+
+/* Eight bytes as a little-endian word: one load on a little-endian host. */
+static inline uint64_t
+load_le64(const unsigned char *p)
+{
+	uint64_t w = 0;
+
+	if (rank_little_endian()) {
+		memcpy(&w, p, 8);
+		return w;
+	}
+	for (int k = 0; k < 8; k++)
+		w |= (uint64_t)p[k] << (8 * k);
+	return w;
+}
+
+uint64_t
+rank_hash(const void *bytes, size_t n, uint64_t seed)
+{
+	const unsigned char *p = bytes;
+	/* Four lanes over 32-byte blocks: their multiplications overlap, which makes checking an
+	 * index's vectors several times faster than one chain would. */
+	uint64_t lane[4] = {seed ^ 0x243F6A8885A308D3ull, seed ^ 0x13198A2E03707344ull,
+	                    seed ^ 0xA4093822299F31D0ull, seed ^ 0x082EFA98EC4E6C89ull};
+	uint64_t h, w;
+	size_t total = n;
+
+	for (; n >= 32; p += 32, n -= 32)
+		for (int k = 0; k < 4; k++)
+			lane[k] = mix_word(lane[k], load_le64(p + 8 * k));
+	h = ((uint64_t)total * 0x9E3779B97F4A7C15ull) ^ rotl(lane[0], 1) ^ rotl(lane[1], 17) ^
+	    rotl(lane[2], 33) ^ rotl(lane[3], 49);
+	for (; n >= 8; p += 8, n -= 8)
+		h = mix_word(h, load_le64(p));
+	w = 0;
+	for (size_t k = 0; k < n; k++)
+		w |= (uint64_t)p[k] << (8 * k);
+	h = mix_word(h, w);
+	h ^= h >> 30;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 27;
+	h *= 0x94D049BB133111EBull;
+	return h ^ (h >> 31);
+}
+
+uint64_t
+rank_path_hash(const char *path, size_t n)
+{
+	return rank_hash(path, n, RANK_SEED_PATH);
+}
+
+uint64_t
+rank_group_hash(const char *s, size_t n)
+{
+	uint64_t h = rank_hash(s, n, RANK_SEED_GROUP);
+
+	return h != 0 ? h : 1;
+}
+
+int
+fm_rank_library_new(struct fm_rank_library **out, struct fm_err *err)
+{
+	struct fm_rank_library *lib = calloc(1, sizeof *lib);
+
+	*out = NULL;
+	if (lib == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a library");
+	lib->fd = -1;
+	*out = lib;
+	return 0;
+}
+
+void
+fm_rank_library_free(struct fm_rank_library *lib)
+{
+	if (lib == NULL)
+		return;
+	free(lib->raw);
+	free(lib->z_own);
+	free(lib->path_own);
+	free(lib->groups_own);
+	free(lib->tags_own);
+	free(lib->recs_own);
+	free(lib->blob_own);
+	free(lib->inv_norm);
+	free(lib->table);
+	if (lib->fd != -1)
+		rank_close(lib);
+	free(lib);
+}
+
+size_t
+fm_rank_library_size(const struct fm_rank_library *lib)
+{
+	return lib->n_songs;
+}
+
+void
+fm_rank_library_vector(const struct fm_rank_library *lib, size_t i, double z[FM_RANK_DIMS])
+{
+	for (int d = 0; d < FM_RANK_DIMS; d++)
+		z[d] = lib->z[i * FM_RANK_DIMS + d];
+}
+
+void
+fm_rank_library_stats(const struct fm_rank_library *lib, double mean[FM_RANK_DIMS],
+                      double std[FM_RANK_DIMS])
+{
+	for (int d = 0; d < FM_RANK_DIMS; d++) {
+		mean[d] = lib->mean[d];
+		std[d] = lib->std[d];
+	}
+}
+
+int
+fm_rank_library_record(const struct fm_rank_library *lib, size_t i, char **text, size_t *n_bytes,
+                       struct fm_err *err)
+{
+	const struct rank_rec *r;
+	char *line;
+
+	if (lib->fd != -1)
+		return rank_index_record(lib, i, text, n_bytes, err);
+	r = &lib->recs[i];
+	if ((line = malloc((size_t)r->n_bytes + 1)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a record");
+	memcpy(line, lib->blob + r->offset, r->n_bytes);
+	line[r->n_bytes] = '\0';
+	*text = line;
+	*n_bytes = r->n_bytes;
+	return 0;
+}
+
+/* Whether song i's "path" is path: its record parsed again, which only a hash match costs. */
+static int
+same_path(const struct fm_rank_library *lib, size_t i, const char *path, size_t n, bool *same,
+          struct fm_err *err)
+{
+	const char *p;
+	char *text;
+	size_t n_text;
+	cJSON *rec;
+	int rc;
+
+	*same = false;
+	if (fm_rank_library_record(lib, i, &text, &n_text, err) == -1)
+		return -1;
+	rc = fm_ndjson_parse(text, n_text, 0, &rec, err);
+	free(text);
+	if (rc == -1)
+		return -1;
+	if (fm_ndjson_get_path(rec, &p, NULL) == 0)
+		*same = strlen(p) == n && memcmp(p, path, n) == 0;
+	cJSON_Delete(rec);
+	return 0;
+}
+
+static void
+table_put(uint32_t *table, size_t cap, uint64_t hash, size_t i)
+{
+	size_t mask = cap - 1, k = (size_t)hash & mask;
+
+	while (table[k] != 0)
+		k = (k + 1) & mask;
+	table[k] = (uint32_t)(i + 1);
+}
+
+/* Make room for a table of at least twice n entries. */
+static int
+table_grow(struct fm_rank_library *lib, size_t n, struct fm_err *err)
+{
+	size_t cap = lib->table_cap != 0 ? lib->table_cap : 64;
+	uint32_t *t;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (cap == lib->table_cap)
+		return 0;
+	if ((t = calloc(cap, sizeof *t)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for the path table");
+	for (size_t k = 0; k < lib->table_cap; k++)
+		if (lib->table[k] != 0)
+			table_put(t, cap, lib->path_hash[lib->table[k] - 1], lib->table[k] - 1);
+	free(lib->table);
+	lib->table = t;
+	lib->table_cap = cap;
+	return 0;
+}
+
+int
+rank_table_build(struct fm_rank_library *lib, struct fm_err *err)
+{
+	free(lib->table);
+	lib->table = NULL;
+	lib->table_cap = 0;
+	if (table_grow(lib, lib->n_songs, err) == -1)
+		return -1;
+	for (size_t i = 0; i < lib->n_songs; i++)
+		table_put(lib->table, lib->table_cap, lib->path_hash[i], i);
+	return 0;
+}
+
+int
+fm_rank_library_find(const struct fm_rank_library *lib, const char *path, size_t n, size_t *i,
+                     struct fm_err *err)
+{
+	uint64_t h;
+
+	if (lib->path_hash == NULL || (lib->table == NULL && lib->n_songs > 0))
+		return fm_err_set(err, FM_EINVAL, "the index was loaded without its paths");
+	if (lib->table_cap == 0)
+		return 0;
+	h = rank_path_hash(path, n);
+	for (size_t mask = lib->table_cap - 1, k = (size_t)h & mask; lib->table[k] != 0;
+	     k = (k + 1) & mask) {
+		size_t cand = lib->table[k] - 1;
+		bool same;
+
+		if (lib->path_hash[cand] != h)
+			continue;
+		if (same_path(lib, cand, path, n, &same, err) == -1)
+			return -1;
+		if (same) {
+			*i = cand;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A field's number: 1 with *v, 0 when absent or null, -1 when something else. */
+static int
+field(const cJSON *rec, const char *key, double *v)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(rec, key);
+
+	*v = NAN;
+	if (f == NULL || cJSON_IsNull(f))
+		return 0;
+	if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble))
+		return -1;
+	*v = f->valuedouble;
+	return 1;
+}
+
+/*
+ * Count a descriptor that could not be had, and return NAN for it. bad: the field is there
+ * but is not a number, or lies outside its domain (a negative tempo, a flatness above 1);
+ * otherwise it is absent, null, or a value for which the descriptor is undefined (the zero
+ * level and centroid of silence).
+ */
+static double
+lack(bool bad, struct fm_rank_song_info *info)
+{
+	if (bad)
+		info->n_invalid++;
+	else
+		info->n_missing++;
+	return NAN;
+}
+
+/* log2 of a positive field; 0 is undefined rather than wrong (silence has no centroid). */
+static double
+log_field(const cJSON *rec, const char *key, struct fm_rank_song_info *info)
+{
+	double v;
+	int got = field(rec, key, &v);
+
+	return v > 0 ? log2(v) : lack(got == -1 || v < 0, info);
+}
+
+/* A field whose domain is 0..1. */
+static double
+unit_field(const cJSON *rec, const char *key, struct fm_rank_song_info *info)
+{
+	double v;
+	int got = field(rec, key, &v);
+
+	return v >= 0 && v <= 1 ? v : lack(got != 0, info);
+}
+
+/* The descriptors of lib/rank.h from a song record; NAN for each that cannot be had. */
+static void
+descriptors(const cJSON *rec, double x[FM_RANK_DIMS], struct fm_rank_song_info *info)
+{
+	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(rec, "mode");
+	double v, w, strength;
+	int got, got2;
+
+	x[FM_DIM_TEMPO] = log_field(rec, "tempo", info);
+
+	/* A weak key is a weak cue: the mode counts as much as the key profile fits, and a
+	 * hand-made record without key_strength counts as certain of its mode. */
+	if (field(rec, "key_strength", &strength) != 1 || !(fabs(strength) <= 1))
+		strength = 1;
+	if (cJSON_IsString(mode) && strcmp(mode->valuestring, "major") == 0)
+		x[FM_DIM_MODE] = fmin(fmax(strength, 0), 1);
+	else if (cJSON_IsString(mode) && strcmp(mode->valuestring, "minor") == 0)
+		x[FM_DIM_MODE] = -fmin(fmax(strength, 0), 1);
+	else
+		x[FM_DIM_MODE] = lack(mode != NULL && !cJSON_IsNull(mode), info);
+
+	/* Silence is -100 dBFS in song-featurize; below -60 the level tells no more. */
+	got = field(rec, "loudness", &v);
+	x[FM_DIM_LOUDNESS] = got == 1 ? fmin(fmax(v, -60), 0) : lack(got == -1, info);
+
+	got = field(rec, "rms_mean", &v);
+	got2 = field(rec, "rms_std", &w);
+	x[FM_DIM_DYNAMICS] =
+	    v > 0 && w >= 0 ? w / v : lack(got == -1 || got2 == -1 || v < 0 || w < 0, info);
+
+	x[FM_DIM_BRIGHTNESS] = log_field(rec, "centroid_mean", info);
+	x[FM_DIM_ROLLOFF] = log_field(rec, "rolloff_mean", info);
+	x[FM_DIM_FLATNESS] = unit_field(rec, "flatness_mean", info);
+	x[FM_DIM_ZCR] = unit_field(rec, "zcr_mean", info);
+	got = field(rec, "onset_rate", &v);
+	x[FM_DIM_ONSETS] = v >= 0 ? log2(1 + v) : lack(got != 0, info);
+}
+
+/* The expression tags of "emotion": a name or an array of names. */
+static uint8_t
+song_tags(const cJSON *rec, struct fm_rank_song_info *info)
+{
+	const cJSON *tag = cJSON_GetObjectItemCaseSensitive(rec, "emotion"), *t;
+	enum fm_emotion e;
+	uint8_t bits = 0;
+
+	if (cJSON_IsString(tag)) {
+		if (fm_emotion_parse(tag->valuestring, &e, NULL) == 0)
+			return (uint8_t)(1u << e);
+		info->n_unknown_tags++;
+		return 0;
+	}
+	if (!cJSON_IsArray(tag))
+		return 0;
+	cJSON_ArrayForEach(t, tag)
+	{
+		if (cJSON_IsString(t) && fm_emotion_parse(t->valuestring, &e, NULL) == 0)
+			bits |= (uint8_t)(1u << e);
+		else
+			info->n_unknown_tags++;
+	}
+	return bits;
+}
+
+static uint64_t
+group(const cJSON *rec, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
+
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+		return 0;
+	return rank_group_hash(v->valuestring, strlen(v->valuestring));
+}
+
+static int
+grow(struct fm_rank_library *lib, struct fm_err *err)
+{
+	size_t cap = lib->cap != 0 ? lib->cap * 2 : 256;
+	void *p;
+
+	if (lib->n_songs >= FM_RANK_MAX_SONGS)
+		return fm_err_set(err, FM_ELIMIT, "more than %zu songs", FM_RANK_MAX_SONGS);
+	if (cap > FM_RANK_MAX_SONGS)
+		cap = FM_RANK_MAX_SONGS;
+	/* Each array is replaced as soon as it has grown, so that a failure leaves a library
+	 * that fm_rank_library_free can still release. */
+	if ((p = realloc(lib->raw, cap * FM_RANK_DIMS * sizeof *lib->raw)) == NULL)
+		goto nomem;
+	lib->raw = p;
+	if ((p = realloc(lib->path_own, cap * sizeof *lib->path_own)) == NULL)
+		goto nomem;
+	lib->path_own = p;
+	if ((p = realloc(lib->groups_own, cap * 2 * sizeof *lib->groups_own)) == NULL)
+		goto nomem;
+	lib->groups_own = p;
+	if ((p = realloc(lib->tags_own, cap * sizeof *lib->tags_own)) == NULL)
+		goto nomem;
+	lib->tags_own = p;
+	if ((p = realloc(lib->recs_own, cap * sizeof *lib->recs_own)) == NULL)
+		goto nomem;
+	lib->recs_own = p;
+	lib->cap = cap;
+	lib->path_hash = lib->path_own;
+	lib->groups = lib->groups_own;
+	lib->tags = lib->tags_own;
+	lib->recs = lib->recs_own;
+	return 0;
+nomem:
+	return fm_err_set(err, FM_ENOMEM, "out of memory for %zu songs", cap);
+}
+
+static int
+keep_line(struct fm_rank_library *lib, const char *line, size_t n, struct fm_err *err)
+{
+	if (n > UINT32_MAX)
+		return fm_err_set(err, FM_ELIMIT, "song record of %zu bytes", n);
+	if (lib->blob_cap - lib->blob_bytes < n) {
+		size_t cap = lib->blob_cap != 0 ? lib->blob_cap : 1 << 16;
+		char *p;
+
+		while (cap - lib->blob_bytes < n) {
+			if (cap > SIZE_MAX / 2)
+				return fm_err_set(err, FM_ENOMEM, "out of memory for the records");
+			cap *= 2;
+		}
+		if ((p = realloc(lib->blob_own, cap)) == NULL)
+			return fm_err_set(err, FM_ENOMEM, "out of memory for the records");
+		lib->blob_own = p;
+		lib->blob_cap = cap;
+		lib->blob = p;
+	}
+	memcpy(lib->blob_own + lib->blob_bytes, line, n);
+	lib->recs_own[lib->n_songs] =
+	    (struct rank_rec){.offset = lib->blob_bytes,
+	                      .n_bytes = (uint32_t)n,
+	                      .sum = (uint32_t)rank_hash(line, n, RANK_SEED_RECORD)};
+	lib->blob_bytes += n;
+	return 0;
+}
+
+int
+fm_rank_library_add(struct fm_rank_library *lib, const char *line, size_t n_bytes,
+                    enum fm_rank_added *how, struct fm_rank_song_info *info, struct fm_err *err)
+{
+	const char *path;
+	cJSON *rec = NULL;
+	uint64_t h;
+	size_t i = lib->n_songs, dup;
+	int rc = -1;
+
+	*info = (struct fm_rank_song_info){0};
+	if (lib->finished)
+		return fm_err_set(err, FM_EINVAL, "the library is finished");
+	if (fm_ndjson_parse(line, n_bytes, 0, &rec, err) == -1)
+		return -1;
+	if (fm_ndjson_has_error(rec)) {
+		*how = FM_RANK_UPSTREAM;
+		rc = 0;
+		goto done;
+	}
+	if (fm_ndjson_get_path(rec, &path, err) == -1)
+		goto done;
+	h = rank_path_hash(path, strlen(path));
+	if (lib->path_hash != NULL) {
+		/* find needs the table to hold every song added so far, which it does. */
+		int found = fm_rank_library_find(lib, path, strlen(path), &dup, err);
+		if (found == -1)
+			goto done;
+		if (found == 1) {
+			*how = FM_RANK_DUPLICATE;
+			rc = 0;
+			goto done;
+		}
+	}
+	if (i == lib->cap && grow(lib, err) == -1)
+		goto done;
+	if (table_grow(lib, i + 1, err) == -1 || keep_line(lib, line, n_bytes, err) == -1)
+		goto done;
+	double *x = &lib->raw[i * FM_RANK_DIMS];
+	descriptors(rec, x, info);
+	lib->path_own[i] = h;
+	lib->groups_own[2 * i] = group(rec, "artist");
+	lib->groups_own[2 * i + 1] = group(rec, "album");
+	lib->tags_own[i] = song_tags(rec, info);
+	table_put(lib->table, lib->table_cap, h, i);
+	lib->n_songs++;
+	*how = FM_RANK_ADDED;
+	rc = 0;
+done:
+	cJSON_Delete(rec);
+	return rc;
+}
+
+int
+rank_norms(struct fm_rank_library *lib, struct fm_err *err)
+{
+	free(lib->inv_norm);
+	lib->inv_norm = malloc((lib->n_songs != 0 ? lib->n_songs : 1) * sizeof *lib->inv_norm);
+	if (lib->inv_norm == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for %zu songs", lib->n_songs);
+	for (size_t i = 0; i < lib->n_songs; i++) {
+		const float *z = &lib->z[i * FM_RANK_DIMS];
+		double ss = 0;
+
+		for (int d = 0; d < FM_RANK_DIMS; d++)
+			ss += (double)z[d] * z[d];
+		/* A song at the library's mean in every respect has no direction: it scores 0. */
+		lib->inv_norm[i] = ss > 1e-12 ? (float)(1 / sqrt(ss)) : 0.0f;
+	}
+	return 0;
+}
+
+int
+fm_rank_library_finish(struct fm_rank_library *lib, struct fm_err *err)
+{
+	size_t n = lib->n_songs;
+
+	if (lib->finished)
+		return fm_err_set(err, FM_EINVAL, "the library is finished already");
+	if (n == 0)
+		return fm_err_set(err, FM_EINVAL, "the library has no song");
+	if ((lib->z_own = malloc(n * FM_RANK_DIMS * sizeof *lib->z_own)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for %zu songs", n);
+	for (int d = 0; d < FM_RANK_DIMS; d++) {
+		double sum = 0, ss = 0, mean, sd;
+		size_t n_have = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			double x = lib->raw[i * FM_RANK_DIMS + d];
+			if (!isnan(x)) {
+				sum += x;
+				n_have++;
+			}
+		}
+		mean = n_have > 0 ? sum / (double)n_have : 0;
+		for (size_t i = 0; i < n; i++) {
+			double x = lib->raw[i * FM_RANK_DIMS + d];
+			if (!isnan(x))
+				ss += (x - mean) * (x - mean);
+		}
+		sd = n_have > 1 ? sqrt(ss / (double)n_have) : 0;
+		/* Differences at the level of rounding are no variation. */
+		if (!(sd > 1e-9 * fmax(1, fabs(mean))))
+			sd = 0;
+		lib->mean[d] = mean;
+		lib->std[d] = sd;
+		for (size_t i = 0; i < n; i++) {
+			double x = lib->raw[i * FM_RANK_DIMS + d], z = 0;
+			if (!isnan(x) && sd > 0)
+				z = fmin(fmax((x - mean) / sd, -RANK_Z_MAX), RANK_Z_MAX);
+			lib->z_own[i * FM_RANK_DIMS + d] = (float)z;
+		}
+	}
+	lib->z = lib->z_own;
+	if (rank_norms(lib, err) == -1)
+		return -1;
+	free(lib->raw);
+	lib->raw = NULL;
+	lib->finished = true;
+	return 0;
+}

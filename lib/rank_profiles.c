@@ -1,0 +1,473 @@
+/*
+ * lib/rank_profiles.c: the profiles file (read strictly, written readably), profiles learnt
+ * from the user's tags, Rocchio feedback (Rocchio 1971; the weights alpha, beta, gamma as in
+ * Manning, Raghavan and Schuetze, Introduction to Information Retrieval, 2008, 9.1.1), and the
+ * RFC 3339 times that feedback and history lines carry.
+ *
+ * Departure from textbook Rocchio: each centroid's rate is scaled by W / (W + 1), W the
+ * evidence's total (decayed) weight, so that one skip nudges a profile and fifty skips move it
+ * by nearly the full rate; and profiles are made unit before the update, so that the rates
+ * mean the same for every profile whatever the length it was written with.
+ */
+#include "rank_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndjson.h"
+
+#define FORMAT "fermata-profiles 1"
+#define PROFILE_ABS_MAX 10.0 /* a profile component beyond +-10 standard deviations is a typo */
+
+static int
+decode_vector(const cJSON *obj, const char *where, double v[FM_RANK_DIMS], struct fm_err *err)
+{
+	const cJSON *m;
+
+	if (!cJSON_IsObject(obj))
+		return fm_err_set(err, FM_EFORMAT, "%s: no \"vector\" object", where);
+	for (int d = 0; d < FM_RANK_DIMS; d++)
+		v[d] = 0;
+	cJSON_ArrayForEach(m, obj)
+	{
+		enum fm_rank_dim d;
+
+		if (fm_rank_dim_parse(m->string, &d, NULL) == -1)
+			return fm_err_set(err, FM_EFORMAT, "%s: unknown descriptor \"%.40s\"",
+			                  where, m->string);
+		if (!cJSON_IsNumber(m) || !(fabs(m->valuedouble) <= PROFILE_ABS_MAX))
+			return fm_err_set(err, FM_EFORMAT, "%s: \"%s\" is not a number in -10..10",
+			                  where, m->string);
+		v[d] = m->valuedouble;
+	}
+	return 0;
+}
+
+static int
+decode_unit(const cJSON *obj, const char *key, const char *where, double lo, double hi, double *out,
+            struct fm_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))
+		return fm_err_set(err, FM_EFORMAT, "%s: \"%s\" is not a number in %g..%g", where,
+		                  key, lo, hi);
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int
+decode_feedback(const cJSON *fb, struct fm_rank_feedback_opts *o, struct fm_err *err)
+{
+	if (!cJSON_IsObject(fb))
+		return fm_err_set(err, FM_EFORMAT, "no \"feedback\" object");
+	if (decode_unit(fb, "alpha", "feedback", 0, 10, &o->alpha, err) == -1 ||
+	    decode_unit(fb, "beta", "feedback", 0, 10, &o->beta, err) == -1 ||
+	    decode_unit(fb, "gamma", "feedback", 0, 10, &o->gamma, err) == -1 ||
+	    decode_unit(fb, "half_life_days", "feedback", 1e-3, 1e6, &o->half_life_days, err) ==
+	        -1 ||
+	    decode_unit(fb, "like", "feedback", 1e-3, 10, &o->like, err) == -1 ||
+	    decode_unit(fb, "skip", "feedback", -10, -1e-3, &o->skip, err) == -1)
+		return -1;
+	if (o->alpha == 0 && o->beta == 0)
+		return fm_err_set(err, FM_EFORMAT, "feedback: alpha and beta are both 0");
+	return 0;
+}
+
+int
+fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profiles *out,
+                        struct fm_err *err)
+{
+	const cJSON *format, *profiles, *axes, *p;
+	struct fm_rank_profiles pr = {0};
+	cJSON *doc;
+	char where[64];
+	int rc = -1;
+
+	doc = cJSON_ParseWithLength(text, n_bytes);
+	if (doc == NULL || !cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		return fm_err_set(err, FM_EFORMAT, "not a JSON object");
+	}
+	format = cJSON_GetObjectItemCaseSensitive(doc, "format");
+	if (!cJSON_IsString(format) || strcmp(format->valuestring, FORMAT) != 0) {
+		fm_err_set(err, FM_EFORMAT, "\"format\" is not \"%s\"", FORMAT);
+		goto done;
+	}
+	profiles = cJSON_GetObjectItemCaseSensitive(doc, "profiles");
+	if (!cJSON_IsObject(profiles)) {
+		fm_err_set(err, FM_EFORMAT, "no \"profiles\" object");
+		goto done;
+	}
+	cJSON_ArrayForEach(p, profiles)
+	{
+		enum fm_emotion e;
+
+		if (fm_emotion_parse(p->string, &e, NULL) == -1) {
+			fm_err_set(err, FM_EFORMAT, "profiles: unknown emotion \"%.40s\"",
+			           p->string);
+			goto done;
+		}
+	}
+	for (int e = 0; e < FM_N_EMOTIONS; e++) {
+		const char *name = fm_emotion_name((enum fm_emotion)e);
+
+		p = cJSON_GetObjectItemCaseSensitive(profiles, name);
+		snprintf(where, sizeof where, "profiles.%s", name);
+		if (!cJSON_IsObject(p)) {
+			fm_err_set(err, FM_EFORMAT, "no profile for \"%s\"", name);
+			goto done;
+		}
+		if (decode_vector(cJSON_GetObjectItemCaseSensitive(p, "vector"), where, pr.vec[e],
+		                  err) == -1 ||
+		    decode_unit(p, "valence", where, -1, 1, &pr.valence[e], err) == -1 ||
+		    decode_unit(p, "arousal", where, -1, 1, &pr.arousal[e], err) == -1)
+			goto done;
+	}
+	axes = cJSON_GetObjectItemCaseSensitive(doc, "axes");
+	if (!cJSON_IsObject(axes)) {
+		fm_err_set(err, FM_EFORMAT, "no \"axes\" object");
+		goto done;
+	}
+	p = cJSON_GetObjectItemCaseSensitive(axes, "valence");
+	if (decode_vector(cJSON_GetObjectItemCaseSensitive(p, "vector"), "axes.valence",
+	                  pr.axis_valence, err) == -1)
+		goto done;
+	p = cJSON_GetObjectItemCaseSensitive(axes, "arousal");
+	if (decode_vector(cJSON_GetObjectItemCaseSensitive(p, "vector"), "axes.arousal",
+	                  pr.axis_arousal, err) == -1)
+		goto done;
+	if (decode_feedback(cJSON_GetObjectItemCaseSensitive(doc, "feedback"), &pr.feedback, err) ==
+	    -1)
+		goto done;
+	*out = pr;
+	rc = 0;
+done:
+	cJSON_Delete(doc);
+	return rc;
+}
+
+int
+fm_rank_profiles_load(const char *path, struct fm_rank_profiles *out, struct fm_err *err)
+{
+	unsigned char *bytes;
+	size_t n;
+	int rc;
+
+	/* A profiles file is a page of text; a megabyte is a mistake. */
+	if (fm_read_file(path, 1 << 20, &bytes, &n, err) == -1)
+		return -1;
+	rc = fm_rank_profiles_decode((const char *)bytes, n, out, err);
+	free(bytes);
+	return rc;
+}
+
+/* 4 decimals: the profiles are rough directions, and the file is for reading. */
+static cJSON *
+rounded(double v)
+{
+	double r = round(v * 1e4) / 1e4;
+
+	return cJSON_CreateNumber(r == 0 ? 0 : r); /* no "-0" in the file */
+}
+
+static cJSON *
+encode_vector(const double v[FM_RANK_DIMS])
+{
+	cJSON *o = cJSON_CreateObject();
+
+	for (int d = 0; d < FM_RANK_DIMS && o != NULL; d++)
+		if (!cJSON_AddItemToObject(o, fm_rank_dim_name((enum fm_rank_dim)d),
+		                           rounded(v[d]))) {
+			cJSON_Delete(o);
+			o = NULL;
+		}
+	return o;
+}
+
+static bool
+add(cJSON *obj, const char *key, cJSON *item)
+{
+	if (item == NULL)
+		return false;
+	if (!cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	return true;
+}
+
+int
+fm_rank_profiles_encode(const struct fm_rank_profiles *p, const char *about,
+                        const char *const why[FM_N_EMOTIONS], char **text, struct fm_err *err)
+{
+	cJSON *doc = cJSON_CreateObject(), *profiles = NULL, *axes = NULL, *fb = NULL, *o = NULL;
+	char *s, *t;
+	/* Every container is attached to doc as it is made, so that one delete frees all. */
+	bool ok = doc != NULL && add(doc, "format", cJSON_CreateString(FORMAT)) &&
+	          (about == NULL || add(doc, "about", cJSON_CreateString(about))) &&
+	          (profiles = cJSON_AddObjectToObject(doc, "profiles")) != NULL;
+
+	for (int e = 0; ok && e < FM_N_EMOTIONS; e++)
+		ok = (o = cJSON_AddObjectToObject(profiles, fm_emotion_name((enum fm_emotion)e))) !=
+		         NULL &&
+		     add(o, "valence", rounded(p->valence[e])) &&
+		     add(o, "arousal", rounded(p->arousal[e])) &&
+		     add(o, "vector", encode_vector(p->vec[e])) &&
+		     (why == NULL || why[e] == NULL || add(o, "why", cJSON_CreateString(why[e])));
+	ok = ok && (axes = cJSON_AddObjectToObject(doc, "axes")) != NULL &&
+	     (o = cJSON_AddObjectToObject(axes, "valence")) != NULL &&
+	     add(o, "vector", encode_vector(p->axis_valence)) &&
+	     (o = cJSON_AddObjectToObject(axes, "arousal")) != NULL &&
+	     add(o, "vector", encode_vector(p->axis_arousal));
+	ok = ok && (fb = cJSON_AddObjectToObject(doc, "feedback")) != NULL &&
+	     add(fb, "alpha", rounded(p->feedback.alpha)) &&
+	     add(fb, "beta", rounded(p->feedback.beta)) &&
+	     add(fb, "gamma", rounded(p->feedback.gamma)) &&
+	     add(fb, "half_life_days", rounded(p->feedback.half_life_days)) &&
+	     add(fb, "like", rounded(p->feedback.like)) &&
+	     add(fb, "skip", rounded(p->feedback.skip));
+	s = ok ? cJSON_Print(doc) : NULL;
+	cJSON_Delete(doc);
+	if (s == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for the profiles");
+	size_t n = strlen(s);
+	if ((t = malloc(n + 2)) == NULL) {
+		cJSON_free(s);
+		return fm_err_set(err, FM_ENOMEM, "out of memory for the profiles");
+	}
+	/* cJSON's buffer may come from its own allocator: copied into ours, with a newline. */
+	memcpy(t, s, n);
+	cJSON_free(s);
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	*text = t;
+	return 0;
+}
+
+int
+fm_rank_learn(const struct fm_rank_library *lib, const struct fm_rank_profiles *base,
+              struct fm_rank_profiles *out, size_t n_songs[FM_N_EMOTIONS], struct fm_err *err)
+{
+	double sum[FM_N_EMOTIONS][FM_RANK_DIMS] = {{0}};
+	size_t total = 0;
+
+	if (lib->tags == NULL)
+		return fm_err_set(err, FM_EINVAL, "the index was loaded without its tags");
+	for (int e = 0; e < FM_N_EMOTIONS; e++)
+		n_songs[e] = 0;
+	for (size_t i = 0; i < lib->n_songs; i++) {
+		if (lib->tags[i] == 0)
+			continue;
+		for (int e = 0; e < FM_N_EMOTIONS; e++) {
+			if (!(lib->tags[i] & (1u << e)))
+				continue;
+			for (int d = 0; d < FM_RANK_DIMS; d++)
+				sum[e][d] += lib->z[i * FM_RANK_DIMS + d];
+			n_songs[e]++;
+		}
+		total++;
+	}
+	if (total == 0)
+		return fm_err_set(
+		    err, FM_EINVAL,
+		    "no song in the library carries an \"emotion\" tag to learn from");
+	*out = *base;
+	for (int e = 0; e < FM_N_EMOTIONS; e++)
+		for (int d = 0; n_songs[e] > 0 && d < FM_RANK_DIMS; d++)
+			out->vec[e][d] = sum[e][d] / (double)n_songs[e];
+	return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+/* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (m 1..12): the era arithmetic
+ * of the 400-year cycle, with March as the first month so that leap days come last. */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static bool
+digits(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	for (int k = 0; k < n; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return false;
+		v = v * 10 + (s[k] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static int
+parse_rfc3339(const char *s, double *t_sec, struct fm_err *err)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	double frac = 0;
+	const char *p;
+
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || strchr("Tt ", s[10]) == NULL ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec))
+		goto bad;
+	p = s + 19;
+	if (*p == '.') {
+		double scale = 0.1;
+
+		if (p[1] < '0' || p[1] > '9')
+			goto bad;
+		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if ((*p == '+' || *p == '-') && digits(p + 1, 2, &oh) && p[3] == ':' &&
+	         digits(p + 4, 2, &om)) {
+		sign = *p == '+' ? 1 : -1;
+		p += 6;
+	} else
+		goto bad;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
+	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+		goto bad;
+	*t_sec = (double)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec + frac -
+	         sign * (oh * 3600 + om * 60);
+	return 0;
+bad:
+	return fm_err_set(err, FM_EFORMAT,
+	                  "time \"%.40s\" is not RFC 3339 (2024-05-01T18:30:00Z) nor a number", s);
+}
+
+int
+fm_rank_time_parse(const char *s, double *t_sec, struct fm_err *err)
+{
+	char *end;
+
+	if (s[0] != '\0' && s[strspn(s, "+-.0123456789eE")] == '\0') {
+		double v = strtod(s, &end);
+		if (*end == '\0' && isfinite(v)) {
+			*t_sec = v;
+			return 0;
+		}
+	}
+	return parse_rfc3339(s, t_sec, err);
+}
+
+int
+fm_rank_time_decode(const cJSON *v, double *t_sec, struct fm_err *err)
+{
+	if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
+		*t_sec = v->valuedouble;
+		return 0;
+	}
+	if (cJSON_IsString(v))
+		return parse_rfc3339(v->valuestring, t_sec, err);
+	return fm_err_set(err, FM_EFORMAT, "\"time\" is neither a number nor an RFC 3339 string");
+}
+
+int
+fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o,
+                     struct fm_rank_event *ev, struct fm_err *err)
+{
+	const cJSON *emotion = cJSON_GetObjectItemCaseSensitive(rec, "emotion");
+	const cJSON *rating = cJSON_GetObjectItemCaseSensitive(rec, "rating");
+	const cJSON *action = cJSON_GetObjectItemCaseSensitive(rec, "action");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "time");
+	const char *path;
+
+	if (fm_ndjson_get_path(rec, &path, err) == -1)
+		return -1;
+	ev->path = path;
+	ev->n_path = strlen(path);
+	if (!cJSON_IsString(emotion))
+		return fm_err_set(err, FM_EFORMAT, "no \"emotion\" string");
+	if (fm_emotion_parse(emotion->valuestring, &ev->emotion, NULL) == -1)
+		return fm_err_set(err, FM_EFORMAT, "unknown emotion \"%.40s\"",
+		                  emotion->valuestring);
+	if ((rating != NULL) == (action != NULL))
+		return fm_err_set(err, FM_EFORMAT, "wants either \"rating\" or \"action\"");
+	if (rating != NULL) {
+		if (!cJSON_IsNumber(rating) ||
+		    !(rating->valuedouble >= 1 && rating->valuedouble <= 5))
+			return fm_err_set(err, FM_EFORMAT,
+			                  "\"rating\" is not a number from 1 to 5");
+		/* 3 is indifference: 5 counts as a like, 1 as a dislike twice a skip's weight. */
+		ev->weight = (rating->valuedouble - 3) / 2;
+	} else if (cJSON_IsString(action) && strcmp(action->valuestring, "like") == 0) {
+		ev->weight = o->like;
+	} else if (cJSON_IsString(action) && strcmp(action->valuestring, "skip") == 0) {
+		ev->weight = o->skip;
+	} else {
+		return fm_err_set(err, FM_EFORMAT, "\"action\" is not \"like\" or \"skip\"");
+	}
+	ev->t_sec = NAN;
+	if (t != NULL && fm_rank_time_decode(t, &ev->t_sec, err) == -1)
+		return -1;
+	return 0;
+}
+
+void
+fm_rank_feedback_add(struct fm_rank_feedback *fb, const struct fm_rank_library *lib, size_t i,
+                     const struct fm_rank_event *ev, double now_sec,
+                     const struct fm_rank_feedback_opts *o)
+{
+	double age_days = (now_sec - ev->t_sec) / 86400, w = ev->weight;
+	double inv = lib->inv_norm[i];
+	int e = ev->emotion;
+
+	if (isfinite(age_days) && age_days > 0)
+		w *= exp2(-age_days / o->half_life_days);
+	if (inv == 0 || w == 0)
+		return;
+	for (int d = 0; d < FM_RANK_DIMS; d++) {
+		double x = lib->z[i * FM_RANK_DIMS + d] * inv;
+		if (w > 0)
+			fb->pos[e][d] += w * x;
+		else
+			fb->neg[e][d] -= w * x;
+	}
+	if (w > 0)
+		fb->w_pos[e] += w;
+	else
+		fb->w_neg[e] -= w;
+	fb->n_events[e]++;
+}
+
+void
+fm_rank_feedback_apply(const struct fm_rank_feedback *fb, struct fm_rank_profiles *p)
+{
+	const struct fm_rank_feedback_opts *o = &p->feedback;
+
+	for (int e = 0; e < FM_N_EMOTIONS; e++) {
+		double norm = 0, wp = fb->w_pos[e], wn = fb->w_neg[e];
+
+		if (fb->n_events[e] == 0)
+			continue;
+		for (int d = 0; d < FM_RANK_DIMS; d++)
+			norm += p->vec[e][d] * p->vec[e][d];
+		norm = sqrt(norm);
+		for (int d = 0; d < FM_RANK_DIMS; d++) {
+			double v = norm > 0 ? o->alpha * p->vec[e][d] / norm : 0;
+			/* Centroid times W / (W + 1) is the sum over (W + 1). */
+			if (wp > 0)
+				v += o->beta * fb->pos[e][d] / (wp + 1);
+			if (wn > 0)
+				v -= o->gamma * fb->neg[e][d] / (wn + 1);
+			p->vec[e][d] = v;
+		}
+	}
+}

@@ -1,0 +1,516 @@
+#!/usr/bin/env bats
+# tests/cli/recommend.bats: recommend as a user runs it: options and usage errors, rankings
+# whose right answer is known by construction (testdata/rank/library.ndjson: elegy.wav is the
+# saddest song, sunrise.wav the happiest, overdrive.wav the angriest), faces pooled by size and
+# over time, --each, the record's fields and pass-through, feedback moving songs up and down,
+# history, ties, diversity, learning profiles, the index and its damage, every kind of bad
+# input, a full disk, and the EXAMPLES of man/recommend.1.
+
+setup() {
+	load helpers
+	# FM_BIN=build/bin, as typed at the root: the tests run elsewhere.
+	FM_BIN=$(cd "$FM_BIN" && pwd)
+	R=$FM_BIN/recommend
+	L=$FM_TESTDATA/rank/library.ndjson
+	unset FERMATA_PROFILES
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# usage_error: run has exited 2 with nothing on stdout and the usage lines last on stderr.
+usage_error() {
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$(count_matching '^usage: recommend ')" -eq 1 ]
+	[[ ${stderr_lines[-1]} == "       recommend --learn "* ]]
+}
+
+# paths: the "path" of every output record, on one line.
+paths() {
+	printf '%s\n' "$output" | jq -r .path | tr '\n' ' ' | sed 's/ $//'
+}
+
+# face JSON: a fer-classify record with one face of the given scores.
+face() {
+	printf '{"path":"p.jpg","width":100,"height":100,"faces":[{"x":0,"y":0,"w":50,"h":50,"score":0.9,"scores":%s}]}\n' "$1"
+}
+
+@test "--help and --version" {
+	run --separate-stderr "$R" --help
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "usage: recommend [-hV] "* ]]
+	for o in --build-index --diverse --each --emotion --exclude-history --feedback --half-life \
+		--index --learn --library --now --profiles --recent --scores --strategy --strength; do
+		[[ $output == *" $o "* ]]
+	done
+	run --separate-stderr "$R" -V
+	[ "$status" -eq 0 ]
+	[ "$output" = "recommend (fermata) $("$FM_BIN/fer-detect" -V | cut -d ' ' -f 3)" ]
+}
+
+@test "the usage lines are the SYNOPSIS of man/recommend.1" {
+	synopsis=$(mandoc -T ascii "$FM_ROOT/man/recommend.1" | col -bx |
+		sed -n '/^SYNOPSIS/,/^[A-Z]/{/^ /p}' | tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')
+	usage=$("$R" --help | sed -n '1,/^  -/p' | sed '$d' | sed 's/^usage: //' |
+		tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')
+	[ "$synopsis" = "$usage" ]
+}
+
+@test "bad options are usage errors with exit 2" {
+	while IFS= read -r args; do
+		eval "set -- $args"
+		run --separate-stderr "$R" "$@"
+		usage_error || { echo "args: $args"; false; }
+	done <<-EOF
+		--bogus
+		--library $L -n 0
+		--library $L -n x
+		--library $L --strategy sideways
+		--library $L --emotion blue
+		--library $L --scores '{'
+		--library $L --scores '{"sad":-1}'
+		--library $L --scores '{"sad":0}'
+		--library $L --scores '{"contempt":1}'
+		--library $L --diverse colour
+		--library $L --diverse mmr=2
+		--library $L --half-life 0
+		--library $L --strength 0
+		--library $L --recent -1
+		--library $L --now yesterday
+		--emotion sad
+		--index x.idx --library $L
+		--library $L --emotion sad --scores '{"sad":1}'
+		--library $L --emotion sad --each
+		--library $L --emotion sad faces.ndjson
+		--library $L --build-index a.idx --learn b.json
+		--index a.idx --build-index b.idx
+		--library $L --build-index a.idx faces.ndjson
+		--library ''
+		--library -
+		--library
+	EOF
+}
+
+@test "a sad face gets the saddest song first under match" {
+	face '{"sad":0.9,"neutral":0.1}' >in
+	run --separate-stderr "$R" --library "$L" -n 3 <in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "${#lines[@]}" -eq 3 ]
+	printf '%s\n' "${lines[0]}" | jq -e '.rank == 1 and .path == "elegy.wav" and .emotion == "sad"
+		and .strategy == "match" and (.why | test("slow tempo")) and (.why | test("minor key"))'
+	printf '%s\n' "$output" | jq -s -e '[.[].rank] == [1,2,3] and ([.[].score] | . == sort_by(-.))'
+}
+
+@test "under uplift the saddest song is not first, and the list ends happier" {
+	face '{"sad":1}' >in
+	run --separate-stderr "$R" --library "$L" -n 11 --strategy uplift <in
+	[ "$status" -eq 0 ]
+	printf '%s\n' "${lines[0]}" | jq -e '.path != "elegy.wav" and .mode == "major" and .strategy == "uplift"'
+	# A happy song comes before the saddest one, which match put first.
+	order=" $(paths) "
+	before=${order%% elegy.wav *}
+	[[ $before == *" sunrise.wav"* ]]
+}
+
+@test "calm lowers the energy; every expression finds its own corner" {
+	run --separate-stderr "$R" --library "$L" --emotion angry -n 1
+	[ "$(paths)" = "overdrive.wav" ]
+	run --separate-stderr "$R" --library "$L" --emotion angry -n 1 --strategy calm
+	printf '%s\n' "$output" | jq -e '.loudness < -15 and .tempo < 100'
+	run --separate-stderr "$R" --library "$L" --emotion happy -n 1
+	[ "$(paths)" = "sunrise.wav" ]
+	run --separate-stderr "$R" --library "$L" --emotion fear -n 1
+	[ "$(paths)" = "alarm.wav" ]
+	run --separate-stderr "$R" --library "$L" --emotion surprise -n 1
+	[ "$(paths)" = "sting.wav" ]
+}
+
+@test "the record: rank, path, score, emotion, strategy, why, then the song's fields" {
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 11
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 11 ]
+	printf '%s\n' "$output" | jq -e '(keys_unsorted[:7] == ["rank","path","score","emotion","strategy","why","duration"])
+		and (.score | type == "number" and . >= -1 and . <= 1)
+		and (.title | type == "string") and (.artist | type == "string") and (.why | length > 0)'
+	# The song's own "emotion" tag comes out as "song_emotion".
+	jq -c 'if .path == "elegy.wav" then . + {emotion: "sad"} else . end' "$L" >tagged.ndjson
+	run --separate-stderr "$R" --library tagged.ndjson --emotion happy -n 11
+	printf '%s\n' "$output" | jq -s -e 'map(select(.path == "elegy.wav"))[0] | .emotion == "happy" and .song_emotion == "sad"'
+}
+
+@test "--emotion and --scores need no input; scores are renormalised" {
+	run --separate-stderr "$R" --library "$L" --scores '{"sad":0.5,"neutral":0.5}' -n 5 </dev/null
+	[ "$status" -eq 0 ]
+	a=$output
+	run --separate-stderr "$R" --library "$L" --scores '{"sad":3,"neutral":3}' -n 5
+	[ "$output" = "$a" ]
+	face '{"sad":30,"neutral":30}' >in
+	run --separate-stderr "$R" --library "$L" -n 5 <in
+	[ "$output" = "$a" ]
+}
+
+@test "faces pool by size and detection score, photos count alike" {
+	# One photo: a large happy face and a small sad one.
+	echo '{"path":"a.jpg","faces":[{"w":200,"h":200,"score":0.9,"scores":{"happy":1}},{"w":40,"h":40,"score":0.9,"scores":{"sad":1}}]}' >in
+	run --separate-stderr "$R" --library "$L" -n 1 <in
+	printf '%s\n' "$output" | jq -e '.emotion == "happy"'
+	# Two photos, each of one face: a small sad face counts as much as a large happy one.
+	{
+		echo '{"path":"a.jpg","faces":[{"w":300,"h":300,"scores":{"happy":0.6,"neutral":0.4}}]}'
+		echo '{"path":"b.jpg","faces":[{"w":30,"h":30,"scores":{"sad":1}}]}'
+	} >in
+	run --separate-stderr "$R" --library "$L" -n 1 <in
+	printf '%s\n' "$output" | jq -e '.emotion == "sad"'
+}
+
+@test "--half-life lets the latest frames decide" {
+	for t in 0 1 2 3 4 5; do
+		printf '{"frame":%d,"t":%d,"faces":[{"w":50,"h":50,"scores":{"happy":1}}]}\n' "$t" "$t"
+	done >frames
+	for t in 6 7; do
+		printf '{"frame":%d,"t":%d,"faces":[{"w":50,"h":50,"scores":{"sad":1}}]}\n' "$t" "$t"
+	done >>frames
+	run --separate-stderr "$R" --library "$L" -n 1 <frames
+	printf '%s\n' "$output" | jq -e '.emotion == "happy"'
+	run --separate-stderr "$R" --library "$L" -n 1 --half-life 1 <frames
+	printf '%s\n' "$output" | jq -e '.emotion == "sad" and .path == "elegy.wav"'
+}
+
+@test "--each ranks each record with faces, naming it in \"query\"" {
+	{
+		face '{"happy":1}'
+		echo '{"path":"empty.jpg","faces":[]}'
+		echo '{"frame":3,"t":0.1,"faces":[{"scores":{"sad":1}}]}'
+		echo '{"path":"x.jpg","error":"not a JPEG"}'
+	} >in
+	run --separate-stderr "$R" --library "$L" -n 2 --each <in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "${#lines[@]}" -eq 4 ]
+	printf '%s\n' "${lines[0]}" | jq -e '.query == {"path":"p.jpg"} and .rank == 1 and .path == "sunrise.wav"'
+	printf '%s\n' "${lines[2]}" | jq -e '.query == {"frame":3,"t":0.1} and .rank == 1 and .path == "elegy.wav"'
+}
+
+@test "no face anywhere: exit 1, a clear message, nothing out" {
+	printf '%s\n' '{"path":"a.jpg","faces":[]}' '{"path":"b.jpg","error":"unreadable"}' >in
+	run --separate-stderr "$R" --library "$L" <in
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "recommend: no face with expression scores in the input: nothing to recommend" ]
+	run --separate-stderr "$R" --library "$L" </dev/null
+	[ "$status" -eq 1 ]
+	run --separate-stderr "$R" --library "$L" --each <in
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"nothing to recommend" ]]
+}
+
+@test "bad input records are said on stderr, exit 1, and the rest still ranks" {
+	{
+		face '{"sad":1}'
+		echo 'not json'
+		echo '{"path":"c.jpg","faces":[{"scores":{"contempt":1}}]}'
+		echo '{"path":"d.jpg","faces":[{"w":5,"h":5}]}'
+		echo '{"path":"e.jpg","faces":"none"}'
+	} >in
+	run --separate-stderr "$R" --library "$L" -n 1 <in
+	[ "$status" -eq 1 ]
+	[ "$(paths)" = "elegy.wav" ]
+	[ "${#stderr_lines[@]}" -eq 4 ]
+	[[ ${stderr_lines[0]} == "recommend: stdin: line 2: "* ]]
+	[ "${stderr_lines[1]}" = 'recommend: c.jpg: face 1: unknown emotion "contempt" in "scores"' ]
+	[[ ${stderr_lines[2]} == "recommend: d.jpg: face 1: no \"scores\" nor \"emotion\""* ]]
+	[ "${stderr_lines[3]}" = 'recommend: e.jpg: "faces" is not an array' ]
+}
+
+@test "operands are files of records; a missing one is said" {
+	face '{"sad":1}' >a.ndjson
+	run --separate-stderr "$R" --library "$L" -n 1 a.ndjson
+	[ "$(paths)" = "elegy.wav" ]
+	run --separate-stderr "$R" --library "$L" -n 1 a.ndjson nowhere.ndjson
+	[ "$status" -eq 1 ]
+	[ "$(paths)" = "elegy.wav" ]
+	[[ $stderr == "recommend: nowhere.ndjson: No such file or directory" ]]
+}
+
+@test "an empty or unreadable library exits 2 before reading input" {
+	: >empty.ndjson
+	run --separate-stderr "$R" --library empty.ndjson --emotion sad
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "recommend: the library has no song to recommend (empty.ndjson)" ]
+	run --separate-stderr "$R" --library nowhere.ndjson --emotion sad
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "recommend: nowhere.ndjson: No such file or directory" ]
+	echo '{"path":"a.flac","error":"not audio"}' >failed.ndjson
+	run --separate-stderr "$R" --library failed.ndjson --emotion sad
+	[ "$status" -eq 2 ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[[ ${stderr_lines[0]} == *"1 song left out: song-featurize could not read it"* ]]
+}
+
+@test "songs with missing or non-numeric descriptors rank with finite scores" {
+	{
+		cat "$L"
+		echo '{"path":"bare.wav"}'
+		echo '{"path":"odd.wav","tempo":"fast","mode":"phrygian","loudness":-20,"flatness_mean":7}'
+		echo '{"path":"silence.wav","tempo":null,"mode":null,"loudness":-100,"rms_mean":0,"rms_std":0,"centroid_mean":0}'
+		echo '{"path":"x.wav","error":"not audio"}'
+		echo '{"path":"elegy.wav","tempo":200}'
+		echo 'oops'
+		echo '{"tempo":120}'
+	} >lib.ndjson
+	run --separate-stderr "$R" --library lib.ndjson --emotion sad -n 20
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 14 ]
+	printf '%s\n' "$output" | jq -s -e 'map(select(.path == "bare.wav"))[0].score == 0'
+	printf '%s\n' "$output" | jq -s -e 'all(.[]; .score | isnan | not)'
+	! grep -q -i nan <<<"$output"
+	# elegy.wav came first in the file: the later record of the same path is left out.
+	printf '%s\n' "$output" | jq -s -e '[.[] | select(.path == "elegy.wav")] | length == 1 and .[0].tempo == 58'
+	[ "$(count_matching 'lib.ndjson: line 17: ')" -eq 1 ]
+	[ "$(count_matching 'lib.ndjson: line 18: record has no "path"')" -eq 1 ]
+	[ "$(count_matching '1 song left out: song-featurize could not read it')" -eq 1 ]
+	[ "$(count_matching '1 song left out: the same "path" came earlier')" -eq 1 ]
+	[ "$(count_matching '1 song with descriptors that are not usable numbers')" -eq 1 ]
+}
+
+@test "feedback: a liked song moves up, a skipped one down, unknown songs are said" {
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 11
+	before=" $(paths) "
+	[[ $before == *" grey.wav lullaby.wav "* ]]
+	{
+		echo '{"path":"lullaby.wav","emotion":"sad","action":"like","time":"2024-05-01T18:00:00Z"}'
+		echo '{"path":"grey.wav","emotion":"sad","rating":1,"time":1714586400}'
+		echo '{"path":"grey.wav","emotion":"sad","action":"skip"}'
+		echo '{"path":"gone.wav","emotion":"sad","action":"like"}'
+		echo '{"path":"sunrise.wav","emotion":"happy","action":"skip"}'
+	} >fb.ndjson
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 11 --feedback fb.ndjson --now 2024-05-02T00:00:00Z
+	[ "$status" -eq 0 ]
+	after=" $(paths) "
+	[[ $after == *" lullaby.wav "*" grey.wav "* ]]
+	[ "$stderr" = "recommend: fb.ndjson: 1 line names songs not in the library: ignored" ]
+	# A score moves the right way too.
+	old=$("$R" --library "$L" --emotion sad -n 11 | jq -s 'map(select(.path == "lullaby.wav"))[0].score')
+	new=$(printf '%s\n' "$output" | jq -s 'map(select(.path == "lullaby.wav"))[0].score')
+	awk -v a="$old" -v b="$new" 'BEGIN { exit !(b > a) }'
+}
+
+@test "feedback lines that are not usable are said, exit 1" {
+	{
+		echo '{"path":"lullaby.wav","emotion":"sad","rating":9}'
+		echo '{"path":"lullaby.wav","emotion":"bored","action":"like"}'
+		echo '{"path":"lullaby.wav","emotion":"sad","action":"love"}'
+		echo '{"path":"lullaby.wav","emotion":"sad","action":"like","time":"last week"}'
+		echo '{'
+	} >fb.ndjson
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 1 --feedback fb.ndjson
+	[ "$status" -eq 1 ]
+	[ "$(paths)" = "elegy.wav" ]
+	[ "${#stderr_lines[@]}" -eq 5 ]
+	[ "${stderr_lines[0]}" = 'recommend: fb.ndjson: line 1: "rating" is not a number from 1 to 5' ]
+	run --separate-stderr "$R" --library "$L" --emotion sad --feedback nowhere.ndjson
+	[ "$status" -eq 2 ]
+}
+
+@test "--exclude-history leaves out songs played within --recent" {
+	{
+		echo 'elegy.wav'
+		echo '{"path":"rain.wav","time":"2024-05-01T12:00:00Z"}'
+		echo '{"path":"grey.wav","time":"2024-04-01T12:00:00Z"}'
+		echo '{"path":"unknown.wav"}'
+	} >plays.ndjson
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 3 --exclude-history plays.ndjson --now 2024-05-01T20:00:00Z
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(paths)" = "grey.wav lullaby.wav drift.wav" ]
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 3 --exclude-history plays.ndjson --now 2024-05-01T20:00:00Z --recent 0
+	[ "$(paths)" = "lullaby.wav drift.wav stroll.wav" ]
+	run --separate-stderr "$R" --library "$L" --emotion sad --exclude-history "$L" --recent 0
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "recommend: every song of the library is excluded: nothing to recommend" ]
+}
+
+@test "equal scores come in library order, run after run" {
+	{
+		jq -c 'select(.path == "elegy.wav") | .path = "z.wav"' "$L"
+		jq -c 'select(.path == "elegy.wav") | .path = "a.wav"' "$L"
+		cat "$L"
+	} >ties.ndjson
+	run --separate-stderr "$R" --library ties.ndjson --emotion sad -n 3
+	[ "$(paths)" = "z.wav a.wav elegy.wav" ]
+	first=$output
+	run --separate-stderr "$R" --library ties.ndjson --emotion sad -n 3
+	[ "$output" = "$first" ]
+	printf '%s\n' "$output" | jq -s -e '.[0].score == .[2].score'
+}
+
+@test "--diverse: one song per artist or album, and MMR" {
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 11 --diverse artist
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -s -e '[.[].artist] | length == (unique | length) and length == 5'
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 11 --diverse album
+	printf '%s\n' "$output" | jq -s -e '[.[].album] | length == (unique | length)'
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 4 --diverse mmr,artist
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 4 ]
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 4 --diverse mmr=1
+	[ "$output" = "$("$R" --library "$L" --emotion sad -n 4)" ]
+}
+
+@test "--learn writes profiles from the songs' tags, which --profiles then uses" {
+	jq -c 'if .path == "sunrise.wav" or .path == "festival.wav" then .emotion = "sad"
+		elif .path == "elegy.wav" then .emotion = ["happy", "mellow"] else . end' "$L" >tagged.ndjson
+	run --separate-stderr "$R" --library tagged.ndjson --learn mine.json
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$stderr" = 'recommend: tagged.ndjson: 1 "emotion" tag not among the seven expressions: ignored' ]
+	jq -e '.format == "fermata-profiles 1" and (.profiles.sad.why | test("2 songs"))
+		and (.profiles.angry.why | test("kept"))' mine.json
+	# This user's sad is loud and fast.
+	run --separate-stderr "$R" --library tagged.ndjson --profiles mine.json --emotion sad -n 2
+	[ "$(paths)" = "festival.wav sunrise.wav" ]
+	run --separate-stderr "$R" --library tagged.ndjson --learn -
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -e '.profiles.happy.vector.tempo < 0'
+	run --separate-stderr "$R" --library "$L" --learn mine.json
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"no song in the library carries an \"emotion\" tag"* ]]
+}
+
+@test "profiles: --profiles, FERMATA_PROFILES, and a bad file exits 2" {
+	run --separate-stderr "$R" --library "$L" --emotion sad --profiles nowhere.json
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "recommend: profiles: nowhere.json: no such file or directory" ]
+	FERMATA_PROFILES=nowhere.json run --separate-stderr "$R" --library "$L" --emotion sad
+	[ "$status" -eq 2 ]
+	FERMATA_PROFILES=nowhere.json run --separate-stderr "$R" --library "$L" --emotion sad -n 1 \
+		--profiles "$FM_ROOT/models/profiles.json"
+	[ "$status" -eq 0 ]
+	sed 's/"tempo": -0.9/"tmepo": -0.9/' "$FM_ROOT/models/profiles.json" >typo.json
+	run --separate-stderr "$R" --library "$L" --emotion sad --profiles typo.json
+	[ "$status" -eq 2 ]
+	[ "$stderr" = 'recommend: profiles: typo.json: profiles.sad: unknown descriptor "tmepo"' ]
+}
+
+@test "the index ranks as the library does, with feedback, history and diversity" {
+	run --separate-stderr "$R" --library "$L" --build-index songs.idx
+	[ "$status" -eq 0 ]
+	[ -z "$output$stderr" ]
+	echo 'elegy.wav' >plays
+	echo '{"path":"lullaby.wav","emotion":"sad","action":"like"}' >fb.ndjson
+	for args in "--emotion sad" "--emotion angry --strategy calm" "--emotion sad --strategy uplift" \
+		"--emotion sad --exclude-history plays --feedback fb.ndjson" \
+		"--scores {\"sad\":1,\"fear\":1} --diverse mmr,artist"; do
+		a=$("$R" --library "$L" -n 11 $args)
+		b=$("$R" --index songs.idx -n 11 $args)
+		[ "$a" = "$b" ]
+	done
+	run --separate-stderr "$R" --index songs.idx --learn -
+	[ "$status" -eq 2 ]
+}
+
+@test "a truncated, damaged or foreign index exits 2 with the reason" {
+	"$R" --library "$L" --build-index songs.idx
+	size=$(wc -c <songs.idx)
+	head -c 2000 songs.idx >cut.idx
+	run --separate-stderr "$R" --index cut.idx --emotion sad
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "recommend: cut.idx: truncated index (2000 of $size bytes)" ]
+	head -c 100 songs.idx >tiny.idx
+	run --separate-stderr "$R" --index tiny.idx --emotion sad
+	[ "$stderr" = "recommend: tiny.idx: truncated index (100 of 512 header bytes)" ]
+	cp songs.idx flipped.idx
+	printf '\377' | dd of=flipped.idx bs=1 seek=700 conv=notrunc 2>/dev/null
+	run --separate-stderr "$R" --index flipped.idx --emotion sad
+	[ "$status" -eq 2 ]
+	[ "$stderr" = 'recommend: flipped.idx: index section "vectors" is damaged (checksum)' ]
+	run --separate-stderr "$R" --index "$L" --emotion sad
+	[ "$stderr" = "recommend: $L: not a recommend index" ]
+	: >empty.idx
+	run --separate-stderr "$R" --index empty.idx --emotion sad
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$R" --index . --emotion sad
+	[ "$stderr" = "recommend: .: is a directory" ]
+	# A damaged song line: that song is said and left out, the others come.
+	cp songs.idx line.idx
+	printf 'X' | dd of=line.idx bs=1 seek=$((size - 10)) conv=notrunc 2>/dev/null
+	run --separate-stderr "$R" --index line.idx --emotion happy -n 11
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 10 ]
+	[[ $stderr == "recommend: song 11 of the library: index record 11 is damaged (checksum)" ]]
+}
+
+@test "a full disk is exit 2" {
+	run --separate-stderr bash -c '"$0" --library "$1" --emotion sad >/dev/full' "$R" "$L"
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"recommend: stdout: "* ]]
+	run --separate-stderr "$R" --library "$L" --build-index /nonexistent/songs.idx
+	[ "$status" -eq 2 ]
+	[[ $stderr == "recommend: /nonexistent/songs.idx: cannot create a file beside it: "* ]]
+}
+
+# --- EXAMPLES of man/recommend.1 ---------------------------------------------------------------
+
+@test "example: fer-detect | fer-classify | recommend --library songs.ndjson" {
+	need_photos
+	cp -r "$FM_TESTDATA/photos" photos
+	cp "$L" songs.ndjson
+	run --separate-stderr bash -c 'find photos -name "*.jpg" | "$0"/fer-detect |
+		"$0"/fer-classify | "$0"/recommend --library songs.ndjson' "$FM_BIN"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 10 ]
+	printf '%s\n' "$output" | jq -s -e '[.[].rank] == [range(1; 11)]'
+}
+
+@test "example: --emotion sad --strategy uplift -n 5 | jq" {
+	cp "$L" songs.ndjson
+	run --separate-stderr bash -c '"$0" --library songs.ndjson --emotion sad --strategy uplift -n 5 |
+		jq -r "\"\(.rank) \(.path)  (\(.why))\""' "$R"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 5 ]
+	[[ ${lines[0]} == "1 drift.wav  ("*")" ]]
+}
+
+@test "example: one ranking per photo with --each" {
+	need_photos
+	cp "$L" songs.ndjson
+	run --separate-stderr bash -c '"$0"/fer-detect "$1"/photos/*.jpg | "$0"/fer-classify |
+		"$0"/recommend --library songs.ndjson --each -n 3 |
+		jq -c "{photo: .query.path, rank, path}"' "$FM_BIN" "$FM_TESTDATA"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | jq -s 'map(.photo) | unique | length')" -ge 2 ]
+}
+
+@test "example: build an index, then query it with feedback and history" {
+	cp "$L" songs.ndjson
+	echo '{"path":"lullaby.wav","emotion":"sad","action":"skip","time":"2024-05-01T18:30:00Z"}' >>feedback.ndjson
+	echo '{"path":"elegy.wav","time":"2024-05-01T18:00:00Z"}' >>plays.ndjson
+	run --separate-stderr bash -c '"$0" --library songs.ndjson --build-index songs.idx &&
+		echo "{\"faces\":[{\"scores\":{\"sad\":1}}]}" |
+		"$0" --index songs.idx --feedback feedback.ndjson --exclude-history plays.ndjson --recent 0' "$R"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 10 ]
+	[[ $output != *elegy.wav* ]]
+}
+
+@test "example: learn profiles from tagged songs" {
+	jq -c 'if .path == "elegy.wav" then .emotion = "sad" else . end' "$L" >tagged.ndjson
+	run --separate-stderr bash -c '"$0" --library tagged.ndjson --learn my-profiles.json &&
+		"$0" --library tagged.ndjson --profiles my-profiles.json --emotion sad -n 1' "$R"
+	[ "$status" -eq 0 ]
+	[ "$(paths)" = "elegy.wav" ]
+}
+
+@test "example: a stream of frames, one song per frame, smoothed" {
+	for t in 0 1 2 3; do
+		printf '{"frame":%d,"t":%d,"faces":[{"w":60,"h":60,"scores":{"happy":1}}]}\n' "$t" "$t"
+	done >frames.ndjson
+	cp "$L" songs.ndjson
+	"$R" --library songs.ndjson --build-index songs.idx
+	run --separate-stderr bash -c '"$0" --index songs.idx --each --half-life 10 -n 1 <frames.ndjson |
+		jq -c "{t: .query.t, path}"' "$R"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 4 ]
+	[ "${lines[3]}" = '{"t":3,"path":"sunrise.wav"}' ]
+}

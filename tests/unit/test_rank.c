@@ -1,0 +1,1163 @@
+/*
+ * tests/unit/test_rank.c: lib/rank (cmocka): standardisation and imputation, rankings whose
+ * right answer is known by construction under each strategy, ties, exclusion, diversity,
+ * feedback moving songs up and down, learning from tags, the profiles file, the binary index
+ * and its damage, pooling faces into a mood, and times. Profiles are the shipped
+ * models/profiles.json (the tests run from the repository's root) unless a test makes its own.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rank.h"
+#include "rank_int.h"
+
+#define PROFILES "models/profiles.json"
+
+/* One song record: the descriptors recommend reads, plus an artist and a tag. */
+struct song {
+	const char *path;
+	double tempo;
+	const char *mode;
+	double key_strength, loudness, rms, rms_sd, centroid, rolloff, flatness, zcr, onsets;
+	const char *artist, *tag;
+};
+
+/*
+ * A library whose moods are known by construction: each song sits at one corner of the cues
+ * models/profiles.json reads (slow, minor, quiet and dark is sad; fast, major, loud and bright
+ * is happy; loud, noisy and fast is angry; and so on).
+ */
+static const struct song songs[] = {
+    {"saddest.wav", 56, "minor", 1.0, -32, 0.03, 0.005, 800, 1500, 0.02, 0.02, 0.4, "A", "sad"},
+    {"sadish.wav", 84, "minor", 0.5, -21, 0.09, 0.02, 1600, 3200, 0.05, 0.06, 2.0, "A", NULL},
+    {"tender.wav", 62, "major", 0.9, -29, 0.04, 0.007, 1000, 2000, 0.03, 0.03, 0.7, "B", NULL},
+    {"happy.wav", 138, "major", 0.9, -11, 0.28, 0.05, 2900, 5800, 0.08, 0.09, 4.6, "C", "happy"},
+    {"party.wav", 126, "major", 0.8, -8, 0.36, 0.07, 3300, 6600, 0.12, 0.11, 5.0, "C", "happy"},
+    {"angry.wav", 168, "minor", 0.6, -5, 0.52, 0.08, 4300, 8800, 0.36, 0.21, 6.2, "D", NULL},
+    {"fearful.wav", 118, "minor", 0.8, -23, 0.08, 0.07, 1900, 4400, 0.21, 0.10, 3.0, "D", NULL},
+    {"calm.wav", 70, "major", 0.7, -27, 0.05, 0.008, 1150, 2300, 0.03, 0.04, 0.8, "B", NULL},
+};
+#define N_SONGS (sizeof songs / sizeof *songs)
+
+static char *
+song_line(const struct song *s)
+{
+	char *line = malloc(1024);
+
+	assert_non_null(line);
+	snprintf(line, 1024,
+	         "{\"path\":\"%s\",\"tempo\":%g,\"mode\":\"%s\",\"key_strength\":%g,"
+	         "\"loudness\":%g,\"rms_mean\":%g,\"rms_std\":%g,\"centroid_mean\":%g,"
+	         "\"rolloff_mean\":%g,\"flatness_mean\":%g,\"zcr_mean\":%g,\"onset_rate\":%g,"
+	         "\"artist\":\"%s\"%s%s%s}",
+	         s->path, s->tempo, s->mode, s->key_strength, s->loudness, s->rms, s->rms_sd,
+	         s->centroid, s->rolloff, s->flatness, s->zcr, s->onsets, s->artist,
+	         s->tag != NULL ? ",\"emotion\":\"" : "", s->tag != NULL ? s->tag : "",
+	         s->tag != NULL ? "\"" : "");
+	return line;
+}
+
+static void
+add_line(struct fm_rank_library *lib, const char *line, enum fm_rank_added expect)
+{
+	struct fm_rank_song_info info;
+	enum fm_rank_added how;
+	struct fm_err e;
+
+	assert_int_equal(fm_rank_library_add(lib, line, strlen(line), &how, &info, &e), 0);
+	assert_int_equal(how, expect);
+}
+
+static struct fm_rank_library *
+make_library(const struct song *s, size_t n)
+{
+	struct fm_rank_library *lib;
+	struct fm_err e;
+
+	assert_int_equal(fm_rank_library_new(&lib, &e), 0);
+	for (size_t i = 0; i < n; i++) {
+		char *line = song_line(&s[i]);
+		add_line(lib, line, FM_RANK_ADDED);
+		free(line);
+	}
+	assert_int_equal(fm_rank_library_finish(lib, &e), 0);
+	return lib;
+}
+
+static void
+load_profiles(struct fm_rank_profiles *p)
+{
+	struct fm_err e;
+
+	if (fm_rank_profiles_load(PROFILES, p, &e) == -1)
+		fail_msg("%s: %s", PROFILES, e.msg);
+}
+
+static void
+one_hot(double mood[FM_N_EMOTIONS], enum fm_emotion e)
+{
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		mood[k] = k == (int)e;
+}
+
+/* Rank lib for an emotion; the hits go to hits (room for n). */
+static size_t
+rank(const struct fm_rank_library *lib, const struct fm_rank_profiles *p, enum fm_emotion em,
+     enum fm_rank_strategy s, unsigned diverse, const uint8_t *excluded, size_t n,
+     struct fm_rank_hit *hits)
+{
+	struct fm_rank_query q = {.strategy = s,
+	                          .strength = 1,
+	                          .n_results = n,
+	                          .diverse = diverse,
+	                          .mmr_lambda = FM_RANK_MMR_LAMBDA,
+	                          .excluded = excluded};
+	struct fm_rank_work *w;
+	struct fm_err e;
+	size_t n_hits;
+
+	one_hot(q.mood, em);
+	assert_int_equal(fm_rank_work_new(lib, &w, &e), 0);
+	if (fm_rank_search(w, p, &q, hits, &n_hits, &e) == -1)
+		fail_msg("search: %s", e.msg);
+	fm_rank_work_free(w);
+	for (size_t k = 0; k < n_hits; k++)
+		assert_true(isfinite(hits[k].score) && fabs(hits[k].score) <= 1);
+	return n_hits;
+}
+
+static size_t
+index_of(const char *path)
+{
+	for (size_t i = 0; i < N_SONGS; i++)
+		if (strcmp(songs[i].path, path) == 0)
+			return i;
+	fail_msg("no song %s", path);
+	return 0;
+}
+
+/* The rank (from 0) of a song in hits, or n when absent. */
+static size_t
+position(const struct fm_rank_hit *hits, size_t n, const char *path)
+{
+	for (size_t k = 0; k < n; k++)
+		if (hits[k].song == index_of(path))
+			return k;
+	return n;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void
+standardised_descriptors_have_zero_mean_unit_std(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	double mean[FM_RANK_DIMS], sd[FM_RANK_DIMS];
+
+	(void)state;
+	assert_int_equal(fm_rank_library_size(lib), N_SONGS);
+	fm_rank_library_stats(lib, mean, sd);
+	/* log2 of the tempi: the mean of the raw logs, computed here independently. */
+	double sum = 0;
+	for (size_t i = 0; i < N_SONGS; i++)
+		sum += log2(songs[i].tempo);
+	assert_true(fabs(mean[FM_DIM_TEMPO] - sum / N_SONGS) < 1e-12);
+	for (int d = 0; d < FM_RANK_DIMS; d++) {
+		double m = 0, ss = 0, z[FM_RANK_DIMS];
+
+		assert_true(sd[d] > 0);
+		for (size_t i = 0; i < N_SONGS; i++) {
+			fm_rank_library_vector(lib, i, z);
+			m += z[d];
+			ss += z[d] * z[d];
+		}
+		/* Floats keep 7 digits: 1e-5 over 8 songs is rounding, not error. */
+		assert_true(fabs(m / N_SONGS) < 1e-5);
+		assert_true(fabs(ss / N_SONGS - 1) < 1e-5);
+	}
+	fm_rank_library_free(lib);
+}
+
+static void
+missing_and_non_numeric_descriptors_take_the_mean(void **state)
+{
+	static const char *lines[] = {
+	    "{\"path\":\"a\",\"tempo\":60,\"mode\":\"minor\",\"loudness\":-30,\"centroid_mean\":"
+	    "900}",
+	    "{\"path\":\"b\",\"tempo\":180,\"mode\":\"major\",\"loudness\":-6,\"centroid_mean\":"
+	    "4000}",
+	    "{\"path\":\"c\",\"tempo\":null,\"mode\":\"dorian\",\"loudness\":\"loud\","
+	    "\"centroid_mean\":-5,\"flatness_mean\":2}",
+	    "{\"path\":\"d\"}",
+	};
+	struct fm_rank_library *lib;
+	struct fm_rank_profiles p;
+	struct fm_rank_song_info info;
+	struct fm_rank_hit hits[4];
+	enum fm_rank_added how;
+	struct fm_err e;
+	double z[FM_RANK_DIMS];
+
+	(void)state;
+	load_profiles(&p);
+	assert_int_equal(fm_rank_library_new(&lib, &e), 0);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(
+		    fm_rank_library_add(lib, lines[k], strlen(lines[k]), &how, &info, &e), 0);
+		if (k == 2) {
+			/* null tempo is missing; "dorian", "loud", -5 Hz and 2 are invalid. */
+			assert_int_equal(info.n_invalid, 4);
+			assert_int_equal(info.n_missing, FM_RANK_DIMS - 4);
+		}
+		if (k == 3)
+			assert_int_equal(info.n_missing, FM_RANK_DIMS);
+	}
+	assert_int_equal(fm_rank_library_finish(lib, &e), 0);
+	for (size_t i = 2; i < 4; i++) {
+		fm_rank_library_vector(lib, i, z);
+		for (int d = 0; d < FM_RANK_DIMS; d++)
+			assert_true(z[d] == 0);
+	}
+	/* The songs without any descriptor score exactly 0, never NaN. */
+	size_t n = rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, NULL, 4, hits);
+	assert_int_equal(n, 4);
+	assert_int_equal(hits[0].song, 0);
+	for (size_t k = 0; k < n; k++)
+		if (hits[k].song >= 2)
+			assert_true(hits[k].score == 0);
+	fm_rank_library_free(lib);
+}
+
+static void
+constant_descriptor_is_zero_for_every_song(void **state)
+{
+	struct song s[3] = {songs[0], songs[3], songs[5]};
+	struct fm_rank_library *lib;
+	double z[FM_RANK_DIMS], mean[FM_RANK_DIMS], sd[FM_RANK_DIMS];
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		s[i].zcr = 0.1;
+	lib = make_library(s, 3);
+	fm_rank_library_stats(lib, mean, sd);
+	assert_true(sd[FM_DIM_ZCR] == 0);
+	for (size_t i = 0; i < 3; i++) {
+		fm_rank_library_vector(lib, i, z);
+		assert_true(z[FM_DIM_ZCR] == 0);
+	}
+	fm_rank_library_free(lib);
+}
+
+static void
+extreme_song_is_clamped_to_three_sd(void **state)
+{
+	struct song s[40];
+	struct fm_rank_library *lib;
+	double z[FM_RANK_DIMS];
+
+	(void)state;
+	char names[40][16];
+
+	for (int i = 0; i < 40; i++) {
+		s[i] = songs[i % 2 ? 2 : 7];
+		snprintf(names[i], sizeof names[i], "%d.wav", i);
+		s[i].path = names[i];
+	}
+	s[0].tempo = 4000; /* a tempo tracker's mistake, far beyond every other song */
+	lib = make_library(s, 40);
+	fm_rank_library_vector(lib, 0, z);
+	assert_true(fabs(z[FM_DIM_TEMPO] - 3) < 1e-6);
+	fm_rank_library_free(lib);
+}
+
+static void
+empty_library_cannot_be_finished(void **state)
+{
+	struct fm_rank_library *lib;
+	struct fm_err e;
+
+	(void)state;
+	assert_int_equal(fm_rank_library_new(&lib, &e), 0);
+	assert_int_equal(fm_rank_library_finish(lib, &e), -1);
+	assert_int_equal(e.code, FM_EINVAL);
+	fm_rank_library_free(lib);
+	fm_rank_library_free(NULL);
+}
+
+static void
+bad_lines_are_format_errors(void **state)
+{
+	static const char *bad[] = {"not json", "{\"tempo\":120}", "{\"path\":\"\"}", "[1,2]",
+	                            "{\"path\":\"a\"} trailing"};
+	struct fm_rank_library *lib;
+	struct fm_rank_song_info info;
+	enum fm_rank_added how;
+	struct fm_err e;
+
+	(void)state;
+	assert_int_equal(fm_rank_library_new(&lib, &e), 0);
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		assert_int_equal(fm_rank_library_add(lib, bad[k], strlen(bad[k]), &how, &info, &e),
+		                 -1);
+		assert_int_equal(e.code, FM_EFORMAT);
+	}
+	assert_int_equal(fm_rank_library_size(lib), 0);
+	fm_rank_library_free(lib);
+}
+
+static void
+upstream_errors_and_repeated_paths_are_left_out(void **state)
+{
+	struct fm_rank_library *lib;
+	struct fm_err e;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(fm_rank_library_new(&lib, &e), 0);
+	add_line(lib, "{\"path\":\"x.flac\",\"error\":\"not audio\"}", FM_RANK_UPSTREAM);
+	add_line(lib, "{\"path\":\"a.flac\",\"tempo\":100}", FM_RANK_ADDED);
+	add_line(lib, "{\"path\":\"b.flac\",\"tempo\":120}", FM_RANK_ADDED);
+	add_line(lib, "{\"tempo\":90,\"path\":\"a.flac\"}", FM_RANK_DUPLICATE);
+	assert_int_equal(fm_rank_library_size(lib), 2);
+	assert_int_equal(fm_rank_library_finish(lib, &e), 0);
+	assert_int_equal(fm_rank_library_find(lib, "b.flac", 6, &i, &e), 1);
+	assert_int_equal(i, 1);
+	assert_int_equal(fm_rank_library_find(lib, "x.flac", 6, &i, &e), 0);
+	assert_int_equal(fm_rank_library_find(lib, "b.fla", 5, &i, &e), 0);
+	fm_rank_library_free(lib);
+}
+
+static void
+saddest_song_comes_first_for_a_sad_face_under_match(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_hit hits[N_SONGS];
+
+	(void)state;
+	load_profiles(&p);
+	assert_int_equal(rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, NULL, N_SONGS, hits), N_SONGS);
+	assert_int_equal(hits[0].song, index_of("saddest.wav"));
+	assert_non_null(strstr(hits[0].why, "slow tempo"));
+	assert_non_null(strstr(hits[0].why, "minor key"));
+	/* ...and the happiest songs last. */
+	assert_true(position(hits, N_SONGS, "party.wav") >= N_SONGS - 2);
+	for (size_t k = 1; k < N_SONGS; k++)
+		assert_true(hits[k - 1].score >= hits[k].score);
+	/* Each profile finds its own corner. */
+	rank(lib, &p, FM_HAPPY, FM_RANK_MATCH, 0, NULL, 1, hits);
+	assert_int_equal(hits[0].song, index_of("happy.wav"));
+	rank(lib, &p, FM_ANGRY, FM_RANK_MATCH, 0, NULL, 1, hits);
+	assert_int_equal(hits[0].song, index_of("angry.wav"));
+	rank(lib, &p, FM_FEAR, FM_RANK_MATCH, 0, NULL, 1, hits);
+	assert_int_equal(hits[0].song, index_of("fearful.wav"));
+	fm_rank_library_free(lib);
+}
+
+static void
+saddest_song_is_not_first_under_uplift(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_hit hits[N_SONGS];
+
+	(void)state;
+	load_profiles(&p);
+	assert_int_equal(rank(lib, &p, FM_SAD, FM_RANK_UPLIFT, 0, NULL, N_SONGS, hits), N_SONGS);
+	assert_true(hits[0].song != index_of("saddest.wav"));
+	/* It keeps the low energy but leaves the minor key: a slow, quiet major song. */
+	assert_true(hits[0].song == index_of("tender.wav") || hits[0].song == index_of("calm.wav"));
+	/* Later steps lean further towards positive valence: a happy song comes before the
+	 * saddest one, which match put first. */
+	assert_true(position(hits, N_SONGS, "happy.wav") < position(hits, N_SONGS, "saddest.wav"));
+	fm_rank_library_free(lib);
+}
+
+static void
+uplift_is_match_for_a_positive_mood(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_hit a[N_SONGS], b[N_SONGS];
+
+	(void)state;
+	load_profiles(&p);
+	rank(lib, &p, FM_HAPPY, FM_RANK_MATCH, 0, NULL, N_SONGS, a);
+	rank(lib, &p, FM_HAPPY, FM_RANK_UPLIFT, 0, NULL, N_SONGS, b);
+	for (size_t k = 0; k < N_SONGS; k++) {
+		assert_int_equal(a[k].song, b[k].song);
+		assert_true(a[k].score == b[k].score);
+	}
+	fm_rank_library_free(lib);
+}
+
+static void
+calm_lowers_the_arousal_of_the_top_song(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_hit a[3], b[3];
+	double za[FM_RANK_DIMS], zb[FM_RANK_DIMS];
+
+	(void)state;
+	load_profiles(&p);
+	rank(lib, &p, FM_ANGRY, FM_RANK_MATCH, 0, NULL, 3, a);
+	rank(lib, &p, FM_ANGRY, FM_RANK_CALM, 0, NULL, 3, b);
+	fm_rank_library_vector(lib, a[0].song, za);
+	fm_rank_library_vector(lib, b[0].song, zb);
+	assert_true(zb[FM_DIM_LOUDNESS] < za[FM_DIM_LOUDNESS]);
+	assert_true(zb[FM_DIM_TEMPO] < za[FM_DIM_TEMPO]);
+	fm_rank_library_free(lib);
+}
+
+static void
+equal_scores_keep_the_library_order(void **state)
+{
+	struct song s[6];
+	struct fm_rank_library *lib;
+	struct fm_rank_profiles p;
+	struct fm_rank_hit hits[6];
+	const char *names[] = {"z.wav", "m.wav", "a.wav"};
+
+	(void)state;
+	load_profiles(&p);
+	/* Three copies of the saddest song under different names, among three others. */
+	for (int i = 0; i < 3; i++) {
+		s[i] = songs[0];
+		s[i].path = names[i];
+		s[3 + i] = songs[3 + i];
+	}
+	lib = make_library(s, 6);
+	for (int run = 0; run < 2; run++) {
+		assert_int_equal(rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, NULL, 6, hits), 6);
+		for (size_t k = 0; k < 3; k++)
+			assert_int_equal(hits[k].song, k);
+		assert_true(hits[0].score == hits[2].score);
+	}
+	/* The same through the top-k selection with fewer results than ties. */
+	assert_int_equal(rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, NULL, 2, hits), 2);
+	assert_int_equal(hits[0].song, 0);
+	assert_int_equal(hits[1].song, 1);
+	fm_rank_library_free(lib);
+}
+
+static void
+excluded_songs_never_come_out(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_hit hits[N_SONGS];
+	uint8_t excluded[N_SONGS] = {0};
+
+	(void)state;
+	load_profiles(&p);
+	excluded[index_of("saddest.wav")] = 1;
+	excluded[index_of("calm.wav")] = 1;
+	assert_int_equal(rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, excluded, N_SONGS, hits),
+	                 N_SONGS - 2);
+	assert_int_equal(position(hits, N_SONGS - 2, "saddest.wav"), N_SONGS - 2);
+	assert_int_equal(position(hits, N_SONGS - 2, "calm.wav"), N_SONGS - 2);
+	assert_int_equal(rank(lib, &p, FM_SAD, FM_RANK_UPLIFT, 0, excluded, N_SONGS, hits),
+	                 N_SONGS - 2);
+	assert_int_equal(position(hits, N_SONGS - 2, "calm.wav"), N_SONGS - 2);
+	memset(excluded, 1, sizeof excluded);
+	assert_int_equal(rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, excluded, N_SONGS, hits), 0);
+	fm_rank_library_free(lib);
+}
+
+static void
+artist_diversity_gives_one_song_per_artist(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_hit hits[N_SONGS];
+	size_t n;
+
+	(void)state;
+	load_profiles(&p);
+	n = rank(lib, &p, FM_SAD, FM_RANK_MATCH, FM_RANK_DIVERSE_ARTIST, NULL, N_SONGS, hits);
+	assert_int_equal(n, 4); /* artists A, B, C, D */
+	for (size_t k = 0; k < n; k++)
+		for (size_t j = 0; j < k; j++)
+			assert_string_not_equal(songs[hits[k].song].artist,
+			                        songs[hits[j].song].artist);
+	assert_int_equal(hits[0].song, index_of("saddest.wav"));
+	/* And through the greedy path too. */
+	n = rank(lib, &p, FM_SAD, FM_RANK_UPLIFT, FM_RANK_DIVERSE_ARTIST, NULL, N_SONGS, hits);
+	assert_int_equal(n, 4);
+	fm_rank_library_free(lib);
+}
+
+static void
+mmr_prefers_a_different_second_song(void **state)
+{
+	struct song s[N_SONGS + 2];
+	struct fm_rank_library *lib;
+	struct fm_rank_profiles p;
+	struct fm_rank_hit hits[2];
+
+	(void)state;
+	load_profiles(&p);
+	memcpy(s, songs, sizeof songs);
+	/* The saddest song again under another name, and a sad song that differs from it. */
+	s[N_SONGS] = songs[0];
+	s[N_SONGS].path = "twin.wav";
+	s[N_SONGS + 1] = songs[0];
+	s[N_SONGS + 1].path = "other.wav";
+	s[N_SONGS + 1].rms_sd = 0.02;
+	s[N_SONGS + 1].loudness = -20;
+	lib = make_library(s, N_SONGS + 2);
+	rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, NULL, 2, hits);
+	assert_int_equal(hits[1].song, N_SONGS); /* relevance alone: the twin */
+	rank(lib, &p, FM_SAD, FM_RANK_MATCH, FM_RANK_DIVERSE_MMR, NULL, 2, hits);
+	assert_int_equal(hits[0].song, 0);
+	assert_int_equal(hits[1].song, N_SONGS + 1); /* the twin adds nothing new */
+	fm_rank_library_free(lib);
+}
+
+static struct fm_rank_event
+event(const char *path, enum fm_emotion em, double weight, double t_sec)
+{
+	return (struct fm_rank_event){path, strlen(path), em, weight, t_sec};
+}
+
+static void
+like_moves_a_song_up_and_dislike_down(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p, moved;
+	struct fm_rank_hit before[N_SONGS], after[N_SONGS];
+	struct fm_rank_feedback fb = {0};
+	struct fm_rank_event ev;
+	size_t i = index_of("tender.wav"), j = index_of("sadish.wav");
+
+	(void)state;
+	load_profiles(&p);
+	rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, NULL, N_SONGS, before);
+	moved = p;
+	ev = event("tender.wav", FM_SAD, p.feedback.like, NAN);
+	fm_rank_feedback_add(&fb, lib, i, &ev, 0, &p.feedback);
+	ev = event("sadish.wav", FM_SAD, -1, NAN); /* a rating of 1 */
+	fm_rank_feedback_add(&fb, lib, j, &ev, 0, &p.feedback);
+	fm_rank_feedback_apply(&fb, &moved);
+	rank(lib, &moved, FM_SAD, FM_RANK_MATCH, 0, NULL, N_SONGS, after);
+	assert_true(position(after, N_SONGS, "tender.wav") <
+	            position(before, N_SONGS, "tender.wav"));
+	assert_true(position(after, N_SONGS, "sadish.wav") >
+	            position(before, N_SONGS, "sadish.wav"));
+	assert_true(after[position(after, N_SONGS, "tender.wav")].score >
+	            before[position(before, N_SONGS, "tender.wav")].score);
+	/* Only the profile of the mood the feedback named moved. */
+	for (int e = 0; e < FM_N_EMOTIONS; e++)
+		for (int d = 0; e != FM_SAD && d < FM_RANK_DIMS; d++)
+			assert_true(moved.vec[e][d] == p.vec[e][d]);
+	fm_rank_library_free(lib);
+}
+
+static void
+old_feedback_counts_less(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_feedback fresh = {0}, old = {0};
+	struct fm_rank_event ev = event("tender.wav", FM_SAD, 1, 0);
+	double days = 86400;
+
+	(void)state;
+	load_profiles(&p);
+	fm_rank_feedback_add(&fresh, lib, index_of("tender.wav"), &ev, 0, &p.feedback);
+	fm_rank_feedback_add(&old, lib, index_of("tender.wav"), &ev,
+	                     p.feedback.half_life_days * days, &p.feedback);
+	/* One half-life later the event weighs half: 2^-1, to rounding. */
+	assert_true(fabs(old.w_pos[FM_SAD] - 0.5 * fresh.w_pos[FM_SAD]) < 1e-12);
+	/* An event from the future counts in full rather than more. */
+	struct fm_rank_feedback future = {0};
+	fm_rank_feedback_add(&future, lib, index_of("tender.wav"), &ev, -days, &p.feedback);
+	assert_true(future.w_pos[FM_SAD] == fresh.w_pos[FM_SAD]);
+	fm_rank_library_free(lib);
+}
+
+static void
+feedback_events_are_decoded_strictly(void **state)
+{
+	static const char *bad[] = {
+	    "{\"emotion\":\"sad\",\"rating\":3}",
+	    "{\"path\":\"a\",\"rating\":3}",
+	    "{\"path\":\"a\",\"emotion\":\"blue\",\"rating\":3}",
+	    "{\"path\":\"a\",\"emotion\":\"sad\",\"rating\":6}",
+	    "{\"path\":\"a\",\"emotion\":\"sad\",\"rating\":\"5\"}",
+	    "{\"path\":\"a\",\"emotion\":\"sad\",\"action\":\"love\"}",
+	    "{\"path\":\"a\",\"emotion\":\"sad\",\"action\":\"like\",\"rating\":4}",
+	    "{\"path\":\"a\",\"emotion\":\"sad\"}",
+	    "{\"path\":\"a\",\"emotion\":\"sad\",\"action\":\"like\",\"time\":\"yesterday\"}",
+	};
+	struct fm_rank_profiles p;
+	struct fm_rank_event ev;
+	struct fm_err e;
+	cJSON *rec;
+
+	(void)state;
+	load_profiles(&p);
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		assert_non_null(rec = cJSON_Parse(bad[k]));
+		assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), -1);
+		assert_int_equal(e.code, FM_EFORMAT);
+		cJSON_Delete(rec);
+	}
+	assert_non_null(rec = cJSON_Parse("{\"path\":\"a\",\"emotion\":\"sad\",\"rating\":1,"
+	                                  "\"time\":\"1970-01-02T00:00:00Z\"}"));
+	assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), 0);
+	assert_true(ev.weight == -1 && ev.t_sec == 86400 && ev.emotion == FM_SAD);
+	cJSON_Delete(rec);
+	assert_non_null(
+	    rec = cJSON_Parse("{\"path\":\"a\",\"emotion\":\"happy\",\"action\":\"skip\"}"));
+	assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), 0);
+	assert_true(ev.weight == p.feedback.skip && isnan(ev.t_sec));
+	cJSON_Delete(rec);
+}
+
+static void
+learnt_profile_is_the_centroid_of_tagged_songs(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p, learnt;
+	size_t n[FM_N_EMOTIONS];
+	struct fm_err e;
+	double a[FM_RANK_DIMS], b[FM_RANK_DIMS];
+
+	(void)state;
+	load_profiles(&p);
+	assert_int_equal(fm_rank_learn(lib, &p, &learnt, n, &e), 0);
+	assert_int_equal(n[FM_HAPPY], 2);
+	assert_int_equal(n[FM_SAD], 1);
+	assert_int_equal(n[FM_ANGRY], 0);
+	fm_rank_library_vector(lib, index_of("happy.wav"), a);
+	fm_rank_library_vector(lib, index_of("party.wav"), b);
+	for (int d = 0; d < FM_RANK_DIMS; d++)
+		assert_true(fabs(learnt.vec[FM_HAPPY][d] - (a[d] + b[d]) / 2) < 1e-9);
+	fm_rank_library_vector(lib, index_of("saddest.wav"), a);
+	for (int d = 0; d < FM_RANK_DIMS; d++) {
+		assert_true(fabs(learnt.vec[FM_SAD][d] - a[d]) < 1e-9);
+		assert_true(learnt.vec[FM_ANGRY][d] == p.vec[FM_ANGRY][d]);
+	}
+	fm_rank_library_free(lib);
+
+	/* No tag at all: nothing to learn from. */
+	struct song untagged[2] = {songs[1], songs[2]};
+	lib = make_library(untagged, 2);
+	assert_int_equal(fm_rank_learn(lib, &p, &learnt, n, &e), -1);
+	assert_int_equal(e.code, FM_EINVAL);
+	fm_rank_library_free(lib);
+}
+
+static void
+profiles_round_trip_through_the_file_format(void **state)
+{
+	struct fm_rank_profiles p, q;
+	const char *why[FM_N_EMOTIONS] = {"because"};
+	struct fm_err e;
+	char *text;
+
+	(void)state;
+	load_profiles(&p);
+	assert_true(p.feedback.beta == 0.75);
+	assert_true(p.vec[FM_SAD][FM_DIM_MODE] == -1.0);
+	assert_int_equal(fm_rank_profiles_encode(&p, "about", why, &text, &e), 0);
+	assert_int_equal(text[strlen(text) - 1], '\n');
+	assert_int_equal(fm_rank_profiles_decode(text, strlen(text), &q, &e), 0);
+	/* Written to 4 decimals; the shipped numbers have fewer. */
+	assert_memory_equal(&p, &q, sizeof p);
+	free(text);
+}
+
+static void
+bad_profiles_are_refused_naming_the_member(void **state)
+{
+	static const struct {
+		const char *from, *to, *msg;
+	} cases[] = {
+	    {"\"tempo\": -0.9", "\"tmepo\": -0.9", "profiles.sad: unknown descriptor \"tmepo\""},
+	    {"\"sad\": {", "\"blue\": {", "profiles: unknown emotion \"blue\""},
+	    {"\"mode\": -1.0", "\"mode\": \"minor\"", "profiles.sad: \"mode\" is not a number"},
+	    {"\"mode\": -1.0", "\"mode\": 40", "profiles.sad: \"mode\" is not a number"},
+	    {"\"valence\": -0.8", "\"valence\": -2", "profiles.sad: \"valence\" is not a number"},
+	    {"fermata-profiles 1", "fermata-profiles 2", "\"format\" is not"},
+	    {"\"gamma\": 0.5", "\"gamma\": -1", "feedback: \"gamma\" is not"},
+	    {"\"axes\": {", "\"axis\": {", "no \"axes\" object"},
+	    {"{", "[", "not a JSON object"},
+	};
+	unsigned char *bytes;
+	size_t n;
+	struct fm_rank_profiles p;
+	struct fm_err e;
+
+	(void)state;
+	assert_int_equal(fm_read_file(PROFILES, 1 << 20, &bytes, &n, &e), 0);
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		char *text = malloc(n + 64), *at;
+
+		memcpy(text, bytes, n);
+		text[n] = '\0';
+		/* The first occurrence after the sad profile's start, or the first overall. */
+		at = strstr(text, "\"sad\": {");
+		at = at != NULL && strstr(at, cases[k].from) != NULL ? strstr(at, cases[k].from)
+		                                                     : strstr(text, cases[k].from);
+		assert_non_null(at);
+		size_t nf = strlen(cases[k].from), nt = strlen(cases[k].to);
+		memmove(at + nt, at + nf, strlen(at + nf) + 1);
+		memcpy(at, cases[k].to, nt);
+		assert_int_equal(fm_rank_profiles_decode(text, strlen(text), &p, &e), -1);
+		assert_int_equal(e.code, FM_EFORMAT);
+		if (strncmp(e.msg, cases[k].msg, strlen(cases[k].msg)) != 0)
+			fail_msg("case %zu: \"%s\"", k, e.msg);
+		free(text);
+	}
+	free(bytes);
+	/* A profile missing altogether. */
+	const char *text = "{\"format\":\"fermata-profiles 1\",\"profiles\":{}}";
+	assert_int_equal(fm_rank_profiles_decode(text, strlen(text), &p, &e), -1);
+	assert_string_equal(e.msg, "no profile for \"angry\"");
+}
+
+static void
+zero_profiles_give_no_direction(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_query q = {.strategy = FM_RANK_MATCH, .strength = 1, .n_results = 3};
+	struct fm_rank_hit hits[3];
+	struct fm_rank_work *w;
+	struct fm_err e;
+	size_t n;
+
+	(void)state;
+	load_profiles(&p);
+	memset(p.vec[FM_NEUTRAL], 0, sizeof p.vec[FM_NEUTRAL]);
+	one_hot(q.mood, FM_NEUTRAL);
+	assert_int_equal(fm_rank_work_new(lib, &w, &e), 0);
+	assert_int_equal(fm_rank_search(w, &p, &q, hits, &n, &e), -1);
+	assert_int_equal(e.code, FM_EINVAL);
+	/* A mood that does not sum to 1 is the caller's mistake. */
+	one_hot(q.mood, FM_SAD);
+	q.mood[FM_HAPPY] = 1;
+	assert_int_equal(fm_rank_search(w, &p, &q, hits, &n, &e), -1);
+	fm_rank_work_free(w);
+	fm_rank_library_free(lib);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static char *
+temp_path(const char *name)
+{
+	char *p = malloc(256);
+
+	snprintf(p, 256, "%s/fm-test-rank-%ld-%s",
+	         getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", (long)getpid(), name);
+	return p;
+}
+
+static void
+index_ranks_as_the_library_does(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS), *idx;
+	struct fm_rank_profiles p;
+	struct fm_rank_hit a[N_SONGS], b[N_SONGS];
+	char *path = temp_path("ok.idx");
+	char *text, *text2;
+	size_t n, n2, i;
+	struct fm_err e;
+
+	(void)state;
+	load_profiles(&p);
+	assert_int_equal(fm_rank_index_save(lib, path, &e), 0);
+	assert_int_equal(fm_rank_index_load(path, ~0u, &idx, &e), 0);
+	assert_int_equal(fm_rank_library_size(idx), N_SONGS);
+	for (int em = 0; em < FM_N_EMOTIONS; em++) {
+		rank(lib, &p, (enum fm_emotion)em, FM_RANK_UPLIFT, 0, NULL, N_SONGS, a);
+		rank(idx, &p, (enum fm_emotion)em, FM_RANK_UPLIFT, 0, NULL, N_SONGS, b);
+		for (size_t k = 0; k < N_SONGS; k++) {
+			assert_int_equal(a[k].song, b[k].song);
+			assert_true(a[k].score == b[k].score);
+			assert_string_equal(a[k].why, b[k].why);
+		}
+	}
+	for (size_t k = 0; k < N_SONGS; k++) {
+		assert_int_equal(fm_rank_library_record(lib, k, &text, &n, &e), 0);
+		assert_int_equal(fm_rank_library_record(idx, k, &text2, &n2, &e), 0);
+		assert_int_equal(n, n2);
+		assert_memory_equal(text, text2, n);
+		assert_int_equal(text2[n2], '\0');
+		free(text);
+		free(text2);
+	}
+	assert_int_equal(fm_rank_library_find(idx, "calm.wav", 8, &i, &e), 1);
+	assert_int_equal(i, index_of("calm.wav"));
+	/* Learning and artist diversity work from the index too. */
+	struct fm_rank_profiles learnt;
+	size_t counts[FM_N_EMOTIONS];
+	assert_int_equal(fm_rank_learn(idx, &p, &learnt, counts, &e), 0);
+	assert_int_equal(counts[FM_HAPPY], 2);
+	assert_int_equal(
+	    rank(idx, &p, FM_SAD, FM_RANK_MATCH, FM_RANK_DIVERSE_ARTIST, NULL, N_SONGS, b), 4);
+	fm_rank_library_free(idx);
+
+	/* Loaded without its paths, an index cannot find songs, and says so. */
+	assert_int_equal(fm_rank_index_load(path, 0, &idx, &e), 0);
+	assert_int_equal(fm_rank_library_find(idx, "calm.wav", 8, &i, &e), -1);
+	assert_int_equal(e.code, FM_EINVAL);
+	fm_rank_library_free(idx);
+	unlink(path);
+	free(path);
+	fm_rank_library_free(lib);
+}
+
+static unsigned char *
+slurp(const char *path, size_t *n)
+{
+	unsigned char *b;
+	struct fm_err e;
+
+	assert_int_equal(fm_read_file(path, 1 << 24, &b, n, &e), 0);
+	return b;
+}
+
+static void
+spit(const char *path, const unsigned char *b, size_t n)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(b, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Load path and expect failure with code and a message starting with msg. */
+static void
+expect_refused(const char *path, enum fm_errcode code, const char *msg)
+{
+	struct fm_rank_library *idx;
+	struct fm_err e;
+
+	assert_int_equal(fm_rank_index_load(path, ~0u, &idx, &e), -1);
+	assert_null(idx);
+	assert_int_equal(e.code, code);
+	if (strncmp(e.msg, msg, strlen(msg)) != 0)
+		fail_msg("expected \"%s...\", got \"%s\"", msg, e.msg);
+}
+
+static void
+put64le(unsigned char *p, uint64_t v)
+{
+	for (int k = 0; k < 8; k++)
+		p[k] = (unsigned char)(v >> (8 * k));
+}
+
+/* Rewrite the header's checksum after a change, as a hostile file would. */
+static void
+reseal(unsigned char *b)
+{
+	put64le(b + 504, rank_hash(b, 504, RANK_SEED_SECTION));
+}
+
+static void
+damaged_and_hostile_indexes_are_refused(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS), *idx;
+	char *path = temp_path("ok.idx"), *bad = temp_path("bad.idx");
+	unsigned char *b, *c;
+	struct fm_err e;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(fm_rank_index_save(lib, path, &e), 0);
+	b = slurp(path, &n);
+	c = malloc(n);
+
+	spit(bad, b, n / 2);
+	expect_refused(bad, FM_EFORMAT, "truncated index");
+	spit(bad, b, 300);
+	expect_refused(bad, FM_EFORMAT, "truncated index (300 of 512 header bytes)");
+	spit(bad, b, 5);
+	expect_refused(bad, FM_EFORMAT, "not a recommend index");
+	spit(bad, (const unsigned char *)"{\"path\":\"a.wav\",\"tempo\":120}\n", 29);
+	expect_refused(bad, FM_EFORMAT, "not a recommend index");
+
+	memcpy(c, b, n);
+	c[100] ^= 1; /* inside the header */
+	spit(bad, c, n);
+	expect_refused(bad, FM_EFORMAT, "index header is damaged");
+
+	memcpy(c, b, n);
+	c[600] ^= 0x40; /* inside the vectors */
+	spit(bad, c, n);
+	expect_refused(bad, FM_EFORMAT, "index section \"vectors\" is damaged");
+
+	memcpy(c, b, n);
+	put64le(c + 24, (uint64_t)1 << 40); /* a trillion songs */
+	reseal(c);
+	spit(bad, c, n);
+	expect_refused(bad, FM_ELIMIT, "index holds 1099511627776 songs");
+
+	memcpy(c, b, n);
+	put64le(c + 24, N_SONGS + 1); /* sections no longer fit the count */
+	reseal(c);
+	spit(bad, c, n);
+	expect_refused(bad, FM_EFORMAT, "index section \"vectors\" is out of place");
+
+	memcpy(c, b, n);
+	put64le(c + 40, UINT64_MAX - 7); /* an offset that overflows */
+	reseal(c);
+	spit(bad, c, n);
+	expect_refused(bad, FM_EFORMAT, "index section \"vectors\" is out of place");
+
+	memcpy(c, b, n);
+	c[16] = 12; /* another descriptor count */
+	reseal(c);
+	spit(bad, c, n);
+	expect_refused(bad, FM_EFORMAT, "index has 12 descriptors");
+
+	memcpy(c, b, n);
+	c[8] = 2; /* a later version */
+	spit(bad, c, n);
+	expect_refused(bad, FM_EFORMAT, "index version 2");
+
+	/* A damaged song line loads (it is checked when read) but cannot be read back. */
+	memcpy(c, b, n);
+	c[n - 5] ^= 0x20;
+	spit(bad, c, n);
+	assert_int_equal(fm_rank_index_load(bad, ~0u, &idx, &e), 0);
+	char *text;
+	size_t n_text;
+	assert_int_equal(fm_rank_library_record(idx, N_SONGS - 1, &text, &n_text, &e), -1);
+	assert_string_equal(e.msg, "index record 8 is damaged (checksum)");
+	assert_int_equal(fm_rank_library_record(idx, 0, &text, &n_text, &e), 0);
+	free(text);
+	/* An index is built from records, not copied from another index. */
+	assert_int_equal(fm_rank_index_save(idx, bad, &e), -1);
+	assert_int_equal(e.code, FM_EINVAL);
+	fm_rank_library_free(idx);
+
+	/* A record entry pointing outside the lines is refused, not followed. */
+	memcpy(c, b, n);
+	uint64_t recs_at = 0;
+	for (int k = 0; k < 8; k++)
+		recs_at |= (uint64_t)b[40 + 24 * 4 + k] << (8 * k);
+	put64le(c + recs_at, (uint64_t)1 << 50);
+	spit(bad, c, n);
+	assert_int_equal(fm_rank_index_load(bad, 0, &idx, &e), 0);
+	assert_int_equal(fm_rank_library_record(idx, 0, &text, &n_text, &e), -1);
+	assert_string_equal(e.msg, "index record 1 lies outside the file");
+	fm_rank_library_free(idx);
+
+	memcpy(c, b, n);
+	spit(bad, c, n);
+	expect_refused("/nonexistent/x.idx", FM_EIO, "no such file or directory");
+	unlink(bad);
+	unlink(path);
+	free(b);
+	free(c);
+	free(bad);
+	free(path);
+	fm_rank_library_free(lib);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void
+add_json(struct fm_rank_mood *m, const char *json, size_t expect_faces)
+{
+	cJSON *rec = cJSON_Parse(json);
+	struct fm_err e;
+	size_t n;
+
+	assert_non_null(rec);
+	if (fm_rank_mood_add(m, rec, &n, &e) == -1)
+		fail_msg("%s: %s", json, e.msg);
+	assert_int_equal(n, expect_faces);
+	cJSON_Delete(rec);
+}
+
+static void
+faces_are_weighted_by_area_and_score(void **state)
+{
+	struct fm_rank_mood m;
+	double p[FM_N_EMOTIONS];
+	struct fm_err e;
+
+	(void)state;
+	fm_rank_mood_init(&m, 0);
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), -1);
+	/* Area 100x100 at score 1 against 50x50 at score 0.8: weights 10000 and 2000. */
+	add_json(
+	    &m,
+	    "{\"path\":\"a.jpg\",\"faces\":[{\"w\":100,\"h\":100,\"score\":1,"
+	    "\"scores\":{\"happy\":1}},{\"w\":50,\"h\":50,\"score\":0.8,\"scores\":{\"sad\":1}}]}",
+	    2);
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	assert_true(fabs(p[FM_HAPPY] - 10000.0 / 12000) < 1e-12);
+	assert_true(fabs(p[FM_SAD] - 2000.0 / 12000) < 1e-12);
+	/* A second photo counts as much as the first, whatever its faces' sizes. */
+	add_json(&m, "{\"faces\":[{\"w\":10,\"h\":10,\"emotion\":\"angry\"}]}", 1);
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	assert_true(fabs(p[FM_ANGRY] - 0.5) < 1e-12);
+	assert_true(fm_rank_mood_top(p) == FM_ANGRY);
+	/* Records without faces, and fer-classify's events, change nothing. */
+	add_json(&m, "{\"path\":\"b.jpg\",\"faces\":[]}", 0);
+	add_json(&m, "{\"event\":\"brief\",\"emotion\":\"surprise\"}", 0);
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	assert_true(fabs(p[FM_ANGRY] - 0.5) < 1e-12);
+}
+
+static void
+scores_are_renormalised_and_checked(void **state)
+{
+	static const char *bad[] = {
+	    "{\"faces\":[{\"scores\":{\"contempt\":1}}]}",
+	    "{\"faces\":[{\"scores\":{\"sad\":-0.1,\"happy\":1}}]}",
+	    "{\"faces\":[{\"scores\":{\"sad\":0,\"happy\":0}}]}",
+	    "{\"faces\":[{\"scores\":{\"sad\":\"high\"}}]}",
+	    "{\"faces\":[{\"scores\":[0.5,0.5]}]}",
+	    "{\"faces\":[{\"w\":10,\"h\":10}]}",
+	    "{\"faces\":{\"w\":10}}",
+	    "{\"faces\":[{\"emotion\":\"bored\"}]}",
+	    "{\"faces\":[3]}",
+	};
+	struct fm_rank_mood m;
+	double p[FM_N_EMOTIONS];
+	struct fm_err e;
+	size_t n;
+
+	(void)state;
+	fm_rank_mood_init(&m, 0);
+	add_json(&m, "{\"faces\":[{\"scores\":{\"sad\":3,\"neutral\":1}}]}", 1);
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	assert_true(fabs(p[FM_SAD] - 0.75) < 1e-12 && fabs(p[FM_NEUTRAL] - 0.25) < 1e-12);
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		cJSON *rec = cJSON_Parse(bad[k]);
+		assert_int_equal(fm_rank_mood_add(&m, rec, &n, &e), -1);
+		assert_int_equal(e.code, FM_EFORMAT);
+		cJSON_Delete(rec);
+	}
+	/* Nothing of the bad records was pooled. */
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	assert_true(fabs(p[FM_SAD] - 0.75) < 1e-12);
+	assert_int_equal(m.n_records, 1);
+}
+
+static void
+half_life_lets_recent_frames_dominate(void **state)
+{
+	struct fm_rank_mood m;
+	double p[FM_N_EMOTIONS];
+	struct fm_err e;
+
+	(void)state;
+	fm_rank_mood_init(&m, 1);
+	add_json(&m, "{\"t\":0,\"faces\":[{\"scores\":{\"happy\":1}}]}", 1);
+	add_json(&m, "{\"t\":1,\"faces\":[{\"scores\":{\"sad\":1}}]}", 1);
+	/* The happy frame has decayed to half the sad one's weight: 1/3 against 2/3. */
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	assert_true(fabs(p[FM_HAPPY] - 1.0 / 3) < 1e-12);
+	/* A frame without faces lets time pass; a long silence leaves the last mood. */
+	add_json(&m, "{\"t\":5000,\"faces\":[]}", 0);
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	assert_true(fabs(p[FM_HAPPY] - 1.0 / 3) < 1e-12);
+	add_json(&m, "{\"t\":5001,\"faces\":[{\"scores\":{\"fear\":1}}]}", 1);
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	assert_true(p[FM_FEAR] > 0.999999);
+	/* Without a half-life the same frames count alike. */
+	fm_rank_mood_init(&m, 0);
+	add_json(&m, "{\"t\":0,\"faces\":[{\"scores\":{\"happy\":1}}]}", 1);
+	add_json(&m, "{\"t\":100,\"faces\":[{\"scores\":{\"sad\":1}}]}", 1);
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	assert_true(fabs(p[FM_HAPPY] - 0.5) < 1e-12);
+}
+
+static void
+times_are_unix_seconds_or_rfc3339(void **state)
+{
+	static const struct {
+		const char *s;
+		double t;
+	} good[] = {
+	    {"0", 0},
+	    {"1700000000.5", 1700000000.5},
+	    {"1970-01-01T00:00:00Z", 0},
+	    {"2000-03-01T00:00:00Z", 951868800},
+	    {"2024-02-29T12:30:15.25Z", 1709209815.25},
+	    {"2024-05-01t20:30:00+02:00", 1714588200},
+	    {"2024-05-01 18:30:00z", 1714588200},
+	    {"1969-12-31T23:59:59Z", -1},
+	};
+	static const char *bad[] = {"",
+	                            "yesterday",
+	                            "2023-02-29T00:00:00Z",
+	                            "2024-13-01T00:00:00Z",
+	                            "2024-05-01T24:00:00Z",
+	                            "2024-05-01T18:30:00",
+	                            "2024-05-01",
+	                            "2024-05-01T18:30:00+0200",
+	                            "2024-05-01T18:30:00.Z",
+	                            "nan"};
+	struct fm_err e;
+	double t;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof good / sizeof *good; k++) {
+		if (fm_rank_time_parse(good[k].s, &t, &e) == -1)
+			fail_msg("%s: %s", good[k].s, e.msg);
+		assert_true(fabs(t - good[k].t) < 1e-6);
+	}
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		assert_int_equal(fm_rank_time_parse(bad[k], &t, &e), -1);
+		assert_int_equal(e.code, FM_EFORMAT);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(standardised_descriptors_have_zero_mean_unit_std),
+	    cmocka_unit_test(missing_and_non_numeric_descriptors_take_the_mean),
+	    cmocka_unit_test(constant_descriptor_is_zero_for_every_song),
+	    cmocka_unit_test(extreme_song_is_clamped_to_three_sd),
+	    cmocka_unit_test(empty_library_cannot_be_finished),
+	    cmocka_unit_test(bad_lines_are_format_errors),
+	    cmocka_unit_test(upstream_errors_and_repeated_paths_are_left_out),
+	    cmocka_unit_test(saddest_song_comes_first_for_a_sad_face_under_match),
+	    cmocka_unit_test(saddest_song_is_not_first_under_uplift),
+	    cmocka_unit_test(uplift_is_match_for_a_positive_mood),
+	    cmocka_unit_test(calm_lowers_the_arousal_of_the_top_song),
+	    cmocka_unit_test(equal_scores_keep_the_library_order),
+	    cmocka_unit_test(excluded_songs_never_come_out),
+	    cmocka_unit_test(artist_diversity_gives_one_song_per_artist),
+	    cmocka_unit_test(mmr_prefers_a_different_second_song),
+	    cmocka_unit_test(like_moves_a_song_up_and_dislike_down),
+	    cmocka_unit_test(old_feedback_counts_less),
+	    cmocka_unit_test(feedback_events_are_decoded_strictly),
+	    cmocka_unit_test(learnt_profile_is_the_centroid_of_tagged_songs),
+	    cmocka_unit_test(profiles_round_trip_through_the_file_format),
+	    cmocka_unit_test(bad_profiles_are_refused_naming_the_member),
+	    cmocka_unit_test(zero_profiles_give_no_direction),
+	    cmocka_unit_test(index_ranks_as_the_library_does),
+	    cmocka_unit_test(damaged_and_hostile_indexes_are_refused),
+	    cmocka_unit_test(faces_are_weighted_by_area_and_score),
+	    cmocka_unit_test(scores_are_renormalised_and_checked),
+	    cmocka_unit_test(half_life_lets_recent_frames_dominate),
+	    cmocka_unit_test(times_are_unix_seconds_or_rfc3339),
+	};
+
+	return cmocka_run_group_tests_name("rank", tests, NULL, NULL);
+}
