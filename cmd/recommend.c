@@ -475,6 +475,31 @@ parse_line(struct ctx *c, const char *where, const struct fm_ndjson_line *line, 
 	return rec;
 }
 
+/*
+ * The next record of a side file (--feedback, --exclude-history): 1 with *rec, 0 at its end,
+ * -1 when it cannot be read on. Lines that give no record are reported and skipped.
+ */
+static int
+next_record(struct ctx *c, const char *path, struct fm_ndjson_reader *rd,
+            struct fm_ndjson_line *line, unsigned flags, cJSON **rec)
+{
+	struct fm_err e;
+
+	for (;;) {
+		if (fm_ndjson_read(rd, line, &e) == -1) {
+			warnx("%s: line %llu: %s", path, (unsigned long long)line->number, e.msg);
+			if (e.code == FM_EIO || e.code == FM_ENOMEM)
+				return -1;
+			some_failed(c);
+			continue;
+		}
+		if (line->text == NULL)
+			return 0;
+		if ((*rec = parse_line(c, path, line, flags)) != NULL)
+			return 1;
+	}
+}
+
 /* Move the profiles by --feedback; -1 when the file cannot be read. */
 static int
 apply_feedback(struct ctx *c)
@@ -493,21 +518,12 @@ apply_feedback(struct ctx *c)
 		struct fm_rank_event ev;
 		cJSON *rec;
 		size_t i;
-		int found;
+		int found, got;
 
-		if (fm_ndjson_read(rd, &line, &e) == -1) {
-			warnx("%s: line %llu: %s", path, (unsigned long long)line.number, e.msg);
-			if (e.code == FM_EIO || e.code == FM_ENOMEM) {
-				rc = -1;
-				break;
-			}
-			some_failed(c);
-			continue;
-		}
-		if (line.text == NULL)
+		if ((got = next_record(c, path, rd, &line, 0, &rec)) <= 0) {
+			rc = got;
 			break;
-		if ((rec = parse_line(c, path, &line, 0)) == NULL)
-			continue;
+		}
 		if (fm_rank_event_decode(rec, &c->profiles.feedback, &ev, &e) == -1) {
 			warnx("%s: line %llu: %s", path, (unsigned long long)line.number, e.msg);
 			some_failed(c);
@@ -554,21 +570,12 @@ read_history(struct ctx *c)
 		double t_sec;
 		cJSON *rec;
 		size_t i;
-		int found;
+		int found, got;
 
-		if (fm_ndjson_read(rd, &line, &e) == -1) {
-			warnx("%s: line %llu: %s", path, (unsigned long long)line.number, e.msg);
-			if (e.code == FM_EIO || e.code == FM_ENOMEM) {
-				rc = -1;
-				break;
-			}
-			some_failed(c);
-			continue;
-		}
-		if (line.text == NULL)
+		if ((got = next_record(c, path, rd, &line, FM_NDJSON_BARE_PATH, &rec)) <= 0) {
+			rc = got;
 			break;
-		if ((rec = parse_line(c, path, &line, FM_NDJSON_BARE_PATH)) == NULL)
-			continue;
+		}
 		t = cJSON_GetObjectItemCaseSensitive(rec, "time");
 		if (fm_ndjson_get_path(rec, &p, &e) == -1 ||
 		    (t != NULL && fm_rank_time_decode(t, &t_sec, &e) == -1)) {
