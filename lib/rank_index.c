@@ -102,17 +102,16 @@ put_double(unsigned char *p, double v)
 	put64(p, bits);
 }
 
-/* The system's reason in the house style: "no such file or directory", lower case. */
+/* The system's reason in the house style (fm_err_errno), after what went wrong. */
 static int
 sys_error(struct fm_err *err, const char *what, int e)
 {
-	char msg[128];
+	struct fm_err sys;
 
-	if (e == 0 || strerror_r(e, msg, sizeof msg) != 0)
-		snprintf(msg, sizeof msg, "error %d", e);
-	if (isupper((unsigned char)msg[0]) && !isupper((unsigned char)msg[1]))
-		msg[0] = (char)tolower((unsigned char)msg[0]);
-	return fm_err_set(err, FM_EIO, "%s%s", what, msg);
+	if (e == 0)
+		return fm_err_set(err, FM_EIO, "%serror 0", what);
+	fm_err_errno(&sys, e);
+	return fm_err_set(err, FM_EIO, "%s%s", what, sys.msg);
 }
 
 void
