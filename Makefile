@@ -113,25 +113,34 @@ demo: all
 	scripts/demo.sh
 
 # Fuzzing (libFuzzer, clang from Debian): build-fuzz/fuzz_NAME from tests/fuzz/fuzz_NAME.c
-# over the library built with the fuzzer's coverage and ASan/UBSan; scripts/fuzz.sh runs
-# each FUZZ_TIME seconds (default 600) from tests/fuzz/corpus/NAME.
+# over the library built with the fuzzer's coverage and ASan/UBSan, and with libFuzzer's
+# FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, under which lib/ takes every stored checksum as
+# good (fm_checksum_ok), so that mutated files reach the checks behind the sum; scripts/fuzz.sh
+# runs each FUZZ_TIME seconds (default 600) from tests/fuzz/corpus/NAME.
 FUZZ_CC    = clang
-FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 FUZZ_SRCS  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZERS    = $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 
 build-fuzz/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FM_CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
-		-c -o $@ $<
+	$(FUZZ_CC) $(FM_CPPFLAGS) -std=c11 -Wall -Wextra -MMD -MP $(FUZZ_FLAGS) \
+		-fsanitize=fuzzer-no-link -c -o $@ $<
 
 build-fuzz/libfermata.a: $(call objs,build-fuzz,$(LIB_SRCS))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libfermata.a
-	$(FUZZ_CC) $(FM_CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) -fsanitize=fuzzer \
-		-o $@ $^ $(FM_LIBS)
+build-fuzz/tests/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FM_CPPFLAGS) -std=c11 -Wall -Wextra -MMD -MP $(FUZZ_FLAGS) \
+		-fsanitize=fuzzer-no-link -c -o $@ $<
+
+build-fuzz/fuzz_%: build-fuzz/tests/fuzz_%.o build-fuzz/libfermata.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(FM_LIBS)
+
+-include $(LIB_SRCS:%.c=build-fuzz/%.d) $(FUZZERS:build-fuzz/%=build-fuzz/tests/%.d)
 
 fuzz:
 	scripts/deps.sh fuzz

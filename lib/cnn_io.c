@@ -598,7 +598,7 @@ fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable
 				  (unsigned long long)(n_bytes - total));
 	stored = get_u32(b + total - 4);
 	crc = cnn_crc32(0, b, (size_t)total - 4);
-	if (stored != crc)
+	if (!fm_checksum_ok(stored, crc))
 		return fm_err_set(err, FM_EFORMAT,
 				  "model checksum mismatch (stored %08x, computed %08x): the "
 				  "file is damaged",

@@ -277,7 +277,8 @@ check_header(const unsigned char *h, uint64_t file_bytes, struct section sec[N_S
 	if (get32(h + 8) != VERSION)
 		return fm_err_set(err, FM_EFORMAT, "index version %u; this recommend reads %d",
 		                  get32(h + 8), VERSION);
-	if (rank_hash(h, HEADER_SUM_AT, RANK_SEED_SECTION) != get64(h + HEADER_SUM_AT))
+	if (!fm_checksum_ok(get64(h + HEADER_SUM_AT),
+	                    rank_hash(h, HEADER_SUM_AT, RANK_SEED_SECTION)))
 		return fm_err_set(err, FM_EFORMAT, "index header is damaged (checksum)");
 	if (get32(h + 12) != HEADER_BYTES || get32(h + 20) != N_SECTIONS)
 		return fm_err_set(err, FM_EFORMAT, "index header has an unknown layout");
@@ -339,7 +340,8 @@ map_section(struct fm_rank_library *lib, const struct section *sec, int s, int s
 	lib->maps[slot] = m;
 	lib->map_bytes[slot] = n;
 	*out = (const unsigned char *)m + (sec[s].offset - start);
-	if (rank_hash(*out, (size_t)sec[s].n_bytes, RANK_SEED_SECTION) != sec[s].sum)
+	if (!fm_checksum_ok(sec[s].sum,
+	                    rank_hash(*out, (size_t)sec[s].n_bytes, RANK_SEED_SECTION)))
 		return fm_err_set(err, FM_EFORMAT, "index section \"%s\" is damaged (checksum)",
 		                  section_names[s]);
 	return 0;
@@ -465,7 +467,7 @@ rank_index_record(const struct fm_rank_library *lib, size_t i, char **text, size
 		free(line);
 		return -1;
 	}
-	if ((uint32_t)rank_hash(line, n, RANK_SEED_RECORD) != sum) {
+	if (!fm_checksum_ok(sum, (uint32_t)rank_hash(line, n, RANK_SEED_RECORD))) {
 		free(line);
 		return fm_err_set(err, FM_EFORMAT, "index record %zu is damaged (checksum)", i + 1);
 	}

@@ -1,0 +1,126 @@
+/*
+ * tests/fuzz/fuzz_rank_records.c: arbitrary bytes as the lines recommend reads (lib/rank):
+ * every line is offered as a song of the library; once the library is finished, every line
+ * is offered again as a face or frame record for the mood, as a feedback record, and as a
+ * time; the feedback moves the profiles, and the library is ranked for the mood.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndjson.h"
+#include "rank.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Each line of data in turn, as a NUL-terminated copy (the parsers want the NUL). */
+struct lines {
+	const uint8_t *data;
+	size_t size, at;
+	char *copy;
+};
+
+static bool
+next_line(struct lines *l, size_t *len)
+{
+	const uint8_t *nl;
+
+	free(l->copy);
+	l->copy = NULL;
+	if (l->at >= l->size)
+		return false;
+	nl = memchr(l->data + l->at, '\n', l->size - l->at);
+	*len = nl != NULL ? (size_t)(nl - (l->data + l->at)) : l->size - l->at;
+	if ((l->copy = malloc(*len + 1)) == NULL)
+		return false;
+	memcpy(l->copy, l->data + l->at, *len);
+	l->copy[*len] = '\0';
+	l->at += *len + 1;
+	return true;
+}
+
+static void
+rank(const struct fm_rank_library *lib, const struct fm_rank_profiles *p, const double mood[])
+{
+	struct fm_rank_query q = {.strategy = FM_RANK_CALM, .strength = 2, .n_results = 4,
+	                          .diverse = FM_RANK_DIVERSE_MMR | FM_RANK_DIVERSE_ARTIST,
+	                          .mmr_lambda = 0.3};
+	struct fm_rank_hit hits[4];
+	struct fm_rank_work *w;
+	struct fm_err err;
+	size_t n_hits;
+
+	memcpy(q.mood, mood, sizeof q.mood);
+	if (fm_rank_work_new(lib, &w, &err) == -1)
+		return;
+	for (int s = FM_RANK_MATCH; s <= FM_RANK_CALM; s++) {
+		q.strategy = (enum fm_rank_strategy)s;
+		if (fm_rank_search(w, p, &q, hits, &n_hits, &err) == 0)
+			for (size_t k = 0; k < n_hits; k++)
+				if (!isfinite(hits[k].score))
+					abort();
+	}
+	fm_rank_work_free(w);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fm_rank_profiles base;
+	static bool have_base;
+	struct fm_rank_library *lib;
+	struct fm_rank_feedback fb = {0};
+	struct fm_rank_profiles p, learnt;
+	struct fm_rank_mood mood;
+	struct lines l = {data, size, 0, NULL};
+	struct fm_err err;
+	double dist[FM_N_EMOTIONS];
+	size_t len, n_tagged[FM_N_EMOTIONS];
+
+	if (!have_base) {
+		/* Run from the repository's root, as scripts/fuzz.sh does. */
+		if (fm_rank_profiles_load("models/profiles.json", &base, &err) == -1)
+			abort();
+		have_base = true;
+	}
+	if (fm_rank_library_new(&lib, &err) == -1)
+		return 0;
+	while (next_line(&l, &len)) {
+		enum fm_rank_added how;
+		struct fm_rank_song_info info;
+
+		(void)fm_rank_library_add(lib, l.copy, len, &how, &info, &err);
+	}
+	if (fm_rank_library_finish(lib, &err) == -1) {
+		fm_rank_library_free(lib);
+		return 0;
+	}
+	p = base;
+	fm_rank_mood_init(&mood, 2.5);
+	l = (struct lines){data, size, 0, NULL};
+	while (next_line(&l, &len)) {
+		struct fm_rank_event ev;
+		size_t n_used, i;
+		double t_sec;
+		cJSON *rec;
+
+		(void)fm_rank_time_parse(l.copy, &t_sec, &err);
+		if (fm_ndjson_parse(l.copy, len, 0, &rec, &err) == -1)
+			continue;
+		(void)fm_rank_mood_add(&mood, rec, &n_used, &err);
+		if (fm_rank_event_decode(rec, &base.feedback, &ev, &err) == 0 &&
+		    fm_rank_library_find(lib, ev.path, ev.n_path, &i, &err) == 1)
+			fm_rank_feedback_add(&fb, lib, i, &ev, 1.7e9, &base.feedback);
+		cJSON_Delete(rec);
+	}
+	fm_rank_feedback_apply(&fb, &p);
+	if (fm_rank_mood_get(&mood, dist, &err) == 0)
+		rank(lib, &p, dist);
+	if (fm_rank_learn(lib, &base, &learnt, n_tagged, &err) == 0) {
+		rank(lib, &learnt, (const double[FM_N_EMOTIONS]){[FM_HAPPY] = 1});
+	}
+	fm_rank_library_free(lib);
+	return 0;
+}
