@@ -15,7 +15,9 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,8 +68,6 @@ struct worker {
 
 static void work_slot(struct run *r, int thread, struct slot *s);
 static int write_slot(struct run *r, struct slot *s);
-
-static char out_buf[1 << 16]; /* stdout's buffer: any line shorter goes out in one write */
 
 static double
 monotonic_sec(void)
@@ -414,10 +414,8 @@ write_slot(struct run *r, struct slot *s)
 		warnx("out of memory for an output line");
 		out_errno = ENOMEM;
 	}
-	errno = 0;
-	if (out_errno == 0 &&
-	    (fwrite(s->out, 1, s->n_out, stdout) != s->n_out || fflush(stdout) == EOF))
-		out_errno = errno != 0 ? errno : EIO;
+	if (out_errno == 0)
+		out_errno = write_line(s->out, s->n_out);
 	cJSON_Delete(s->rec);
 	free(s->out);
 	*s = (struct slot){0};
@@ -460,6 +458,80 @@ write_loop(void *arg)
 	return NULL;
 }
 
+/*
+ * Whole lines. A line goes out in one write(2), or in more only when a pipe takes part of it
+ * at a time, and never through stdio, whose buffer would cut a long line in two writes. A
+ * SIGINT, SIGTERM or SIGHUP that comes while a line is being written waits for the line's
+ * end: the handler only marks it, and write_line, once the line is out, lets the signal take
+ * its default course. Between lines the handler ends the process at once, as if there were
+ * none. The state is atomic because the handler runs in whichever thread the signal finds.
+ */
+enum { LINE_IDLE, LINE_WRITING, LINE_DYING, LINE_HELD };
+static atomic_int line_state = LINE_IDLE;
+static volatile sig_atomic_t held_signal;
+
+static void
+die_of(int sig)
+{
+	signal(sig, SIG_DFL);
+	raise(sig); /* in the handler, delivered as it returns, since sig is blocked in it */
+}
+
+static void
+hold_signal(int sig)
+{
+	int idle = LINE_IDLE, writing = LINE_WRITING;
+
+	if (atomic_compare_exchange_strong(&line_state, &idle, LINE_DYING)) {
+		die_of(sig);
+		return;
+	}
+	held_signal = sig;
+	atomic_compare_exchange_strong(&line_state, &writing, LINE_HELD);
+}
+
+void
+protect_lines(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+	for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+		struct sigaction sa = {.sa_handler = hold_signal, .sa_flags = SA_RESTART}, old;
+
+		/* A signal the caller ignores (nohup) stays ignored. */
+		if (sigaction(sigs[k], NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+			sigemptyset(&sa.sa_mask);
+			sigaction(sigs[k], &sa, NULL);
+		}
+	}
+}
+
+int
+write_line(const char *line, size_t n_bytes)
+{
+	int expected = LINE_IDLE, failed = 0;
+
+	if (!atomic_compare_exchange_strong(&line_state, &expected, LINE_WRITING))
+		for (;;)
+			pause(); /* a signal is ending the process: write nothing more */
+	while (n_bytes > 0) {
+		ssize_t k = write(STDOUT_FILENO, line, n_bytes);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			failed = errno;
+			break;
+		}
+		line += k;
+		n_bytes -= (size_t)k;
+	}
+	expected = LINE_WRITING;
+	if (!atomic_compare_exchange_strong(&line_state, &expected, LINE_IDLE))
+		die_of(held_signal);
+	return failed;
+}
+
 int
 run_records(struct run *r, int argc, char *const argv[])
 {
@@ -469,7 +541,7 @@ run_records(struct run *r, int argc, char *const argv[])
 	int n_started = 0;
 	bool writer_started = false;
 
-	setvbuf(stdout, out_buf, _IOLBF, sizeof out_buf);
+	protect_lines();
 	r->started = r->last_shown = monotonic_sec();
 	if (r->jobs < 1 || r->jobs > JOBS_MAX)
 		r->jobs = 1;

@@ -80,12 +80,26 @@ struct run {
  * fm_ndjson_parse; with RUN_BARE_PATHS a line may be a bare path). Lines that give no
  * record come out as {"line":N,"input":...,"error":...}. Up to 4 * jobs records are in
  * flight; jobs threads call work, and each record is written in input order as one line
- * with one fwrite and a flush, so that pipes stream. A failed record gets "error" and one
- * stderr line, written in order with it (record_fail); a record that arrived with "error"
- * passes untouched. When stdout cannot be written the loop stops reading and sets
+ * with write_line, so that pipes stream and lines stay whole. A failed record gets "error"
+ * and one stderr line, written in order with it (record_fail); a record that arrived with
+ * "error" passes untouched. When stdout cannot be written the loop stops reading and sets
  * out_errno. Call once, from the main thread; sets and returns r->status.
  */
 int run_records(struct run *r, int argc, char *const argv[]);
+
+/*
+ * Whole lines, also when the process is told to end: after protect_lines, a SIGINT, SIGTERM or
+ * SIGHUP that arrives while write_line is writing ends the process only once the line is out
+ * (signals the process ignores stay ignored). run_records calls it; a tool that writes its own
+ * lines calls it first.
+ */
+void protect_lines(void);
+
+/*
+ * Write one whole line (n_bytes, its newline included) to stdout with write(2), past stdio,
+ * whose buffer must then be empty. Returns 0, or the errno that stopped it.
+ */
+int write_line(const char *line, size_t n_bytes);
 
 /* Flush and close stdout; report a write failure. Returns the exit status for main. */
 int run_finish(struct run *r);

@@ -5,6 +5,7 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -326,9 +327,14 @@ print_json(const struct fm_scores *s, const struct fm_confusion *m)
 	text = cJSON_PrintUnformatted(root);
 	if (text == NULL)
 		errx(STATUS_CANNOT_RUN, "out of memory");
-	printf("%s\n", text);
+	/* One whole line, as the record tools write theirs. */
+	size_t n = strlen(text);
+	text[n] = '\n'; /* cJSON's buffer has room: the NUL becomes the newline */
+	int failed = write_line(text, n + 1);
 	free(text);
 	cJSON_Delete(root);
+	if (failed != 0)
+		errno = failed, err(STATUS_CANNOT_RUN, "stdout");
 }
 
 static int

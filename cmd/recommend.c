@@ -86,6 +86,7 @@ struct ctx {
 	struct fm_rank_hit *hits;
 	uint8_t *excluded;
 	int status;
+	int out_errno; /* why stdout could not be written, or 0 */
 	uint64_t n_rankings;
 };
 
@@ -704,13 +705,13 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 			continue;
 		}
 		cJSON_Delete(out);
-		size_t wrote = fwrite(text, 1, n, stdout);
+		c->out_errno = write_line(text, n);
 		free(text);
-		if (wrote != n)
+		if (c->out_errno != 0)
 			return -1;
 	}
 	c->n_rankings++;
-	return fflush(stdout) == EOF ? -1 : 0;
+	return 0;
 }
 
 /* For --each: what identifies the input record, as its rankings' "query". */
@@ -905,6 +906,7 @@ main(int argc, char *argv[])
 	int rc = 0;
 
 	parse_options(argc, argv, &o);
+	protect_lines();
 	if (isnan(o.now_sec))
 		o.now_sec = now_sec();
 	profiles = find_profiles(&o, buf, sizeof buf);
@@ -934,5 +936,6 @@ main(int argc, char *argv[])
 	free(c.excluded);
 	/* run_finish checks and closes stdout: a full disk is not success. */
 	r.status = rc == -1 ? STATUS_CANNOT_RUN : c.status;
+	r.out_errno = c.out_errno;
 	return run_finish(&r);
 }
