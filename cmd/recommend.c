@@ -30,7 +30,8 @@
 static const char USAGE[] =
     "usage: recommend [-hV] [-n count] [--diverse kinds] [--each] [--emotion name | --scores json] "
     "[--exclude-history file] [--feedback file] [--half-life seconds] "
-    "[--index file | --library file ...] [--now time] [--profiles file] [--recent seconds] "
+    "[--index file | --library file ...] [--max-line bytes] [--max-songs n] [--now time] "
+    "[--profiles file] [--recent seconds] "
     "[--strategy match | uplift | calm] [--strength x] [file ...]\n"
     "       recommend --build-index file --library file ...\n"
     "       recommend --learn file [--profiles file] --index file | --library file ...";
@@ -49,6 +50,8 @@ static const char OPTIONS[] =
     "  --learn file            write profiles learnt from the songs' \"emotion\" tags\n"
     "                          to file (- for stdout), and exit\n"
     "  --library file          song-featurize's records; may be repeated\n"
+    "  --max-line bytes        refuse longer lines in any input (default 1048576)\n"
+    "  --max-songs n           refuse a larger library (default 1000000)\n"
     "  -n count                songs per ranking (default 10)\n"
     "  --now time              the present, for --feedback and --recent (default: the\n"
     "                          clock), Unix seconds or RFC 3339\n"
@@ -65,6 +68,8 @@ static const char OPTIONS[] =
 #define PROFILES_NAME "profiles.json"
 #define MAX_LIBRARIES 64
 #define MAX_RESULTS 1000000
+/* Songs read into memory by default: about 1 GB of song-featurize's records. */
+#define DEFAULT_MAX_SONGS 1000000
 
 struct opts {
 	const char *libraries[MAX_LIBRARIES];
@@ -72,7 +77,7 @@ struct opts {
 	const char *index, *build_index, *learn, *profiles, *feedback, *history;
 	enum fm_rank_strategy strategy;
 	double strength, half_life_sec, recent_sec, now_sec, mmr_lambda;
-	size_t n_results;
+	size_t n_results, max_line, max_songs;
 	unsigned diverse;
 	bool each, fixed; /* fixed: --emotion or --scores gave the mood */
 	double mood[FM_N_EMOTIONS];
@@ -101,6 +106,8 @@ enum {
 	OPT_INDEX,
 	OPT_LEARN,
 	OPT_LIBRARY,
+	OPT_MAX_LINE,
+	OPT_MAX_SONGS,
 	OPT_NOW,
 	OPT_PROFILES,
 	OPT_RECENT,
@@ -170,6 +177,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"index", required_argument, NULL, OPT_INDEX},
 	    {"learn", required_argument, NULL, OPT_LEARN},
 	    {"library", required_argument, NULL, OPT_LIBRARY},
+	    {"max-line", required_argument, NULL, OPT_MAX_LINE},
+	    {"max-songs", required_argument, NULL, OPT_MAX_SONGS},
 	    {"now", required_argument, NULL, OPT_NOW},
 	    {"profiles", required_argument, NULL, OPT_PROFILES},
 	    {"recent", required_argument, NULL, OPT_RECENT},
@@ -221,6 +230,14 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_DIVERSE:
 			o->diverse = parse_diverse(optarg, &o->mmr_lambda);
+			break;
+		case OPT_MAX_LINE:
+			o->max_line =
+			    (size_t)option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
+			break;
+		case OPT_MAX_SONGS:
+			o->max_songs = (size_t)option_int(USAGE, "--max-songs", optarg, 1,
+			                                  (long long)FM_RANK_MAX_SONGS);
 			break;
 		case OPT_EACH:
 			o->each = true;
@@ -325,7 +342,7 @@ find_profiles(const struct opts *o, char *buf, size_t size)
 
 /* A reader over a file (or "-", stdin); NULL after saying why. */
 static struct fm_ndjson_reader *
-open_lines(const char *path, int *fd)
+open_lines(const char *path, size_t max_line, int *fd)
 {
 	struct fm_ndjson_reader *rd;
 	struct fm_err e;
@@ -335,7 +352,7 @@ open_lines(const char *path, int *fd)
 		warn("%s", path);
 		return NULL;
 	}
-	if (fm_ndjson_reader_new_fd(*fd, 0, &rd, &e) == -1) {
+	if (fm_ndjson_reader_new_fd(*fd, max_line, &rd, &e) == -1) {
 		warnx("%s", e.msg);
 		if (*fd != STDIN_FILENO)
 			close(*fd);
@@ -369,7 +386,7 @@ load_library_file(struct ctx *c, const char *path)
 	struct fm_err e;
 	int fd, rc = 0;
 
-	if ((rd = open_lines(path, &fd)) == NULL)
+	if ((rd = open_lines(path, c->o->max_line, &fd)) == NULL)
 		return -1;
 	for (;;) {
 		struct fm_rank_song_info info;
@@ -387,6 +404,12 @@ load_library_file(struct ctx *c, const char *path)
 		}
 		if (line.text == NULL)
 			break;
+		if (fm_rank_library_size(c->lib) == c->o->max_songs) {
+			warnx("%s: line %llu: the library has more than %zu songs (see --max-songs)",
+			      path, (unsigned long long)line.number, c->o->max_songs);
+			rc = -1;
+			break;
+		}
 		if (fm_rank_library_add(c->lib, line.text, line.n_bytes, &how, &info, &e) == -1) {
 			if (e.code != FM_EFORMAT) {
 				warnx("%s: line %llu: %s", path, (unsigned long long)line.number,
@@ -438,6 +461,11 @@ load_library(struct ctx *c)
 			want |= FM_RANK_WANT_TAGS;
 		if (fm_rank_index_load(o->index, want, &c->lib, &e) == -1) {
 			warnx("%s: %s", o->index, e.msg);
+			return -1;
+		}
+		if (fm_rank_library_size(c->lib) > o->max_songs) {
+			warnx("%s: the index holds %zu songs, more than %zu (see --max-songs)",
+			      o->index, fm_rank_library_size(c->lib), o->max_songs);
 			return -1;
 		}
 		return 0;
@@ -513,7 +541,7 @@ apply_feedback(struct ctx *c)
 	struct fm_err e;
 	int fd, rc = 0;
 
-	if ((rd = open_lines(path, &fd)) == NULL)
+	if ((rd = open_lines(path, c->o->max_line, &fd)) == NULL)
 		return -1;
 	for (;;) {
 		struct fm_rank_event ev;
@@ -563,7 +591,7 @@ read_history(struct ctx *c)
 		warnx("out of memory");
 		return -1;
 	}
-	if ((rd = open_lines(path, &fd)) == NULL)
+	if ((rd = open_lines(path, c->o->max_line, &fd)) == NULL)
 		return -1;
 	for (;;) {
 		const cJSON *t;
@@ -741,7 +769,7 @@ read_records(struct ctx *c, const char *path, struct fm_rank_mood *mood)
 	struct fm_err e;
 	int fd, rc = 0;
 
-	if ((rd = open_lines(path, &fd)) == NULL) {
+	if ((rd = open_lines(path, c->o->max_line, &fd)) == NULL) {
 		some_failed(c);
 		return 0;
 	}
@@ -896,6 +924,7 @@ main(int argc, char *argv[])
 	    .mmr_lambda = FM_RANK_MMR_LAMBDA,
 	    .recent_sec = 86400,
 	    .n_results = 10,
+	    .max_songs = DEFAULT_MAX_SONGS,
 	    .now_sec = NAN,
 	};
 	struct ctx c = {.o = &o, .status = STATUS_ALL_OK};

@@ -22,7 +22,8 @@
 #include "ndjson.h"
 
 static const char USAGE[] = "usage: song-featurize [-hV] [--analysis-rate hz] [--beats] [--jobs n]"
-                            " [--max-duration sec] [--no-progress] [--progress] [file ...]";
+                            " [--max-duration sec] [--max-line bytes] [--no-progress] [--progress]"
+                            " [file ...]";
 
 static const char OPTIONS[] =
     "  --analysis-rate hz   resample to this rate before the analysis, 8000 to 48000\n"
@@ -31,6 +32,7 @@ static const char OPTIONS[] =
     "  -h, --help           print this help and exit\n"
     "  --jobs n             files analysed at once (default: online processors)\n"
     "  --max-duration sec   refuse longer audio (default 10800: three hours)\n"
+    "  --max-line bytes     refuse longer stdin lines (default 1048576)\n"
     "  --no-progress        no progress line, even on a terminal\n"
     "  --progress           a progress line on stderr even when it is not a terminal\n"
     "  -V, --version        print the version and exit\n";
@@ -40,6 +42,7 @@ enum progress_mode { PROGRESS_AUTO, PROGRESS_OFF, PROGRESS_ON };
 struct opts {
 	struct fm_audio_opts audio;
 	int jobs;
+	long long max_line;
 	enum progress_mode progress;
 };
 
@@ -54,6 +57,7 @@ enum {
 	OPT_BEATS,
 	OPT_JOBS,
 	OPT_MAX_DURATION,
+	OPT_MAX_LINE,
 	OPT_NO_PROGRESS,
 	OPT_PROGRESS,
 };
@@ -67,6 +71,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {"jobs", required_argument, NULL, OPT_JOBS},
 	    {"max-duration", required_argument, NULL, OPT_MAX_DURATION},
+	    {"max-line", required_argument, NULL, OPT_MAX_LINE},
 	    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"version", no_argument, NULL, 'V'},
@@ -95,6 +100,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_MAX_DURATION:
 			o->audio.max_duration_sec =
 			    option_real(USAGE, "--max-duration", optarg, 0, 1e7, NUM_OPEN_MIN);
+			break;
+		case OPT_MAX_LINE:
+			o->max_line = option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
 			break;
 		case OPT_NO_PROGRESS:
 			o->progress = PROGRESS_OFF;
@@ -373,6 +381,7 @@ main(int argc, char *argv[])
 		return STATUS_CANNOT_RUN;
 	}
 	r.jobs = o.jobs;
+	r.max_line_bytes = (size_t)o.max_line; /* 0: the default */
 	progress = progress_start(&p, &z, o.progress);
 	run_records(&r, argc - optind, argv + optind);
 	if (progress)

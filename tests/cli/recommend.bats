@@ -76,6 +76,10 @@ face() {
 		--library $L --strength 0
 		--library $L --recent -1
 		--library $L --now yesterday
+		--library $L --max-line 1
+		--library $L --max-line 2147483649
+		--library $L --max-songs 0
+		--library $L --max-songs 134217729
 		--emotion sad
 		--index x.idx --library $L
 		--library $L --emotion sad --scores '{"sad":1}'
@@ -245,6 +249,32 @@ face() {
 	[ "$status" -eq 2 ]
 	[ "${#stderr_lines[@]}" -eq 2 ]
 	[[ ${stderr_lines[0]} == *"1 song left out: song-featurize could not read it"* ]]
+}
+
+@test "--max-songs bounds the library, read or indexed; --max-line bounds every line" {
+	run --separate-stderr "$R" --library "$L" --max-songs 10 --emotion sad
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "recommend: $L: line 11: the library has more than 10 songs (see --max-songs)" ]
+	run --separate-stderr "$R" --library "$L" --max-songs 11 --emotion sad -n 1
+	[ "$status" -eq 0 ]
+	[ "$(paths)" = elegy.wav ]
+	"$R" --build-index lib.idx --library "$L"
+	run --separate-stderr "$R" --index lib.idx --max-songs 10 --emotion sad
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "recommend: lib.idx: the index holds 11 songs, more than 10 (see --max-songs)" ]
+	# The longest song record is a few hundred bytes: a library line over the limit is left
+	# out and said, as a malformed one; a longer stdin record is said, and the rest pools.
+	n=$(awk '{ print length($0) }' "$L" | sort -n | tail -n 1)
+	run --separate-stderr "$R" --library "$L" --max-line $((n - 1)) --emotion sad
+	[ "$status" -eq 1 ]
+	[[ ${stderr_lines[0]} == "recommend: $L: line "*": line is longer than $((n - 1)) bytes (see --max-line)" ]]
+	pad=$(head -c "$n" /dev/zero | tr '\0' x)
+	{ face '{"sad":1}'; face '{"happy":1}' | sed 's/}$/,"pad":"'"$pad"'"}/'; } >faces.ndjson
+	run --separate-stderr "$R" --library "$L" --max-line "$n" -n 1 faces.ndjson
+	[ "$status" -eq 1 ]
+	[ "$(paths)" = elegy.wav ]
+	[ "$stderr" = "recommend: faces.ndjson: line 2: line is longer than $n bytes (see --max-line)" ]
 }
 
 @test "songs with missing or non-numeric descriptors rank with finite scores" {

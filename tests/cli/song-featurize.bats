@@ -83,8 +83,8 @@ near_json() {
 		[ "$status" -eq 0 ]
 		[ -z "$stderr" ]
 		[[ ${lines[0]} == "usage: song-featurize [-hV] "* ]]
-		for o in --analysis-rate --beats --help --jobs --max-duration --no-progress \
-			--progress --version; do
+		for o in --analysis-rate --beats --help --jobs --max-duration --max-line \
+			--no-progress --progress --version; do
 			[[ $output == *" $o"* ]]
 		done
 	done
@@ -109,7 +109,8 @@ near_json() {
 @test "unknown options and bad numbers are usage errors: exit 2, nothing read" {
 	for args in --bogus -x --jobs "--jobs 0" "--jobs 257" "--jobs 2x" "--analysis-rate 7999" \
 		"--analysis-rate 48001" "--analysis-rate 22.05k" "--max-duration 0" \
-		"--max-duration -1" "--max-duration nan" "--max-duration 1e8" "--beats=1"; do
+		"--max-duration -1" "--max-duration nan" "--max-duration 1e8" "--beats=1" "--max-line 1" \
+		"--max-line 2147483649"; do
 		run --separate-stderr "$SF" $args clicks.wav
 		echo "# $args: $stderr"
 		usage_error
@@ -225,9 +226,9 @@ ok" ]
 	[ "${stderr_lines[5]}" = "song-featurize: album: is a directory" ]
 }
 
-@test "every file of testdata/bad (images, broken ones) is an error record" {
-	files=("$FM_TESTDATA"/bad/*)
-	[ -e "${files[0]}" ] || skip "no $FM_TESTDATA/bad"
+@test "every file of testdata/bad/image (images, broken ones: not audio) is an error record" {
+	files=("$FM_TESTDATA"/bad/image/*)
+	[ -e "${files[0]}" ] || skip "no $FM_TESTDATA/bad/image"
 	run --separate-stderr "$SF" --jobs 3 "${files[@]}"
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq "${#files[@]}" ]
@@ -242,6 +243,17 @@ ok" ]
 	[ "$(jq -r .error <<<"$output")" = "audio is 6 s long, more than 5.5 s (see --max-duration)" ]
 	run --separate-stderr "$SF" --max-duration 6 clicks.wav
 	[ "$status" -eq 0 ]
+}
+
+@test "--max-line refuses a longer stdin line with a line record, and the next is read" {
+	printf '%s\n' '{"path":"clicks.wav","note":"a longer line"}' clicks.wav >in
+	run --separate-stderr "$SF" --max-line 20 <in
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(jq -c '[.line, .error]' <<<"${lines[0]}")" = \
+		'[1,"line is longer than 20 bytes (see --max-line)"]' ]
+	[ "$(jq -r .path <<<"${lines[1]}")" = clicks.wav ]
+	[ "$(jq -r 'has("error")' <<<"${lines[1]}")" = false ]
 }
 
 @test "malformed stdin lines become line records and the next line is read" {
