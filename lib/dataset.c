@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,6 +369,16 @@ fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint
 
 	if (box[2] < 1 || box[3] < 1 || w < 1 || h < 1)
 		return fm_err_set(err, FM_EINVAL, "face box too small");
+	/*
+	 * The crop is made whole before it is resized, so its size is memory: a box that a
+	 * record may claim (1e7 pixels a side) must not cost terabytes. A real face with its
+	 * margin covers the image at most a few times over.
+	 */
+	if ((uint64_t)w * (uint64_t)h > FM_FACE_MAX_CROP_AREA(img))
+		return fm_err_set(err, FM_ELIMIT,
+				  "face box of %ldx%ld pixels with its margin, far larger than the "
+				  "%" PRIu32 "x%" PRIu32 " image",
+				  w, h, img->width, img->height);
 	if (fm_gray_crop(img, (int32_t)x, (int32_t)y, (uint32_t)w, (uint32_t)h, &crop, err) == -1)
 		return -1;
 	fm_gray_resize(&crop, &small);

@@ -70,8 +70,14 @@ void fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augmen
  * A face as a network sees it: the box (x, y, w, h in img's pixels, w and h >= 1) grown by
  * margin times its width and height on each side, cut out of img with the edge pixels
  * repeated where the grown box leaves the image, and resized to side x side (bilinear)
- * into out (side * side bytes). FM_EINVAL for an empty box, FM_ENOMEM.
+ * into out (side * side bytes). FM_EINVAL for an empty box; FM_ELIMIT when the grown box
+ * covers more than FM_FACE_MAX_CROP_AREA(img) pixels, since the cut is held in memory;
+ * FM_ENOMEM.
  */
+#define FM_FACE_MAX_CROP_AREA(img)                                                          \
+	(4 * (uint64_t)(img)->width * (img)->height > ((uint64_t)1 << 22)                    \
+	     ? 4 * (uint64_t)(img)->width * (img)->height                                    \
+	     : ((uint64_t)1 << 22))
 int fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint32_t side,
 		 uint8_t *out, struct fm_err *err);
 

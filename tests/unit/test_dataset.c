@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_dataset.c: face sets load from folders and fer2013.csv in a fixed order,
  * refuse what is not a face set, and augmentation is exact when off and reproducible when
- * on. The FER2013 check skips when ../shared/fer2013 is absent.
+ * on; face crops take any box a record may claim. The FER2013 check skips when
+ * ../shared/fer2013 is absent.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -227,6 +228,43 @@ augmentation_repeats_from_the_seed(void **state)
 		assert_true(isfinite(x[i]));
 }
 
+/* A record may claim any box: one far larger than the image is refused, not allocated. */
+static void
+face_crop_bounds_the_memory_a_box_may_take(void **state)
+{
+	uint8_t pixels[100 * 100], out[48 * 48], again[48 * 48];
+	struct fm_gray img = { 100, 100, pixels };
+	struct fm_err err;
+
+	(void)state;
+	memset(pixels, 77, sizeof pixels);
+	/* A face that fills the image, with a margin that leaves it on every side. */
+	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 0, 0, 100, 100 }, 0.4f, 48, out,
+				      &err), 0);
+	for (size_t i = 0; i < sizeof out; i++)
+		assert_int_equal(out[i], 77);
+	/* Partly outside and past the corner: edges repeat. */
+	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 90, -30, 60, 60 }, 0.1f, 48, out,
+				      &err), 0);
+	assert_int_equal(out[0], 77);
+	/* 1e7 pixels a side, as a hostile record may say: FM_ELIMIT, not terabytes. */
+	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 0, 0, 10000000, 10000000 }, 0.1f,
+				      48, out, &err), -1);
+	assert_int_equal(err.code, FM_ELIMIT);
+	assert_non_null(strstr(err.msg, "far larger than the 100x100 image"));
+	/* A small image still takes a box of 4 Mpixels with its margin (2048 a side). */
+	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 0, 0, 2048, 2048 }, 0, 48, out,
+				      &err), 0);
+	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 0, 0, 2049, 2048 }, 0, 48, out,
+				      &err), -1);
+	/* A crop cut again with the margin it has is itself. */
+	assert_int_equal(fm_face_recrop(out, 48, 0.1f, 0.1f, 48, again, &err), 0);
+	assert_memory_equal(out, again, sizeof out);
+	assert_int_equal(fm_face_recrop(out, 48, 0.1f, 0.5f, 48, again, &err), 0);
+	assert_int_equal(fm_face_recrop(out, 48, 0.1f, 11, 48, again, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+}
+
 static void
 fer2013_validation_split_loads_whole(void **state)
 {
@@ -257,6 +295,7 @@ main(void)
 		cmocka_unit_test(unaugmented_sample_is_the_normalised_face),
 		cmocka_unit_test(flip_mirrors_the_face),
 		cmocka_unit_test(augmentation_repeats_from_the_seed),
+		cmocka_unit_test(face_crop_bounds_the_memory_a_box_may_take),
 		cmocka_unit_test(fer2013_validation_split_loads_whole),
 	};
 
