@@ -322,6 +322,26 @@ utf8_clean(const char *s, size_t n_bytes, size_t max_bytes)
 	return out;
 }
 
+/*
+ * Where the escape \u0000 starts in JSON text, or n_bytes. cJSON decodes it to a NUL byte
+ * inside a C string, which cuts the string there: a "path" of "a.jpg\u0000.txt" would open
+ * a.jpg and come out as "a.jpg", and any other member would lose its tail on the way through.
+ * The text is valid JSON, so every backslash is inside a string and starts an escape; an
+ * escaped backslash ("\\u0000" is text, not a NUL) is skipped whole.
+ */
+static size_t
+find_escaped_nul(const char *text, size_t n_bytes)
+{
+	for (size_t i = 0; i + 1 < n_bytes; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (text[i + 1] == 'u' && i + 6 <= n_bytes && memcmp(text + i + 2, "0000", 4) == 0)
+			return i;
+		i++; /* the escaped character, a backslash perhaps */
+	}
+	return n_bytes;
+}
+
 static const char *
 type_name(const cJSON *v)
 {
@@ -397,6 +417,12 @@ fm_ndjson_parse(const char *text, size_t n_bytes, unsigned flags, cJSON **out, s
 	}
 	if (!cJSON_IsObject(v)) {
 		fm_err_set(err, FM_EFORMAT, "JSON value is %s, not an object", type_name(v));
+		cJSON_Delete(v);
+		return -1;
+	}
+	if ((bad_at = find_escaped_nul(text, n_bytes)) < n_bytes) {
+		fm_err_set(err, FM_EFORMAT, "\\u0000 at byte %zu: a string cannot hold a NUL byte",
+		           bad_at + 1);
 		cJSON_Delete(v);
 		return -1;
 	}

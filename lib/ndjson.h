@@ -78,8 +78,9 @@ int fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, stru
  * first byte other than space or tab is not '{' gives {"path": <the whole line>}, spaces
  * included; without it every line must be a JSON object. FM_EFORMAT, with *out NULL, for:
  * an empty or blank line, bytes that are not UTF-8 or a NUL byte, text that is not JSON or
- * has anything but white space after the value, a value that is not an object, and a
- * number that does not fit a double. FM_ENOMEM.
+ * has anything but white space after the value, a value that is not an object, a
+ * number that does not fit a double, and a string holding \u0000 (a NUL, which a C string
+ * would cut short). FM_ENOMEM.
  */
 int fm_ndjson_parse(const char *text, size_t n_bytes, unsigned flags, cJSON **out,
                     struct fm_err *err);

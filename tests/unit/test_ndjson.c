@@ -354,6 +354,18 @@ number_beyond_double_is_format_error(void **state)
 }
 
 static void
+escaped_nul_is_format_error(void **state)
+{
+	(void)state;
+	/* cJSON would cut the string at the NUL: "a.jpg\u0000.txt" would open a.jpg. */
+	expect_parse_error("{\"path\":\"a.jpg\\u0000.txt\"}", 26, 0, "\\u0000 at byte 15");
+	expect_parse_error("{\"a\\u0000b\":1}", 14, 0, "\\u0000 at byte 4");
+	/* A backslash escaped before u0000 leaves it text; other \u escapes decode as ever. */
+	expect_parse("{\"p\":\"\\\\u0000\"}", 0, "{\"p\":\"\\\\u0000\"}");
+	expect_parse("{\"p\":\"\\u0041\"}", 0, "{\"p\":\"A\"}");
+}
+
+static void
 path_must_be_a_nonempty_string(void **state)
 {
 	static const struct {
@@ -683,6 +695,7 @@ main(void)
 	    cmocka_unit_test(json_value_other_than_object_is_format_error),
 	    cmocka_unit_test(bad_utf8_and_nul_are_format_errors),
 	    cmocka_unit_test(number_beyond_double_is_format_error),
+	    cmocka_unit_test(escaped_nul_is_format_error),
 	    cmocka_unit_test(path_must_be_a_nonempty_string),
 	    cmocka_unit_test(error_string_marks_a_failed_record),
 	    cmocka_unit_test(set_replaces_in_place_or_appends),
