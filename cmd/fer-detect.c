@@ -491,8 +491,11 @@ main(int argc, char *argv[])
 	r.name = "fer-detect";
 	if (o.stream) {
 		struct fm_err e;
-		/* The largest frame max_pixels allows: 16-bit RGB PPM samples and a header. */
-		uint64_t max_bytes = o.max_pixels * 6 + 4096;
+		/* The largest frame max_pixels allows: 16-bit RGB PPM samples and a header. A
+		 * --max-pixels over 2^64 / 6 made the product wrap to a few bytes, or to 0, which
+		 * the reader refuses: such a limit is no limit, and SIZE_MAX / 4 stands for it. */
+		uint64_t max_bytes =
+		    o.max_pixels > (UINT64_MAX - 4096) / 6 ? UINT64_MAX : o.max_pixels * 6 + 4096;
 
 		if (max_bytes > SIZE_MAX / 4)
 			max_bytes = SIZE_MAX / 4;

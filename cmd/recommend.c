@@ -516,9 +516,12 @@ next_record(struct ctx *c, const char *path, struct fm_ndjson_reader *rd,
 
 	for (;;) {
 		if (fm_ndjson_read(rd, line, &e) == -1) {
-			warnx("%s: line %llu: %s", path, (unsigned long long)line->number, e.msg);
-			if (e.code == FM_EIO || e.code == FM_ENOMEM)
+			/* A read error belongs to no line: say which file only. */
+			if (e.code == FM_EIO || e.code == FM_ENOMEM) {
+				warnx("%s: %s", path, e.msg);
 				return -1;
+			}
+			warnx("%s: line %llu: %s", path, (unsigned long long)line->number, e.msg);
 			some_failed(c);
 			continue;
 		}
@@ -779,7 +782,12 @@ read_records(struct ctx *c, const char *path, struct fm_rank_mood *mood)
 		cJSON *rec;
 
 		if (fm_ndjson_read(rd, &line, &e) == -1) {
-			warnx("%s: line %llu: %s", where, (unsigned long long)line.number, e.msg);
+			/* A read error belongs to no line (stdin a directory said "line 0"). */
+			if (e.code == FM_EIO)
+				warnx("%s: %s", where, e.msg);
+			else
+				warnx("%s: line %llu: %s", where, (unsigned long long)line.number,
+				      e.msg);
 			some_failed(c);
 			if (e.code == FM_EIO)
 				break;
