@@ -48,7 +48,7 @@ BINS     = $(TOOLS:%=$(B)/bin/%)
 UNITBINS = $(UNITS:%=$(B)/tests/%)
 BENCHBINS = $(B)/bench/bench_cnn
 
-.PHONY: all check asan bench demo fuzz lint install uninstall clean unit cli
+.PHONY: all check asan valgrind bench demo fuzz lint install uninstall clean unit cli
 
 all: $(LIB) $(BINS)
 
@@ -100,6 +100,13 @@ asan:
 		build-asan/libfermata.a $(TOOLS:%=build-asan/bin/%) $(UNITS:%=build-asan/tests/%)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		$(RUN_TESTS) build-asan
+
+# The hostile-input suite (testdata/bad/cases) under valgrind: memory errors and leaks that
+# the sanitizer build does not see, in the binaries as users build them. make check and
+# make asan run the same suite without valgrind, through scripts/run-tests.
+valgrind:
+	$(MAKE) --no-print-directory WERROR=1 all
+	scripts/hostile --valgrind build
 
 lint:
 	@out=$$(mandoc -T lint -W warning $(MANS) 2>&1); \

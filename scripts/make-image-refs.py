@@ -11,7 +11,7 @@ testdata/image/ (inputs and what OpenCV 4.6 makes of them):
   <name>.jpg|png|pgm|ppm           small good files of each kind the decoder handles
   <name>.gray.pgm                  cv2.cvtColor(cv2.imread(file), COLOR_BGR2GRAY)
 
-testdata/bad/ (each must fail to decode, see tests/unit/test_image.c):
+testdata/bad/image/ (each must fail to decode, see tests/unit/test_image.c):
   truncated.jpg, corrupt.jpg (entropy-coded bytes flipped), huge-header.jpg (SOF says
   65000x65000), empty.jpg (0 bytes), not-an-image.jpg (text), truncated.png,
   bad-crc.png (IDAT's CRC wrong), huge-header.png (IHDR says 100000x100000, valid CRC),
@@ -94,7 +94,7 @@ def opencv_gray(path):
 
 def make(out):
     img_dir = os.path.join(out, "testdata", "image")
-    bad_dir = os.path.join(out, "testdata", "bad")
+    bad_dir = os.path.join(out, "testdata", "bad", "image")
     os.makedirs(img_dir, exist_ok=True)
     os.makedirs(bad_dir, exist_ok=True)
     files = {}
@@ -177,7 +177,7 @@ def make(out):
     bigger = encode(".jpg", cv2.resize(bgr, (148, 92), interpolation=cv2.INTER_NEAREST),
                     [cv2.IMWRITE_JPEG_QUALITY, 95])
     # Cut in the entropy-coded data, so that some rows decode and the rest are missing.
-    put("testdata/bad/truncated.jpg", bigger[:len(bigger) * 6 // 10])
+    put("testdata/bad/image/truncated.jpg", bigger[:len(bigger) * 6 // 10])
     # Flip bits in the middle of the entropy-coded data, leaving marker bytes alone. Many
     # such flips decode to wrong pixels without a word from libjpeg; these leave the
     # decoder out of step, which it notices at the end marker.
@@ -188,29 +188,29 @@ def make(out):
     for i in range(mid, mid + 64):
         if corrupt[i] != 0xFF and corrupt[i - 1] != 0xFF and corrupt[i] ^ 0x5A != 0xFF:
             corrupt[i] ^= 0x5A
-    put("testdata/bad/corrupt.jpg", bytes(corrupt))
+    put("testdata/bad/image/corrupt.jpg", bytes(corrupt))
     sof = jpeg.index(b"\xff\xc0")
     huge = bytearray(jpeg)
     huge[sof + 5:sof + 9] = struct.pack(">HH", 65000, 65000)
-    put("testdata/bad/huge-header.jpg", bytes(huge))
-    put("testdata/bad/empty.jpg", b"")
-    put("testdata/bad/not-an-image.jpg", b"This is a text file with a .jpg name.\n")
+    put("testdata/bad/image/huge-header.jpg", bytes(huge))
+    put("testdata/bad/image/empty.jpg", b"")
+    put("testdata/bad/image/not-an-image.jpg", b"This is a text file with a .jpg name.\n")
 
     png = good["photo.png"]
     idat = png.index(b"IDAT")
     idat_len = struct.unpack(">I", png[idat - 4:idat])[0]
-    put("testdata/bad/truncated.png", png[:idat + 4 + idat_len // 2])
+    put("testdata/bad/image/truncated.png", png[:idat + 4 + idat_len // 2])
     crc_at = idat + 4 + idat_len
     bad_crc = bytearray(png)
     bad_crc[crc_at] ^= 0xFF
-    put("testdata/bad/bad-crc.png", bytes(bad_crc))
-    put("testdata/bad/huge-header.png",
+    put("testdata/bad/image/bad-crc.png", bytes(bad_crc))
+    put("testdata/bad/image/huge-header.png",
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 2,
                                                             0, 0, 0)) +
         chunk(b"IDAT", zlib.compress(b"\0" * 301)) + chunk(b"IEND", b""))
-    put("testdata/bad/huge.pgm", b"P5 100000 100000 255\n" + bytes(range(256)))
+    put("testdata/bad/image/huge.pgm", b"P5 100000 100000 255\n" + bytes(range(256)))
     ppm = good["photo.ppm"]
-    put("testdata/bad/truncated.ppm", ppm[:len(ppm) - 37 * 3 * 5 - 10])
+    put("testdata/bad/image/truncated.ppm", ppm[:len(ppm) - 37 * 3 * 5 - 10])
     return files
 
 

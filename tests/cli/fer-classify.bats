@@ -131,8 +131,8 @@ scores_ok() {
 	[ "${#stderr_lines[@]}" -eq 5 ]
 }
 
-@test "every bad image in testdata/bad is an error record, exit 1" {
-	for f in "$FM_TESTDATA"/bad/*; do
+@test "every bad image in testdata/bad/image is an error record, exit 1" {
+	for f in "$FM_TESTDATA"/bad/image/*; do
 		run --separate-stderr "$FC" "$f"
 		[ "$status" -eq 1 ]
 		printf '%s\n' "$output" | jq -e '.error | length > 0'

@@ -190,10 +190,10 @@ setup() {
 	[ "$stderr" = "fer-detect: album: $why" ]
 }
 
-@test "every file in testdata/bad gives one error record and exit 1" {
-	[ -d "$FM_TESTDATA/bad" ] || skip "no $FM_TESTDATA/bad yet"
-	files=("$FM_TESTDATA"/bad/*)
-	[ -e "${files[0]}" ] || skip "$FM_TESTDATA/bad is empty"
+@test "every image in testdata/bad/image gives one error record and exit 1" {
+	[ -d "$FM_TESTDATA/bad/image" ] || skip "no $FM_TESTDATA/bad/image yet"
+	files=("$FM_TESTDATA"/bad/image/*)
+	[ -e "${files[0]}" ] || skip "$FM_TESTDATA/bad/image is empty"
 	for f in "${files[@]}"; do
 		run --separate-stderr "$FD" "$f"
 		echo "# ${f##*/}: $output"

@@ -239,14 +239,14 @@ static void
 truncated_jpeg_is_format_error(void **state)
 {
 	(void)state;
-	assert_load_fails("bad/truncated.jpg", FM_EFORMAT, "truncated JPEG data (");
+	assert_load_fails("bad/image/truncated.jpg", FM_EFORMAT, "truncated JPEG data (");
 }
 
 static void
 corrupt_jpeg_is_format_error(void **state)
 {
 	(void)state;
-	assert_load_fails("bad/corrupt.jpg", FM_EFORMAT, "corrupt JPEG data");
+	assert_load_fails("bad/image/corrupt.jpg", FM_EFORMAT, "corrupt JPEG data");
 }
 
 /*
@@ -257,7 +257,7 @@ static void
 huge_jpeg_header_is_limit_error_before_allocation(void **state)
 {
 	(void)state;
-	assert_load_fails("bad/huge-header.jpg", FM_ELIMIT,
+	assert_load_fails("bad/image/huge-header.jpg", FM_ELIMIT,
 			  "image is 65000x65000 pixels, limit 100000000 (see --max-pixels)");
 }
 
@@ -268,7 +268,7 @@ empty_file_is_format_error(void **state)
 	struct fm_err e = { 0 };
 
 	(void)state;
-	assert_load_fails("bad/empty.jpg", FM_EFORMAT, "empty file");
+	assert_load_fails("bad/image/empty.jpg", FM_EFORMAT, "empty file");
 	/* A device has no size to trust: it is read to its end, here at once. */
 	assert_int_equal(fm_image_load("/dev/null", FM_DEFAULT_MAX_PIXELS, &img, &e), -1);
 	assert_int_equal(e.code, FM_EFORMAT);
@@ -302,28 +302,28 @@ static void
 text_file_is_format_error(void **state)
 {
 	(void)state;
-	assert_load_fails("bad/not-an-image.jpg", FM_EFORMAT, "not a JPEG, PNG or PNM image");
+	assert_load_fails("bad/image/not-an-image.jpg", FM_EFORMAT, "not a JPEG, PNG or PNM image");
 }
 
 static void
 truncated_png_is_format_error(void **state)
 {
 	(void)state;
-	assert_load_fails("bad/truncated.png", FM_EFORMAT, "truncated PNG data");
+	assert_load_fails("bad/image/truncated.png", FM_EFORMAT, "truncated PNG data");
 }
 
 static void
 png_with_bad_crc_is_format_error(void **state)
 {
 	(void)state;
-	assert_load_fails("bad/bad-crc.png", FM_EFORMAT, "damaged PNG: IDAT: CRC error");
+	assert_load_fails("bad/image/bad-crc.png", FM_EFORMAT, "damaged PNG: IDAT: CRC error");
 }
 
 static void
 huge_png_header_is_limit_error_before_allocation(void **state)
 {
 	(void)state;
-	assert_load_fails("bad/huge-header.png", FM_ELIMIT,
+	assert_load_fails("bad/image/huge-header.png", FM_ELIMIT,
 			  "image is 100000x100000 pixels, limit 100000000 (see --max-pixels)");
 }
 
@@ -336,10 +336,10 @@ huge_pgm_header_is_limit_error_before_allocation(void **state)
 	struct fm_err e = { 0 };
 
 	(void)state;
-	assert_load_fails("bad/huge.pgm", FM_ELIMIT,
+	assert_load_fails("bad/image/huge.pgm", FM_ELIMIT,
 			  "image is 100000x100000 pixels, limit 100000000 (see --max-pixels)");
 	/* With no limit the promised 10 GB of samples are checked against the file first. */
-	data = slurp("bad/huge.pgm", &n);
+	data = slurp("bad/image/huge.pgm", &n);
 	assert_int_equal(fm_image_decode(data, n, UINT64_MAX, &img, &e), -1);
 	assert_int_equal(e.code, FM_EFORMAT);
 	assert_string_equal(e.msg, "truncated PGM data (0 of 100000 rows)");
@@ -350,7 +350,7 @@ static void
 truncated_ppm_is_format_error(void **state)
 {
 	(void)state;
-	assert_load_fails("bad/truncated.ppm", FM_EFORMAT, "truncated PPM data (17 of 23 rows)");
+	assert_load_fails("bad/image/truncated.ppm", FM_EFORMAT, "truncated PPM data (17 of 23 rows)");
 }
 
 static void
