@@ -402,7 +402,10 @@ fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out
 		lib->mean[d] = get_double(h + 184 + 8 * d);
 		lib->std[d] = get_double(h + 256 + 8 * d);
 		if (!isfinite(lib->mean[d]) || !isfinite(lib->std[d]) || lib->std[d] < 0) {
-			fm_err_set(err, FM_EFORMAT, "index statistics are not finite");
+			fm_err_set(err, FM_EFORMAT,
+			           "index statistics of \"%s\" are not a finite mean and a "
+			           "standard deviation >= 0",
+			           fm_rank_dim_name((enum fm_rank_dim)d));
 			goto fail;
 		}
 	}

@@ -21,7 +21,7 @@ fm_rank_scores_decode(const cJSON *scores, double p[FM_N_EMOTIONS], struct fm_er
 {
 	bool seen[FM_N_EMOTIONS] = {false};
 	const cJSON *m;
-	double sum = 0;
+	double sum = 0, largest = 0;
 
 	if (!cJSON_IsObject(scores))
 		return fm_err_set(err, FM_EFORMAT, "\"scores\" is not an object");
@@ -41,10 +41,14 @@ fm_rank_scores_decode(const cJSON *scores, double p[FM_N_EMOTIONS], struct fm_er
 			continue;
 		seen[e] = true;
 		p[e] = m->valuedouble;
-		sum += p[e];
+		if (p[e] > largest)
+			largest = p[e];
 	}
-	if (!(sum > 0) || !isfinite(sum))
+	if (!(largest > 0))
 		return fm_err_set(err, FM_EFORMAT, "\"scores\" are all zero");
+	/* Over the largest first: scores of 1e308 each would sum to infinity. */
+	for (int e = 0; e < FM_N_EMOTIONS; e++)
+		sum += p[e] /= largest;
 	for (int e = 0; e < FM_N_EMOTIONS; e++)
 		p[e] /= sum;
 	return 0;
@@ -128,6 +132,12 @@ fm_rank_mood_add(struct fm_rank_mood *m, const cJSON *rec, size_t *n_used, struc
 			w = 1; /* no usable box: the face counts as any other */
 		if (score > 0 && score <= 1)
 			w *= score;
+		/*
+		 * Within [1e-12, 1e18], far beyond any real face either way, so that the sums over
+		 * a record's faces stay finite and above zero: two boxes of 1e154 pixels a side
+		 * would make them infinite, and the pooled mood NaN.
+		 */
+		w = w < 1e-12 ? 1e-12 : w > 1e18 ? 1e18 : w;
 		for (int e = 0; e < FM_N_EMOTIONS; e++)
 			acc[e] += w * p[e];
 		w_sum += w;

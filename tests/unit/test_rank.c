@@ -1017,6 +1017,20 @@ faces_are_weighted_by_area_and_score(void **state)
 	add_json(&m, "{\"event\":\"brief\",\"emotion\":\"surprise\"}", 0);
 	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
 	assert_true(fabs(p[FM_ANGRY] - 0.5) < 1e-12);
+	/* Boxes and scores at the ends of a double leave the pool finite (they made it NaN). */
+	add_json(&m,
+	         "{\"faces\":[{\"w\":1e154,\"h\":1e154,\"scores\":{\"happy\":1}},"
+	         "{\"w\":1e154,\"h\":1e154,\"scores\":{\"happy\":1}},"
+	         "{\"w\":1e-200,\"h\":1e-200,\"score\":1e-300,\"scores\":{\"sad\":1}}]}",
+	         3);
+	add_json(&m, "{\"faces\":[{\"scores\":{\"sad\":1e308,\"fear\":1e308,\"angry\":1e308}}]}",
+	         1);
+	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		assert_true(isfinite(p[k]));
+	/* Four records of weight 1: the third all happy, the last a third fear. */
+	assert_true(fabs(p[FM_HAPPY] - (10000.0 / 12000 + 1) / 4) < 1e-9);
+	assert_true(fabs(p[FM_FEAR] - 1.0 / 3 / 4) < 1e-9);
 }
 
 static void
