@@ -43,6 +43,20 @@ fm_err_errno(struct fm_err *err, int e)
 	return fm_err_set(err, FM_EIO, "%s", msg);
 }
 
+int
+fm_err_errno_at(struct fm_err *err, int errnum, const char *fmt, ...)
+{
+	struct fm_err sys;
+	char what[192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	fm_err_errno(&sys, errnum);
+	return fm_err_set(err, FM_EIO, "%s: %s", what, sys.msg);
+}
+
 static int
 read_fd(int fd, size_t limit, unsigned char **bytes, size_t *n_bytes, struct fm_err *err)
 {

@@ -58,6 +58,9 @@ fm_checksum_ok(uint64_t stored, uint64_t computed)
 
 /* FM_EIO with errnum's reason in the house style ("no such file or directory"); returns -1. */
 int fm_err_errno(struct fm_err *err, int errnum);
+/* The same after a context made as printf does: "cannot map the index: no space left". */
+int fm_err_errno_at(struct fm_err *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * The whole of a file in *bytes (malloc'd, freed by the caller; n_bytes > 0), read to its

@@ -240,16 +240,6 @@ write_all(int fd, const unsigned char *p, size_t n)
 }
 
 static int
-io_error(struct fm_err *err, const char *path, int e)
-{
-	char why[128];
-
-	if (strerror_r(e, why, sizeof why) != 0)
-		snprintf(why, sizeof why, "error %d", e);
-	return fm_err_set(err, FM_EIO, "%.180s: %s", path, why);
-}
-
-static int
 save(const struct fm_cnn *net, int with_state, const char *path, struct fm_err *err)
 {
 	unsigned char *bytes;
@@ -286,7 +276,7 @@ save(const struct fm_cnn *net, int with_state, const char *path, struct fm_err *
 	free(bytes);
 	return 0;
 fail:
-	io_error(err, path, e);
+	fm_err_errno_at(err, e, "%.180s", path);
 	free(tmp);
 	free(bytes);
 	return -1;

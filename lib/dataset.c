@@ -71,7 +71,7 @@ list_dir(const char *path, char ***names, size_t *n, struct fm_err *err)
 	*names = NULL;
 	*n = 0;
 	if (d == NULL)
-		return fm_err_set(err, FM_EIO, "%s: %s", path, strerror(errno));
+		return fm_err_errno_at(err, errno, "%s", path);
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
@@ -230,7 +230,7 @@ fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out,
 
 	memset(out, 0, sizeof *out);
 	if (f == NULL)
-		return fm_err_set(err, FM_EIO, "%s: %s", path, strerror(errno));
+		return fm_err_errno_at(err, errno, "%s", path);
 	while (getline(&line, &cap, f) != -1) {
 		enum fm_emotion label;
 		int r;

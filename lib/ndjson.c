@@ -207,7 +207,7 @@ fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, struct f
 		if (got < 0) {
 			r->ended = true;
 			r->start = r->scan = r->end = 0;
-			return fm_err_set(err, FM_EIO, "read error: %s", strerror(errno));
+			return fm_err_errno_at(err, errno, "read error");
 		}
 		if (got == 0)
 			r->ended = true;

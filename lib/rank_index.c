@@ -102,18 +102,6 @@ put_double(unsigned char *p, double v)
 	put64(p, bits);
 }
 
-/* The system's reason in the house style (fm_err_errno), after what went wrong. */
-static int
-sys_error(struct fm_err *err, const char *what, int e)
-{
-	struct fm_err sys;
-
-	if (e == 0)
-		return fm_err_set(err, FM_EIO, "%serror 0", what);
-	fm_err_errno(&sys, e);
-	return fm_err_set(err, FM_EIO, "%s%s", what, sys.msg);
-}
-
 void
 rank_close(struct fm_rank_library *lib)
 {
@@ -134,7 +122,7 @@ read_at(int fd, void *buf, size_t n, uint64_t offset, struct fm_err *err)
 		if (got == -1 && errno == EINTR)
 			continue;
 		if (got == -1)
-			return sys_error(err, "", errno);
+			return fm_err_errno(err, errno);
 		if (got == 0)
 			return fm_err_set(err, FM_EFORMAT,
 			                  "index file ended early (changed meanwhile?)");
@@ -242,7 +230,7 @@ fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct f
 			unlink(tmp);
 		}
 		free(tmp);
-		return sys_error(err, "cannot create a file beside it: ", saved);
+		return fm_err_errno_at(err, saved, "cannot create a file beside it");
 	}
 	int rc = write_all(fp, h, HEADER_BYTES);
 	for (int s = 0; s < N_SECTIONS && rc == 0; s++) {
@@ -261,7 +249,7 @@ fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct f
 	if (rc == -1) {
 		unlink(tmp);
 		free(tmp);
-		return sys_error(err, "", saved != 0 ? saved : EIO);
+		return fm_err_errno(err, saved != 0 ? saved : EIO);
 	}
 	free(tmp);
 	return 0;
@@ -336,7 +324,7 @@ map_section(struct fm_rank_library *lib, const struct section *sec, int s, int s
 	}
 	m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, lib->fd, (off_t)start);
 	if (m == MAP_FAILED)
-		return sys_error(err, "cannot map the index: ", errno);
+		return fm_err_errno_at(err, errno, "cannot map the index");
 	lib->maps[slot] = m;
 	lib->map_bytes[slot] = n;
 	*out = (const unsigned char *)m + (sec[s].offset - start);
@@ -364,11 +352,11 @@ fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out
 		return fm_err_set(err, FM_EINVAL,
 		                  "index files are little-endian; this machine is not");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return sys_error(err, "", errno);
+		return fm_err_errno(err, errno);
 	if (fstat(fd, &st) == -1) {
 		int e = errno;
 		close(fd);
-		return sys_error(err, "", e);
+		return fm_err_errno(err, e);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
