@@ -102,6 +102,29 @@ show_progress(struct run *r, bool last)
 	r->shown_open = tty && !last;
 }
 
+/*
+ * "tool: where: why" on stderr with control characters shown as '?', as ls(1) shows them: a
+ * file name may hold a terminal's escape sequences, and stderr is often a terminal. The
+ * record keeps the name as it is, escaped by JSON.
+ */
+static void
+warn_printable(const char *where, const char *why)
+{
+	size_t n = strlen(where) + strlen(why) + 3;
+	char *line = malloc(n);
+
+	if (line == NULL) {
+		warnx("%s", why);
+		return;
+	}
+	snprintf(line, n, "%s: %s", where, why);
+	for (char *c = line; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	warnx("%s", line);
+	free(line);
+}
+
 void
 record_fail(struct run *r, cJSON *rec, const char *where, const char *why)
 {
@@ -110,7 +133,7 @@ record_fail(struct run *r, cJSON *rec, const char *where, const char *why)
 		r->shown_open = false;
 	}
 	r->n_failed++;
-	warnx("%s: %s", where, why);
+	warn_printable(where, why);
 	fm_ndjson_set_error(rec, why, NULL);
 	if (r->status < STATUS_SOME_FAILED)
 		r->status = STATUS_SOME_FAILED;

@@ -72,7 +72,7 @@ decode(struct fm_audio_analyzer *a, SNDFILE *sf, const SF_INFO *info, double max
 	if (info->frames > 0 && info->frames != SF_COUNT_MAX &&
 	    (double)info->frames / info->samplerate > max_duration_sec)
 		return fm_err_set(err, FM_ELIMIT,
-		                  "audio is %.0f s long, more than %g s (see "
+		                  "audio is %g s long, more than %g s (see "
 		                  "--max-duration)",
 		                  (double)info->frames / info->samplerate, max_duration_sec);
 	ch = (size_t)info->channels;

@@ -34,6 +34,17 @@ each_line_an_object() {
 	done
 }
 
+@test "control characters of a file name reach stderr as ?, and the record as JSON escapes" {
+	cd "$BATS_TEST_TMPDIR"
+	name=$(printf 'a\033[2Jb\rc.jpg')
+	for tool in fer-detect fer-classify song-featurize; do
+		run --separate-stderr "$FM_BIN/$tool" "$name"
+		[ "$status" -eq 1 ]
+		[[ $stderr == "$tool: a?[2Jb?c.jpg: "* ]]
+		[ "$(jq -r .path <<<"$output")" = "$name" ]
+	done
+}
+
 @test "a signal in the middle of a long line ends the tool after the line, killed by it" {
 	pad=$(head -c 300000 /dev/zero | tr '\0' x)
 	for sig in TERM INT HUP; do
