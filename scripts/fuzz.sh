@@ -26,7 +26,8 @@ run_one() { # name
 	bin=build-fuzz/fuzz_$name
 	if [ "$regress" = 1 ]; then
 		[ -d "tests/fuzz/regress/$name" ] || return 0
-		"$bin" -runs=0 tests/fuzz/regress/"$name"/* >"build-fuzz/$name.log" 2>&1
+		# A log of its own: the last fuzzing run's log and statistics stay as they are.
+		"$bin" -runs=0 tests/fuzz/regress/"$name"/* >"build-fuzz/$name.regress.log" 2>&1
 		return
 	fi
 	mkdir -p "build-fuzz/corpus/$name" "build-fuzz/crashes/$name"
@@ -55,8 +56,15 @@ while [ $# -gt 0 ]; do
 		wait "$pb" || failed="$failed $b"
 	fi
 	for n in $a $b; do
-		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build-fuzz/$n.log")
-		echo "fuzz_$n: ${execs:-?} runs$(grep -q 'ERROR\|deadly signal' "build-fuzz/$n.log" && echo ', CRASHED (see build-fuzz/'"$n"'.log)')"
+		if [ "$regress" = 1 ]; then
+			[ -d "tests/fuzz/regress/$n" ] || continue
+			log=build-fuzz/$n.regress.log
+			what="$(ls tests/fuzz/regress/"$n" | wc -l) kept inputs"
+		else
+			log=build-fuzz/$n.log
+			what="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log") runs"
+		fi
+		echo "fuzz_$n: $what$(grep -q 'ERROR\|deadly signal' "$log" && echo ", CRASHED (see $log)")"
 	done
 done
 if [ -n "$failed" ]; then
