@@ -895,23 +895,17 @@ learn(struct ctx *c)
 		warnx("%s", e.msg);
 		return -1;
 	}
-	FILE *fp = strcmp(c->o->learn, "-") == 0 ? stdout : fopen(c->o->learn, "w");
-	if (fp == NULL) {
-		warn("%s", c->o->learn);
-		free(text);
-		return -1;
-	}
 	size_t n = strlen(text);
-	bool ok = fwrite(text, 1, n, fp) == n;
-	free(text);
-	if (fp != stdout) {
-		ok = fclose(fp) == 0 && ok;
-		if (!ok) {
-			warn("%s", c->o->learn);
-			return -1;
-		}
+	int rc = 0;
+	if (strcmp(c->o->learn, "-") == 0) {
+		if ((c->out_errno = write_line(text, n)) != 0)
+			rc = -1; /* run_finish says why */
+	} else if (fm_write_file(c->o->learn, text, n, &e) == -1) {
+		warnx("%s", e.msg);
+		rc = -1;
 	}
-	return ok ? 0 : -1;
+	free(text);
+	return rc;
 }
 
 static double

@@ -133,6 +133,42 @@ fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *
 	return rc;
 }
 
+int
+fm_write_file(const char *path, const void *bytes, size_t n_bytes, struct fm_err *err)
+{
+	size_t n_path = strlen(path);
+	const unsigned char *p = bytes;
+	char *tmp = malloc(n_path + 32);
+	int fd, saved = 0;
+
+	if (tmp == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory");
+	snprintf(tmp, n_path + 32, "%s.%ld.tmp", path, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) == -1) {
+		saved = errno;
+		free(tmp);
+		return fm_err_errno_at(err, saved, "cannot write %.180s", path);
+	}
+	while (n_bytes > 0 && saved == 0) {
+		ssize_t w = write(fd, p, n_bytes);
+
+		if (w < 0 && errno != EINTR)
+			saved = errno;
+		else if (w > 0)
+			p += w, n_bytes -= (size_t)w;
+	}
+	if (saved == 0 && fsync(fd) == -1)
+		saved = errno;
+	if (close(fd) == -1 && saved == 0)
+		saved = errno;
+	if (saved == 0 && rename(tmp, path) == -1)
+		saved = errno;
+	if (saved != 0)
+		unlink(tmp);
+	free(tmp);
+	return saved != 0 ? fm_err_errno_at(err, saved, "cannot write %.180s", path) : 0;
+}
+
 static const char *const emotion_names[FM_N_EMOTIONS] = {
 	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };

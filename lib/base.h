@@ -72,6 +72,14 @@ int fm_err_errno_at(struct fm_err *err, int errnum, const char *fmt, ...)
 int fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *n_bytes,
 		 struct fm_err *err);
 
+/*
+ * Write n_bytes of bytes to path whole or not at all: into a new file beside it
+ * (path.PID.tmp, made with O_EXCL, mode 0666 less the umask), synced, then renamed over
+ * path, so that a reader, or a run that is killed, never leaves half a file there. FM_EIO
+ * with the system's reason after "cannot write" and nothing left behind.
+ */
+int fm_write_file(const char *path, const void *bytes, size_t n_bytes, struct fm_err *err);
+
 /* The seven FER2013 classes, in DESIGN.md's order everywhere. */
 enum fm_emotion {
 	FM_ANGRY,

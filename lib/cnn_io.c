@@ -223,63 +223,17 @@ fm_cnn_encode(const struct fm_cnn *net, unsigned char **bytes, size_t *n_bytes, 
 }
 
 static int
-write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 save(const struct fm_cnn *net, int with_state, const char *path, struct fm_err *err)
 {
 	unsigned char *bytes;
-	size_t n, plen = strlen(path);
-	char *tmp;
-	int fd, e;
+	size_t n;
+	int rc;
 
 	if (encode(net, with_state, &bytes, &n, err) == -1)
 		return -1;
-	tmp = malloc(plen + 5);
-	if (tmp == NULL) {
-		free(bytes);
-		return fm_err_set(err, FM_ENOMEM, "out of memory");
-	}
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp", 5);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-	if (fd == -1) {
-		e = errno;
-		goto fail;
-	}
-	if (write_all(fd, bytes, n) == -1 || fsync(fd) == -1) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		goto fail;
-	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
-		e = errno;
-		unlink(tmp);
-		goto fail;
-	}
-	free(tmp);
+	rc = fm_write_file(path, bytes, n, err);
 	free(bytes);
-	return 0;
-fail:
-	fm_err_errno_at(err, e, "%.180s", path);
-	free(tmp);
-	free(bytes);
-	return -1;
+	return rc;
 }
 
 int

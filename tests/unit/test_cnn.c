@@ -1185,6 +1185,37 @@ metadata_setters_check_their_input(void **state)
 	fm_cnn_free(NULL);
 }
 
+/* Models are written through fm_write_file: whole, replacing the old file, or not at all. */
+static void
+files_are_written_whole_or_not_at_all(void **state)
+{
+	char dir[] = "/tmp/test_write_XXXXXX", path[64], bad[96], cmd[128];
+	unsigned char *back;
+	size_t n;
+	struct fm_err err;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/f", dir);
+	assert_int_equal(fm_write_file(path, "first version", 13, &err), 0);
+	assert_int_equal(fm_write_file(path, "second", 6, &err), 0);
+	assert_int_equal(fm_read_file(path, 1 << 10, &back, &n, &err), 0);
+	assert_int_equal(n, 6);
+	assert_memory_equal(back, "second", 6);
+	free(back);
+	/* A folder that is not there: the reason, and nothing left beside the target. */
+	snprintf(bad, sizeof bad, "%s/no/such/f", dir);
+	assert_int_equal(fm_write_file(bad, "x", 1, &err), -1);
+	assert_int_equal(err.code, FM_EIO);
+	assert_non_null(strstr(err.msg, "cannot write"));
+	assert_non_null(strstr(err.msg, "no such file or directory"));
+	/* Only f is in the folder: no temporary file stayed. */
+	snprintf(cmd, sizeof cmd, "test \"$(ls -A %s)\" = f", dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -1214,6 +1245,7 @@ main(void)
 	    cmocka_unit_test(inconsistent_model_headers_are_format_errors),
 	    cmocka_unit_test(crc32_matches_the_standard_check_value),
 	    cmocka_unit_test(metadata_setters_check_their_input),
+	    cmocka_unit_test(files_are_written_whole_or_not_at_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
