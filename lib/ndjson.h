@@ -4,8 +4,9 @@
  * and the serialisation of a record as one compact line. A record is a cJSON object.
  *
  * JSON itself is cJSON's (RFC 8259), with its departures: duplicate keys are kept (lookups
- * find the first), and numbers are doubles, so integers beyond 2^53 lose precision when a
- * record passes through. This module adds what cJSON lacks for a Unix filter: lines must be
+ * find the first), numbers are doubles, so integers beyond 2^53 lose precision when a
+ * record passes through, and control characters written raw inside a string are taken
+ * (and printed escaped). This module adds what cJSON lacks for a Unix filter: lines must be
  * valid UTF-8 without NUL bytes, numbers must be finite (cJSON reads 1e999 as infinity and
  * would print it as null), and a line is one object, nothing before or after it.
  *
