@@ -13,6 +13,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -644,6 +645,30 @@ fail:
 	free(workers);
 	free(l.slots);
 	return r->status;
+}
+
+const char *
+find_shipped_file(const char *name, char *buf, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(buf, size, "%s/%s", FM_DATADIR, name);
+	if (access(buf, R_OK) == 0)
+		return buf;
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			if ((size_t)snprintf(buf, size, "%s/../../models/%s", exe, name) < size &&
+			    access(buf, R_OK) == 0)
+				return buf;
+		}
+	}
+	snprintf(buf, size, "%s/%s", FM_DATADIR, name);
+	return buf;
 }
 
 int

@@ -101,6 +101,13 @@ void protect_lines(void);
  */
 int write_line(const char *line, size_t n_bytes);
 
+/*
+ * A file shipped with fermata (a model, the profiles): the installed one in FM_DATADIR, else
+ * the build tree's models/name (this binary is build/bin/TOOL), else the installed path
+ * again, for the message that it is missing. The path is made in buf, which is returned.
+ */
+const char *find_shipped_file(const char *name, char *buf, size_t size);
+
 /* Flush and close stdout; report a write failure. Returns the exit status for main. */
 int run_finish(struct run *r);
 

@@ -173,30 +173,12 @@ static const char *
 find_model(const struct opts *o, char *buf, size_t size)
 {
 	const char *env = getenv("FERMATA_MODEL");
-	const char *name = o->fast ? FAST_MODEL_NAME : MODEL_NAME;
-	char exe[PATH_MAX];
-	ssize_t n;
 
 	if (o->model != NULL)
 		return o->model;
 	if (!o->fast && env != NULL && env[0] != '\0')
 		return env;
-	snprintf(buf, size, "%s/%s", FM_DATADIR, name);
-	if (access(buf, R_OK) == 0)
-		return buf;
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-			if ((size_t)snprintf(buf, size, "%s/../../models/%s", exe, name) < size &&
-			    access(buf, R_OK) == 0)
-				return buf;
-		}
-	}
-	snprintf(buf, size, "%s/%s", FM_DATADIR, name);
-	return buf;
+	return find_shipped_file(o->fast ? FAST_MODEL_NAME : MODEL_NAME, buf, size);
 }
 
 static int

@@ -314,30 +314,12 @@ static const char *
 find_profiles(const struct opts *o, char *buf, size_t size)
 {
 	const char *env = getenv("FERMATA_PROFILES");
-	char exe[PATH_MAX];
-	ssize_t n;
 
 	if (o->profiles != NULL)
 		return o->profiles;
 	if (env != NULL && env[0] != '\0')
 		return env;
-	snprintf(buf, size, "%s/%s", FM_DATADIR, PROFILES_NAME);
-	if (access(buf, R_OK) == 0)
-		return buf;
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-			if ((size_t)snprintf(buf, size, "%s/../../models/%s", exe, PROFILES_NAME) <
-			        size &&
-			    access(buf, R_OK) == 0)
-				return buf;
-		}
-	}
-	snprintf(buf, size, "%s/%s", FM_DATADIR, PROFILES_NAME);
-	return buf;
+	return find_shipped_file(PROFILES_NAME, buf, size);
 }
 
 /* A reader over a file (or "-", stdin); NULL after saying why. */
