@@ -108,7 +108,13 @@ valgrind:
 	$(MAKE) --no-print-directory WERROR=1 all
 	scripts/hostile --valgrind build
 
+# The C sources in the committed .clang-format's one dialect, and the manuals lint clean.
+C_SRCS = $(sort $(wildcard lib/*.[ch] cmd/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/bench/*.c))
+
 lint:
+	@clang-format --dry-run --Werror $(C_SRCS) || \
+		{ echo "clang-format: run clang-format -i on the files above"; exit 1; }
+	@echo "clang-format: clean"
 	@out=$$(mandoc -T lint -W warning $(MANS) 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "mandoc lint: clean"
 

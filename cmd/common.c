@@ -817,7 +817,7 @@ option_int(const char *usage, const char *name, const char *arg, long long min, 
 
 double
 option_real(const char *usage, const char *name, const char *arg, double min, double max,
-	    unsigned open)
+            unsigned open)
 {
 	struct fm_err e;
 	double v;

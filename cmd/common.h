@@ -134,9 +134,9 @@ int parse_real(const char *s, double min, double max, unsigned open, double *out
  * for getopt's optarg. name is the option as the user typed it, "--jobs".
  */
 long long option_int(const char *usage, const char *name, const char *arg, long long min,
-		     long long max);
+                     long long max);
 double option_real(const char *usage, const char *name, const char *arg, double min, double max,
-		   unsigned open);
+                   unsigned open);
 
 /* Online processors, within 1 .. JOBS_MAX: the default of --jobs. */
 int default_jobs(void);

@@ -24,27 +24,28 @@
 #include "ndjson.h"
 #include "timeline.h"
 
-static const char USAGE[] = "usage: fer-classify [-hV] [--brief seconds] [--fast | --model file] "
-			    "[--jobs n] [--keep-crops] [--max-faces n] [--max-line bytes] [--max-pixels n] "
-			    "[--progress] [--smooth seconds] [--tta] "
-			    "[file ...]";
+static const char USAGE[] =
+    "usage: fer-classify [-hV] [--brief seconds] [--fast | --model file] "
+    "[--jobs n] [--keep-crops] [--max-faces n] [--max-line bytes] [--max-pixels n] "
+    "[--progress] [--smooth seconds] [--tta] "
+    "[file ...]";
 
 static const char OPTIONS[] =
-	"  --brief seconds      --smooth: longest departure reported as brief (default 0.5)\n"
-	"  --fast               the small shipped model: several times faster, less accurate\n"
-	"  -h, --help           print this help and exit\n"
-	"  --jobs n             images classified at once (default: online processors)\n"
-	"  --keep-crops         keep the faces' \"crop\" (fer-detect --crops) in the output\n"
-	"  --max-faces n        refuse records with more faces (default 1000)\n"
-	"  --max-line bytes     refuse longer stdin lines (default 1048576)\n"
-	"  --max-pixels n       refuse images with more pixels (default 100000000)\n"
-	"  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
-	"                       installed with fermata or in the build tree's models/)\n"
-	"  --progress           records, rate and failures on stderr as they go\n"
-	"  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
-	"                       report brief expressions as event records\n"
-	"  --tta                average each face with its mirror image\n"
-	"  -V, --version        print the version and exit\n";
+    "  --brief seconds      --smooth: longest departure reported as brief (default 0.5)\n"
+    "  --fast               the small shipped model: several times faster, less accurate\n"
+    "  -h, --help           print this help and exit\n"
+    "  --jobs n             images classified at once (default: online processors)\n"
+    "  --keep-crops         keep the faces' \"crop\" (fer-detect --crops) in the output\n"
+    "  --max-faces n        refuse records with more faces (default 1000)\n"
+    "  --max-line bytes     refuse longer stdin lines (default 1048576)\n"
+    "  --max-pixels n       refuse images with more pixels (default 100000000)\n"
+    "  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
+    "                       installed with fermata or in the build tree's models/)\n"
+    "  --progress           records, rate and failures on stderr as they go\n"
+    "  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
+    "                       report brief expressions as event records\n"
+    "  --tta                average each face with its mirror image\n"
+    "  -V, --version        print the version and exit\n";
 
 #define MODEL_NAME "fer2013.fm"
 #define FAST_MODEL_NAME "fer2013-fast.fm"
@@ -94,20 +95,20 @@ static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
-		{ "brief", required_argument, NULL, OPT_BRIEF },
-		{ "fast", no_argument, NULL, OPT_FAST },
-		{ "help", no_argument, NULL, 'h' },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		{ "keep-crops", no_argument, NULL, OPT_KEEP_CROPS },
-		{ "max-faces", required_argument, NULL, OPT_MAX_FACES },
-		{ "max-line", required_argument, NULL, OPT_MAX_LINE },
-		{ "max-pixels", required_argument, NULL, OPT_MAX_PIXELS },
-		{ "model", required_argument, NULL, OPT_MODEL },
-		{ "progress", no_argument, NULL, OPT_PROGRESS },
-		{ "smooth", required_argument, NULL, OPT_SMOOTH },
-		{ "tta", no_argument, NULL, OPT_TTA },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"brief", required_argument, NULL, OPT_BRIEF},
+	    {"fast", no_argument, NULL, OPT_FAST},
+	    {"help", no_argument, NULL, 'h'},
+	    {"jobs", required_argument, NULL, OPT_JOBS},
+	    {"keep-crops", no_argument, NULL, OPT_KEEP_CROPS},
+	    {"max-faces", required_argument, NULL, OPT_MAX_FACES},
+	    {"max-line", required_argument, NULL, OPT_MAX_LINE},
+	    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+	    {"model", required_argument, NULL, OPT_MODEL},
+	    {"progress", no_argument, NULL, OPT_PROGRESS},
+	    {"smooth", required_argument, NULL, OPT_SMOOTH},
+	    {"tta", no_argument, NULL, OPT_TTA},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -119,9 +120,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case 'h':
 			exit_help(USAGE, OPTIONS);
 		case OPT_BRIEF:
-			o->timeline.brief_max_sec =
-				option_real(USAGE, "--brief", optarg, o->timeline.brief_min_sec, 60,
-					    NUM_OPEN_MIN);
+			o->timeline.brief_max_sec = option_real(
+			    USAGE, "--brief", optarg, o->timeline.brief_min_sec, 60, NUM_OPEN_MIN);
 			break;
 		case OPT_FAST:
 			o->fast = true;
@@ -136,10 +136,12 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->max_faces = option_int(USAGE, "--max-faces", optarg, 1, 1000000);
 			break;
 		case OPT_MAX_LINE:
-			o->max_line = option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
+			o->max_line =
+			    option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
 			break;
 		case OPT_MAX_PIXELS:
-			o->max_pixels = (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
+			o->max_pixels =
+			    (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
 			break;
 		case OPT_MODEL:
 			if (optarg[0] == '\0')
@@ -150,8 +152,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->progress = true;
 			break;
 		case OPT_SMOOTH:
-			o->timeline.half_life_sec = option_real(USAGE, "--smooth", optarg, 0, 3600,
-								NUM_OPEN_MIN);
+			o->timeline.half_life_sec =
+			    option_real(USAGE, "--smooth", optarg, 0, 3600, NUM_OPEN_MIN);
 			break;
 		case OPT_TTA:
 			o->tta = true;
@@ -265,8 +267,9 @@ crop_pixels(const cJSON *face, const struct classify *cl, uint8_t *pixels, struc
 	if (!cJSON_IsNumber(side) || side->valuedouble < 1 || side->valuedouble > 4096 ||
 	    side->valuedouble != floor(side->valuedouble) || !cJSON_IsNumber(margin) ||
 	    !(margin->valuedouble >= 0 && margin->valuedouble <= 2))
-		return fm_err_set(err, FM_EFORMAT, "face \"crop\" without a whole \"side\" "
-				  "(1 to 4096) and a \"margin\" (0 to 2)");
+		return fm_err_set(err, FM_EFORMAT,
+		                  "face \"crop\" without a whole \"side\" "
+		                  "(1 to 4096) and a \"margin\" (0 to 2)");
 	n = (size_t)side->valuedouble * (size_t)side->valuedouble;
 	if ((gray = malloc(n)) == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for a face crop");
@@ -275,7 +278,7 @@ crop_pixels(const cJSON *face, const struct classify *cl, uint8_t *pixels, struc
 		rc = fm_err_set(err, FM_EFORMAT, "face \"crop\" holds %zu bytes, not side^2", n);
 	if (rc == 0)
 		rc = fm_face_recrop(gray, (uint32_t)side->valuedouble, (float)margin->valuedouble,
-				    cl->margin, cl->side, pixels, err);
+		                    cl->margin, cl->side, pixels, err);
 	free(gray);
 	return rc;
 }
@@ -298,13 +301,13 @@ all_cropped(const cJSON *faces)
 static int
 face_box(const cJSON *face, int32_t box[4], struct fm_err *err)
 {
-	static const char *const keys[4] = { "x", "y", "w", "h" };
+	static const char *const keys[4] = {"x", "y", "w", "h"};
 
 	for (int k = 0; k < 4; k++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(face, keys[k]);
 
-		if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-		    fabs(v->valuedouble) > 1e7 || (k >= 2 && v->valuedouble < 1))
+		if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > 1e7 ||
+		    (k >= 2 && v->valuedouble < 1))
 			return fm_err_set(err, FM_EINVAL, "face without a valid \"%s\"", keys[k]);
 		box[k] = (int32_t)lrint(v->valuedouble);
 	}
@@ -320,15 +323,15 @@ label_face(cJSON *face, const struct fm_cnn *net, const float *p, struct fm_err 
 	for (size_t k = 0; k < n && scores != NULL; k++) {
 		/* Four decimals: plenty for a probability, and short lines. */
 		if (cJSON_AddNumberToObject(scores, fm_cnn_class_name(net, k),
-					    round(p[k] * 1e4) / 1e4) == NULL) {
+		                            round(p[k] * 1e4) / 1e4) == NULL) {
 			cJSON_Delete(scores);
 			scores = NULL;
 		}
 		if (p[k] > p[best])
 			best = k;
 	}
-	if (fm_ndjson_set(face, "emotion", cJSON_CreateString(fm_cnn_class_name(net, best)),
-			  err) == -1 ||
+	if (fm_ndjson_set(face, "emotion", cJSON_CreateString(fm_cnn_class_name(net, best)), err) ==
+	        -1 ||
 	    fm_ndjson_set(face, "scores", scores, err) == -1)
 		return -1;
 	return 0;
@@ -342,8 +345,8 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	struct fm_cnn *net = wk->net;
 	cJSON *faces = cJSON_GetObjectItemCaseSensitive(rec, "faces");
 	size_t plane = (size_t)cl->side * cl->side, n_classes = fm_cnn_n_classes(net);
-	struct fm_image img = { 0 };
-	struct fm_gray gray = { 0 };
+	struct fm_image img = {0};
+	struct fm_gray gray = {0};
 	float *in = wk->in, *probs = wk->probs, *flipped = wk->flipped;
 	uint8_t *pixels = wk->pixels;
 	const char *path;
@@ -355,7 +358,7 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		return 0; /* nothing to read: the record passes as it came */
 	if (faces != NULL && cJSON_GetArraySize(faces) > cl->o->max_faces)
 		return fm_err_set(err, FM_ELIMIT, "%d faces, limit %lld (see --max-faces)",
-				  cJSON_GetArraySize(faces), cl->o->max_faces);
+		                  cJSON_GetArraySize(faces), cl->o->max_faces);
 	/* Faces that all carry their crop (fer-detect --stream) need no image, nor a path. */
 	if (faces == NULL || !all_cropped(faces)) {
 		if (fm_ndjson_get_path(rec, &path, err) == -1)
@@ -392,10 +395,9 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 			int32_t box[4];
 			int got = crop_pixels(face, cl, pixels, err);
 
-			if (got == -1 ||
-			    (got == 1 && (face_box(face, box, err) == -1 ||
-					  fm_face_crop(&gray, box, cl->margin, cl->side, pixels,
-						       err) == -1)))
+			if (got == -1 || (got == 1 && (face_box(face, box, err) == -1 ||
+			                               fm_face_crop(&gray, box, cl->margin,
+			                                            cl->side, pixels, err) == -1)))
 				goto done;
 			if (got == 0 && !cl->o->keep_crops)
 				cJSON_DeleteItemFromObjectCaseSensitive(face, "crop");
@@ -413,7 +415,7 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		}
 		for (int k = 0; k < b; k++)
 			if (label_face(cJSON_GetArrayItem(faces, first + k), net,
-				       probs + (size_t)k * n_classes, err) == -1)
+			               probs + (size_t)k * n_classes, err) == -1)
 				goto done;
 	}
 	rc = 0;
@@ -434,7 +436,7 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 	struct classify *cl = arg;
 	const cJSON *faces = cJSON_GetObjectItemCaseSensitive(rec, "faces");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "t");
-	double p[FM_N_EMOTIONS] = { 0 }, sm[FM_N_EMOTIONS], weight = 0, t_sec;
+	double p[FM_N_EMOTIONS] = {0}, sm[FM_N_EMOTIONS], weight = 0, t_sec;
 	struct fm_brief_event ev;
 	const cJSON *f;
 	int rc;
@@ -447,7 +449,8 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 		const cJSON *w = cJSON_GetObjectItemCaseSensitive(f, "w");
 		const cJSON *h = cJSON_GetObjectItemCaseSensitive(f, "h");
 		const cJSON *score = cJSON_GetObjectItemCaseSensitive(f, "score");
-		double wt = cJSON_IsNumber(w) && cJSON_IsNumber(h) ? w->valuedouble * h->valuedouble : 1;
+		double wt =
+		    cJSON_IsNumber(w) && cJSON_IsNumber(h) ? w->valuedouble * h->valuedouble : 1;
 
 		if (cJSON_IsNumber(score) && score->valuedouble > 0 && score->valuedouble <= 1)
 			wt *= score->valuedouble;
@@ -455,7 +458,7 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 			continue;
 		for (int k = 0; k < FM_N_EMOTIONS; k++) {
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-				scores, fm_emotion_name((enum fm_emotion)k));
+			    scores, fm_emotion_name((enum fm_emotion)k));
 
 			if (cJSON_IsNumber(v) && v->valuedouble >= 0)
 				p[k] += wt * v->valuedouble;
@@ -470,7 +473,7 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 	cJSON *smoothed = cJSON_CreateObject();
 	for (int k = 0; k < FM_N_EMOTIONS && smoothed != NULL; k++)
 		if (cJSON_AddNumberToObject(smoothed, fm_emotion_name((enum fm_emotion)k),
-					    round(sm[k] * 1e4) / 1e4) == NULL) {
+		                            round(sm[k] * 1e4) / 1e4) == NULL) {
 			cJSON_Delete(smoothed);
 			smoothed = NULL;
 		}
@@ -480,7 +483,7 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 			best = k;
 	if (fm_ndjson_set(rec, "smoothed", smoothed, err) == -1 ||
 	    fm_ndjson_set(rec, "smoothed_emotion",
-			  cJSON_CreateString(fm_emotion_name((enum fm_emotion)best)), err) == -1)
+	                  cJSON_CreateString(fm_emotion_name((enum fm_emotion)best)), err) == -1)
 		return -1;
 	if (rc == 1) {
 		cJSON *e = cJSON_CreateObject();
@@ -492,9 +495,10 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 		    cJSON_AddStringToObject(e, "baseline", fm_emotion_name(ev.baseline)) == NULL ||
 		    cJSON_AddNumberToObject(e, "start", round(ev.start_sec * 1e4) / 1e4) == NULL ||
 		    cJSON_AddNumberToObject(e, "duration", round(ev.duration_sec * 1e4) / 1e4) ==
-			    NULL ||
+		        NULL ||
 		    cJSON_AddNumberToObject(e, "peak", round(ev.peak * 1e4) / 1e4) == NULL) {
-			if (*extra == NULL || !cJSON_IsArray(*extra) || cJSON_GetArraySize(*extra) == 0)
+			if (*extra == NULL || !cJSON_IsArray(*extra) ||
+			    cJSON_GetArraySize(*extra) == 0)
 				cJSON_Delete(e);
 			return fm_err_set(err, FM_ENOMEM, "out of memory for an event record");
 		}
@@ -506,17 +510,17 @@ int
 main(int argc, char *argv[])
 {
 	struct opts o = {
-		.jobs = default_jobs(),
-		.max_pixels = FM_DEFAULT_MAX_PIXELS,
-		.timeline = FM_TIMELINE_OPTS_DEFAULT,
-		.max_faces = 1000,
+	    .jobs = default_jobs(),
+	    .max_pixels = FM_DEFAULT_MAX_PIXELS,
+	    .timeline = FM_TIMELINE_OPTS_DEFAULT,
+	    .max_faces = 1000,
 	};
-	struct classify cl = { .o = &o };
+	struct classify cl = {.o = &o};
 	struct run r = {
-		.work = classify_one,
-		.ctx = &cl,
-		.flags = RUN_BARE_PATHS,
-		.status = STATUS_ALL_OK,
+	    .work = classify_one,
+	    .ctx = &cl,
+	    .flags = RUN_BARE_PATHS,
+	    .status = STATUS_ALL_OK,
 	};
 
 	o.timeline.half_life_sec = 0;

@@ -170,20 +170,24 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->max_faces = option_int(USAGE, "--max-faces", optarg, 1, 1000000);
 			break;
 		case OPT_MAX_LINE:
-			o->max_line = option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
+			o->max_line =
+			    option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
 			break;
 		case OPT_MAX_PIXELS:
-			o->max_pixels = (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
+			o->max_pixels =
+			    (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
 			break;
 		case OPT_MAX_SIZE:
-			o->detect.max_side = (uint32_t)option_int(USAGE, "--max-size", optarg, 0, 1000000);
+			o->detect.max_side =
+			    (uint32_t)option_int(USAGE, "--max-size", optarg, 0, 1000000);
 			break;
 		case OPT_MIN_NEIGHBORS:
 			o->detect.min_neighbors =
 			    (int)option_int(USAGE, "--min-neighbors", optarg, 0, 1000);
 			break;
 		case OPT_MIN_SIZE:
-			o->detect.min_side = (uint32_t)option_int(USAGE, "--min-size", optarg, 0, 1000000);
+			o->detect.min_side =
+			    (uint32_t)option_int(USAGE, "--min-size", optarg, 0, 1000000);
 			break;
 		case OPT_NO_EQUALIZE:
 			o->equalize = false;
@@ -367,7 +371,8 @@ detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *re
 	/* Boxes come most certain first: the ones over the limit are the least sure, and the
 	 * record says how many went. */
 	if (faces != NULL && kept < n &&
-	    fm_ndjson_set(rec, "faces_dropped", cJSON_CreateNumber((double)(n - kept)), err) == -1) {
+	    fm_ndjson_set(rec, "faces_dropped", cJSON_CreateNumber((double)(n - kept)), err) ==
+	        -1) {
 		cJSON_Delete(faces);
 		goto fail;
 	}

@@ -25,36 +25,36 @@
 #include "train.h"
 
 static const char USAGE[] =
-	"usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--init model] [--lr rate]"
-	" [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n] [--threads n]"
-	" [--val data] [--warmup epochs] [--weight-decay w] --data data -o model\n"
-	"       fer-train --eval [--json] [--tta] --model model --val data";
+    "usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--init model] [--lr rate]"
+    " [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n] [--threads n]"
+    " [--val data] [--warmup epochs] [--weight-decay w] --data data -o model\n"
+    "       fer-train --eval [--json] [--tta] --model model --val data";
 
 static const char OPTIONS[] =
-	"  --arch desc          layers of the network (default: see fer-train(1))\n"
-	"  --batch n            samples per step (default 64)\n"
-	"  --data data          training faces: a folder per emotion, or fer2013.csv\n"
-	"                       (its Training rows)\n"
-	"  --epochs n           epochs in the run (default 30)\n"
-	"  --eval               evaluate --model on --val and exit\n"
-	"  -h, --help           print this help and exit\n"
-	"  --init model         start from this model's network and weights (fine-tuning)\n"
-	"  --json               --eval writes one JSON object instead of a table\n"
-	"  --lr rate            peak learning rate (default 0.05 for sgd, 0.002 for adamw)\n"
-	"  --model file         the model --eval reads\n"
-	"  -o file              where the best model goes; file.ckpt holds the last epoch\n"
-	"  --optim name         sgd (Nesterov momentum 0.9) or adamw (default sgd)\n"
-	"  --resume             continue from file.ckpt with the same options\n"
-	"  --seed n             seed of weights, order and augmentation (default 1)\n"
-	"  --smoothing s        label smoothing, 0 to 0.5 (default 0.1)\n"
-	"  --stop-after n       stop after epoch n, to go on later with --resume\n"
-	"  --threads n          threads sharing each batch (default: online processors)\n"
-	"  --tta                --eval averages each face with its mirror image\n"
-	"  --val data           validation faces: a folder per emotion, or fer2013.csv\n"
-	"                       (its PublicTest rows)\n"
-	"  --warmup epochs      linear warm-up before the cosine decay (default 1)\n"
-	"  --weight-decay w     L2 on weights (default 5e-4 for sgd, 0.05 for adamw)\n"
-	"  -V, --version        print the version and exit\n";
+    "  --arch desc          layers of the network (default: see fer-train(1))\n"
+    "  --batch n            samples per step (default 64)\n"
+    "  --data data          training faces: a folder per emotion, or fer2013.csv\n"
+    "                       (its Training rows)\n"
+    "  --epochs n           epochs in the run (default 30)\n"
+    "  --eval               evaluate --model on --val and exit\n"
+    "  -h, --help           print this help and exit\n"
+    "  --init model         start from this model's network and weights (fine-tuning)\n"
+    "  --json               --eval writes one JSON object instead of a table\n"
+    "  --lr rate            peak learning rate (default 0.05 for sgd, 0.002 for adamw)\n"
+    "  --model file         the model --eval reads\n"
+    "  -o file              where the best model goes; file.ckpt holds the last epoch\n"
+    "  --optim name         sgd (Nesterov momentum 0.9) or adamw (default sgd)\n"
+    "  --resume             continue from file.ckpt with the same options\n"
+    "  --seed n             seed of weights, order and augmentation (default 1)\n"
+    "  --smoothing s        label smoothing, 0 to 0.5 (default 0.1)\n"
+    "  --stop-after n       stop after epoch n, to go on later with --resume\n"
+    "  --threads n          threads sharing each batch (default: online processors)\n"
+    "  --tta                --eval averages each face with its mirror image\n"
+    "  --val data           validation faces: a folder per emotion, or fer2013.csv\n"
+    "                       (its PublicTest rows)\n"
+    "  --warmup epochs      linear warm-up before the cosine decay (default 1)\n"
+    "  --weight-decay w     L2 on weights (default 5e-4 for sgd, 0.05 for adamw)\n"
+    "  -V, --version        print the version and exit\n";
 
 #define SIDE 48
 /* FER2013 pixels over every 10th training face: mean 131.2, standard deviation 78.4. */
@@ -95,28 +95,28 @@ enum {
 };
 
 static const struct option longopts[] = {
-	{ "arch", required_argument, NULL, OPT_ARCH },
-	{ "batch", required_argument, NULL, OPT_BATCH },
-	{ "data", required_argument, NULL, OPT_DATA },
-	{ "epochs", required_argument, NULL, OPT_EPOCHS },
-	{ "eval", no_argument, NULL, OPT_EVAL },
-	{ "help", no_argument, NULL, 'h' },
-	{ "init", required_argument, NULL, OPT_INIT },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "lr", required_argument, NULL, OPT_LR },
-	{ "model", required_argument, NULL, OPT_MODEL },
-	{ "optim", required_argument, NULL, OPT_OPTIM },
-	{ "resume", no_argument, NULL, OPT_RESUME },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "smoothing", required_argument, NULL, OPT_SMOOTHING },
-	{ "stop-after", required_argument, NULL, OPT_STOP_AFTER },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ "tta", no_argument, NULL, OPT_TTA },
-	{ "val", required_argument, NULL, OPT_VAL },
-	{ "version", no_argument, NULL, 'V' },
-	{ "warmup", required_argument, NULL, OPT_WARMUP },
-	{ "weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY },
-	{ NULL, 0, NULL, 0 },
+    {"arch", required_argument, NULL, OPT_ARCH},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"eval", no_argument, NULL, OPT_EVAL},
+    {"help", no_argument, NULL, 'h'},
+    {"init", required_argument, NULL, OPT_INIT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"optim", required_argument, NULL, OPT_OPTIM},
+    {"resume", no_argument, NULL, OPT_RESUME},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"smoothing", required_argument, NULL, OPT_SMOOTHING},
+    {"stop-after", required_argument, NULL, OPT_STOP_AFTER},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"tta", no_argument, NULL, OPT_TTA},
+    {"val", required_argument, NULL, OPT_VAL},
+    {"version", no_argument, NULL, 'V'},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},
+    {NULL, 0, NULL, 0},
 };
 
 static void
@@ -225,7 +225,7 @@ load_faces(const char *what, const char *path, const char *usage, struct fm_data
 	if (stat(path, &st) == -1)
 		err(STATUS_CANNOT_RUN, "%s", path);
 	rc = S_ISDIR(st.st_mode) ? fm_dataset_load_dir(path, SIDE, d, &e)
-				 : fm_dataset_load_csv(path, usage, d, &e);
+	                         : fm_dataset_load_csv(path, usage, d, &e);
 	if (rc == -1)
 		errx(STATUS_CANNOT_RUN, "%s: %s", what, e.msg);
 	fprintf(stderr, "fer-train: %s: %zu faces from %s\n", what, d->n, path);
@@ -250,8 +250,8 @@ print_duration(FILE *f, double s)
 }
 
 struct progress {
-	double start;      /* of the epoch */
-	long long epochs;  /* in the run */
+	double start;     /* of the epoch */
+	long long epochs; /* in the run */
 	size_t batch;
 	bool tty;
 	size_t last_tenth;
@@ -270,10 +270,11 @@ show_progress(void *ctx, const struct fm_train_progress *p)
 	if (!pr->tty && tenth == pr->last_tenth)
 		return;
 	pr->last_tenth = tenth;
-	fprintf(stderr, "%sepoch %zu/%lld  step %zu/%zu  loss %.4f  acc %.1f%%  lr %.5f  "
-		"%.0f faces/s  ETA ",
-		pr->tty ? "\r" : "", p->epoch + 1, pr->epochs, p->step, p->n_steps, p->loss,
-		100 * p->accuracy, p->lr, (double)(p->step * pr->batch) / spent);
+	fprintf(stderr,
+	        "%sepoch %zu/%lld  step %zu/%zu  loss %.4f  acc %.1f%%  lr %.5f  "
+	        "%.0f faces/s  ETA ",
+	        pr->tty ? "\r" : "", p->epoch + 1, pr->epochs, p->step, p->n_steps, p->loss,
+	        100 * p->accuracy, p->lr, (double)(p->step * pr->batch) / spent);
 	print_duration(stderr, left);
 	fputs(pr->tty ? "  " : "\n", stderr);
 }
@@ -286,8 +287,7 @@ print_table(const struct fm_scores *s, const struct fm_confusion *m)
 	printf("%-9s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
 	for (int k = 0; k < FM_N_EMOTIONS; k++)
 		printf("%-9s %9.4f %9.4f %9.4f %8llu\n", fm_emotion_name((enum fm_emotion)k),
-		       s->precision[k], s->recall[k], s->f1[k],
-		       (unsigned long long)s->support[k]);
+		       s->precision[k], s->recall[k], s->f1[k], (unsigned long long)s->support[k]);
 	printf("\nconfusion (rows: true class, columns: predicted)\n%-9s", "");
 	for (int p = 0; p < FM_N_EMOTIONS; p++)
 		printf(" %8.8s", fm_emotion_name((enum fm_emotion)p));
@@ -369,7 +369,7 @@ struct state {
 
 static void
 set_info(struct fm_cnn *net, const struct opts *o, const struct state *st, double val_acc,
-	 double train_acc)
+         double train_acc)
 {
 	cJSON *j = cJSON_CreateObject();
 	char *text;
@@ -390,7 +390,8 @@ set_info(struct fm_cnn *net, const struct opts *o, const struct state *st, doubl
 	cJSON_AddNumberToObject(j, "best_val_accuracy", st->best_val);
 	text = cJSON_PrintUnformatted(j);
 	if (text == NULL || fm_cnn_set_info(net, text, &e) == -1)
-		errx(STATUS_CANNOT_RUN, "checkpoint info: %s", text == NULL ? "out of memory" : e.msg);
+		errx(STATUS_CANNOT_RUN, "checkpoint info: %s",
+		     text == NULL ? "out of memory" : e.msg);
 	free(text);
 	cJSON_Delete(j);
 }
@@ -412,15 +413,15 @@ read_state(const struct fm_cnn *net, const char *path, struct state *st)
 static int
 train(const struct opts *o)
 {
-	struct fm_dataset data, val = { 0 };
+	struct fm_dataset data, val = {0};
 	struct fm_cnn *net, *eval_net = NULL;
-	struct fm_train_opts to = { 0 };
-	struct state st = { 0, -1 };
-	struct progress pr = { 0 };
+	struct fm_train_opts to = {0};
+	struct state st = {0, -1};
+	struct progress pr = {0};
 	char ckpt[4096];
 	struct fm_err e;
 	static const char *const names[FM_N_EMOTIONS] = {
-		"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+	    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 	};
 
 	if ((size_t)snprintf(ckpt, sizeof ckpt, "%s.ckpt", o->out) >= sizeof ckpt)
@@ -434,7 +435,7 @@ train(const struct opts *o)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
 		read_state(net, ckpt, &st);
 		fprintf(stderr, "fer-train: resuming after epoch %lld of %lld (best val %.2f%%)\n",
-			st.epochs_done, o->epochs, 100 * st.best_val);
+		        st.epochs_done, o->epochs, 100 * st.best_val);
 	} else if (o->init != NULL) {
 		/* Architecture, classes, normalisation and crop margin come with the weights. */
 		if (fm_cnn_load(o->init, (size_t)o->batch, 1, &net, &e) == -1)
@@ -442,7 +443,7 @@ train(const struct opts *o)
 		fm_cnn_seed(net, (uint64_t)o->seed);
 	} else {
 		if (fm_cnn_new(o->arch, 1, SIDE, SIDE, (size_t)o->batch, (uint64_t)o->seed, &net,
-			       &e) == -1)
+		               &e) == -1)
 			errx(STATUS_CANNOT_RUN, "--arch: %s", e.msg);
 		if (fm_cnn_set_classes(net, names, FM_N_EMOTIONS, &e) == -1 ||
 		    fm_cnn_set_normalization(net, PIXEL_MEAN, PIXEL_STD, &e) == -1 ||
@@ -452,17 +453,17 @@ train(const struct opts *o)
 	if (fm_cnn_set_threads(net, (size_t)o->threads, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "--threads: %s", e.msg);
 	fprintf(stderr, "fer-train: %s\nfer-train: %zu parameters, %.1f MFLOPs per face\n",
-		fm_cnn_desc(net), fm_cnn_param_count(net), (double)fm_cnn_flops(net) / 1e6);
+	        fm_cnn_desc(net), fm_cnn_param_count(net), (double)fm_cnn_flops(net) / 1e6);
 
 	to.batch = (size_t)o->batch;
 	to.optim = (struct fm_optim)FM_OPTIM_SGD_DEFAULT;
 	if (o->optim == FM_OPTIM_ADAMW)
 		to.optim = (struct fm_optim)FM_OPTIM_ADAMW_DEFAULT;
 	to.optim.weight_decay = (float)o->weight_decay;
-	to.schedule = (struct fm_lr_schedule){ FM_LR_COSINE, o->lr, o->lr * 1e-3, o->warmup,
-					       (double)o->epochs, 1, 1 };
+	to.schedule = (struct fm_lr_schedule){
+	    FM_LR_COSINE, o->lr, o->lr * 1e-3, o->warmup, (double)o->epochs, 1, 1};
 	to.smoothing = (float)o->smoothing;
-	to.augment = (struct fm_augment){ 1, 4.0f, 10.0f, 0.1f, 0.1f, 0.2f };
+	to.augment = (struct fm_augment){1, 4.0f, 10.0f, 0.1f, 0.1f, 0.2f};
 	pr.epochs = o->epochs;
 	pr.batch = (size_t)o->batch;
 	pr.tty = isatty(STDERR_FILENO);
@@ -473,15 +474,16 @@ train(const struct opts *o)
 	for (long long epoch = st.epochs_done; epoch < last; epoch++) {
 		double loss, acc, val_acc = -1;
 		struct fm_confusion m;
-		struct fm_scores s = { 0 };
+		struct fm_scores s = {0};
 
 		pr.start = now();
 		pr.last_tenth = 0;
 		if (fm_train_epoch(net, &data, &to, (size_t)epoch, (uint64_t)o->seed, show_progress,
-				   &pr, &loss, &acc, &e) == -1)
+		                   &pr, &loss, &acc, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "epoch %lld: %s", epoch + 1, e.msg);
 		if (val.n > 0) {
-			/* A copy for inference with large batches; the training net keeps its own. */
+			/* A copy for inference with large batches; the training net keeps its own.
+			 */
 			fm_cnn_free(eval_net);
 			if (fm_cnn_clone(net, 256, 0, &eval_net, &e) == -1 ||
 			    fm_train_evaluate(eval_net, &val, 0, &m, &e) == -1)
@@ -500,20 +502,20 @@ train(const struct opts *o)
 		if (fm_cnn_save_checkpoint(net, ckpt, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
 		fprintf(stderr, "%sepoch %lld/%lld: loss %.4f  train %.2f%%", pr.tty ? "\r" : "",
-			epoch + 1, o->epochs, loss, 100 * acc);
+		        epoch + 1, o->epochs, loss, 100 * acc);
 		if (val.n > 0)
 			fprintf(stderr, "  val %.2f%%  macro-F1 %.4f%s", 100 * val_acc, s.macro_f1,
-				best ? "  (best, saved)" : "");
+			        best ? "  (best, saved)" : "");
 		fprintf(stderr, "  %.0f s, ETA ", spent);
 		print_duration(stderr, spent * (double)(o->epochs - epoch - 1));
 		fprintf(stderr, "\n");
 	}
 	if (st.epochs_done < o->epochs)
 		fprintf(stderr, "fer-train: stopped after epoch %lld of %lld; --resume goes on\n",
-			st.epochs_done, o->epochs);
+		        st.epochs_done, o->epochs);
 	else
 		fprintf(stderr, "fer-train: done; best val %.2f%% in %s\n", 100 * st.best_val,
-			o->out);
+		        o->out);
 	fm_cnn_free(eval_net);
 	fm_cnn_free(net);
 	fm_dataset_free(&data);
@@ -525,14 +527,14 @@ int
 main(int argc, char *argv[])
 {
 	struct opts o = {
-		.arch = FM_TRAIN_DEFAULT_ARCH,
-		.batch = 64,
-		.epochs = 30,
-		.seed = 1,
-		.smoothing = 0.1,
-		.warmup = 1,
-		.weight_decay = -1,
-		.optim = FM_OPTIM_SGD,
+	    .arch = FM_TRAIN_DEFAULT_ARCH,
+	    .batch = 64,
+	    .epochs = 30,
+	    .seed = 1,
+	    .smoothing = 0.1,
+	    .warmup = 1,
+	    .weight_decay = -1,
+	    .optim = FM_OPTIM_SGD,
 	};
 
 	o.threads = default_jobs();

@@ -387,8 +387,9 @@ load_library_file(struct ctx *c, const char *path)
 		if (line.text == NULL)
 			break;
 		if (fm_rank_library_size(c->lib) == c->o->max_songs) {
-			warnx("%s: line %llu: the library has more than %zu songs (see --max-songs)",
-			      path, (unsigned long long)line.number, c->o->max_songs);
+			warnx(
+			    "%s: line %llu: the library has more than %zu songs (see --max-songs)",
+			    path, (unsigned long long)line.number, c->o->max_songs);
 			rc = -1;
 			break;
 		}

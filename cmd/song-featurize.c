@@ -102,7 +102,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 			    option_real(USAGE, "--max-duration", optarg, 0, 1e7, NUM_OPEN_MIN);
 			break;
 		case OPT_MAX_LINE:
-			o->max_line = option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
+			o->max_line =
+			    option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
 			break;
 		case OPT_NO_PROGRESS:
 			o->progress = PROGRESS_OFF;

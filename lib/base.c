@@ -72,7 +72,7 @@ read_fd(int fd, size_t limit, unsigned char **bytes, size_t *n_bytes, struct fm_
 		return fm_err_set(err, FM_EFORMAT, "empty file");
 	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > limit)
 		return fm_err_set(err, FM_ELIMIT, "file is %jd bytes, limit %zu",
-				  (intmax_t)st.st_size, limit);
+		                  (intmax_t)st.st_size, limit);
 	/* One byte more than the size, so that reading up to EOF needs no second allocation. */
 	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : (size_t)1 << 16;
 	if (cap > limit + 1)
@@ -120,7 +120,7 @@ read_fd(int fd, size_t limit, unsigned char **bytes, size_t *n_bytes, struct fm_
 
 int
 fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *n_bytes,
-	     struct fm_err *err)
+             struct fm_err *err)
 {
 	int fd, rc;
 
@@ -170,7 +170,7 @@ fm_write_file(const char *path, const void *bytes, size_t n_bytes, struct fm_err
 }
 
 static const char *const emotion_names[FM_N_EMOTIONS] = {
-	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
 const char *
@@ -191,9 +191,9 @@ fm_emotion_parse(const char *name, enum fm_emotion *out, struct fm_err *err)
 		}
 	}
 	return fm_err_set(err, FM_EINVAL,
-			  "unknown emotion '%.40s' (one of angry, disgust, fear, happy, sad, "
-			  "surprise, neutral)",
-			  name);
+	                  "unknown emotion '%.40s' (one of angry, disgust, fear, happy, sad, "
+	                  "surprise, neutral)",
+	                  name);
 }
 
 static uint64_t

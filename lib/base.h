@@ -33,10 +33,10 @@ struct fm_err {
 
 /* Fill err (which may be NULL) and return -1, so that callers can `return fm_err_set(...)`. */
 int fm_err_set(struct fm_err *err, enum fm_errcode code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Default limits; every tool has an option to raise them. */
-#define FM_DEFAULT_MAX_PIXELS 100000000u    /* 100 megapixels: 300 MB of RGB */
+#define FM_DEFAULT_MAX_PIXELS 100000000u     /* 100 megapixels: 300 MB of RGB */
 #define FM_DEFAULT_MAX_FILE_BYTES (1u << 30) /* 1 GiB read into memory at most */
 
 /*
@@ -60,7 +60,7 @@ fm_checksum_ok(uint64_t stored, uint64_t computed)
 int fm_err_errno(struct fm_err *err, int errnum);
 /* The same after a context made as printf does: "cannot map the index: no space left". */
 int fm_err_errno_at(struct fm_err *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * The whole of a file in *bytes (malloc'd, freed by the caller; n_bytes > 0), read to its
@@ -70,7 +70,7 @@ int fm_err_errno_at(struct fm_err *err, int errnum, const char *fmt, ...)
  * does not name the path: the caller does, as it sees fit.
  */
 int fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *n_bytes,
-		 struct fm_err *err);
+                 struct fm_err *err);
 
 /*
  * Write n_bytes of bytes to path whole or not at all: into a new file beside it

@@ -44,8 +44,8 @@ struct haar_node {
 };
 
 struct lbp_node {
-	int32_t ofs;        /* top-left corner of the 3x3 grid of cells */
-	int32_t dx, dy;     /* one cell's width, and its height times the row stride */
+	int32_t ofs;    /* top-left corner of the 3x3 grid of cells */
+	int32_t dx, dy; /* one cell's width, and its height times the row stride */
 	uint32_t subset[8];
 	int32_t next[2];
 	float leaf[2];
@@ -67,11 +67,11 @@ struct fm_detector {
 	const struct fm_cascade *compiled_for;
 	size_t compiled_stride;
 	int32_t norm_ofs[4];
-	size_t stage1_node;  /* index of stage 1's first node */
-	int stage0_stumps;   /* stage 0 has only stumps: the batched path applies */
-	double *acc;         /* per-window stage-0 sums of one row */
+	size_t stage1_node; /* index of stage 1's first node */
+	int stage0_stumps;  /* stage 0 has only stumps: the batched path applies */
+	double *acc;        /* per-window stage-0 sums of one row */
 	size_t acc_cap;
-	uint8_t *pass;       /* per-window stage-0 outcome of one row */
+	uint8_t *pass; /* per-window stage-0 outcome of one row */
 	size_t pass_cap;
 	struct fm_box *raw;
 	size_t n_raw, raw_cap;
@@ -138,8 +138,7 @@ round_d(double v)
 /* sum and sqsum of img (w x h) into (w+1) x (h+1) tables with row stride `stride`. */
 /* sum (and sqsum unless NULL) of img (w x h) into (w+1) x (h+1) tables of row stride `stride`. */
 static void
-integrate(const uint8_t *img, int32_t w, int32_t h, size_t stride, uint32_t *sum,
-	  uint32_t *sqsum)
+integrate(const uint8_t *img, int32_t w, int32_t h, size_t stride, uint32_t *sum, uint32_t *sqsum)
 {
 	memset(sum, 0, (size_t)(w + 1) * sizeof *sum);
 	if (sqsum != NULL)
@@ -181,7 +180,7 @@ cascade_tilted_scratch(int32_t w, int32_t h)
 
 void
 cascade_tilted_integral(const uint8_t *img, int32_t w, int32_t h, size_t stride, uint32_t *tilted,
-			int32_t *scratch)
+                        int32_t *scratch)
 {
 	size_t margin = (size_t)h + 2, ext = (size_t)w + 1 + 2 * margin;
 	int32_t *rows[3];
@@ -260,9 +259,9 @@ compile(struct fm_detector *d, const struct fm_cascade *c, size_t stride, size_t
 		for (uint32_t j = 0; j < t->n_nodes; j++) {
 			size_t i = t->first_node + j;
 			const struct tree_node *tn = &c->nodes[i];
-			int32_t next[2] = { 0, 0 }, tree_size = j == 0 ? (int32_t)t->n_nodes : 0;
-			float leaf[2] = { 0, 0 };
-			int32_t kids[2] = { tn->left, tn->right };
+			int32_t next[2] = {0, 0}, tree_size = j == 0 ? (int32_t)t->n_nodes : 0;
+			float leaf[2] = {0, 0};
+			int32_t kids[2] = {tn->left, tn->right};
 
 			for (int k = 0; k < 2; k++) {
 				if (kids[k] > 0)
@@ -333,7 +332,7 @@ haar_value(const struct haar_node *n, const uint32_t *p)
  * double with the float threshold; leaves summed in double. */
 static int
 run_haar(const struct fm_cascade *c, size_t first_stage, const struct haar_node *n,
-	 const uint32_t *p, float norm)
+         const uint32_t *p, float norm)
 {
 	for (size_t si = first_stage; si < c->n_stages; si++) {
 		const struct stage *st = &c->stages[si];
@@ -385,8 +384,7 @@ lbp_code(const struct lbp_node *n, const uint32_t *p)
 }
 
 static int
-run_lbp(const struct fm_cascade *c, size_t first_stage, const struct lbp_node *n,
-	const uint32_t *p)
+run_lbp(const struct fm_cascade *c, size_t first_stage, const struct lbp_node *n, const uint32_t *p)
 {
 	for (size_t si = first_stage; si < c->n_stages; si++) {
 		const struct stage *st = &c->stages[si];
@@ -435,13 +433,13 @@ load4(const uint32_t *p, int32_t step)
 #if defined(__clang__)
 	return __builtin_shufflevector(a, b, 0, 2, 4, 6);
 #else
-	return __builtin_shuffle(a, b, (v4u){ 0, 2, 4, 6 });
+	return __builtin_shuffle(a, b, (v4u){0, 2, 4, 6});
 #endif
 }
 
 static void
 lbp_stage0_row(const struct fm_cascade *c, const struct lbp_node *nodes, const uint32_t *row,
-	       int32_t step, int32_t n, double *acc, uint8_t *pass)
+               int32_t step, int32_t n, double *acc, uint8_t *pass)
 {
 	const struct stage *st = &c->stages[0];
 	const struct lbp_node *nd = nodes;
@@ -463,9 +461,9 @@ lbp_stage0_row(const struct fm_cascade *c, const struct lbp_node *nodes, const u
 #define VCELL(i) ((v4i)(g[(i)] - g[(i) + 1] - g[(i) + 4] + g[(i) + 5]))
 			v4i centre = VCELL(5);
 			v4i code = ((VCELL(0) >= centre) & 128) | ((VCELL(1) >= centre) & 64) |
-				   ((VCELL(2) >= centre) & 32) | ((VCELL(6) >= centre) & 16) |
-				   ((VCELL(10) >= centre) & 8) | ((VCELL(9) >= centre) & 4) |
-				   ((VCELL(8) >= centre) & 2) | ((VCELL(4) >= centre) & 1);
+			           ((VCELL(2) >= centre) & 32) | ((VCELL(6) >= centre) & 16) |
+			           ((VCELL(10) >= centre) & 8) | ((VCELL(9) >= centre) & 4) |
+			           ((VCELL(8) >= centre) & 2) | ((VCELL(4) >= centre) & 1);
 #undef VCELL
 			for (int lane = 0; lane < 4; lane++) {
 				int cd = code[lane];
@@ -499,14 +497,13 @@ push_raw(struct fm_detector *d, int32_t x, int32_t y, int32_t w, int32_t h)
 		d->raw = r;
 		d->raw_cap = cap;
 	}
-	d->raw[d->n_raw++] = (struct fm_box){ x, y, w, h, 1 };
+	d->raw[d->n_raw++] = (struct fm_box){x, y, w, h, 1};
 	return 0;
 }
 
 /* Scan one pyramid level whose integrals are in d; raw hits go to d->raw. */
 static int
-scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_t lh,
-	   float scale)
+scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_t lh, float scale)
 {
 	size_t stride = d->compiled_stride;
 	int32_t step = scale >= 2.0f ? 1 : 2;
@@ -518,12 +515,12 @@ scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_
 	const struct lbp_node *lbp_rest = (const struct lbp_node *)d->nodes + d->stage1_node;
 
 	if (batch && (reserve(&d->acc, &d->acc_cap, (size_t)n_pos, sizeof *d->acc) == -1 ||
-		      reserve(&d->pass, &d->pass_cap, (size_t)n_pos, 1) == -1))
+	              reserve(&d->pass, &d->pass_cap, (size_t)n_pos, 1) == -1))
 		return -1;
 	for (int32_t y = 0; y < ys; y += step) {
 		if (batch)
-			lbp_stage0_row(c, d->nodes, d->sum + (size_t)y * stride, step, n_pos, d->acc,
-				       d->pass);
+			lbp_stage0_row(c, d->nodes, d->sum + (size_t)y * stride, step, n_pos,
+			               d->acc, d->pass);
 		for (int32_t x = 0; x < xs; x += step) {
 			size_t off = (size_t)y * stride + (size_t)x;
 			int result;
@@ -532,28 +529,29 @@ scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_
 				const uint32_t *p = d->sum + off;
 				int32_t vs = box_sum(p, d->norm_ofs);
 				uint32_t vq = d->sqsum[off + (size_t)d->norm_ofs[0]] -
-					      d->sqsum[off + (size_t)d->norm_ofs[1]] -
-					      d->sqsum[off + (size_t)d->norm_ofs[2]] +
-					      d->sqsum[off + (size_t)d->norm_ofs[3]];
+				              d->sqsum[off + (size_t)d->norm_ofs[1]] -
+				              d->sqsum[off + (size_t)d->norm_ofs[2]] +
+				              d->sqsum[off + (size_t)d->norm_ofs[3]];
 				double nf = area * (double)vq - (double)vs * (double)vs;
 				float norm;
 
 				/* OpenCV's HaarEvaluator::setWindow: a flat window is no face. */
 				if (nf > 0.) {
 					norm = (float)(1. / sqrt(nf));
-					result = area * norm < 1e-1 ? run_haar(c, 0, d->nodes, p, norm)
-								    : -1;
+					result = area * norm < 1e-1
+					             ? run_haar(c, 0, d->nodes, p, norm)
+					             : -1;
 				} else {
 					result = -1;
 				}
 			} else if (batch) {
-				result = d->pass[x / step] ? run_lbp(c, 1, lbp_rest, d->sum + off) : 0;
+				result =
+				    d->pass[x / step] ? run_lbp(c, 1, lbp_rest, d->sum + off) : 0;
 			} else {
 				result = run_lbp(c, 0, d->nodes, d->sum + off);
 			}
-			if (result > 0 &&
-			    push_raw(d, round_f((float)x * scale), round_f((float)y * scale), box_w,
-				     box_h) == -1)
+			if (result > 0 && push_raw(d, round_f((float)x * scale),
+			                           round_f((float)y * scale), box_w, box_h) == -1)
 				return -1;
 			if (result == 0)
 				x += step;
@@ -619,8 +617,7 @@ cmp_output(const void *a, const void *b)
  * first, so after sorting by x only a short run of neighbours needs comparing.
  */
 static int
-group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out,
-      size_t *n_out)
+group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out, size_t *n_out)
 {
 	int *order = NULL, *parent = NULL, *cls = NULL;
 	struct x_index *byx = NULL;
@@ -650,7 +647,7 @@ group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out
 	for (size_t i = 0; i < n; i++)
 		order[i] = parent[i] = (int)i;
 	for (size_t i = 0; i < n; i++)
-		byx[i] = (struct x_index){ raw[i].x, (int)i };
+		byx[i] = (struct x_index){raw[i].x, (int)i};
 	qsort(byx, n, sizeof *byx, cmp_x_index);
 	for (size_t i = 0; i < n; i++)
 		order[i] = byx[i].index;
@@ -660,7 +657,8 @@ group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out
 
 		for (size_t j = i + 1; j < n && raw[order[j]].x - a->x <= reach; j++) {
 			if (similar(a, &raw[order[j]], GROUP_EPS)) {
-				int ra = find_root(parent, order[i]), rb = find_root(parent, order[j]);
+				int ra = find_root(parent, order[i]),
+				    rb = find_root(parent, order[j]);
 				if (ra != rb)
 					parent[ra > rb ? ra : rb] = ra < rb ? ra : rb;
 			}
@@ -693,10 +691,10 @@ group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out
 		/* OpenCV: Rect sums are int, scaled by a float 1/count, then cvRound. */
 		float s = 1.f / (float)a[4];
 
-		sums[k] = (struct fm_box){ round_f((float)(int32_t)a[0] * s),
-					   round_f((float)(int32_t)a[1] * s),
-					   round_f((float)(int32_t)a[2] * s),
-					   round_f((float)(int32_t)a[3] * s), (int32_t)a[4] };
+		sums[k] = (struct fm_box){round_f((float)(int32_t)a[0] * s),
+		                          round_f((float)(int32_t)a[1] * s),
+		                          round_f((float)(int32_t)a[2] * s),
+		                          round_f((float)(int32_t)a[3] * s), (int32_t)a[4]};
 	}
 	for (size_t i = 0; i < n_cls; i++) {
 		const struct fm_box *r1 = &sums[i];
@@ -714,7 +712,8 @@ group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out
 				continue;
 			int dx = round_d(r2->w * GROUP_EPS), dy = round_d(r2->h * GROUP_EPS);
 			if (r1->x >= r2->x - dx && r1->y >= r2->y - dy &&
-			    r1->x + r1->w <= r2->x + r2->w + dx && r1->y + r1->h <= r2->y + r2->h + dy &&
+			    r1->x + r1->w <= r2->x + r2->w + dx &&
+			    r1->y + r1->h <= r2->y + r2->h + dy &&
 			    (n2 > (n1 > 3 ? n1 : 3) || n1 < 3))
 				break;
 		}
@@ -754,8 +753,8 @@ fm_box_score(int32_t neighbors)
 
 int
 fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struct fm_gray *img,
-		  const struct fm_detect_opts *o, struct fm_box **boxes, size_t *n,
-		  struct fm_err *err)
+                  const struct fm_detect_opts *o, struct fm_box **boxes, size_t *n,
+                  struct fm_err *err)
 {
 	float scales[MAX_SCALES];
 	size_t n_scales = 0;
@@ -768,7 +767,7 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 	*n = 0;
 	if (!(o->scale_factor >= 1.001 && o->scale_factor <= 100.0))
 		return fm_err_set(err, FM_EINVAL, "scale factor %g out of range (1.001 to 100)",
-				  o->scale_factor);
+		                  o->scale_factor);
 	if (o->min_neighbors < 0)
 		return fm_err_set(err, FM_EINVAL, "negative min_neighbors");
 	if (img->width == 0 || img->height == 0 || img->width > INT32_MAX / 2 ||
@@ -811,7 +810,7 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 		if (lw < c->win_w || lh < c->win_h)
 			continue;
 		if (lw != W || lh != H) {
-			struct fm_gray dst = { (uint32_t)lw, (uint32_t)lh, d->layer };
+			struct fm_gray dst = {(uint32_t)lw, (uint32_t)lh, d->layer};
 
 			fm_gray_resize_exact(img, &dst);
 			pix = d->layer;
@@ -819,7 +818,7 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 		integrate(pix, lw, lh, stride, d->sum, c->type == FEATURE_HAAR ? d->sqsum : NULL);
 		if (c->has_tilted) {
 			if (reserve(&d->trows, &d->trows_cap, cascade_tilted_scratch(lw, lh),
-				    sizeof *d->trows) == -1)
+			            sizeof *d->trows) == -1)
 				goto nomem;
 			cascade_tilted_integral(pix, lw, lh, stride, d->sum + tilted_ofs, d->trows);
 		}
@@ -831,5 +830,5 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 	return 0;
 nomem:
 	return fm_err_set(err, FM_ENOMEM, "out of memory detecting faces in a %ux%u image",
-			  img->width, img->height);
+	                  img->width, img->height);
 }

@@ -20,12 +20,15 @@ struct fm_cascade;  /* opaque: window size, stages, trees, features */
 struct fm_detector; /* opaque: per-thread working buffers */
 
 struct fm_detect_opts {
-	double scale_factor;   /* > 1: window growth per pyramid level (OpenCV: 1.1) */
-	int min_neighbors;     /* groups with this many raw hits or fewer are dropped; 0: raw */
-	uint32_t min_side;     /* smallest face side in pixels; 0: the cascade's window */
-	uint32_t max_side;     /* largest face side in pixels; 0: the image's size */
+	double scale_factor; /* > 1: window growth per pyramid level (OpenCV: 1.1) */
+	int min_neighbors;   /* groups with this many raw hits or fewer are dropped; 0: raw */
+	uint32_t min_side;   /* smallest face side in pixels; 0: the cascade's window */
+	uint32_t max_side;   /* largest face side in pixels; 0: the image's size */
 };
-#define FM_DETECT_OPTS_DEFAULT { 1.1, 3, 0, 0 }
+#define FM_DETECT_OPTS_DEFAULT                                                                     \
+	{                                                                                          \
+		1.1, 3, 0, 0                                                                       \
+	}
 
 struct fm_box {
 	int32_t x, y;      /* top-left corner, image pixels */
@@ -41,8 +44,7 @@ struct fm_box {
  */
 int fm_cascade_load(const char *path, struct fm_cascade **out, struct fm_err *err);
 /* The same from a buffer (n_bytes long, need not end in NUL). */
-int fm_cascade_decode(const char *xml, size_t n_bytes, struct fm_cascade **out,
-		      struct fm_err *err);
+int fm_cascade_decode(const char *xml, size_t n_bytes, struct fm_cascade **out, struct fm_err *err);
 void fm_cascade_free(struct fm_cascade *c);
 
 /* "HAAR" or "LBP"; the window's width and height in pixels. */
@@ -64,8 +66,8 @@ void fm_detector_free(struct fm_detector *d);
  * *boxes is malloc'd (the caller frees it, NULL when *n is 0), most neighbours first, ties
  * by position. FM_EINVAL for scale_factor <= 1 or min_neighbors < 0, FM_ENOMEM.
  */
-int fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d,
-		      const struct fm_gray *img, const struct fm_detect_opts *o,
-		      struct fm_box **boxes, size_t *n, struct fm_err *err);
+int fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struct fm_gray *img,
+                      const struct fm_detect_opts *o, struct fm_box **boxes, size_t *n,
+                      struct fm_err *err);
 
 #endif

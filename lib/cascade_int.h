@@ -106,6 +106,6 @@ struct fm_cascade {
  */
 size_t cascade_tilted_scratch(int32_t w, int32_t h);
 void cascade_tilted_integral(const uint8_t *img, int32_t w, int32_t h, size_t stride,
-			     uint32_t *tilted, int32_t *scratch);
+                             uint32_t *tilted, int32_t *scratch);
 
 #endif

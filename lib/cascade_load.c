@@ -106,10 +106,13 @@ read_stages(struct loader *l, int stages_node, int subset_words)
 			int per_node = 3 + (subset_words ? subset_words : 1), k, r;
 
 			if (inode < 0 || leaf < 0)
-				return bad(l, "weak classifier without nodes or leaves in stage %ld", (long)si);
+				return bad(l,
+				           "weak classifier without nodes or leaves in stage %ld",
+				           (long)si);
 			c->trees = grow(c->trees, c->n_trees, &cap_trees, sizeof *c->trees);
 			if (c->trees == NULL)
-				return fm_err_set(l->err, FM_ENOMEM, "out of memory reading cascade");
+				return fm_err_set(l->err, FM_ENOMEM,
+				                  "out of memory reading cascade");
 			t = &c->trees[c->n_trees++];
 			t->first_node = (uint32_t)c->n_nodes;
 			t->first_leaf = (uint32_t)c->n_leaves;
@@ -125,29 +128,37 @@ read_stages(struct loader *l, int stages_node, int subset_words)
 				if (k == 0 && r == 0)
 					break;
 				if (k < per_node)
-					return bad(l, "malformed <internalNodes> in stage %ld", (long)si);
+					return bad(l, "malformed <internalNodes> in stage %ld",
+					           (long)si);
 				c->nodes = grow(c->nodes, c->n_nodes, &cap_nodes, sizeof *c->nodes);
 				if (c->nodes == NULL)
-					return fm_err_set(l->err, FM_ENOMEM, "out of memory reading cascade");
+					return fm_err_set(l->err, FM_ENOMEM,
+					                  "out of memory reading cascade");
 				struct tree_node *n = &c->nodes[c->n_nodes++];
 				memset(n, 0, sizeof *n);
 				for (k = 0; k < 3; k++)
 					if (v[k] != floor(v[k]) || fabs(v[k]) > 1e7)
-						return bad(l, "non-integer node index in stage %ld", (long)si);
+						return bad(l, "non-integer node index in stage %ld",
+						           (long)si);
 				n->left = (int32_t)v[0];
 				n->right = (int32_t)v[1];
 				n->feature = (int32_t)v[2];
 				if (subset_words) {
 					for (k = 0; k < subset_words; k++) {
-						if (v[3 + k] != floor(v[3 + k]) || v[3 + k] < INT32_MIN ||
-						    v[3 + k] > UINT32_MAX)
-							return bad(l, "invalid category subset in stage %ld", (long)si);
+						if (v[3 + k] != floor(v[3 + k]) ||
+						    v[3 + k] < INT32_MIN || v[3 + k] > UINT32_MAX)
+							return bad(
+							    l,
+							    "invalid category subset in stage %ld",
+							    (long)si);
 						/* Stored as signed 32-bit words; keep the bits. */
 						n->subset[k] = (uint32_t)(int64_t)v[3 + k];
 					}
 				} else {
 					if (!isfinite(v[3]))
-						return bad(l, "non-finite node threshold in stage %ld", (long)si);
+						return bad(l,
+						           "non-finite node threshold in stage %ld",
+						           (long)si);
 					n->threshold = (float)v[3];
 				}
 				t->n_nodes++;
@@ -161,31 +172,39 @@ read_stages(struct loader *l, int stages_node, int subset_words)
 			xml_numbers_begin(l->x, leaf, &it);
 			while ((r = xml_numbers_next(&it, &v[0])) == 1) {
 				if (!isfinite(v[0]))
-					return bad(l, "non-finite leaf value in stage %ld", (long)si);
-				c->leaves = grow(c->leaves, c->n_leaves, &cap_leaves, sizeof *c->leaves);
+					return bad(l, "non-finite leaf value in stage %ld",
+					           (long)si);
+				c->leaves =
+				    grow(c->leaves, c->n_leaves, &cap_leaves, sizeof *c->leaves);
 				if (c->leaves == NULL)
-					return fm_err_set(l->err, FM_ENOMEM, "out of memory reading cascade");
+					return fm_err_set(l->err, FM_ENOMEM,
+					                  "out of memory reading cascade");
 				c->leaves[c->n_leaves++] = (float)v[0];
 				n_leaves++;
 			}
 			if (r == -1 || n_leaves != t->n_nodes + 1)
-				return bad(l, "leaf count does not match the nodes in stage %ld", (long)si);
+				return bad(l, "leaf count does not match the nodes in stage %ld",
+				           (long)si);
 
-			/* Every branch must stay inside its own tree, and every path must end in a leaf:
-			 * indexes only move forward, so a walk cannot loop. */
+			/* Every branch must stay inside its own tree, and every path must end in a
+			 * leaf: indexes only move forward, so a walk cannot loop. */
 			for (uint32_t i = 0; i < t->n_nodes; i++) {
 				const struct tree_node *n = &c->nodes[t->first_node + i];
-				int32_t kids[2] = { n->left, n->right };
+				int32_t kids[2] = {n->left, n->right};
 
 				for (k = 0; k < 2; k++) {
 					if (kids[k] > 0 && ((uint32_t)kids[k] >= t->n_nodes ||
-							    (uint32_t)kids[k] <= i))
-						return bad(l, "tree branch out of range in stage %ld", (long)si);
+					                    (uint32_t)kids[k] <= i))
+						return bad(l,
+						           "tree branch out of range in stage %ld",
+						           (long)si);
 					if (kids[k] <= 0 && (uint32_t)(-kids[k]) > t->n_nodes)
-						return bad(l, "tree leaf out of range in stage %ld", (long)si);
+						return bad(l, "tree leaf out of range in stage %ld",
+						           (long)si);
 				}
 				if (n->feature < 0)
-					return bad(l, "negative feature index in stage %ld", (long)si);
+					return bad(l, "negative feature index in stage %ld",
+					           (long)si);
 			}
 		}
 	}
@@ -222,14 +241,17 @@ read_haar_features(struct loader *l, int features_node)
 			xml_numbers_begin(l->x, r, &it);
 			for (int k = 0; k < 5; k++)
 				if (xml_numbers_next(&it, &v[k]) != 1)
-					return bad(l, "malformed rectangle in feature %ld", (long)i);
+					return bad(l, "malformed rectangle in feature %ld",
+					           (long)i);
 			if (xml_numbers_next(&it, &extra) != 0)
 				return bad(l, "malformed rectangle in feature %ld", (long)i);
 			for (int k = 0; k < 4; k++)
 				if (v[k] != floor(v[k]) || v[k] < 0 || v[k] > MAX_WINDOW_SIDE)
-					return bad(l, "malformed rectangle in feature %ld", (long)i);
+					return bad(l, "malformed rectangle in feature %ld",
+					           (long)i);
 			if (!isfinite(v[4]))
-				return bad(l, "non-finite rectangle weight in feature %ld", (long)i);
+				return bad(l, "non-finite rectangle weight in feature %ld",
+				           (long)i);
 			struct haar_rect *hr = &hf->r[hf->n_rects++];
 			hr->x = (int32_t)v[0];
 			hr->y = (int32_t)v[1];
@@ -250,7 +272,8 @@ read_haar_features(struct loader *l, int features_node)
 			else
 				ok = r->x + r->w <= c->win_w && r->y + r->h <= c->win_h;
 			if (!ok)
-				return bad(l, "rectangle outside the window in feature %ld", (long)i);
+				return bad(l, "rectangle outside the window in feature %ld",
+				           (long)i);
 		}
 	}
 	return 0;
@@ -302,14 +325,16 @@ read_cascade(struct loader *l)
 	if (!(x->nodes[0].name_len == 14 && memcmp(x->nodes[0].name, "opencv_storage", 14) == 0) ||
 	    root < 0)
 		return fm_err_set(l->err, FM_EFORMAT,
-				  "not an OpenCV cascade file (no <opencv_storage> root)");
+		                  "not an OpenCV cascade file (no <opencv_storage> root)");
 	if (xml_attr_contains(x, root, "opencv-haar-classifier"))
-		return fm_err_set(l->err, FM_EFORMAT,
-				  "old-format Haar cascade (opencv-haar-classifier) is not supported; "
-				  "use a cascade written by OpenCV 3 or later");
+		return fm_err_set(
+		    l->err, FM_EFORMAT,
+		    "old-format Haar cascade (opencv-haar-classifier) is not supported; "
+		    "use a cascade written by OpenCV 3 or later");
 	int stage_type = xml_child(x, root, "stageType");
 	if (stage_type < 0)
-		return fm_err_set(l->err, FM_EFORMAT, "not an OpenCV cascade file (no <stageType>)");
+		return fm_err_set(l->err, FM_EFORMAT,
+		                  "not an OpenCV cascade file (no <stageType>)");
 	if (!xml_text_equals(x, stage_type, "BOOST"))
 		return fm_err_set(l->err, FM_EFORMAT, "unsupported stage type (only BOOST)");
 	int feature_type = xml_child(x, root, "featureType");
@@ -319,7 +344,7 @@ read_cascade(struct loader *l)
 		c->type = FEATURE_LBP;
 	else
 		return fm_err_set(l->err, FM_EFORMAT,
-				  "unsupported feature type (only HAAR and LBP cascades)");
+		                  "unsupported feature type (only HAAR and LBP cascades)");
 	if (read_int(l, root, "width", 3, MAX_WINDOW_SIDE, &w) == -1 ||
 	    read_int(l, root, "height", 3, MAX_WINDOW_SIDE, &h) == -1)
 		return -1;
@@ -345,7 +370,7 @@ read_cascade(struct loader *l)
 		if ((size_t)c->nodes[i].feature >= c->n_features)
 			return bad(l, "feature index out of range (node %zu)", i);
 	return c->type == FEATURE_HAAR ? read_haar_features(l, features)
-				       : read_lbp_features(l, features);
+	                               : read_lbp_features(l, features);
 }
 
 int
@@ -363,7 +388,7 @@ fm_cascade_decode(const char *xml, size_t n_bytes, struct fm_cascade **out, stru
 		xml_free(&x);
 		return fm_err_set(err, FM_ENOMEM, "out of memory reading cascade");
 	}
-	l = (struct loader){ &x, c, err };
+	l = (struct loader){&x, c, err};
 	if (read_cascade(&l) == -1) {
 		xml_free(&x);
 		fm_cascade_free(c);

@@ -58,7 +58,7 @@ static int
 fail(struct parser *p, const char *at, const char *what)
 {
 	return fm_err_set(p->err, FM_EFORMAT, "malformed cascade XML at line %d: %s",
-			  line_of(p, at), what);
+	                  line_of(p, at), what);
 }
 
 static int
@@ -214,7 +214,7 @@ parse_element(struct parser *p, int parent, int depth)
 int
 xml_parse(const char *buf, size_t n_bytes, struct xml *x, struct fm_err *err)
 {
-	struct parser p = { buf, buf + n_bytes, x, err };
+	struct parser p = {buf, buf + n_bytes, x, err};
 
 	memset(x, 0, sizeof *x);
 	x->buf = buf;

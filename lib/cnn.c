@@ -105,7 +105,7 @@ parse_layer(const char *s, size_t len, size_t idx, struct cnn_layer *l, struct f
 			return fm_err_set(err, FM_EINVAL, "layer %zu: too many numbers", idx + 1);
 		if (j - i >= sizeof tok[0])
 			return fm_err_set(err, FM_EINVAL, "layer %zu: '%.20s...' is too long",
-					  idx + 1, s + i);
+			                  idx + 1, s + i);
 		memcpy(tok[nt], s + i, j - i);
 		tok[nt++][j - i] = '\0';
 		i = j;
@@ -117,12 +117,12 @@ parse_layer(const char *s, size_t len, size_t idx, struct cnn_layer *l, struct f
 			ki = &kinds[k];
 	if (ki == NULL)
 		return fm_err_set(err, FM_EINVAL,
-				  "layer %zu: unknown layer '%s' (conv, bn, relu, maxpool, "
-				  "avgpool, gap, dropout, dense)",
-				  idx + 1, tok[0]);
+		                  "layer %zu: unknown layer '%s' (conv, bn, relu, maxpool, "
+		                  "avgpool, gap, dropout, dense)",
+		                  idx + 1, tok[0]);
 	if ((int)nt - 1 < ki->min_args || (int)nt - 1 > ki->max_args)
 		return fm_err_set(err, FM_EINVAL, "layer %zu (%s): takes %d to %d numbers, not %zu",
-				  idx + 1, ki->name, ki->min_args, ki->max_args, nt - 1);
+		                  idx + 1, ki->name, ki->min_args, ki->max_args, nt - 1);
 	l->kind = ki->kind;
 	switch (ki->kind) {
 	case CNN_CONV:
@@ -131,20 +131,20 @@ parse_layer(const char *s, size_t len, size_t idx, struct cnn_layer *l, struct f
 	case CNN_DENSE: {
 		/* conv OUT K STRIDE PAD, pool K STRIDE, dense OUT */
 		static const uint32_t conv_max[4] = {FM_CNN_MAX_CHANNELS, FM_CNN_MAX_KERNEL,
-						     FM_CNN_MAX_KERNEL, FM_CNN_MAX_KERNEL};
+		                                     FM_CNN_MAX_KERNEL, FM_CNN_MAX_KERNEL};
 		int conv = ki->kind == CNN_CONV, dense = ki->kind == CNN_DENSE;
 
 		for (size_t a = 1; a < nt; a++) {
 			uint32_t max = conv    ? conv_max[a - 1]
-				       : dense ? FM_CNN_MAX_CHANNELS
-					       : FM_CNN_MAX_KERNEL;
+			               : dense ? FM_CNN_MAX_CHANNELS
+			                       : FM_CNN_MAX_KERNEL;
 			uint32_t min = conv && a == 4 ? 0 : 1;
 
 			if (parse_count(tok[a], max, &u[a - 1]) == -1 || u[a - 1] < min)
 				return fm_err_set(err, FM_EINVAL,
-						  "layer %zu (%s): '%s' is not a whole number from "
-						  "%u to %u",
-						  idx + 1, ki->name, tok[a], min, max);
+				                  "layer %zu (%s): '%s' is not a whole number from "
+				                  "%u to %u",
+				                  idx + 1, ki->name, tok[a], min, max);
 		}
 		if (conv) {
 			l->out_c = u[0];
@@ -163,12 +163,12 @@ parse_layer(const char *s, size_t len, size_t idx, struct cnn_layer *l, struct f
 		l->momentum = 0.1f;
 		l->eps = 1e-5f;
 		if ((nt > 1 && (parse_real(tok[1], &l->momentum) == -1 || l->momentum < 0 ||
-				l->momentum > 1)) ||
+		                l->momentum > 1)) ||
 		    (nt > 2 && (parse_real(tok[2], &l->eps) == -1 || !(l->eps > 0) || l->eps > 1)))
 			return fm_err_set(err, FM_EINVAL,
-					  "layer %zu (bn): momentum must be in [0, 1] and eps in "
-					  "(0, 1]",
-					  idx + 1);
+			                  "layer %zu (bn): momentum must be in [0, 1] and eps in "
+			                  "(0, 1]",
+			                  idx + 1);
 		break;
 	case CNN_DROPOUT:
 		if (parse_real(tok[1], &l->p) == -1 || l->p < 0 || l->p >= 1)
@@ -200,9 +200,9 @@ shape_layers(struct cnn_layer *ls, size_t n, uint32_t c, uint32_t h, uint32_t w,
 		case CNN_CONV:
 			if ((uint64_t)h + 2 * l->pad < l->k || (uint64_t)w + 2 * l->pad < l->k)
 				return fm_err_set(err, FM_EINVAL,
-						  "layer %zu (conv): kernel %u does not fit its "
-						  "%ux%u input padded by %u",
-						  i + 1, l->k, h, w, l->pad);
+				                  "layer %zu (conv): kernel %u does not fit its "
+				                  "%ux%u input padded by %u",
+				                  i + 1, l->k, h, w, l->pad);
 			l->out_h = (h + 2 * l->pad - l->k) / l->stride + 1;
 			l->out_w = (w + 2 * l->pad - l->k) / l->stride + 1;
 			l->has_bias = !(i + 1 < n && ls[i + 1].kind == CNN_BN);
@@ -237,24 +237,24 @@ shape_layers(struct cnn_layer *ls, size_t n, uint32_t c, uint32_t h, uint32_t w,
 		size = (uint64_t)l->out_c * l->out_h * l->out_w;
 		if (size > MAX_PER_SAMPLE || (uint64_t)c * h * w > MAX_PER_SAMPLE)
 			return fm_err_set(err, FM_ELIMIT,
-					  "layer %zu (%s): over %u values per sample", i + 1, name,
-					  MAX_PER_SAMPLE);
+			                  "layer %zu (%s): over %u values per sample", i + 1, name,
+			                  MAX_PER_SAMPLE);
 		c = l->out_c;
 		h = l->out_h;
 		w = l->out_w;
 	}
 	if ((uint64_t)c * h * w < 2)
 		return fm_err_set(err, FM_EINVAL, "the network has %u output, it needs 2 or more",
-				  c * h * w);
+		                  c * h * w);
 	if ((uint64_t)c * h * w > FM_CNN_MAX_CHANNELS)
 		return fm_err_set(err, FM_ELIMIT, "the network has %llu outputs, limit %u",
-				  (unsigned long long)c * h * w, FM_CNN_MAX_CHANNELS);
+		                  (unsigned long long)c * h * w, FM_CNN_MAX_CHANNELS);
 	return 0;
 }
 
 int
 cnn_parse(const char *desc, uint32_t in_c, uint32_t in_h, uint32_t in_w, struct cnn_layer **layers,
-	  size_t *n_layers, struct fm_err *err)
+          size_t *n_layers, struct fm_err *err)
 {
 	struct cnn_layer *ls;
 	size_t len, n = 1, i = 0, start = 0;
@@ -265,15 +265,15 @@ cnn_parse(const char *desc, uint32_t in_c, uint32_t in_h, uint32_t in_w, struct 
 		return fm_err_set(err, FM_EINVAL, "no network description");
 	if (in_c < 1 || in_h < 1 || in_w < 1)
 		return fm_err_set(err, FM_EINVAL, "input %ux%ux%u has an empty side", in_c, in_h,
-				  in_w);
+		                  in_w);
 	if (in_c > FM_CNN_MAX_CHANNELS || in_h > FM_CNN_MAX_SIDE || in_w > FM_CNN_MAX_SIDE)
 		return fm_err_set(err, FM_ELIMIT, "input %ux%ux%u is over the limit %ux%ux%u", in_c,
-				  in_h, in_w, FM_CNN_MAX_CHANNELS, FM_CNN_MAX_SIDE,
-				  FM_CNN_MAX_SIDE);
+		                  in_h, in_w, FM_CNN_MAX_CHANNELS, FM_CNN_MAX_SIDE,
+		                  FM_CNN_MAX_SIDE);
 	len = strnlen(desc, MAX_DESC_BYTES + 1);
 	if (len > MAX_DESC_BYTES)
 		return fm_err_set(err, FM_ELIMIT, "network description over %d bytes",
-				  MAX_DESC_BYTES);
+		                  MAX_DESC_BYTES);
 	for (size_t k = 0; k < len; k++)
 		n += desc[k] == ',';
 	if (n > FM_CNN_MAX_LAYERS)
@@ -317,7 +317,7 @@ tensor(struct cnn_tensor *t, size_t layer, const char *what, uint32_t rank, cons
 
 int
 cnn_tensors(const struct cnn_layer *ls, size_t n, struct cnn_tensor **tensors, size_t *n_tensors,
-	    struct fm_err *err)
+            struct fm_err *err)
 {
 	struct cnn_tensor *ts = calloc(4 * n, sizeof *ts);
 	size_t nt = 0;
@@ -410,7 +410,7 @@ canonical_desc(const struct cnn_layer *ls, size_t n)
 			break;
 		}
 		len += (size_t)snprintf(s + len, cap - len, "%s%s%s", i > 0 ? ", " : "",
-					kind_name(l->kind), a);
+		                        kind_name(l->kind), a);
 	}
 	return s;
 }
@@ -514,7 +514,7 @@ plan_net(struct fm_cnn *net, struct plan *p)
 	p->gbuf = net->trainable ? gmax * b : 0;
 	p->params = (uint64_t)net->n_params * (net->trainable ? 4 : 1) + net->n_stats;
 	p->total_bytes = 4 * (p->acts + 2 * p->gbuf + p->ws + p->state + p->params +
-			      net->n_out * b + (net->trainable ? net->in_size * b : 0));
+	                      net->n_out * b + (net->trainable ? net->in_size * b : 0));
 }
 
 static float *
@@ -527,7 +527,7 @@ floats(uint64_t n, int zero)
 
 int
 cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t in_h, uint32_t in_w,
-	  size_t max_batch, int trainable, struct fm_cnn **out, struct fm_err *err)
+          size_t max_batch, int trainable, struct fm_cnn **out, struct fm_err *err)
 {
 	struct fm_cnn *net;
 	struct plan p;
@@ -570,9 +570,9 @@ cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t in_
 	plan_net(net, &p);
 	if (p.total_bytes > FM_CNN_MAX_BYTES) {
 		fm_err_set(err, FM_ELIMIT,
-			   "the network needs %.1f GiB at batch %zu, limit %.0f GiB",
-			   (double)p.total_bytes / (1 << 30), max_batch,
-			   (double)FM_CNN_MAX_BYTES / (1 << 30));
+		           "the network needs %.1f GiB at batch %zu, limit %.0f GiB",
+		           (double)p.total_bytes / (1 << 30), max_batch,
+		           (double)FM_CNN_MAX_BYTES / (1 << 30));
 		goto fail;
 	}
 	net->params = floats(net->n_params, 1);
@@ -686,7 +686,7 @@ cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t in_
 	return 0;
 nomem:
 	fm_err_set(err, FM_ENOMEM, "out of memory for a network of %.1f MiB",
-		   (double)p.total_bytes / (1 << 20));
+	           (double)p.total_bytes / (1 << 20));
 fail:
 	fm_cnn_free(net);
 	return -1;
@@ -694,7 +694,7 @@ fail:
 
 int
 fm_cnn_new(const char *desc, uint32_t in_c, uint32_t in_h, uint32_t in_w, size_t max_batch,
-	   uint64_t seed, struct fm_cnn **out, struct fm_err *err)
+           uint64_t seed, struct fm_cnn **out, struct fm_err *err)
 {
 	struct cnn_layer *layers;
 	struct fm_cnn *net;
@@ -724,7 +724,7 @@ fm_cnn_new(const char *desc, uint32_t in_c, uint32_t in_h, uint32_t in_w, size_t
 
 int
 fm_cnn_clone(const struct fm_cnn *src, size_t max_batch, int trainable, struct fm_cnn **out,
-	     struct fm_err *err)
+             struct fm_err *err)
 {
 	struct cnn_layer *layers;
 	struct fm_cnn *net;
@@ -733,7 +733,7 @@ fm_cnn_clone(const struct fm_cnn *src, size_t max_batch, int trainable, struct f
 	*out = NULL;
 	if (cnn_parse(src->desc, src->in_c, src->in_h, src->in_w, &layers, &n, err) == -1 ||
 	    cnn_build(layers, n, src->in_c, src->in_h, src->in_w, max_batch, trainable, &net,
-		      err) == -1)
+	              err) == -1)
 		return -1;
 	memcpy(net->params, src->params, src->n_params * sizeof *net->params);
 	memcpy(net->stats, src->stats, src->n_stats * sizeof *net->stats);
@@ -827,7 +827,7 @@ pass(struct fm_cnn *net, size_t tid, size_t n_threads)
 	if (!net->job_backward) {
 		for (size_t i = 0; i < net->n_layers; i++)
 			cnn_layer_forward(&net->layers[i], net->acts[i], net->acts[i + 1],
-					  net->job_training, &c);
+			                  net->job_training, &c);
 		return;
 	}
 	float *dy = net->gbuf[0], *spare = net->gbuf[1];
@@ -936,7 +936,7 @@ fm_cnn_set_threads(struct fm_cnn *net, size_t n_threads, struct fm_err *err)
 
 	if (n_threads < 1 || n_threads > FM_CNN_MAX_THREADS)
 		return fm_err_set(err, FM_EINVAL, "%zu threads, the network takes 1 to %d",
-				  n_threads, FM_CNN_MAX_THREADS);
+		                  n_threads, FM_CNN_MAX_THREADS);
 	if (n_threads == net->n_threads)
 		return 0;
 	stop_threads(net);
@@ -1011,13 +1011,13 @@ cnn_net_backward(struct fm_cnn *net, size_t n)
 
 int
 fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, float *probs,
-	       struct fm_err *err)
+               struct fm_err *err)
 {
 	const float *z;
 
 	if (batch < 1 || batch > net->max_batch)
 		return fm_err_set(err, FM_EINVAL, "batch of %zu, the network takes 1 to %zu", batch,
-				  net->max_batch);
+		                  net->max_batch);
 	if (training && !net->trainable)
 		return fm_err_set(err, FM_EINVAL, "the network was loaded for inference only");
 	net->fwd_train = 0;
@@ -1026,8 +1026,8 @@ fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, 
 	for (size_t i = 0; i < batch * net->n_out; i++)
 		if (!isfinite(z[i]))
 			return fm_err_set(err, FM_EINVAL,
-					  "the network's output is not finite (non-finite input "
-					  "or diverged weights)");
+			                  "the network's output is not finite (non-finite input "
+			                  "or diverged weights)");
 	cnn_softmax(z, batch, net->n_out, net->probs);
 	if (probs != NULL)
 		memcpy(probs, net->probs, batch * net->n_out * sizeof *probs);
@@ -1038,7 +1038,7 @@ fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, 
 
 int
 fm_cnn_loss_backward(struct fm_cnn *net, const int *labels, float smoothing, double *loss,
-		     struct fm_err *err)
+                     struct fm_err *err)
 {
 	double l;
 
@@ -1046,14 +1046,14 @@ fm_cnn_loss_backward(struct fm_cnn *net, const int *labels, float smoothing, dou
 		return fm_err_set(err, FM_EINVAL, "backward without a training forward before it");
 	if (!(smoothing >= 0.0f && smoothing < 1.0f))
 		return fm_err_set(err, FM_EINVAL, "label smoothing %g is outside [0, 1)",
-				  (double)smoothing);
+		                  (double)smoothing);
 	for (size_t i = 0; i < net->batch; i++)
 		if (labels[i] < 0 || (size_t)labels[i] >= net->n_out)
 			return fm_err_set(err, FM_EINVAL,
-					  "label %d of sample %zu is not in 0 to %zu", labels[i], i,
-					  net->n_out - 1);
+			                  "label %d of sample %zu is not in 0 to %zu", labels[i], i,
+			                  net->n_out - 1);
 	l = cnn_xent(net->acts[net->n_layers], labels, net->batch, net->n_out, smoothing,
-		     net->gbuf[0]);
+	             net->gbuf[0]);
 	cnn_net_backward(net, net->batch);
 	net->fwd_train = 0;
 	net->have_grad = 1;
@@ -1117,8 +1117,8 @@ fm_cnn_set_classes(struct fm_cnn *net, const char *const *names, size_t n, struc
 
 		if (len == 0 || len > MAX_NAME_BYTES || !text_ok(names[i], len, 1))
 			return fm_err_set(err, FM_EINVAL,
-					  "class name %zu is not 1 to %d bytes of UTF-8 text", i,
-					  MAX_NAME_BYTES);
+			                  "class name %zu is not 1 to %d bytes of UTF-8 text", i,
+			                  MAX_NAME_BYTES);
 	}
 	c = calloc(n, sizeof *c);
 	if (c == NULL)
@@ -1146,8 +1146,8 @@ fm_cnn_set_normalization(struct fm_cnn *net, float mean, float std, struct fm_er
 {
 	if (!isfinite(mean) || !isfinite(std) || !(std > 0))
 		return fm_err_set(err, FM_EINVAL,
-				  "normalisation mean %g, std %g: both must be finite, std > 0",
-				  (double)mean, (double)std);
+		                  "normalisation mean %g, std %g: both must be finite, std > 0",
+		                  (double)mean, (double)std);
 	net->norm_mean = mean;
 	net->norm_std = std;
 	return 0;
@@ -1174,7 +1174,7 @@ fm_cnn_set_crop_margin(struct fm_cnn *net, float margin, struct fm_err *err)
 {
 	if (!(margin >= -0.45f && margin <= 4.0f))
 		return fm_err_set(err, FM_EINVAL, "crop margin %g is outside -0.45 to 4",
-				  (double)margin);
+		                  (double)margin);
 	net->crop_margin = margin;
 	return 0;
 }
@@ -1193,8 +1193,8 @@ fm_cnn_set_info(struct fm_cnn *net, const char *info, struct fm_err *err)
 
 	if (len > MAX_INFO_BYTES || !text_ok(info, len, 0))
 		return fm_err_set(err, FM_EINVAL,
-				  "training info is not UTF-8 text of %d bytes or less",
-				  MAX_INFO_BYTES);
+		                  "training info is not UTF-8 text of %d bytes or less",
+		                  MAX_INFO_BYTES);
 	s = strdup(info);
 	if (s == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for training info");

@@ -60,7 +60,7 @@ struct fm_cnn; /* opaque: layers, parameters, activations, gradients, optimiser 
  * not fit its input, fewer than 2 outputs or max_batch 0; FM_ELIMIT; FM_ENOMEM.
  */
 int fm_cnn_new(const char *desc, uint32_t in_c, uint32_t in_h, uint32_t in_w, size_t max_batch,
-	       uint64_t seed, struct fm_cnn **out, struct fm_err *err);
+               uint64_t seed, struct fm_cnn **out, struct fm_err *err);
 void fm_cnn_free(struct fm_cnn *net);
 
 /*
@@ -70,7 +70,7 @@ void fm_cnn_free(struct fm_cnn *net);
  * as for fm_cnn_new.
  */
 int fm_cnn_clone(const struct fm_cnn *net, size_t max_batch, int trainable, struct fm_cnn **out,
-		 struct fm_err *err);
+                 struct fm_err *err);
 
 /*
  * The description in canonical form, every number spelt out, e.g. "conv 32 3 1 1, bn 0.1
@@ -98,7 +98,7 @@ uint64_t fm_cnn_flops(const struct fm_cnn *net);
  * loaded for inference, or a non-finite output (a diverged network).
  */
 int fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, float *probs,
-		   struct fm_err *err);
+                   struct fm_err *err);
 
 /*
  * Softmax cross-entropy of the last training forward against labels[0..batch) (class
@@ -109,7 +109,7 @@ int fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int traini
  * or for smoothing out of range.
  */
 int fm_cnn_loss_backward(struct fm_cnn *net, const int *labels, float smoothing, double *loss,
-			 struct fm_err *err);
+                         struct fm_err *err);
 
 enum fm_optim_kind {
 	FM_OPTIM_SGD,  /* v = mu v + g; w -= lr v, or with Nesterov w -= lr (g + mu v) */
@@ -226,7 +226,7 @@ const char *fm_cnn_info(const struct fm_cnn *net);
 int fm_cnn_save(const struct fm_cnn *net, const char *path, struct fm_err *err);
 int fm_cnn_save_checkpoint(const struct fm_cnn *net, const char *path, struct fm_err *err);
 int fm_cnn_encode(const struct fm_cnn *net, unsigned char **bytes, size_t *n_bytes,
-		  struct fm_err *err);
+                  struct fm_err *err);
 
 /*
  * Read a model file for batches of up to max_batch samples; trainable = 0 allocates no
@@ -241,8 +241,8 @@ int fm_cnn_encode(const struct fm_cnn *net, unsigned char **bytes, size_t *n_byt
  * use fm_cnn_clone for more threads.
  */
 int fm_cnn_load(const char *path, size_t max_batch, int trainable, struct fm_cnn **out,
-		struct fm_err *err);
+                struct fm_err *err);
 int fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable,
-		  struct fm_cnn **out, struct fm_err *err);
+                  struct fm_cnn **out, struct fm_err *err);
 
 #endif

@@ -129,15 +129,15 @@ struct fm_cnn {
 
 /* Parse and shape-check a description; *layers is calloc'd, FM_CNN_MAX_LAYERS at most. */
 int cnn_parse(const char *desc, uint32_t in_c, uint32_t in_h, uint32_t in_w,
-	      struct cnn_layer **layers, size_t *n_layers, struct fm_err *err);
+              struct cnn_layer **layers, size_t *n_layers, struct fm_err *err);
 /* The tensors the layers hold, names and shapes only; *tensors calloc'd. */
 int cnn_tensors(const struct cnn_layer *layers, size_t n_layers, struct cnn_tensor **tensors,
-		size_t *n_tensors, struct fm_err *err);
+                size_t *n_tensors, struct fm_err *err);
 /* Allocate a network around parsed layers (taken over, freed on failure too); the
  * parameters are zero, BN scales and running variances 1. */
 int cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t in_h,
-	      uint32_t in_w, size_t max_batch, int trainable, struct fm_cnn **out,
-	      struct fm_err *err);
+              uint32_t in_w, size_t max_batch, int trainable, struct fm_cnn **out,
+              struct fm_err *err);
 
 /* The layers without the softmax: the logits end up in net->acts[n_layers]. */
 void cnn_net_forward(struct fm_cnn *net, const float *in, size_t n, int training);
@@ -154,10 +154,10 @@ int cnn_layer_in_place(const struct cnn_layer *l);
 /* Floats of workspace a layer needs for batches up to max_batch; sets group and rows. */
 size_t cnn_layer_plan(struct cnn_layer *l, size_t max_batch);
 void cnn_layer_forward(struct cnn_layer *l, const float *x, float *y, int training,
-		       const struct cnn_ctx *c);
+                       const struct cnn_ctx *c);
 /* Parameter gradients are overwritten; dx may be NULL (not wanted) or equal dy. */
 void cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, const float *dy,
-			float *dx, const struct cnn_ctx *c);
+                        float *dx, const struct cnn_ctx *c);
 
 /* Softmax of n rows of k logits into p (lib/cnn_train.c). */
 void cnn_softmax(const float *z, size_t n, size_t k, float *p);

@@ -123,8 +123,8 @@ header_json(const struct fm_cnn *net, int with_state)
 	     cJSON_AddStringToObject(h, "arch", net->desc) != NULL &&
 	     cJSON_AddItemToObject(h, "input", cJSON_CreateDoubleArray(in, 3)) &&
 	     cJSON_AddItemToObject(
-		 h, "classes",
-		 cJSON_CreateStringArray((const char *const *)net->classes, (int)net->n_out)) &&
+	         h, "classes",
+	         cJSON_CreateStringArray((const char *const *)net->classes, (int)net->n_out)) &&
 	     (o = cJSON_AddObjectToObject(h, "normalize")) != NULL &&
 	     cJSON_AddNumberToObject(o, "mean", net->norm_mean) != NULL &&
 	     cJSON_AddNumberToObject(o, "std", net->norm_std) != NULL &&
@@ -183,7 +183,7 @@ encode(const struct fm_cnn *net, int with_state, unsigned char **bytes, size_t *
 	if (hlen > MAX_HEADER_BYTES) {
 		cJSON_free(text);
 		return fm_err_set(err, FM_ELIMIT, "model header of %zu bytes, limit %u", hlen,
-				  MAX_HEADER_BYTES);
+		                  MAX_HEADER_BYTES);
 	}
 	total = PREFIX_BYTES + hlen + wlen + 4;
 	buf = malloc(total);
@@ -299,8 +299,8 @@ check_tensors(const cJSON *list, const struct cnn_tensor *ts, size_t nt, struct 
 			return bad(err, "more tensors listed than the architecture has");
 		if (!cJSON_IsString(name) || strcmp(name->valuestring, ts[i].name) != 0)
 			return fm_err_set(err, FM_EFORMAT,
-					  "model header: tensor %zu should be \"%s\"", i,
-					  ts[i].name);
+			                  "model header: tensor %zu should be \"%s\"", i,
+			                  ts[i].name);
 		if (!cJSON_IsArray(shape))
 			return bad(err, "a tensor without a shape");
 		cJSON_ArrayForEach(d, shape)
@@ -308,14 +308,14 @@ check_tensors(const cJSON *list, const struct cnn_tensor *ts, size_t nt, struct 
 			if (k == ts[i].rank || json_count(d, 0, 4294967295.0, &v) == -1 ||
 			    v != ts[i].shape[k])
 				return fm_err_set(err, FM_EFORMAT,
-						  "model header: tensor \"%s\" has the wrong shape",
-						  ts[i].name);
+				                  "model header: tensor \"%s\" has the wrong shape",
+				                  ts[i].name);
 			k++;
 		}
 		if (k != ts[i].rank)
 			return fm_err_set(err, FM_EFORMAT,
-					  "model header: tensor \"%s\" has the wrong shape",
-					  ts[i].name);
+			                  "model header: tensor \"%s\" has the wrong shape",
+			                  ts[i].name);
 		i++;
 	}
 	if (i != nt)
@@ -339,7 +339,7 @@ header_error(struct fm_err *err)
 /* Build the network a parsed header describes, with the weights from w. */
 static int
 decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_batch,
-	      int trainable, struct fm_cnn **out, struct fm_err *err)
+              int trainable, struct fm_cnn **out, struct fm_err *err)
 {
 	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(h, "format");
 	const cJSON *arch = cJSON_GetObjectItemCaseSensitive(h, "arch");
@@ -390,7 +390,7 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 		    steps->valuedouble > 9007199254740992.0 ||
 		    steps->valuedouble != floor(steps->valuedouble))
 			return bad(err, "\"optimizer\" is not {\"kind\": sgd|adam|adamw, "
-					"\"steps\": a whole number >= 1}");
+			                "\"steps\": a whole number >= 1}");
 		opt_steps = steps->valuedouble;
 	}
 	if (cnn_parse(arch->valuestring, in[0], in[1], in[2], &layers, &nl, err) == -1)
@@ -410,8 +410,8 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 	 * moments) must be the ones present, so a short file cannot ask for gigabytes. */
 	if ((uint64_t)count * 4 != wlen) {
 		fm_err_set(err, FM_EFORMAT,
-			   "model has %llu bytes of weights, its architecture needs %llu",
-			   (unsigned long long)wlen, (unsigned long long)count * 4);
+		           "model has %llu bytes of weights, its architecture needs %llu",
+		           (unsigned long long)wlen, (unsigned long long)count * 4);
 		goto fail;
 	}
 	if (check_tensors(cJSON_GetObjectItemCaseSensitive(h, "tensors"), ts, nt, err) == -1)
@@ -429,8 +429,8 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 			t->data[j] = get_f32(w);
 			if (!isfinite(t->data[j]) || (var && t->data[j] < 0)) {
 				fm_err_set(err, FM_EFORMAT, "model tensor \"%s\" holds %s", t->name,
-					   var ? "a negative or non-finite variance"
-					       : "a non-finite value");
+				           var ? "a negative or non-finite variance"
+				               : "a non-finite value");
 				goto fail;
 			}
 		}
@@ -443,7 +443,8 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 		for (size_t j = 0; j < net->n_params; j++, w += 4) {
 			dst[j] = get_f32(w);
 			if (!isfinite(dst[j]) || (m == 1 && dst[j] < 0)) {
-				bad(err, "the optimizer state holds a non-finite or negative value");
+				bad(err,
+				    "the optimizer state holds a non-finite or negative value");
 				goto fail;
 			}
 		}
@@ -455,7 +456,7 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 	nc = (size_t)cJSON_GetArraySize(classes);
 	if (!cJSON_IsArray(classes) || nc != net->n_out) {
 		fm_err_set(err, FM_EFORMAT, "model header: \"classes\" should list %zu names",
-			   net->n_out);
+		           net->n_out);
 		goto fail;
 	}
 	names = calloc(nc, sizeof *names);
@@ -493,7 +494,7 @@ fail:
 
 int
 fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable,
-	      struct fm_cnn **out, struct fm_err *err)
+              struct fm_cnn **out, struct fm_err *err)
 {
 	const unsigned char *b = bytes;
 	uint32_t version, hlen, stored, crc;
@@ -507,23 +508,23 @@ fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable
 		return fm_err_set(err, FM_EFORMAT, "not a fermata model file (bad magic)");
 	if (n_bytes < PREFIX_BYTES)
 		return fm_err_set(err, FM_EFORMAT,
-				  "truncated model file (%zu bytes, less than its %d-byte prefix)",
-				  n_bytes, PREFIX_BYTES);
+		                  "truncated model file (%zu bytes, less than its %d-byte prefix)",
+		                  n_bytes, PREFIX_BYTES);
 	version = get_u32(b + 8);
 	hlen = get_u32(b + 12);
 	wlen = get_u64(b + 16);
 	if (version == 0 || version > FORMAT_VERSION)
 		return fm_err_set(err, FM_EFORMAT,
-				  "model format version %u%s; this program reads version %u",
-				  version, version == 0 ? " is invalid" : " is newer than it knows",
-				  FORMAT_VERSION);
+		                  "model format version %u%s; this program reads version %u",
+		                  version, version == 0 ? " is invalid" : " is newer than it knows",
+		                  FORMAT_VERSION);
 	if (hlen > MAX_HEADER_BYTES)
 		return fm_err_set(err, FM_EFORMAT, "model header of %u bytes is over the %u limit",
-				  hlen, MAX_HEADER_BYTES);
+		                  hlen, MAX_HEADER_BYTES);
 	if (wlen % 4 != 0)
 		return fm_err_set(err, FM_EFORMAT,
-				  "model weights of %llu bytes are not whole float32 values",
-				  (unsigned long long)wlen);
+		                  "model weights of %llu bytes are not whole float32 values",
+		                  (unsigned long long)wlen);
 	if (wlen > n_bytes)
 		total = UINT64_MAX;
 	else
@@ -531,22 +532,22 @@ fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable
 	if (n_bytes < total) {
 		if (total == UINT64_MAX)
 			return fm_err_set(err, FM_EFORMAT,
-					  "truncated model file (%zu bytes, its weights alone "
-					  "need %llu)",
-					  n_bytes, (unsigned long long)wlen);
+			                  "truncated model file (%zu bytes, its weights alone "
+			                  "need %llu)",
+			                  n_bytes, (unsigned long long)wlen);
 		return fm_err_set(err, FM_EFORMAT, "truncated model file (%zu of %llu bytes)",
-				  n_bytes, (unsigned long long)total);
+		                  n_bytes, (unsigned long long)total);
 	}
 	if (n_bytes > total)
 		return fm_err_set(err, FM_EFORMAT, "%llu stray bytes after the model's checksum",
-				  (unsigned long long)(n_bytes - total));
+		                  (unsigned long long)(n_bytes - total));
 	stored = get_u32(b + total - 4);
 	crc = cnn_crc32(0, b, (size_t)total - 4);
 	if (!fm_checksum_ok(stored, crc))
 		return fm_err_set(err, FM_EFORMAT,
-				  "model checksum mismatch (stored %08x, computed %08x): the "
-				  "file is damaged",
-				  stored, crc);
+		                  "model checksum mismatch (stored %08x, computed %08x): the "
+		                  "file is damaged",
+		                  stored, crc);
 	if (memchr(b + PREFIX_BYTES, '\0', hlen) != NULL)
 		return bad(err, "a NUL byte in the JSON text");
 	text = malloc((size_t)hlen + 1);
@@ -565,7 +566,7 @@ fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable
 
 int
 fm_cnn_load(const char *path, size_t max_batch, int trainable, struct fm_cnn **out,
-	    struct fm_err *err)
+            struct fm_err *err)
 {
 	unsigned char *buf;
 	size_t n;

@@ -325,7 +325,7 @@ im2col(const struct cnn_layer *l, const float *x, size_t oy0, size_t oy1, float 
 					memset(d, 0, a * sizeof *d);
 					memcpy(d + a,
 					       src + tap_shift(l, ky, kx) +
-						   (ptrdiff_t)(oy0 * w + a),
+					           (ptrdiff_t)(oy0 * w + a),
 					       (e - a) * sizeof *d);
 					memset(d + e, 0, (n - e) * sizeof *d);
 					zero_margins(d, w, y0 - oy0, y1 - oy0, lo, hi);
@@ -381,9 +381,9 @@ col2im(const struct cnn_layer *l, float *col, size_t ld, size_t oy0, size_t oy1,
 					 * that the block adds as one run. */
 					zero_margins(r, w, y0 - oy0, y1 - oy0, lo, hi);
 					add_into(r + a,
-						 dst + tap_shift(l, ky, kx) +
-						     (ptrdiff_t)(oy0 * w + a),
-						 e - a);
+					         dst + tap_shift(l, ky, kx) +
+					             (ptrdiff_t)(oy0 * w + a),
+					         e - a);
 					continue;
 				}
 				for (size_t oy = y0; oy < y1; oy++) {
@@ -403,7 +403,7 @@ col2im(const struct cnn_layer *l, float *col, size_t ld, size_t oy0, size_t oy1,
  * n floats long per channel and ld_y, ld_src apart. */
 static void
 put_bias(const float *src, size_t ld_src, float *y, size_t ld_y, size_t c, size_t n,
-	 const float *bias)
+         const float *bias)
 {
 	for (size_t i = 0; i < c; i++)
 		affine(src + i * ld_src, y + i * ld_y, n, 1.0f, bias != NULL ? bias[i] : 0.0f);
@@ -424,11 +424,11 @@ conv_forward(const struct cnn_layer *l, const float *x, float *y, size_t n, floa
 	if (l->group == 0) {
 		for (size_t b = 0; b < n; b++) {
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)co, (int)hwo,
-				    (int)kkc, 1.0f, l->w, (int)kkc, x + b * chw, (int)hwo, 0.0f,
-				    y + b * co * hwo, (int)hwo);
+			            (int)kkc, 1.0f, l->w, (int)kkc, x + b * chw, (int)hwo, 0.0f,
+			            y + b * co * hwo, (int)hwo);
 			if (bias != NULL)
 				put_bias(y + b * co * hwo, hwo, y + b * co * hwo, hwo, co, hwo,
-					 bias);
+				         bias);
 		}
 		return;
 	}
@@ -446,19 +446,19 @@ conv_forward(const struct cnn_layer *l, const float *x, float *y, size_t n, floa
 				float *yb = y + b0 * co * hwo + oy0 * wo;
 
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)co,
-					    (int)ld, (int)kkc, 1.0f, l->w, (int)kkc, col, (int)ld,
-					    0.0f, yb, (int)hwo);
+				            (int)ld, (int)kkc, 1.0f, l->w, (int)kkc, col, (int)ld,
+				            0.0f, yb, (int)hwo);
 				if (bias != NULL)
 					put_bias(yb, hwo, yb, hwo, co, ld, bias);
 				continue;
 			}
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)co, (int)ld,
-				    (int)kkc, 1.0f, l->w, (int)kkc, col, (int)ld, 0.0f, tmp,
-				    (int)ld);
+			            (int)kkc, 1.0f, l->w, (int)kkc, col, (int)ld, 0.0f, tmp,
+			            (int)ld);
 			/* tmp is [co][g][hwo]; y wants [g][co][hwo]. */
 			for (size_t b = 0; b < g; b++)
 				put_bias(tmp + b * hwo, ld, y + (b0 + b) * co * hwo, hwo, co, hwo,
-					 bias);
+				         bias);
 		}
 	}
 }
@@ -472,7 +472,7 @@ row_sums_add(const float *a, size_t rows, size_t cols, size_t ld, float *out)
 
 static void
 conv_backward(const struct cnn_layer *l, const float *x, const float *dy, float *dx, size_t n,
-	      float *ws, float *gw, float *gb)
+              float *ws, float *gw, float *gb)
 {
 	const size_t hwo = (size_t)l->out_h * l->out_w, co = l->out_c, wo = l->out_w;
 	const size_t chw = cnn_layer_in_size(l), kkc = (size_t)l->in_c * l->k * l->k;
@@ -485,14 +485,14 @@ conv_backward(const struct cnn_layer *l, const float *x, const float *dy, float 
 			const float *d = dy + b * co * hwo;
 
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)co, (int)kkc,
-				    (int)hwo, 1.0f, d, (int)hwo, x + b * chw, (int)hwo,
-				    b == 0 ? 0.0f : 1.0f, gw, (int)kkc);
+			            (int)hwo, 1.0f, d, (int)hwo, x + b * chw, (int)hwo,
+			            b == 0 ? 0.0f : 1.0f, gw, (int)kkc);
 			if (l->has_bias)
 				row_sums_add(d, co, hwo, hwo, gb);
 			if (dx != NULL)
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kkc,
-					    (int)hwo, (int)co, 1.0f, l->w, (int)kkc, d, (int)hwo,
-					    0.0f, dx + b * chw, (int)hwo);
+				            (int)hwo, (int)co, 1.0f, l->w, (int)kkc, d, (int)hwo,
+				            0.0f, dx + b * chw, (int)hwo);
 		}
 		return;
 	}
@@ -522,15 +522,15 @@ conv_backward(const struct cnn_layer *l, const float *x, const float *dy, float 
 				ldd = ld;
 			}
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)co, (int)kkc,
-				    (int)ld, 1.0f, d, (int)ldd, col, (int)ld, first ? 0.0f : 1.0f,
-				    gw, (int)kkc);
+			            (int)ld, 1.0f, d, (int)ldd, col, (int)ld, first ? 0.0f : 1.0f,
+			            gw, (int)kkc);
 			first = 0;
 			if (l->has_bias)
 				row_sums_add(d, co, ld, ldd, gb);
 			if (dx == NULL)
 				continue;
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kkc, (int)ld,
-				    (int)co, 1.0f, l->w, (int)kkc, d, (int)ldd, 0.0f, col, (int)ld);
+			            (int)co, 1.0f, l->w, (int)kkc, d, (int)ldd, 0.0f, col, (int)ld);
 			for (size_t b = 0; b < g; b++)
 				col2im(l, col + b * hwo, ld, oy0, oy1, dx + (b0 + b) * chw);
 		}
@@ -600,7 +600,7 @@ bn_forward(struct cnn_layer *l, const float *x, float *y, int training, const st
 			    (float)((1 - l->momentum) * l->run_mean[ch] + l->momentum * mean);
 			l->run_var[ch] =
 			    (float)((1 - l->momentum) * l->run_var[ch] +
-				    l->momentum * (count > 1 ? m2 / (count - 1) : var));
+			            l->momentum * (count > 1 ? m2 / (count - 1) : var));
 		}
 		sync(cx);
 	}
@@ -623,7 +623,7 @@ bn_forward(struct cnn_layer *l, const float *x, float *y, int training, const st
 
 static void
 bn_backward(const struct cnn_layer *l, const float *x, const float *dy, float *dx,
-	    const struct cnn_ctx *cx)
+            const struct cnn_ctx *cx)
 {
 	const size_t c = l->in_c, hw = (size_t)l->in_h * l->in_w, b0 = cx->b0;
 	const double count = (double)cx->n_batch * hw;
@@ -710,7 +710,7 @@ maxpool_forward(const struct cnn_layer *l, const float *x, float *y, size_t n, u
 
 static void
 maxpool_backward(const struct cnn_layer *l, const uint32_t *arg, const float *dy, float *dx,
-		 size_t n)
+                 size_t n)
 {
 	const size_t hw = (size_t)l->in_h * l->in_w, hwo = (size_t)l->out_h * l->out_w;
 	const size_t planes = n * l->in_c;
@@ -804,7 +804,7 @@ gap_backward(const struct cnn_layer *l, const float *dy, float *dx, size_t n)
  */
 static void
 dropout_forward(struct cnn_layer *l, const float *x, float *y, size_t n, int training,
-		const struct cnn_ctx *cx)
+                const struct cnn_ctx *cx)
 {
 	const size_t m = cnn_layer_in_size(l);
 	float *mask = l->mask != NULL ? l->mask + cx->b0 * m : NULL;
@@ -838,7 +838,7 @@ dense_forward(const struct cnn_layer *l, const float *x, float *y, size_t n)
 	const size_t in = cnn_layer_in_size(l), out = l->out_c;
 
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, x,
-		    (int)in, l->w, (int)in, 0.0f, y, (int)out);
+	            (int)in, l->w, (int)in, 0.0f, y, (int)out);
 	for (size_t b = 0; b < n; b++)
 		for (size_t j = 0; j < out; j++)
 			y[b * out + j] += l->b[j];
@@ -846,12 +846,12 @@ dense_forward(const struct cnn_layer *l, const float *x, float *y, size_t n)
 
 static void
 dense_backward(const struct cnn_layer *l, const float *x, const float *dy, float *dx, size_t n,
-	       float *gw, float *gb)
+               float *gw, float *gb)
 {
 	const size_t in = cnn_layer_in_size(l), out = l->out_c;
 
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, dy,
-		    (int)out, x, (int)in, 0.0f, gw, (int)in);
+	            (int)out, x, (int)in, 0.0f, gw, (int)in);
 	for (size_t j = 0; j < out; j++) {
 		double s = 0;
 
@@ -861,12 +861,12 @@ dense_backward(const struct cnn_layer *l, const float *x, const float *dy, float
 	}
 	if (dx != NULL)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out,
-			    1.0f, dy, (int)out, l->w, (int)in, 0.0f, dx, (int)in);
+		            1.0f, dy, (int)out, l->w, (int)in, 0.0f, dx, (int)in);
 }
 
 void
 cnn_layer_forward(struct cnn_layer *l, const float *x, float *y, int training,
-		  const struct cnn_ctx *c)
+                  const struct cnn_ctx *c)
 {
 	const size_t in = cnn_layer_in_size(l), out = cnn_layer_out_size(l), n = c->n;
 	const float *xs = x + c->b0 * in;
@@ -902,7 +902,7 @@ cnn_layer_forward(struct cnn_layer *l, const float *x, float *y, int training,
 
 void
 cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, const float *dy, float *dx,
-		   const struct cnn_ctx *c)
+                   const struct cnn_ctx *c)
 {
 	const size_t in = cnn_layer_in_size(l), out = cnn_layer_out_size(l), n = c->n;
 	const float *xs = x + c->b0 * in, *ys = y + c->b0 * out, *dys = dy + c->b0 * out;

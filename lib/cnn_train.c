@@ -57,8 +57,8 @@ cnn_xent(const float *z, const int *labels, size_t n, size_t k, float smoothing,
 		if (dz != NULL)
 			for (size_t j = 0; j < k; j++)
 				dz[b * k + j] = (float)((exp(r[j] - lse) -
-							 ((size_t)labels[b] == j ? on : off)) /
-							(double)n);
+				                         ((size_t)labels[b] == j ? on : off)) /
+				                        (double)n);
 	}
 	return total / (double)n;
 }
@@ -68,15 +68,15 @@ optim_ok(const struct fm_optim *o, float lr, struct fm_err *err)
 {
 	if (!(lr > 0.0f) || !isfinite(lr))
 		return fm_err_set(err, FM_EINVAL, "learning rate %g is not a positive number",
-				  (double)lr);
+		                  (double)lr);
 	if (!(o->weight_decay >= 0.0f) || !isfinite(o->weight_decay))
 		return fm_err_set(err, FM_EINVAL, "weight decay %g is not a number >= 0",
-				  (double)o->weight_decay);
+		                  (double)o->weight_decay);
 	switch (o->kind) {
 	case FM_OPTIM_SGD:
 		if (!(o->momentum >= 0.0f && o->momentum < 1.0f))
 			return fm_err_set(err, FM_EINVAL, "momentum %g is outside [0, 1)",
-					  (double)o->momentum);
+			                  (double)o->momentum);
 		if (o->nesterov && o->momentum == 0.0f)
 			return fm_err_set(err, FM_EINVAL, "Nesterov's method needs momentum > 0");
 		return 0;
@@ -84,10 +84,10 @@ optim_ok(const struct fm_optim *o, float lr, struct fm_err *err)
 	case FM_OPTIM_ADAMW:
 		if (!(o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f && o->beta2 < 1.0f))
 			return fm_err_set(err, FM_EINVAL, "Adam's betas %g, %g are outside [0, 1)",
-					  (double)o->beta1, (double)o->beta2);
+			                  (double)o->beta1, (double)o->beta2);
 		if (!(o->eps > 0.0f) || !isfinite(o->eps))
 			return fm_err_set(err, FM_EINVAL, "Adam's eps %g is not positive",
-					  (double)o->eps);
+			                  (double)o->eps);
 		return 0;
 	}
 	return fm_err_set(err, FM_EINVAL, "unknown optimiser %d", (int)o->kind);
@@ -183,10 +183,10 @@ fm_cnn_schedule(const struct fm_lr_schedule *s, double epoch, double *lr, struct
 
 	if (!(s->base_lr > 0) || !isfinite(s->base_lr))
 		return fm_err_set(err, FM_EINVAL, "base learning rate %g is not positive",
-				  s->base_lr);
+		                  s->base_lr);
 	if (!(s->warmup_epochs >= 0) || !isfinite(s->warmup_epochs))
 		return fm_err_set(err, FM_EINVAL, "warm-up of %g epochs is not >= 0",
-				  s->warmup_epochs);
+		                  s->warmup_epochs);
 	if (!(epoch >= 0) || !isfinite(epoch))
 		return fm_err_set(err, FM_EINVAL, "epoch %g is not >= 0", epoch);
 	switch (s->kind) {
@@ -198,11 +198,11 @@ fm_cnn_schedule(const struct fm_lr_schedule *s, double epoch, double *lr, struct
 
 		if (!(s->min_lr >= 0 && s->min_lr <= s->base_lr))
 			return fm_err_set(err, FM_EINVAL, "minimum rate %g is outside [0, %g]",
-					  s->min_lr, s->base_lr);
+			                  s->min_lr, s->base_lr);
 		if (!(s->total_epochs > s->warmup_epochs) || !isfinite(s->total_epochs))
 			return fm_err_set(err, FM_EINVAL,
-					  "a cosine schedule of %g epochs ends before its warm-up",
-					  s->total_epochs);
+			                  "a cosine schedule of %g epochs ends before its warm-up",
+			                  s->total_epochs);
 		t = (epoch - s->warmup_epochs) / (s->total_epochs - s->warmup_epochs);
 		t = t < 0 ? 0 : t > 1 ? 1 : t;
 		r = s->min_lr + (s->base_lr - s->min_lr) * 0.5 * (1 + cos(3.141592653589793 * t));
@@ -211,10 +211,10 @@ fm_cnn_schedule(const struct fm_lr_schedule *s, double epoch, double *lr, struct
 	case FM_LR_STEP:
 		if (!(s->step_epochs > 0) || !isfinite(s->step_epochs))
 			return fm_err_set(err, FM_EINVAL, "step of %g epochs is not positive",
-					  s->step_epochs);
+			                  s->step_epochs);
 		if (!(s->gamma > 0 && s->gamma <= 1))
 			return fm_err_set(err, FM_EINVAL, "step factor %g is outside (0, 1]",
-					  s->gamma);
+			                  s->gamma);
 		r = s->base_lr * pow(s->gamma, floor(epoch / s->step_epochs));
 		break;
 	default:

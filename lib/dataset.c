@@ -108,7 +108,7 @@ static int
 load_face(const char *path, uint32_t side, uint8_t *out, struct fm_err *err)
 {
 	struct fm_image img;
-	struct fm_gray g, sq = { side, side, out };
+	struct fm_gray g, sq = {side, side, out};
 	int rc;
 
 	if (fm_image_load(path, (uint64_t)MAX_SIDE * MAX_SIDE, &img, err) == -1)
@@ -128,7 +128,7 @@ load_face(const char *path, uint32_t side, uint8_t *out, struct fm_err *err)
 int
 fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out, struct fm_err *err)
 {
-	struct growing g = { .side2 = (size_t)side * side };
+	struct growing g = {.side2 = (size_t)side * side};
 	char **classes = NULL, **files = NULL, path[4096];
 	size_t n_classes = 0, n_files = 0;
 	uint8_t *face = NULL;
@@ -136,7 +136,7 @@ fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out, stru
 	memset(out, 0, sizeof *out);
 	if (side == 0 || side > MAX_SIDE)
 		return fm_err_set(err, FM_EINVAL, "face side %u out of range (1 to %d)", side,
-				  MAX_SIDE);
+		                  MAX_SIDE);
 	face = malloc(g.side2);
 	if (face == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory loading faces");
@@ -147,9 +147,9 @@ fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out, stru
 
 		if (fm_emotion_parse(classes[c], &label, NULL) == -1) {
 			fm_err_set(err, FM_EFORMAT,
-				   "%s/%s: not an emotion folder (expected angry, disgust, fear, "
-				   "happy, sad, surprise, neutral)",
-				   dir, classes[c]);
+			           "%s/%s: not an emotion folder (expected angry, disgust, fear, "
+			           "happy, sad, surprise, neutral)",
+			           dir, classes[c]);
 			goto fail;
 		}
 		snprintf(path, sizeof path, "%s/%s", dir, classes[c]);
@@ -218,10 +218,9 @@ parse_csv_row(char *line, const char *usage, uint8_t *px, enum fm_emotion *label
 }
 
 int
-fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out,
-		    struct fm_err *err)
+fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out, struct fm_err *err)
 {
-	struct growing g = { .side2 = 48 * 48 };
+	struct growing g = {.side2 = 48 * 48};
 	FILE *f = fopen(path, "r");
 	/* A row of 2304 pixels takes at most some 9.3 KB: a longer line is not fer2013.csv, and
 	 * a bounded buffer keeps a file of one endless line from taking all memory. */
@@ -244,15 +243,17 @@ fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out,
 		int r;
 
 		if (strchr(line, '\n') == NULL && !feof(f)) {
-			fm_err_set(err, FM_ELIMIT, "%s:%zu: row longer than %d bytes: not fer2013.csv",
-				   path, lineno + 1, MAX_ROW_BYTES - 1);
+			fm_err_set(err, FM_ELIMIT,
+			           "%s:%zu: row longer than %d bytes: not fer2013.csv", path,
+			           lineno + 1, MAX_ROW_BYTES - 1);
 			goto fail;
 		}
 		if (++lineno == 1) {
 			if (strncmp(line, "emotion,", 8) != 0) {
-				fm_err_set(err, FM_EFORMAT,
-					   "%s: not fer2013.csv (header is not emotion,pixels,Usage)",
-					   path);
+				fm_err_set(
+				    err, FM_EFORMAT,
+				    "%s: not fer2013.csv (header is not emotion,pixels,Usage)",
+				    path);
 				goto fail;
 			}
 			continue;
@@ -275,7 +276,7 @@ fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out,
 	fclose(f);
 	if (g.n == 0)
 		return fm_err_set(err, FM_EFORMAT, "%s: no rows%s%s", path,
-				  usage ? " with Usage " : "", usage ? usage : "");
+		                  usage ? " with Usage " : "", usage ? usage : "");
 	finish(&g, 48, out);
 	return 0;
 fail:
@@ -314,8 +315,8 @@ sample(const uint8_t *img, uint32_t side, float x, float y)
 }
 
 void
-fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a,
-		 struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out)
+fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a, struct fm_rng *rng,
+                 uint32_t out_side, float mean, float std, float *out)
 {
 	/* The output pixel centre (u, v) maps to source (x, y) through the inverse of
 	 * "flip, then rotate and zoom about the centre, then shift". */
@@ -365,20 +366,20 @@ fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a,
 
 void
 fm_dataset_sample(const struct fm_dataset *d, size_t i, const struct fm_augment *a,
-		  struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out)
+                  struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out)
 {
-	fm_face_to_input(d->pixels + i * (size_t)d->side * d->side, d->side, a, rng, out_side,
-			 mean, std, out);
+	fm_face_to_input(d->pixels + i * (size_t)d->side * d->side, d->side, a, rng, out_side, mean,
+	                 std, out);
 }
 
 int
 fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint32_t side,
-	     uint8_t *out, struct fm_err *err)
+             uint8_t *out, struct fm_err *err)
 {
 	double dx = (double)margin * box[2], dy = (double)margin * box[3];
 	long x = lrint(box[0] - dx), y = lrint(box[1] - dy);
 	long w = lrint(box[2] + 2 * dx), h = lrint(box[3] + 2 * dy);
-	struct fm_gray crop = { 0 }, small = { side, side, out };
+	struct fm_gray crop = {0}, small = {side, side, out};
 
 	if (box[2] < 1 || box[3] < 1 || w < 1 || h < 1)
 		return fm_err_set(err, FM_EINVAL, "face box too small");
@@ -389,9 +390,9 @@ fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint
 	 */
 	if ((uint64_t)w * (uint64_t)h > FM_FACE_MAX_CROP_AREA(img))
 		return fm_err_set(err, FM_ELIMIT,
-				  "face box of %ldx%ld pixels with its margin, far larger than the "
-				  "%" PRIu32 "x%" PRIu32 " image",
-				  w, h, img->width, img->height);
+		                  "face box of %ldx%ld pixels with its margin, far larger than the "
+		                  "%" PRIu32 "x%" PRIu32 " image",
+		                  w, h, img->width, img->height);
 	if (fm_gray_crop(img, (int32_t)x, (int32_t)y, (uint32_t)w, (uint32_t)h, &crop, err) == -1)
 		return -1;
 	fm_gray_resize(&crop, &small);
@@ -401,16 +402,18 @@ fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint
 
 int
 fm_face_recrop(const uint8_t *crop, uint32_t crop_side, float crop_margin, float margin,
-	       uint32_t side, uint8_t *out, struct fm_err *err)
+               uint32_t side, uint8_t *out, struct fm_err *err)
 {
-	const struct fm_gray src = { crop_side, crop_side, (uint8_t *)crop };
+	const struct fm_gray src = {crop_side, crop_side, (uint8_t *)crop};
 	double unit, at, size;
 	int32_t box[4];
 
 	if (crop_side == 0 || side == 0 || !(crop_margin > -0.4f) || !(margin > -0.4f) ||
 	    crop_margin > 10 || margin > 10)
-		return fm_err_set(err, FM_EINVAL, "face crop of side %u, margin %g, as side %u, "
-				  "margin %g", crop_side, crop_margin, side, margin);
+		return fm_err_set(err, FM_EINVAL,
+		                  "face crop of side %u, margin %g, as side %u, "
+		                  "margin %g",
+		                  crop_side, crop_margin, side, margin);
 	if (crop_side == side && crop_margin == margin) {
 		memcpy(out, crop, (size_t)side * side);
 		return 0;

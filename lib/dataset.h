@@ -32,8 +32,7 @@ struct fm_dataset {
  * a file that does not decode fails the load with its path and reason. Samples are kept in
  * a deterministic order (class, then file name).
  */
-int fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out,
-			struct fm_err *err);
+int fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out, struct fm_err *err);
 
 /*
  * Read fer2013.csv: a header line, then `emotion,"p p p ... p",Usage` with 48*48 pixels.
@@ -41,17 +40,17 @@ int fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out,
  * rows when NULL. A malformed row fails the load with its line number.
  */
 int fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out,
-			struct fm_err *err);
+                        struct fm_err *err);
 
 void fm_dataset_free(struct fm_dataset *d);
 
 struct fm_augment {
-	int flip;            /* mirror left-right with probability 1/2 */
-	float max_shift;     /* uniform shift in [-max_shift, max_shift] pixels, each axis */
+	int flip;        /* mirror left-right with probability 1/2 */
+	float max_shift; /* uniform shift in [-max_shift, max_shift] pixels, each axis */
 	float max_rotate_deg;
-	float max_scale;     /* zoom uniform in [1 - max_scale, 1 + max_scale] */
-	float brightness;    /* add uniform [-b, b] (pixel values in 0..1) */
-	float contrast;      /* scale about the mean by uniform [1 - c, 1 + c] */
+	float max_scale;  /* zoom uniform in [1 - max_scale, 1 + max_scale] */
+	float brightness; /* add uniform [-b, b] (pixel values in 0..1) */
+	float contrast;   /* scale about the mean by uniform [1 - c, 1 + c] */
 };
 
 /*
@@ -60,11 +59,11 @@ struct fm_augment {
  * that is what evaluation and classification see.
  */
 void fm_dataset_sample(const struct fm_dataset *d, size_t i, const struct fm_augment *a,
-		       struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out);
+                       struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out);
 
 /* The same warp and normalisation for any 8-bit square (a face crop, say). */
 void fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a,
-		      struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out);
+                      struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out);
 
 /*
  * A face as a network sees it: the box (x, y, w, h in img's pixels, w and h >= 1) grown by
@@ -74,12 +73,12 @@ void fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augmen
  * covers more than FM_FACE_MAX_CROP_AREA(img) pixels, since the cut is held in memory;
  * FM_ENOMEM.
  */
-#define FM_FACE_MAX_CROP_AREA(img)                                                          \
-	(4 * (uint64_t)(img)->width * (img)->height > ((uint64_t)1 << 22)                    \
-	     ? 4 * (uint64_t)(img)->width * (img)->height                                    \
+#define FM_FACE_MAX_CROP_AREA(img)                                                                 \
+	(4 * (uint64_t)(img)->width * (img)->height > ((uint64_t)1 << 22)                          \
+	     ? 4 * (uint64_t)(img)->width * (img)->height                                          \
 	     : ((uint64_t)1 << 22))
 int fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint32_t side,
-		 uint8_t *out, struct fm_err *err);
+                 uint8_t *out, struct fm_err *err);
 
 /*
  * A face crop made with one margin and side, as another: crop (crop_side x crop_side bytes)
@@ -90,7 +89,7 @@ int fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, 
  * below -0.4, FM_ENOMEM.
  */
 int fm_face_recrop(const uint8_t *crop, uint32_t crop_side, float crop_margin, float margin,
-		   uint32_t side, uint8_t *out, struct fm_err *err);
+                   uint32_t side, uint8_t *out, struct fm_err *err);
 
 /* Mirror a side x side float image left to right, in place. */
 void fm_face_mirror(float *img, uint32_t side);

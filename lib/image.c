@@ -41,29 +41,30 @@ int
 image_check_size(uint64_t width, uint64_t height, uint64_t max_pixels, struct fm_err *err)
 {
 	if (width == 0 || height == 0)
-		return fm_err_set(err, FM_EFORMAT, "image is %" PRIu64 "x%" PRIu64 " pixels",
-				  width, height);
+		return fm_err_set(err, FM_EFORMAT, "image is %" PRIu64 "x%" PRIu64 " pixels", width,
+		                  height);
 	/* Both sides come from 16- or 32-bit header fields, so the product fits; the cap keeps
 	 * width x height x channels x 2 bytes far from overflow whatever max_pixels is. */
 	if (max_pixels > (uint64_t)1 << 48)
 		max_pixels = (uint64_t)1 << 48;
 	if (width * height > max_pixels)
 		return fm_err_set(err, FM_ELIMIT,
-				  "image is %" PRIu64 "x%" PRIu64 " pixels, limit %" PRIu64
-				  " (see --max-pixels)",
-				  width, height, max_pixels);
+		                  "image is %" PRIu64 "x%" PRIu64 " pixels, limit %" PRIu64
+		                  " (see --max-pixels)",
+		                  width, height, max_pixels);
 	return 0;
 }
 
 int
 image_alloc(struct fm_image *out, uint32_t width, uint32_t height, uint32_t channels,
-	    struct fm_err *err)
+            struct fm_err *err)
 {
 	uint64_t n = (uint64_t)width * height * channels;
 
 	if (n > SIZE_MAX || (out->pixels = malloc((size_t)n)) == NULL)
-		return fm_err_set(err, FM_ENOMEM, "out of memory for a %" PRIu32 "x%" PRIu32
-				  " image", width, height);
+		return fm_err_set(err, FM_ENOMEM,
+		                  "out of memory for a %" PRIu32 "x%" PRIu32 " image", width,
+		                  height);
 	out->width = width;
 	out->height = height;
 	out->channels = channels;
@@ -137,10 +138,10 @@ int
 image_orient(struct fm_image *img, int orientation, struct fm_err *err)
 {
 	/* OpenCV's ExifTransform: transpose first when asked, then flip columns and/or rows. */
-	static const uint8_t transpose[9] = { 0, 0, 0, 0, 0, 1, 1, 1, 1 };
-	static const uint8_t flip_x[9] = { 0, 0, 1, 1, 0, 0, 1, 1, 0 };
-	static const uint8_t flip_y[9] = { 0, 0, 0, 1, 1, 0, 0, 1, 1 };
-	struct fm_image t = { 0 };
+	static const uint8_t transpose[9] = {0, 0, 0, 0, 0, 1, 1, 1, 1};
+	static const uint8_t flip_x[9] = {0, 0, 1, 1, 0, 0, 1, 1, 0};
+	static const uint8_t flip_y[9] = {0, 0, 0, 1, 1, 0, 0, 1, 1};
+	struct fm_image t = {0};
 	uint32_t w = img->width, h = img->height, c = img->channels;
 	uint32_t tw, th;
 
@@ -175,8 +176,8 @@ image_orient(struct fm_image *img, int orientation, struct fm_err *err)
 /* --- decode and load ------------------------------------------------------------------- */
 
 int
-fm_image_decode_next(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
-		     struct fm_image *out, size_t *consumed, struct fm_err *err)
+fm_image_decode_next(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struct fm_image *out,
+                     size_t *consumed, struct fm_err *err)
 {
 	size_t used = 0;
 	int rc;
@@ -192,8 +193,8 @@ fm_image_decode_next(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
 		rc = image_decode_pnm(data, n_bytes, max_pixels, out, &used, err);
 	else if (n_bytes >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '4')
 		return fm_err_set(err, FM_EFORMAT,
-				  "plain or bitmap PNM (P%c) is not supported, only P5 and P6",
-				  data[1]);
+		                  "plain or bitmap PNM (P%c) is not supported, only P5 and P6",
+		                  data[1]);
 	else
 		return fm_err_set(err, FM_EFORMAT, "not a JPEG, PNG or PNM image");
 	if (rc == 0 && consumed != NULL)
@@ -203,7 +204,7 @@ fm_image_decode_next(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
 
 int
 fm_image_decode(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struct fm_image *out,
-		struct fm_err *err)
+                struct fm_err *err)
 {
 	return fm_image_decode_next(data, n_bytes, max_pixels, out, NULL, err);
 }
@@ -242,10 +243,11 @@ fm_gray_new(uint32_t width, uint32_t height, struct fm_gray *out, struct fm_err 
 	memset(out, 0, sizeof *out);
 	if (width == 0 || height == 0)
 		return fm_err_set(err, FM_EINVAL, "gray image of %" PRIu32 "x%" PRIu32 " pixels",
-				  width, height);
+		                  width, height);
 	if (n > SIZE_MAX || (out->pixels = malloc((size_t)n)) == NULL)
-		return fm_err_set(err, FM_ENOMEM, "out of memory for a %" PRIu32 "x%" PRIu32
-				  " gray image", width, height);
+		return fm_err_set(err, FM_ENOMEM,
+		                  "out of memory for a %" PRIu32 "x%" PRIu32 " gray image", width,
+		                  height);
 	out->width = width;
 	out->height = height;
 	return 0;
@@ -267,7 +269,7 @@ fm_image_to_gray(const struct fm_image *img, struct fm_gray *out, struct fm_err 
 
 	if (img->channels != 1 && img->channels != 3)
 		return fm_err_set(err, FM_EINVAL, "image has %" PRIu32 " channels, not 1 or 3",
-				  img->channels);
+		                  img->channels);
 	if (fm_gray_new(img->width, img->height, out, err) == -1)
 		return -1;
 	n = (size_t)img->width * img->height;
@@ -283,7 +285,7 @@ fm_image_to_gray(const struct fm_image *img, struct fm_gray *out, struct fm_err 
 		 * that they sum to 2^15 (not the 14-bit 4899/9617/1868 of older releases).
 		 */
 		out->pixels[i] =
-			(uint8_t)((p[0] * 9798 + p[1] * 19235 + p[2] * 3735 + 16384) >> 15);
+		    (uint8_t)((p[0] * 9798 + p[1] * 19235 + p[2] * 3735 + 16384) >> 15);
 	}
 	return 0;
 }
@@ -291,7 +293,7 @@ fm_image_to_gray(const struct fm_image *img, struct fm_gray *out, struct fm_err 
 void
 fm_gray_equalize(struct fm_gray *g)
 {
-	uint32_t hist[256] = { 0 };
+	uint32_t hist[256] = {0};
 	uint8_t lut[256];
 	size_t n = (size_t)g->width * g->height;
 	int i = 0;
@@ -344,7 +346,7 @@ struct strip {
 	int16_t alpha[2 * STRIP];
 	int32_t rows[2][STRIP];
 	int64_t row_of[2]; /* the source row each buffer holds, -1 for none */
-	uint32_t n;	   /* columns in this strip */
+	uint32_t n;        /* columns in this strip */
 	uint32_t n_interp; /* columns [0, n_interp) interpolate; the rest copy the last pixel */
 };
 
@@ -417,11 +419,11 @@ vertical_row(const int32_t *r0, const int32_t *r1, int16_t b0, int16_t b1, uint8
 
 	for (; i + 8 <= n; i += 8) {
 		__m128i x0 = _mm_packs_epi32(
-			_mm_srai_epi32(_mm_loadu_si128((const __m128i *)(r0 + i)), 4),
-			_mm_srai_epi32(_mm_loadu_si128((const __m128i *)(r0 + i + 4)), 4));
+		    _mm_srai_epi32(_mm_loadu_si128((const __m128i *)(r0 + i)), 4),
+		    _mm_srai_epi32(_mm_loadu_si128((const __m128i *)(r0 + i + 4)), 4));
 		__m128i x1 = _mm_packs_epi32(
-			_mm_srai_epi32(_mm_loadu_si128((const __m128i *)(r1 + i)), 4),
-			_mm_srai_epi32(_mm_loadu_si128((const __m128i *)(r1 + i + 4)), 4));
+		    _mm_srai_epi32(_mm_loadu_si128((const __m128i *)(r1 + i)), 4),
+		    _mm_srai_epi32(_mm_loadu_si128((const __m128i *)(r1 + i + 4)), 4));
 		__m128i v = _mm_adds_epi16(_mm_mulhi_epi16(x0, vb0), _mm_mulhi_epi16(x1, vb1));
 
 		v = _mm_srai_epi16(_mm_add_epi16(v, two), 2);
@@ -531,7 +533,7 @@ fm_gray_resize(const struct fm_gray *src, struct fm_gray *dst)
 			r0 = strip_row(&st, src, y0, -1);
 			r1 = strip_row(&st, src, y1, buffer_index(&st, r0));
 			vertical_row(r0, r1, coef(1.f - fy), coef(fy),
-				     dst->pixels + (size_t)dy * dw + x0, st.n);
+			             dst->pixels + (size_t)dy * dw + x0, st.n);
 		}
 	}
 }
@@ -593,11 +595,11 @@ exact_horizontal_row(const struct exact_strip *st, const uint8_t *s, uint32_t sr
 		px = _mm_insert_epi16(px, pixel_pair(s + x[5]), 5);
 		px = _mm_insert_epi16(px, pixel_pair(s + x[6]), 6);
 		px = _mm_insert_epi16(px, pixel_pair(s + x[7]), 7);
-		__m128i v = _mm_add_epi16(
-			_mm_mullo_epi16(_mm_and_si128(px, lo),
-					_mm_loadu_si128((const __m128i *)(st->c0 + i))),
-			_mm_mullo_epi16(_mm_srli_epi16(px, 8),
-					_mm_loadu_si128((const __m128i *)(st->c1 + i))));
+		__m128i v =
+		    _mm_add_epi16(_mm_mullo_epi16(_mm_and_si128(px, lo),
+		                                  _mm_loadu_si128((const __m128i *)(st->c0 + i))),
+		                  _mm_mullo_epi16(_mm_srli_epi16(px, 8),
+		                                  _mm_loadu_si128((const __m128i *)(st->c1 + i))));
 
 		_mm_storeu_si128((__m128i *)(d + i), v);
 	}
@@ -625,7 +627,7 @@ exact_copy_row(const uint16_t *r, uint8_t *d, uint32_t n)
 /* vlineResize<uint8_t, ufixedpoint16, 2>: 16.16 products, one rounding. */
 static void
 exact_vertical_row(const uint16_t *r0, const uint16_t *r1, uint16_t b0, uint16_t b1, uint8_t *d,
-		   uint32_t n)
+                   uint32_t n)
 {
 	uint32_t i = 0;
 
@@ -638,12 +640,10 @@ exact_vertical_row(const uint16_t *r0, const uint16_t *r1, uint16_t b0, uint16_t
 		__m128i h1 = _mm_loadu_si128((const __m128i *)(r1 + i));
 		__m128i l0 = _mm_mullo_epi16(h0, vb0), u0 = _mm_mulhi_epu16(h0, vb0);
 		__m128i l1 = _mm_mullo_epi16(h1, vb1), u1 = _mm_mulhi_epu16(h1, vb1);
-		__m128i s0 = _mm_add_epi32(_mm_add_epi32(_mm_unpacklo_epi16(l0, u0),
-							 _mm_unpacklo_epi16(l1, u1)),
-					   half);
-		__m128i s1 = _mm_add_epi32(_mm_add_epi32(_mm_unpackhi_epi16(l0, u0),
-							 _mm_unpackhi_epi16(l1, u1)),
-					   half);
+		__m128i s0 = _mm_add_epi32(
+		    _mm_add_epi32(_mm_unpacklo_epi16(l0, u0), _mm_unpacklo_epi16(l1, u1)), half);
+		__m128i s1 = _mm_add_epi32(
+		    _mm_add_epi32(_mm_unpackhi_epi16(l0, u0), _mm_unpackhi_epi16(l1, u1)), half);
 		__m128i v = _mm_packs_epi32(_mm_srli_epi32(s0, 16), _mm_srli_epi32(s1, 16));
 
 		_mm_storel_epi64((__m128i *)(d + i), _mm_packus_epi16(v, v));
@@ -727,7 +727,7 @@ fm_gray_resize_exact(const struct fm_gray *src, struct fm_gray *dst)
 
 int
 fm_gray_crop(const struct fm_gray *src, int32_t x, int32_t y, uint32_t w, uint32_t h,
-	     struct fm_gray *out, struct fm_err *err)
+             struct fm_gray *out, struct fm_err *err)
 {
 	const int64_t sw = src->width, sh = src->height;
 	int64_t left, mid, start, end;

@@ -40,8 +40,8 @@ struct fm_gray {
  * owns its pixels; on failure *out is zeroed. As OpenCV's imread, a JPEG's or PNG's EXIF
  * orientation is applied, so that width and height are those of the upright picture.
  */
-int fm_image_decode(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
-		    struct fm_image *out, struct fm_err *err);
+int fm_image_decode(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struct fm_image *out,
+                    struct fm_err *err);
 
 /*
  * As fm_image_decode, for a buffer that may hold several images back to back (concatenated
@@ -49,14 +49,13 @@ int fm_image_decode(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
  * so that the next starts at data + *consumed. Bytes after the first image are not read.
  */
 int fm_image_decode_next(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
-			 struct fm_image *out, size_t *consumed, struct fm_err *err);
+                         struct fm_image *out, size_t *consumed, struct fm_err *err);
 
 /*
  * Read a whole file (FM_EIO for a missing file or a directory, FM_ELIMIT for one of more
  * than FM_DEFAULT_MAX_FILE_BYTES) and decode it.
  */
-int fm_image_load(const char *path, uint64_t max_pixels, struct fm_image *out,
-		  struct fm_err *err);
+int fm_image_load(const char *path, uint64_t max_pixels, struct fm_image *out, struct fm_err *err);
 
 /* Free the pixels and zero the struct; NULL and a zeroed struct are no-ops. */
 void fm_image_free(struct fm_image *img);
@@ -95,7 +94,7 @@ void fm_gray_resize_exact(const struct fm_gray *src, struct fm_gray *dst);
  * fall outside src repeat the nearest edge pixel. FM_EINVAL for w or h < 1.
  */
 int fm_gray_crop(const struct fm_gray *src, int32_t x, int32_t y, uint32_t w, uint32_t h,
-		 struct fm_gray *out, struct fm_err *err);
+                 struct fm_gray *out, struct fm_err *err);
 
 /*
  * Images back to back on a file descriptor (the caller's; never closed here): binary PGM
@@ -110,9 +109,9 @@ int fm_gray_crop(const struct fm_gray *src, int32_t x, int32_t y, uint32_t w, ui
  */
 struct fm_frame_reader;
 int fm_frame_reader_new(int fd, size_t max_frame_bytes, struct fm_frame_reader **out,
-			struct fm_err *err);
+                        struct fm_err *err);
 int fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_bytes,
-			 struct fm_err *err);
+                         struct fm_err *err);
 void fm_frame_reader_free(struct fm_frame_reader *r);
 
 #endif

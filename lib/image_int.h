@@ -19,11 +19,11 @@
  * written (fm_image_decode_next zeroed it).
  */
 int image_decode_jpeg(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
-		      struct fm_image *out, size_t *consumed, struct fm_err *err);
-int image_decode_png(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
-		     struct fm_image *out, size_t *consumed, struct fm_err *err);
-int image_decode_pnm(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
-		     struct fm_image *out, size_t *consumed, struct fm_err *err);
+                      struct fm_image *out, size_t *consumed, struct fm_err *err);
+int image_decode_png(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struct fm_image *out,
+                     size_t *consumed, struct fm_err *err);
+int image_decode_pnm(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struct fm_image *out,
+                     size_t *consumed, struct fm_err *err);
 
 /*
  * FM_ELIMIT when width x height is above max_pixels, FM_EFORMAT for a zero side. Every
@@ -33,7 +33,7 @@ int image_check_size(uint64_t width, uint64_t height, uint64_t max_pixels, struc
 
 /* Allocate out->pixels for a size that passed image_check_size; FM_ENOMEM on failure. */
 int image_alloc(struct fm_image *out, uint32_t width, uint32_t height, uint32_t channels,
-		struct fm_err *err);
+                struct fm_err *err);
 
 /*
  * The EXIF orientation (1..8) in a TIFF-structured EXIF block that starts at its byte-order

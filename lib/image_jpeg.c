@@ -142,13 +142,13 @@ run(struct jpeg_job *jb, const uint8_t *data, size_t n_bytes, uint64_t max_pixel
 		return -1;
 	/* imread's choices; the last two are libjpeg's defaults, spelt out for OpenCV's sake. */
 	ci->out_color_space = ci->num_components == 1   ? JCS_GRAYSCALE
-			      : ci->num_components == 4 ? JCS_CMYK
-							: JCS_RGB;
+	                      : ci->num_components == 4 ? JCS_CMYK
+	                                                : JCS_RGB;
 	ci->dct_method = JDCT_ISLOW;
 	ci->do_fancy_upsampling = TRUE;
 	jpeg_start_decompress(ci);
 	if (image_alloc(&jb->img, ci->output_width, ci->output_height,
-			ci->out_color_space == JCS_GRAYSCALE ? 1 : 3, err) == -1)
+	                ci->out_color_space == JCS_GRAYSCALE ? 1 : 3, err) == -1)
 		return -1;
 	if (ci->out_color_space == JCS_CMYK &&
 	    (jb->cmyk_row = malloc((size_t)ci->output_width * 4)) == NULL)
@@ -172,8 +172,8 @@ run(struct jpeg_job *jb, const uint8_t *data, size_t n_bytes, uint64_t max_pixel
 }
 
 int
-image_decode_jpeg(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
-		  struct fm_image *out, size_t *consumed, struct fm_err *err)
+image_decode_jpeg(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struct fm_image *out,
+                  size_t *consumed, struct fm_err *err)
 {
 	struct jpeg_job jb;
 	int rc;
@@ -187,10 +187,10 @@ image_decode_jpeg(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
 		image_tidy_message(why, sizeof why, jb.trap.why);
 		if (jb.trap.mgr.msg_code == JWRN_JPEG_EOF && jb.phase == PHASE_ROWS)
 			fm_err_set(err, FM_EFORMAT, "truncated JPEG data (%u of %u rows)", rows,
-				   height);
+			           height);
 		else if (jb.trap.mgr.msg_code == JWRN_JPEG_EOF)
 			fm_err_set(err, FM_EFORMAT, "truncated JPEG data (%s)",
-				   jb.phase == PHASE_END ? "no end marker" : "in the header");
+			           jb.phase == PHASE_END ? "no end marker" : "in the header");
 		else if (jb.phase == PHASE_ROWS)
 			fm_err_set(err, jb.trap.code, "%s (row %u of %u)", why, rows, height);
 		else

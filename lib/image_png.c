@@ -31,8 +31,8 @@ struct png_job {
 	png_infop info;
 	const uint8_t *data;
 	size_t n, pos;
-	int truncated;	  /* the cursor ran out */
-	int interlaced;	  /* rows_done counts rows of the current pass only */
+	int truncated;  /* the cursor ran out */
+	int interlaced; /* rows_done counts rows of the current pass only */
 	uint32_t rows_done;
 	struct fm_image img;
 	int orientation;
@@ -124,8 +124,8 @@ run(struct png_job *jb, uint64_t max_pixels, struct fm_err *err)
 	for (int pass = 0; pass < passes; pass++) {
 		for (jb->rows_done = 0; jb->rows_done < h; jb->rows_done++)
 			png_read_row(jb->png,
-				     jb->img.pixels + (size_t)jb->rows_done * w * jb->img.channels,
-				     NULL);
+			             jb->img.pixels + (size_t)jb->rows_done * w * jb->img.channels,
+			             NULL);
 	}
 	/* The end checks the last CRCs and IEND: a PNG cut after its pixels is still cut. */
 	png_read_end(jb->png, NULL);
@@ -135,8 +135,8 @@ run(struct png_job *jb, uint64_t max_pixels, struct fm_err *err)
 }
 
 int
-image_decode_png(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
-		 struct fm_image *out, size_t *consumed, struct fm_err *err)
+image_decode_png(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struct fm_image *out,
+                 size_t *consumed, struct fm_err *err)
 {
 	struct png_job jb;
 	int rc;
@@ -156,12 +156,13 @@ image_decode_png(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
 		if (jb.truncated && jb.img.pixels != NULL && jb.rows_done == jb.img.height)
 			fm_err_set(err, FM_EFORMAT, "truncated PNG data (no IEND chunk)");
 		else if (jb.truncated && jb.img.pixels != NULL && !jb.interlaced)
-			fm_err_set(err, FM_EFORMAT, "truncated PNG data (%" PRIu32 " of %" PRIu32
-				   " rows)", jb.rows_done, jb.img.height);
+			fm_err_set(err, FM_EFORMAT,
+			           "truncated PNG data (%" PRIu32 " of %" PRIu32 " rows)",
+			           jb.rows_done, jb.img.height);
 		else if (jb.truncated)
 			fm_err_set(err, FM_EFORMAT, "truncated PNG data");
 		else if (strcmp(jb.why, "Out of memory") == 0 ||
-			 strcmp(jb.why, "Out of Memory") == 0)
+		         strcmp(jb.why, "Out of Memory") == 0)
 			fm_err_set(err, FM_ENOMEM, "out of memory decoding a PNG");
 		else
 			fm_err_set(err, FM_EFORMAT, "damaged PNG: %s", why);

@@ -25,7 +25,7 @@ is_space(uint8_t c)
 /* Whitespace and comments, at least one of them, then a decimal number of at most max. */
 static int
 header_number(const uint8_t *p, size_t n, size_t *pos, uint32_t max, const char *what,
-	      uint32_t *out, struct fm_err *err)
+              uint32_t *out, struct fm_err *err)
 {
 	size_t i = *pos;
 	uint64_t v = 0;
@@ -47,7 +47,7 @@ header_number(const uint8_t *p, size_t n, size_t *pos, uint32_t max, const char 
 		v = v * 10 + (uint64_t)(p[i] - '0');
 		if (v > max)
 			return fm_err_set(err, max == 65535 ? FM_EFORMAT : FM_ELIMIT,
-					  "PNM %s is over %" PRIu32, what, max);
+			                  "PNM %s is over %" PRIu32, what, max);
 	}
 	*out = (uint32_t)v;
 	*pos = i;
@@ -55,14 +55,14 @@ header_number(const uint8_t *p, size_t n, size_t *pos, uint32_t max, const char 
 }
 
 int
-image_decode_pnm(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
-		 struct fm_image *out, size_t *consumed, struct fm_err *err)
+image_decode_pnm(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struct fm_image *out,
+                 size_t *consumed, struct fm_err *err)
 {
 	uint32_t width, height, maxval, channels = data[1] == '6' ? 3 : 1;
 	const char *kind = channels == 3 ? "PPM" : "PGM";
 	size_t pos = 2, bps, row_bytes, avail;
 	uint64_t need;
-	struct fm_image img = { 0 };
+	struct fm_image img = {0};
 
 	if (header_number(data, n_bytes, &pos, UINT32_MAX, "width", &width, err) == -1 ||
 	    header_number(data, n_bytes, &pos, UINT32_MAX, "height", &height, err) == -1 ||
@@ -84,7 +84,7 @@ image_decode_pnm(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
 	avail = n_bytes - pos;
 	if (avail < need)
 		return fm_err_set(err, FM_EFORMAT, "truncated %s data (%zu of %" PRIu32 " rows)",
-				  kind, avail / row_bytes, height);
+		                  kind, avail / row_bytes, height);
 	if (image_alloc(&img, width, height, channels, err) == -1)
 		return -1;
 
@@ -107,8 +107,8 @@ image_decode_pnm(const uint8_t *data, size_t n_bytes, uint64_t max_pixels,
 		for (size_t i = 0; i < n; i++) {
 			uint32_t v = (uint32_t)s[2 * i] << 8 | s[2 * i + 1];
 
-			img.pixels[i] = v >= maxval ? 255
-						    : (uint8_t)((v * 255 + maxval / 2) / maxval);
+			img.pixels[i] =
+			    v >= maxval ? 255 : (uint8_t)((v * 255 + maxval / 2) / maxval);
 		}
 	}
 	*out = img;

@@ -193,15 +193,14 @@ scan_frame(const uint8_t *p, size_t n, size_t max, size_t *len, uint64_t *too_bi
 
 int
 fm_frame_reader_new(int fd, size_t max_frame_bytes, struct fm_frame_reader **out,
-		    struct fm_err *err)
+                    struct fm_err *err)
 {
 	struct fm_frame_reader *r;
 
 	*out = NULL;
 	if (max_frame_bytes < 16 || max_frame_bytes > SIZE_MAX / 2 - 1)
 		return fm_err_set(err, FM_EINVAL, "frame limit of %zu bytes", max_frame_bytes);
-	if ((r = calloc(1, sizeof *r)) == NULL ||
-	    (r->buf = malloc(FIRST_CAPACITY)) == NULL) {
+	if ((r = calloc(1, sizeof *r)) == NULL || (r->buf = malloc(FIRST_CAPACITY)) == NULL) {
 		free(r);
 		return fm_err_set(err, FM_ENOMEM, "out of memory for a frame reader");
 	}
@@ -247,7 +246,8 @@ fill(struct fm_frame_reader *r, struct fm_err *err)
 		if (cap > r->max_frame_bytes + 1)
 			cap = r->max_frame_bytes + 1;
 		if (cap <= r->cap || (nb = realloc(r->buf, cap)) == NULL)
-			return fm_err_set(err, FM_ENOMEM, "out of memory for a %zu-byte frame", cap);
+			return fm_err_set(err, FM_ENOMEM, "out of memory for a %zu-byte frame",
+			                  cap);
 		r->buf = nb;
 		r->cap = cap;
 	}
@@ -287,7 +287,7 @@ skip_to_image(struct fm_frame_reader *r, size_t from)
 
 int
 fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_bytes,
-		     struct fm_err *err)
+                     struct fm_err *err)
 {
 	*data = NULL;
 	*n_bytes = 0;
@@ -321,9 +321,9 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 			size_t dropped = skip_to_image(r, 1);
 
 			return fm_err_set(err, FM_EFORMAT,
-					  "%zu bytes at offset %llu start no JPEG, PNG, PGM or PPM "
-					  "image: skipped",
-					  dropped, (unsigned long long)at);
+			                  "%zu bytes at offset %llu start no JPEG, PNG, PGM or PPM "
+			                  "image: skipped",
+			                  dropped, (unsigned long long)at);
 		}
 		s = scan_frame(r->buf + r->start, avail, r->max_frame_bytes, &len, &too_big);
 		if (s == SCAN_MORE && avail > r->max_frame_bytes)
@@ -346,26 +346,27 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 		if (s == SCAN_MORE) { /* the stream ended inside it */
 			consume(r, avail);
 			return fm_err_set(err, FM_EFORMAT,
-					  "truncated image at offset %llu: the stream ends after "
-					  "%zu of its bytes",
-					  (unsigned long long)at, avail);
+			                  "truncated image at offset %llu: the stream ends after "
+			                  "%zu of its bytes",
+			                  (unsigned long long)at, avail);
 		}
 		if (s == SCAN_TOO_BIG && too_big > 0) { /* its size is known: skip all of it */
 			r->skip = too_big;
-			return fm_err_set(err, FM_ELIMIT,
-					  "image at offset %llu is %llu bytes, over the %zu-byte frame "
-					  "limit: skipped",
-					  (unsigned long long)at, (unsigned long long)too_big,
-					  r->max_frame_bytes);
+			return fm_err_set(
+			    err, FM_ELIMIT,
+			    "image at offset %llu is %llu bytes, over the %zu-byte frame "
+			    "limit: skipped",
+			    (unsigned long long)at, (unsigned long long)too_big,
+			    r->max_frame_bytes);
 		}
 		size_t dropped = skip_to_image(r, 1);
 		if (s == SCAN_TOO_BIG)
 			return fm_err_set(err, FM_ELIMIT,
-					  "image at offset %llu is over the %zu-byte frame limit: "
-					  "%zu bytes skipped",
-					  (unsigned long long)at, r->max_frame_bytes, dropped);
+			                  "image at offset %llu is over the %zu-byte frame limit: "
+			                  "%zu bytes skipped",
+			                  (unsigned long long)at, r->max_frame_bytes, dropped);
 		return fm_err_set(err, FM_EFORMAT,
-				  "malformed image at offset %llu: %zu bytes skipped",
-				  (unsigned long long)at, dropped);
+		                  "malformed image at offset %llu: %zu bytes skipped",
+		                  (unsigned long long)at, dropped);
 	}
 }

@@ -171,7 +171,8 @@ fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, struct f
 			line->number = ++r->number;
 			if (len > r->max_line) {
 				keep_head(r, text, len, line);
-				return fm_err_set(err, FM_ELIMIT, "line is longer than %zu bytes (see --max-line)",
+				return fm_err_set(err, FM_ELIMIT,
+				                  "line is longer than %zu bytes (see --max-line)",
 				                  r->max_line);
 			}
 			line->text = text;
@@ -187,7 +188,8 @@ fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, struct f
 			keep_head(r, r->buf + r->start, r->end - r->start, line);
 			r->start = r->scan = r->end = 0;
 			r->skipping = true;
-			return fm_err_set(err, FM_ELIMIT, "line is longer than %zu bytes (see --max-line)",
+			return fm_err_set(err, FM_ELIMIT,
+			                  "line is longer than %zu bytes (see --max-line)",
 			                  r->max_line);
 		}
 		if (r->ended)
@@ -547,8 +549,8 @@ b64_value(char c)
 }
 
 int
-fm_ndjson_get_base64(const cJSON *rec, const char *key, uint8_t *out, size_t cap,
-                     size_t *n_bytes, struct fm_err *err)
+fm_ndjson_get_base64(const cJSON *rec, const char *key, uint8_t *out, size_t cap, size_t *n_bytes,
+                     struct fm_err *err)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(rec, key);
 	const char *t;
@@ -560,8 +562,10 @@ fm_ndjson_get_base64(const cJSON *rec, const char *key, uint8_t *out, size_t cap
 	t = item->valuestring;
 	len = strlen(t);
 	if (len % 4 != 0)
-		return fm_err_set(err, FM_EFORMAT, "\"%.60s\": base64 of %zu characters, not a "
-		                  "multiple of 4", key, len);
+		return fm_err_set(err, FM_EFORMAT,
+		                  "\"%.60s\": base64 of %zu characters, not a "
+		                  "multiple of 4",
+		                  key, len);
 	for (size_t i = 0; i < len; i += 4) {
 		int v[4], pad = 0;
 
@@ -580,8 +584,8 @@ fm_ndjson_get_base64(const cJSON *rec, const char *key, uint8_t *out, size_t cap
 		                (uint32_t)v[3];
 		size_t got = 3 - (size_t)pad;
 		if (n + got > cap)
-			return fm_err_set(err, FM_ELIMIT, "\"%.60s\" holds more than %zu bytes", key,
-			                  cap);
+			return fm_err_set(err, FM_ELIMIT, "\"%.60s\" holds more than %zu bytes",
+			                  key, cap);
 		out[n++] = (uint8_t)(bits >> 16);
 		if (got > 1)
 			out[n++] = (uint8_t)(bits >> 8);

@@ -328,8 +328,7 @@ map_section(struct fm_rank_library *lib, const struct section *sec, int s, int s
 	lib->maps[slot] = m;
 	lib->map_bytes[slot] = n;
 	*out = (const unsigned char *)m + (sec[s].offset - start);
-	if (!fm_checksum_ok(sec[s].sum,
-	                    rank_hash(*out, (size_t)sec[s].n_bytes, RANK_SEED_SECTION)))
+	if (!fm_checksum_ok(sec[s].sum, rank_hash(*out, (size_t)sec[s].n_bytes, RANK_SEED_SECTION)))
 		return fm_err_set(err, FM_EFORMAT, "index section \"%s\" is damaged (checksum)",
 		                  section_names[s]);
 	return 0;

@@ -31,8 +31,8 @@ fm_timeline_new(const struct fm_timeline_opts *o, struct fm_timeline **out, stru
 	    !(o->min_prob > 0 && o->min_prob <= 1) || !isfinite(o->half_life_sec) ||
 	    !isfinite(o->baseline_half_life_sec) || !isfinite(o->brief_max_sec))
 		return fm_err_set(err, FM_EINVAL,
-				  "timeline options: half-lives > 0, 0 <= brief min < brief max, "
-				  "0 < min prob <= 1");
+		                  "timeline options: half-lives > 0, 0 <= brief min < brief max, "
+		                  "0 < min prob <= 1");
 	if ((tl = calloc(1, sizeof *tl)) == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for a timeline");
 	tl->o = *o;
@@ -69,7 +69,7 @@ decay_toward(double avg[FM_N_EMOTIONS], const double p[FM_N_EMOTIONS], double dt
 
 int
 fm_timeline_add(struct fm_timeline *tl, double t_sec, const double p_in[FM_N_EMOTIONS],
-		double smoothed[FM_N_EMOTIONS], struct fm_brief_event *event, struct fm_err *err)
+                double smoothed[FM_N_EMOTIONS], struct fm_brief_event *event, struct fm_err *err)
 {
 	double p[FM_N_EMOTIONS], sum = 0;
 	enum fm_emotion now, base_top;
@@ -78,7 +78,7 @@ fm_timeline_add(struct fm_timeline *tl, double t_sec, const double p_in[FM_N_EMO
 
 	if (!isfinite(t_sec) || (tl->started && t_sec < tl->last_t))
 		return fm_err_set(err, FM_EINVAL, "frame time %g is before the last one, %g", t_sec,
-				  tl->last_t);
+		                  tl->last_t);
 	for (int k = 0; k < FM_N_EMOTIONS; k++) {
 		if (!(p_in[k] >= 0) || !isfinite(p_in[k]))
 			return fm_err_set(err, FM_EINVAL, "probability %d is not a number >= 0", k);
@@ -111,7 +111,7 @@ fm_timeline_add(struct fm_timeline *tl, double t_sec, const double p_in[FM_N_EMO
 		if (!departs && now == tl->dep_from && !tl->sustained &&
 		    duration >= tl->o.brief_min_sec && duration < tl->o.brief_max_sec) {
 			*event = (struct fm_brief_event){tl->dep_emotion, tl->dep_from,
-							 tl->dep_start, duration, tl->dep_peak};
+			                                 tl->dep_start, duration, tl->dep_peak};
 			ended = 1;
 		}
 		tl->departing = false;

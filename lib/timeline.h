@@ -18,7 +18,7 @@ struct fm_timeline_opts {
 	double baseline_half_life_sec; /* > 0: the slower baseline that events depart from */
 	double brief_min_sec;          /* >= 0: shorter departures are flicker, not events */
 	double brief_max_sec;          /* > brief_min_sec: longer ones are changes of mood */
-	double min_prob;               /* (0, 1]: a departing frame's expression is at least this sure */
+	double min_prob; /* (0, 1]: a departing frame's expression is at least this sure */
 };
 /* clang-format off */
 #define FM_TIMELINE_OPTS_DEFAULT { 0.5, 2.0, 0.06, 0.5, 0.5 }
@@ -36,8 +36,7 @@ struct fm_brief_event {
 struct fm_timeline;
 
 /* FM_EINVAL for options out of their ranges; FM_ENOMEM. */
-int fm_timeline_new(const struct fm_timeline_opts *o, struct fm_timeline **out,
-		    struct fm_err *err);
+int fm_timeline_new(const struct fm_timeline_opts *o, struct fm_timeline **out, struct fm_err *err);
 void fm_timeline_free(struct fm_timeline *tl);
 
 /*
@@ -47,7 +46,7 @@ void fm_timeline_free(struct fm_timeline *tl);
  * when this frame ends a brief departure, else 0; -1 on error, with nothing changed.
  */
 int fm_timeline_add(struct fm_timeline *tl, double t_sec, const double p[FM_N_EMOTIONS],
-		    double smoothed[FM_N_EMOTIONS], struct fm_brief_event *event,
-		    struct fm_err *err);
+                    double smoothed[FM_N_EMOTIONS], struct fm_brief_event *event,
+                    struct fm_err *err);
 
 #endif

@@ -8,17 +8,19 @@
 
 static int
 check_shapes(const struct fm_cnn *net, const struct fm_dataset *d, uint32_t *side,
-	     struct fm_err *err)
+             struct fm_err *err)
 {
 	uint32_t c, h, w;
 
 	fm_cnn_input_shape(net, &c, &h, &w);
 	if (c != 1 || h != w)
-		return fm_err_set(err, FM_EINVAL, "network input is %ux%ux%u, not one square "
-				  "gray channel", c, h, w);
+		return fm_err_set(err, FM_EINVAL,
+		                  "network input is %ux%ux%u, not one square "
+		                  "gray channel",
+		                  c, h, w);
 	if (fm_cnn_n_classes(net) != FM_N_EMOTIONS)
 		return fm_err_set(err, FM_EINVAL, "network has %zu classes, the faces have %d",
-				  fm_cnn_n_classes(net), FM_N_EMOTIONS);
+		                  fm_cnn_n_classes(net), FM_N_EMOTIONS);
 	if (d->n == 0)
 		return fm_err_set(err, FM_EINVAL, "no faces");
 	*side = h;
@@ -38,8 +40,8 @@ argmax(const float *p, size_t n)
 
 int
 fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_train_opts *o,
-	       size_t epoch, uint64_t seed, fm_train_progress_fn *progress, void *ctx,
-	       double *loss, double *accuracy, struct fm_err *err)
+               size_t epoch, uint64_t seed, fm_train_progress_fn *progress, void *ctx, double *loss,
+               double *accuracy, struct fm_err *err)
 {
 	uint32_t side;
 	size_t *order = NULL, n_steps, correct = 0, seen = 0;
@@ -53,7 +55,7 @@ fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_t
 		return -1;
 	if (o->batch < 2 || o->batch > fm_cnn_max_batch(net))
 		return fm_err_set(err, FM_EINVAL, "batch %zu out of range (2 to %zu)", o->batch,
-				  fm_cnn_max_batch(net));
+		                  fm_cnn_max_batch(net));
 	fm_cnn_normalization(net, &mean, &std);
 	order = malloc(d->n * sizeof *order);
 	in = malloc(o->batch * side * side * sizeof *in);
@@ -76,30 +78,36 @@ fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_t
 	}
 	n_steps = d->n / o->batch + (d->n % o->batch >= 2);
 	for (size_t step = 0; step < n_steps; step++) {
-		size_t first = step * o->batch, b = d->n - first < o->batch ? d->n - first : o->batch;
+		size_t first = step * o->batch,
+		       b = d->n - first < o->batch ? d->n - first : o->batch;
 		double batch_loss, lr;
 
 		for (size_t k = 0; k < b; k++) {
 			size_t i = order[first + k];
 
-			fm_dataset_sample(d, i, &o->augment, &rng, side, mean / 255.0f, std / 255.0f,
-					  in + k * side * side);
+			fm_dataset_sample(d, i, &o->augment, &rng, side, mean / 255.0f,
+			                  std / 255.0f, in + k * side * side);
 			labels[k] = d->labels[i];
 		}
-		if (fm_cnn_schedule(&o->schedule, (double)epoch + (double)(step + 1) / (double)n_steps,
-				    &lr, err) == -1 ||
+		if (fm_cnn_schedule(&o->schedule,
+		                    (double)epoch + (double)(step + 1) / (double)n_steps, &lr,
+		                    err) == -1 ||
 		    fm_cnn_forward(net, in, b, 1, probs, err) == -1 ||
 		    fm_cnn_loss_backward(net, labels, o->smoothing, &batch_loss, err) == -1 ||
 		    fm_cnn_update(net, &o->optim, (float)lr, err) == -1)
 			goto done;
 		for (size_t k = 0; k < b; k++)
-			correct += argmax(probs + k * FM_N_EMOTIONS, FM_N_EMOTIONS) == (size_t)labels[k];
+			correct +=
+			    argmax(probs + k * FM_N_EMOTIONS, FM_N_EMOTIONS) == (size_t)labels[k];
 		seen += b;
 		loss_sum += batch_loss * (double)b;
 		if (progress != NULL) {
-			struct fm_train_progress p = { epoch, step + 1, n_steps, lr,
-						       loss_sum / (double)seen,
-						       (double)correct / (double)seen };
+			struct fm_train_progress p = {epoch,
+			                              step + 1,
+			                              n_steps,
+			                              lr,
+			                              loss_sum / (double)seen,
+			                              (double)correct / (double)seen};
 			progress(ctx, &p);
 		}
 	}
@@ -116,7 +124,7 @@ done:
 
 int
 fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
-		  struct fm_confusion *m, struct fm_err *err)
+                  struct fm_confusion *m, struct fm_err *err)
 {
 	uint32_t side;
 	size_t max = fm_cnn_max_batch(net), plane;
@@ -140,7 +148,7 @@ fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
 
 		for (size_t k = 0; k < b; k++)
 			fm_dataset_sample(d, first + k, NULL, NULL, side, mean / 255.0f,
-					  std / 255.0f, in + k * plane);
+			                  std / 255.0f, in + k * plane);
 		if (fm_cnn_forward(net, in, b, 0, probs, err) == -1)
 			goto done;
 		if (flip_tta) {
@@ -152,8 +160,8 @@ fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
 				probs[k] = (probs[k] + flipped[k]) / 2;
 		}
 		for (size_t k = 0; k < b; k++)
-			m->count[d->labels[first + k]][argmax(probs + k * FM_N_EMOTIONS,
-							      FM_N_EMOTIONS)]++;
+			m->count[d->labels[first + k]]
+			        [argmax(probs + k * FM_N_EMOTIONS, FM_N_EMOTIONS)]++;
 	}
 	rc = 0;
 done:
@@ -166,7 +174,7 @@ done:
 void
 fm_confusion_scores(const struct fm_confusion *m, struct fm_scores *s)
 {
-	uint64_t right = 0, predicted[FM_N_EMOTIONS] = { 0 };
+	uint64_t right = 0, predicted[FM_N_EMOTIONS] = {0};
 	int present = 0;
 
 	memset(s, 0, sizeof *s);
@@ -183,9 +191,9 @@ fm_confusion_scores(const struct fm_confusion *m, struct fm_scores *s)
 
 		s->precision[k] = predicted[k] ? tp / (double)predicted[k] : 0;
 		s->recall[k] = s->support[k] ? tp / (double)s->support[k] : 0;
-		s->f1[k] = s->precision[k] + s->recall[k] > 0
-				   ? 2 * s->precision[k] * s->recall[k] / (s->precision[k] + s->recall[k])
-				   : 0;
+		s->f1[k] = s->precision[k] + s->recall[k] > 0 ? 2 * s->precision[k] * s->recall[k] /
+		                                                    (s->precision[k] + s->recall[k])
+		                                              : 0;
 		if (s->support[k]) {
 			s->macro_f1 += s->f1[k];
 			present++;

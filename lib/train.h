@@ -23,17 +23,17 @@
  * stack of two 3x3 convolutions with batch normalisation per stage, 32-64-128-256
  * channels, max pooling between stages, global average pooling, dropout and 7 outputs.
  */
-#define FM_TRAIN_DEFAULT_ARCH                                                               \
-	"conv 32 3 1 1, bn, relu, conv 32 3 1 1, bn, relu, maxpool 2, "                     \
-	"conv 64 3 1 1, bn, relu, conv 64 3 1 1, bn, relu, maxpool 2, "                     \
-	"conv 128 3 1 1, bn, relu, conv 128 3 1 1, bn, relu, maxpool 2, "                   \
+#define FM_TRAIN_DEFAULT_ARCH                                                                      \
+	"conv 32 3 1 1, bn, relu, conv 32 3 1 1, bn, relu, maxpool 2, "                            \
+	"conv 64 3 1 1, bn, relu, conv 64 3 1 1, bn, relu, maxpool 2, "                            \
+	"conv 128 3 1 1, bn, relu, conv 128 3 1 1, bn, relu, maxpool 2, "                          \
 	"conv 256 3 1 1, bn, relu, conv 256 3 1 1, bn, relu, gap, dropout 0.3, dense 7"
 
 struct fm_train_opts {
-	size_t batch;                /* samples per step, <= the network's max batch */
+	size_t batch; /* samples per step, <= the network's max batch */
 	struct fm_optim optim;
 	struct fm_lr_schedule schedule;
-	float smoothing;             /* label smoothing, [0, 1) */
+	float smoothing; /* label smoothing, [0, 1) */
 	struct fm_augment augment;
 };
 
@@ -55,8 +55,8 @@ typedef void fm_train_progress_fn(void *ctx, const struct fm_train_progress *p);
  * or a network whose input is not 1 x S x S or whose classes are not d's seven.
  */
 int fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_train_opts *o,
-		   size_t epoch, uint64_t seed, fm_train_progress_fn *progress, void *ctx,
-		   double *loss, double *accuracy, struct fm_err *err);
+                   size_t epoch, uint64_t seed, fm_train_progress_fn *progress, void *ctx,
+                   double *loss, double *accuracy, struct fm_err *err);
 
 /* [true class][predicted class] counts. */
 struct fm_confusion {
@@ -64,13 +64,13 @@ struct fm_confusion {
 };
 
 struct fm_scores {
-	uint64_t n;                        /* samples */
-	double accuracy;                   /* 0 to 1 */
-	double precision[FM_N_EMOTIONS];   /* 0 when nothing was predicted as the class */
-	double recall[FM_N_EMOTIONS];      /* 0 when the class has no samples */
+	uint64_t n;                      /* samples */
+	double accuracy;                 /* 0 to 1 */
+	double precision[FM_N_EMOTIONS]; /* 0 when nothing was predicted as the class */
+	double recall[FM_N_EMOTIONS];    /* 0 when the class has no samples */
 	double f1[FM_N_EMOTIONS];
-	double macro_f1;                   /* mean of f1 over the classes that have samples */
-	uint64_t support[FM_N_EMOTIONS];   /* samples per true class */
+	double macro_f1;                 /* mean of f1 over the classes that have samples */
+	uint64_t support[FM_N_EMOTIONS]; /* samples per true class */
 };
 
 /*
@@ -79,7 +79,7 @@ struct fm_scores {
  * face's and its mirror image's.
  */
 int fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
-		      struct fm_confusion *m, struct fm_err *err);
+                      struct fm_confusion *m, struct fm_err *err);
 
 void fm_confusion_scores(const struct fm_confusion *m, struct fm_scores *s);
 

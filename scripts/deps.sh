@@ -12,7 +12,7 @@ set -eu
 
 build="gcc make pkg-config libjpeg62-turbo-dev libpng-dev libcjson-dev libopenblas-dev
 	libsndfile1-dev libsoxr-dev opencv-data"
-test="bats libcmocka-dev jq mandoc sox parallel python3 valgrind"
+test="bats libcmocka-dev jq mandoc clang-format sox parallel python3 valgrind"
 bench="python3-opencv python3-numpy aubio-tools time"
 fuzz="clang"
 

@@ -39,7 +39,7 @@
 #include "train.h"
 
 static const char USAGE[] =
-	"usage: bench_cnn [-h] [--arch[=desc]] [-r rounds] [-s side] [-t seconds] [model]";
+    "usage: bench_cnn [-h] [--arch[=desc]] [-r rounds] [-s side] [-t seconds] [model]";
 
 static const char DEFAULT_ARCH[] = FM_TRAIN_DEFAULT_ARCH;
 
@@ -80,7 +80,7 @@ parse_long(const char *s, long min, long max, const char *what)
 	v = strtol(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
 		fprintf(stderr, "bench_cnn: %s: '%s' is not a whole number in %ld..%ld\n", what, s,
-			min, max);
+		        min, max);
 		usage(NULL);
 	}
 	return v;
@@ -96,7 +96,7 @@ parse_seconds(const char *s, const char *what)
 	v = strtod(s, &end);
 	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > 3600) {
 		fprintf(stderr, "bench_cnn: %s: '%s' is not a number of seconds in (0, 3600]\n",
-			what, s);
+		        what, s);
 		usage(NULL);
 	}
 	return v;
@@ -106,9 +106,9 @@ static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
-		{ "arch", optional_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"arch", optional_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -120,13 +120,14 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case 'h':
 			printf("%s\n", USAGE);
-			printf("  --arch[=desc]  build the network from desc (default: fer-train's)\n"
-			       "                 instead of loading a model\n"
-			       "  -h, --help     print this help and exit\n"
-			       "  -r rounds      timing rounds; best and median are kept (5)\n"
-			       "  -s side        sgemm of side x side matrices (2048)\n"
-			       "  -t seconds     shortest timing round of a forward pass (0.5)\n"
-			       "  model          the network to time (" DEFAULT_MODEL ")\n");
+			printf(
+			    "  --arch[=desc]  build the network from desc (default: fer-train's)\n"
+			    "                 instead of loading a model\n"
+			    "  -h, --help     print this help and exit\n"
+			    "  -r rounds      timing rounds; best and median are kept (5)\n"
+			    "  -s side        sgemm of side x side matrices (2048)\n"
+			    "  -t seconds     shortest timing round of a forward pass (0.5)\n"
+			    "  model          the network to time (" DEFAULT_MODEL ")\n");
 			exit(0);
 		case 'r':
 			o->rounds = parse_long(optarg, 1, 1000, "-r");
@@ -183,8 +184,8 @@ summarise(double *r, size_t n)
 
 /* Faces/s of inference passes over batch samples of in, per round of >= o->round_sec. */
 static int
-time_forward(struct fm_cnn *net, const float *in, size_t batch, float *probs,
-	     const struct opts *o, double *rates, struct rate *out, struct fm_err *err)
+time_forward(struct fm_cnn *net, const float *in, size_t batch, float *probs, const struct opts *o,
+             double *rates, struct rate *out, struct fm_err *err)
 {
 	double t0 = now_sec();
 
@@ -234,7 +235,7 @@ time_sgemm(long n, long rounds, double *rates, struct rate *out)
 		double t0 = now_sec();
 
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0f,
-			    a, (int)n, b, (int)n, 0.0f, c, (int)n);
+		            a, (int)n, b, (int)n, 0.0f, c, (int)n);
 		if (r >= 0)
 			rates[r] = 1 / (now_sec() - t0);
 	}
@@ -258,7 +259,7 @@ open_net(struct opts *o, const char **what)
 		} else {
 			o->arch = DEFAULT_ARCH;
 			*what = DEFAULT_MODEL " is missing: fer-train's default architecture, "
-				"random weights";
+			                      "random weights";
 		}
 	}
 	if (o->arch != NULL) {
@@ -279,7 +280,7 @@ open_net(struct opts *o, const char **what)
 int
 main(int argc, char *argv[])
 {
-	struct opts o = { .rounds = 5, .gemm_side = 2048, .round_sec = 0.5 };
+	struct opts o = {.rounds = 5, .gemm_side = 2048, .round_sec = 0.5};
 	struct fm_cnn *net;
 	struct fm_err e;
 	struct fm_rng rng;

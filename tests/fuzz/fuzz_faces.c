@@ -47,8 +47,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < HEAD)
 		return 0;
-	crop_side = 1 + data[0] % 96;        /* fer-classify takes 1 to 4096 */
-	side = 1 + data[1] % 96;             /* a model's input side */
+	crop_side = 1 + data[0] % 96;          /* fer-classify takes 1 to 4096 */
+	side = 1 + data[1] % 96;               /* a model's input side */
 	crop_margin = (float)data[2] / 127.5f; /* fer-classify takes 0 to 2 */
 	margin = (float)(int8_t)data[3] / 100.0f;
 	img.width = 1 + (uint32_t)(data[4] | data[5] << 8) % 128;

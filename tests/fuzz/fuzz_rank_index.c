@@ -24,8 +24,11 @@ use(const struct fm_rank_library *lib, unsigned want, const struct fm_rank_profi
 {
 	size_t n = fm_rank_library_size(lib), n_hits, i, n_tagged[FM_N_EMOTIONS];
 	struct fm_rank_hit hits[5];
-	struct fm_rank_query q = {.strategy = FM_RANK_UPLIFT, .strength = 1, .n_results = 5,
-	                          .diverse = FM_RANK_DIVERSE_MMR, .mmr_lambda = 0.5};
+	struct fm_rank_query q = {.strategy = FM_RANK_UPLIFT,
+	                          .strength = 1,
+	                          .n_results = 5,
+	                          .diverse = FM_RANK_DIVERSE_MMR,
+	                          .mmr_lambda = 0.5};
 	struct fm_rank_profiles learnt;
 	struct fm_rank_work *w;
 	struct fm_err err;

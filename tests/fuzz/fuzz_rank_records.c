@@ -44,7 +44,9 @@ next_line(struct lines *l, size_t *len)
 static void
 rank(const struct fm_rank_library *lib, const struct fm_rank_profiles *p, const double mood[])
 {
-	struct fm_rank_query q = {.strategy = FM_RANK_CALM, .strength = 2, .n_results = 4,
+	struct fm_rank_query q = {.strategy = FM_RANK_CALM,
+	                          .strength = 2,
+	                          .n_results = 4,
 	                          .diverse = FM_RANK_DIVERSE_MMR | FM_RANK_DIVERSE_ARTIST,
 	                          .mmr_lambda = 0.3};
 	struct fm_rank_hit hits[4];

@@ -48,7 +48,7 @@ static void
 expect_format_error(const char *xml, const char *words)
 {
 	struct fm_cascade *c = (struct fm_cascade *)1;
-	struct fm_err err = { 0 };
+	struct fm_err err = {0};
 
 	assert_int_equal(fm_cascade_decode(xml, strlen(xml), &c, &err), -1);
 	assert_null(c);
@@ -58,14 +58,14 @@ expect_format_error(const char *xml, const char *words)
 }
 
 /* A minimal valid Haar cascade: one stage, one stump over a two-rectangle feature. */
-#define HAAR_HEAD                                                                          \
-	"<?xml version=\"1.0\"?>\n<opencv_storage>\n<cascade type_id=\"opencv-cascade-"    \
-	"classifier\"><stageType>BOOST</stageType><featureType>HAAR</featureType>"         \
-	"<height>24</height><width>24</width><featureParams><maxCatCount>0</maxCatCount>"  \
+#define HAAR_HEAD                                                                                  \
+	"<?xml version=\"1.0\"?>\n<opencv_storage>\n<cascade type_id=\"opencv-cascade-"            \
+	"classifier\"><stageType>BOOST</stageType><featureType>HAAR</featureType>"                 \
+	"<height>24</height><width>24</width><featureParams><maxCatCount>0</maxCatCount>"          \
 	"</featureParams><stageNum>1</stageNum>"
-#define ONE_STAGE(nodes, leaves)                                                           \
-	"<stages><_><maxWeakCount>1</maxWeakCount><stageThreshold>-1.</stageThreshold>"    \
-	"<weakClassifiers><_><internalNodes>" nodes "</internalNodes><leafValues>" leaves  \
+#define ONE_STAGE(nodes, leaves)                                                                   \
+	"<stages><_><maxWeakCount>1</maxWeakCount><stageThreshold>-1.</stageThreshold>"            \
+	"<weakClassifiers><_><internalNodes>" nodes "</internalNodes><leafValues>" leaves          \
 	"</leafValues></_></weakClassifiers></_></stages>"
 #define FEATURE(rects) "<features><_><rects>" rects "</rects></_></features>"
 #define TAIL "</cascade>\n</opencv_storage>\n"
@@ -74,8 +74,8 @@ expect_format_error(const char *xml, const char *words)
 static void
 minimal_cascade_loads(void **state)
 {
-	static const char xml[] = HAAR_HEAD ONE_STAGE("0 -1 0 0.5", "-1. 1.")
-		FEATURE(GOOD_RECTS) TAIL;
+	static const char xml[] =
+	    HAAR_HEAD ONE_STAGE("0 -1 0 0.5", "-1. 1.") FEATURE(GOOD_RECTS) TAIL;
 	struct fm_cascade *c;
 	struct fm_err err;
 	uint32_t w, h;
@@ -100,32 +100,32 @@ malformed_cascades_are_format_errors(void **state)
 	expect_format_error("<opencv_storage></nope>", "closing tag does not match");
 	expect_format_error("<a></a>", "not an OpenCV cascade");
 	expect_format_error("<opencv_storage><haarcascade_x type_id=\"opencv-haar-classifier\">"
-			    "<size>20 20</size></haarcascade_x></opencv_storage>",
-			    "old-format");
+	                    "<size>20 20</size></haarcascade_x></opencv_storage>",
+	                    "old-format");
 	expect_format_error(HAAR_HEAD TAIL, "no <features>");
 	expect_format_error(HAAR_HEAD ONE_STAGE("0 -1 3 0.5", "-1. 1.") FEATURE(GOOD_RECTS) TAIL,
-			    "feature index out of range");
+	                    "feature index out of range");
 	expect_format_error(HAAR_HEAD ONE_STAGE("0 -1 0 0.5", "-1.") FEATURE(GOOD_RECTS) TAIL,
-			    "leaf count");
+	                    "leaf count");
 	expect_format_error(HAAR_HEAD ONE_STAGE("0 -1 0", "-1. 1.") FEATURE(GOOD_RECTS) TAIL,
-			    "malformed <internalNodes>");
+	                    "malformed <internalNodes>");
 	expect_format_error(HAAR_HEAD ONE_STAGE("5 -1 0 0.5", "-1. 1.") FEATURE(GOOD_RECTS) TAIL,
-			    "branch out of range");
+	                    "branch out of range");
 	expect_format_error(HAAR_HEAD ONE_STAGE("0 -1 0 0.5", "-1. 1.")
-				    FEATURE("<_>0 0 12 24 -1.</_><_>20 0 12 24 1.</_>") TAIL,
-			    "outside the window");
+	                        FEATURE("<_>0 0 12 24 -1.</_><_>20 0 12 24 1.</_>") TAIL,
+	                    "outside the window");
 	expect_format_error(HAAR_HEAD ONE_STAGE("0 -1 0 nan", "-1. 1.") FEATURE(GOOD_RECTS) TAIL,
-			    "non-finite");
+	                    "non-finite");
 	expect_format_error(HAAR_HEAD ONE_STAGE("0 -1 0 0.5", "-1. 1.")
-				    FEATURE("<_>0 0 12 24 -1.</_>") TAIL,
-			    "fewer than 2");
+	                        FEATURE("<_>0 0 12 24 -1.</_>") TAIL,
+	                    "fewer than 2");
 }
 
 static void
 unsupported_feature_type_is_refused(void **state)
 {
 	static const char hog[] = "<opencv_storage><cascade><stageType>BOOST</stageType>"
-				  "<featureType>HOG</featureType></cascade></opencv_storage>";
+	                          "<featureType>HOG</featureType></cascade></opencv_storage>";
 	(void)state;
 	expect_format_error(hog, "unsupported feature type");
 }
@@ -180,7 +180,7 @@ missing_file_and_directory_are_io_errors(void **state)
 static void
 every_opencv_cascade_loads_or_is_named_old_format(void **state)
 {
-	static const char *dirs[] = { OPENCV_DIR "/haarcascades", OPENCV_DIR "/lbpcascades" };
+	static const char *dirs[] = {OPENCV_DIR "/haarcascades", OPENCV_DIR "/lbpcascades"};
 	int loaded = 0;
 
 	(void)state;
@@ -345,9 +345,9 @@ compare_line(const cJSON *line, struct tally *t)
 	o.max_side = (uint32_t)cJSON_GetObjectItem(line, "max_size")->valueint;
 	eq = cJSON_GetObjectItem(line, "equalize");
 
-	snprintf(path, sizeof path, "%s/%s", strstr(cname, "lbp") ? OPENCV_DIR "/lbpcascades"
-								    : OPENCV_DIR "/haarcascades",
-		 cname);
+	snprintf(path, sizeof path, "%s/%s",
+	         strstr(cname, "lbp") ? OPENCV_DIR "/lbpcascades" : OPENCV_DIR "/haarcascades",
+	         cname);
 	c = load_or_skip(path);
 	snprintf(path, sizeof path, "testdata/photos/%s", photo);
 	if (fm_image_load(path, FM_DEFAULT_MAX_PIXELS, &img, &err) == -1)
@@ -393,8 +393,8 @@ compare_line(const cJSON *line, struct tally *t)
 	if (exact == n_ref && n == n_ref)
 		t->exact_lines++;
 	else
-		print_message("# differs: %s %s scale %g mn %d: opencv %zu, ours %zu\n", photo, cname,
-			      o.scale_factor, o.min_neighbors, n_ref, n);
+		print_message("# differs: %s %s scale %g mn %d: opencv %zu, ours %zu\n", photo,
+		              cname, o.scale_factor, o.min_neighbors, n_ref, n);
 	free(b);
 	fm_detector_free(d);
 	fm_gray_free(&g);
@@ -408,7 +408,7 @@ boxes_match_opencv_on_test_photos(void **state)
 {
 	size_t n;
 	char *text = slurp("testdata/ref/boxes.ndjson", &n);
-	struct tally t = { 0 };
+	struct tally t = {0};
 
 	(void)state;
 	if (text == NULL) {
@@ -424,8 +424,8 @@ boxes_match_opencv_on_test_photos(void **state)
 	}
 	free(text);
 	print_message("# %zu of %zu reference lines identical; opencv boxes %zu (found %zu), "
-		      "ours %zu (matched %zu)\n",
-		      t.exact_lines, t.lines, t.ref, t.ref_found, t.ours, t.ours_matched);
+	              "ours %zu (matched %zu)\n",
+	              t.exact_lines, t.lines, t.ref, t.ref_found, t.ours, t.ours_matched);
 	assert_true(t.lines > 0);
 	assert_true(t.ref_found * 100 >= t.ref * 98);
 	assert_true(t.ours_matched * 100 >= t.ours * 98);
@@ -435,17 +435,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(minimal_cascade_loads),
-		cmocka_unit_test(malformed_cascades_are_format_errors),
-		cmocka_unit_test(unsupported_feature_type_is_refused),
-		cmocka_unit_test(deep_nesting_is_refused_without_recursing_forever),
-		cmocka_unit_test(truncated_real_cascade_is_format_error),
-		cmocka_unit_test(missing_file_and_directory_are_io_errors),
-		cmocka_unit_test(every_opencv_cascade_loads_or_is_named_old_format),
-		cmocka_unit_test(tilted_integral_follows_definition),
-		cmocka_unit_test(flat_and_tiny_images_have_no_faces),
-		cmocka_unit_test(invalid_options_are_refused),
-		cmocka_unit_test(boxes_match_opencv_on_test_photos),
+	    cmocka_unit_test(minimal_cascade_loads),
+	    cmocka_unit_test(malformed_cascades_are_format_errors),
+	    cmocka_unit_test(unsupported_feature_type_is_refused),
+	    cmocka_unit_test(deep_nesting_is_refused_without_recursing_forever),
+	    cmocka_unit_test(truncated_real_cascade_is_format_error),
+	    cmocka_unit_test(missing_file_and_directory_are_io_errors),
+	    cmocka_unit_test(every_opencv_cascade_loads_or_is_named_old_format),
+	    cmocka_unit_test(tilted_integral_follows_definition),
+	    cmocka_unit_test(flat_and_tiny_images_have_no_faces),
+	    cmocka_unit_test(invalid_options_are_refused),
+	    cmocka_unit_test(boxes_match_opencv_on_test_photos),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,7 +87,7 @@ distinct_values(struct fm_rng *r, float *x, size_t n)
 
 static double
 objective(struct fm_cnn *net, const float *x, size_t n, const float *r,
-	  const struct fm_rng *dropout_rng)
+          const struct fm_rng *dropout_rng)
 {
 	const float *y;
 	double l = 0;
@@ -106,8 +106,8 @@ struct grad_stats {
 
 static void
 compare_slope(struct fm_cnn *net, float *v, float analytic, const float *x, size_t n,
-	      const float *r, const struct fm_rng *rng, const char *what, size_t idx,
-	      struct grad_stats *st)
+              const float *r, const struct fm_rng *rng, const char *what, size_t idx,
+              struct grad_stats *st)
 {
 	float saved = *v;
 	double l0, lp, lm, num, left, right;
@@ -128,7 +128,7 @@ compare_slope(struct fm_cnn *net, float *v, float analytic, const float *x, size
 	st->checked++;
 	if (fabs(analytic - num) > GRAD_ATOL + GRAD_RTOL * fabs(num))
 		fail_msg("%s %zu: analytic %.6f, numeric %.6f (%s)", what, idx, (double)analytic,
-			 num, fm_cnn_desc(net));
+		         num, fm_cnn_desc(net));
 }
 
 enum input_kind { INPUT_SMOOTH, INPUT_DISTINCT };
@@ -144,7 +144,7 @@ static size_t force_threads;
  */
 static void
 check_gradients(const char *desc, uint32_t c, uint32_t h, uint32_t w, size_t n,
-		enum input_kind kind)
+                enum input_kind kind)
 {
 	struct fm_cnn *net = new_net(desc, c, h, w, n, 7);
 	size_t nx = n * net->in_size, ny = n * net->n_out;
@@ -196,7 +196,7 @@ check_gradients(const char *desc, uint32_t c, uint32_t h, uint32_t w, size_t n,
 		compare_slope(net, &net->params[i], dp[i], x, n, r, &drop, "parameter", i, &st);
 	if (st.skipped * 20 > st.checked + st.skipped)
 		fail_msg("%zu of %zu coordinates sit on kinks (%s)", st.skipped,
-			 st.checked + st.skipped, desc);
+		         st.checked + st.skipped, desc);
 	free(x);
 	free(r);
 	free(dx);
@@ -269,8 +269,8 @@ whole_network_gradients_match_finite_differences(void **state)
 {
 	(void)state;
 	check_gradients("conv 4 3 2 1, bn, relu, maxpool 2, conv 5 3 1 1, bn 0.2, relu, "
-			"avgpool 2 1, conv 3 1, relu, gap, dropout 0.25, dense 3, relu, dense 2",
-			2, 9, 9, 3, INPUT_SMOOTH);
+	                "avgpool 2 1, conv 3 1, relu, gap, dropout 0.25, dense 3, relu, dense 2",
+	                2, 9, 9, 3, INPUT_SMOOTH);
 }
 
 static void
@@ -281,8 +281,8 @@ threaded_gradients_match_finite_differences(void **state)
 	 * work per sample and meet threads in threads_agree_with_one_thread. */
 	force_threads = 2;
 	check_gradients("conv 4 3 2 1, bn, avgpool 2, conv 3 3 1 1, bn 0.2, gap, dropout 0.25, "
-			"dense 3, bn, dense 2",
-			2, 9, 9, 5, INPUT_SMOOTH);
+	                "dense 3, bn, dense 2",
+	                2, 9, 9, 5, INPUT_SMOOTH);
 	force_threads = 3;
 	check_gradients("bn, conv 3 3 1 1, dense 2", 2, 4, 4, 4, INPUT_SMOOTH);
 	force_threads = 0;
@@ -293,8 +293,8 @@ static struct fm_cnn *
 two_steps(size_t threads, const float *x, const int *labels, size_t n)
 {
 	struct fm_cnn *net = new_net("conv 4 3 1 1, bn, relu, maxpool 2, conv 6 3 1 1, relu, "
-				     "dropout 0.3, dense 5, bn, relu, dense 3",
-				     2, 8, 8, 7, 3);
+	                             "dropout 0.3, dense 5, bn, relu, dense 3",
+	                             2, 8, 8, 7, 3);
 	const struct fm_optim opt = FM_OPTIM_SGD_DEFAULT;
 	struct fm_err err;
 
@@ -333,16 +333,16 @@ threads_agree_with_one_thread(void **state)
 		for (size_t i = 0; i < one->n_params; i++) {
 			assert_near(many->params[i], one->params[i], 1e-6);
 			assert_near(many->grads[i], one->grads[i],
-				    1e-5 * (1 + fabs(one->grads[i])));
+			            1e-5 * (1 + fabs(one->grads[i])));
 		}
 		for (size_t i = 0; i < one->n_stats; i++)
 			assert_near(many->stats[i], one->stats[i],
-				    1e-6 * (1 + fabs(one->stats[i])));
+			            1e-6 * (1 + fabs(one->stats[i])));
 		for (size_t i = 0; i < one->n_layers; i++)
 			if (one->layers[i].kind == CNN_DROPOUT)
 				assert_memory_equal(many->layers[i].mask, one->layers[i].mask,
-						    7 * cnn_layer_in_size(&one->layers[i]) *
-							sizeof(float));
+				                    7 * cnn_layer_in_size(&one->layers[i]) *
+				                        sizeof(float));
 		fm_cnn_free(many);
 	}
 	/* Back to one thread, and a batch smaller than the threads runs on one. */
@@ -401,8 +401,8 @@ softmax_cross_entropy_gradient_with_smoothing(void **state)
 			lm = cnn_xent(z, labels, n, k, smoothing, NULL);
 			z[i] = saved;
 			assert_near(dz[i],
-				    (lp - lm) / ((double)(saved + 1e-3f) - (double)(saved - 1e-3f)),
-				    1e-5);
+			            (lp - lm) / ((double)(saved + 1e-3f) - (double)(saved - 1e-3f)),
+			            1e-5);
 		}
 	}
 }
@@ -468,8 +468,8 @@ bn_inference_uses_running_statistics(void **state)
 			for (int i = 0; i < 4; i++) {
 				int at = (b * 2 + c) * 4 + i;
 				double e = l->w[c] * (x[at] - l->run_mean[c]) /
-					       sqrt(l->run_var[c] + 0.001) +
-					   l->b[c];
+				               sqrt(l->run_var[c] + 0.001) +
+				           l->b[c];
 
 				/* float32 arithmetic on values below 10: 1e-5 is ~40 ulps. */
 				assert_near(y[at], e, 1e-5);
@@ -556,8 +556,8 @@ static void
 small_network_learns_synthetic_patterns(void **state)
 {
 	struct fm_cnn *net = new_net("conv 8 3 1 1, bn, relu, maxpool 2, conv 16 3 1 1, bn, relu, "
-				     "gap, dropout 0.1, dense 4",
-				     1, 8, 8, 32, 42);
+	                             "gap, dropout 0.1, dense 4",
+	                             1, 8, 8, 32, 42);
 	const struct fm_optim opt = FM_OPTIM_SGD_DEFAULT;
 	const struct fm_lr_schedule sched = {FM_LR_COSINE, 0.1, 0.001, 1, 12, 0, 0};
 	float x[32 * 64], probs[32 * 4];
@@ -640,10 +640,10 @@ sgd_and_adam_steps_follow_their_formulas(void **state)
 	assert_int_equal(fm_cnn_update(net, &adam, 0.01f, &err), 0);
 	for (int i = 0; i < 8; i++)
 		assert_near(net->params[i],
-			    w0[i] - (g[i] > 0   ? 0.01f
-				     : g[i] < 0 ? -0.01f
-						: 0),
-			    1e-6);
+		            w0[i] - (g[i] > 0   ? 0.01f
+		                     : g[i] < 0 ? -0.01f
+		                                : 0),
+		            1e-6);
 	adam.beta1 = 1.0f;
 	net->have_grad = 1;
 	assert_int_equal(fm_cnn_update(net, &adam, 0.01f, &err), -1);
@@ -740,22 +740,22 @@ param_count_and_flops_are_exact(void **state)
 	assert_int_equal(fm_cnn_flops(net), 2 * 36 * 64 + 2 * 20 * 16 + 2 * 80 * 3);
 	assert_int_equal(fm_cnn_n_classes(net), 3);
 	assert_string_equal(fm_cnn_desc(net),
-			    "conv 4 3 1 1, bn 0.1 1e-05, relu, maxpool 2 2, conv 5 1 1 0, dense 3");
+	                    "conv 4 3 1 1, bn 0.1 1e-05, relu, maxpool 2 2, conv 5 1 1 0, dense 3");
 	fm_cnn_input_shape(net, &c, &h, &w);
 	assert_int_equal(c * 100 + h * 10 + w, 188);
 	fm_cnn_free(net);
 	/* The VGG-style net of the benchmark: 1.18M parameters. */
 	net = new_net("conv 32 3 1 1, bn, relu, conv 32 3 1 1, bn, relu, maxpool 2 2, "
-		      "conv 64 3 1 1, bn, relu, conv 64 3 1 1, bn, relu, maxpool 2 2, "
-		      "conv 128 3 1 1, bn, relu, conv 128 3 1 1, bn, relu, maxpool 2 2, "
-		      "conv 256 3 1 1, bn, relu, gap, dropout 0.3, dense 7",
-		      1, 48, 48, 1, 1);
+	              "conv 64 3 1 1, bn, relu, conv 64 3 1 1, bn, relu, maxpool 2 2, "
+	              "conv 128 3 1 1, bn, relu, conv 128 3 1 1, bn, relu, maxpool 2 2, "
+	              "conv 256 3 1 1, bn, relu, gap, dropout 0.3, dense 7",
+	              1, 48, 48, 1, 1);
 	assert_int_equal(fm_cnn_param_count(net),
-			 288 + 9216 + 18432 + 36864 + 73728 + 147456 + 294912 +
-			     2 * (32 + 32 + 64 + 64 + 128 + 128 + 256) + 256 * 7 + 7);
+	                 288 + 9216 + 18432 + 36864 + 73728 + 147456 + 294912 +
+	                     2 * (32 + 32 + 64 + 64 + 128 + 128 + 256) + 256 * 7 + 7);
 	assert_int_equal(fm_cnn_flops(net),
-			 2ull * (288 * 2304 + 9216 * 2304 + 18432 * 576 + 36864 * 576 +
-				 73728 * 144 + 147456 * 144 + 294912 * 36 + 256 * 7));
+	                 2ull * (288 * 2304 + 9216 * 2304 + 18432 * 576 + 36864 * 576 +
+	                         73728 * 144 + 147456 * 144 + 294912 * 36 + 256 * 7));
 	assert_int_equal(fm_cnn_n_classes(net), 7);
 	assert_string_equal(fm_cnn_class_name(net, 3), "happy");
 	fm_cnn_free(net);
@@ -842,7 +842,7 @@ labelled_net(void)
 {
 	static const char *const names[3] = {"calm", "tense", "élan"};
 	struct fm_cnn *net = new_net("conv 4 3 2 1, bn, relu, maxpool 2, gap, dropout 0.2, dense 3",
-				     1, 12, 12, 4, 77);
+	                             1, 12, 12, 4, 77);
 	struct fm_err err;
 	float x[4 * 144];
 	int labels[4] = {0, 1, 2, 1};
@@ -921,7 +921,6 @@ save_load_round_trip_is_exact(void **state)
 	fm_cnn_free(net);
 }
 
-
 /* Steps on a fixed batch; dropout reseeded first, as each fer-train epoch does. */
 static void
 take_steps(struct fm_cnn *net, const struct fm_optim *opt, int steps)
@@ -969,8 +968,8 @@ checkpoint_resume_is_bit_exact(void **state)
 		assert_memory_equal(net->opt_m, back->opt_m, net->n_params * sizeof *net->opt_m);
 		/* Without the state the momentum restarts and the weights part ways. */
 		take_steps(plain, &optims[k], 3);
-		assert_true(memcmp(net->params, plain->params,
-				   net->n_params * sizeof *net->params) != 0);
+		assert_true(
+		    memcmp(net->params, plain->params, net->n_params * sizeof *net->params) != 0);
 		fm_cnn_free(inf);
 		fm_cnn_free(plain);
 		fm_cnn_free(back);
@@ -1074,10 +1073,10 @@ forge(const char *header, const float *w, size_t nw, size_t *n)
 	",\"classes\":" classes ",\"normalize\":{\"mean\":0,\"std\":1},\"crop_margin\":0,"         \
 	"\"training\":\"\",\"dtype\":\"float32le\",\"tensors\":" tensors "}"
 #define HDR_OPT(optim)                                                                             \
-	"{\"format\":\"fermata-cnn\",\"arch\":\"dense 2\",\"input\":[1,1,2],"               \
-	"\"classes\":[\"a\",\"b\"],\"normalize\":{\"mean\":0,\"std\":1},\"crop_margin\":0,"     \
-	"\"training\":\"\",\"dtype\":\"float32le\",\"tensors\":" T_DENSE                        \
-	",\"optimizer\":" optim "}"
+	"{\"format\":\"fermata-cnn\",\"arch\":\"dense 2\",\"input\":[1,1,2],"                      \
+	"\"classes\":[\"a\",\"b\"],\"normalize\":{\"mean\":0,\"std\":1},\"crop_margin\":0,"        \
+	"\"training\":\"\",\"dtype\":\"float32le\",\"tensors\":" T_DENSE ",\"optimizer\":" optim   \
+	"}"
 #define T_DENSE                                                                                    \
 	"[{\"name\":\"0.dense.weight\",\"shape\":[2,2]},{\"name\":\"0.dense.bias\",\"shape\":[2]}" \
 	"]"
@@ -1105,11 +1104,11 @@ inconsistent_model_headers_are_format_errors(void **state)
 	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"\"]", T_DENSE), w, 6, "class name 1"},
 	    {HDR("dense 2", "[1,1,2]", "[\"a\",7]", T_DENSE), w, 6, "not a string"},
 	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"b\"]",
-		 "[{\"name\":\"0.dense.weight\",\"shape\":[2,2]}]"),
+	         "[{\"name\":\"0.dense.weight\",\"shape\":[2,2]}]"),
 	     w, 6, "fewer tensors"},
 	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"b\"]",
-		 "[{\"name\":\"0.dense.weight\",\"shape\":[1,4]},"
-		 "{\"name\":\"0.dense.bias\",\"shape\":[2]}]"),
+	         "[{\"name\":\"0.dense.weight\",\"shape\":[1,4]},"
+	         "{\"name\":\"0.dense.bias\",\"shape\":[2]}]"),
 	     w, 6, "wrong shape"},
 	    {HDR("dense 2", "[1,1,2]", "[\"a\",\"b\"]", T_DENSE), nan_w, 6, "non-finite"},
 	    /* Checkpoints: the optimiser's moments follow the weights, one array per moment. */
@@ -1122,7 +1121,7 @@ inconsistent_model_headers_are_format_errors(void **state)
 	    {HDR_OPT("{\"kind\":\"sgd\",\"steps\":1.5}"), w, 12, "\"optimizer\""},
 	    /* A huge architecture over a few bytes is refused before anything is allocated. */
 	    {HDR("conv 65536 64 1 32, conv 65536 64 1 32, dense 2", "[1,1,2]", "[\"a\",\"b\"]",
-		 T_DENSE),
+	         T_DENSE),
 	     w, 6, "architecture needs"},
 	};
 
@@ -1155,8 +1154,8 @@ crc32_matches_the_standard_check_value(void **state)
 	/* The check value of CRC-32/ISO-HDLC (zlib's crc32) for "123456789". */
 	assert_int_equal(cnn_crc32(0, (const unsigned char *)"123456789", 9), 0xcbf43926u);
 	assert_int_equal(cnn_crc32(cnn_crc32(0, (const unsigned char *)"1234", 4),
-				   (const unsigned char *)"56789", 5),
-			 0xcbf43926u);
+	                           (const unsigned char *)"56789", 5),
+	                 0xcbf43926u);
 }
 
 static void

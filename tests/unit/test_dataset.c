@@ -186,7 +186,7 @@ unaugmented_sample_is_the_normalised_face(void **state)
 static void
 flip_mirrors_the_face(void **state)
 {
-	struct fm_augment flip = { 1, 0, 0, 0, 0, 0 };
+	struct fm_augment flip = {1, 0, 0, 0, 0, 0};
 	uint8_t face[36];
 	float out[36];
 	struct fm_rng rng;
@@ -202,7 +202,8 @@ flip_mirrors_the_face(void **state)
 			continue;
 		for (int y = 0; y < 6; y++)
 			for (int x = 0; x < 6; x++)
-				assert_float_equal(out[y * 6 + x], face[y * 6 + 5 - x] / 255.0f, 1e-5);
+				assert_float_equal(out[y * 6 + x], face[y * 6 + 5 - x] / 255.0f,
+				                   1e-5);
 		flipped++;
 	}
 	assert_true(flipped > 0 && flipped < 8);
@@ -211,7 +212,7 @@ flip_mirrors_the_face(void **state)
 static void
 augmentation_repeats_from_the_seed(void **state)
 {
-	struct fm_augment a = { 1, 4, 10, 0.1f, 0.1f, 0.2f };
+	struct fm_augment a = {1, 4, 10, 0.1f, 0.1f, 0.2f};
 	uint8_t face[48 * 48];
 	float x[48 * 48], y[48 * 48];
 	struct fm_rng r1, r2;
@@ -233,30 +234,31 @@ static void
 face_crop_bounds_the_memory_a_box_may_take(void **state)
 {
 	uint8_t pixels[100 * 100], out[48 * 48], again[48 * 48];
-	struct fm_gray img = { 100, 100, pixels };
+	struct fm_gray img = {100, 100, pixels};
 	struct fm_err err;
 
 	(void)state;
 	memset(pixels, 77, sizeof pixels);
 	/* A face that fills the image, with a margin that leaves it on every side. */
-	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 0, 0, 100, 100 }, 0.4f, 48, out,
-				      &err), 0);
+	assert_int_equal(
+	    fm_face_crop(&img, (const int32_t[4]){0, 0, 100, 100}, 0.4f, 48, out, &err), 0);
 	for (size_t i = 0; i < sizeof out; i++)
 		assert_int_equal(out[i], 77);
 	/* Partly outside and past the corner: edges repeat. */
-	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 90, -30, 60, 60 }, 0.1f, 48, out,
-				      &err), 0);
+	assert_int_equal(
+	    fm_face_crop(&img, (const int32_t[4]){90, -30, 60, 60}, 0.1f, 48, out, &err), 0);
 	assert_int_equal(out[0], 77);
 	/* 1e7 pixels a side, as a hostile record may say: FM_ELIMIT, not terabytes. */
-	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 0, 0, 10000000, 10000000 }, 0.1f,
-				      48, out, &err), -1);
+	assert_int_equal(
+	    fm_face_crop(&img, (const int32_t[4]){0, 0, 10000000, 10000000}, 0.1f, 48, out, &err),
+	    -1);
 	assert_int_equal(err.code, FM_ELIMIT);
 	assert_non_null(strstr(err.msg, "far larger than the 100x100 image"));
 	/* A small image still takes a box of 4 Mpixels with its margin (2048 a side). */
-	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 0, 0, 2048, 2048 }, 0, 48, out,
-				      &err), 0);
-	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){ 0, 0, 2049, 2048 }, 0, 48, out,
-				      &err), -1);
+	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){0, 0, 2048, 2048}, 0, 48, out, &err),
+	                 0);
+	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){0, 0, 2049, 2048}, 0, 48, out, &err),
+	                 -1);
 	/* A crop cut again with the margin it has is itself. */
 	assert_int_equal(fm_face_recrop(out, 48, 0.1f, 0.1f, 48, again, &err), 0);
 	assert_memory_equal(out, again, sizeof out);
@@ -271,7 +273,7 @@ fer2013_validation_split_loads_whole(void **state)
 	const char *dir = "../shared/fer2013/val";
 	struct fm_dataset d;
 	struct fm_err err;
-	static const size_t want[FM_N_EMOTIONS] = { 467, 56, 496, 895, 653, 415, 607 };
+	static const size_t want[FM_N_EMOTIONS] = {467, 56, 496, 895, 653, 415, 607};
 
 	(void)state;
 	if (access(dir, R_OK) != 0) {
@@ -289,14 +291,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(folder_tree_loads_in_class_then_name_order),
-		cmocka_unit_test(foreign_folder_and_bad_image_are_errors),
-		cmocka_unit_test(csv_rows_are_selected_by_usage),
-		cmocka_unit_test(unaugmented_sample_is_the_normalised_face),
-		cmocka_unit_test(flip_mirrors_the_face),
-		cmocka_unit_test(augmentation_repeats_from_the_seed),
-		cmocka_unit_test(face_crop_bounds_the_memory_a_box_may_take),
-		cmocka_unit_test(fer2013_validation_split_loads_whole),
+	    cmocka_unit_test(folder_tree_loads_in_class_then_name_order),
+	    cmocka_unit_test(foreign_folder_and_bad_image_are_errors),
+	    cmocka_unit_test(csv_rows_are_selected_by_usage),
+	    cmocka_unit_test(unaugmented_sample_is_the_normalised_face),
+	    cmocka_unit_test(flip_mirrors_the_face),
+	    cmocka_unit_test(augmentation_repeats_from_the_seed),
+	    cmocka_unit_test(face_crop_bounds_the_memory_a_box_may_take),
+	    cmocka_unit_test(fer2013_validation_split_loads_whole),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmp, remove_tmp);

@@ -29,7 +29,7 @@ slurp(const char *rel, size_t *n)
 	long len;
 
 	snprintf(path, sizeof path, "%s/%s", root != NULL && root[0] != '\0' ? root : "testdata",
-		 rel);
+	         rel);
 	f = fopen(path, "rb");
 	assert_non_null(f);
 	assert_int_equal(fseek(f, 0, SEEK_END), 0);
@@ -149,7 +149,7 @@ expect_end(struct stream *s)
 }
 
 static const char *const pieces[] = {
-    "image/cmyk.jpg", "image/gray-37x23-exact-12x7.pgm", "image/adam7.png",
+    "image/cmyk.jpg",    "image/gray-37x23-exact-12x7.pgm", "image/adam7.png",
     "photos/rocket.jpg", "image/gray-2100x3.pgm",
 };
 #define N_PIECES (sizeof pieces / sizeof pieces[0])
@@ -197,7 +197,8 @@ garbage_is_skipped_to_the_next_image(void **state)
 {
 	struct bytes all = {0};
 	size_t nj, np;
-	uint8_t *jpg = slurp("image/cmyk.jpg", &nj), *pgm = slurp("image/gray-37x23-exact-12x7.pgm", &np);
+	uint8_t *jpg = slurp("image/cmyk.jpg", &nj),
+	        *pgm = slurp("image/gray-37x23-exact-12x7.pgm", &np);
 	struct stream s;
 
 	(void)state;
@@ -206,8 +207,9 @@ garbage_is_skipped_to_the_next_image(void **state)
 	append(&all, "P7 not a pnm P", 14);
 	append(&all, pgm, np);
 	/* A JPEG whose segments stop making sense after its SOI. */
-	append(&all, "\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-		     "garbage!",
+	append(&all,
+	       "\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+	       "garbage!",
 	       28);
 	append(&all, pgm, np);
 	stream_open(&s, &all, 5, (size_t)1 << 20);

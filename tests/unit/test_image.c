@@ -59,7 +59,7 @@ static void
 load_ok(const char *rel, struct fm_image *img)
 {
 	char path[512];
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	if (fm_image_load(testdata(rel, path, sizeof path), FM_DEFAULT_MAX_PIXELS, img, &e) != 0)
 		fail_msg("%s: %s", rel, e.msg);
@@ -69,7 +69,7 @@ static void
 load_gray(const char *rel, struct fm_gray *g)
 {
 	struct fm_image img;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	load_ok(rel, &img);
 	assert_int_equal(fm_image_to_gray(&img, g, &e), 0);
@@ -83,11 +83,11 @@ assert_gray_equal(const struct fm_gray *got, const struct fm_gray *want, const c
 
 	if (got->width != want->width || got->height != want->height)
 		fail_msg("%s: %ux%u, want %ux%u", what, got->width, got->height, want->width,
-			 want->height);
+		         want->height);
 	for (size_t i = 0; i < n; i++)
 		if (got->pixels[i] != want->pixels[i])
 			fail_msg("%s: pixel (%zu, %zu) is %u, OpenCV's is %u", what,
-				 i % want->width, i / want->width, got->pixels[i], want->pixels[i]);
+			         i % want->width, i / want->width, got->pixels[i], want->pixels[i]);
 }
 
 /* Loading rel must fail with code; the message must start with want (house style). */
@@ -96,15 +96,14 @@ assert_load_fails(const char *rel, enum fm_errcode code, const char *want)
 {
 	char path[512];
 	struct fm_image img;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 	size_t len;
 
-	assert_int_equal(fm_image_load(testdata(rel, path, sizeof path), FM_DEFAULT_MAX_PIXELS,
-				       &img, &e),
-			 -1);
+	assert_int_equal(
+	    fm_image_load(testdata(rel, path, sizeof path), FM_DEFAULT_MAX_PIXELS, &img, &e), -1);
 	if (e.code != code || strncmp(e.msg, want, strlen(want)) != 0)
 		fail_msg("%s: got code %d '%s', want code %d '%s...'", rel, e.code, e.msg, code,
-			 want);
+		         want);
 	assert_null(img.pixels);
 	assert_int_equal(img.width, 0);
 	len = strlen(e.msg);
@@ -119,16 +118,16 @@ struct good {
 };
 
 static const struct good good_files[] = {
-	{ "photo.jpg", 37, 23, 3 },	  { "photo-progressive.jpg", 37, 23, 3 },
-	{ "gray.jpg", 37, 23, 1 },	  { "cmyk.jpg", 37, 23, 3 },
-	{ "orient8.jpg", 23, 37, 3 },	  { "photo.png", 37, 23, 3 },
-	{ "rgba.png", 37, 23, 3 },	  { "rgb16.png", 37, 23, 3 },
-	{ "gray.png", 37, 23, 1 },	  { "gray16.png", 37, 23, 1 },
-	{ "gray-alpha.png", 37, 23, 1 },  { "palette-trns.png", 37, 23, 3 },
-	{ "adam7.png", 37, 23, 3 },	  { "orient6.png", 23, 37, 3 },
-	{ "text.png", 37, 23, 3 },	  { "gray.pgm", 37, 23, 1 },
-	{ "gray16.pgm", 37, 23, 1 },	  { "photo.ppm", 37, 23, 3 },
-	{ "photo16.ppm", 37, 23, 3 },
+    {"photo.jpg", 37, 23, 3},      {"photo-progressive.jpg", 37, 23, 3},
+    {"gray.jpg", 37, 23, 1},       {"cmyk.jpg", 37, 23, 3},
+    {"orient8.jpg", 23, 37, 3},    {"photo.png", 37, 23, 3},
+    {"rgba.png", 37, 23, 3},       {"rgb16.png", 37, 23, 3},
+    {"gray.png", 37, 23, 1},       {"gray16.png", 37, 23, 1},
+    {"gray-alpha.png", 37, 23, 1}, {"palette-trns.png", 37, 23, 3},
+    {"adam7.png", 37, 23, 3},      {"orient6.png", 23, 37, 3},
+    {"text.png", 37, 23, 3},       {"gray.pgm", 37, 23, 1},
+    {"gray16.pgm", 37, 23, 1},     {"photo.ppm", 37, 23, 3},
+    {"photo16.ppm", 37, 23, 3},
 };
 #define N_GOOD (sizeof good_files / sizeof good_files[0])
 
@@ -140,7 +139,7 @@ check_good(const char *suffix)
 		char rel[256], ref[256];
 		struct fm_image img;
 		struct fm_gray gray, want;
-		struct fm_err e = { 0 };
+		struct fm_err e = {0};
 		size_t len = strlen(g->name);
 
 		if (len < strlen(suffix) || strcmp(g->name + len - strlen(suffix), suffix) != 0)
@@ -150,7 +149,7 @@ check_good(const char *suffix)
 		load_ok(rel, &img);
 		if (img.width != g->width || img.height != g->height || img.channels != g->channels)
 			fail_msg("%s: %ux%ux%u, want %ux%ux%u", g->name, img.width, img.height,
-				 img.channels, g->width, g->height, g->channels);
+			         img.channels, g->width, g->height, g->channels);
 		assert_int_equal(fm_image_to_gray(&img, &gray, &e), 0);
 		load_gray(ref, &want);
 		assert_gray_equal(&gray, &want, g->name);
@@ -203,11 +202,10 @@ static void
 exif_reader_stays_inside_its_block(void **state)
 {
 	/* Big-endian TIFF, one IFD0 entry: orientation (0x0112), SHORT, 1, value 6. */
-	static const uint8_t tiff[] = { 'M', 'M', 0, 0x2a, 0, 0, 0, 8, 0, 1, 0x01, 0x12,
-					0,   3,	  0, 0,	   0, 1, 0, 6, 0, 0, 0,	   0,
-					0,   0,	  0, 0 };
-	static const uint8_t le[] = { 'I', 'I', 0x2a, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01,
-				      3,   0,	1,    0, 0, 0, 3, 0, 0, 0 };
+	static const uint8_t tiff[] = {'M', 'M', 0, 0x2a, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3,
+	                               0,   0,   0, 1,    0, 6, 0, 0, 0, 0, 0,    0,    0, 0};
+	static const uint8_t le[] = {'I',  'I', 0x2a, 0, 8, 0, 0, 0, 1, 0, 0x12,
+	                             0x01, 3,   0,    1, 0, 0, 0, 3, 0, 0, 0};
 
 	(void)state;
 	assert_int_equal(image_exif_orientation(tiff, sizeof tiff), 6);
@@ -258,14 +256,14 @@ huge_jpeg_header_is_limit_error_before_allocation(void **state)
 {
 	(void)state;
 	assert_load_fails("bad/image/huge-header.jpg", FM_ELIMIT,
-			  "image is 65000x65000 pixels, limit 100000000 (see --max-pixels)");
+	                  "image is 65000x65000 pixels, limit 100000000 (see --max-pixels)");
 }
 
 static void
 empty_file_is_format_error(void **state)
 {
 	struct fm_image img;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	(void)state;
 	assert_load_fails("bad/image/empty.jpg", FM_EFORMAT, "empty file");
@@ -281,7 +279,7 @@ file_over_the_size_limit_is_limit_error_before_reading(void **state)
 	char path[] = "/tmp/fm-test-image-XXXXXX";
 	int fd = mkstemp(path);
 	struct fm_image img;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 	char want[128];
 
 	(void)state;
@@ -293,8 +291,8 @@ file_over_the_size_limit_is_limit_error_before_reading(void **state)
 	unlink(path);
 	assert_int_equal(e.code, FM_ELIMIT);
 	snprintf(want, sizeof want, "file is %lu bytes, limit %lu",
-		 (unsigned long)FM_DEFAULT_MAX_FILE_BYTES + 1,
-		 (unsigned long)FM_DEFAULT_MAX_FILE_BYTES);
+	         (unsigned long)FM_DEFAULT_MAX_FILE_BYTES + 1,
+	         (unsigned long)FM_DEFAULT_MAX_FILE_BYTES);
 	assert_string_equal(e.msg, want);
 }
 
@@ -324,7 +322,7 @@ huge_png_header_is_limit_error_before_allocation(void **state)
 {
 	(void)state;
 	assert_load_fails("bad/image/huge-header.png", FM_ELIMIT,
-			  "image is 100000x100000 pixels, limit 100000000 (see --max-pixels)");
+	                  "image is 100000x100000 pixels, limit 100000000 (see --max-pixels)");
 }
 
 static void
@@ -333,11 +331,11 @@ huge_pgm_header_is_limit_error_before_allocation(void **state)
 	uint8_t *data;
 	size_t n;
 	struct fm_image img;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	(void)state;
 	assert_load_fails("bad/image/huge.pgm", FM_ELIMIT,
-			  "image is 100000x100000 pixels, limit 100000000 (see --max-pixels)");
+	                  "image is 100000x100000 pixels, limit 100000000 (see --max-pixels)");
 	/* With no limit the promised 10 GB of samples are checked against the file first. */
 	data = slurp("bad/image/huge.pgm", &n);
 	assert_int_equal(fm_image_decode(data, n, UINT64_MAX, &img, &e), -1);
@@ -350,7 +348,8 @@ static void
 truncated_ppm_is_format_error(void **state)
 {
 	(void)state;
-	assert_load_fails("bad/image/truncated.ppm", FM_EFORMAT, "truncated PPM data (17 of 23 rows)");
+	assert_load_fails("bad/image/truncated.ppm", FM_EFORMAT,
+	                  "truncated PPM data (17 of 23 rows)");
 }
 
 static void
@@ -376,7 +375,7 @@ png_with_bad_crc_in_a_text_chunk_is_format_error(void **state)
 	uint8_t *data = slurp("image/text.png", &n);
 	uint8_t *t = NULL;
 	struct fm_image img;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	(void)state;
 	for (size_t i = 0; i + 4 <= n; i++)
@@ -406,13 +405,13 @@ every_truncation_of_a_good_file_is_an_error(void **state)
 			/* An exact-size copy: any read past the cut is an ASan error. */
 			uint8_t *part = malloc(cut + (cut == 0));
 			struct fm_image img;
-			struct fm_err e = { 0 };
+			struct fm_err e = {0};
 
 			assert_non_null(part);
 			memcpy(part, data, cut);
 			if (fm_image_decode(part, cut, FM_DEFAULT_MAX_PIXELS, &img, &e) != -1)
 				fail_msg("%s cut to %zu of %zu bytes decoded", good_files[i].name,
-					 cut, n);
+				         cut, n);
 			assert_null(img.pixels);
 			assert_true(e.code == FM_EFORMAT && e.msg[0] != '\0');
 			free(part);
@@ -439,7 +438,7 @@ random_damage_never_crashes(void **state)
 			uint8_t *copy = malloc(n);
 			int flips = 1 + (int)fm_rng_below(&rng, 8);
 			struct fm_image img;
-			struct fm_err e = { 0 };
+			struct fm_err e = {0};
 
 			assert_non_null(copy);
 			memcpy(copy, data, n);
@@ -469,7 +468,7 @@ max_pixels_is_inclusive(void **state)
 	size_t n;
 	uint8_t *data = slurp("image/photo.jpg", &n);
 	struct fm_image img;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	(void)state;
 	assert_int_equal(fm_image_decode(data, n, 37 * 23, &img, &e), 0);
@@ -485,8 +484,8 @@ max_pixels_is_inclusive(void **state)
 static void
 decode_next_walks_concatenated_images(void **state)
 {
-	static const char *const parts[] = { "image/photo.ppm", "image/gray.pgm", "image/photo.jpg",
-					     "image/photo.png", "image/photo16.ppm" };
+	static const char *const parts[] = {"image/photo.ppm", "image/gray.pgm", "image/photo.jpg",
+	                                    "image/photo.png", "image/photo16.ppm"};
 	enum { N_PARTS = sizeof parts / sizeof parts[0] };
 	uint8_t *bufs[N_PARTS], *all;
 	size_t sizes[N_PARTS], total = 0, at = 0;
@@ -505,18 +504,18 @@ decode_next_walks_concatenated_images(void **state)
 	at = 0;
 	for (int i = 0; i < N_PARTS; i++) {
 		struct fm_image one, alone;
-		struct fm_err e = { 0 };
+		struct fm_err e = {0};
 		size_t used = 0;
 
 		if (fm_image_decode_next(all + at, total - at, FM_DEFAULT_MAX_PIXELS, &one, &used,
-					 &e) != 0)
+		                         &e) != 0)
 			fail_msg("%s in the stream: %s", parts[i], e.msg);
 		assert_int_equal(used, sizes[i]);
 		assert_int_equal(
-			fm_image_decode(bufs[i], sizes[i], FM_DEFAULT_MAX_PIXELS, &alone, &e), 0);
+		    fm_image_decode(bufs[i], sizes[i], FM_DEFAULT_MAX_PIXELS, &alone, &e), 0);
 		assert_int_equal(one.channels, alone.channels);
 		assert_memory_equal(one.pixels, alone.pixels,
-				    (size_t)one.width * one.height * one.channels);
+		                    (size_t)one.width * one.height * one.channels);
 		fm_image_free(&one);
 		fm_image_free(&alone);
 		at += used;
@@ -537,7 +536,7 @@ pnm_header_allows_comments_between_fields(void **state)
 {
 	static const char pgm[] = "P5#c1\n 3#c2\n\t2 # c3\n255\n\x01\x02\x03\x04\x05\x06";
 	struct fm_image img;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	(void)state;
 	assert_int_equal(decode_str(pgm, sizeof pgm - 1, &img, &e), 0);
@@ -555,7 +554,7 @@ pnm_samples_scale_to_eight_bits(void **state)
 	static const char m1000[] = "P5 3 1 1000\n\x00\x00\x01\xf4\x03\xe8";
 	static const char m65535[] = "P5 2 1 65535\n\xab\xff\x01\x80";
 	struct fm_image img;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	(void)state;
 	/* 50/100 -> 127.5 rounds up; a sample above maxval is taken as maxval. */
@@ -577,21 +576,20 @@ bad_pnm_headers_are_format_errors(void **state)
 	static const struct {
 		const char *data, *msg;
 	} cases[] = {
-		{ "P5 2 1 255#\x01\x02", "bad PNM header: no space after the maxval" },
-		{ "P5 2 1 0\n\x01\x02", "PNM maxval is 0" },
-		{ "P5 2 1 70000\n\x01\x02", "PNM maxval is over 65535" },
-		{ "P5 2 x 255\n\x01\x02", "bad PNM header: the height is not a number" },
-		{ "P52 1 255\n\x01\x02", "bad PNM header: no space before the width" },
-		{ "P5 2 1", "truncated PNM header" },
-		{ "P5 0 1 255\n", "image is 0x1 pixels" },
-		{ "P2 2 1 255\n1 2\n",
-		  "plain or bitmap PNM (P2) is not supported, only P5 and P6" },
+	    {"P5 2 1 255#\x01\x02", "bad PNM header: no space after the maxval"},
+	    {"P5 2 1 0\n\x01\x02", "PNM maxval is 0"},
+	    {"P5 2 1 70000\n\x01\x02", "PNM maxval is over 65535"},
+	    {"P5 2 x 255\n\x01\x02", "bad PNM header: the height is not a number"},
+	    {"P52 1 255\n\x01\x02", "bad PNM header: no space before the width"},
+	    {"P5 2 1", "truncated PNM header"},
+	    {"P5 0 1 255\n", "image is 0x1 pixels"},
+	    {"P2 2 1 255\n1 2\n", "plain or bitmap PNM (P2) is not supported, only P5 and P6"},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct fm_image img;
-		struct fm_err e = { 0 };
+		struct fm_err e = {0};
 
 		assert_int_equal(decode_str(cases[i].data, strlen(cases[i].data), &img, &e), -1);
 		assert_int_equal(e.code, FM_EFORMAT);
@@ -604,9 +602,9 @@ bad_pnm_headers_are_format_errors(void **state)
 static void
 gray_from_rgb_matches_opencv_cvtcolor(void **state)
 {
-	struct fm_image img = { 1, 1, 3, NULL };
+	struct fm_image img = {1, 1, 3, NULL};
 	struct fm_gray g;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 	uint8_t px[3];
 
 	(void)state;
@@ -645,7 +643,7 @@ static void
 equalize_of_a_flat_image_keeps_its_value(void **state)
 {
 	struct fm_gray g;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	(void)state;
 	assert_int_equal(fm_gray_new(5, 4, &g, &e), 0);
@@ -667,7 +665,7 @@ check_resizes(const char *stem, const uint32_t (*sizes)[2], size_t n_sizes)
 {
 	char rel[256];
 	struct fm_gray src;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	snprintf(rel, sizeof rel, "image/%s.pgm", stem);
 	load_gray(rel, &src);
@@ -677,7 +675,7 @@ check_resizes(const char *stem, const uint32_t (*sizes)[2], size_t n_sizes)
 		struct fm_gray dst, want;
 
 		snprintf(rel, sizeof rel, "image/%s-%s-%ux%u.pgm", stem, exact ? "exact" : "resize",
-			 size[0], size[1]);
+		         size[0], size[1]);
 		load_gray(rel, &want);
 		assert_int_equal(fm_gray_new(size[0], size[1], &dst, &e), 0);
 		if (exact)
@@ -695,9 +693,9 @@ static void
 resizes_match_opencv_inter_linear_and_linear_exact(void **state)
 {
 	/* Down, up, one side only, to one pixel, and to the same size (OpenCV copies). */
-	static const uint32_t sizes[][2] = { { 37, 23 }, { 20, 13 }, { 12, 7 }, { 36, 22 },
-					     { 53, 31 }, { 74, 46 }, { 5, 3 },	 { 1, 1 },
-					     { 37, 1 },	 { 1, 23 },  { 100, 9 } };
+	static const uint32_t sizes[][2] = {{37, 23}, {20, 13}, {12, 7}, {36, 22},
+	                                    {53, 31}, {74, 46}, {5, 3},  {1, 1},
+	                                    {37, 1},  {1, 23},  {100, 9}};
 
 	(void)state;
 	check_resizes("gray-37x23", sizes, sizeof sizes / sizeof sizes[0]);
@@ -707,7 +705,7 @@ static void
 resize_to_exact_half_matches_opencv_area_switch(void **state)
 {
 	/* 19x12 is OpenCV's INTER_AREA fast path; 19x13 and 76x48 stay bilinear. */
-	static const uint32_t sizes[][2] = { { 19, 12 }, { 19, 13 }, { 76, 48 } };
+	static const uint32_t sizes[][2] = {{19, 12}, {19, 13}, {76, 48}};
 
 	(void)state;
 	check_resizes("gray-38x24", sizes, sizeof sizes / sizeof sizes[0]);
@@ -716,7 +714,7 @@ resize_to_exact_half_matches_opencv_area_switch(void **state)
 static void
 resize_wider_than_a_strip_matches_opencv(void **state)
 {
-	static const uint32_t sizes[][2] = { { 1500, 5 }, { 1031, 2 }, { 3001, 3 } };
+	static const uint32_t sizes[][2] = {{1500, 5}, {1031, 2}, {3001, 3}};
 
 	(void)state;
 	check_resizes("gray-2100x3", sizes, sizeof sizes / sizeof sizes[0]);
@@ -726,7 +724,7 @@ static void
 crop_inside_copies_the_rectangle(void **state)
 {
 	struct fm_gray src, out;
-	struct fm_err e = { 0 };
+	struct fm_err e = {0};
 
 	(void)state;
 	load_gray("image/gray-37x23.pgm", &src);
@@ -742,11 +740,11 @@ crop_inside_copies_the_rectangle(void **state)
 static void
 crop_outside_repeats_the_edge_pixels(void **state)
 {
-	static const uint8_t px[] = { 1, 2, 3, 4, 5, 6 }; /* 3x2 */
-	static const uint8_t want[] = { 1, 1, 1, 2, 3, 3, 1, 1, 1, 2, 3, 3,
-					4, 4, 4, 5, 6, 6, 4, 4, 4, 5, 6, 6 };
-	struct fm_gray src = { 3, 2, (uint8_t *)px }, out;
-	struct fm_err e = { 0 };
+	static const uint8_t px[] = {1, 2, 3, 4, 5, 6}; /* 3x2 */
+	static const uint8_t want[] = {1, 1, 1, 2, 3, 3, 1, 1, 1, 2, 3, 3,
+	                               4, 4, 4, 5, 6, 6, 4, 4, 4, 5, 6, 6};
+	struct fm_gray src = {3, 2, (uint8_t *)px}, out;
+	struct fm_err e = {0};
 
 	(void)state;
 	assert_int_equal(fm_gray_crop(&src, -2, -1, 6, 4, &out, &e), 0);
@@ -764,9 +762,9 @@ crop_outside_repeats_the_edge_pixels(void **state)
 static void
 empty_sizes_are_invalid_arguments(void **state)
 {
-	static const uint8_t px[] = { 1 };
-	struct fm_gray src = { 1, 1, (uint8_t *)px }, out;
-	struct fm_err e = { 0 };
+	static const uint8_t px[] = {1};
+	struct fm_gray src = {1, 1, (uint8_t *)px}, out;
+	struct fm_err e = {0};
 
 	(void)state;
 	assert_int_equal(fm_gray_crop(&src, 0, 0, 0, 1, &out, &e), -1);
@@ -780,8 +778,8 @@ empty_sizes_are_invalid_arguments(void **state)
 static void
 free_of_null_or_zeroed_is_a_no_op(void **state)
 {
-	struct fm_image img = { 0 };
-	struct fm_gray g = { 0 };
+	struct fm_image img = {0};
+	struct fm_gray g = {0};
 
 	(void)state;
 	fm_image_free(NULL);
@@ -795,42 +793,42 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(jpeg_files_decode_like_opencv_imread),
-		cmocka_unit_test(png_files_decode_like_opencv_imread),
-		cmocka_unit_test(pnm_files_decode_like_opencv_imread),
-		cmocka_unit_test(exif_orientation_turns_the_image_upright_like_imread),
-		cmocka_unit_test(exif_reader_stays_inside_its_block),
-		cmocka_unit_test(truncated_jpeg_is_format_error),
-		cmocka_unit_test(corrupt_jpeg_is_format_error),
-		cmocka_unit_test(huge_jpeg_header_is_limit_error_before_allocation),
-		cmocka_unit_test(empty_file_is_format_error),
-		cmocka_unit_test(file_over_the_size_limit_is_limit_error_before_reading),
-		cmocka_unit_test(text_file_is_format_error),
-		cmocka_unit_test(truncated_png_is_format_error),
-		cmocka_unit_test(png_with_bad_crc_is_format_error),
-		cmocka_unit_test(huge_png_header_is_limit_error_before_allocation),
-		cmocka_unit_test(huge_pgm_header_is_limit_error_before_allocation),
-		cmocka_unit_test(truncated_ppm_is_format_error),
-		cmocka_unit_test(missing_file_is_io_error),
-		cmocka_unit_test(directory_is_io_error),
-		cmocka_unit_test(png_with_bad_crc_in_a_text_chunk_is_format_error),
-		cmocka_unit_test(every_truncation_of_a_good_file_is_an_error),
-		cmocka_unit_test(random_damage_never_crashes),
-		cmocka_unit_test(max_pixels_is_inclusive),
-		cmocka_unit_test(decode_next_walks_concatenated_images),
-		cmocka_unit_test(pnm_header_allows_comments_between_fields),
-		cmocka_unit_test(pnm_samples_scale_to_eight_bits),
-		cmocka_unit_test(bad_pnm_headers_are_format_errors),
-		cmocka_unit_test(gray_from_rgb_matches_opencv_cvtcolor),
-		cmocka_unit_test(equalize_matches_opencv_equalizehist),
-		cmocka_unit_test(equalize_of_a_flat_image_keeps_its_value),
-		cmocka_unit_test(resizes_match_opencv_inter_linear_and_linear_exact),
-		cmocka_unit_test(resize_to_exact_half_matches_opencv_area_switch),
-		cmocka_unit_test(resize_wider_than_a_strip_matches_opencv),
-		cmocka_unit_test(crop_inside_copies_the_rectangle),
-		cmocka_unit_test(crop_outside_repeats_the_edge_pixels),
-		cmocka_unit_test(empty_sizes_are_invalid_arguments),
-		cmocka_unit_test(free_of_null_or_zeroed_is_a_no_op),
+	    cmocka_unit_test(jpeg_files_decode_like_opencv_imread),
+	    cmocka_unit_test(png_files_decode_like_opencv_imread),
+	    cmocka_unit_test(pnm_files_decode_like_opencv_imread),
+	    cmocka_unit_test(exif_orientation_turns_the_image_upright_like_imread),
+	    cmocka_unit_test(exif_reader_stays_inside_its_block),
+	    cmocka_unit_test(truncated_jpeg_is_format_error),
+	    cmocka_unit_test(corrupt_jpeg_is_format_error),
+	    cmocka_unit_test(huge_jpeg_header_is_limit_error_before_allocation),
+	    cmocka_unit_test(empty_file_is_format_error),
+	    cmocka_unit_test(file_over_the_size_limit_is_limit_error_before_reading),
+	    cmocka_unit_test(text_file_is_format_error),
+	    cmocka_unit_test(truncated_png_is_format_error),
+	    cmocka_unit_test(png_with_bad_crc_is_format_error),
+	    cmocka_unit_test(huge_png_header_is_limit_error_before_allocation),
+	    cmocka_unit_test(huge_pgm_header_is_limit_error_before_allocation),
+	    cmocka_unit_test(truncated_ppm_is_format_error),
+	    cmocka_unit_test(missing_file_is_io_error),
+	    cmocka_unit_test(directory_is_io_error),
+	    cmocka_unit_test(png_with_bad_crc_in_a_text_chunk_is_format_error),
+	    cmocka_unit_test(every_truncation_of_a_good_file_is_an_error),
+	    cmocka_unit_test(random_damage_never_crashes),
+	    cmocka_unit_test(max_pixels_is_inclusive),
+	    cmocka_unit_test(decode_next_walks_concatenated_images),
+	    cmocka_unit_test(pnm_header_allows_comments_between_fields),
+	    cmocka_unit_test(pnm_samples_scale_to_eight_bits),
+	    cmocka_unit_test(bad_pnm_headers_are_format_errors),
+	    cmocka_unit_test(gray_from_rgb_matches_opencv_cvtcolor),
+	    cmocka_unit_test(equalize_matches_opencv_equalizehist),
+	    cmocka_unit_test(equalize_of_a_flat_image_keeps_its_value),
+	    cmocka_unit_test(resizes_match_opencv_inter_linear_and_linear_exact),
+	    cmocka_unit_test(resize_to_exact_half_matches_opencv_area_switch),
+	    cmocka_unit_test(resize_wider_than_a_strip_matches_opencv),
+	    cmocka_unit_test(crop_inside_copies_the_rectangle),
+	    cmocka_unit_test(crop_outside_repeats_the_edge_pixels),
+	    cmocka_unit_test(empty_sizes_are_invalid_arguments),
+	    cmocka_unit_test(free_of_null_or_zeroed_is_a_no_op),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

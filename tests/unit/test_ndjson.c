@@ -631,13 +631,17 @@ utf8_check_follows_rfc_3629(void **state)
 	}
 }
 
-
 static void
 base64_follows_rfc_4648(void **state)
 {
 	static const char *const vectors[][2] = {
-	    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},     {"foo", "Zm9v"},
-	    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"},
 	};
 	static const char *const bad[] = {"Zm9", "Zm=v", "Z!==", "====", "Zg==Zg==", "Zg=a"};
 	uint8_t all[256], back[256];
@@ -649,8 +653,8 @@ base64_follows_rfc_4648(void **state)
 	for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
 		const char *plain = vectors[i][0];
 
-		assert_int_equal(fm_ndjson_set_base64(rec, "b", (const uint8_t *)plain,
-						      strlen(plain), &err), 0);
+		assert_int_equal(
+		    fm_ndjson_set_base64(rec, "b", (const uint8_t *)plain, strlen(plain), &err), 0);
 		assert_string_equal(cJSON_GetObjectItem(rec, "b")->valuestring, vectors[i][1]);
 		assert_int_equal(fm_ndjson_get_base64(rec, "b", back, sizeof back, &n, &err), 0);
 		assert_int_equal(n, strlen(plain));

@@ -29,8 +29,8 @@ struct segment {
 
 /* Play segments at fps; collect the events (at most max) and return how many. */
 static int
-play(const struct segment *segs, size_t n_segs, double fps, struct fm_brief_event *events,
-     int max, double last_smoothed[FM_N_EMOTIONS])
+play(const struct segment *segs, size_t n_segs, double fps, struct fm_brief_event *events, int max,
+     double last_smoothed[FM_N_EMOTIONS])
 {
 	const struct fm_timeline_opts o = FM_TIMELINE_OPTS_DEFAULT;
 	struct fm_timeline *tl;
@@ -113,10 +113,10 @@ flicker_and_unsure_departures_are_no_events(void **state)
 static void
 events_are_found_at_any_frame_rate(void **state)
 {
-	const struct segment segs[] = {
-	    {FM_NEUTRAL, 0.7, 2.0}, {FM_FEAR, 0.8, 0.3},  {FM_NEUTRAL, 0.7, 1.5},
-	    {FM_DISGUST, 0.6, 0.4}, {FM_NEUTRAL, 0.7, 1.5}, {FM_HAPPY, 0.9, 0.7},
-	    {FM_NEUTRAL, 0.7, 2.0}};
+	const struct segment segs[] = {{FM_NEUTRAL, 0.7, 2.0}, {FM_FEAR, 0.8, 0.3},
+	                               {FM_NEUTRAL, 0.7, 1.5}, {FM_DISGUST, 0.6, 0.4},
+	                               {FM_NEUTRAL, 0.7, 1.5}, {FM_HAPPY, 0.9, 0.7},
+	                               {FM_NEUTRAL, 0.7, 2.0}};
 	static const double rates[] = {10, 20, 30, 60}; /* whole frames in every spell */
 	struct fm_brief_event ev[8];
 

@@ -17,7 +17,7 @@
 static void
 scores_of_a_known_matrix(void **state)
 {
-	struct fm_confusion m = { 0 };
+	struct fm_confusion m = {0};
 	struct fm_scores s;
 
 	(void)state;
@@ -75,7 +75,7 @@ a_small_network_learns_bars(void **state)
 	struct fm_dataset train, test;
 	struct fm_cnn *net;
 	struct fm_err err;
-	struct fm_train_opts o = { 0 };
+	struct fm_train_opts o = {0};
 	struct fm_confusion m;
 	struct fm_scores s;
 	double loss, acc, first_loss = 0;
@@ -84,18 +84,17 @@ a_small_network_learns_bars(void **state)
 	make_bars(&train, 700, 1);
 	make_bars(&test, 140, 2);
 	assert_int_equal(fm_cnn_new("conv 8 3 1 1, bn, relu, maxpool 2, conv 16 3 1 1, bn, relu, "
-				    "gap, dense 7",
-				    1, 16, 16, 32, 5, &net, &err),
-			 0);
+	                            "gap, dense 7",
+	                            1, 16, 16, 32, 5, &net, &err),
+	                 0);
 	assert_int_equal(fm_cnn_set_normalization(net, 128, 64, &err), 0);
 	o.batch = 32;
 	o.optim = (struct fm_optim)FM_OPTIM_SGD_DEFAULT;
-	o.schedule = (struct fm_lr_schedule){ FM_LR_COSINE, 0.05, 0.0005, 0.5, 6, 1, 1 };
+	o.schedule = (struct fm_lr_schedule){FM_LR_COSINE, 0.05, 0.0005, 0.5, 6, 1, 1};
 	o.smoothing = 0.05f;
 	for (size_t epoch = 0; epoch < 6; epoch++) {
-		assert_int_equal(fm_train_epoch(net, &train, &o, epoch, 9, NULL, NULL, &loss, &acc,
-						&err),
-				 0);
+		assert_int_equal(
+		    fm_train_epoch(net, &train, &o, epoch, 9, NULL, NULL, &loss, &acc, &err), 0);
 		if (epoch == 0)
 			first_loss = loss;
 		print_message("# epoch %zu: loss %.4f, accuracy %.3f\n", epoch, loss, acc);
@@ -104,7 +103,7 @@ a_small_network_learns_bars(void **state)
 	assert_int_equal(fm_train_evaluate(net, &test, 1, &m, &err), 0);
 	fm_confusion_scores(&m, &s);
 	print_message("# bars: loss %.3f -> %.3f, test accuracy %.2f\n", first_loss, loss,
-		      s.accuracy);
+	              s.accuracy);
 	/* Chance is 1/7; a bar this plain is learnt almost perfectly. */
 	assert_true(s.accuracy > 0.8);
 	fm_cnn_free(net);
@@ -122,7 +121,8 @@ wrong_shapes_are_refused(void **state)
 
 	(void)state;
 	make_bars(&d, 14, 3);
-	assert_int_equal(fm_cnn_new("conv 4 3, relu, gap, dense 3", 1, 16, 16, 8, 1, &net, &err), 0);
+	assert_int_equal(fm_cnn_new("conv 4 3, relu, gap, dense 3", 1, 16, 16, 8, 1, &net, &err),
+	                 0);
 	assert_int_equal(fm_train_evaluate(net, &d, 0, &m, &err), -1);
 	assert_int_equal(err.code, FM_EINVAL);
 	fm_cnn_free(net);
@@ -133,9 +133,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(scores_of_a_known_matrix),
-		cmocka_unit_test(a_small_network_learns_bars),
-		cmocka_unit_test(wrong_shapes_are_refused),
+	    cmocka_unit_test(scores_of_a_known_matrix),
+	    cmocka_unit_test(a_small_network_learns_bars),
+	    cmocka_unit_test(wrong_shapes_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
