@@ -159,7 +159,7 @@ void cnn_layer_forward(struct cnn_layer *l, const float *x, float *y, int traini
 void cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, const float *dy,
                         float *dx, const struct cnn_ctx *c);
 
-/* Softmax of n rows of k logits into p (lib/cnn_train.c). */
+/* Softmax of n rows of k logits into p (lib/cnn_optim.c). */
 void cnn_softmax(const float *z, size_t n, size_t k, float *p);
 /* Mean smoothed cross-entropy of n rows of k logits; dz (may be NULL) gets its gradient. */
 double cnn_xent(const float *z, const int *labels, size_t n, size_t k, float smoothing, float *dz);

@@ -1,5 +1,5 @@
 /*
- * lib/cnn_train.c: softmax cross-entropy with label smoothing (Szegedy et al., "Rethinking
+ * lib/cnn_optim.c: softmax cross-entropy with label smoothing (Szegedy et al., "Rethinking
  * the Inception architecture", 2016), the optimisers, and the learning-rate schedules.
  *
  * The optimisers follow PyTorch's torch.optim: SGD's momentum buffer starts at the first

@@ -1,5 +1,5 @@
 /*
- * lib/image_stream.c: images back to back on a file descriptor, as `ffmpeg -f image2pipe`
+ * lib/image_frames.c: images back to back on a file descriptor, as `ffmpeg -f image2pipe`
  * writes them (binary PGM or PPM, PNG) or as a webcam delivers MJPEG (concatenated JPEGs).
  * Each image's end is found from its own structure, without decoding it: a PNM header
  * gives the size of its samples, a JPEG is walked marker by marker to its EOI, a PNG chunk

@@ -1,5 +1,5 @@
 /*
- * lib/train.c: epochs of mini-batch training and the confusion matrix; see train.h.
+ * lib/train_epochs.c: epochs of mini-batch training and the confusion matrix; see train.h.
  */
 #include "train.h"
 
