@@ -54,7 +54,8 @@ static const char OPTIONS[] =
     "  --max-songs n           refuse a larger library (default 1000000)\n"
     "  -n count                songs per ranking (default 10)\n"
     "  --now time              the present, for --feedback and --recent (default: the\n"
-    "                          clock), Unix seconds or RFC 3339\n"
+    "                          clock): Unix seconds, RFC 3339, or\n"
+    "                          \"2024-05-01 18:30:00\" in local time\n"
     "  --profiles file         the mood profiles (default: $FERMATA_PROFILES, else\n"
     "                          profiles.json installed with fermata or in the build\n"
     "                          tree's models/)\n"
@@ -86,6 +87,7 @@ struct opts {
 struct ctx {
 	const struct opts *o;
 	struct fm_rank_library *lib;
+	struct fm_rank_paths *paths; /* finds the songs that logs name */
 	struct fm_rank_profiles profiles;
 	struct fm_rank_work *work;
 	struct fm_rank_hit *hits;
@@ -542,8 +544,7 @@ apply_feedback(struct ctx *c)
 		if (fm_rank_event_decode(rec, &c->profiles.feedback, &ev, &e) == -1) {
 			warnx("%s: line %llu: %s", path, (unsigned long long)line.number, e.msg);
 			some_failed(c);
-		} else if ((found = fm_rank_library_find(c->lib, ev.path, ev.n_path, &i, &e)) ==
-		           -1) {
+		} else if ((found = fm_rank_paths_find(c->paths, ev.path, &i, &e)) == -1) {
 			warnx("%s: line %llu: %s", path, (unsigned long long)line.number, e.msg);
 			some_failed(c);
 		} else if (found == 0) {
@@ -570,6 +571,7 @@ read_history(struct ctx *c)
 	const char *path = c->o->history;
 	struct fm_ndjson_reader *rd;
 	struct fm_ndjson_line line;
+	uint64_t n_asked = 0, n_found = 0;
 	struct fm_err e;
 	int fd, rc = 0;
 
@@ -599,15 +601,22 @@ read_history(struct ctx *c)
 		} else if (t != NULL && c->o->recent_sec > 0 &&
 		           c->o->now_sec - t_sec > c->o->recent_sec) {
 			/* played long enough ago to be welcome again */
-		} else if ((found = fm_rank_library_find(c->lib, p, strlen(p), &i, &e)) == -1) {
+		} else if ((found = fm_rank_paths_find(c->paths, p, &i, &e)) == -1) {
 			warnx("%s: line %llu: %s", path, (unsigned long long)line.number, e.msg);
 			some_failed(c);
-		} else if (found == 1) {
-			c->excluded[i] = 1;
+		} else {
+			n_asked++;
+			n_found += found;
+			if (found == 1)
+				c->excluded[i] = 1;
 		}
 		cJSON_Delete(rec);
 	}
 	close_lines(rd, fd);
+	/* Most likely the log and the library spell paths differently, for files not here. */
+	if (rc == 0 && n_asked > 0 && n_found == 0)
+		warnx("%s: none of its %llu song%s is in the library: nothing excluded", path,
+		      (unsigned long long)n_asked, n_asked > 1 ? "s" : "");
 	return rc;
 }
 
@@ -698,10 +707,9 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 		c->status = STATUS_CANNOT_RUN;
 		return -1;
 	}
-	if (n_hits == 0) {
+	/* Not a failure: a cron job must tell this from bad input (recommend(1)). */
+	if (n_hits == 0)
 		warnx("every song of the library is excluded: nothing to recommend");
-		some_failed(c);
-	}
 	for (size_t k = 0; k < n_hits; k++) {
 		cJSON *out = song_record(c, &c->hits[k], k, top, query, &e);
 		char *text;
@@ -838,7 +846,6 @@ run_queries(struct ctx *c, int argc, char *const argv[])
 		return rank_and_write(c, p, NULL);
 	}
 	warnx("no face with expression scores in the input: nothing to recommend");
-	some_failed(c);
 	return 0;
 }
 
@@ -938,13 +945,16 @@ main(int argc, char *argv[])
 	} else if (o.learn != NULL) {
 		rc = learn(&c);
 	} else {
-		if ((o.feedback != NULL && apply_feedback(&c) == -1) ||
+		if (((o.feedback != NULL || o.history != NULL) &&
+		     fm_rank_paths_new(c.lib, &c.paths, &e) == -1) ||
+		    (o.feedback != NULL && apply_feedback(&c) == -1) ||
 		    (o.history != NULL && read_history(&c) == -1))
 			rc = -1;
 		else
 			rc = run_queries(&c, argc - optind, argv + optind);
 	}
 	fm_rank_work_free(c.work);
+	fm_rank_paths_free(c.paths);
 	fm_rank_library_free(c.lib);
 	free(c.hits);
 	free(c.excluded);

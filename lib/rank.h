@@ -126,6 +126,25 @@ int fm_rank_library_record(const struct fm_rank_library *lib, size_t i, char **t
 int fm_rank_library_find(const struct fm_rank_library *lib, const char *path, size_t n_bytes,
                          size_t *i, struct fm_err *err);
 
+/*
+ * Songs by real path: a log that names "/home/me/Music/x.flac" finds the song the library
+ * calls "x.flac" (relative paths are taken from the current directory). The object borrows
+ * lib, which must outlive it. FM_ENOMEM.
+ */
+struct fm_rank_paths; /* opaque: the songs' real paths, resolved when first needed */
+int fm_rank_paths_new(const struct fm_rank_library *lib, struct fm_rank_paths **out,
+                      struct fm_err *err);
+void fm_rank_paths_free(struct fm_rank_paths *p);
+
+/*
+ * The song path names: as fm_rank_library_find, and when that finds none and path names a
+ * file that exists, the song whose path names the same file once symbolic links, "." and
+ * ".." are resolved (realpath(3)). The first such lookup resolves the path of every song
+ * whose file exists, once (a stat of each; reading each record of an index). 1 with *i, 0,
+ * or -1 as fm_rank_library_find.
+ */
+int fm_rank_paths_find(struct fm_rank_paths *p, const char *path, size_t *i, struct fm_err *err);
+
 /* ------------------------------------------------------------------------------------------ */
 /* The binary index: the finished library in a file that opens in milliseconds (recommend(1)) */
 
@@ -253,10 +272,12 @@ void fm_rank_feedback_apply(const struct fm_rank_feedback *fb, struct fm_rank_pr
 
 /*
  * A time as Unix seconds: a JSON number, or an RFC 3339 string ("2024-05-01T18:30:00Z",
- * "2024-05-01T20:30:00.5+02:00"; "t" or a space may separate date and time). FM_EFORMAT.
+ * "2024-05-01T20:30:00.5+02:00"; "t" or a space may separate date and time), whose zone may
+ * be left out ("2024-05-01 18:30:00"): the time is then local, in the zone of TZ, as
+ * mktime(3) reads it. FM_EFORMAT.
  */
 int fm_rank_time_decode(const cJSON *v, double *t_sec, struct fm_err *err);
-/* The same for a string (an option's argument): a decimal number or RFC 3339. */
+/* The same for a string (an option's argument): a decimal number or a date and time. */
 int fm_rank_time_parse(const char *s, double *t_sec, struct fm_err *err);
 
 /* ------------------------------------------------------------------------------------------ */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ndjson.h"
 
@@ -310,15 +311,21 @@ digits(const char *s, int n, int *out)
 	return true;
 }
 
+/*
+ * RFC 3339 ("2024-05-01T18:30:00Z"), and the forms people and programs also write: a space
+ * for the "T" (as SQL and date '+%F %T' do) and no zone, which ISO 8601 and date(1) read as
+ * local time (TZ), as mktime(3) does here.
+ */
 static int
 parse_rfc3339(const char *s, double *t_sec, struct fm_err *err)
 {
 	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	bool local = false;
 	double frac = 0;
 	const char *p;
 
-	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	if (strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
 	    s[7] != '-' || !digits(s + 8, 2, &d) || strchr("Tt ", s[10]) == NULL ||
 	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
 	    !digits(s + 17, 2, &sec))
@@ -332,7 +339,9 @@ parse_rfc3339(const char *s, double *t_sec, struct fm_err *err)
 		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
 			frac += (*p - '0') * scale;
 	}
-	if (*p == 'Z' || *p == 'z')
+	if (*p == '\0')
+		local = true;
+	else if (*p == 'Z' || *p == 'z')
 		p++;
 	else if ((*p == '+' || *p == '-') && digits(p + 1, 2, &oh) && p[3] == ':' &&
 	         digits(p + 4, 2, &om)) {
@@ -344,12 +353,30 @@ parse_rfc3339(const char *s, double *t_sec, struct fm_err *err)
 	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
 	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
 		goto bad;
+	if (local) {
+		/* A leap second, as in UTC below, is the next minute's first second. */
+		struct tm tm = {.tm_year = y - 1900,
+		                .tm_mon = mo - 1,
+		                .tm_mday = d,
+		                .tm_hour = h,
+		                .tm_min = mi,
+		                .tm_sec = sec,
+		                .tm_isdst = -1};
+		time_t t = mktime(&tm);
+		if (t == (time_t)-1 && !(tm.tm_year == 69 && tm.tm_mon == 11 && tm.tm_mday == 31 &&
+		                         tm.tm_hour == 23 && tm.tm_min == 59 && tm.tm_sec == 59))
+			goto bad;
+		*t_sec = (double)t + frac;
+		return 0;
+	}
 	*t_sec = (double)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec + frac -
 	         sign * (oh * 3600 + om * 60);
 	return 0;
 bad:
 	return fm_err_set(err, FM_EFORMAT,
-	                  "time \"%.40s\" is not RFC 3339 (2024-05-01T18:30:00Z) nor a number", s);
+	                  "time \"%.40s\" is neither a number nor a date and time "
+	                  "(2024-05-01T18:30:00Z, or 2024-05-01 18:30:00 in local time)",
+	                  s);
 }
 
 int
@@ -376,7 +403,8 @@ fm_rank_time_decode(const cJSON *v, double *t_sec, struct fm_err *err)
 	}
 	if (cJSON_IsString(v))
 		return parse_rfc3339(v->valuestring, t_sec, err);
-	return fm_err_set(err, FM_EFORMAT, "\"time\" is neither a number nor an RFC 3339 string");
+	return fm_err_set(err, FM_EFORMAT,
+	                  "\"time\" is neither a number nor a date and time string");
 }
 
 int

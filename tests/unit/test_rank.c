@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rank.h"
@@ -1119,8 +1120,9 @@ times_are_unix_seconds_or_rfc3339(void **state)
 	                            "2023-02-29T00:00:00Z",
 	                            "2024-13-01T00:00:00Z",
 	                            "2024-05-01T24:00:00Z",
-	                            "2024-05-01T18:30:00",
 	                            "2024-05-01",
+	                            "2024-05-01 18:30",
+	                            "2024-05-01 18:30:00 ",
 	                            "2024-05-01T18:30:00+0200",
 	                            "2024-05-01T18:30:00.Z",
 	                            "nan"};
@@ -1137,6 +1139,37 @@ times_are_unix_seconds_or_rfc3339(void **state)
 		assert_int_equal(fm_rank_time_parse(bad[k], &t, &e), -1);
 		assert_int_equal(e.code, FM_EFORMAT);
 	}
+}
+
+/* Without a zone, a time is local, as date(1) writes it: TZ decides (POSIX TZ strings, which
+ * need no zone files; "XXX-2" is two hours east of UTC). */
+static void
+times_without_a_zone_are_local(void **state)
+{
+	struct fm_err e;
+	cJSON *v;
+	double t;
+
+	(void)state;
+	assert_int_equal(setenv("TZ", "UTC0", 1), 0);
+	tzset();
+	assert_int_equal(fm_rank_time_parse("2024-05-01 18:30:00", &t, &e), 0);
+	assert_true(t == 1714588200);
+	assert_int_equal(fm_rank_time_parse("2024-05-01T18:30:00.5", &t, &e), 0);
+	assert_true(t == 1714588200.5);
+	assert_int_equal(setenv("TZ", "XXX-2", 1), 0);
+	tzset();
+	assert_int_equal(fm_rank_time_parse("2024-05-01 20:30:00", &t, &e), 0);
+	assert_true(t == 1714588200);
+	/* A zone given wins over TZ. */
+	assert_int_equal(fm_rank_time_parse("2024-05-01 18:30:00Z", &t, &e), 0);
+	assert_true(t == 1714588200);
+	v = cJSON_CreateString("2024-05-01 20:30:00");
+	assert_int_equal(fm_rank_time_decode(v, &t, &e), 0);
+	assert_true(t == 1714588200);
+	cJSON_Delete(v);
+	unsetenv("TZ");
+	tzset();
 }
 
 int
@@ -1171,6 +1204,7 @@ main(void)
 	    cmocka_unit_test(scores_are_renormalised_and_checked),
 	    cmocka_unit_test(half_life_lets_recent_frames_dominate),
 	    cmocka_unit_test(times_are_unix_seconds_or_rfc3339),
+	    cmocka_unit_test(times_without_a_zone_are_local),
 	};
 
 	return cmocka_run_group_tests_name("rank", tests, NULL, NULL);
