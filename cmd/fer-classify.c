@@ -21,8 +21,8 @@
 #include "common.h"
 #include "dataset.h"
 #include "image.h"
+#include "mood.h"
 #include "ndjson.h"
-#include "timeline.h"
 
 static const char USAGE[] =
     "usage: fer-classify [-hV] [--brief seconds] [--fast | --model file] "
@@ -57,7 +57,7 @@ struct opts {
 	uint64_t max_pixels;
 	bool tta, fast, keep_crops, progress;
 	long long max_faces, max_line;
-	struct fm_timeline_opts timeline; /* half_life_sec 0: no smoothing */
+	struct fm_mood_timeline_opts timeline; /* half_life_sec 0: no smoothing */
 };
 
 /* What one --jobs thread works with, allocated once: a record of one 48x48 face must
@@ -70,7 +70,7 @@ struct worker {
 
 struct classify {
 	const struct opts *o;
-	struct fm_timeline *timeline; /* --smooth, used in input order only */
+	struct fm_mood_timeline *timeline; /* --smooth, used in input order only */
 	uint64_t n_records;
 	struct worker *workers; /* one per --jobs thread */
 	uint32_t side;
@@ -426,48 +426,27 @@ done:
 }
 
 /*
- * --smooth, in input order: the frame's faces pooled (weighted by area and detection
- * score) into one distribution, smoothed over "t" (or one second per record without it);
+ * --smooth, in input order: the frame's faces pooled into one distribution by lib/mood's
+ * rule (the one recommend uses), smoothed over "t" (or one second per record without it);
  * a brief expression that this frame ends becomes an event record after it.
  */
 static int
 smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 {
 	struct classify *cl = arg;
-	const cJSON *faces = cJSON_GetObjectItemCaseSensitive(rec, "faces");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "t");
-	double p[FM_N_EMOTIONS] = {0}, sm[FM_N_EMOTIONS], weight = 0, t_sec;
-	struct fm_brief_event ev;
-	const cJSON *f;
+	double p[FM_N_EMOTIONS], sm[FM_N_EMOTIONS], t_sec;
+	struct fm_mood_brief ev;
+	size_t n_faces;
 	int rc;
 
 	t_sec = cJSON_IsNumber(t) ? t->valuedouble : (double)cl->n_records;
 	cl->n_records++;
-	cJSON_ArrayForEach(f, faces)
-	{
-		const cJSON *scores = cJSON_GetObjectItemCaseSensitive(f, "scores");
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(f, "w");
-		const cJSON *h = cJSON_GetObjectItemCaseSensitive(f, "h");
-		const cJSON *score = cJSON_GetObjectItemCaseSensitive(f, "score");
-		double wt =
-		    cJSON_IsNumber(w) && cJSON_IsNumber(h) ? w->valuedouble * h->valuedouble : 1;
-
-		if (cJSON_IsNumber(score) && score->valuedouble > 0 && score->valuedouble <= 1)
-			wt *= score->valuedouble;
-		if (!cJSON_IsObject(scores) || !(wt > 0) || !isfinite(wt))
-			continue;
-		for (int k = 0; k < FM_N_EMOTIONS; k++) {
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-			    scores, fm_emotion_name((enum fm_emotion)k));
-
-			if (cJSON_IsNumber(v) && v->valuedouble >= 0)
-				p[k] += wt * v->valuedouble;
-		}
-		weight += wt;
-	}
-	if (!(weight > 0))
+	if (fm_mood_record(rec, p, &n_faces, err) == -1)
+		return -1;
+	if (n_faces == 0)
 		return 0; /* no face: nothing to smooth, the record passes */
-	rc = fm_timeline_add(cl->timeline, t_sec, p, sm, &ev, err);
+	rc = fm_mood_timeline_add(cl->timeline, t_sec, p, sm, &ev, err);
 	if (rc == -1)
 		return -1;
 	cJSON *smoothed = cJSON_CreateObject();
@@ -477,13 +456,9 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 			cJSON_Delete(smoothed);
 			smoothed = NULL;
 		}
-	int best = 0;
-	for (int k = 1; k < FM_N_EMOTIONS; k++)
-		if (sm[k] > sm[best])
-			best = k;
 	if (fm_ndjson_set(rec, "smoothed", smoothed, err) == -1 ||
 	    fm_ndjson_set(rec, "smoothed_emotion",
-	                  cJSON_CreateString(fm_emotion_name((enum fm_emotion)best)), err) == -1)
+	                  cJSON_CreateString(fm_emotion_name(fm_mood_top(sm))), err) == -1)
 		return -1;
 	if (rc == 1) {
 		cJSON *e = cJSON_CreateObject();
@@ -512,7 +487,7 @@ main(int argc, char *argv[])
 	struct opts o = {
 	    .jobs = default_jobs(),
 	    .max_pixels = FM_DEFAULT_MAX_PIXELS,
-	    .timeline = FM_TIMELINE_OPTS_DEFAULT,
+	    .timeline = FM_MOOD_TIMELINE_OPTS_DEFAULT,
 	    .max_faces = 1000,
 	};
 	struct classify cl = {.o = &o};
@@ -528,7 +503,7 @@ main(int argc, char *argv[])
 	if (o.timeline.half_life_sec > 0) {
 		struct fm_err e;
 
-		if (fm_timeline_new(&o.timeline, &cl.timeline, &e) == -1)
+		if (fm_mood_timeline_new(&o.timeline, &cl.timeline, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "--smooth: %s", e.msg);
 		r.in_order = smooth_frame;
 	}
@@ -546,6 +521,6 @@ main(int argc, char *argv[])
 	r.name = "fer-classify";
 	run_records(&r, argc - optind, argv + optind);
 	close_model(&o, &cl);
-	fm_timeline_free(cl.timeline);
+	fm_mood_timeline_free(cl.timeline);
 	return run_finish(&r);
 }

@@ -22,6 +22,7 @@
 #include "cnn.h"
 #include "common.h"
 #include "dataset.h"
+#include "mood.h"
 #include "train.h"
 
 static const char USAGE[] =
@@ -420,10 +421,10 @@ train(const struct opts *o)
 	struct progress pr = {0};
 	char ckpt[4096];
 	struct fm_err e;
-	static const char *const names[FM_N_EMOTIONS] = {
-	    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
-	};
+	const char *names[FM_N_EMOTIONS];
 
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		names[k] = fm_emotion_name((enum fm_emotion)k);
 	if ((size_t)snprintf(ckpt, sizeof ckpt, "%s.ckpt", o->out) >= sizeof ckpt)
 		errx(STATUS_CANNOT_RUN, "%s: path too long", o->out);
 	load_faces("train", o->data, "Training", &data);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "mood.h"
 #include "ndjson.h"
 #include "rank.h"
 
@@ -41,7 +42,7 @@ static const char OPTIONS[] =
     "  --diverse kinds         vary the songs: mmr (or mmr=lambda, default 0.5),\n"
     "                          artist, album, or a comma list of them\n"
     "  --each                  one ranking per input record (a stream of frames)\n"
-    "  --emotion name          rank for this expression; stdin is not read\n"
+    "  --emotion name          rank for this expression (any case); stdin is not read\n"
     "  --exclude-history file  leave out the songs this play log names (see --recent)\n"
     "  --feedback file         likes, skips and ratings that move the profiles\n"
     "  --half-life seconds     frames weigh less as they age by this half-life\n"
@@ -157,7 +158,7 @@ parse_scores(const char *arg, struct opts *o)
 
 	if (doc == NULL)
 		exit_usage(USAGE, "--scores: not JSON");
-	if (fm_rank_scores_decode(doc, o->mood, &e) == -1) {
+	if (fm_mood_scores_decode(doc, o->mood, &e) == -1) {
 		cJSON_Delete(doc);
 		exit_usage(USAGE, "--scores: %s", e.msg);
 	}
@@ -246,10 +247,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_EMOTION:
 			if (fm_emotion_parse(optarg, &em, &e) == -1)
-				exit_usage(USAGE,
-				           "--emotion: unknown emotion \"%s\" (angry, disgust, "
-				           "fear, happy, sad, surprise, neutral)",
-				           optarg);
+				exit_usage(USAGE, "--emotion: %s", e.msg);
 			for (int k = 0; k < FM_N_EMOTIONS; k++)
 				o->mood[k] = k == (int)em;
 			o->fixed = true;
@@ -697,7 +695,7 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 	    .mmr_lambda = c->o->mmr_lambda,
 	    .excluded = c->excluded,
 	};
-	enum fm_emotion top = fm_rank_mood_top(mood);
+	enum fm_emotion top = fm_mood_top(mood);
 	struct fm_err e;
 	size_t n_hits;
 
@@ -755,7 +753,7 @@ query_id(const cJSON *rec, uint64_t line)
 
 /* Pool the records of one input (a file operand, or "-"); -1 when output fails. */
 static int
-read_records(struct ctx *c, const char *path, struct fm_rank_mood *mood)
+read_records(struct ctx *c, const char *path, struct fm_mood_pool *mood)
 {
 	const char *where = strcmp(path, "-") == 0 ? "stdin" : path;
 	struct fm_ndjson_reader *rd;
@@ -794,8 +792,8 @@ read_records(struct ctx *c, const char *path, struct fm_rank_mood *mood)
 		}
 		/* Without a half-life, --each ranks each record's faces on their own. */
 		if (c->o->each && c->o->half_life_sec == 0)
-			fm_rank_mood_init(mood, 0);
-		if (fm_rank_mood_add(mood, rec, &n_used, &e) == -1) {
+			fm_mood_pool_init(mood, 0);
+		if (fm_mood_pool_add(mood, rec, &n_used, &e) == -1) {
 			const char *id = NULL;
 			if (fm_ndjson_get_path(rec, &id, NULL) == 0)
 				warnx("%s: %s", id, e.msg);
@@ -803,7 +801,7 @@ read_records(struct ctx *c, const char *path, struct fm_rank_mood *mood)
 				warnx("%s: line %llu: %s", where, (unsigned long long)line.number,
 				      e.msg);
 			some_failed(c);
-		} else if (c->o->each && n_used > 0 && fm_rank_mood_get(mood, p, NULL) == 0) {
+		} else if (c->o->each && n_used > 0 && fm_mood_pool_get(mood, p, NULL) == 0) {
 			cJSON *id = query_id(rec, line.number);
 			rc = rank_and_write(c, p, id);
 			cJSON_Delete(id);
@@ -820,7 +818,7 @@ static int
 run_queries(struct ctx *c, int argc, char *const argv[])
 {
 	const struct opts *o = c->o;
-	struct fm_rank_mood mood;
+	struct fm_mood_pool mood;
 	double p[FM_N_EMOTIONS];
 	size_t cap = o->n_results < fm_rank_library_size(c->lib) ? o->n_results
 	                                                         : fm_rank_library_size(c->lib);
@@ -833,7 +831,7 @@ run_queries(struct ctx *c, int argc, char *const argv[])
 	}
 	if (o->fixed)
 		return rank_and_write(c, o->mood, NULL);
-	fm_rank_mood_init(&mood, o->half_life_sec);
+	fm_mood_pool_init(&mood, o->half_life_sec);
 	if (argc == 0 && read_records(c, "-", &mood) == -1)
 		return -1;
 	for (int k = 0; k < argc; k++)
@@ -842,7 +840,7 @@ run_queries(struct ctx *c, int argc, char *const argv[])
 	if (o->each) {
 		if (c->n_rankings > 0)
 			return 0;
-	} else if (fm_rank_mood_get(&mood, p, NULL) == 0) {
+	} else if (fm_mood_pool_get(&mood, p, NULL) == 0) {
 		return rank_and_write(c, p, NULL);
 	}
 	warnx("no face with expression scores in the input: nothing to recommend");

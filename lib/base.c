@@ -169,33 +169,6 @@ fm_write_file(const char *path, const void *bytes, size_t n_bytes, struct fm_err
 	return saved != 0 ? fm_err_errno_at(err, saved, "cannot write %.180s", path) : 0;
 }
 
-static const char *const emotion_names[FM_N_EMOTIONS] = {
-    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
-};
-
-const char *
-fm_emotion_name(enum fm_emotion e)
-{
-	if ((unsigned)e >= FM_N_EMOTIONS)
-		return NULL;
-	return emotion_names[e];
-}
-
-int
-fm_emotion_parse(const char *name, enum fm_emotion *out, struct fm_err *err)
-{
-	for (int i = 0; i < FM_N_EMOTIONS; i++) {
-		if (strcmp(name, emotion_names[i]) == 0) {
-			*out = (enum fm_emotion)i;
-			return 0;
-		}
-	}
-	return fm_err_set(err, FM_EINVAL,
-	                  "unknown emotion '%.40s' (one of angry, disgust, fear, happy, sad, "
-	                  "surprise, neutral)",
-	                  name);
-}
-
 static uint64_t
 splitmix64(uint64_t *x)
 {

@@ -1,6 +1,6 @@
 /*
  * lib/base.h: what every module shares: the error record, default limits, the version,
- * reading a whole file, the seven emotions, and a seedable random number generator.
+ * reading a whole file, and a seedable random number generator.
  *
  * A fallible library function returns 0 or -1 and, on -1, fills the caller's struct fm_err
  * with a code and one line of text (lower case, no program name, no newline, no full stop).
@@ -79,23 +79,6 @@ int fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size
  * with the system's reason after "cannot write" and nothing left behind.
  */
 int fm_write_file(const char *path, const void *bytes, size_t n_bytes, struct fm_err *err);
-
-/* The seven FER2013 classes, in DESIGN.md's order everywhere. */
-enum fm_emotion {
-	FM_ANGRY,
-	FM_DISGUST,
-	FM_FEAR,
-	FM_HAPPY,
-	FM_SAD,
-	FM_SURPRISE,
-	FM_NEUTRAL,
-	FM_N_EMOTIONS
-};
-
-/* "angry" ... "neutral"; NULL for a value out of range. The string is static. */
-const char *fm_emotion_name(enum fm_emotion e);
-/* Parse a name (exact, lower case); -1 with FM_EINVAL for an unknown one. */
-int fm_emotion_parse(const char *name, enum fm_emotion *out, struct fm_err *err);
 
 /*
  * xoshiro256** seeded through splitmix64: fast, small state, and the same sequence on every

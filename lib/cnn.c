@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mood.h"
+
 #define MAX_DESC_BYTES 65536
 #define MAX_PER_SAMPLE 0x7fffffffu /* values per sample in any layer: sgemm takes int sizes */
 #define MAX_NAME_BYTES 64

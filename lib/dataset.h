@@ -16,6 +16,7 @@
 
 #include "base.h"
 #include "image.h"
+#include "mood.h"
 
 struct fm_dataset {
 	size_t n;        /* samples */

@@ -366,18 +366,12 @@ fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
 	const struct fm_rank_library *lib = w->lib;
 	const unsigned groups = FM_RANK_DIVERSE_ARTIST | FM_RANK_DIVERSE_ALBUM;
 	size_t n = lib->n_songs, n_avail = 0, k, got = 0;
-	double sum = 0, norm, c1, c2;
+	double norm, c1, c2;
 	struct plan pl;
 
 	*n_hits = 0;
-	for (int e = 0; e < FM_N_EMOTIONS; e++) {
-		if (!(q->mood[e] >= 0) || !isfinite(q->mood[e]))
-			return fm_err_set(err, FM_EINVAL,
-			                  "mood probabilities must be numbers >= 0");
-		sum += q->mood[e];
-	}
-	if (!(fabs(sum - 1) < 1e-6))
-		return fm_err_set(err, FM_EINVAL, "mood probabilities sum to %g, not 1", sum);
+	if (fm_mood_check(q->mood, err) == -1)
+		return -1;
 	if (q->n_results == 0 || fm_rank_strategy_name(q->strategy) == NULL || !(q->strength > 0) ||
 	    !isfinite(q->strength) ||
 	    ((q->diverse & FM_RANK_DIVERSE_MMR) && !(q->mmr_lambda >= 0 && q->mmr_lambda <= 1)))

@@ -5,13 +5,13 @@
  * expressions that fer-classify's faces give, becomes a query vector in that space through
  * one profile per expression, and songs are ranked by cosine similarity to it.
  *
- * The module also holds what the ranking needs around it: pooling faces and frames into a
- * mood (face size, detection confidence, a half-life over frame times), the strategies
- * (match the mood, lift a negative one step by step towards positive valence, calm it),
- * diversity (maximal marginal relevance, Carbonell and Goldstein 1998; one song per artist
- * or album), the profiles file, learning profiles from the user's own tags, Rocchio feedback
- * (Rocchio 1971) from likes, skips and ratings, and a binary index that opens a large
- * library in a few milliseconds. The file formats are documented in recommend(1).
+ * The module also holds what the ranking needs around it (the mood itself, faces and frames
+ * pooled into one distribution, is lib/mood's): the strategies (match the mood, lift a
+ * negative one step by step towards positive valence, calm it), diversity (maximal marginal
+ * relevance, Carbonell and Goldstein 1998; one song per artist or album), the profiles file,
+ * learning profiles from the user's own tags, Rocchio feedback (Rocchio 1971) from likes, skips and
+ * ratings, and a binary index that opens a large library in a few milliseconds. The file formats
+ * are documented in recommend(1).
  *
  * Thread safety: a library is read-only once finished or loaded, and may be searched from
  * several threads, each with its own struct fm_rank_work.
@@ -26,6 +26,7 @@
 #include <cJSON.h>
 
 #include "base.h"
+#include "mood.h"
 
 /*
  * The descriptors, in the order of every vector. Each is computed from the song record's
@@ -281,51 +282,6 @@ int fm_rank_time_decode(const cJSON *v, double *t_sec, struct fm_err *err);
 int fm_rank_time_parse(const char *s, double *t_sec, struct fm_err *err);
 
 /* ------------------------------------------------------------------------------------------ */
-/* The mood: faces and frames pooled into one distribution                                     */
-
-struct fm_rank_mood {
-	double half_life_sec;    /* 0: every face counts whatever its time */
-	double p[FM_N_EMOTIONS]; /* the distribution pooled so far */
-	double weight;           /* the records behind it, decayed; may underflow to 0 */
-	double last_t;           /* the latest record time seen */
-	uint64_t n_records;
-	size_t n_faces;
-};
-
-/* An empty mood; half_life_sec >= 0 (0: no decay). */
-void fm_rank_mood_init(struct fm_rank_mood *m, double half_life_sec);
-
-/*
- * Pool one record. Its faces (fer-classify's "faces") are averaged, each weighted by its area
- * "w" * "h" times its detection "score" (when in (0, 1]; a face without a usable box counts
- * 1), into the record's distribution; a face's "scores" are renormalised to sum to 1, and a
- * face with only "emotion" counts as certain of it. A record without "faces" but with
- * "scores" or "emotion" of its own counts as one face (for scripts); an "event" record
- * (fer-classify --smooth's brief expressions, which summarise frames already pooled) is
- * passed over. Each record with a face then weighs 1 in the pool. With a half-life, the pool
- * decays by 2^(-dt / half-life) before the record is added, dt the time from the latest
- * record to this one's "t" (records without "t" are one second apart; a time that goes back
- * counts as no time). *n_used is the number of faces pooled (0: the record had none). On -1
- * (FM_EFORMAT: a "faces" that is not an array, a face's "scores" that is not an object of
- * the seven names with numbers >= 0 and not all zero, an unknown emotion name) nothing
- * changes.
- */
-int fm_rank_mood_add(struct fm_rank_mood *m, const cJSON *rec, size_t *n_used, struct fm_err *err);
-
-/* The pooled distribution, summing to 1; FM_EINVAL when nothing was pooled. */
-int fm_rank_mood_get(const struct fm_rank_mood *m, double p[FM_N_EMOTIONS], struct fm_err *err);
-
-/*
- * An object of expression names to probabilities ({"sad":0.7,"neutral":0.3}) as a
- * distribution: names among the seven, numbers >= 0, at least one > 0; missing names are 0 and
- * the sum is renormalised to 1. FM_EFORMAT.
- */
-int fm_rank_scores_decode(const cJSON *scores, double p[FM_N_EMOTIONS], struct fm_err *err);
-
-/* The most likely expression of p (the first of equals, in the order of enum fm_emotion). */
-enum fm_emotion fm_rank_mood_top(const double p[FM_N_EMOTIONS]);
-
-/* ------------------------------------------------------------------------------------------ */
 /* Ranking                                                                                     */
 
 enum fm_rank_strategy {
@@ -362,7 +318,7 @@ int fm_rank_strategy_parse(const char *name, enum fm_rank_strategy *out, struct 
 #define FM_RANK_UPLIFT_LAST 1.0
 
 struct fm_rank_query {
-	double mood[FM_N_EMOTIONS]; /* a distribution (fm_rank_mood_get) */
+	double mood[FM_N_EMOTIONS]; /* a distribution (fm_mood_pool_get) */
 	enum fm_rank_strategy strategy;
 	double strength;         /* > 0: how far uplift and calm move; 1 by default */
 	size_t n_results;        /* >= 1 */

@@ -81,7 +81,7 @@ int
 fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profiles *out,
                         struct fm_err *err)
 {
-	const cJSON *format, *profiles, *axes, *p;
+	const cJSON *format, *profiles, *axes, *p, *by_emotion[FM_N_EMOTIONS] = {NULL};
 	struct fm_rank_profiles pr = {0};
 	cJSON *doc;
 	char where[64];
@@ -104,18 +104,21 @@ fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profile
 	}
 	cJSON_ArrayForEach(p, profiles)
 	{
-		enum fm_emotion e;
+		enum fm_emotion e = FM_NEUTRAL; /* set by the parse; gcc cannot tell */
 
 		if (fm_emotion_parse(p->string, &e, NULL) == -1) {
 			fm_err_set(err, FM_EFORMAT, "profiles: unknown emotion \"%.40s\"",
 			           p->string);
 			goto done;
 		}
+		/* Names in any case, as everywhere; the first of duplicates counts. */
+		if (by_emotion[e] == NULL)
+			by_emotion[e] = p;
 	}
 	for (int e = 0; e < FM_N_EMOTIONS; e++) {
 		const char *name = fm_emotion_name((enum fm_emotion)e);
 
-		p = cJSON_GetObjectItemCaseSensitive(profiles, name);
+		p = by_emotion[e];
 		snprintf(where, sizeof where, "profiles.%s", name);
 		if (!cJSON_IsObject(p)) {
 			fm_err_set(err, FM_EFORMAT, "no profile for \"%s\"", name);

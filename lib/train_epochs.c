@@ -27,17 +27,6 @@ check_shapes(const struct fm_cnn *net, const struct fm_dataset *d, uint32_t *sid
 	return 0;
 }
 
-static size_t
-argmax(const float *p, size_t n)
-{
-	size_t best = 0;
-
-	for (size_t k = 1; k < n; k++)
-		if (p[k] > p[best])
-			best = k;
-	return best;
-}
-
 int
 fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_train_opts *o,
                size_t epoch, uint64_t seed, fm_train_progress_fn *progress, void *ctx, double *loss,
@@ -97,8 +86,8 @@ fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_t
 		    fm_cnn_update(net, &o->optim, (float)lr, err) == -1)
 			goto done;
 		for (size_t k = 0; k < b; k++)
-			correct +=
-			    argmax(probs + k * FM_N_EMOTIONS, FM_N_EMOTIONS) == (size_t)labels[k];
+			correct += fm_mood_top_float(probs + k * FM_N_EMOTIONS) ==
+			           (enum fm_emotion)labels[k];
 		seen += b;
 		loss_sum += batch_loss * (double)b;
 		if (progress != NULL) {
@@ -161,7 +150,7 @@ fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
 		}
 		for (size_t k = 0; k < b; k++)
 			m->count[d->labels[first + k]]
-			        [argmax(probs + k * FM_N_EMOTIONS, FM_N_EMOTIONS)]++;
+			        [fm_mood_top_float(probs + k * FM_N_EMOTIONS)]++;
 	}
 	rc = 0;
 done:

@@ -290,6 +290,55 @@ scores_ok() {
 	done
 }
 
+# The rule of fermata(7)'s "Pooling faces", written once more in jq to check the tools by.
+POOLED='def weight: (if (.w | type) == "number" and .w > 0 and (.h | type) == "number" and .h > 0
+		then .w * .h else 1 end) *
+		(if (.score | type) == "number" and .score > 0 and .score <= 1 then .score else 1 end)
+		| if . < 1e-12 then 1e-12 elif . > 1e18 then 1e18 else . end;
+	[.faces[] | {w: weight, p: ((.scores | add) as $t | .scores | map_values(. / $t))}] as $f
+	| ($f | map(.w) | add) as $W
+	| ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+	| map(. as $e | ($f | map(.w * .p[$e]) | add) / $W)'
+
+@test "--smooth pools a record's faces as recommend does: negative, missing and huge boxes" {
+	flat() { head -c 2304 /dev/zero | tr '\0' "\\$1" | base64 -w0; }
+	face() { printf '{%s"crop":{"side":48,"margin":0.1,"gray":"%s"}}' "$1" "$(flat "$2")"; }
+	{
+		# A negative box is no box: it counts as 1 by 1, not as 30 by 30.
+		printf '{"path":"negative","faces":[%s,%s]}\n' "$(face '"w":-30,"h":-30,' 60)" \
+			"$(face '"w":10,"h":10,"score":0.9,' 300)"
+		# Two boxes whose weights would sum to infinity (and the mood to NaN).
+		printf '{"path":"huge","faces":[%s,%s,%s]}\n' "$(face '"w":1e154,"h":1e154,' 60)" \
+			"$(face '"w":1e154,"h":1e154,' 200)" "$(face '"w":48,"h":48,' 300)"
+		# No box at all, and a score out of (0, 1], beside a box.
+		printf '{"path":"boxless","faces":[%s,%s]}\n' "$(face '"score":7,' 60)" \
+			"$(face '"w":2,"h":3,' 300)"
+	} >in.ndjson
+	# Each record on its own, so that its smoothed scores are the record's pooled ones.
+	while IFS= read -r rec; do
+		"$FC" --smooth 1 <<<"$rec" || return 1
+	done <in.ndjson >smoothed.ndjson
+	[ "$(wc -l <smoothed.ndjson)" -eq 3 ]
+	jq -e "($POOLED) as \$want | [.smoothed[]] as \$got |
+		[range(7) | (\$want[.] - \$got[.]) | fabs < 1e-4] | all" smoothed.ndjson >/dev/null
+	# recommend pools the same faces into the same mood: the same songs, emotion and
+	# scores as for that mood given whole with --scores (within what the four decimals of
+	# "smoothed" move a cosine).
+	local L=$FM_TESTDATA/rank/library.ndjson
+	"$FM_BIN/recommend" --library "$L" --each -n 3 smoothed.ndjson >each.ndjson
+	[ "$(jq -r .query.path each.ndjson | uniq | tr '\n' ' ')" = "negative huge boxless " ]
+	for path in negative huge boxless; do
+		smoothed=$(jq -c "select(.path == \"$path\") | .smoothed" smoothed.ndjson)
+		"$FM_BIN/recommend" --library "$L" -n 3 --scores "$smoothed" >given.ndjson
+		jq -c "select(.query.path == \"$path\") | del(.query)" each.ndjson >pooled.ndjson
+		[ "$(jq -r .emotion given.ndjson | head -n 1)" = \
+			"$(jq -r "select(.path == \"$path\") | .smoothed_emotion" smoothed.ndjson)" ]
+		[ "$(jq -r .path given.ndjson)" = "$(jq -r .path pooled.ndjson)" ]
+		paste -d ' ' <(jq .score given.ndjson) <(jq .score pooled.ndjson) |
+			awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-3) exit 1 }'
+	done
+}
+
 @test "--max-faces refuses a record with more faces; --max-line a longer line" {
 	face='{"x":0,"y":0,"w":48,"h":48}'
 	printf '{"path":"face.pgm","faces":[%s,%s,%s]}\n{"path":"face.pgm","faces":[%s]}\n' \

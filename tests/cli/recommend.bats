@@ -153,6 +153,33 @@ face() {
 	[ "$output" = "$a" ]
 }
 
+@test "emotion names are read in any case: options, records, profiles and feedback" {
+	want=$("$R" --library "$L" --emotion sad -n 5)
+	[ -n "$want" ]
+	for spelt in Sad SAD sAd; do
+		[ "$("$R" --library "$L" --emotion $spelt -n 5)" = "$want" ]
+	done
+	[ "$("$R" --library "$L" --scores '{"Sad":1}' -n 5)" = "$want" ]
+	face '{"SAD":1}' >in
+	echo '{"path":"q.jpg","faces":[{"emotion":"Sad"}]}' >>in
+	[ "$("$R" --library "$L" -n 5 in)" = "$want" ]
+	# A profiles file with capitalised names reads as the shipped one.
+	sed 's/"sad": {/"Sad": {/; s/"happy": {/"HAPPY": {/' "$FM_ROOT/models/profiles.json" >caps.json
+	grep -q '"Sad": {' caps.json && grep -q '"HAPPY": {' caps.json
+	[ "$("$R" --library "$L" --profiles caps.json --emotion sad -n 5)" = "$want" ]
+	# A feedback line's "emotion" too.
+	echo '{"path":"lullaby.wav","emotion":"sad","action":"skip"}' >lower.ndjson
+	echo '{"path":"lullaby.wav","emotion":"Sad","action":"skip"}' >upper.ndjson
+	[ "$("$R" --library "$L" --emotion sad -n 11 --feedback upper.ndjson)" = \
+		"$("$R" --library "$L" --emotion sad -n 11 --feedback lower.ndjson)" ]
+	[ "$("$R" --library "$L" --emotion sad -n 11 --feedback upper.ndjson)" != \
+		"$("$R" --library "$L" --emotion sad -n 11)" ]
+	# Other names are still refused, the seven named.
+	run --separate-stderr "$R" --library "$L" --emotion Blue
+	[ "$status" -eq 2 ]
+	[[ ${stderr_lines[0]} == "recommend: --emotion: unknown emotion 'Blue' (one of angry, disgust, fear, happy, sad, surprise, neutral)" ]]
+}
+
 @test "faces pool by size and detection score, photos count alike" {
 	# One photo: a large happy face and a small sad one.
 	echo '{"path":"a.jpg","faces":[{"w":200,"h":200,"score":0.9,"scores":{"happy":1}},{"w":40,"h":40,"score":0.9,"scores":{"sad":1}}]}' >in

@@ -1,8 +1,10 @@
 /*
  * tests/fuzz/fuzz_rank_records.c: arbitrary bytes as the lines recommend reads (lib/rank):
  * every line is offered as a song of the library; once the library is finished, every line
- * is offered again as a face or frame record for the mood, as a feedback record, and as a
- * time; the feedback moves the profiles, and the library is ranked for the mood.
+ * is offered again as a face or frame record for the mood (recommend's pool, and
+ * fer-classify --smooth's timeline, which must agree on its first frame), as a feedback
+ * record, and as a time; the feedback moves the profiles, and the library is ranked for the
+ * mood.
  */
 #include <math.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mood.h"
 #include "ndjson.h"
 #include "rank.h"
 
@@ -67,6 +70,31 @@ rank(const struct fm_rank_library *lib, const struct fm_rank_profiles *p, const 
 	fm_rank_work_free(w);
 }
 
+/* The record as fer-classify --smooth's first frame: the pooled distribution, unchanged. */
+static void
+smooth(const cJSON *rec)
+{
+	const struct fm_mood_timeline_opts o = FM_MOOD_TIMELINE_OPTS_DEFAULT;
+	double p[FM_N_EMOTIONS], sm[FM_N_EMOTIONS];
+	struct fm_mood_timeline *tl;
+	struct fm_mood_brief ev;
+	struct fm_err err;
+	size_t n;
+
+	if (fm_mood_record(rec, p, &n, &err) == -1 || n == 0)
+		return;
+	if (fm_mood_check(p, &err) == -1)
+		abort(); /* a pooled record is always a distribution */
+	if (fm_mood_timeline_new(&o, &tl, &err) == -1)
+		return;
+	if (fm_mood_timeline_add(tl, 0, p, sm, &ev, &err) != 0)
+		abort();
+	for (int e = 0; e < FM_N_EMOTIONS; e++)
+		if (!(fabs(sm[e] - p[e]) < 1e-12))
+			abort();
+	fm_mood_timeline_free(tl);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -75,7 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fm_rank_library *lib;
 	struct fm_rank_feedback fb = {0};
 	struct fm_rank_profiles p, learnt;
-	struct fm_rank_mood mood;
+	struct fm_mood_pool mood;
 	struct lines l = {data, size, 0, NULL};
 	struct fm_err err;
 	double dist[FM_N_EMOTIONS];
@@ -100,7 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	p = base;
-	fm_rank_mood_init(&mood, 2.5);
+	fm_mood_pool_init(&mood, 2.5);
 	l = (struct lines){data, size, 0, NULL};
 	while (next_line(&l, &len)) {
 		struct fm_rank_event ev;
@@ -111,14 +139,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)fm_rank_time_parse(l.copy, &t_sec, &err);
 		if (fm_ndjson_parse(l.copy, len, 0, &rec, &err) == -1)
 			continue;
-		(void)fm_rank_mood_add(&mood, rec, &n_used, &err);
+		(void)fm_mood_pool_add(&mood, rec, &n_used, &err);
+		smooth(rec);
 		if (fm_rank_event_decode(rec, &base.feedback, &ev, &err) == 0 &&
 		    fm_rank_library_find(lib, ev.path, ev.n_path, &i, &err) == 1)
 			fm_rank_feedback_add(&fb, lib, i, &ev, 1.7e9, &base.feedback);
 		cJSON_Delete(rec);
 	}
 	fm_rank_feedback_apply(&fb, &p);
-	if (fm_rank_mood_get(&mood, dist, &err) == 0)
+	if (fm_mood_pool_get(&mood, dist, &err) == 0)
 		rank(lib, &p, dist);
 	if (fm_rank_learn(lib, &base, &learnt, n_tagged, &err) == 0) {
 		rank(lib, &learnt, (const double[FM_N_EMOTIONS]){[FM_HAPPY] = 1});

@@ -2,8 +2,8 @@
  * tests/unit/test_rank.c: lib/rank (cmocka): standardisation and imputation, rankings whose
  * right answer is known by construction under each strategy, ties, exclusion, diversity,
  * feedback moving songs up and down, learning from tags, the profiles file, the binary index
- * and its damage, pooling faces into a mood, and times. Profiles are the shipped
- * models/profiles.json (the tests run from the repository's root) unless a test makes its own.
+ * and its damage, and times. Profiles are the shipped models/profiles.json (the tests run
+ * from the repository's root) unless a test makes its own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -976,130 +976,6 @@ damaged_and_hostile_indexes_are_refused(void **state)
 /* ------------------------------------------------------------------------------------------ */
 
 static void
-add_json(struct fm_rank_mood *m, const char *json, size_t expect_faces)
-{
-	cJSON *rec = cJSON_Parse(json);
-	struct fm_err e;
-	size_t n;
-
-	assert_non_null(rec);
-	if (fm_rank_mood_add(m, rec, &n, &e) == -1)
-		fail_msg("%s: %s", json, e.msg);
-	assert_int_equal(n, expect_faces);
-	cJSON_Delete(rec);
-}
-
-static void
-faces_are_weighted_by_area_and_score(void **state)
-{
-	struct fm_rank_mood m;
-	double p[FM_N_EMOTIONS];
-	struct fm_err e;
-
-	(void)state;
-	fm_rank_mood_init(&m, 0);
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), -1);
-	/* Area 100x100 at score 1 against 50x50 at score 0.8: weights 10000 and 2000. */
-	add_json(
-	    &m,
-	    "{\"path\":\"a.jpg\",\"faces\":[{\"w\":100,\"h\":100,\"score\":1,"
-	    "\"scores\":{\"happy\":1}},{\"w\":50,\"h\":50,\"score\":0.8,\"scores\":{\"sad\":1}}]}",
-	    2);
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	assert_true(fabs(p[FM_HAPPY] - 10000.0 / 12000) < 1e-12);
-	assert_true(fabs(p[FM_SAD] - 2000.0 / 12000) < 1e-12);
-	/* A second photo counts as much as the first, whatever its faces' sizes. */
-	add_json(&m, "{\"faces\":[{\"w\":10,\"h\":10,\"emotion\":\"angry\"}]}", 1);
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	assert_true(fabs(p[FM_ANGRY] - 0.5) < 1e-12);
-	assert_true(fm_rank_mood_top(p) == FM_ANGRY);
-	/* Records without faces, and fer-classify's events, change nothing. */
-	add_json(&m, "{\"path\":\"b.jpg\",\"faces\":[]}", 0);
-	add_json(&m, "{\"event\":\"brief\",\"emotion\":\"surprise\"}", 0);
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	assert_true(fabs(p[FM_ANGRY] - 0.5) < 1e-12);
-	/* Boxes and scores at the ends of a double leave the pool finite (they made it NaN). */
-	add_json(&m,
-	         "{\"faces\":[{\"w\":1e154,\"h\":1e154,\"scores\":{\"happy\":1}},"
-	         "{\"w\":1e154,\"h\":1e154,\"scores\":{\"happy\":1}},"
-	         "{\"w\":1e-200,\"h\":1e-200,\"score\":1e-300,\"scores\":{\"sad\":1}}]}",
-	         3);
-	add_json(&m, "{\"faces\":[{\"scores\":{\"sad\":1e308,\"fear\":1e308,\"angry\":1e308}}]}",
-	         1);
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	for (int k = 0; k < FM_N_EMOTIONS; k++)
-		assert_true(isfinite(p[k]));
-	/* Four records of weight 1: the third all happy, the last a third fear. */
-	assert_true(fabs(p[FM_HAPPY] - (10000.0 / 12000 + 1) / 4) < 1e-9);
-	assert_true(fabs(p[FM_FEAR] - 1.0 / 3 / 4) < 1e-9);
-}
-
-static void
-scores_are_renormalised_and_checked(void **state)
-{
-	static const char *bad[] = {
-	    "{\"faces\":[{\"scores\":{\"contempt\":1}}]}",
-	    "{\"faces\":[{\"scores\":{\"sad\":-0.1,\"happy\":1}}]}",
-	    "{\"faces\":[{\"scores\":{\"sad\":0,\"happy\":0}}]}",
-	    "{\"faces\":[{\"scores\":{\"sad\":\"high\"}}]}",
-	    "{\"faces\":[{\"scores\":[0.5,0.5]}]}",
-	    "{\"faces\":[{\"w\":10,\"h\":10}]}",
-	    "{\"faces\":{\"w\":10}}",
-	    "{\"faces\":[{\"emotion\":\"bored\"}]}",
-	    "{\"faces\":[3]}",
-	};
-	struct fm_rank_mood m;
-	double p[FM_N_EMOTIONS];
-	struct fm_err e;
-	size_t n;
-
-	(void)state;
-	fm_rank_mood_init(&m, 0);
-	add_json(&m, "{\"faces\":[{\"scores\":{\"sad\":3,\"neutral\":1}}]}", 1);
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	assert_true(fabs(p[FM_SAD] - 0.75) < 1e-12 && fabs(p[FM_NEUTRAL] - 0.25) < 1e-12);
-	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
-		cJSON *rec = cJSON_Parse(bad[k]);
-		assert_int_equal(fm_rank_mood_add(&m, rec, &n, &e), -1);
-		assert_int_equal(e.code, FM_EFORMAT);
-		cJSON_Delete(rec);
-	}
-	/* Nothing of the bad records was pooled. */
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	assert_true(fabs(p[FM_SAD] - 0.75) < 1e-12);
-	assert_int_equal(m.n_records, 1);
-}
-
-static void
-half_life_lets_recent_frames_dominate(void **state)
-{
-	struct fm_rank_mood m;
-	double p[FM_N_EMOTIONS];
-	struct fm_err e;
-
-	(void)state;
-	fm_rank_mood_init(&m, 1);
-	add_json(&m, "{\"t\":0,\"faces\":[{\"scores\":{\"happy\":1}}]}", 1);
-	add_json(&m, "{\"t\":1,\"faces\":[{\"scores\":{\"sad\":1}}]}", 1);
-	/* The happy frame has decayed to half the sad one's weight: 1/3 against 2/3. */
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	assert_true(fabs(p[FM_HAPPY] - 1.0 / 3) < 1e-12);
-	/* A frame without faces lets time pass; a long silence leaves the last mood. */
-	add_json(&m, "{\"t\":5000,\"faces\":[]}", 0);
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	assert_true(fabs(p[FM_HAPPY] - 1.0 / 3) < 1e-12);
-	add_json(&m, "{\"t\":5001,\"faces\":[{\"scores\":{\"fear\":1}}]}", 1);
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	assert_true(p[FM_FEAR] > 0.999999);
-	/* Without a half-life the same frames count alike. */
-	fm_rank_mood_init(&m, 0);
-	add_json(&m, "{\"t\":0,\"faces\":[{\"scores\":{\"happy\":1}}]}", 1);
-	add_json(&m, "{\"t\":100,\"faces\":[{\"scores\":{\"sad\":1}}]}", 1);
-	assert_int_equal(fm_rank_mood_get(&m, p, &e), 0);
-	assert_true(fabs(p[FM_HAPPY] - 0.5) < 1e-12);
-}
-
-static void
 times_are_unix_seconds_or_rfc3339(void **state)
 {
 	static const struct {
@@ -1200,9 +1076,6 @@ main(void)
 	    cmocka_unit_test(zero_profiles_give_no_direction),
 	    cmocka_unit_test(index_ranks_as_the_library_does),
 	    cmocka_unit_test(damaged_and_hostile_indexes_are_refused),
-	    cmocka_unit_test(faces_are_weighted_by_area_and_score),
-	    cmocka_unit_test(scores_are_renormalised_and_checked),
-	    cmocka_unit_test(half_life_lets_recent_frames_dominate),
 	    cmocka_unit_test(times_are_unix_seconds_or_rfc3339),
 	    cmocka_unit_test(times_without_a_zone_are_local),
 	};

@@ -1,15 +1,15 @@
 /*
- * lib/timeline.c: exponential smoothing over irregular frame times, and the brief-departure
- * detector of lib/timeline.h.
+ * lib/mood_timeline.c: exponential smoothing over irregular frame times, and the
+ * brief-departure detector of lib/mood.h.
  */
-#include "timeline.h"
+#include "mood.h"
 
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
-struct fm_timeline {
-	struct fm_timeline_opts o;
+struct fm_mood_timeline {
+	struct fm_mood_timeline_opts o;
 	bool started;
 	double last_t;
 	double smooth[FM_N_EMOTIONS], base[FM_N_EMOTIONS];
@@ -21,9 +21,10 @@ struct fm_timeline {
 };
 
 int
-fm_timeline_new(const struct fm_timeline_opts *o, struct fm_timeline **out, struct fm_err *err)
+fm_mood_timeline_new(const struct fm_mood_timeline_opts *o, struct fm_mood_timeline **out,
+                     struct fm_err *err)
 {
-	struct fm_timeline *tl;
+	struct fm_mood_timeline *tl;
 
 	*out = NULL;
 	if (!(o->half_life_sec > 0) || !(o->baseline_half_life_sec > 0) ||
@@ -41,37 +42,27 @@ fm_timeline_new(const struct fm_timeline_opts *o, struct fm_timeline **out, stru
 }
 
 void
-fm_timeline_free(struct fm_timeline *tl)
+fm_mood_timeline_free(struct fm_mood_timeline *tl)
 {
 	free(tl);
-}
-
-static enum fm_emotion
-top(const double p[FM_N_EMOTIONS])
-{
-	int best = 0;
-
-	for (int k = 1; k < FM_N_EMOTIONS; k++)
-		if (p[k] > p[best])
-			best = k;
-	return (enum fm_emotion)best;
 }
 
 /* Move avg toward p by the share of a half-life that dt is. */
 static void
 decay_toward(double avg[FM_N_EMOTIONS], const double p[FM_N_EMOTIONS], double dt, double half)
 {
-	double a = 1.0 - exp2(-dt / half);
+	double a = 1.0 - fm_mood_decay(dt, half);
 
 	for (int k = 0; k < FM_N_EMOTIONS; k++)
 		avg[k] += a * (p[k] - avg[k]);
 }
 
 int
-fm_timeline_add(struct fm_timeline *tl, double t_sec, const double p_in[FM_N_EMOTIONS],
-                double smoothed[FM_N_EMOTIONS], struct fm_brief_event *event, struct fm_err *err)
+fm_mood_timeline_add(struct fm_mood_timeline *tl, double t_sec, const double p_in[FM_N_EMOTIONS],
+                     double smoothed[FM_N_EMOTIONS], struct fm_mood_brief *event,
+                     struct fm_err *err)
 {
-	double p[FM_N_EMOTIONS], sum = 0;
+	double p[FM_N_EMOTIONS];
 	enum fm_emotion now, base_top;
 	bool departs;
 	int ended = 0;
@@ -79,15 +70,10 @@ fm_timeline_add(struct fm_timeline *tl, double t_sec, const double p_in[FM_N_EMO
 	if (!isfinite(t_sec) || (tl->started && t_sec < tl->last_t))
 		return fm_err_set(err, FM_EINVAL, "frame time %g is before the last one, %g", t_sec,
 		                  tl->last_t);
-	for (int k = 0; k < FM_N_EMOTIONS; k++) {
-		if (!(p_in[k] >= 0) || !isfinite(p_in[k]))
-			return fm_err_set(err, FM_EINVAL, "probability %d is not a number >= 0", k);
-		sum += p_in[k];
-	}
-	if (!(sum > 0))
-		return fm_err_set(err, FM_EINVAL, "the probabilities are all zero");
 	for (int k = 0; k < FM_N_EMOTIONS; k++)
-		p[k] = p_in[k] / sum;
+		p[k] = p_in[k];
+	if (fm_mood_normalize(p, err) == -1)
+		return -1;
 
 	if (!tl->started) {
 		for (int k = 0; k < FM_N_EMOTIONS; k++)
@@ -100,8 +86,8 @@ fm_timeline_add(struct fm_timeline *tl, double t_sec, const double p_in[FM_N_EMO
 	}
 
 	/* Is this frame away from the baseline as it stood before it? */
-	now = top(p);
-	base_top = top(tl->base);
+	now = fm_mood_top(p);
+	base_top = fm_mood_top(tl->base);
 	departs = now != base_top && p[now] >= tl->o.min_prob;
 	if (tl->departing && (!departs || now != tl->dep_emotion)) {
 		double duration = t_sec - tl->dep_start;
@@ -110,8 +96,8 @@ fm_timeline_add(struct fm_timeline *tl, double t_sec, const double p_in[FM_N_EMO
 		 * to a third expression is a transition, not a return. */
 		if (!departs && now == tl->dep_from && !tl->sustained &&
 		    duration >= tl->o.brief_min_sec && duration < tl->o.brief_max_sec) {
-			*event = (struct fm_brief_event){tl->dep_emotion, tl->dep_from,
-			                                 tl->dep_start, duration, tl->dep_peak};
+			*event = (struct fm_mood_brief){tl->dep_emotion, tl->dep_from,
+			                                tl->dep_start, duration, tl->dep_peak};
 			ended = 1;
 		}
 		tl->departing = false;

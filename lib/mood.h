@@ -1,0 +1,167 @@
+/*
+ * lib/mood.h: the seven expressions and what the tools do with distributions over them:
+ * their names, the most likely one, checking and normalising a distribution, pooling the
+ * faces of one record into the moment's distribution (fer-classify --smooth and recommend
+ * both pool through fm_mood_record, so that they weigh a record's faces alike), pooling
+ * records over time with a half-life (recommend's mood), and the smoothed timeline of a
+ * stream of frames with its brief expressions (fer-classify --smooth).
+ *
+ * Brief expressions: a face whose most likely expression leaves the baseline's for less
+ * than about half a second and then comes back shows the fleeting, involuntary expression
+ * that the micro-expression literature describes (Ekman and Friesen 1969; Yan et al. 2013
+ * measure them at 1/25 to 1/2 s). The baseline is a second, slower average, so that a
+ * lasting change of mood becomes the new baseline instead of an event.
+ */
+#ifndef FM_MOOD_H
+#define FM_MOOD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "base.h"
+
+/* The seven FER2013 classes, in DESIGN.md's order everywhere. */
+enum fm_emotion {
+	FM_ANGRY,
+	FM_DISGUST,
+	FM_FEAR,
+	FM_HAPPY,
+	FM_SAD,
+	FM_SURPRISE,
+	FM_NEUTRAL,
+	FM_N_EMOTIONS
+};
+
+/* "angry" ... "neutral" (lower case); NULL for a value out of range. The string is static. */
+const char *fm_emotion_name(enum fm_emotion e);
+/*
+ * A name in any case ("sad", "Sad", "SAD"), as the names are written in records, in
+ * options and in folder names alike. FM_EINVAL for an unknown one, its message listing
+ * the seven.
+ */
+int fm_emotion_parse(const char *name, enum fm_emotion *out, struct fm_err *err);
+
+/* The most likely expression of p (the first of equals, in the order of enum fm_emotion). */
+enum fm_emotion fm_mood_top(const double p[FM_N_EMOTIONS]);
+/* The same for a network's output. */
+enum fm_emotion fm_mood_top_float(const float p[FM_N_EMOTIONS]);
+
+/*
+ * Scale p in place to sum to 1. Every value must be a finite number >= 0 and one at least
+ * above 0 (FM_EINVAL, p unchanged). Values as large as DBL_MAX are fine: they are scaled
+ * by the largest before they are summed.
+ */
+int fm_mood_normalize(double p[FM_N_EMOTIONS], struct fm_err *err);
+
+/* Whether p is a distribution: finite numbers >= 0 summing to 1 within 1e-6. FM_EINVAL. */
+int fm_mood_check(const double p[FM_N_EMOTIONS], struct fm_err *err);
+
+/*
+ * What is left of a weight after dt_sec at half_life_sec: 2^(-dt / half-life), in (0, 1];
+ * 1 when dt_sec <= 0 or half_life_sec <= 0 (no decay). It underflows to 0 after about a
+ * thousand half-lives.
+ */
+double fm_mood_decay(double dt_sec, double half_life_sec);
+
+/*
+ * An object of expression names to probabilities ({"sad":0.7,"neutral":0.3}) as a
+ * distribution: names among the seven (in any case; the first of duplicates counts),
+ * numbers >= 0, at least one > 0; missing names are 0 and the sum is renormalised to 1.
+ * FM_EFORMAT.
+ */
+int fm_mood_scores_decode(const cJSON *scores, double p[FM_N_EMOTIONS], struct fm_err *err);
+
+/*
+ * The moment's distribution from one record (a photo, a frame), the rule of fermata(7)'s
+ * "Pooling faces":
+ *   - each face of "faces" gives a distribution: its "scores" renormalised to sum to 1, or,
+ *     with no "scores", certainty of its "emotion";
+ *   - it weighs w * h * score: the box's area in pixels ("w" and "h", each a finite number
+ *     > 0; a face without such a box, a negative one say, counts as a 1 by 1 box) times
+ *     the detection "score" when that is in (0, 1]; the weight is then held within
+ *     [1e-12, 1e18], far beyond any real face either way, so that huge boxes cannot make
+ *     the sums infinite and the result NaN;
+ *   - the record's distribution is the weighted mean of its faces';
+ *   - a record without "faces" but with "scores" or "emotion" of its own is one face (for
+ *     scripts); an "event" record (fer-classify --smooth's brief expressions, which
+ *     summarise frames already pooled) has no face.
+ * *n_faces is the number of faces pooled; 0 (p untouched) when the record has none. On -1,
+ * FM_EFORMAT: "faces" that is not an array, a face that is not an object or has neither
+ * valid "scores" nor a known "emotion"; the message names the face ("face 2: ...").
+ */
+int fm_mood_record(const cJSON *rec, double p[FM_N_EMOTIONS], size_t *n_faces, struct fm_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Records pooled over time (recommend's mood)                                                 */
+
+struct fm_mood_pool {
+	double half_life_sec;    /* 0: every record counts whatever its time */
+	double p[FM_N_EMOTIONS]; /* the distribution pooled so far */
+	double weight;           /* the records behind it, decayed; may underflow to 0 */
+	double last_t;           /* the latest record time seen */
+	uint64_t n_records;
+	size_t n_faces;
+};
+
+/* An empty pool; half_life_sec >= 0 (0: no decay). */
+void fm_mood_pool_init(struct fm_mood_pool *m, double half_life_sec);
+
+/*
+ * Pool one record: its distribution (fm_mood_record) weighs 1, so that a portrait does not
+ * outweigh a group photo by the size of its one face. With a half-life, the pool decays by
+ * fm_mood_decay(dt) before the record is added, dt the time from the latest record to this
+ * one's "t" (records without "t" are one second apart; a time that goes back counts as no
+ * time). The pool is kept as a distribution and a weight rather than as weighted sums, so
+ * that a long gap, which takes the weight below the smallest double, leaves the last mood in
+ * place instead of nothing. *n_used is the number of faces pooled (0: the record had none).
+ * On -1 (fm_mood_record's errors) nothing changes.
+ */
+int fm_mood_pool_add(struct fm_mood_pool *m, const cJSON *rec, size_t *n_used, struct fm_err *err);
+
+/* The pooled distribution, summing to 1; FM_EINVAL when nothing was pooled. */
+int fm_mood_pool_get(const struct fm_mood_pool *m, double p[FM_N_EMOTIONS], struct fm_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* A stream of frames: smoothing and brief expressions (fer-classify --smooth)                */
+
+struct fm_mood_timeline_opts {
+	double half_life_sec;          /* > 0: the smoothed distribution's memory */
+	double baseline_half_life_sec; /* > 0: the slower baseline that events depart from */
+	double brief_min_sec;          /* >= 0: shorter departures are flicker, not events */
+	double brief_max_sec;          /* > brief_min_sec: longer ones are changes of mood */
+	double min_prob; /* (0, 1]: a departing frame's expression is at least this sure */
+};
+/* clang-format off */
+#define FM_MOOD_TIMELINE_OPTS_DEFAULT { 0.5, 2.0, 0.06, 0.5, 0.5 }
+/* clang-format on */
+
+/* A brief departure, reported when the face has come back to the baseline. */
+struct fm_mood_brief {
+	enum fm_emotion emotion;  /* the departing expression */
+	enum fm_emotion baseline; /* the expression it departed from */
+	double start_sec;         /* the first departing frame's time */
+	double duration_sec;      /* from it to the first frame back */
+	double peak;              /* the departing expression's highest probability */
+};
+
+struct fm_mood_timeline;
+
+/* FM_EINVAL for options out of their ranges; FM_ENOMEM. */
+int fm_mood_timeline_new(const struct fm_mood_timeline_opts *o, struct fm_mood_timeline **out,
+                         struct fm_err *err);
+void fm_mood_timeline_free(struct fm_mood_timeline *tl);
+
+/*
+ * Add the distribution p (renormalised here through fm_mood_normalize, whose FM_EINVAL it
+ * shares) seen at t_sec, which must not go back in time (FM_EINVAL). Each frame moves the
+ * smoothed distribution toward p by 1 - fm_mood_decay(dt, half-life), so that frames may
+ * come at any pace. smoothed receives the smoothed distribution. Returns 1 and fills *event
+ * when this frame ends a brief departure, else 0; -1 on error, with nothing changed.
+ */
+int fm_mood_timeline_add(struct fm_mood_timeline *tl, double t_sec, const double p[FM_N_EMOTIONS],
+                         double smoothed[FM_N_EMOTIONS], struct fm_mood_brief *event,
+                         struct fm_err *err);
+
+#endif
