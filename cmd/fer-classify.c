@@ -323,7 +323,7 @@ label_face(cJSON *face, const struct fm_cnn *net, const float *p, struct fm_err 
 	for (size_t k = 0; k < n && scores != NULL; k++) {
 		/* Four decimals: plenty for a probability, and short lines. */
 		if (cJSON_AddNumberToObject(scores, fm_cnn_class_name(net, k),
-		                            round(p[k] * 1e4) / 1e4) == NULL) {
+		                            fm_ndjson_round(p[k], 4)) == NULL) {
 			cJSON_Delete(scores);
 			scores = NULL;
 		}
@@ -452,7 +452,7 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 	cJSON *smoothed = cJSON_CreateObject();
 	for (int k = 0; k < FM_N_EMOTIONS && smoothed != NULL; k++)
 		if (cJSON_AddNumberToObject(smoothed, fm_emotion_name((enum fm_emotion)k),
-		                            round(sm[k] * 1e4) / 1e4) == NULL) {
+		                            fm_ndjson_round(sm[k], 4)) == NULL) {
 			cJSON_Delete(smoothed);
 			smoothed = NULL;
 		}
@@ -468,10 +468,10 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 		    cJSON_AddStringToObject(e, "event", "brief") == NULL ||
 		    cJSON_AddStringToObject(e, "emotion", fm_emotion_name(ev.emotion)) == NULL ||
 		    cJSON_AddStringToObject(e, "baseline", fm_emotion_name(ev.baseline)) == NULL ||
-		    cJSON_AddNumberToObject(e, "start", round(ev.start_sec * 1e4) / 1e4) == NULL ||
-		    cJSON_AddNumberToObject(e, "duration", round(ev.duration_sec * 1e4) / 1e4) ==
+		    cJSON_AddNumberToObject(e, "start", fm_ndjson_round(ev.start_sec, 4)) == NULL ||
+		    cJSON_AddNumberToObject(e, "duration", fm_ndjson_round(ev.duration_sec, 4)) ==
 		        NULL ||
-		    cJSON_AddNumberToObject(e, "peak", round(ev.peak * 1e4) / 1e4) == NULL) {
+		    cJSON_AddNumberToObject(e, "peak", fm_ndjson_round(ev.peak, 4)) == NULL) {
 			if (*extra == NULL || !cJSON_IsArray(*extra) ||
 			    cJSON_GetArraySize(*extra) == 0)
 				cJSON_Delete(e);

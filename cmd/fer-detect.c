@@ -434,7 +434,7 @@ next_frame(void *arg, cJSON **rec, void **payload, struct fm_err *err)
 	struct fm_err e2;
 	cJSON *r = cJSON_CreateObject();
 	if (r == NULL || fm_ndjson_set(r, "frame", cJSON_CreateNumber((double)d->n_frames), &e2) ||
-	    fm_ndjson_set(r, "t", cJSON_CreateNumber(round(t * 1e4) / 1e4), &e2) ||
+	    fm_ndjson_set(r, "t", cJSON_CreateNumber(fm_ndjson_round(t, 4)), &e2) ||
 	    (rc == 0 && (f = malloc(sizeof *f + n)) == NULL)) {
 		cJSON_Delete(r);
 		return fm_err_set(err, FM_ENOMEM, "out of memory for frame %llu",

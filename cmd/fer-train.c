@@ -23,6 +23,7 @@
 #include "common.h"
 #include "dataset.h"
 #include "mood.h"
+#include "ndjson.h"
 #include "train.h"
 
 static const char USAGE[] =
@@ -301,39 +302,75 @@ print_table(const struct fm_scores *s, const struct fm_confusion *m)
 	}
 }
 
+/* Scores to four decimals, as the record tools write theirs: the table prints no more. */
+static int
+set_score(cJSON *obj, const char *key, double v, struct fm_err *e)
+{
+	return fm_ndjson_set(obj, key, cJSON_CreateNumber(fm_ndjson_round(v, 4)), e);
+}
+
+static int
+set_count(cJSON *obj, const char *key, uint64_t n, struct fm_err *e)
+{
+	return fm_ndjson_set(obj, key, cJSON_CreateNumber((double)n), e);
+}
+
+/* The class's scores and its row of the confusion matrix. */
+static int
+add_class(cJSON *classes, cJSON *matrix, const struct fm_scores *s, const struct fm_confusion *m,
+          int k, struct fm_err *e)
+{
+	cJSON *c = cJSON_CreateObject(), *row = cJSON_CreateArray();
+
+	if (fm_ndjson_set(classes, fm_emotion_name((enum fm_emotion)k), c, e) == -1) {
+		cJSON_Delete(row);
+		return -1;
+	}
+	if (row == NULL || !cJSON_AddItemToArray(matrix, row)) {
+		cJSON_Delete(row);
+		return fm_err_set(e, FM_ENOMEM, "out of memory");
+	}
+	if (set_score(c, "precision", s->precision[k], e) == -1 ||
+	    set_score(c, "recall", s->recall[k], e) == -1 ||
+	    set_score(c, "f1", s->f1[k], e) == -1 ||
+	    set_count(c, "support", s->support[k], e) == -1)
+		return -1;
+	for (int p = 0; p < FM_N_EMOTIONS; p++) {
+		cJSON *n = cJSON_CreateNumber((double)m->count[k][p]);
+
+		if (n == NULL || !cJSON_AddItemToArray(row, n)) {
+			cJSON_Delete(n);
+			return fm_err_set(e, FM_ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
 static void
 print_json(const struct fm_scores *s, const struct fm_confusion *m)
 {
-	cJSON *root = cJSON_CreateObject(), *classes = cJSON_CreateObject();
-	cJSON *matrix = cJSON_CreateArray();
-	char *text;
+	cJSON *root = cJSON_CreateObject(), *classes = NULL, *matrix = NULL;
+	struct fm_err e = {.code = FM_ENOMEM, .msg = "out of memory"};
+	char *line = NULL;
+	size_t n = 0;
+	int failed;
 
-	cJSON_AddNumberToObject(root, "faces", (double)s->n);
-	cJSON_AddNumberToObject(root, "accuracy", s->accuracy);
-	cJSON_AddNumberToObject(root, "macro_f1", s->macro_f1);
-	for (int k = 0; k < FM_N_EMOTIONS; k++) {
-		cJSON *c = cJSON_CreateObject(), *row = cJSON_CreateArray();
-
-		cJSON_AddNumberToObject(c, "precision", s->precision[k]);
-		cJSON_AddNumberToObject(c, "recall", s->recall[k]);
-		cJSON_AddNumberToObject(c, "f1", s->f1[k]);
-		cJSON_AddNumberToObject(c, "support", (double)s->support[k]);
-		cJSON_AddItemToObject(classes, fm_emotion_name((enum fm_emotion)k), c);
-		for (int p = 0; p < FM_N_EMOTIONS; p++)
-			cJSON_AddItemToArray(row, cJSON_CreateNumber((double)m->count[k][p]));
-		cJSON_AddItemToArray(matrix, row);
-	}
-	cJSON_AddItemToObject(root, "classes", classes);
-	cJSON_AddItemToObject(root, "confusion", matrix);
-	text = cJSON_PrintUnformatted(root);
-	if (text == NULL)
-		errx(STATUS_CANNOT_RUN, "out of memory");
-	/* One whole line, as the record tools write theirs. */
-	size_t n = strlen(text);
-	text[n] = '\n'; /* cJSON's buffer has room: the NUL becomes the newline */
-	int failed = write_line(text, n + 1);
-	free(text);
+	/* fm_ndjson_set takes each item, also on failure, and says why it failed. */
+	failed = root == NULL || set_count(root, "faces", s->n, &e) == -1 ||
+	         set_score(root, "accuracy", s->accuracy, &e) == -1 ||
+	         set_score(root, "macro_f1", s->macro_f1, &e) == -1 ||
+	         fm_ndjson_set(root, "classes", classes = cJSON_CreateObject(), &e) == -1 ||
+	         fm_ndjson_set(root, "confusion", matrix = cJSON_CreateArray(), &e) == -1;
+	for (int k = 0; k < FM_N_EMOTIONS && !failed; k++)
+		failed = add_class(classes, matrix, s, m, k, &e) == -1;
+	/* The checks every record gets: finite numbers, one whole line. */
+	if (!failed)
+		failed = fm_ndjson_print(root, &line, &n, &e) == -1;
 	cJSON_Delete(root);
+	if (failed)
+		errx(STATUS_CANNOT_RUN, "--json: %s", e.msg);
+	failed = write_line(line, n);
+	free(line);
 	if (failed != 0)
 		errno = failed, err(STATUS_CANNOT_RUN, "stdout");
 }
@@ -376,20 +413,23 @@ set_info(struct fm_cnn *net, const struct opts *o, const struct state *st, doubl
 	char *text;
 	struct fm_err e;
 
-	cJSON_AddStringToObject(j, "trainer", "fer-train (fermata) " FM_VERSION);
-	cJSON_AddStringToObject(j, "data", o->data);
-	if (o->val != NULL)
-		cJSON_AddStringToObject(j, "val", o->val);
-	cJSON_AddNumberToObject(j, "epochs_done", (double)st->epochs_done);
-	cJSON_AddNumberToObject(j, "epochs", (double)o->epochs);
-	cJSON_AddNumberToObject(j, "seed", (double)o->seed);
-	cJSON_AddStringToObject(j, "optim", o->optim == FM_OPTIM_SGD ? "sgd" : "adamw");
-	cJSON_AddNumberToObject(j, "lr", o->lr);
-	cJSON_AddNumberToObject(j, "batch", (double)o->batch);
-	cJSON_AddNumberToObject(j, "val_accuracy", val_acc);
-	cJSON_AddNumberToObject(j, "train_accuracy", train_acc);
-	cJSON_AddNumberToObject(j, "best_val_accuracy", st->best_val);
-	text = cJSON_PrintUnformatted(j);
+	/* Any member that did not make it is an out-of-memory, as a NULL text is. */
+	bool ok =
+	    j != NULL &&
+	    cJSON_AddStringToObject(j, "trainer", "fer-train (fermata) " FM_VERSION) != NULL &&
+	    cJSON_AddStringToObject(j, "data", o->data) != NULL &&
+	    (o->val == NULL || cJSON_AddStringToObject(j, "val", o->val) != NULL) &&
+	    cJSON_AddNumberToObject(j, "epochs_done", (double)st->epochs_done) != NULL &&
+	    cJSON_AddNumberToObject(j, "epochs", (double)o->epochs) != NULL &&
+	    cJSON_AddNumberToObject(j, "seed", (double)o->seed) != NULL &&
+	    cJSON_AddStringToObject(j, "optim", o->optim == FM_OPTIM_SGD ? "sgd" : "adamw") !=
+	        NULL &&
+	    cJSON_AddNumberToObject(j, "lr", o->lr) != NULL &&
+	    cJSON_AddNumberToObject(j, "batch", (double)o->batch) != NULL &&
+	    cJSON_AddNumberToObject(j, "val_accuracy", val_acc) != NULL &&
+	    cJSON_AddNumberToObject(j, "train_accuracy", train_acc) != NULL &&
+	    cJSON_AddNumberToObject(j, "best_val_accuracy", st->best_val) != NULL;
+	text = ok ? cJSON_PrintUnformatted(j) : NULL;
 	if (text == NULL || fm_cnn_set_info(net, text, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "checkpoint info: %s",
 		     text == NULL ? "out of memory" : e.msg);

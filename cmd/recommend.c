@@ -661,10 +661,10 @@ song_record(struct ctx *c, const struct fm_rank_hit *h, size_t k, enum fm_emotio
 		goto fail;
 	out = cJSON_CreateObject();
 	/* Four decimals: enough to order, and short lines. */
-	double score = round(h->score * 1e4) / 1e4;
+	double score = fm_ndjson_round(h->score, 4);
 	if (out == NULL || fm_ndjson_set(out, "rank", cJSON_CreateNumber((double)k + 1), e) == -1 ||
 	    fm_ndjson_set(out, "path", cJSON_CreateString(path), e) == -1 ||
-	    fm_ndjson_set(out, "score", cJSON_CreateNumber(score == 0 ? 0 : score), e) == -1 ||
+	    fm_ndjson_set(out, "score", cJSON_CreateNumber(score), e) == -1 ||
 	    fm_ndjson_set(out, "emotion", cJSON_CreateString(fm_emotion_name(top)), e) == -1 ||
 	    fm_ndjson_set(out, "strategy",
 	                  cJSON_CreateString(fm_rank_strategy_name(c->o->strategy)), e) == -1 ||

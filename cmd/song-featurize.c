@@ -121,7 +121,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 static cJSON *
 number(double v, int digits)
 {
-	return cJSON_CreateNumber(fm_audio_round(v, digits));
+	return cJSON_CreateNumber(fm_ndjson_round_sig(v, digits));
 }
 
 static cJSON *

@@ -94,21 +94,6 @@ welford_stat(const struct welford *w)
 }
 
 double
-fm_audio_round(double v, int digits)
-{
-	double e, scale;
-
-	if (v == 0 || !isfinite(v) || digits < 1 || digits > 15)
-		return v;
-	e = floor(log10(fabs(v)));
-	scale = pow(10.0, (double)digits - 1 - e);
-	/* Past 1e300 the scale underflows or the product overflows; nothing to round there. */
-	if (!isfinite(scale) || !isfinite(v * scale) || scale == 0)
-		return v;
-	return round(v * scale) / scale;
-}
-
-double
 fm_audio_max_duration(const struct fm_audio_analyzer *a)
 {
 	return a->o.max_duration_sec;

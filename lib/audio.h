@@ -149,7 +149,4 @@ void fm_audio_features_free(struct fm_audio_features *f);
 const char *fm_audio_key_name(int key);
 const char *fm_audio_mode_name(enum fm_audio_mode m);
 
-/* v rounded to digits significant digits (1 .. 15), for compact records; 0 stays 0. */
-double fm_audio_round(double v, int digits);
-
 #endif

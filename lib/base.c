@@ -133,40 +133,112 @@ fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *
 	return rc;
 }
 
+struct fm_file_writer {
+	char *path, *tmp;
+	int fd;
+	int failed; /* errno of a failed write: the file is abandoned */
+};
+
+int
+fm_file_writer_new(const char *path, struct fm_file_writer **out, struct fm_err *err)
+{
+	size_t n_path = strlen(path);
+	struct fm_file_writer *w = calloc(1, sizeof *w);
+	int saved;
+
+	*out = NULL;
+	if (w == NULL || (w->path = strdup(path)) == NULL ||
+	    (w->tmp = malloc(n_path + 32)) == NULL) {
+		if (w != NULL)
+			free(w->path);
+		free(w);
+		return fm_err_set(err, FM_ENOMEM, "out of memory");
+	}
+	/* Beside the target, so that rename(2) replaces it in one step; created as open(2)
+	 * creates any file, under the umask (mkstemp's would be private to the user). */
+	snprintf(w->tmp, n_path + 32, "%s.%ld.tmp", path, (long)getpid());
+	if ((w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) == -1) {
+		saved = errno;
+		free(w->tmp);
+		free(w->path);
+		free(w);
+		return fm_err_errno(err, saved);
+	}
+	*out = w;
+	return 0;
+}
+
+int
+fm_file_writer_write(struct fm_file_writer *w, const void *bytes, size_t n_bytes,
+                     struct fm_err *err)
+{
+	const unsigned char *p = bytes;
+
+	while (n_bytes > 0 && w->failed == 0) {
+		ssize_t got = write(w->fd, p, n_bytes);
+
+		if (got < 0 && errno != EINTR)
+			w->failed = errno;
+		else if (got > 0)
+			p += got, n_bytes -= (size_t)got;
+	}
+	return w->failed != 0 ? fm_err_errno(err, w->failed) : 0;
+}
+
+int
+fm_file_writer_commit(struct fm_file_writer *w, struct fm_err *err)
+{
+	int saved = w->failed;
+
+	if (w->fd == -1)
+		return fm_err_set(err, FM_EINVAL, "the file was committed already");
+	/* Synced before the rename: otherwise a crash can leave the new name on empty blocks. */
+	if (saved == 0 && fsync(w->fd) == -1)
+		saved = errno;
+	if (close(w->fd) == -1 && saved == 0)
+		saved = errno;
+	w->fd = -1;
+	if (saved == 0 && rename(w->tmp, w->path) == -1)
+		saved = errno;
+	if (saved != 0) {
+		unlink(w->tmp);
+		w->failed = saved;
+		return fm_err_errno(err, saved);
+	}
+	return 0;
+}
+
+void
+fm_file_writer_free(struct fm_file_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->fd != -1) { /* never committed: nothing is left behind */
+		close(w->fd);
+		unlink(w->tmp);
+	}
+	free(w->tmp);
+	free(w->path);
+	free(w);
+}
+
 int
 fm_write_file(const char *path, const void *bytes, size_t n_bytes, struct fm_err *err)
 {
-	size_t n_path = strlen(path);
-	const unsigned char *p = bytes;
-	char *tmp = malloc(n_path + 32);
-	int fd, saved = 0;
+	struct fm_file_writer *w;
+	struct fm_err why;
+	int rc;
 
-	if (tmp == NULL)
-		return fm_err_set(err, FM_ENOMEM, "out of memory");
-	snprintf(tmp, n_path + 32, "%s.%ld.tmp", path, (long)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) == -1) {
-		saved = errno;
-		free(tmp);
-		return fm_err_errno_at(err, saved, "cannot write %.180s", path);
-	}
-	while (n_bytes > 0 && saved == 0) {
-		ssize_t w = write(fd, p, n_bytes);
-
-		if (w < 0 && errno != EINTR)
-			saved = errno;
-		else if (w > 0)
-			p += w, n_bytes -= (size_t)w;
-	}
-	if (saved == 0 && fsync(fd) == -1)
-		saved = errno;
-	if (close(fd) == -1 && saved == 0)
-		saved = errno;
-	if (saved == 0 && rename(tmp, path) == -1)
-		saved = errno;
-	if (saved != 0)
-		unlink(tmp);
-	free(tmp);
-	return saved != 0 ? fm_err_errno_at(err, saved, "cannot write %.180s", path) : 0;
+	if (fm_file_writer_new(path, &w, &why) == 0 &&
+	    fm_file_writer_write(w, bytes, n_bytes, &why) == 0 &&
+	    fm_file_writer_commit(w, &why) == 0)
+		rc = 0;
+	else if (why.code == FM_ENOMEM)
+		rc = fm_err_set(err, FM_ENOMEM, "%s", why.msg);
+	else
+		rc = fm_err_set(err, FM_EIO, "cannot write %.180s: %s", path, why.msg);
+	fm_file_writer_free(w);
+	return rc;
 }
 
 static uint64_t

@@ -1,6 +1,6 @@
 /*
  * lib/base.h: what every module shares: the error record, default limits, the version,
- * reading a whole file, and a seedable random number generator.
+ * reading and writing a whole file, byte order, and a seedable random number generator.
  *
  * A fallible library function returns 0 or -1 and, on -1, fills the caller's struct fm_err
  * with a code and one line of text (lower case, no program name, no newline, no full stop).
@@ -56,6 +56,67 @@ fm_checksum_ok(uint64_t stored, uint64_t computed)
 #endif
 }
 
+/*
+ * Integers in a file format's byte order, whatever the host's, at any alignment: little-endian
+ * (model files, the recommend index, EXIF's "II") and big-endian (PNG, JPEG, PNM's 16-bit
+ * samples, EXIF's "MM"). Written as shifts, which compilers turn into one load or store.
+ */
+static inline uint16_t
+fm_get_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+fm_get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+fm_get_le64(const unsigned char *p)
+{
+	return (uint64_t)fm_get_le32(p) | (uint64_t)fm_get_le32(p + 4) << 32;
+}
+
+static inline uint16_t
+fm_get_be16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+fm_get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static inline void
+fm_put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void
+fm_put_le64(unsigned char *p, uint64_t v)
+{
+	fm_put_le32(p, (uint32_t)v);
+	fm_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Whether this host stores integers little-endian: files mapped as arrays need it. */
+static inline bool
+fm_host_little_endian(void)
+{
+	const union {
+		uint16_t word;
+		unsigned char bytes[2];
+	} one = {1};
+
+	return one.bytes[0] == 1;
+}
+
 /* FM_EIO with errnum's reason in the house style ("no such file or directory"); returns -1. */
 int fm_err_errno(struct fm_err *err, int errnum);
 /* The same after a context made as printf does: "cannot map the index: no space left". */
@@ -79,6 +140,21 @@ int fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size
  * with the system's reason after "cannot write" and nothing left behind.
  */
 int fm_write_file(const char *path, const void *bytes, size_t n_bytes, struct fm_err *err);
+
+/*
+ * The same written piece by piece, for a file too large to build in memory first: _new
+ * creates the new file beside path, _write appends, _commit syncs it and renames it over
+ * path, and _free closes and removes it unless it was committed (_free(NULL) is a no-op;
+ * call it after _commit too). Each fails with FM_EIO and the system's reason alone ("no
+ * space left on device"; the caller names the file), _new also with FM_ENOMEM; after a
+ * failed _write, _commit fails with the same reason and leaves nothing behind.
+ */
+struct fm_file_writer;
+int fm_file_writer_new(const char *path, struct fm_file_writer **out, struct fm_err *err);
+int fm_file_writer_write(struct fm_file_writer *w, const void *bytes, size_t n_bytes,
+                         struct fm_err *err);
+int fm_file_writer_commit(struct fm_file_writer *w, struct fm_err *err);
+void fm_file_writer_free(struct fm_file_writer *w);
 
 /*
  * xoshiro256** seeded through splitmix64: fast, small state, and the same sequence on every

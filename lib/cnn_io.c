@@ -55,37 +55,18 @@ cnn_crc32(uint32_t crc, const unsigned char *p, size_t n)
 }
 
 static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static void
 put_f32(unsigned char *p, float f)
 {
 	uint32_t u;
 
 	memcpy(&u, &f, sizeof u);
-	put_u32(p, u);
+	fm_put_le32(p, u);
 }
 
 static float
 get_f32(const unsigned char *p)
 {
-	uint32_t u = get_u32(p);
+	uint32_t u = fm_get_le32(p);
 	float f;
 
 	memcpy(&f, &u, sizeof f);
@@ -192,10 +173,10 @@ encode(const struct fm_cnn *net, int with_state, unsigned char **bytes, size_t *
 		return fm_err_set(err, FM_ENOMEM, "out of memory for a model of %zu bytes", total);
 	}
 	memcpy(buf, magic, sizeof magic);
-	put_u32(buf + 8, FORMAT_VERSION);
-	put_u32(buf + 12, (uint32_t)hlen);
-	put_u32(buf + 16, (uint32_t)wlen);
-	put_u32(buf + 20, (uint32_t)((uint64_t)wlen >> 32));
+	fm_put_le32(buf + 8, FORMAT_VERSION);
+	fm_put_le32(buf + 12, (uint32_t)hlen);
+	fm_put_le32(buf + 16, (uint32_t)wlen);
+	fm_put_le32(buf + 20, (uint32_t)((uint64_t)wlen >> 32));
 	memcpy(buf + PREFIX_BYTES, text, tlen);
 	memset(buf + PREFIX_BYTES + tlen, ' ', hlen - tlen);
 	cJSON_free(text);
@@ -210,7 +191,7 @@ encode(const struct fm_cnn *net, int with_state, unsigned char **bytes, size_t *
 		put_f32(p, net->opt_m[j]);
 	for (size_t j = 0; moments > 1 && j < net->n_params; j++, p += 4)
 		put_f32(p, net->opt_v[j]);
-	put_u32(p, cnn_crc32(0, buf, total - 4));
+	fm_put_le32(p, cnn_crc32(0, buf, total - 4));
 	*bytes = buf;
 	*n_bytes = total;
 	return 0;
@@ -510,9 +491,9 @@ fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable
 		return fm_err_set(err, FM_EFORMAT,
 		                  "truncated model file (%zu bytes, less than its %d-byte prefix)",
 		                  n_bytes, PREFIX_BYTES);
-	version = get_u32(b + 8);
-	hlen = get_u32(b + 12);
-	wlen = get_u64(b + 16);
+	version = fm_get_le32(b + 8);
+	hlen = fm_get_le32(b + 12);
+	wlen = fm_get_le64(b + 16);
 	if (version == 0 || version > FORMAT_VERSION)
 		return fm_err_set(err, FM_EFORMAT,
 		                  "model format version %u%s; this program reads version %u",
@@ -541,7 +522,7 @@ fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable
 	if (n_bytes > total)
 		return fm_err_set(err, FM_EFORMAT, "%llu stray bytes after the model's checksum",
 		                  (unsigned long long)(n_bytes - total));
-	stored = get_u32(b + total - 4);
+	stored = fm_get_le32(b + total - 4);
 	crc = cnn_crc32(0, b, (size_t)total - 4);
 	if (!fm_checksum_ok(stored, crc))
 		return fm_err_set(err, FM_EFORMAT,

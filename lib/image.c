@@ -90,13 +90,15 @@ image_tidy_message(char *dst, size_t n, const char *src)
 /* --- EXIF orientation ------------------------------------------------------------------ */
 
 static uint32_t
-exif_get(const uint8_t *p, int bytes, int big_endian)
+exif16(const uint8_t *p, int big_endian)
 {
-	uint32_t v = 0;
+	return big_endian ? fm_get_be16(p) : fm_get_le16(p);
+}
 
-	for (int i = 0; i < bytes; i++)
-		v |= (uint32_t)p[big_endian ? i : bytes - 1 - i] << (8 * (bytes - 1 - i));
-	return v;
+static uint32_t
+exif32(const uint8_t *p, int big_endian)
+{
+	return big_endian ? fm_get_be32(p) : fm_get_le32(p);
 }
 
 int
@@ -109,24 +111,24 @@ image_exif_orientation(const uint8_t *tiff, size_t n)
 	if (n < 8 || tiff[0] != tiff[1] || (tiff[0] != 'I' && tiff[0] != 'M'))
 		return 0;
 	big = tiff[0] == 'M';
-	if (exif_get(tiff + 2, 2, big) != 0x2a)
+	if (exif16(tiff + 2, big) != 0x2a)
 		return 0;
-	ifd = exif_get(tiff + 4, 4, big);
+	ifd = exif32(tiff + 4, big);
 	if (ifd + 2 > n)
 		return 0;
-	count = exif_get(tiff + ifd, 2, big);
+	count = exif16(tiff + ifd, big);
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t e = ifd + 2 + 12 * i;
 
 		/* The same bounds as OpenCV's getU16: the tag, and later the value, must fit. */
 		if (e + 2 > n)
 			return 0;
-		if (exif_get(tiff + e, 2, big) == 0x0112) {
+		if (exif16(tiff + e, big) == 0x0112) {
 			uint32_t v;
 
 			if (e + 10 > n)
 				return 0;
-			v = exif_get(tiff + e + 8, 2, big);
+			v = exif16(tiff + e + 8, big);
 
 			return v >= 1 && v <= 8 ? (int)v : 0;
 		}

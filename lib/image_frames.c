@@ -111,7 +111,7 @@ scan_jpeg(const uint8_t *p, size_t n, size_t max, size_t *len)
 			continue; /* no length */
 		if (i + 2 > n)
 			return SCAN_MORE;
-		size_t seg = (size_t)p[i] << 8 | p[i + 1];
+		size_t seg = fm_get_be16(p + i);
 		if (seg < 2)
 			return SCAN_BAD;
 		i += seg;
@@ -151,8 +151,7 @@ scan_png(const uint8_t *p, size_t n, size_t max, size_t *len)
 
 		if (i + 8 > n)
 			return i + 8 > max ? SCAN_TOO_BIG : SCAN_MORE;
-		clen = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 |
-		       p[i + 3];
+		clen = fm_get_be32(p + i);
 		if (clen > 0x7FFFFFFFu)
 			return SCAN_BAD;
 		if ((uint64_t)i + 12 + clen > max)

@@ -69,12 +69,6 @@ read_mem(png_structp png, png_bytep out, size_t n)
 	jb->pos += n;
 }
 
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Decode into jb; -1 leaves the reason in jb->why or err. Never inlined: it calls setjmp. */
 static int
 run(struct png_job *jb, uint64_t max_pixels, struct fm_err *err)
@@ -143,7 +137,7 @@ image_decode_png(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struc
 
 	/* Refuse a hostile IHDR before libpng allocates anything for it. */
 	if (n_bytes >= 24 && memcmp(data + 12, "IHDR", 4) == 0 &&
-	    image_check_size(be32(data + 16), be32(data + 20), max_pixels, err) == -1)
+	    image_check_size(fm_get_be32(data + 16), fm_get_be32(data + 20), max_pixels, err) == -1)
 		return -1;
 	memset(&jb, 0, sizeof jb);
 	jb.data = data;

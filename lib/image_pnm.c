@@ -105,7 +105,7 @@ image_decode_pnm(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struc
 			img.pixels[i] = lut[s[i]];
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			uint32_t v = (uint32_t)s[2 * i] << 8 | s[2 * i + 1];
+			uint32_t v = fm_get_be16(s + 2 * i);
 
 			img.pixels[i] =
 			    v >= maxval ? 255 : (uint8_t)((v * 255 + maxval / 2) / maxval);

@@ -621,6 +621,35 @@ fm_ndjson_bad_line(uint64_t number, const char *text, size_t n_bytes, const char
 	return 0;
 }
 
+double
+fm_ndjson_round(double v, int places)
+{
+	double scale, r;
+
+	if (!isfinite(v) || places < 0 || places > 15)
+		return v;
+	scale = pow(10.0, places); /* exact: powers of ten up to 1e22 are doubles */
+	if (!isfinite(v * scale))
+		return v;
+	r = round(v * scale) / scale;
+	return r == 0 ? 0 : r;
+}
+
+double
+fm_ndjson_round_sig(double v, int digits)
+{
+	double e, scale;
+
+	if (v == 0 || !isfinite(v) || digits < 1 || digits > 15)
+		return v;
+	e = floor(log10(fabs(v)));
+	scale = pow(10.0, (double)digits - 1 - e);
+	/* Past 1e300 the scale underflows or the product overflows; nothing to round there. */
+	if (!isfinite(scale) || !isfinite(v * scale) || scale == 0)
+		return v;
+	return round(v * scale) / scale;
+}
+
 int
 fm_ndjson_print(const cJSON *rec, char **line, size_t *n_bytes, struct fm_err *err)
 {

@@ -136,6 +136,17 @@ int fm_ndjson_bad_line(uint64_t number, const char *text, size_t n_bytes, const 
                        cJSON **out, struct fm_err *err);
 
 /*
+ * Numbers rounded for a record, the one place that says how. fm_ndjson_round: to places
+ * decimal places (0 .. 15): the double nearest to the decimal, which cJSON prints in its
+ * shortest form (0.6667, not 0.66670000000000007), and 0 rather than -0.
+ * fm_ndjson_round_sig: to digits significant digits (1 .. 15), for values of any magnitude;
+ * 0 stays 0. Both return v unchanged when it is not finite (fm_ndjson_print refuses it), when
+ * the count is out of range, or when v is too large to round.
+ */
+double fm_ndjson_round(double v, int places);
+double fm_ndjson_round_sig(double v, int digits);
+
+/*
  * Serialise rec as one compact line ending in "\n" into a new buffer (*line, which the
  * caller frees with free(3); *n_bytes counts the "\n", and a NUL follows it). FM_EINVAL,
  * naming the member, when a number is NaN or infinite, since JSON has no word for them;

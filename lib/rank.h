@@ -156,8 +156,9 @@ int fm_rank_paths_find(struct fm_rank_paths *p, const char *path, size_t *i, str
 
 /*
  * Write a library finished from records to path as an index: to a temporary file in the same
- * folder, renamed over path at the end, so that a reader never sees half an index. FM_EIO,
- * FM_EINVAL (not finished, or itself loaded from an index), FM_ENOMEM.
+ * folder, synced and renamed over path at the end (fm_file_writer), so that a reader, or a
+ * crash, never leaves half an index. FM_EIO, FM_EINVAL (not finished, or itself loaded from
+ * an index), FM_ENOMEM.
  */
 int fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct fm_err *err);
 

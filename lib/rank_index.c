@@ -49,44 +49,10 @@ struct section {
 	uint64_t offset, n_bytes, sum;
 };
 
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	for (int k = 0; k < 4; k++)
-		p[k] = (unsigned char)(v >> (8 * k));
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	for (int k = 0; k < 8; k++)
-		p[k] = (unsigned char)(v >> (8 * k));
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	uint32_t v = 0;
-
-	for (int k = 0; k < 4; k++)
-		v |= (uint32_t)p[k] << (8 * k);
-	return v;
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int k = 0; k < 8; k++)
-		v |= (uint64_t)p[k] << (8 * k);
-	return v;
-}
-
 static double
 get_double(const unsigned char *p)
 {
-	uint64_t bits = get64(p);
+	uint64_t bits = fm_get_le64(p);
 	double v;
 
 	memcpy(&v, &bits, sizeof v);
@@ -99,7 +65,7 @@ put_double(unsigned char *p, double v)
 	uint64_t bits;
 
 	memcpy(&bits, &v, sizeof bits);
-	put64(p, bits);
+	fm_put_le64(p, bits);
 }
 
 void
@@ -159,12 +125,6 @@ align8(uint64_t v)
 	return (v + 7) & ~(uint64_t)7;
 }
 
-static int
-write_all(FILE *fp, const void *p, size_t n)
-{
-	return n == 0 || fwrite(p, 1, n, fp) == n ? 0 : -1;
-}
-
 int
 fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct fm_err *err)
 {
@@ -173,17 +133,16 @@ fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct f
 	const void *data[N_SECTIONS];
 	struct section sec[N_SECTIONS];
 	uint64_t at = HEADER_BYTES, n = lib->n_songs;
-	size_t n_path = strlen(path);
-	char *tmp;
-	FILE *fp = NULL;
-	int fd, saved;
+	struct fm_file_writer *w;
+	struct fm_err why;
+	int rc;
 
 	if (!lib->finished)
 		return fm_err_set(err, FM_EINVAL, "the library is not finished");
 	if (lib->fd != -1)
 		return fm_err_set(err, FM_EINVAL,
 		                  "an index is built from song records, not copied");
-	if (!rank_little_endian())
+	if (!fm_host_little_endian())
 		return fm_err_set(err, FM_EINVAL,
 		                  "index files are little-endian; this machine is not");
 	data[SEC_VECTORS] = lib->z;
@@ -200,59 +159,38 @@ fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct f
 		at = align8(at + sec[s].n_bytes);
 	}
 	memcpy(h, MAGIC, 8);
-	put32(h + 8, VERSION);
-	put32(h + 12, HEADER_BYTES);
-	put32(h + 16, FM_RANK_DIMS);
-	put32(h + 20, N_SECTIONS);
-	put64(h + 24, n);
-	put64(h + 32, sec[SEC_LINES].offset + sec[SEC_LINES].n_bytes);
+	fm_put_le32(h + 8, VERSION);
+	fm_put_le32(h + 12, HEADER_BYTES);
+	fm_put_le32(h + 16, FM_RANK_DIMS);
+	fm_put_le32(h + 20, N_SECTIONS);
+	fm_put_le64(h + 24, n);
+	fm_put_le64(h + 32, sec[SEC_LINES].offset + sec[SEC_LINES].n_bytes);
 	for (int s = 0; s < N_SECTIONS; s++) {
-		put64(h + 40 + 24 * s, sec[s].offset);
-		put64(h + 48 + 24 * s, sec[s].n_bytes);
-		put64(h + 56 + 24 * s, sec[s].sum);
+		fm_put_le64(h + 40 + 24 * s, sec[s].offset);
+		fm_put_le64(h + 48 + 24 * s, sec[s].n_bytes);
+		fm_put_le64(h + 56 + 24 * s, sec[s].sum);
 	}
 	for (int d = 0; d < FM_RANK_DIMS; d++) {
 		put_double(h + 184 + 8 * d, lib->mean[d]);
 		put_double(h + 256 + 8 * d, lib->std[d]);
 	}
-	put64(h + HEADER_SUM_AT, rank_hash(h, HEADER_SUM_AT, RANK_SEED_SECTION));
+	fm_put_le64(h + HEADER_SUM_AT, rank_hash(h, HEADER_SUM_AT, RANK_SEED_SECTION));
 
-	/* Beside the target, so that rename(2) replaces it in one step; created as open(2)
-	 * creates any file, under the umask (mkstemp's would be private to the user). */
-	if ((tmp = malloc(n_path + 32)) == NULL)
-		return fm_err_set(err, FM_ENOMEM, "out of memory");
-	snprintf(tmp, n_path + 32, "%s.%ld.tmp", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd == -1 || (fp = fdopen(fd, "wb")) == NULL) {
-		saved = errno;
-		if (fd != -1) {
-			close(fd);
-			unlink(tmp);
-		}
-		free(tmp);
-		return fm_err_errno_at(err, saved, "cannot create a file beside it");
-	}
-	int rc = write_all(fp, h, HEADER_BYTES);
+	if (fm_file_writer_new(path, &w, &why) == -1)
+		return why.code == FM_ENOMEM
+		           ? fm_err_set(err, FM_ENOMEM, "%s", why.msg)
+		           : fm_err_set(err, FM_EIO, "cannot create a file beside it: %s", why.msg);
+	rc = fm_file_writer_write(w, h, HEADER_BYTES, err);
 	for (int s = 0; s < N_SECTIONS && rc == 0; s++) {
-		rc = write_all(fp, data[s], sec[s].n_bytes);
+		rc = fm_file_writer_write(w, data[s], sec[s].n_bytes, err);
 		if (rc == 0 && s + 1 < N_SECTIONS)
-			rc = write_all(fp, zeros,
-			               sec[s + 1].offset - sec[s].offset - sec[s].n_bytes);
+			rc = fm_file_writer_write(
+			    w, zeros, sec[s + 1].offset - sec[s].offset - sec[s].n_bytes, err);
 	}
-	saved = errno;
-	if (fflush(fp) == EOF || ferror(fp))
-		rc = -1, saved = errno;
-	if (fclose(fp) == EOF && rc == 0)
-		rc = -1, saved = errno;
-	if (rc == 0 && rename(tmp, path) == -1)
-		rc = -1, saved = errno;
-	if (rc == -1) {
-		unlink(tmp);
-		free(tmp);
-		return fm_err_errno(err, saved != 0 ? saved : EIO);
-	}
-	free(tmp);
-	return 0;
+	if (rc == 0)
+		rc = fm_file_writer_commit(w, err);
+	fm_file_writer_free(w);
+	return rc;
 }
 
 /* Check the header and the section table against the file's size; fill sec, n_songs. */
@@ -262,36 +200,36 @@ check_header(const unsigned char *h, uint64_t file_bytes, struct section sec[N_S
 {
 	uint64_t n, end = HEADER_BYTES, said;
 
-	if (get32(h + 8) != VERSION)
+	if (fm_get_le32(h + 8) != VERSION)
 		return fm_err_set(err, FM_EFORMAT, "index version %u; this recommend reads %d",
-		                  get32(h + 8), VERSION);
-	if (!fm_checksum_ok(get64(h + HEADER_SUM_AT),
+		                  fm_get_le32(h + 8), VERSION);
+	if (!fm_checksum_ok(fm_get_le64(h + HEADER_SUM_AT),
 	                    rank_hash(h, HEADER_SUM_AT, RANK_SEED_SECTION)))
 		return fm_err_set(err, FM_EFORMAT, "index header is damaged (checksum)");
-	if (get32(h + 12) != HEADER_BYTES || get32(h + 20) != N_SECTIONS)
+	if (fm_get_le32(h + 12) != HEADER_BYTES || fm_get_le32(h + 20) != N_SECTIONS)
 		return fm_err_set(err, FM_EFORMAT, "index header has an unknown layout");
-	if (get32(h + 16) != FM_RANK_DIMS)
+	if (fm_get_le32(h + 16) != FM_RANK_DIMS)
 		return fm_err_set(
 		    err, FM_EFORMAT,
 		    "index has %u descriptors, this recommend uses %d: build it again",
-		    get32(h + 16), FM_RANK_DIMS);
-	said = get64(h + 32);
+		    fm_get_le32(h + 16), FM_RANK_DIMS);
+	said = fm_get_le64(h + 32);
 	if (said > file_bytes)
 		return fm_err_set(err, FM_EFORMAT, "truncated index (%llu of %llu bytes)",
 		                  (unsigned long long)file_bytes, (unsigned long long)said);
 	if (said < file_bytes)
 		return fm_err_set(err, FM_EFORMAT, "index has %llu bytes after its end",
 		                  (unsigned long long)(file_bytes - said));
-	n = get64(h + 24);
+	n = fm_get_le64(h + 24);
 	if (n == 0)
 		return fm_err_set(err, FM_EFORMAT, "index holds no song");
 	if (n > FM_RANK_MAX_SONGS)
 		return fm_err_set(err, FM_ELIMIT, "index holds %llu songs, limit %zu",
 		                  (unsigned long long)n, FM_RANK_MAX_SONGS);
 	for (int s = 0; s < N_SECTIONS; s++) {
-		sec[s].offset = get64(h + 40 + 24 * s);
-		sec[s].n_bytes = get64(h + 48 + 24 * s);
-		sec[s].sum = get64(h + 56 + 24 * s);
+		sec[s].offset = fm_get_le64(h + 40 + 24 * s);
+		sec[s].n_bytes = fm_get_le64(h + 48 + 24 * s);
+		sec[s].sum = fm_get_le64(h + 56 + 24 * s);
 		/* In order, aligned, inside the file, of the size n songs take. */
 		if (sec[s].offset % 8 != 0 || sec[s].offset < end || sec[s].offset > file_bytes ||
 		    sec[s].n_bytes > file_bytes - sec[s].offset ||
@@ -347,7 +285,7 @@ fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out
 	int fd;
 
 	*out = NULL;
-	if (!rank_little_endian())
+	if (!fm_host_little_endian())
 		return fm_err_set(err, FM_EINVAL,
 		                  "index files are little-endian; this machine is not");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -446,9 +384,9 @@ rank_index_record(const struct fm_rank_library *lib, size_t i, char **text, size
 	*text = NULL;
 	if (read_at(lib->fd, entry, sizeof entry, lib->recs_at + 16 * (uint64_t)i, err) == -1)
 		return -1;
-	offset = get64(entry);
-	n = get32(entry + 8);
-	sum = get32(entry + 12);
+	offset = fm_get_le64(entry);
+	n = fm_get_le32(entry + 8);
+	sum = fm_get_le32(entry + 12);
 	if (offset > lib->lines_bytes || n > lib->lines_bytes - offset)
 		return fm_err_set(err, FM_EFORMAT, "index record %zu lies outside the file", i + 1);
 	if ((line = malloc((size_t)n + 1)) == NULL)

@@ -87,7 +87,4 @@ void rank_close(struct fm_rank_library *lib);
 int rank_index_record(const struct fm_rank_library *lib, size_t i, char **text, size_t *n_bytes,
                       struct fm_err *err);
 
-/* Whether this machine stores integers little-endian, as the index does. */
-bool rank_little_endian(void);
-
 #endif

@@ -40,16 +40,6 @@ fm_rank_dim_parse(const char *name, enum fm_rank_dim *out, struct fm_err *err)
 	return fm_err_set(err, FM_EINVAL, "unknown descriptor \"%.40s\"", name);
 }
 
-bool
-rank_little_endian(void)
-{
-	const uint16_t one = 1;
-	unsigned char b;
-
-	memcpy(&b, &one, 1);
-	return b == 1;
-}
-
 static inline uint64_t
 rotl(uint64_t x, int k)
 {
@@ -60,21 +50,6 @@ static inline uint64_t
 mix_word(uint64_t h, uint64_t w)
 {
 	return rotl(h ^ (w * 0xC2B2AE3D27D4EB4Full), 31) * 0x9E3779B97F4A7C15ull;
-}
-
-/* Eight bytes as a little-endian word: one load on a little-endian host. */
-static inline uint64_t
-load_le64(const unsigned char *p)
-{
-	uint64_t w = 0;
-
-	if (rank_little_endian()) {
-		memcpy(&w, p, 8);
-		return w;
-	}
-	for (int k = 0; k < 8; k++)
-		w |= (uint64_t)p[k] << (8 * k);
-	return w;
 }
 
 uint64_t
@@ -90,11 +65,11 @@ rank_hash(const void *bytes, size_t n, uint64_t seed)
 
 	for (; n >= 32; p += 32, n -= 32)
 		for (int k = 0; k < 4; k++)
-			lane[k] = mix_word(lane[k], load_le64(p + 8 * k));
+			lane[k] = mix_word(lane[k], fm_get_le64(p + 8 * k));
 	h = ((uint64_t)total * 0x9E3779B97F4A7C15ull) ^ rotl(lane[0], 1) ^ rotl(lane[1], 17) ^
 	    rotl(lane[2], 33) ^ rotl(lane[3], 49);
 	for (; n >= 8; p += 8, n -= 8)
-		h = mix_word(h, load_le64(p));
+		h = mix_word(h, fm_get_le64(p));
 	w = 0;
 	for (size_t k = 0; k < n; k++)
 		w |= (uint64_t)p[k] << (8 * k);

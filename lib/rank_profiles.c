@@ -172,9 +172,7 @@ fm_rank_profiles_load(const char *path, struct fm_rank_profiles *out, struct fm_
 static cJSON *
 rounded(double v)
 {
-	double r = round(v * 1e4) / 1e4;
-
-	return cJSON_CreateNumber(r == 0 ? 0 : r); /* no "-0" in the file */
+	return cJSON_CreateNumber(fm_ndjson_round(v, 4));
 }
 
 static cJSON *

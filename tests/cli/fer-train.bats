@@ -108,6 +108,22 @@ setup() {
 	printf '%s\n' "$output" | jq -e '.faces == 8 and (.confusion | length) == 7
 		and (.classes | keys | length) == 7 and .classes.happy.support == 4
 		and ([.confusion[][]] | add) == 8'
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "--eval --json prints its scores to four decimals, as the table does" {
+	"$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	# The same face once in each class: whatever the network makes of it, it is right once
+	# in seven, 0.14285714285714285 to 17 digits.
+	for c in angry disgust fear happy sad surprise neutral; do
+		mkdir -p sevenths/$c
+		gray_pgm sevenths/$c/1.pgm 48 48 "$(printf '%o' 120)"
+	done
+	run --separate-stderr "$FT" --eval --json --model m.fm --val sevenths
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -e '.faces == 7 and .accuracy == 0.1429 and .macro_f1 == 0.0357
+		and ([.classes[].precision] | max) == 0.1429'
+	[[ ! $output =~ [0-9]\.[0-9]{5} ]]
 }
 
 @test "fer2013.csv is read as well as the folders" {

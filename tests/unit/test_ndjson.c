@@ -679,6 +679,54 @@ base64_follows_rfc_4648(void **state)
 	cJSON_Delete(rec);
 }
 
+static void
+rounding_keeps_significant_digits(void **state)
+{
+	(void)state;
+	assert_true(fm_ndjson_round_sig(121.8371, 5) == 121.84);
+	assert_true(fm_ndjson_round_sig(-0.000123456, 3) == -0.000123);
+	assert_true(fm_ndjson_round_sig(0, 5) == 0);
+	assert_true(fm_ndjson_round_sig(99999.5, 5) == 100000);
+	assert_true(fm_ndjson_round_sig(1e-300, 5) == 1e-300);
+	assert_true(isnan(fm_ndjson_round_sig(NAN, 5)));
+}
+
+/* Seven tools' numbers went through round(v * 1e4) / 1e4: the same values, and no -0. */
+static void
+rounding_to_places_matches_the_decimal(void **state)
+{
+	const double v[] = {0.66666666666, 1.23456789, 12345.67891, 0.00004, 0.99995, 3.0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+		assert_true(fm_ndjson_round(v[i], 4) == round(v[i] * 1e4) / 1e4);
+	assert_true(fm_ndjson_round(0.6666666, 4) == 0.6667);
+	assert_true(fm_ndjson_round(0.12345, 0) == 0);
+	assert_true(fm_ndjson_round(1.5, 0) == 2);
+	assert_false(signbit(fm_ndjson_round(-0.00001, 4)));
+	assert_true(fm_ndjson_round(-0.00005, 4) == -0.0001);
+	assert_true(fm_ndjson_round(1e305, 4) == 1e305); /* v * 1e4 overflows: left alone */
+	assert_true(isnan(fm_ndjson_round(NAN, 4)));
+	assert_true(isinf(fm_ndjson_round(INFINITY, 4)));
+}
+
+/* The printed form is the short one: what the rounding is for. */
+static void
+rounded_numbers_print_short(void **state)
+{
+	cJSON *rec = cJSON_CreateObject();
+	char *line;
+	size_t n;
+
+	(void)state;
+	assert_non_null(cJSON_AddNumberToObject(rec, "a", fm_ndjson_round(2.0 / 3, 4)));
+	assert_non_null(cJSON_AddNumberToObject(rec, "b", fm_ndjson_round(0.1 + 0.2, 4)));
+	assert_int_equal(fm_ndjson_print(rec, &line, &n, NULL), 0);
+	assert_string_equal(line, "{\"a\":0.6667,\"b\":0.3}\n");
+	free(line);
+	cJSON_Delete(rec);
+}
+
 int
 main(void)
 {
@@ -712,6 +760,9 @@ main(void)
 	    cmocka_unit_test(print_refuses_nan_and_infinity),
 	    cmocka_unit_test(utf8_check_follows_rfc_3629),
 	    cmocka_unit_test(base64_follows_rfc_4648),
+	    cmocka_unit_test(rounding_keeps_significant_digits),
+	    cmocka_unit_test(rounding_to_places_matches_the_decimal),
+	    cmocka_unit_test(rounded_numbers_print_short),
 	};
 
 	return cmocka_run_group_tests_name("ndjson", tests, NULL, NULL);

@@ -1,0 +1,110 @@
+/*
+ * tests/unit/test_base.c: what lib/base.h gives every module besides errors and the
+ * generator: integers in a file's byte order whatever the host's, and a file written piece by
+ * piece that appears whole on commit and not at all otherwise.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+
+static void
+byte_order_reads_and_writes_either_end_first(void **state)
+{
+	const unsigned char b[8] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x88};
+	unsigned char out[8];
+
+	(void)state;
+	assert_int_equal(fm_get_le16(b), 0x0201);
+	assert_int_equal(fm_get_be16(b), 0x0102);
+	assert_int_equal(fm_get_le32(b), 0x04030201u);
+	assert_int_equal(fm_get_be32(b + 4), 0x05060788u);
+	assert_true(fm_get_le64(b) == 0x8807060504030201ull);
+	fm_put_le32(out, 0xA1B2C3D4u);
+	assert_memory_equal(out, "\xD4\xC3\xB2\xA1", 4);
+	fm_put_le64(out, 0x8807060504030201ull);
+	assert_memory_equal(out, b, 8);
+	/* Unaligned reads are the point: a header's fields sit at any offset. */
+	assert_int_equal(fm_get_le32(b + 1), 0x05040302u);
+}
+
+/* Only the named files are in dir: no temporary file stayed behind. */
+static void
+assert_folder_holds(const char *dir, const char *names)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof cmd, "test \"$(ls -A %s | tr '\\n' ' ')\" = \"%s\"", dir, names);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+file_writer_appears_whole_on_commit_and_not_otherwise(void **state)
+{
+	char dir[] = "/tmp/test_base_XXXXXX", path[64], bad[96], cmd[128];
+	struct fm_file_writer *w;
+	unsigned char *back;
+	size_t n;
+	struct fm_err err;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/f", dir);
+	assert_int_equal(fm_write_file(path, "old", 3, &err), 0);
+
+	/* Pieces, committed: the whole replaces the old file. */
+	assert_int_equal(fm_file_writer_new(path, &w, &err), 0);
+	assert_int_equal(fm_file_writer_write(w, "new ", 4, &err), 0);
+	assert_int_equal(fm_file_writer_write(w, "", 0, &err), 0);
+	assert_int_equal(fm_file_writer_write(w, "content", 7, &err), 0);
+	/* Until the commit, readers see the old file. */
+	assert_int_equal(fm_read_file(path, 1 << 10, &back, &n, &err), 0);
+	assert_int_equal(n, 3);
+	free(back);
+	assert_int_equal(fm_file_writer_commit(w, &err), 0);
+	fm_file_writer_free(w);
+	assert_int_equal(fm_read_file(path, 1 << 10, &back, &n, &err), 0);
+	assert_int_equal(n, 11);
+	assert_memory_equal(back, "new content", 11);
+	free(back);
+	assert_folder_holds(dir, "f ");
+
+	/* Freed without a commit: the old file stays, the new one goes. */
+	assert_int_equal(fm_file_writer_new(path, &w, &err), 0);
+	assert_int_equal(fm_file_writer_write(w, "abandoned", 9, &err), 0);
+	fm_file_writer_free(w);
+	fm_file_writer_free(NULL);
+	assert_int_equal(fm_read_file(path, 1 << 10, &back, &n, &err), 0);
+	assert_memory_equal(back, "new content", 11);
+	free(back);
+	assert_folder_holds(dir, "f ");
+
+	/* A folder that is not there: the system's reason alone; the caller names the file. */
+	snprintf(bad, sizeof bad, "%s/no/such/f", dir);
+	assert_int_equal(fm_file_writer_new(bad, &w, &err), -1);
+	assert_null(w);
+	assert_int_equal(err.code, FM_EIO);
+	assert_string_equal(err.msg, "no such file or directory");
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(byte_order_reads_and_writes_either_end_first),
+	    cmocka_unit_test(file_writer_appears_whole_on_commit_and_not_otherwise),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
