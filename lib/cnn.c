@@ -527,14 +527,144 @@ floats(uint64_t n, int zero)
 	return zero ? calloc((size_t)n, sizeof(float)) : malloc((size_t)n * sizeof(float));
 }
 
+/* Parameters, statistics, the activations (a layer done in place shares its input's), the
+ * im2col workspace and the output probabilities: what inference needs. -1: out of memory. */
+static int
+alloc_inference(struct fm_cnn *net, const struct plan *p)
+{
+	size_t max_batch = net->max_batch;
+	float *a;
+
+	net->params = floats(net->n_params, 1);
+	net->stats = floats(net->n_stats, 1);
+	net->acts = calloc(net->n_layers + 1, sizeof *net->acts);
+	a = floats(p->acts, 0);
+	net->ws = floats(p->ws, 0);
+	net->ws_floats = p->ws;
+	net->n_threads = 1;
+	net->probs = floats((uint64_t)net->n_out * max_batch, 0);
+	net->desc = canonical_desc(net->layers, net->n_layers);
+	if (net->params == NULL || net->stats == NULL || net->acts == NULL || a == NULL ||
+	    net->ws == NULL || net->probs == NULL || net->desc == NULL) {
+		if (net->acts == NULL)
+			free(a);
+		else
+			net->acts[0] = a;
+		return -1;
+	}
+	net->acts[0] = a;
+	a += net->in_size * max_batch;
+	for (size_t i = 0; i < net->n_layers; i++) {
+		struct cnn_layer *l = &net->layers[i];
+
+		if (cnn_layer_in_place(l)) {
+			net->acts[i + 1] = net->acts[i];
+		} else {
+			net->acts[i + 1] = a;
+			a += cnn_layer_out_size(l) * max_batch;
+		}
+	}
+	return 0;
+}
+
+/* Gradients, the optimiser's moments, the backward buffers and each layer's training state
+ * (batch statistics, dropout masks, pooling's argmax). -1: out of memory. */
+static int
+alloc_training(struct fm_cnn *net, const struct plan *p)
+{
+	size_t max_batch = net->max_batch;
+
+	net->grads = floats(net->n_params, 1);
+	net->opt_m = floats(net->n_params, 1);
+	net->opt_v = floats(net->n_params, 1);
+	net->gbuf[0] = floats(p->gbuf, 0);
+	net->gbuf[1] = floats(p->gbuf, 0);
+	net->dx_in = floats((uint64_t)net->in_size * max_batch, 0);
+	if (net->grads == NULL || net->opt_m == NULL || net->opt_v == NULL ||
+	    net->gbuf[0] == NULL || net->gbuf[1] == NULL || net->dx_in == NULL)
+		return -1;
+	for (size_t i = 0; i < net->n_layers; i++) {
+		struct cnn_layer *l = &net->layers[i];
+		size_t m = cnn_layer_out_size(l) * max_batch;
+
+		if (l->kind == CNN_BN) {
+			l->mean = floats(l->in_c, 1);
+			l->invstd = floats(l->in_c, 1);
+			l->coef = floats(3 * (uint64_t)l->in_c, 1);
+			l->part = calloc(2 * max_batch * l->in_c, sizeof *l->part);
+			if (l->mean == NULL || l->invstd == NULL || l->coef == NULL ||
+			    l->part == NULL)
+				return -1;
+		} else if (l->kind == CNN_DROPOUT) {
+			if ((l->mask = floats(m, 0)) == NULL)
+				return -1;
+		} else if (l->kind == CNN_MAXPOOL) {
+			if ((l->argmax = malloc(m * sizeof *l->argmax)) == NULL)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Point each tensor into the parameter or statistics block and each layer at its tensors;
+ * BN starts as the identity (scale 1, running variance 1). */
+static void
+bind_tensors(struct fm_cnn *net)
+{
+	size_t po = 0, so = 0;
+
+	/* Tensors in layer order, each layer's in the order cnn_tensors lists them. */
+	for (size_t i = 0; i < net->n_tensors; i++) {
+		struct cnn_tensor *t = &net->tensors[i];
+
+		if (t->is_stat) {
+			t->data = net->stats + so;
+			so += t->n;
+		} else {
+			t->data = net->params + po;
+			t->grad = net->trainable ? net->grads + po : NULL;
+			po += t->n;
+		}
+	}
+	for (size_t i = 0, ti = 0; i < net->n_layers; i++) {
+		struct cnn_layer *l = &net->layers[i];
+		struct cnn_tensor *t = &net->tensors[ti];
+
+		switch (l->kind) {
+		case CNN_CONV:
+		case CNN_DENSE:
+			l->w = t[0].data;
+			l->gw = t[0].grad;
+			if (l->kind == CNN_DENSE || l->has_bias) {
+				l->b = t[1].data;
+				l->gb = t[1].grad;
+				ti++;
+			}
+			ti++;
+			break;
+		case CNN_BN:
+			l->w = t[0].data;
+			l->gw = t[0].grad;
+			l->b = t[1].data;
+			l->gb = t[1].grad;
+			l->run_mean = t[2].data;
+			l->run_var = t[3].data;
+			for (size_t c = 0; c < l->in_c; c++)
+				l->w[c] = l->run_var[c] = 1.0f;
+			ti += 4;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 int
 cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t in_h, uint32_t in_w,
           size_t max_batch, int trainable, struct fm_cnn **out, struct fm_err *err)
 {
 	struct fm_cnn *net;
 	struct plan p;
-	size_t po = 0, so = 0;
-	float *a;
 
 	*out = NULL;
 	net = calloc(1, sizeof *net);
@@ -577,110 +707,9 @@ cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t in_
 		           (double)FM_CNN_MAX_BYTES / (1 << 30));
 		goto fail;
 	}
-	net->params = floats(net->n_params, 1);
-	net->stats = floats(net->n_stats, 1);
-	net->acts = calloc(n_layers + 1, sizeof *net->acts);
-	a = floats(p.acts, 0);
-	net->ws = floats(p.ws, 0);
-	net->ws_floats = p.ws;
-	net->n_threads = 1;
-	net->probs = floats((uint64_t)net->n_out * max_batch, 0);
-	net->desc = canonical_desc(layers, n_layers);
-	if (net->params == NULL || net->stats == NULL || net->acts == NULL || a == NULL ||
-	    net->ws == NULL || net->probs == NULL || net->desc == NULL) {
-		if (net->acts == NULL)
-			free(a);
-		else
-			net->acts[0] = a;
+	if (alloc_inference(net, &p) == -1 || (trainable && alloc_training(net, &p) == -1))
 		goto nomem;
-	}
-	net->acts[0] = a;
-	a += net->in_size * max_batch;
-	for (size_t i = 0; i < n_layers; i++) {
-		struct cnn_layer *l = &layers[i];
-
-		if (cnn_layer_in_place(l)) {
-			net->acts[i + 1] = net->acts[i];
-		} else {
-			net->acts[i + 1] = a;
-			a += cnn_layer_out_size(l) * max_batch;
-		}
-	}
-	if (trainable) {
-		net->grads = floats(net->n_params, 1);
-		net->opt_m = floats(net->n_params, 1);
-		net->opt_v = floats(net->n_params, 1);
-		net->gbuf[0] = floats(p.gbuf, 0);
-		net->gbuf[1] = floats(p.gbuf, 0);
-		net->dx_in = floats((uint64_t)net->in_size * max_batch, 0);
-		if (net->grads == NULL || net->opt_m == NULL || net->opt_v == NULL ||
-		    net->gbuf[0] == NULL || net->gbuf[1] == NULL || net->dx_in == NULL)
-			goto nomem;
-		for (size_t i = 0; i < n_layers; i++) {
-			struct cnn_layer *l = &layers[i];
-			size_t m = cnn_layer_out_size(l) * max_batch;
-
-			if (l->kind == CNN_BN) {
-				l->mean = floats(l->in_c, 1);
-				l->invstd = floats(l->in_c, 1);
-				l->coef = floats(3 * (uint64_t)l->in_c, 1);
-				l->part = calloc(2 * max_batch * l->in_c, sizeof *l->part);
-				if (l->mean == NULL || l->invstd == NULL || l->coef == NULL ||
-				    l->part == NULL)
-					goto nomem;
-			} else if (l->kind == CNN_DROPOUT) {
-				if ((l->mask = floats(m, 0)) == NULL)
-					goto nomem;
-			} else if (l->kind == CNN_MAXPOOL) {
-				if ((l->argmax = malloc(m * sizeof *l->argmax)) == NULL)
-					goto nomem;
-			}
-		}
-	}
-	/* Tensors in layer order, each layer's in the order cnn_tensors lists them. */
-	for (size_t i = 0; i < net->n_tensors; i++) {
-		struct cnn_tensor *t = &net->tensors[i];
-
-		if (t->is_stat) {
-			t->data = net->stats + so;
-			so += t->n;
-		} else {
-			t->data = net->params + po;
-			t->grad = trainable ? net->grads + po : NULL;
-			po += t->n;
-		}
-	}
-	for (size_t i = 0, ti = 0; i < n_layers; i++) {
-		struct cnn_layer *l = &layers[i];
-		struct cnn_tensor *t = &net->tensors[ti];
-
-		switch (l->kind) {
-		case CNN_CONV:
-		case CNN_DENSE:
-			l->w = t[0].data;
-			l->gw = t[0].grad;
-			if (l->kind == CNN_DENSE || l->has_bias) {
-				l->b = t[1].data;
-				l->gb = t[1].grad;
-				ti++;
-			}
-			ti++;
-			break;
-		case CNN_BN:
-			l->w = t[0].data;
-			l->gw = t[0].grad;
-			l->b = t[1].data;
-			l->gb = t[1].grad;
-			l->run_mean = t[2].data;
-			l->run_var = t[3].data;
-			for (size_t c = 0; c < l->in_c; c++)
-				l->w[c] = l->run_var[c] = 1.0f;
-			ti += 4;
-			break;
-		default:
-			break;
-		}
-	}
+	bind_tensors(net);
 	net->info = strdup("");
 	if (net->info == NULL || default_classes(net) == -1)
 		goto nomem;
