@@ -25,7 +25,8 @@ static const char USAGE[] =
     "usage: fer-detect [-hV] [--cascade file] [--crop-margin m] [--crop-side px] [--crops]"
     " [--fps rate] [--jobs n] [--max-faces n] [--max-line bytes] [--max-pixels n]"
     " [--max-size px] [--min-neighbors n]"
-    " [--min-size px] [--no-equalize] [--progress] [--scale factor] [--stream | file ...]";
+    " [--min-size px] [--no-equalize] [--progress] [--scale factor] [--work-size px]"
+    " [--stream | file ...]";
 
 static const char OPTIONS[] =
     "  --cascade file       cascade XML: a path, or a name looked up in the OpenCV data\n"
@@ -49,7 +50,10 @@ static const char OPTIONS[] =
     "  --progress           records, rate and failures on stderr as they go\n"
     "  --scale factor       window growth per pyramid level, 1.001 to 4 (default 1.1)\n"
     "  --stream             read images back to back from stdin (PPM, PGM, JPEG, PNG)\n"
-    "  -V, --version        print the version and exit\n";
+    "  -V, --version        print the version and exit\n"
+    "  --work-size px       search an image whose longer side is over px on a copy\n"
+    "                       shrunk to px, raised to keep --min-size faces findable;\n"
+    "                       boxes in the image's pixels (default 1600; 0: full size)\n";
 
 #define DEFAULT_CASCADE "haarcascade_frontalface_alt2.xml"
 
@@ -72,7 +76,8 @@ struct opts {
 	bool equalize, stream, crops, progress;
 	int jobs;
 	uint64_t max_pixels;
-	double fps; /* 0: stamp frames with the clock */
+	uint32_t work_side; /* longer side of the searched copy of a large image; 0: full size */
+	double fps;         /* 0: stamp frames with the clock */
 	long long crop_side;
 	double crop_margin;
 	long long max_faces, max_line;
@@ -111,6 +116,7 @@ enum {
 	OPT_PROGRESS,
 	OPT_SCALE,
 	OPT_STREAM,
+	OPT_WORK_SIZE,
 };
 
 static void
@@ -135,6 +141,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"scale", required_argument, NULL, OPT_SCALE},
 	    {"stream", no_argument, NULL, OPT_STREAM},
 	    {"version", no_argument, NULL, 'V'},
+	    {"work-size", required_argument, NULL, OPT_WORK_SIZE},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -201,6 +208,12 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_STREAM:
 			o->stream = o->crops = true;
+			break;
+		case OPT_WORK_SIZE:
+			o->work_side =
+			    (uint32_t)option_int(USAGE, "--work-size", optarg, 0, 1000000);
+			if (o->work_side != 0 && o->work_side < 64)
+				exit_usage(USAGE, "--work-size: 0, or 64 pixels or more");
 			break;
 		default:
 			exit_bad_option(USAGE, longopts, c, argv);
@@ -347,7 +360,8 @@ static int
 detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *rec,
              struct fm_err *err)
 {
-	struct fm_gray gray = {0}, raw = {0};
+	const struct fm_photo_opts photo = {d->o->detect, d->o->equalize, d->o->work_side};
+	struct fm_gray gray = {0};
 	struct fm_box *boxes = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -355,19 +369,13 @@ detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *re
 	if (fm_image_to_gray(img, &gray, err) == -1)
 		goto fail;
 	fm_image_free(img); /* the colour copy is the largest buffer: drop it early */
-	/* Crops are cut from the gray image as it was, which is what fer-classify reads. */
-	if (d->o->crops) {
-		if (fm_gray_new(gray.width, gray.height, &raw, err) == -1)
-			goto fail;
-		memcpy(raw.pixels, gray.pixels, (size_t)gray.width * gray.height);
-	}
-	if (d->o->equalize)
-		fm_gray_equalize(&gray);
-	if (fm_cascade_detect(d->cascade, d->detectors[thread], &gray, &d->o->detect, &boxes, &n,
-	                      err) == -1)
+	/* The search works on its own copy, so crops are cut from the gray image as it was,
+	 * at full size, which is what fer-classify reads. */
+	if (fm_cascade_detect_photo(d->cascade, d->detectors[thread], &gray, &photo, &boxes, &n,
+	                            err) == -1)
 		goto fail;
 	size_t kept = n > (size_t)d->o->max_faces ? (size_t)d->o->max_faces : n;
-	cJSON *faces = faces_json(d->o, &raw, boxes, kept, err);
+	cJSON *faces = faces_json(d->o, &gray, boxes, kept, err);
 	/* Boxes come most certain first: the ones over the limit are the least sure, and the
 	 * record says how many went. */
 	if (faces != NULL && kept < n &&
@@ -384,7 +392,6 @@ detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *re
 	rc = 0;
 fail:
 	free(boxes);
-	fm_gray_free(&raw);
 	fm_gray_free(&gray);
 	return rc;
 }
@@ -473,6 +480,7 @@ main(int argc, char *argv[])
 	    .equalize = true,
 	    .jobs = default_jobs(),
 	    .max_pixels = FM_DEFAULT_MAX_PIXELS,
+	    .work_side = FM_PHOTO_WORK_SIDE_DEFAULT,
 	    .crop_side = DEFAULT_CROP_SIDE,
 	    .crop_margin = DEFAULT_CROP_MARGIN,
 	    .max_faces = 1000,

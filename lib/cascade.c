@@ -18,6 +18,8 @@
  *   small boxes inside bigger, better supported ones dropped.
  * Departures: the output is sorted (most neighbours first) rather than in OpenCV's thread
  * order, and grouping finds the same classes with a sort instead of comparing all pairs.
+ * fm_cascade_detect_photo, which has no OpenCV counterpart, searches a large photo on a
+ * shrunk copy and scales the boxes back; unshrunk it is the recipe above, unchanged.
  */
 #include "cascade_int.h"
 
@@ -75,6 +77,8 @@ struct fm_detector {
 	size_t pass_cap;
 	struct fm_box *raw;
 	size_t n_raw, raw_cap;
+	uint8_t *work; /* fm_cascade_detect_photo's shrunk or equalised copy */
+	size_t work_cap;
 };
 
 int
@@ -99,6 +103,7 @@ fm_detector_free(struct fm_detector *d)
 	free(d->acc);
 	free(d->pass);
 	free(d->raw);
+	free(d->work);
 	free(d);
 }
 
@@ -831,4 +836,100 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 nomem:
 	return fm_err_set(err, FM_ENOMEM, "out of memory detecting faces in a %ux%u image",
 	                  img->width, img->height);
+}
+
+/* --- photos: the shrunk copy ------------------------------------------------------------- */
+
+void
+fm_cascade_work_size(const struct fm_cascade *c, uint32_t width, uint32_t height,
+                     const struct fm_photo_opts *o, uint32_t *work_w, uint32_t *work_h)
+{
+	uint64_t lng = width > height ? width : height, shrt = width > height ? height : width;
+	uint64_t win = c->win_w > c->win_h ? (uint64_t)c->win_w : (uint64_t)c->win_h;
+	uint64_t face = o->detect.min_side ? o->detect.min_side : o->detect.max_side;
+	uint64_t side = o->work_side, other;
+
+	*work_w = width;
+	*work_h = height;
+	if (side == 0 || side >= lng)
+		return;
+	/* A face asked for by size must still fill the cascade's window in the copy. */
+	if (face != 0 && side < (lng * win + face - 1) / face)
+		side = (lng * win + face - 1) / face;
+	if (side >= lng)
+		return;
+	other = (2 * shrt * side + lng) / (2 * lng);
+	if (other < 1)
+		other = 1;
+	*work_w = (uint32_t)(width > height ? side : other);
+	*work_h = (uint32_t)(width > height ? other : side);
+}
+
+/* v pixels of the copy in the photo's: v * lng / side, rounded half up. */
+static int32_t
+to_photo(int32_t v, uint64_t lng, uint64_t side)
+{
+	return (int32_t)floor((double)v * (double)lng / (double)side + 0.5);
+}
+
+int
+fm_cascade_detect_photo(const struct fm_cascade *c, struct fm_detector *d,
+                        const struct fm_gray *img, const struct fm_photo_opts *o,
+                        struct fm_box **boxes, size_t *n, struct fm_err *err)
+{
+	struct fm_detect_opts dopts = o->detect;
+	const struct fm_gray *search = img;
+	struct fm_gray work;
+	uint32_t ww, wh;
+	bool shrunk;
+
+	*boxes = NULL;
+	*n = 0;
+	if (img->width == 0 || img->height == 0)
+		return fm_cascade_detect(c, d, img, &dopts, boxes, n, err);
+	fm_cascade_work_size(c, img->width, img->height, o, &ww, &wh);
+	shrunk = ww != img->width || wh != img->height;
+	uint64_t lng = img->width > img->height ? img->width : img->height;
+	uint64_t side = ww > wh ? ww : wh;
+
+	if (shrunk || o->equalize) {
+		if (reserve(&d->work, &d->work_cap, (size_t)ww * wh, 1) == -1)
+			return fm_err_set(err, FM_ENOMEM,
+			                  "out of memory for a %ux%u copy of the image", ww, wh);
+		work = (struct fm_gray){ww, wh, d->work};
+		if (shrunk)
+			fm_gray_resize_area(img, &work);
+		else
+			memcpy(work.pixels, img->pixels, (size_t)ww * wh);
+		if (o->equalize)
+			fm_gray_equalize(&work);
+		search = &work;
+	}
+	if (shrunk) {
+		/* Rounded inwards: min up, max down, so no face outside the asked sizes. */
+		if (dopts.min_side != 0)
+			dopts.min_side = (uint32_t)((dopts.min_side * side + lng - 1) / lng);
+		if (dopts.max_side != 0) {
+			uint64_t m = dopts.max_side * side / lng;
+
+			dopts.max_side = m < 1 ? 1 : (uint32_t)m;
+		}
+	}
+	if (fm_cascade_detect(c, d, search, &dopts, boxes, n, err) == -1)
+		return -1;
+	for (size_t i = 0; shrunk && i < *n; i++) {
+		struct fm_box *b = &(*boxes)[i];
+		int32_t W = (int32_t)img->width, H = (int32_t)img->height;
+
+		b->x = to_photo(b->x, lng, side);
+		b->y = to_photo(b->y, lng, side);
+		b->w = to_photo(b->w, lng, side);
+		b->h = to_photo(b->h, lng, side);
+		/* The shorter side was rounded, so a box at its far edge may overhang by one. */
+		b->x = b->x > W - 1 ? W - 1 : b->x;
+		b->y = b->y > H - 1 ? H - 1 : b->y;
+		b->w = b->w > W - b->x ? W - b->x : b->w;
+		b->h = b->h > H - b->y ? H - b->y : b->h;
+	}
+	return 0;
 }

@@ -10,6 +10,7 @@
 #ifndef FM_CASCADE_H
 #define FM_CASCADE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,5 +70,50 @@ void fm_detector_free(struct fm_detector *d);
 int fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struct fm_gray *img,
                       const struct fm_detect_opts *o, struct fm_box **boxes, size_t *n,
                       struct fm_err *err);
+
+/*
+ * Large photos. A cascade looks for faces from its window's size (20 or 24 pixels) up, and
+ * on a photo of many megapixels nearly all its time goes to windows far smaller than any
+ * face the photo is likely to be taken for, which is also where its false faces come from.
+ * So a photo whose longer side exceeds work_side is searched on a copy shrunk by area
+ * averaging (fm_gray_resize_area) to a longer side of work_side pixels, and the boxes are
+ * scaled back to the photo's pixels. FM_PHOTO_WORK_SIDE_DEFAULT is fer-detect's default; 0
+ * searches every photo at its full size.
+ */
+struct fm_photo_opts {
+	struct fm_detect_opts detect; /* min_side and max_side in the photo's pixels */
+	bool equalize;                /* equalise the searched copy's histogram (OpenCV's recipe) */
+	uint32_t work_side;           /* the searched copy's longer side, pixels; 0: full size */
+};
+#define FM_PHOTO_WORK_SIDE_DEFAULT 1600
+#define FM_PHOTO_OPTS_DEFAULT                                                                      \
+	{                                                                                          \
+		FM_DETECT_OPTS_DEFAULT, true, FM_PHOTO_WORK_SIDE_DEFAULT                           \
+	}
+
+/*
+ * The size of the copy that fm_cascade_detect_photo searches for a width x height photo:
+ * the photo's own when work_side is 0 or not below its longer side. Otherwise the longer
+ * side becomes work_side, raised where needed so that a face of detect.min_side pixels
+ * (without one, of detect.max_side; with neither, no raise) is still as large as the
+ * cascade's window there, and never above the photo's; the shorter side keeps the aspect
+ * ratio, rounded to nearest, at least 1.
+ */
+void fm_cascade_work_size(const struct fm_cascade *c, uint32_t width, uint32_t height,
+                          const struct fm_photo_opts *o, uint32_t *work_w, uint32_t *work_h);
+
+/*
+ * Detect on a photo as fer-detect does: img (left unchanged) is shrunk to
+ * fm_cascade_work_size by area averaging, equalised when o->equalize, and searched with
+ * fm_cascade_detect. With f the photo's longer side over the copy's, min_side is divided by
+ * f rounded up and max_side rounded down (at least 1), so that no face outside the asked
+ * sizes comes back, and each box's x, y, w and h are multiplied by f, rounded to nearest
+ * (halves up) and kept inside the photo. Unshrunk, the boxes are exactly fm_cascade_detect's
+ * on the photo (equalised when asked), that is OpenCV's. The copy lives in d. Failures as
+ * fm_cascade_detect's.
+ */
+int fm_cascade_detect_photo(const struct fm_cascade *c, struct fm_detector *d,
+                            const struct fm_gray *img, const struct fm_photo_opts *o,
+                            struct fm_box **boxes, size_t *n, struct fm_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * lib/image.h: decode JPEG (libjpeg-turbo), PNG (libpng) and binary PGM/PPM into 8-bit
- * pixels; gray conversion, histogram equalisation, crop and resize.
+ * pixels; gray conversion, histogram equalisation, crop, and resize (bilinear, and area
+ * averaging for shrinking large photos).
  *
  * Gray conversion, equalisation and resize reproduce OpenCV's cvtColor(RGB2GRAY),
  * equalizeHist and resize(INTER_LINEAR and INTER_LINEAR_EXACT) on 8-bit images bit for bit,
@@ -88,6 +89,17 @@ void fm_gray_resize(const struct fm_gray *src, struct fm_gray *dst);
  * (FeatureEvaluator::setImage). Does not allocate.
  */
 void fm_gray_resize_exact(const struct fm_gray *src, struct fm_gray *dst);
+
+/*
+ * Area-averaging resize of src into dst, whose width and height the caller has set and whose
+ * pixels it has allocated: each target pixel is the mean of the source pixels it covers,
+ * weighted by the part of each that it covers, rounded to nearest (halves up). These are
+ * the weights of OpenCV's resize(INTER_AREA) when shrinking, in exact integer arithmetic
+ * rather than OpenCV's float sums, so the two can differ by one level near a half (an
+ * exact halving is OpenCV's, pixel for pixel). Unlike the bilinear resize every source
+ * pixel counts, so shrinking by a large factor does not alias. Does not allocate.
+ */
+void fm_gray_resize_area(const struct fm_gray *src, struct fm_gray *dst);
 
 /*
  * Copy the rectangle (x, y, w, h) of src into a new image; the parts of the rectangle that

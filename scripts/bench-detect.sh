@@ -14,9 +14,13 @@
 # the startup line (fer-detect on no input) says how much of fermata's time is the cascade
 # load and process start that OpenCV's column does not pay.
 #
-# OpenCV runs with scaleFactor 1.1 and minNeighbors 3, which must be fer-detect's defaults;
-# FER_DETECT_ARGS adds options to every fer-detect run. FER_DETECT names the binary
-# (build/bin/fer-detect). Without a built fer-detect only OpenCV's half runs.
+# OpenCV runs with scaleFactor 1.1 and minNeighbors 3, which must be fer-detect's defaults,
+# on every image at its full size, so fer-detect runs with --work-size 0 (by default it
+# searches an image over 1600 pixels on a shrunk copy); FER_DETECT_ARGS adds options to
+# every fer-detect run, after that one: FER_DETECT_ARGS='--work-size 1600' times the
+# default, whose boxes then differ from OpenCV's on the images over 1600 pixels.
+# FER_DETECT names the binary (build/bin/fer-detect). Without a built fer-detect only
+# OpenCV's half runs.
 # Exit status: 0 when every table matched (or fermata was not built), 1 when boxes
 # differed or fer-detect failed, 2 on a usage error or a missing dependency.
 set -eu
@@ -93,7 +97,7 @@ for c in $cascades; do
 		while [ $i -lt "$reps" ]; do
 			t0=$(now_ns)
 			# shellcheck disable=SC2086
-			"$FER" --jobs 1 --cascade "$xml" ${FER_DETECT_ARGS:-} </dev/null >/dev/null 2>&1 || true
+			"$FER" --jobs 1 --cascade "$xml" --work-size 0 ${FER_DETECT_ARGS:-} </dev/null >/dev/null 2>&1 || true
 			t=$(( ($(now_ns) - t0) / 1000 ))
 			if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
 			i=$((i + 1))
@@ -105,7 +109,7 @@ for c in $cascades; do
 			while [ $i -lt "$reps" ]; do
 				t0=$(now_ns)
 				# shellcheck disable=SC2086
-				if "$FER" --jobs 1 --cascade "$xml" ${FER_DETECT_ARGS:-} "$f" \
+				if "$FER" --jobs 1 --cascade "$xml" --work-size 0 ${FER_DETECT_ARGS:-} "$f" \
 					>"$tmp/out" 2>"$tmp/err"; then
 					t=$(( ($(now_ns) - t0) / 1000 ))
 					if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi

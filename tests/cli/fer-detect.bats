@@ -21,7 +21,7 @@ setup() {
 		[[ ${lines[0]} == "usage: fer-detect [-hV] "* ]]
 		for o in --cascade --crop-margin --crop-side --crops --fps --help --jobs \
 			--max-faces --max-line --max-pixels --max-size --min-neighbors --min-size --no-equalize --progress \
-			--scale --stream --version; do
+			--scale --stream --version --work-size; do
 			[[ $output == *" $o"* ]]
 		done
 	done
@@ -91,6 +91,10 @@ setup() {
 		--max-pixels 99999999999999999999
 		--max-size -1
 		--min-size 10px
+		--work-size -1
+		--work-size 63
+		--work-size 1000001
+		--work-size 2k
 	EOF
 	for args in "--scale=" "--jobs= 2"; do
 		run --separate-stderr "$FD" "$args" gray.pgm
@@ -108,6 +112,10 @@ setup() {
 	[ -z "$stderr" ]
 	run --separate-stderr "$FD" --scale=1.001 --jobs=256 --min-neighbors=1000 gray.pgm
 	[ "$status" -eq 0 ]
+	for w in 0 64 1000000; do
+		run --separate-stderr "$FD" --work-size "$w" gray.pgm
+		[ "$status" -eq 0 ]
+	done
 }
 
 # --- the cascade ---------------------------------------------------------------------
@@ -378,6 +386,8 @@ ref_compare() {
 		opts=(--cascade "$cascade" --scale "$scale" --min-neighbors "$mn" --min-size "$min"
 			--max-size "$max")
 		[ "$eq" = true ] || opts+=(--no-equalize)
+		# OpenCV searches every image at its full size.
+		opts+=(--work-size 0)
 		got=$("$FD" "${opts[@]}" "$FM_TESTDATA/photos/$photo" |
 			jq -c '[.faces[]? | [.x, .y, .w, .h, .neighbors]] | sort')
 		all=$((all + 1))
@@ -434,6 +444,75 @@ ref_compare() {
 		jq -e --argjson n "$n" '.faces | length > $n and all(.[]; .neighbors == 1)'
 }
 
+# --- large photos -----------------------------------------------------------------------
+
+# big_astronaut FILE: testdata/ref/astronaut.eq.pgm (512x512, one face) made 5 times larger,
+# 2560x2560, each pixel repeated into a 5x5 block, as a binary PGM.
+big_astronaut() {
+	[ -x /usr/bin/python3 ] || skip "no /usr/bin/python3 to make the large image"
+	/usr/bin/python3 - "$FM_TESTDATA/ref/astronaut.eq.pgm" 5 "$1" <<-'EOF'
+		import re, sys
+		data = open(sys.argv[1], "rb").read()
+		m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
+		w, h, k = int(m[1]), int(m[2]), int(sys.argv[2])
+		pixels = data[m.end():m.end() + w * h]
+		out = bytearray(b"P5\n%d %d\n255\n" % (w * k, h * k))
+		for y in range(h):
+		    out += bytes(p for p in pixels[y * w:(y + 1) * w] for _ in range(k)) * k
+		open(sys.argv[3], "wb").write(out)
+	EOF
+}
+
+# boxes: each record's faces as [x, y, w, h, neighbors].
+boxes() { jq -c '[.faces[] | [.x, .y, .w, .h, .neighbors]]'; }
+
+@test "a large image is searched on a shrunk copy, its boxes in the image's own pixels" {
+	big_astronaut big.pgm
+	small=$("$FD" "$FM_TESTDATA/ref/astronaut.eq.pgm" | boxes)
+	[ "$small" != "[]" ]
+	# Shrunk back to 512x512, the copy is the original pixel for pixel: the boxes are
+	# exactly the original's, times 5.
+	run --separate-stderr "$FD" --work-size 512 big.pgm
+	[ "$status" -eq 0 ]
+	jq -e '.width == 2560 and .height == 2560' <<<"$output"
+	[ "$(boxes <<<"$output")" = "$(jq -c 'map([.[0:4][] * 5] + [.[4]])' <<<"$small")" ]
+	# By default (a 1600x1600 copy, boxes times 1.6) the same faces, each side within a
+	# tenth of the face: the pyramid's levels are 1.1 apart, and the copy's differ.
+	run --separate-stderr "$FD" big.pgm
+	[ "$status" -eq 0 ]
+	boxes <<<"$output" | jq -e --argjson s "$small" 'length == ($s | length) and
+		all(to_entries[]; .key as $i | .value as $b | ($s[$i] | map(. * 5)) as $w |
+			all(range(4); ($b[.] - $w[.]) | fabs <= $w[2] / 10))'
+}
+
+@test "--work-size 0 and a work size of the image's own side search it at full size" {
+	big_astronaut big.pgm
+	# --min-size keeps the full size search short; it only skips the levels below it.
+	full=$("$FD" --work-size 0 --min-size 300 big.pgm)
+	[ "$(boxes <<<"$full")" != "[]" ]
+	[ "$("$FD" --work-size 2560 --min-size 300 big.pgm)" = "$full" ]
+	[ "$(boxes <<<"$full")" != "$("$FD" --min-size 300 big.pgm | boxes)" ]
+}
+
+@test "--min-size and --max-size are the image's pixels on a shrunk copy too" {
+	big_astronaut big.pgm
+	# The face is about 460 pixels.
+	"$FD" --min-size 400 big.pgm | jq -e '.faces | length == 1 and .[0].w >= 400'
+	"$FD" --min-size 500 big.pgm | jq -e '.faces | all(.w >= 500)'
+	"$FD" --max-size 500 big.pgm | jq -e '.faces | length > 0 and all(.w <= 500) and
+		any(.w >= 400)'
+	"$FD" --max-size 400 big.pgm | jq -e '.faces | all(.w <= 400)'
+}
+
+@test "--stream shrinks a large frame as it does a file, crops and all" {
+	big_astronaut big.pgm
+	"$FD" --crops big.pgm | jq -c '.faces' >file.json
+	[ "$(jq length file.json)" -gt 0 ]
+	run --separate-stderr "$FD" --stream <big.pgm
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '.faces' <<<"$output")" = "$(cat file.json)" ]
+}
+
 # --- EXAMPLES of man/fer-detect.1 and man/fermata.7 --------------------------------------------
 
 @test "example: find photos -name '*.jpg' | fer-detect | jq -c '.faces'" {
@@ -470,6 +549,22 @@ ref_compare() {
 	want=$("$FD" photos/*.jpg | jq -r 'select(any(.faces[]; .w >= 100)) | .path')
 	[ -n "$want" ]
 	[ "$output" = "$want" ]
+}
+
+@test "example: fer-detect --min-size 400 photos/*.jpg; fer-detect --min-size 40 photos/crowd.jpg" {
+	big_astronaut big.pgm
+	mkdir photos
+	cp big.pgm photos/a.jpg
+	cp big.pgm photos/crowd.jpg
+	run --separate-stderr bash -c 'PATH=$0:$PATH; fer-detect --min-size 400 photos/*.jpg' \
+		"$FM_BIN"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	jq -e '.faces | length == 1 and all(.w >= 400)' <<<"$output"
+	run --separate-stderr bash -c 'PATH=$0:$PATH; fer-detect --min-size 40 photos/crowd.jpg' \
+		"$FM_BIN"
+	[ "$status" -eq 0 ]
+	jq -e '.faces | length > 0 and all(.w >= 40) and any(.w >= 400)' <<<"$output"
 }
 
 @test "example: jq -c '{path: .file, user}' uploads.ndjson | fer-detect | jq -r 'select(.error) | ...'" {

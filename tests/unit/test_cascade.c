@@ -431,6 +431,208 @@ boxes_match_opencv_on_test_photos(void **state)
 	assert_true(t.ours_matched * 100 >= t.ours * 98);
 }
 
+/* --- large photos ---------------------------------------------------------------------------- */
+
+static void
+work_size_follows_the_longer_side_and_keeps_asked_faces_findable(void **state)
+{
+	/* alt2's window is 20x20. */
+	static const struct {
+		uint32_t w, h, work, min, max, want_w, want_h;
+	} cases[] = {
+	    {6000, 4000, 1600, 0, 0, 1600, 1067},   /* 4000 * 1600 / 6000 = 1066.7 */
+	    {4000, 6000, 1600, 0, 0, 1067, 1600},   /* portrait */
+	    {1600, 1065, 1600, 0, 0, 1600, 1065},   /* not larger: as it is */
+	    {1601, 1065, 1600, 0, 0, 1600, 1064},   /* 1064.3 */
+	    {6000, 4000, 0, 0, 0, 6000, 4000},      /* 0: full size */
+	    {6000, 4000, 1600, 400, 0, 1600, 1067}, /* a 400 face is 107 in the copy */
+	    {6000, 4000, 1600, 40, 0, 3000, 2000},  /* a 40 face must stay 20 */
+	    {6000, 4000, 1600, 10, 0, 6000, 4000},  /* ... which needs more than full size */
+	    {6000, 4000, 1600, 0, 50, 2400, 1600},  /* without --min-size, --max-size */
+	    {6000, 4000, 1600, 40, 50, 3000, 2000}, /* with both, --min-size */
+	    {100000, 1, 1600, 0, 0, 1600, 1},       /* the shorter side is at least 1 */
+	};
+	struct fm_cascade *c = load_or_skip(ALT2);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fm_photo_opts o = FM_PHOTO_OPTS_DEFAULT;
+		uint32_t w, h;
+
+		o.work_side = cases[i].work;
+		o.detect.min_side = cases[i].min;
+		o.detect.max_side = cases[i].max;
+		fm_cascade_work_size(c, cases[i].w, cases[i].h, &o, &w, &h);
+		if (w != cases[i].want_w || h != cases[i].want_h)
+			fail_msg("%ux%u, work %u, min %u, max %u: %ux%u, want %ux%u", cases[i].w,
+			         cases[i].h, cases[i].work, cases[i].min, cases[i].max, w, h,
+			         cases[i].want_w, cases[i].want_h);
+	}
+	fm_cascade_free(c);
+}
+
+/* testdata/photos/grace-hopper.jpg (512x600, one face) in gray, and the same made 4 times
+ * larger (2048x2400, about 5 megapixels) by the bilinear resize. */
+static void
+grace_hopper(struct fm_gray *small, struct fm_gray *large)
+{
+	struct fm_image img;
+	struct fm_err err;
+
+	if (fm_image_load("testdata/photos/grace-hopper.jpg", FM_DEFAULT_MAX_PIXELS, &img, &err) ==
+	    -1) {
+		print_message("# skip: grace-hopper.jpg: %s\n", err.msg);
+		skip();
+	}
+	assert_int_equal(fm_image_to_gray(&img, small, &err), 0);
+	fm_image_free(&img);
+	assert_int_equal(fm_gray_new(4 * small->width, 4 * small->height, large, &err), 0);
+	fm_gray_resize(small, large);
+}
+
+/*
+ * Within a tenth of the face's side: the pyramid's levels are 1.1 apart, so the sizes at
+ * which the two searches see the face differ by up to one level, and the grouped box,
+ * a mean of windows, moves by a few percent of the side with them.
+ */
+static void
+assert_box_near(const struct fm_box *got, const struct fm_box *want)
+{
+	int32_t tol = want->w / 10;
+
+	if (abs(got->x - want->x) > tol || abs(got->y - want->y) > tol ||
+	    abs(got->w - want->w) > tol || abs(got->h - want->h) > tol)
+		fail_msg("box %d,%d %dx%d, want %d,%d %dx%d within %d", got->x, got->y, got->w,
+		         got->h, want->x, want->y, want->w, want->h, tol);
+}
+
+static void
+large_photo_gives_the_faces_of_the_photo_it_was_made_from(void **state)
+{
+	struct fm_cascade *c = load_or_skip(ALT2);
+	struct fm_photo_opts o = FM_PHOTO_OPTS_DEFAULT;
+	struct fm_detector *d;
+	struct fm_gray small, large;
+	struct fm_box *b0, *b1;
+	size_t n0, n1;
+	struct fm_err err;
+
+	(void)state;
+	grace_hopper(&small, &large);
+	uint8_t *before = malloc((size_t)large.width * large.height);
+	assert_non_null(before);
+	memcpy(before, large.pixels, (size_t)large.width * large.height);
+	assert_int_equal(fm_detector_new(&d, &err), 0);
+	/* The original is below the working size: searched as it is. */
+	assert_int_equal(fm_cascade_detect_photo(c, d, &small, &o, &b0, &n0, &err), 0);
+	assert_int_equal(n0, 1);
+	struct fm_box want = {4 * b0[0].x, 4 * b0[0].y, 4 * b0[0].w, 4 * b0[0].h, 0};
+	/* Shrunk back to the original's size, the large one has the original's faces. */
+	o.work_side = 600;
+	assert_int_equal(fm_cascade_detect_photo(c, d, &large, &o, &b1, &n1, &err), 0);
+	assert_int_equal(n1, n0);
+	assert_box_near(&b1[0], &want);
+	free(b1);
+	/* At the default size (1600x1875, boxes times 1.5) the face is the most certain box;
+	 * a weak false face or two, which the full size search has more of, may follow. */
+	o.work_side = FM_PHOTO_WORK_SIDE_DEFAULT;
+	assert_int_equal(fm_cascade_detect_photo(c, d, &large, &o, &b1, &n1, &err), 0);
+	assert_true(n1 >= 1);
+	assert_box_near(&b1[0], &want);
+	for (size_t i = 0; i < n1; i++) {
+		assert_true(b1[i].x >= 0 && b1[i].y >= 0);
+		assert_true(b1[i].x + b1[i].w <= (int32_t)large.width);
+		assert_true(b1[i].y + b1[i].h <= (int32_t)large.height);
+	}
+	/* The photo itself is left as it was: crops are cut from it. */
+	assert_memory_equal(large.pixels, before, (size_t)large.width * large.height);
+	free(b1);
+	free(b0);
+	free(before);
+	fm_detector_free(d);
+	fm_gray_free(&large);
+	fm_gray_free(&small);
+	fm_cascade_free(c);
+}
+
+static void
+work_size_zero_is_the_full_size_search(void **state)
+{
+	struct fm_cascade *c = load_or_skip(ALT2);
+	struct fm_photo_opts o = FM_PHOTO_OPTS_DEFAULT;
+	struct fm_detector *d;
+	struct fm_gray small, large, eq;
+	struct fm_box *b0, *b1;
+	size_t n0, n1;
+	struct fm_err err;
+
+	(void)state;
+	grace_hopper(&small, &large);
+	assert_int_equal(fm_detector_new(&d, &err), 0);
+	/* --min-size 200 only skips the pyramid's levels that cannot hold the face. */
+	o.work_side = 0;
+	o.detect.min_side = 200;
+	assert_int_equal(fm_cascade_detect_photo(c, d, &large, &o, &b0, &n0, &err), 0);
+	assert_int_equal(fm_gray_new(large.width, large.height, &eq, &err), 0);
+	memcpy(eq.pixels, large.pixels, (size_t)large.width * large.height);
+	fm_gray_equalize(&eq);
+	assert_int_equal(fm_cascade_detect(c, d, &eq, &o.detect, &b1, &n1, &err), 0);
+	assert_int_equal(n0, 1);
+	assert_int_equal(n1, n0);
+	assert_memory_equal(b0, b1, n0 * sizeof *b0);
+	free(b1);
+	free(b0);
+	fm_gray_free(&eq);
+	fm_detector_free(d);
+	fm_gray_free(&large);
+	fm_gray_free(&small);
+	fm_cascade_free(c);
+}
+
+static void
+min_and_max_size_are_in_the_photos_pixels(void **state)
+{
+	/* The face of the 4x photo is about 916 pixels. */
+	static const struct {
+		uint32_t min, max;
+		int face;
+	} cases[] = {{1100, 0, 0}, {0, 700, 0}, {700, 1100, 1}, {800, 0, 1}, {0, 1000, 1}};
+	const struct fm_box face = {596, 408, 916, 916, 0};
+	struct fm_cascade *c = load_or_skip(ALT2);
+	struct fm_detector *d;
+	struct fm_gray small, large;
+	struct fm_err err;
+
+	(void)state;
+	grace_hopper(&small, &large);
+	assert_int_equal(fm_detector_new(&d, &err), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fm_photo_opts o = FM_PHOTO_OPTS_DEFAULT;
+		struct fm_box *b;
+		size_t n;
+
+		o.detect.min_side = cases[i].min;
+		o.detect.max_side = cases[i].max;
+		o.work_side = 600; /* shrunk 4 times, into 512x600: the sizes are divided by 4 */
+		assert_int_equal(fm_cascade_detect_photo(c, d, &large, &o, &b, &n, &err), 0);
+		if (cases[i].face && n == 0)
+			fail_msg("min %u, max %u: no face", cases[i].min, cases[i].max);
+		if (cases[i].face)
+			assert_box_near(&b[0], &face);
+		for (size_t j = 0; j < n; j++) {
+			assert_true(b[j].w >= (int32_t)cases[i].min &&
+			            b[j].h >= (int32_t)cases[i].min);
+			assert_true(cases[i].max == 0 || (b[j].w <= (int32_t)cases[i].max &&
+			                                  b[j].h <= (int32_t)cases[i].max));
+		}
+		free(b);
+	}
+	fm_detector_free(d);
+	fm_gray_free(&large);
+	fm_gray_free(&small);
+	fm_cascade_free(c);
+}
+
 int
 main(void)
 {
@@ -446,6 +648,10 @@ main(void)
 	    cmocka_unit_test(flat_and_tiny_images_have_no_faces),
 	    cmocka_unit_test(invalid_options_are_refused),
 	    cmocka_unit_test(boxes_match_opencv_on_test_photos),
+	    cmocka_unit_test(work_size_follows_the_longer_side_and_keeps_asked_faces_findable),
+	    cmocka_unit_test(large_photo_gives_the_faces_of_the_photo_it_was_made_from),
+	    cmocka_unit_test(work_size_zero_is_the_full_size_search),
+	    cmocka_unit_test(min_and_max_size_are_in_the_photos_pixels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

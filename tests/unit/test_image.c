@@ -721,6 +721,81 @@ resize_wider_than_a_strip_matches_opencv(void **state)
 }
 
 static void
+area_resize_by_two_is_opencvs_inter_area(void **state)
+{
+	struct fm_gray src, dst, want;
+	struct fm_err e = {0};
+
+	(void)state;
+	/* OpenCV's 2x2 INTER_AREA mean is the reference kept for the bilinear halving. */
+	load_gray("image/gray-38x24.pgm", &src);
+	load_gray("image/gray-38x24-resize-19x12.pgm", &want);
+	assert_int_equal(fm_gray_new(19, 12, &dst, &e), 0);
+	fm_gray_resize_area(&src, &dst);
+	assert_gray_equal(&dst, &want, "INTER_AREA 38x24 to 19x12");
+	fm_gray_free(&dst);
+	fm_gray_free(&want);
+	fm_gray_free(&src);
+}
+
+static void
+area_resize_weighs_each_pixel_by_the_part_covered(void **state)
+{
+	/* 3 pixels into 2: the first covers a whole and half the middle, (2a + b) / 3. */
+	static const uint8_t row[] = {0, 90, 255};
+	/* 2 into 1, a mean of exactly a half rounds up; 3x3 into 1x1, the mean of nine. */
+	static const uint8_t two[] = {0, 1}, nine[] = {10, 20, 30, 40, 50, 60, 70, 80, 91};
+	struct fm_gray src = {3, 1, (uint8_t *)row}, dst;
+	struct fm_err e = {0};
+
+	(void)state;
+	assert_int_equal(fm_gray_new(2, 1, &dst, &e), 0);
+	fm_gray_resize_area(&src, &dst);
+	assert_int_equal(dst.pixels[0], 30);
+	assert_int_equal(dst.pixels[1], 200);
+	fm_gray_free(&dst);
+	assert_int_equal(fm_gray_new(1, 1, &dst, &e), 0);
+	src = (struct fm_gray){2, 1, (uint8_t *)two};
+	fm_gray_resize_area(&src, &dst);
+	assert_int_equal(dst.pixels[0], 1);
+	src = (struct fm_gray){3, 3, (uint8_t *)nine};
+	fm_gray_resize_area(&src, &dst); /* 451 / 9 = 50.1 */
+	assert_int_equal(dst.pixels[0], 50);
+	/* Vertically the same weights: 3 rows into 2. */
+	src = (struct fm_gray){1, 3, (uint8_t *)row};
+	fm_gray_free(&dst);
+	assert_int_equal(fm_gray_new(1, 2, &dst, &e), 0);
+	fm_gray_resize_area(&src, &dst);
+	assert_int_equal(dst.pixels[0], 30);
+	assert_int_equal(dst.pixels[1], 200);
+	fm_gray_free(&dst);
+}
+
+static void
+area_resize_keeps_a_flat_image_flat_and_copies_at_the_same_size(void **state)
+{
+	/* 1000x700 into 333x231: uneven weights everywhere, so a drift would show. */
+	struct fm_gray src, dst;
+	struct fm_err e = {0};
+
+	(void)state;
+	assert_int_equal(fm_gray_new(1000, 700, &src, &e), 0);
+	memset(src.pixels, 201, 1000 * 700);
+	assert_int_equal(fm_gray_new(333, 231, &dst, &e), 0);
+	fm_gray_resize_area(&src, &dst);
+	for (size_t i = 0; i < 333 * 231; i++)
+		assert_int_equal(dst.pixels[i], 201);
+	fm_gray_free(&dst);
+	for (size_t i = 0; i < 1000 * 700; i++)
+		src.pixels[i] = (uint8_t)(i * 7919 % 251);
+	assert_int_equal(fm_gray_new(1000, 700, &dst, &e), 0);
+	fm_gray_resize_area(&src, &dst);
+	assert_memory_equal(dst.pixels, src.pixels, 1000 * 700);
+	fm_gray_free(&dst);
+	fm_gray_free(&src);
+}
+
+static void
 crop_inside_copies_the_rectangle(void **state)
 {
 	struct fm_gray src, out;
@@ -825,6 +900,9 @@ main(void)
 	    cmocka_unit_test(resizes_match_opencv_inter_linear_and_linear_exact),
 	    cmocka_unit_test(resize_to_exact_half_matches_opencv_area_switch),
 	    cmocka_unit_test(resize_wider_than_a_strip_matches_opencv),
+	    cmocka_unit_test(area_resize_by_two_is_opencvs_inter_area),
+	    cmocka_unit_test(area_resize_weighs_each_pixel_by_the_part_covered),
+	    cmocka_unit_test(area_resize_keeps_a_flat_image_flat_and_copies_at_the_same_size),
 	    cmocka_unit_test(crop_inside_copies_the_rectangle),
 	    cmocka_unit_test(crop_outside_repeats_the_edge_pixels),
 	    cmocka_unit_test(empty_sizes_are_invalid_arguments),
