@@ -87,8 +87,8 @@ $(B)/bench/%: $(B)/tests/bench/%.o $(LIB)
 .SECONDARY:
 
 # --- tests ----------------------------------------------------------------------------
-# Every runner speaks TAP; scripts/tap-summary ends with "N passed, N failed".
-RUN_TESTS = scripts/run-tests
+# Every runner speaks TAP; tests/run-tests ends with "N passed, N failed, N skipped".
+RUN_TESTS = tests/run-tests
 
 check:
 	$(MAKE) --no-print-directory WERROR=1 all $(UNITBINS)
@@ -103,10 +103,10 @@ asan:
 
 # The hostile-input suite (testdata/bad/cases) under valgrind: memory errors and leaks that
 # the sanitizer build does not see, in the binaries as users build them. make check and
-# make asan run the same suite without valgrind, through scripts/run-tests.
+# make asan run the same suite without valgrind, through tests/run-tests.
 valgrind:
 	$(MAKE) --no-print-directory WERROR=1 all
-	scripts/hostile --valgrind build
+	tests/hostile --valgrind build
 
 # The C sources in the committed .clang-format's one dialect, and the manuals lint clean.
 C_SRCS = $(sort $(wildcard lib/*.[ch] cmd/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/bench/*.c))
@@ -120,15 +120,15 @@ lint:
 
 bench: all $(BENCHBINS)
 	scripts/deps.sh bench
-	scripts/bench.sh
+	scripts/bench/run.sh
 
 demo: all
-	scripts/demo.sh
+	scripts/demo/demo.sh
 
 # Fuzzing (libFuzzer, clang from Debian): build-fuzz/fuzz_NAME from tests/fuzz/fuzz_NAME.c
 # over the library built with the fuzzer's coverage and ASan/UBSan, and with libFuzzer's
 # FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, under which lib/ takes every stored checksum as
-# good (fm_checksum_ok), so that mutated files reach the checks behind the sum; scripts/fuzz.sh
+# good (fm_checksum_ok), so that mutated files reach the checks behind the sum; tests/fuzz.sh
 # runs each FUZZ_TIME seconds (default 600) from tests/fuzz/corpus/NAME.
 FUZZ_CC    = clang
 FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -158,7 +158,7 @@ build-fuzz/fuzz_%: build-fuzz/tests/fuzz_%.o build-fuzz/libfermata.a
 fuzz:
 	scripts/deps.sh fuzz
 	$(MAKE) --no-print-directory $(FUZZERS)
-	scripts/fuzz.sh
+	tests/fuzz.sh
 
 # --- install --------------------------------------------------------------------------
 install: all

@@ -62,8 +62,9 @@ static const char OPTIONS[] =
 /* FER2013 pixels over every 10th training face: mean 131.2, standard deviation 78.4. */
 #define PIXEL_MEAN 131.2f
 #define PIXEL_STD 78.4f
-/* fer-detect's alt2 box covers 0.83 of a FER2013 crop's side, centred (scripts/crop-margin.sh
- * on the validation faces): growing it by 0.1 per side frames faces as the training set does. */
+/* fer-detect's alt2 box covers 0.83 of a FER2013 crop's side, centred (measured by
+ * scripts/refdata/crop-margin.sh on the validation faces): growing it by 0.1 per side frames
+ * faces as the training set does. */
 #define CROP_MARGIN 0.1f
 
 struct opts {

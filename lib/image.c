@@ -409,7 +409,7 @@ horizontal_row(const struct strip *st, const uint8_t *s, uint32_t src_w, int32_t
  * row sum right by 4, keeps the high half of the 16x16-bit products and rounds their sum
  * with (v + 2) >> 2. It is not the exact (v + 2^21) >> 22 of the scalar template: 4.6 on
  * x86-64 gives the vector result in every column, short rows and row tails included
- * (checked against cv2.resize, see scripts/make-image-refs.py).
+ * (checked against cv2.resize, see scripts/refdata/make-image-refs.py).
  */
 static void
 vertical_row(const int32_t *r0, const int32_t *r1, int16_t b0, int16_t b1, uint8_t *d, uint32_t n)

@@ -1,5 +1,5 @@
 # tests/cli/helpers.bash: paths and small tools shared by the CLI tests.
-# scripts/run-tests sets FM_BIN and FM_TESTDATA; run by hand, the defaults are the build in
+# tests/run-tests sets FM_BIN and FM_TESTDATA; run by hand, the defaults are the build in
 # this tree and its testdata.
 
 bats_require_minimum_version 1.5.0

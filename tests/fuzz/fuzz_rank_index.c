@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fm_err err;
 
 	if (fd == -1) {
-		/* Run from the repository's root, as scripts/fuzz.sh does. */
+		/* Run from the repository's root, as tests/fuzz.sh does. */
 		if (fm_rank_profiles_load("models/profiles.json", &base, &err) == -1 ||
 		    (fd = mkstemp(path)) == -1)
 			abort();

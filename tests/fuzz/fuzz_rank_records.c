@@ -110,7 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len, n_tagged[FM_N_EMOTIONS];
 
 	if (!have_base) {
-		/* Run from the repository's root, as scripts/fuzz.sh does. */
+		/* Run from the repository's root, as tests/fuzz.sh does. */
 		if (fm_rank_profiles_load("models/profiles.json", &base, &err) == -1)
 			abort();
 		have_base = true;

@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_audio.c: lib/audio (cmocka): the FFT against a direct DFT, the mel scale
  * and bank, MFCCs and the other frame descriptors against the numpy reference in
- * testdata/audio (scripts/audio-reference.py, librosa 0.10's definitions), the stream's
+ * testdata/audio (scripts/refdata/audio-reference.py, librosa 0.10's definitions), the stream's
  * independence from block sizes, resampling, tempo on click tracks and drum loops made here
  * (60 to 180 BPM), beats, key and mode on cadences, silence, the file formats libsndfile
  * writes, and every kind of bad input.

@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_cascade.c: the cascade loader refuses what it cannot trust, the tilted
  * integral follows its definition, and detection reproduces OpenCV's detectMultiScale on
- * the test photos (reference boxes made by scripts/opencv-boxes.py, kept in testdata/ref/).
+ * the test photos (reference boxes made by scripts/refdata/opencv-boxes.py, kept in testdata/ref/).
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@
  * lib/image (cmocka).
  *
  * Pixel results are compared byte for byte with OpenCV 4.6's, which
- * scripts/make-image-refs.py wrote into testdata/image: the tolerance is zero because the
+ * scripts/refdata/make-image-refs.py wrote into testdata/image: the tolerance is zero because the
  * face detector must see the same pixels as OpenCV's detectMultiScale.
  */
 #include <setjmp.h>

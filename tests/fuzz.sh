@@ -3,10 +3,10 @@
 # a time, each from its seed corpus in tests/fuzz/corpus/NAME (copied: the seeds stay as
 # they are) into build-fuzz/corpus/NAME. A crash leaves its input in
 # build-fuzz/crashes/NAME/; keep it in tests/fuzz/regress/NAME/ once fixed, and
-# `scripts/fuzz.sh --regress` runs every kept input through its target again (make check
+# `tests/fuzz.sh --regress` runs every kept input through its target again (make check
 # does not need clang; this is for after a fix).
 #
-#   scripts/fuzz.sh [--regress] [name ...]
+#   tests/fuzz.sh [--regress] [name ...]
 # Exit status: 0 when no target crashed, 1 otherwise.
 set -u
 cd "$(dirname "$0")/.." || exit 2

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Time `fer-detect --stream | fer-classify` on 640x480 frames (issue 6).
 
-    /usr/bin/python3 scripts/bench-stream.py [--bin DIR] [--frames N] [--fps F]
+    /usr/bin/python3 scripts/bench/stream.py [--bin DIR] [--frames N] [--fps F]
                                               [--cascade NAME]... [--classify-args ARGS]
 
 Frames are the bundled photos resized to 640x480 (cv2.resize, INTER_AREA), sent as binary
@@ -30,7 +30,7 @@ import time
 
 import cv2
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def make_frames(n):

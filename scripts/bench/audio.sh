@@ -1,9 +1,9 @@
 #!/bin/sh
 # Time song-featurize against aubio (Debian's aubio-tools) and compare their tempo accuracy.
 #
-#   scripts/bench-audio.sh [-r reps] [-v]
+#   scripts/bench/audio.sh [-r reps] [-v]
 #
-# The sounds are synthesised at run time by scripts/bench-audio.py (numpy, fixed seeds) in a
+# The sounds are synthesised at run time by scripts/bench/audio.py (numpy, fixed seeds) in a
 # temporary directory under $TMPDIR, removed at the end: four 45-second pieces (drums, bass,
 # chords, melody; 44.1 kHz stereo WAV, and FLAC copies made with sox) for the speed table,
 # and 48 clips of 15 seconds at known tempi between 60 and 180 BPM in six styles for the
@@ -19,14 +19,14 @@
 # dependency.
 set -eu
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
 FM=${SONG_FEATURIZE:-build/bin/song-featurize}
 reps=3
 verbose=
 
 usage() {
-	echo "usage: scripts/bench-audio.sh [-r reps] [-v]" >&2
+	echo "usage: scripts/bench/audio.sh [-r reps] [-v]" >&2
 	exit 2
 }
 while getopts r:v opt; do
@@ -59,7 +59,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/fermata-bench-audio.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-$PY scripts/bench-audio.py make --out "$tmp"
+$PY scripts/bench/audio.py make --out "$tmp"
 if command -v sox >/dev/null 2>&1; then
 	for f in "$tmp"/pieces/*.wav; do
 		sox "$f" "${f%.wav}.flac"
@@ -67,4 +67,4 @@ if command -v sox >/dev/null 2>&1; then
 fi
 echo "song-featurize benchmark: $(nproc) CPUs, aubio-tools $(dpkg-query -W -f='${Version}' aubio-tools 2>/dev/null || echo '(version unknown)')"
 # shellcheck disable=SC2086
-$PY scripts/bench-audio.py run --dir "$tmp" --fermata "$FM" --reps "$reps" $verbose
+$PY scripts/bench/audio.py run --dir "$tmp" --fermata "$FM" --reps "$reps" $verbose

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Time fer-detect against OpenCV's detectMultiScale on 0.3 to 12 megapixel images.
 #
-#   scripts/bench-detect.sh [-c "alt2 default lbp"] [-r reps] [-s 0.3,1,3,6,12]
+#   scripts/bench/detect.sh [-c "alt2 default lbp"] [-r reps] [-s 0.3,1,3,6,12]
 #
 # The images are built at run time from testdata/photos (a grid of test photos, JPEG
 # quality 90) in a temporary directory under $TMPDIR, and removed at the end. For each
@@ -25,7 +25,7 @@
 # differed or fer-detect failed, 2 on a usage error or a missing dependency.
 set -eu
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
 FER=${FER_DETECT:-build/bin/fer-detect}
 cascades="alt2 default lbp"
@@ -33,7 +33,7 @@ reps=3
 sizes=0.3,1,3,6,12
 
 usage() {
-	echo "usage: scripts/bench-detect.sh [-c cascades] [-r reps] [-s megapixels,...]" >&2
+	echo "usage: scripts/bench/detect.sh [-c cascades] [-r reps] [-s megapixels,...]" >&2
 	exit 2
 }
 while getopts c:r:s: opt; do
@@ -70,7 +70,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/fermata-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-$PY scripts/bench-detect-opencv.py images --out "$tmp/img" --sizes "$sizes" >"$tmp/files"
+$PY scripts/bench/detect-opencv.py images --out "$tmp/img" --sizes "$sizes" >"$tmp/files"
 # shellcheck disable=SC2046
 set -- $(cat "$tmp/files")
 
@@ -87,7 +87,7 @@ for c in $cascades; do
 	xml=$(cascade_path "$c")
 	[ -r "$xml" ] || { echo "bench-detect: $xml: no such cascade" >&2; exit 2; }
 	name=$(basename "$xml")
-	$PY scripts/bench-detect-opencv.py time --cascade "$xml" --reps "$reps" "$@" >"$tmp/cv.ndjson"
+	$PY scripts/bench/detect-opencv.py time --cascade "$xml" --reps "$reps" "$@" >"$tmp/cv.ndjson"
 	: >"$tmp/fm.ndjson"
 	: >"$tmp/fm.tsv"
 	startup=
@@ -131,7 +131,7 @@ for c in $cascades; do
 	echo
 	title="== $name"
 	[ -n "$startup" ] && title="$title (fer-detect startup and cascade load, no image: $startup ms)"
-	$PY scripts/bench-detect-opencv.py report --title "$title" --opencv "$tmp/cv.ndjson" \
+	$PY scripts/bench/detect-opencv.py report --title "$title" --opencv "$tmp/cv.ndjson" \
 		--fermata "$tmp/fm.ndjson" --fermata-times "$tmp/fm.tsv" || status=1
 done
 exit $status

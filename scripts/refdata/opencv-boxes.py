@@ -19,8 +19,8 @@ It also writes the equalized gray image of two small photos as binary PGM
 boxes of the photo's equalize:true records, independently of JPEG/PNG decoding.
 
 Run it with Debian's Python, which has cv2 (python3-opencv) and numpy:
-  /usr/bin/python3 scripts/opencv-boxes.py            # rewrite testdata/ref
-  /usr/bin/python3 scripts/opencv-boxes.py --check    # exit 1 if testdata/ref is stale
+  /usr/bin/python3 scripts/refdata/opencv-boxes.py            # rewrite testdata/ref
+  /usr/bin/python3 scripts/refdata/opencv-boxes.py --check    # exit 1 if testdata/ref is stale
 """
 import argparse
 import glob
@@ -30,7 +30,7 @@ import sys
 
 import cv2
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PHOTOS = os.path.join(ROOT, "testdata", "photos")
 REF = os.path.join(ROOT, "testdata", "ref")
 HAAR = "/usr/share/opencv4/haarcascades"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""OpenCV's half of the fer-detect benchmark (scripts/bench-detect.sh drives it).
+"""OpenCV's half of the fer-detect benchmark (scripts/bench/detect.sh drives it).
 
   images --out DIR [--sizes 0.3,1,3,6,12]
       Build one JPEG (quality 90) per size in megapixels from testdata/photos: a 4:3
@@ -30,7 +30,7 @@ import time
 import cv2
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PHOTOS = os.path.join(ROOT, "testdata", "photos")
 # Photos with faces first, so that the small sizes (few cells) still hold faces.
 TILE_ORDER = ["vlfeat-team.jpg", "grace-hopper.jpg", "astronaut.png", "vlfeat-dome.jpg",
@@ -183,7 +183,7 @@ def cmd_report(a):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="OpenCV side of scripts/bench-detect.sh")
+    ap = argparse.ArgumentParser(description="OpenCV side of scripts/bench/detect.sh")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("images", help="build the benchmark images")
     p.add_argument("--out", required=True)

@@ -22,8 +22,8 @@ libpng and zlib do; PNGs that OpenCV cannot write (gray+alpha, palette, Adam7, e
 put together here chunk by chunk.
 
 Run it with Debian's Python, which has cv2 (python3-opencv), numpy and PIL:
-  /usr/bin/python3 scripts/make-image-refs.py            # rewrite the files
-  /usr/bin/python3 scripts/make-image-refs.py --check    # exit 1 if any file is stale
+  /usr/bin/python3 scripts/refdata/make-image-refs.py            # rewrite the files
+  /usr/bin/python3 scripts/refdata/make-image-refs.py --check    # exit 1 if any file is stale
 """
 import argparse
 import os
@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIZES_37x23 = [(37, 23), (20, 13), (12, 7), (36, 22), (53, 31), (74, 46), (5, 3), (1, 1),
                (37, 1), (1, 23), (100, 9)]
 

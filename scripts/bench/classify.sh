@@ -2,7 +2,7 @@
 # Time the expression network on one core (issue 3): the network alone against the
 # machine's sgemm, then fer-classify end to end against the npm expression net.
 #
-#   scripts/bench-classify.sh [-n faces] [-r reps] [-s side] [-t seconds]
+#   scripts/bench/classify.sh [-n faces] [-r reps] [-s side] [-t seconds]
 #
 # First build/bench/bench_cnn (tests/bench/bench_cnn.c) times fm_cnn_forward at batch 1
 # and 64 and a side x side sgemm (-s, 2048) on one thread, and compares the network's
@@ -26,7 +26,7 @@
 # were met; 1 when bench_cnn or fer-classify failed; 2 on a usage error or a missing binary.
 set -eu
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BENCH=${BENCH_CNN:-build/bench/bench_cnn}
 FER=${FER_CLASSIFY:-build/bin/fer-classify}
 MODEL=${FERMATA_MODEL:-models/fer2013.fm}
@@ -39,7 +39,7 @@ reps=3
 cnn_args=
 
 usage() {
-	echo "usage: scripts/bench-classify.sh [-n faces] [-r reps] [-s side] [-t seconds]" >&2
+	echo "usage: scripts/bench/classify.sh [-n faces] [-r reps] [-s side] [-t seconds]" >&2
 	exit 2
 }
 while getopts n:r:s:t: opt; do

@@ -15,7 +15,7 @@ mouth). A detection therefore matches a hand box when
 Pairs are made greedily, best IoU first, and each hand box and each detection is used at
 most once: a second box on the same face is a false positive.
 
-  /usr/bin/python3 scripts/cascade-precision.py [--iou 0.4] [--min-neighbors 3] [-v]
+  /usr/bin/python3 scripts/refdata/cascade-precision.py [--iou 0.4] [--min-neighbors 3] [-v]
 """
 import argparse
 import json
@@ -25,7 +25,7 @@ import time
 
 import cv2
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PHOTOS = os.path.join(ROOT, "testdata", "photos")
 CASCADES = [
     "haarcascades/haarcascade_frontalface_default.xml",

@@ -3,7 +3,7 @@
 # validation face 4x, runs fer-detect on it, and prints the median box side as a fraction
 # of the crop and the margin per side that grows the box back to the crop; fer-train
 # stores that margin in the model so that fer-classify crops faces as FER2013 did.
-#   scripts/crop-margin.sh [fer2013/val]
+#   scripts/refdata/crop-margin.sh [fer2013/val]
 set -eu
 val=${1:-../shared/fer2013/val}
 bin=${FM_BIN:-build/bin}

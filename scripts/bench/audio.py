@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The engine of scripts/bench-audio.sh: make the test pieces, time song-featurize and aubio
+"""The engine of scripts/bench/audio.sh: make the test pieces, time song-featurize and aubio
 on them, measure tempo accuracy on clips of known tempo, and print the tables.
 
     bench-audio.py make  --out DIR [--pieces N] [--piece-sec S] [--clip-sec S]

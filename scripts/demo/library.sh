@@ -3,7 +3,7 @@
 # sit at one corner of the moods recommend knows (fast and major, slow and minor, loud and
 # distorted, quiet and sparse, an uneven level), then described by song-featurize.
 #
-#   scripts/demo-library.sh [DIR]        (default build/demo)
+#   scripts/demo/library.sh [DIR]        (default build/demo)
 #
 # Writes DIR/music/*.wav (8 to 10 s each, 44.1 kHz mono) and DIR/songs.ndjson, the
 # song-featurize records with a "title", "artist" and "album" added. Everything is
@@ -12,7 +12,7 @@
 # song-featurize fails, 2 when one of them is missing.
 set -eu
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BIN=${FM_BIN:-build/bin}
 out=${1:-build/demo}
 music=$out/music

@@ -9,14 +9,14 @@
 # with the largest resident memory of each (GNU time's %M) against the feature matrix's
 # size (N songs x 9 descriptors x 4 bytes). Building the index is timed too.
 #
-#   scripts/bench-rank.sh [-n songs] [-r runs]
+#   scripts/bench/rank.sh [-n songs] [-r runs]
 #
 # The library is made by awk from a fixed seed in a temporary directory under $TMPDIR,
 # removed at the end. Exit status: 0 when both targets are met, 1 otherwise, 2 on a usage
 # error.
 set -eu
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BIN=${FM_BIN:-build/bin}
 n=100000
 runs=3
@@ -24,7 +24,7 @@ while getopts n:r: opt; do
 	case $opt in
 	n) n=$OPTARG ;;
 	r) runs=$OPTARG ;;
-	*) echo "usage: scripts/bench-rank.sh [-n songs] [-r runs]" >&2; exit 2 ;;
+	*) echo "usage: scripts/bench/rank.sh [-n songs] [-r runs]" >&2; exit 2 ;;
 	esac
 done
 case $n in '' | *[!0-9]* | 0) echo "bench-rank: -n wants a count" >&2; exit 2 ;; esac

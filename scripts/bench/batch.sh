@@ -3,7 +3,7 @@
 # folder of N images (default 10000), each tool at its default --jobs (the number of
 # cores), with --progress on stderr; prints images per second.
 #
-#   scripts/bench-batch.sh [-n images] [-s WxH]
+#   scripts/bench/batch.sh [-n images] [-s WxH]
 #
 # The folder is made in a temporary directory under $TMPDIR and removed at the end: the
 # bundled photos resized to WxH (default 320x240, a thumbnail folder's size) as JPEG by
@@ -12,7 +12,7 @@
 # Exit status: 0 when every image came out classified, 1 otherwise, 2 on a usage error.
 set -eu
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BIN=${FM_BIN:-build/bin}
 n=10000
 size=320x240
@@ -20,7 +20,7 @@ while getopts n:s: opt; do
 	case $opt in
 	n) n=$OPTARG ;;
 	s) size=$OPTARG ;;
-	*) echo "usage: scripts/bench-batch.sh [-n images] [-s WxH]" >&2; exit 2 ;;
+	*) echo "usage: scripts/bench/batch.sh [-n images] [-s WxH]" >&2; exit 2 ;;
 	esac
 done
 case $n in '' | *[!0-9]* | 0) echo "bench-batch: -n wants a count" >&2; exit 2 ;; esac

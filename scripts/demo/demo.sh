@@ -1,10 +1,10 @@
 #!/bin/sh
 # make demo: the main job on the bundled defaults, end to end: find the faces in the bundled
 # photos and read their expressions (fer-detect | fer-classify), make a small music library
-# and describe it (scripts/demo-library.sh: sox, then song-featurize), and recommend from it
+# and describe it (scripts/demo/library.sh: sox, then song-featurize), and recommend from it
 # for the whole photo set, for each photo, and for a sad face under match and uplift.
 #
-#   scripts/demo.sh [PHOTOS]        (default testdata/photos)
+#   scripts/demo/demo.sh [PHOTOS]        (default testdata/photos)
 #
 # Intermediate records stay in build/demo (faces.ndjson, songs.ndjson, music/).
 set -eu
@@ -23,7 +23,7 @@ jq -r '"\(.path | split("/") | last)\t\(.width)x\(.height)\t\(.faces | length) f
 	else "" end)' "$demo/faces.ndjson" |
 	awk -F '\t' '{ printf "  %-24s %-10s %-10s %s\n", $1, $2, $3, $4 }'
 
-scripts/demo-library.sh "$demo"
+scripts/demo/library.sh "$demo"
 echo
 echo "The demo library, rendered with sox and described by song-featurize ($demo/songs.ndjson):"
 echo

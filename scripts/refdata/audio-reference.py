@@ -2,7 +2,7 @@
 """Make the short test signals of testdata/audio and the reference features the unit tests
 compare lib/audio with (tests/unit/test_audio.c).
 
-    /usr/bin/python3 scripts/audio-reference.py [--out testdata/audio]
+    /usr/bin/python3 scripts/refdata/audio-reference.py [--out testdata/audio]
 
 The features follow librosa 0.10's definitions with its defaults, written here from those
 definitions in plain numpy and scipy (librosa itself is not needed, nor used):
@@ -236,7 +236,7 @@ def rounded(x, digits=7):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..",
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..",
                                                   "testdata", "audio"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
