@@ -1,7 +1,8 @@
 /*
  * lib/image_int.h: private to the image module: the three decoders behind
- * fm_image_decode_next, and the size check, allocation and message helpers they share.
- * cmd/ never includes it.
+ * fm_image_decode_next (image_jpeg.c, image_png.c, image_pnm.c), and the size check,
+ * allocation, message and orientation helpers they share (image_codec.c). cmd/ never
+ * includes it.
  */
 #ifndef FM_IMAGE_INT_H
 #define FM_IMAGE_INT_H

@@ -68,37 +68,6 @@ put_double(unsigned char *p, double v)
 	fm_put_le64(p, bits);
 }
 
-void
-rank_close(struct fm_rank_library *lib)
-{
-	for (int k = 0; k < 4; k++)
-		if (lib->maps[k] != NULL)
-			munmap(lib->maps[k], lib->map_bytes[k]);
-	close(lib->fd);
-}
-
-/* Read n bytes at offset, all of them; a file that ends early is damaged. */
-static int
-read_at(int fd, void *buf, size_t n, uint64_t offset, struct fm_err *err)
-{
-	unsigned char *p = buf;
-
-	while (n > 0) {
-		ssize_t got = pread(fd, p, n, (off_t)offset);
-		if (got == -1 && errno == EINTR)
-			continue;
-		if (got == -1)
-			return fm_err_errno(err, errno);
-		if (got == 0)
-			return fm_err_set(err, FM_EFORMAT,
-			                  "index file ended early (changed meanwhile?)");
-		p += got;
-		n -= (size_t)got;
-		offset += (uint64_t)got;
-	}
-	return 0;
-}
-
 /* The expected size of each section for n songs; the lines' is free. */
 static uint64_t
 section_size(int s, uint64_t n)
@@ -309,8 +278,8 @@ fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out
 		fm_err_set(err, FM_EFORMAT, "not a recommend index");
 		goto fail;
 	}
-	if (read_at(fd, h, st.st_size < HEADER_BYTES ? (size_t)st.st_size : HEADER_BYTES, 0, err) ==
-	    -1)
+	if (rank_read_at(fd, h, st.st_size < HEADER_BYTES ? (size_t)st.st_size : HEADER_BYTES, 0,
+	                 err) == -1)
 		goto fail;
 	if (memcmp(h, MAGIC, 8) != 0) {
 		fm_err_set(err, FM_EFORMAT, "not a recommend index");
@@ -370,37 +339,4 @@ fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out
 fail:
 	fm_rank_library_free(lib);
 	return -1;
-}
-
-int
-rank_index_record(const struct fm_rank_library *lib, size_t i, char **text, size_t *n_bytes,
-                  struct fm_err *err)
-{
-	unsigned char entry[16];
-	uint64_t offset;
-	uint32_t n, sum;
-	char *line;
-
-	*text = NULL;
-	if (read_at(lib->fd, entry, sizeof entry, lib->recs_at + 16 * (uint64_t)i, err) == -1)
-		return -1;
-	offset = fm_get_le64(entry);
-	n = fm_get_le32(entry + 8);
-	sum = fm_get_le32(entry + 12);
-	if (offset > lib->lines_bytes || n > lib->lines_bytes - offset)
-		return fm_err_set(err, FM_EFORMAT, "index record %zu lies outside the file", i + 1);
-	if ((line = malloc((size_t)n + 1)) == NULL)
-		return fm_err_set(err, FM_ENOMEM, "out of memory for a record");
-	if (read_at(lib->fd, line, n, lib->lines_at + offset, err) == -1) {
-		free(line);
-		return -1;
-	}
-	if (!fm_checksum_ok(sum, (uint32_t)rank_hash(line, n, RANK_SEED_RECORD))) {
-		free(line);
-		return fm_err_set(err, FM_EFORMAT, "index record %zu is damaged (checksum)", i + 1);
-	}
-	line[n] = '\0';
-	*text = line;
-	*n_bytes = n;
-	return 0;
 }

@@ -1,7 +1,9 @@
 /*
  * lib/rank_int.h: what the files of lib/rank share and nothing else sees: the library's
  * layout (arrays built from song records, or sections read from an index), the 64-bit hash
- * used for paths, groups and checksums, and the path table.
+ * used for paths, groups and checksums (rank_hash.c), the path table and the norms
+ * (rank_library.c), and an index file's reads (rank_records.c). The files depend one way:
+ * rank_index.c on rank_library.c, both on rank_records.c and rank_hash.c.
  */
 #ifndef FM_RANK_INT_H
 #define FM_RANK_INT_H
@@ -79,12 +81,11 @@ int rank_table_build(struct fm_rank_library *lib, struct fm_err *err);
 /* Compute lib->inv_norm from lib->z. FM_ENOMEM. */
 int rank_norms(struct fm_rank_library *lib, struct fm_err *err);
 
-/* Close an index's file and unmap its sections. */
+/* Close an index's file and unmap its sections (rank_records.c). */
 void rank_close(struct fm_rank_library *lib);
 
-/* Song i's line from an index's file: its entry and line read, bounds and checksum checked;
- * *text malloc'd and NUL-terminated. FM_EIO, FM_EFORMAT, FM_ENOMEM. */
-int rank_index_record(const struct fm_rank_library *lib, size_t i, char **text, size_t *n_bytes,
-                      struct fm_err *err);
+/* Read n bytes of fd at offset, all of them; a file that ends early is damaged (FM_EFORMAT,
+ * "index file ended early"). FM_EIO. */
+int rank_read_at(int fd, void *buf, size_t n, uint64_t offset, struct fm_err *err);
 
 #endif

@@ -40,61 +40,6 @@ fm_rank_dim_parse(const char *name, enum fm_rank_dim *out, struct fm_err *err)
 	return fm_err_set(err, FM_EINVAL, "unknown descriptor \"%.40s\"", name);
 }
 
-static inline uint64_t
-rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t
-mix_word(uint64_t h, uint64_t w)
-{
-	return rotl(h ^ (w * 0xC2B2AE3D27D4EB4Full), 31) * 0x9E3779B97F4A7C15ull;
-}
-
-uint64_t
-rank_hash(const void *bytes, size_t n, uint64_t seed)
-{
-	const unsigned char *p = bytes;
-	/* Four lanes over 32-byte blocks: their multiplications overlap, which makes checking an
-	 * index's vectors several times faster than one chain would. */
-	uint64_t lane[4] = {seed ^ 0x243F6A8885A308D3ull, seed ^ 0x13198A2E03707344ull,
-	                    seed ^ 0xA4093822299F31D0ull, seed ^ 0x082EFA98EC4E6C89ull};
-	uint64_t h, w;
-	size_t total = n;
-
-	for (; n >= 32; p += 32, n -= 32)
-		for (int k = 0; k < 4; k++)
-			lane[k] = mix_word(lane[k], fm_get_le64(p + 8 * k));
-	h = ((uint64_t)total * 0x9E3779B97F4A7C15ull) ^ rotl(lane[0], 1) ^ rotl(lane[1], 17) ^
-	    rotl(lane[2], 33) ^ rotl(lane[3], 49);
-	for (; n >= 8; p += 8, n -= 8)
-		h = mix_word(h, fm_get_le64(p));
-	w = 0;
-	for (size_t k = 0; k < n; k++)
-		w |= (uint64_t)p[k] << (8 * k);
-	h = mix_word(h, w);
-	h ^= h >> 30;
-	h *= 0xBF58476D1CE4E5B9ull;
-	h ^= h >> 27;
-	h *= 0x94D049BB133111EBull;
-	return h ^ (h >> 31);
-}
-
-uint64_t
-rank_path_hash(const char *path, size_t n)
-{
-	return rank_hash(path, n, RANK_SEED_PATH);
-}
-
-uint64_t
-rank_group_hash(const char *s, size_t n)
-{
-	uint64_t h = rank_hash(s, n, RANK_SEED_GROUP);
-
-	return h != 0 ? h : 1;
-}
-
 int
 fm_rank_library_new(struct fm_rank_library **out, struct fm_err *err)
 {
@@ -148,25 +93,6 @@ fm_rank_library_stats(const struct fm_rank_library *lib, double mean[FM_RANK_DIM
 		mean[d] = lib->mean[d];
 		std[d] = lib->std[d];
 	}
-}
-
-int
-fm_rank_library_record(const struct fm_rank_library *lib, size_t i, char **text, size_t *n_bytes,
-                       struct fm_err *err)
-{
-	const struct rank_rec *r;
-	char *line;
-
-	if (lib->fd != -1)
-		return rank_index_record(lib, i, text, n_bytes, err);
-	r = &lib->recs[i];
-	if ((line = malloc((size_t)r->n_bytes + 1)) == NULL)
-		return fm_err_set(err, FM_ENOMEM, "out of memory for a record");
-	memcpy(line, lib->blob + r->offset, r->n_bytes);
-	line[r->n_bytes] = '\0';
-	*text = line;
-	*n_bytes = r->n_bytes;
-	return 0;
 }
 
 /* Whether song i's "path" is path: its record parsed again, which only a hash match costs. */
