@@ -141,13 +141,6 @@ numbers(const double *v, size_t n, int digits)
 	return a;
 }
 
-/* Milliseconds are precise enough for times and durations, and keep records short. */
-static double
-to_ms(double sec)
-{
-	return round(sec * 1000) / 1000;
-}
-
 static int
 set_fields(cJSON *rec, const struct fm_audio_features *f, struct fm_err *err)
 {
@@ -170,7 +163,9 @@ set_fields(cJSON *rec, const struct fm_audio_features *f, struct fm_err *err)
 	    {"zcr_std", f->zcr.std},
 	};
 
-	if (fm_ndjson_set(rec, "duration", cJSON_CreateNumber(to_ms(f->duration_sec)), err) ||
+	/* Times to the millisecond: precise enough, and records stay short. */
+	if (fm_ndjson_set(rec, "duration", cJSON_CreateNumber(fm_ndjson_round(f->duration_sec, 3)),
+	                  err) ||
 	    fm_ndjson_set(rec, "sample_rate", cJSON_CreateNumber(f->sample_rate_hz), err) ||
 	    fm_ndjson_set(rec, "channels", cJSON_CreateNumber(f->channels), err) ||
 	    fm_ndjson_set(rec, "analysis_rate", cJSON_CreateNumber(f->analysis_rate_hz), err) ||
@@ -201,7 +196,7 @@ set_beats(cJSON *rec, const struct fm_audio_features *f, struct fm_err *err)
 	cJSON *a = cJSON_CreateArray();
 
 	for (size_t i = 0; a != NULL && i < f->n_beats; i++) {
-		cJSON *x = cJSON_CreateNumber(to_ms(f->beats_sec[i]));
+		cJSON *x = cJSON_CreateNumber(fm_ndjson_round(f->beats_sec[i], 3));
 
 		if (x == NULL || !cJSON_AddItemToArray(a, x)) {
 			cJSON_Delete(x);
