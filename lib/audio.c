@@ -43,8 +43,8 @@ struct fm_audio_analyzer {
 	struct fm_audio_opts o;
 	double rate_hz; /* analysis rate */
 	size_t n_fft, hop, n_bins, n_mels;
-	struct fm_audio_fft fft;
-	struct fm_audio_mel mel;
+	struct audio_fft fft;
+	struct audio_mel mel;
 	float *chroma_bank; /* n_bins rows of 12 */
 	float *dct;         /* FM_AUDIO_N_MFCC rows of n_mels */
 	float *window;      /* periodic Hann */
@@ -94,7 +94,7 @@ welford_stat(const struct welford *w)
 }
 
 double
-fm_audio_max_duration(const struct fm_audio_analyzer *a)
+audio_max_duration(const struct fm_audio_analyzer *a)
 {
 	return a->o.max_duration_sec;
 }
@@ -106,8 +106,8 @@ fm_audio_analyzer_free(struct fm_audio_analyzer *a)
 		return;
 	if (a->soxr != NULL)
 		soxr_delete(a->soxr);
-	fm_audio_fft_destroy(&a->fft);
-	fm_audio_mel_destroy(&a->mel);
+	audio_fft_destroy(&a->fft);
+	audio_mel_destroy(&a->mel);
 	free(a->chroma_bank);
 	free(a->dct);
 	free(a->window);
@@ -146,10 +146,10 @@ fm_audio_analyzer_new(const struct fm_audio_opts *o, struct fm_audio_analyzer **
 	a->n_bins = a->n_fft / 2 + 1;
 	a->n_mels = FM_AUDIO_N_MELS;
 	a->buf_cap = a->n_fft + FEED_BLOCK;
-	if (fm_audio_fft_init(&a->fft, a->n_fft, err) == -1 ||
-	    fm_audio_mel_init(&a->mel, a->rate_hz, a->n_fft, a->n_mels, err) == -1 ||
-	    fm_audio_chroma_bank(a->rate_hz, a->n_fft, &a->chroma_bank, err) == -1 ||
-	    fm_audio_dct_matrix(FM_AUDIO_N_MFCC, a->n_mels, &a->dct, err) == -1)
+	if (audio_fft_init(&a->fft, a->n_fft, err) == -1 ||
+	    audio_mel_init(&a->mel, a->rate_hz, a->n_fft, a->n_mels, err) == -1 ||
+	    audio_chroma_bank(a->rate_hz, a->n_fft, &a->chroma_bank, err) == -1 ||
+	    audio_dct_matrix(FM_AUDIO_N_MFCC, a->n_mels, &a->dct, err) == -1)
 		goto fail;
 	a->window = malloc(a->n_fft * sizeof *a->window);
 	a->freq_hz = malloc(a->n_bins * sizeof *a->freq_hz);
@@ -166,7 +166,7 @@ fm_audio_analyzer_new(const struct fm_audio_opts *o, struct fm_audio_analyzer **
 	/* scipy.signal.get_window("hann", n_fft, fftbins=True): the periodic Hann window. */
 	for (size_t i = 0; i < a->n_fft; i++)
 		a->window[i] =
-		    (float)(0.5 - 0.5 * cos(2 * FM_AUDIO_PI * (double)i / (double)a->n_fft));
+		    (float)(0.5 - 0.5 * cos(2 * AUDIO_PI * (double)i / (double)a->n_fft));
 	for (size_t k = 0; k < a->n_bins; k++)
 		a->freq_hz[k] = a->rate_hz * (double)k / (double)a->n_fft;
 	*out = a;
@@ -252,7 +252,7 @@ frame(struct fm_audio_analyzer *a, const float *x)
 		crossings += (x[i] < -1e-10f) != (x[i + 1] < -1e-10f);
 	welford_add(&a->zcr, (double)crossings / (double)n_fft);
 
-	fm_audio_fft_power(&a->fft, x, a->window, a->power);
+	audio_fft_power(&a->fft, x, a->window, a->power);
 
 	/* Centroid, bandwidth and roll-off weigh the magnitude |X|; flatness the power. */
 	for (size_t k = 0; k < n_bins; k++) {
@@ -302,7 +302,7 @@ frame(struct fm_audio_analyzer *a, const float *x)
 				a->chroma_sum[i] += c[i] / cmax;
 	}
 
-	fm_audio_mel_apply(&a->mel, p, a->melv);
+	audio_mel_apply(&a->mel, p, a->melv);
 	if (!store_logmel(a, a->melv)) {
 		fm_err_set(&a->fail, FM_ENOMEM, "out of memory for %llu analysis frames",
 		           (unsigned long long)a->frame_t + 1);
@@ -650,7 +650,7 @@ fm_audio_finish(struct fm_audio_analyzer *a, struct fm_audio_features *f, struct
 	f->zcr = welford_stat(&a->zcr);
 	for (int i = 0; i < FM_AUDIO_N_CHROMA; i++)
 		f->chroma_mean[i] = a->chroma_sum[i] / (double)n;
-	fm_audio_key_estimate(f->chroma_mean, &f->key, &f->mode, &f->key_strength);
+	audio_key_estimate(f->chroma_mean, &f->key, &f->mode, &f->key_strength);
 
 	env = malloc(n * sizeof *env);
 	accent = malloc(n * sizeof *accent);
@@ -660,15 +660,15 @@ fm_audio_finish(struct fm_audio_analyzer *a, struct fm_audio_features *f, struct
 	}
 	if (cepstra(a, f, env, accent, err) == -1)
 		goto fail;
-	if (fm_audio_tempo(accent, n, frame_rate, &f->tempo_bpm, &f->tempo_confidence, err) == -1)
+	if (audio_tempo(accent, n, frame_rate, &f->tempo_bpm, &f->tempo_confidence, err) == -1)
 		goto fail;
 	f->has_tempo = f->tempo_bpm > 0;
-	f->onset_rate_hz = (double)fm_audio_onset_count(env, n, frame_rate) / f->duration_sec;
+	f->onset_rate_hz = (double)audio_onset_count(env, n, frame_rate) / f->duration_sec;
 	if (a->o.beats && f->has_tempo) {
 		uint32_t *frames = NULL;
 		size_t nb = 0;
 
-		if (fm_audio_beats(accent, n, frame_rate, f->tempo_bpm, &frames, &nb, err) == -1)
+		if (audio_beats(accent, n, frame_rate, f->tempo_bpm, &frames, &nb, err) == -1)
 			goto fail;
 		if (nb > 0 && (f->beats_sec = malloc(nb * sizeof *f->beats_sec)) == NULL) {
 			free(frames);

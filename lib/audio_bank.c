@@ -21,7 +21,7 @@ mel_logstep(void)
 }
 
 double
-fm_audio_hz_to_mel(double hz)
+audio_hz_to_mel(double hz)
 {
 	if (hz >= MEL_MIN_LOG_HZ)
 		return MEL_MIN_LOG_MEL + log(hz / MEL_MIN_LOG_HZ) / mel_logstep();
@@ -29,7 +29,7 @@ fm_audio_hz_to_mel(double hz)
 }
 
 double
-fm_audio_mel_to_hz(double mel)
+audio_mel_to_hz(double mel)
 {
 	if (mel >= MEL_MIN_LOG_MEL)
 		return MEL_MIN_LOG_HZ * exp(mel_logstep() * (mel - MEL_MIN_LOG_MEL));
@@ -37,7 +37,7 @@ fm_audio_mel_to_hz(double mel)
 }
 
 void
-fm_audio_mel_destroy(struct fm_audio_mel *m)
+audio_mel_destroy(struct audio_mel *m)
 {
 	if (m == NULL)
 		return;
@@ -45,18 +45,17 @@ fm_audio_mel_destroy(struct fm_audio_mel *m)
 	free(m->count);
 	free(m->offset);
 	free(m->w);
-	*m = (struct fm_audio_mel){0};
+	*m = (struct audio_mel){0};
 }
 
 int
-fm_audio_mel_init(struct fm_audio_mel *m, double rate_hz, size_t n_fft, size_t n_mels,
-                  struct fm_err *err)
+audio_mel_init(struct audio_mel *m, double rate_hz, size_t n_fft, size_t n_mels, struct fm_err *err)
 {
 	size_t n_bins = n_fft / 2 + 1, n_w = 0;
 	double *mel_f = malloc((n_mels + 2) * sizeof *mel_f);
-	double top = fm_audio_hz_to_mel(rate_hz / 2);
+	double top = audio_hz_to_mel(rate_hz / 2);
 
-	*m = (struct fm_audio_mel){.n_mels = n_mels};
+	*m = (struct audio_mel){.n_mels = n_mels};
 	m->first = calloc(n_mels, sizeof *m->first);
 	m->count = calloc(n_mels, sizeof *m->count);
 	m->offset = calloc(n_mels, sizeof *m->offset);
@@ -65,12 +64,12 @@ fm_audio_mel_init(struct fm_audio_mel *m, double rate_hz, size_t n_fft, size_t n
 	if (mel_f == NULL || m->first == NULL || m->count == NULL || m->offset == NULL ||
 	    m->w == NULL) {
 		free(mel_f);
-		fm_audio_mel_destroy(m);
+		audio_mel_destroy(m);
 		return fm_err_set(err, FM_ENOMEM, "out of memory for the mel filter bank");
 	}
 	/* np.linspace(mel(0), mel(sr / 2), n_mels + 2), back to Hz. */
 	for (size_t i = 0; i < n_mels + 2; i++)
-		mel_f[i] = fm_audio_mel_to_hz(top * (double)i / (double)(n_mels + 1));
+		mel_f[i] = audio_mel_to_hz(top * (double)i / (double)(n_mels + 1));
 	for (size_t j = 0; j < n_mels; j++) {
 		double lo = mel_f[j], mid = mel_f[j + 1], hi = mel_f[j + 2];
 		double enorm = 2.0 / (hi - lo);
@@ -102,7 +101,7 @@ fm_audio_mel_init(struct fm_audio_mel *m, double rate_hz, size_t n_fft, size_t n
 }
 
 void
-fm_audio_mel_apply(const struct fm_audio_mel *m, const float *power, float *out)
+audio_mel_apply(const struct audio_mel *m, const float *power, float *out)
 {
 	for (size_t j = 0; j < m->n_mels; j++) {
 		const float *w = m->w + m->offset[j], *p = power + m->first[j];
@@ -115,7 +114,7 @@ fm_audio_mel_apply(const struct fm_audio_mel *m, const float *power, float *out)
 }
 
 int
-fm_audio_chroma_bank(double rate_hz, size_t n_fft, float **out, struct fm_err *err)
+audio_chroma_bank(double rate_hz, size_t n_fft, float **out, struct fm_err *err)
 {
 	enum { C = FM_AUDIO_N_CHROMA };
 	size_t n_bins = n_fft / 2 + 1;
@@ -169,7 +168,7 @@ fm_audio_chroma_bank(double rate_hz, size_t n_fft, float **out, struct fm_err *e
 }
 
 int
-fm_audio_dct_matrix(size_t n_out, size_t n_in, float **out, struct fm_err *err)
+audio_dct_matrix(size_t n_out, size_t n_in, float **out, struct fm_err *err)
 {
 	float *d = malloc(n_out * n_in * sizeof *d);
 
@@ -181,7 +180,7 @@ fm_audio_dct_matrix(size_t n_out, size_t n_in, float **out, struct fm_err *err)
 
 		for (size_t m = 0; m < n_in; m++)
 			d[k * n_in + m] =
-			    (float)(s * cos(FM_AUDIO_PI * (double)k * (2.0 * (double)m + 1) /
+			    (float)(s * cos(AUDIO_PI * (double)k * (2.0 * (double)m + 1) /
 			                    (2.0 * (double)n_in)));
 	}
 	*out = d;

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 
 int
-fm_audio_fft_init(struct fm_audio_fft *f, size_t n, struct fm_err *err)
+audio_fft_init(struct audio_fft *f, size_t n, struct fm_err *err)
 {
 	size_t h = n / 2, bits = 0;
 
-	*f = (struct fm_audio_fft){0};
+	*f = (struct audio_fft){0};
 	if (n < 16 || n > 65536 || (n & (n - 1)) != 0)
 		return fm_err_set(err, FM_EINVAL, "FFT size %zu is not a power of two in 16..65536",
 		                  n);
@@ -35,7 +35,7 @@ fm_audio_fft_init(struct fm_audio_fft *f, size_t n, struct fm_err *err)
 	f->im = malloc(h * sizeof *f->im);
 	if (f->rev == NULL || f->tw_re == NULL || f->tw_im == NULL || f->post_re == NULL ||
 	    f->post_im == NULL || f->re == NULL || f->im == NULL) {
-		fm_audio_fft_destroy(f);
+		audio_fft_destroy(f);
 		return fm_err_set(err, FM_ENOMEM, "out of memory for a %zu-point FFT", n);
 	}
 	while (((size_t)1 << bits) < h)
@@ -51,13 +51,13 @@ fm_audio_fft_init(struct fm_audio_fft *f, size_t n, struct fm_err *err)
 	f->tw_im[0] = 0;
 	for (size_t m = 1; m < h; m *= 2)
 		for (size_t j = 0; j < m; j++) {
-			double a = -FM_AUDIO_PI * (double)j / (double)m;
+			double a = -AUDIO_PI * (double)j / (double)m;
 
 			f->tw_re[m + j] = (float)cos(a);
 			f->tw_im[m + j] = (float)sin(a);
 		}
 	for (size_t k = 0; k <= h; k++) {
-		double a = -2.0 * FM_AUDIO_PI * (double)k / (double)n;
+		double a = -2.0 * AUDIO_PI * (double)k / (double)n;
 
 		f->post_re[k] = (float)cos(a);
 		f->post_im[k] = (float)sin(a);
@@ -66,7 +66,7 @@ fm_audio_fft_init(struct fm_audio_fft *f, size_t n, struct fm_err *err)
 }
 
 void
-fm_audio_fft_destroy(struct fm_audio_fft *f)
+audio_fft_destroy(struct audio_fft *f)
 {
 	if (f == NULL)
 		return;
@@ -77,7 +77,7 @@ fm_audio_fft_destroy(struct fm_audio_fft *f)
 	free(f->post_im);
 	free(f->re);
 	free(f->im);
-	*f = (struct fm_audio_fft){0};
+	*f = (struct audio_fft){0};
 }
 
 /* One stage of butterflies of half-size m >= 4 over the whole array. */
@@ -102,7 +102,7 @@ stage(float *restrict re, float *restrict im, size_t h, size_t m, const float *r
 }
 
 void
-fm_audio_fft_power(struct fm_audio_fft *f, const float *x, const float *win, float *power)
+audio_fft_power(struct audio_fft *f, const float *x, const float *win, float *power)
 {
 	size_t h = f->h;
 	float *re = f->re, *im = f->im;

@@ -150,7 +150,7 @@ fm_audio_analyze_file(struct fm_audio_analyzer *a, const char *path, struct fm_a
 		close(fd);
 		return fm_err_set(err, FM_EFORMAT, "not an audio file that libsndfile can read");
 	}
-	rc = decode(a, sf, &info, fm_audio_max_duration(a), err);
+	rc = decode(a, sf, &info, audio_max_duration(a), err);
 	sf_close(sf);
 	close(fd);
 	if (rc == -1)

@@ -13,12 +13,12 @@
 #include "audio.h"
 
 /* C11 with POSIX has no M_PI. */
-#define FM_AUDIO_PI 3.14159265358979323846
+#define AUDIO_PI 3.14159265358979323846
 
 /* --- audio.c: what audio_file.c needs of the analyzer ------------------------------------- */
 
 /* The analyzer's opts.max_duration_sec. */
-double fm_audio_max_duration(const struct fm_audio_analyzer *a);
+double audio_max_duration(const struct fm_audio_analyzer *a);
 
 /* --- audio_fft.c: power spectrum of a real frame -------------------------------------- */
 
@@ -27,7 +27,7 @@ double fm_audio_max_duration(const struct fm_audio_analyzer *a);
  * points on the even and odd samples (radix 2, decimation in time, split real and imaginary
  * arrays so that the butterflies vectorise) and one post-processing pass.
  */
-struct fm_audio_fft {
+struct audio_fft {
 	size_t n;      /* real points */
 	size_t h;      /* complex points, n / 2 */
 	uint32_t *rev; /* bit reversal of 0 .. h - 1 */
@@ -38,22 +38,22 @@ struct fm_audio_fft {
 	float *re, *im; /* the transform's scratch, h each */
 };
 
-int fm_audio_fft_init(struct fm_audio_fft *f, size_t n, struct fm_err *err);
-void fm_audio_fft_destroy(struct fm_audio_fft *f);
+int audio_fft_init(struct audio_fft *f, size_t n, struct fm_err *err);
+void audio_fft_destroy(struct audio_fft *f);
 /*
  * power[k] = |X[k]|^2 for k = 0 .. n / 2, where X is the DFT of x[0 .. n-1] multiplied by
  * win[0 .. n-1] (win NULL: no window). Uses the scratch in f, so one caller at a time.
  */
-void fm_audio_fft_power(struct fm_audio_fft *f, const float *x, const float *win, float *power);
+void audio_fft_power(struct audio_fft *f, const float *x, const float *win, float *power);
 
 /* --- audio_bank.c: filter banks ---------------------------------------------------------- */
 
 /* Slaney's mel scale as librosa's hz_to_mel(htk=False): linear below 1 kHz, log above. */
-double fm_audio_hz_to_mel(double hz);
-double fm_audio_mel_to_hz(double mel);
+double audio_hz_to_mel(double hz);
+double audio_mel_to_hz(double mel);
 
 /* Triangular mel filters, stored sparsely: band j covers bins first[j] .. first[j]+count[j]-1. */
-struct fm_audio_mel {
+struct audio_mel {
 	size_t n_mels;
 	uint32_t *first, *count, *offset; /* offset[j]: band j's weights in w */
 	float *w;
@@ -65,21 +65,21 @@ struct fm_audio_mel {
  * each scaled by 2 / (its width in Hz). The weights are computed in double and kept as float,
  * as librosa keeps them. FM_ENOMEM.
  */
-int fm_audio_mel_init(struct fm_audio_mel *m, double rate_hz, size_t n_fft, size_t n_mels,
-                      struct fm_err *err);
-void fm_audio_mel_destroy(struct fm_audio_mel *m);
+int audio_mel_init(struct audio_mel *m, double rate_hz, size_t n_fft, size_t n_mels,
+                   struct fm_err *err);
+void audio_mel_destroy(struct audio_mel *m);
 /* out[j] = sum_k w[j][k] power[k] */
-void fm_audio_mel_apply(const struct fm_audio_mel *m, const float *power, float *out);
+void audio_mel_apply(const struct audio_mel *m, const float *power, float *out);
 
 /*
  * librosa.filters.chroma(sr=rate_hz, n_fft, n_chroma=12, tuning=0, ctroct=5, octwidth=2,
  * norm=2, base_c=True), stored bin-major: (n_fft / 2 + 1) rows of 12 weights, so that the
  * product with a power spectrum runs over the 12 pitch classes in the inner loop. FM_ENOMEM.
  */
-int fm_audio_chroma_bank(double rate_hz, size_t n_fft, float **out, struct fm_err *err);
+int audio_chroma_bank(double rate_hz, size_t n_fft, float **out, struct fm_err *err);
 
 /* The first n_out rows of the orthonormal DCT-II of size n_in, row-major. FM_ENOMEM. */
-int fm_audio_dct_matrix(size_t n_out, size_t n_in, float **out, struct fm_err *err);
+int audio_dct_matrix(size_t n_out, size_t n_in, float **out, struct fm_err *err);
 
 /* --- audio_tempo.c: what the onset envelope tells ----------------------------------------- */
 
@@ -88,19 +88,19 @@ int fm_audio_dct_matrix(size_t n_out, size_t n_in, float **out, struct fm_err *e
  * *bpm is 0 and *confidence 0 when no pulse stands out (silence, noise, too short).
  * FM_ENOMEM.
  */
-int fm_audio_tempo(const float *env, size_t n, double frame_rate_hz, double *bpm,
-                   double *confidence, struct fm_err *err);
+int audio_tempo(const float *env, size_t n, double frame_rate_hz, double *bpm, double *confidence,
+                struct fm_err *err);
 
 /*
- * Beat frames for a tempo found by fm_audio_tempo (bpm > 0): dynamic programming over the
+ * Beat frames for a tempo found by audio_tempo (bpm > 0): dynamic programming over the
  * onset envelope (Ellis 2007). *frames is malloc'd (NULL when there is none), in rising
  * order, fractional frames not used. FM_ENOMEM.
  */
-int fm_audio_beats(const float *env, size_t n, double frame_rate_hz, double bpm, uint32_t **frames,
-                   size_t *n_beats, struct fm_err *err);
+int audio_beats(const float *env, size_t n, double frame_rate_hz, double bpm, uint32_t **frames,
+                size_t *n_beats, struct fm_err *err);
 
 /* Onsets picked as librosa.onset.onset_detect's defaults pick them (peak_pick). */
-size_t fm_audio_onset_count(const float *env, size_t n, double frame_rate_hz);
+size_t audio_onset_count(const float *env, size_t n, double frame_rate_hz);
 
 /* --- audio_key.c ---------------------------------------------------------------------------- */
 
@@ -109,7 +109,7 @@ size_t fm_audio_onset_count(const float *env, size_t n, double frame_rate_hz);
  * the highest Pearson correlation, and that correlation. A chroma without variance (silence)
  * gives key -1, FM_AUDIO_MODE_NONE and strength 0.
  */
-void fm_audio_key_estimate(const double chroma[FM_AUDIO_N_CHROMA], int *key,
-                           enum fm_audio_mode *mode, double *strength);
+void audio_key_estimate(const double chroma[FM_AUDIO_N_CHROMA], int *key, enum fm_audio_mode *mode,
+                        double *strength);
 
 #endif

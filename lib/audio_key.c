@@ -64,8 +64,8 @@ correlate(const double x[FM_AUDIO_N_CHROMA], const double p[FM_AUDIO_N_CHROMA], 
 }
 
 void
-fm_audio_key_estimate(const double chroma[FM_AUDIO_N_CHROMA], int *key, enum fm_audio_mode *mode,
-                      double *strength)
+audio_key_estimate(const double chroma[FM_AUDIO_N_CHROMA], int *key, enum fm_audio_mode *mode,
+                   double *strength)
 {
 	double lo = chroma[0], hi = chroma[0], best = -2;
 

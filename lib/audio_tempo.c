@@ -29,6 +29,7 @@
 #include "audio_int.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,8 +134,8 @@ local_autocorrelation(const float *env, size_t n, size_t win, size_t max_lag, do
 }
 
 int
-fm_audio_tempo(const float *env, size_t n, double frame_rate_hz, double *bpm, double *confidence,
-               struct fm_err *err)
+audio_tempo(const float *env, size_t n, double frame_rate_hz, double *bpm, double *confidence,
+            struct fm_err *err)
 {
 	size_t lag_lo = (size_t)floor(60.0 * frame_rate_hz / FM_AUDIO_MAX_BPM);
 	size_t lag_hi = (size_t)ceil(60.0 * frame_rate_hz / FM_AUDIO_MIN_BPM);
@@ -163,7 +164,7 @@ fm_audio_tempo(const float *env, size_t n, double frame_rate_hz, double *bpm, do
 		return fm_err_set(err, FM_ENOMEM, "out of memory for the tempo");
 	}
 	for (size_t i = 0; i < win; i++)
-		hann[i] = 0.5 - 0.5 * cos(2 * FM_AUDIO_PI * ((double)i + 0.5) / (double)win);
+		hann[i] = 0.5 - 0.5 * cos(2 * AUDIO_PI * ((double)i + 0.5) / (double)win);
 	if (local_autocorrelation(env, n, win, max_lag, r, x, hann) == 0)
 		goto done;
 
@@ -222,16 +223,138 @@ done:
 	return 0;
 }
 
-int
-fm_audio_beats(const float *env, size_t n, double frame_rate_hz, double bpm, uint32_t **frames,
-               size_t *n_beats, struct fm_err *err)
+/*
+ * The local score: the envelope in standard deviations, smoothed by a Gaussian (g, 2 p_int + 1
+ * taps, filled here), with its peak. False for a flat envelope, which has no beats.
+ */
+static bool
+local_score(const float *env, size_t n, long p_int, double *g, double *local, double *peak)
 {
-	double period = 60.0 * frame_rate_hz / bpm, mean = 0, var = 0, sd, peak = 0;
+	double mean = 0, var = 0, sd;
+
+	for (size_t i = 0; i < n; i++)
+		mean += env[i];
+	mean /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		var += (env[i] - mean) * (env[i] - mean);
+	sd = sqrt(var / (double)(n - 1));
+	if (!(sd > 0))
+		return false;
+	for (long i = -p_int; i <= p_int; i++)
+		g[i + p_int] = exp(-0.5 * ((double)i * 32.0 / (double)p_int) *
+		                   ((double)i * 32.0 / (double)p_int));
+	*peak = 0;
+	for (size_t t = 0; t < n; t++) {
+		double s = 0;
+
+		for (long i = -p_int; i <= p_int; i++) {
+			long j = (long)t - i;
+
+			if (j >= 0 && (size_t)j < n)
+				s += g[i + p_int] * env[j] / sd;
+		}
+		local[t] = s;
+		*peak = fmax(*peak, s);
+	}
+	return true;
+}
+
+/*
+ * The dynamic programme: cum[t] is the best score of a beat sequence ending at t, the local
+ * scores of its beats less the cost of each interval d between them, tightness *
+ * log(d / period)^2 (tx, indexes lo .. hi, filled here); back[t] is the beat before, -1 none.
+ */
+static void
+best_paths(const double *local, size_t n, double peak, double period, long lo, long hi, double *tx,
+           double *cum, long *back)
+{
+	size_t start = n;
+
+	for (long d = lo; d <= hi; d++)
+		tx[d] = -100.0 * log((double)d / period) * log((double)d / period);
+	for (size_t t = 0; t < n; t++) {
+		double best = -INFINITY;
+		long arg = -1;
+
+		if (start == n && local[t] >= 0.01 * peak)
+			start = t; /* no beat before the music starts */
+		for (long d = lo; start < n && d <= hi && (long)t - d >= (long)start; d++) {
+			double s = cum[t - (size_t)d] + tx[d];
+
+			if (s > best) {
+				best = s;
+				arg = (long)t - d;
+			}
+		}
+		cum[t] = local[t] + (arg >= 0 ? best : 0);
+		back[t] = arg;
+	}
+}
+
+/* The last beat: the last local maximum of the cumulative score above half the median of
+ * the maxima; *last is -1 when there is none. FM_ENOMEM. */
+static int
+last_beat(const double *cum, size_t n, long *last, struct fm_err *err)
+{
+	double *maxima = malloc(n * sizeof *maxima);
+	size_t n_max = 0;
+	double thresh;
+
+	*last = -1;
+	if (maxima == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for the beats");
+	for (size_t t = 1; t + 1 < n; t++)
+		if (cum[t] > cum[t - 1] && cum[t] >= cum[t + 1])
+			maxima[n_max++] = cum[t];
+	if (n_max == 0) {
+		free(maxima);
+		return 0;
+	}
+	/* A median by partial selection would do; n_max is small enough to sort. */
+	for (size_t i = 1; i < n_max; i++)
+		for (size_t j = i; j > 0 && maxima[j - 1] > maxima[j]; j--) {
+			double tmp = maxima[j];
+
+			maxima[j] = maxima[j - 1];
+			maxima[j - 1] = tmp;
+		}
+	thresh = 0.5 * maxima[n_max / 2];
+	free(maxima);
+	for (size_t t = 1; t + 1 < n; t++)
+		if (cum[t] > cum[t - 1] && cum[t] >= cum[t + 1] && cum[t] >= thresh)
+			*last = (long)t;
+	return 0;
+}
+
+/* Drop weak beats at either end: the DP extends the grid into silence and fades. Returns
+ * how many of the count beats in out are kept, moved to its start. */
+static size_t
+trim_weak_ends(const double *local, uint32_t *out, size_t count)
+{
+	double ms = 0, thresh;
+	size_t start = 0, end_excl = count;
+
+	for (size_t i = 0; i < count; i++)
+		ms += local[out[i]] * local[out[i]];
+	thresh = 0.5 * sqrt(ms / (double)count);
+	while (start < end_excl && local[out[start]] < thresh)
+		start++;
+	while (end_excl > start && local[out[end_excl - 1]] < thresh)
+		end_excl--;
+	memmove(out, out + start, (end_excl - start) * sizeof *out);
+	return end_excl - start;
+}
+
+int
+audio_beats(const float *env, size_t n, double frame_rate_hz, double bpm, uint32_t **frames,
+            size_t *n_beats, struct fm_err *err)
+{
+	double period = 60.0 * frame_rate_hz / bpm, peak = 0;
 	long p_int = lround(period), lo = lround(period / 2), hi = lround(2 * period);
 	double *local = NULL, *cum = NULL, *tx = NULL, *g = NULL;
 	long *back = NULL;
 	uint32_t *out = NULL;
-	size_t count = 0, start, end_excl;
+	size_t count = 0;
 	long last = -1;
 	int rc = -1;
 
@@ -250,85 +373,13 @@ fm_audio_beats(const float *env, size_t n, double frame_rate_hz, double bpm, uin
 		fm_err_set(err, FM_ENOMEM, "out of memory for the beats");
 		goto fail;
 	}
-	for (size_t i = 0; i < n; i++)
-		mean += env[i];
-	mean /= (double)n;
-	for (size_t i = 0; i < n; i++)
-		var += (env[i] - mean) * (env[i] - mean);
-	sd = sqrt(var / (double)(n - 1));
-	if (!(sd > 0)) {
+	if (!local_score(env, n, p_int, g, local, &peak)) {
 		rc = 0;
 		goto fail;
 	}
-	/* The local score: the envelope in standard deviations, smoothed by a Gaussian. */
-	for (long i = -p_int; i <= p_int; i++)
-		g[i + p_int] = exp(-0.5 * ((double)i * 32.0 / (double)p_int) *
-		                   ((double)i * 32.0 / (double)p_int));
-	for (size_t t = 0; t < n; t++) {
-		double s = 0;
-
-		for (long i = -p_int; i <= p_int; i++) {
-			long j = (long)t - i;
-
-			if (j >= 0 && (size_t)j < n)
-				s += g[i + p_int] * env[j] / sd;
-		}
-		local[t] = s;
-		peak = fmax(peak, s);
-	}
-	/* The cost of an interval d between beats: tightness * log(d / period)^2. */
-	for (long d = lo; d <= hi; d++)
-		tx[d] = -100.0 * log((double)d / period) * log((double)d / period);
-	start = n;
-	for (size_t t = 0; t < n; t++) {
-		double best = -INFINITY;
-		long arg = -1;
-
-		if (start == n && local[t] >= 0.01 * peak)
-			start = t; /* no beat before the music starts */
-		for (long d = lo; start < n && d <= hi && (long)t - d >= (long)start; d++) {
-			double s = cum[t - (size_t)d] + tx[d];
-
-			if (s > best) {
-				best = s;
-				arg = (long)t - d;
-			}
-		}
-		cum[t] = local[t] + (arg >= 0 ? best : 0);
-		back[t] = arg;
-	}
-	/* The last beat: the last local maximum of the cumulative score above half the median. */
-	{
-		double *maxima = malloc(n * sizeof *maxima);
-		size_t n_max = 0;
-		double thresh;
-
-		if (maxima == NULL) {
-			fm_err_set(err, FM_ENOMEM, "out of memory for the beats");
-			goto fail;
-		}
-		for (size_t t = 1; t + 1 < n; t++)
-			if (cum[t] > cum[t - 1] && cum[t] >= cum[t + 1])
-				maxima[n_max++] = cum[t];
-		if (n_max == 0) {
-			free(maxima);
-			rc = 0;
-			goto fail;
-		}
-		/* A median by partial selection would do; n_max is small enough to sort. */
-		for (size_t i = 1; i < n_max; i++)
-			for (size_t j = i; j > 0 && maxima[j - 1] > maxima[j]; j--) {
-				double tmp = maxima[j];
-
-				maxima[j] = maxima[j - 1];
-				maxima[j - 1] = tmp;
-			}
-		thresh = 0.5 * maxima[n_max / 2];
-		free(maxima);
-		for (size_t t = 1; t + 1 < n; t++)
-			if (cum[t] > cum[t - 1] && cum[t] >= cum[t + 1] && cum[t] >= thresh)
-				last = (long)t;
-	}
+	best_paths(local, n, peak, period, lo, hi, tx, cum, back);
+	if (last_beat(cum, n, &last, err) == -1)
+		goto fail;
 	if (last < 0) {
 		rc = 0;
 		goto fail;
@@ -340,28 +391,9 @@ fm_audio_beats(const float *env, size_t n, double frame_rate_hz, double bpm, uin
 		fm_err_set(err, FM_ENOMEM, "out of memory for %zu beats", count);
 		goto fail;
 	}
-	{
-		size_t i = count;
-
-		for (long t = last; t >= 0; t = back[t])
-			out[--i] = (uint32_t)t;
-	}
-	/* Drop weak beats at either end: the DP extends the grid into silence and fades. */
-	{
-		double ms = 0, thresh;
-
-		for (size_t i = 0; i < count; i++)
-			ms += local[out[i]] * local[out[i]];
-		thresh = 0.5 * sqrt(ms / (double)count);
-		start = 0;
-		end_excl = count;
-		while (start < end_excl && local[out[start]] < thresh)
-			start++;
-		while (end_excl > start && local[out[end_excl - 1]] < thresh)
-			end_excl--;
-		memmove(out, out + start, (end_excl - start) * sizeof *out);
-		count = end_excl - start;
-	}
+	for (long t = last, i = (long)count; t >= 0; t = back[t])
+		out[--i] = (uint32_t)t;
+	count = trim_weak_ends(local, out, count);
 	if (count == 0) {
 		free(out);
 		out = NULL;
@@ -381,7 +413,7 @@ fail:
 }
 
 size_t
-fm_audio_onset_count(const float *env, size_t n, double frame_rate_hz)
+audio_onset_count(const float *env, size_t n, double frame_rate_hz)
 {
 	/* onset_detect's defaults in frames: 30 ms before a maximum, 100 ms of average. */
 	size_t pre_max = (size_t)floor(0.03 * frame_rate_hz), post_max = 1;

@@ -5,6 +5,15 @@
  * A fallible library function returns 0 or -1 and, on -1, fills the caller's struct fm_err
  * with a code and one line of text (lower case, no program name, no newline, no full stop).
  * The library never prints and never exits; the tools in cmd/ decide what to do.
+ *
+ * Names say where a thing is declared. A module's public names, in lib/<module>.h, are
+ * fm_<module>_<verb>, struct fm_<noun> and FM_<UPPER> (base's own drop the module:
+ * fm_err_set, fm_get_le32). What the files of one module share and nothing else may use is
+ * declared in lib/<module>_int.h, which cmd/ never includes, and named after the module
+ * without fm_: <module>_<verb>, struct <module>_<noun>, <MODULE>_<UPPER> (image_check_size,
+ * struct audio_fft, cascade_xml_parse, RANK_SEED_PATH). So fm_ marks the contract, and a
+ * search for the module's name finds everything of it. What one file keeps to itself is
+ * static and takes no prefix.
  */
 #ifndef FM_BASE_H
 #define FM_BASE_H

@@ -226,11 +226,12 @@ at(size_t stride, int32_t x, int32_t y)
 }
 
 static void
-compile_haar(struct haar_node *n, const struct haar_feature *f, size_t stride, size_t tilted_ofs)
+compile_haar(struct haar_node *n, const struct cascade_haar_feature *f, size_t stride,
+             size_t tilted_ofs)
 {
 	memset(n, 0, sizeof *n);
 	for (int k = 0; k < f->n_rects; k++) {
-		const struct haar_rect *r = &f->r[k];
+		const struct cascade_haar_rect *r = &f->r[k];
 
 		n->w[k] = r->weight;
 		if (f->tilted) {
@@ -252,18 +253,18 @@ compile_haar(struct haar_node *n, const struct haar_feature *f, size_t stride, s
 static int
 compile(struct fm_detector *d, const struct fm_cascade *c, size_t stride, size_t tilted_ofs)
 {
-	size_t size = c->type == FEATURE_HAAR ? sizeof(struct haar_node) : sizeof(struct lbp_node);
+	size_t size = c->type == CASCADE_HAAR ? sizeof(struct haar_node) : sizeof(struct lbp_node);
 
 	if (d->compiled_for == c && d->compiled_stride == stride && d->tilted_ofs == tilted_ofs)
 		return 0;
 	if (reserve(&d->nodes, &d->nodes_cap, c->n_nodes, size) == -1)
 		return -1;
 	for (size_t ti = 0; ti < c->n_trees; ti++) {
-		const struct weak_tree *t = &c->trees[ti];
+		const struct cascade_tree *t = &c->trees[ti];
 
 		for (uint32_t j = 0; j < t->n_nodes; j++) {
 			size_t i = t->first_node + j;
-			const struct tree_node *tn = &c->nodes[i];
+			const struct cascade_tree_node *tn = &c->nodes[i];
 			int32_t next[2] = {0, 0}, tree_size = j == 0 ? (int32_t)t->n_nodes : 0;
 			float leaf[2] = {0, 0};
 			int32_t kids[2] = {tn->left, tn->right};
@@ -274,7 +275,7 @@ compile(struct fm_detector *d, const struct fm_cascade *c, size_t stride, size_t
 				else
 					leaf[k] = c->leaves[t->first_leaf + (uint32_t)(-kids[k])];
 			}
-			if (c->type == FEATURE_HAAR) {
+			if (c->type == CASCADE_HAAR) {
 				struct haar_node *n = (struct haar_node *)d->nodes + i;
 
 				compile_haar(n, &c->haar[tn->feature], stride, tilted_ofs);
@@ -284,7 +285,7 @@ compile(struct fm_detector *d, const struct fm_cascade *c, size_t stride, size_t
 				n->tree_size = tree_size;
 			} else {
 				struct lbp_node *n = (struct lbp_node *)d->nodes + i;
-				const struct lbp_feature *f = &c->lbp[tn->feature];
+				const struct cascade_lbp_feature *f = &c->lbp[tn->feature];
 
 				n->ofs = at(stride, f->x, f->y);
 				n->dx = f->w;
@@ -340,7 +341,7 @@ run_haar(const struct fm_cascade *c, size_t first_stage, const struct haar_node 
          const uint32_t *p, float norm)
 {
 	for (size_t si = first_stage; si < c->n_stages; si++) {
-		const struct stage *st = &c->stages[si];
+		const struct cascade_stage *st = &c->stages[si];
 		double acc = 0;
 
 		for (uint32_t ti = 0; ti < st->n_trees; ti++) {
@@ -392,7 +393,7 @@ static int
 run_lbp(const struct fm_cascade *c, size_t first_stage, const struct lbp_node *n, const uint32_t *p)
 {
 	for (size_t si = first_stage; si < c->n_stages; si++) {
-		const struct stage *st = &c->stages[si];
+		const struct cascade_stage *st = &c->stages[si];
 		double acc = 0;
 
 		for (uint32_t ti = 0; ti < st->n_trees; ti++) {
@@ -446,7 +447,7 @@ static void
 lbp_stage0_row(const struct fm_cascade *c, const struct lbp_node *nodes, const uint32_t *row,
                int32_t step, int32_t n, double *acc, uint8_t *pass)
 {
-	const struct stage *st = &c->stages[0];
+	const struct cascade_stage *st = &c->stages[0];
 	const struct lbp_node *nd = nodes;
 	int32_t n4 = n & ~3;
 
@@ -516,7 +517,7 @@ scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_
 	int32_t box_w = round_f((float)c->win_w * scale), box_h = round_f((float)c->win_h * scale);
 	double area = (double)(c->win_w - 2) * (double)(c->win_h - 2);
 	int32_t n_pos = xs > 0 ? (xs + step - 1) / step : 0;
-	int batch = c->type == FEATURE_LBP && d->stage0_stumps;
+	int batch = c->type == CASCADE_LBP && d->stage0_stumps;
 	const struct lbp_node *lbp_rest = (const struct lbp_node *)d->nodes + d->stage1_node;
 
 	if (batch && (reserve(&d->acc, &d->acc_cap, (size_t)n_pos, sizeof *d->acc) == -1 ||
@@ -530,7 +531,7 @@ scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_
 			size_t off = (size_t)y * stride + (size_t)x;
 			int result;
 
-			if (c->type == FEATURE_HAAR) {
+			if (c->type == CASCADE_HAAR) {
 				const uint32_t *p = d->sum + off;
 				int32_t vs = box_sum(p, d->norm_ofs);
 				uint32_t vq = d->sqsum[off + (size_t)d->norm_ofs[0]] -
@@ -799,7 +800,7 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 	size_t tilted_ofs = c->has_tilted ? cells : 0;
 	/* + 8: the batched stage 0 reads up to 7 cells past a row's last window. */
 	if (reserve(&d->sum, &d->sum_cap, cells + tilted_ofs + 8, sizeof *d->sum) == -1 ||
-	    (c->type == FEATURE_HAAR &&
+	    (c->type == CASCADE_HAAR &&
 	     reserve(&d->sqsum, &d->sqsum_cap, cells, sizeof *d->sqsum) == -1) ||
 	    reserve(&d->layer, &d->layer_cap, (size_t)W * (size_t)H, 1) == -1)
 		goto nomem;
@@ -820,7 +821,7 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 			fm_gray_resize_exact(img, &dst);
 			pix = d->layer;
 		}
-		integrate(pix, lw, lh, stride, d->sum, c->type == FEATURE_HAAR ? d->sqsum : NULL);
+		integrate(pix, lw, lh, stride, d->sum, c->type == CASCADE_HAAR ? d->sqsum : NULL);
 		if (c->has_tilted) {
 			if (reserve(&d->trows, &d->trows_cap, cascade_tilted_scratch(lw, lh),
 			            sizeof *d->trows) == -1)

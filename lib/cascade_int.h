@@ -13,87 +13,88 @@
 
 /* --- the XML subset reader (cascade_xml.c) -------------------------------------------- */
 
-struct xnode {
+struct cascade_xml_node {
 	const char *name, *attrs, *text; /* spans into the caller's buffer */
 	size_t name_len, attrs_len, text_len;
 	int parent, first_child, last_child, next; /* indexes into xml.nodes, -1 for none */
 };
 
-struct xml {
+struct cascade_xml {
 	const char *buf;
-	struct xnode *nodes; /* nodes[0] is the root element */
+	struct cascade_xml_node *nodes; /* nodes[0] is the root element */
 	size_t n, cap;
 };
 
-struct xml_numbers {
+struct cascade_xml_numbers {
 	const char *s, *end;
 };
 
-int xml_parse(const char *buf, size_t n_bytes, struct xml *x, struct fm_err *err);
-void xml_free(struct xml *x);
+int cascade_xml_parse(const char *buf, size_t n_bytes, struct cascade_xml *x, struct fm_err *err);
+void cascade_xml_free(struct cascade_xml *x);
 /* First child named name, or -1 (also for node -1). */
-int xml_child(const struct xml *x, int node, const char *name);
-size_t xml_count_children(const struct xml *x, int node);
-int xml_text_equals(const struct xml *x, int node, const char *s);
-int xml_attr_contains(const struct xml *x, int node, const char *s);
+int cascade_xml_child(const struct cascade_xml *x, int node, const char *name);
+size_t cascade_xml_count_children(const struct cascade_xml *x, int node);
+int cascade_xml_text_equals(const struct cascade_xml *x, int node, const char *s);
+int cascade_xml_attr_contains(const struct cascade_xml *x, int node, const char *s);
 /* A leaf holding exactly one number: 0, or -1. */
-int xml_number(const struct xml *x, int node, double *out);
-void xml_numbers_begin(const struct xml *x, int node, struct xml_numbers *it);
-int xml_numbers_next(struct xml_numbers *it, double *out);
+int cascade_xml_number(const struct cascade_xml *x, int node, double *out);
+void cascade_xml_numbers_begin(const struct cascade_xml *x, int node,
+                               struct cascade_xml_numbers *it);
+int cascade_xml_numbers_next(struct cascade_xml_numbers *it, double *out);
 
 /* --- a loaded cascade ------------------------------------------------------------------ */
 
-enum feature_type { FEATURE_HAAR, FEATURE_LBP };
+enum cascade_feature { CASCADE_HAAR, CASCADE_LBP };
 
-struct haar_rect {
+struct cascade_haar_rect {
 	int32_t x, y, w, h;
 	float weight;
 };
 
-struct haar_feature {
-	struct haar_rect r[3];
+struct cascade_haar_feature {
+	struct cascade_haar_rect r[3];
 	int n_rects; /* 2 or 3 */
 	int tilted;
 };
 
-struct lbp_feature {
+struct cascade_lbp_feature {
 	int32_t x, y, w, h; /* one cell of the 3x3 grid */
 };
 
 /* A split of a weak tree, as OpenCV's DTreeNode: left/right > 0 index a node of the same
  * tree, <= 0 index leaf -left / -right. */
-struct tree_node {
+struct cascade_tree_node {
 	int32_t feature;
 	float threshold; /* Haar: feature value < threshold goes left */
 	int32_t left, right;
 	uint32_t subset[8]; /* LBP: bit c set means code c goes left */
 };
 
-struct weak_tree {
+struct cascade_tree {
 	uint32_t first_node, n_nodes; /* into cascade.nodes */
 	uint32_t first_leaf;          /* into cascade.leaves; n_nodes + 1 leaves */
 };
 
-struct stage {
+struct cascade_stage {
 	uint32_t first_tree, n_trees;
 	float threshold; /* already lowered by OpenCV's THRESHOLD_EPS */
 };
 
 struct fm_cascade {
-	enum feature_type type;
+	enum cascade_feature type;
 	int32_t win_w, win_h;
 	int max_nodes_per_tree; /* 1: every tree is a stump */
 	int has_tilted;
-	struct stage *stages;
+	struct cascade_stage *stages;
 	size_t n_stages;
-	struct weak_tree *trees;
+	struct cascade_tree *trees;
 	size_t n_trees;
-	struct tree_node *nodes;
+	struct cascade_tree_node *nodes;
 	size_t n_nodes;
 	float *leaves;
 	size_t n_leaves;
-	struct haar_feature *haar;
-	struct lbp_feature *lbp;
+	struct cascade_haar_feature *haar;
+	struct cascade_lbp_feature *lbp;
 	size_t n_features;
 };
 

@@ -25,7 +25,7 @@
 #define MAX_CASCADE_BYTES (256u << 20)
 
 struct loader {
-	const struct xml *x;
+	const struct cascade_xml *x;
 	struct fm_cascade *c;
 	struct fm_err *err;
 };
@@ -49,8 +49,8 @@ read_int(struct loader *l, int node, const char *name, long lo, long hi, long *o
 {
 	double v;
 
-	if (xml_number(l->x, xml_child(l->x, node, name), &v) == -1 || v != floor(v) || v < lo ||
-	    v > hi)
+	if (cascade_xml_number(l->x, cascade_xml_child(l->x, node, name), &v) == -1 ||
+	    v != floor(v) || v < lo || v > hi)
 		return bad(l, "missing or invalid <%s>", name);
 	*out = (long)v;
 	return 0;
@@ -75,7 +75,7 @@ read_stages(struct loader *l, int stages_node, int subset_words)
 	size_t cap_trees = 0, cap_nodes = 0, cap_leaves = 0;
 	int si = 0;
 
-	c->n_stages = xml_count_children(l->x, stages_node);
+	c->n_stages = cascade_xml_count_children(l->x, stages_node);
 	if (c->n_stages == 0)
 		return bad(l, "no stages");
 	c->stages = calloc(c->n_stages, sizeof *c->stages);
@@ -84,24 +84,25 @@ read_stages(struct loader *l, int stages_node, int subset_words)
 	c->max_nodes_per_tree = 0;
 
 	for (int s = l->x->nodes[stages_node].first_child; s >= 0; s = l->x->nodes[s].next, si++) {
-		struct stage *st = &c->stages[si];
+		struct cascade_stage *st = &c->stages[si];
 		double thr;
-		int weak = xml_child(l->x, s, "weakClassifiers");
+		int weak = cascade_xml_child(l->x, s, "weakClassifiers");
 
-		if (xml_number(l->x, xml_child(l->x, s, "stageThreshold"), &thr) == -1)
+		if (cascade_xml_number(l->x, cascade_xml_child(l->x, s, "stageThreshold"), &thr) ==
+		    -1)
 			return bad(l, "missing <stageThreshold> in stage %ld", (long)si);
 		/* OpenCV: (float)threshold - THRESHOLD_EPS, in float. */
 		st->threshold = (float)thr - 1e-5f;
 		st->first_tree = (uint32_t)c->n_trees;
-		st->n_trees = (uint32_t)xml_count_children(l->x, weak);
+		st->n_trees = (uint32_t)cascade_xml_count_children(l->x, weak);
 		if (st->n_trees == 0)
 			return bad(l, "no weak classifiers in stage %ld", (long)si);
 
 		for (int w = l->x->nodes[weak].first_child; w >= 0; w = l->x->nodes[w].next) {
-			int inode = xml_child(l->x, w, "internalNodes");
-			int leaf = xml_child(l->x, w, "leafValues");
-			struct xml_numbers it;
-			struct weak_tree *t;
+			int inode = cascade_xml_child(l->x, w, "internalNodes");
+			int leaf = cascade_xml_child(l->x, w, "leafValues");
+			struct cascade_xml_numbers it;
+			struct cascade_tree *t;
 			double v[3 + 8];
 			int per_node = 3 + (subset_words ? subset_words : 1), k, r;
 
@@ -118,10 +119,10 @@ read_stages(struct loader *l, int stages_node, int subset_words)
 			t->first_leaf = (uint32_t)c->n_leaves;
 			t->n_nodes = 0;
 
-			xml_numbers_begin(l->x, inode, &it);
+			cascade_xml_numbers_begin(l->x, inode, &it);
 			for (;;) {
 				for (k = 0; k < per_node; k++) {
-					r = xml_numbers_next(&it, &v[k]);
+					r = cascade_xml_numbers_next(&it, &v[k]);
 					if (r != 1)
 						break;
 				}
@@ -134,7 +135,7 @@ read_stages(struct loader *l, int stages_node, int subset_words)
 				if (c->nodes == NULL)
 					return fm_err_set(l->err, FM_ENOMEM,
 					                  "out of memory reading cascade");
-				struct tree_node *n = &c->nodes[c->n_nodes++];
+				struct cascade_tree_node *n = &c->nodes[c->n_nodes++];
 				memset(n, 0, sizeof *n);
 				for (k = 0; k < 3; k++)
 					if (v[k] != floor(v[k]) || fabs(v[k]) > 1e7)
@@ -169,8 +170,8 @@ read_stages(struct loader *l, int stages_node, int subset_words)
 				c->max_nodes_per_tree = (int)t->n_nodes;
 
 			size_t n_leaves = 0;
-			xml_numbers_begin(l->x, leaf, &it);
-			while ((r = xml_numbers_next(&it, &v[0])) == 1) {
+			cascade_xml_numbers_begin(l->x, leaf, &it);
+			while ((r = cascade_xml_numbers_next(&it, &v[0])) == 1) {
 				if (!isfinite(v[0]))
 					return bad(l, "non-finite leaf value in stage %ld",
 					           (long)si);
@@ -189,7 +190,7 @@ read_stages(struct loader *l, int stages_node, int subset_words)
 			/* Every branch must stay inside its own tree, and every path must end in a
 			 * leaf: indexes only move forward, so a walk cannot loop. */
 			for (uint32_t i = 0; i < t->n_nodes; i++) {
-				const struct tree_node *n = &c->nodes[t->first_node + i];
+				const struct cascade_tree_node *n = &c->nodes[t->first_node + i];
 				int32_t kids[2] = {n->left, n->right};
 
 				for (k = 0; k < 2; k++) {
@@ -221,29 +222,29 @@ read_haar_features(struct loader *l, int features_node)
 	if (c->haar == NULL)
 		return fm_err_set(l->err, FM_ENOMEM, "out of memory reading cascade");
 	for (int f = l->x->nodes[features_node].first_child; f >= 0; f = l->x->nodes[f].next, i++) {
-		struct haar_feature *hf = &c->haar[i];
-		int rects = xml_child(l->x, f, "rects");
-		int tilted = xml_child(l->x, f, "tilted");
+		struct cascade_haar_feature *hf = &c->haar[i];
+		int rects = cascade_xml_child(l->x, f, "rects");
+		int tilted = cascade_xml_child(l->x, f, "tilted");
 		double t = 0;
 
 		if (rects < 0)
 			return bad(l, "no <rects> in feature %ld", (long)i);
-		if (tilted >= 0 && xml_number(l->x, tilted, &t) == -1)
+		if (tilted >= 0 && cascade_xml_number(l->x, tilted, &t) == -1)
 			return bad(l, "invalid <tilted> in feature %ld", (long)i);
 		hf->tilted = t != 0;
 		c->has_tilted |= hf->tilted;
 		for (int r = l->x->nodes[rects].first_child; r >= 0; r = l->x->nodes[r].next) {
-			struct xml_numbers it;
+			struct cascade_xml_numbers it;
 			double v[5], extra;
 
 			if (hf->n_rects == 3)
 				return bad(l, "more than 3 rectangles in feature %ld", (long)i);
-			xml_numbers_begin(l->x, r, &it);
+			cascade_xml_numbers_begin(l->x, r, &it);
 			for (int k = 0; k < 5; k++)
-				if (xml_numbers_next(&it, &v[k]) != 1)
+				if (cascade_xml_numbers_next(&it, &v[k]) != 1)
 					return bad(l, "malformed rectangle in feature %ld",
 					           (long)i);
-			if (xml_numbers_next(&it, &extra) != 0)
+			if (cascade_xml_numbers_next(&it, &extra) != 0)
 				return bad(l, "malformed rectangle in feature %ld", (long)i);
 			for (int k = 0; k < 4; k++)
 				if (v[k] != floor(v[k]) || v[k] < 0 || v[k] > MAX_WINDOW_SIDE)
@@ -252,7 +253,7 @@ read_haar_features(struct loader *l, int features_node)
 			if (!isfinite(v[4]))
 				return bad(l, "non-finite rectangle weight in feature %ld",
 				           (long)i);
-			struct haar_rect *hr = &hf->r[hf->n_rects++];
+			struct cascade_haar_rect *hr = &hf->r[hf->n_rects++];
 			hr->x = (int32_t)v[0];
 			hr->y = (int32_t)v[1];
 			hr->w = (int32_t)v[2];
@@ -263,7 +264,7 @@ read_haar_features(struct loader *l, int features_node)
 			return bad(l, "fewer than 2 rectangles in feature %ld", (long)i);
 		/* Every corner the feature reads must lie in the window's integral image. */
 		for (int k = 0; k < hf->n_rects; k++) {
-			const struct haar_rect *r = &hf->r[k];
+			const struct cascade_haar_rect *r = &hf->r[k];
 			int ok;
 
 			if (hf->tilted)
@@ -289,20 +290,20 @@ read_lbp_features(struct loader *l, int features_node)
 	if (c->lbp == NULL)
 		return fm_err_set(l->err, FM_ENOMEM, "out of memory reading cascade");
 	for (int f = l->x->nodes[features_node].first_child; f >= 0; f = l->x->nodes[f].next, i++) {
-		int rect = xml_child(l->x, f, "rect");
-		struct xml_numbers it;
+		int rect = cascade_xml_child(l->x, f, "rect");
+		struct cascade_xml_numbers it;
 		double v[4], extra;
 
 		if (rect < 0)
 			return bad(l, "no <rect> in feature %ld", (long)i);
-		xml_numbers_begin(l->x, rect, &it);
+		cascade_xml_numbers_begin(l->x, rect, &it);
 		for (int k = 0; k < 4; k++)
-			if (xml_numbers_next(&it, &v[k]) != 1 || v[k] != floor(v[k]) || v[k] < 0 ||
-			    v[k] > MAX_WINDOW_SIDE)
+			if (cascade_xml_numbers_next(&it, &v[k]) != 1 || v[k] != floor(v[k]) ||
+			    v[k] < 0 || v[k] > MAX_WINDOW_SIDE)
 				return bad(l, "malformed rectangle in feature %ld", (long)i);
-		if (xml_numbers_next(&it, &extra) != 0)
+		if (cascade_xml_numbers_next(&it, &extra) != 0)
 			return bad(l, "malformed rectangle in feature %ld", (long)i);
-		struct lbp_feature *lf = &c->lbp[i];
+		struct cascade_lbp_feature *lf = &c->lbp[i];
 		lf->x = (int32_t)v[0];
 		lf->y = (int32_t)v[1];
 		lf->w = (int32_t)v[2];
@@ -317,7 +318,7 @@ read_lbp_features(struct loader *l, int features_node)
 static int
 read_cascade(struct loader *l)
 {
-	const struct xml *x = l->x;
+	const struct cascade_xml *x = l->x;
 	struct fm_cascade *c = l->c;
 	int root = x->nodes[0].first_child;
 	long w, h, max_cat = 0;
@@ -326,22 +327,22 @@ read_cascade(struct loader *l)
 	    root < 0)
 		return fm_err_set(l->err, FM_EFORMAT,
 		                  "not an OpenCV cascade file (no <opencv_storage> root)");
-	if (xml_attr_contains(x, root, "opencv-haar-classifier"))
+	if (cascade_xml_attr_contains(x, root, "opencv-haar-classifier"))
 		return fm_err_set(
 		    l->err, FM_EFORMAT,
 		    "old-format Haar cascade (opencv-haar-classifier) is not supported; "
 		    "use a cascade written by OpenCV 3 or later");
-	int stage_type = xml_child(x, root, "stageType");
+	int stage_type = cascade_xml_child(x, root, "stageType");
 	if (stage_type < 0)
 		return fm_err_set(l->err, FM_EFORMAT,
 		                  "not an OpenCV cascade file (no <stageType>)");
-	if (!xml_text_equals(x, stage_type, "BOOST"))
+	if (!cascade_xml_text_equals(x, stage_type, "BOOST"))
 		return fm_err_set(l->err, FM_EFORMAT, "unsupported stage type (only BOOST)");
-	int feature_type = xml_child(x, root, "featureType");
-	if (xml_text_equals(x, feature_type, "HAAR"))
-		c->type = FEATURE_HAAR;
-	else if (xml_text_equals(x, feature_type, "LBP"))
-		c->type = FEATURE_LBP;
+	int feature_type = cascade_xml_child(x, root, "featureType");
+	if (cascade_xml_text_equals(x, feature_type, "HAAR"))
+		c->type = CASCADE_HAAR;
+	else if (cascade_xml_text_equals(x, feature_type, "LBP"))
+		c->type = CASCADE_LBP;
 	else
 		return fm_err_set(l->err, FM_EFORMAT,
 		                  "unsupported feature type (only HAAR and LBP cascades)");
@@ -351,50 +352,51 @@ read_cascade(struct loader *l)
 	c->win_w = (int32_t)w;
 	c->win_h = (int32_t)h;
 
-	int params = xml_child(x, root, "featureParams");
-	if (params >= 0 && xml_child(x, params, "maxCatCount") >= 0 &&
+	int params = cascade_xml_child(x, root, "featureParams");
+	if (params >= 0 && cascade_xml_child(x, params, "maxCatCount") >= 0 &&
 	    read_int(l, params, "maxCatCount", 0, 256, &max_cat) == -1)
 		return -1;
-	if (c->type == FEATURE_LBP && max_cat != 256)
+	if (c->type == CASCADE_LBP && max_cat != 256)
 		return fm_err_set(l->err, FM_EFORMAT, "invalid cascade: LBP needs maxCatCount 256");
-	if (c->type == FEATURE_HAAR && max_cat != 0)
+	if (c->type == CASCADE_HAAR && max_cat != 0)
 		return fm_err_set(l->err, FM_EFORMAT, "invalid cascade: Haar needs maxCatCount 0");
 
-	int features = xml_child(x, root, "features");
-	c->n_features = xml_count_children(x, features);
+	int features = cascade_xml_child(x, root, "features");
+	c->n_features = cascade_xml_count_children(x, features);
 	if (c->n_features == 0)
 		return fm_err_set(l->err, FM_EFORMAT, "invalid cascade: no <features>");
-	if (read_stages(l, xml_child(x, root, "stages"), c->type == FEATURE_LBP ? 8 : 0) == -1)
+	if (read_stages(l, cascade_xml_child(x, root, "stages"), c->type == CASCADE_LBP ? 8 : 0) ==
+	    -1)
 		return -1;
 	for (size_t i = 0; i < c->n_nodes; i++)
 		if ((size_t)c->nodes[i].feature >= c->n_features)
 			return bad(l, "feature index out of range (node %zu)", i);
-	return c->type == FEATURE_HAAR ? read_haar_features(l, features)
+	return c->type == CASCADE_HAAR ? read_haar_features(l, features)
 	                               : read_lbp_features(l, features);
 }
 
 int
 fm_cascade_decode(const char *xml, size_t n_bytes, struct fm_cascade **out, struct fm_err *err)
 {
-	struct xml x;
+	struct cascade_xml x;
 	struct fm_cascade *c;
 	struct loader l;
 
 	*out = NULL;
-	if (xml_parse(xml, n_bytes, &x, err) == -1)
+	if (cascade_xml_parse(xml, n_bytes, &x, err) == -1)
 		return -1;
 	c = calloc(1, sizeof *c);
 	if (c == NULL) {
-		xml_free(&x);
+		cascade_xml_free(&x);
 		return fm_err_set(err, FM_ENOMEM, "out of memory reading cascade");
 	}
 	l = (struct loader){&x, c, err};
 	if (read_cascade(&l) == -1) {
-		xml_free(&x);
+		cascade_xml_free(&x);
 		fm_cascade_free(c);
 		return -1;
 	}
-	xml_free(&x);
+	cascade_xml_free(&x);
 	*out = c;
 	return 0;
 }
@@ -431,7 +433,7 @@ fm_cascade_free(struct fm_cascade *c)
 const char *
 fm_cascade_feature_type(const struct fm_cascade *c)
 {
-	return c->type == FEATURE_HAAR ? "HAAR" : "LBP";
+	return c->type == CASCADE_HAAR ? "HAAR" : "LBP";
 }
 
 void

@@ -16,7 +16,7 @@
 
 struct parser {
 	const char *s, *end;
-	struct xml *x;
+	struct cascade_xml *x;
 	struct fm_err *err;
 };
 
@@ -64,23 +64,23 @@ fail(struct parser *p, const char *at, const char *what)
 static int
 add_node(struct parser *p, int parent)
 {
-	struct xml *x = p->x;
+	struct cascade_xml *x = p->x;
 
 	if (x->n == x->cap) {
 		size_t cap = x->cap ? x->cap * 2 : 1024;
-		struct xnode *nodes = realloc(x->nodes, cap * sizeof *nodes);
+		struct cascade_xml_node *nodes = realloc(x->nodes, cap * sizeof *nodes);
 
 		if (nodes == NULL)
 			return fm_err_set(p->err, FM_ENOMEM, "out of memory reading cascade");
 		x->nodes = nodes;
 		x->cap = cap;
 	}
-	struct xnode *n = &x->nodes[x->n];
+	struct cascade_xml_node *n = &x->nodes[x->n];
 	memset(n, 0, sizeof *n);
 	n->parent = parent;
 	n->first_child = n->last_child = n->next = -1;
 	if (parent >= 0) {
-		struct xnode *par = &x->nodes[parent];
+		struct cascade_xml_node *par = &x->nodes[parent];
 
 		if (par->last_child >= 0)
 			x->nodes[par->last_child].next = (int)x->n;
@@ -125,7 +125,7 @@ static int parse_element(struct parser *p, int parent, int depth);
 static int
 parse_content(struct parser *p, int self, int depth)
 {
-	struct xnode *n;
+	struct cascade_xml_node *n;
 	const char *text = p->s;
 
 	for (;;) {
@@ -180,7 +180,7 @@ parse_element(struct parser *p, int parent, int depth)
 	int self = add_node(p, parent);
 	if (self == -1)
 		return -1;
-	struct xnode *n = &p->x->nodes[self];
+	struct cascade_xml_node *n = &p->x->nodes[self];
 	n->name = name;
 	n->name_len = (size_t)(p->s - name);
 
@@ -212,7 +212,7 @@ parse_element(struct parser *p, int parent, int depth)
 }
 
 int
-xml_parse(const char *buf, size_t n_bytes, struct xml *x, struct fm_err *err)
+cascade_xml_parse(const char *buf, size_t n_bytes, struct cascade_xml *x, struct fm_err *err)
 {
 	struct parser p = {buf, buf + n_bytes, x, err};
 
@@ -226,12 +226,12 @@ xml_parse(const char *buf, size_t n_bytes, struct xml *x, struct fm_err *err)
 	}
 	return 0;
 fail:
-	xml_free(x);
+	cascade_xml_free(x);
 	return -1;
 }
 
 void
-xml_free(struct xml *x)
+cascade_xml_free(struct cascade_xml *x)
 {
 	free(x->nodes);
 	x->nodes = NULL;
@@ -239,7 +239,7 @@ xml_free(struct xml *x)
 }
 
 int
-xml_child(const struct xml *x, int node, const char *name)
+cascade_xml_child(const struct cascade_xml *x, int node, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -252,7 +252,7 @@ xml_child(const struct xml *x, int node, const char *name)
 }
 
 size_t
-xml_count_children(const struct xml *x, int node)
+cascade_xml_count_children(const struct cascade_xml *x, int node)
 {
 	size_t n = 0;
 
@@ -264,9 +264,9 @@ xml_count_children(const struct xml *x, int node)
 }
 
 int
-xml_text_equals(const struct xml *x, int node, const char *s)
+cascade_xml_text_equals(const struct cascade_xml *x, int node, const char *s)
 {
-	const struct xnode *n;
+	const struct cascade_xml_node *n;
 	const char *t, *e;
 	size_t len = strlen(s);
 
@@ -283,7 +283,7 @@ xml_text_equals(const struct xml *x, int node, const char *s)
 }
 
 int
-xml_attr_contains(const struct xml *x, int node, const char *s)
+cascade_xml_attr_contains(const struct cascade_xml *x, int node, const char *s)
 {
 	if (node < 0)
 		return 0;
@@ -292,7 +292,7 @@ xml_attr_contains(const struct xml *x, int node, const char *s)
 }
 
 void
-xml_numbers_begin(const struct xml *x, int node, struct xml_numbers *it)
+cascade_xml_numbers_begin(const struct cascade_xml *x, int node, struct cascade_xml_numbers *it)
 {
 	it->s = x->nodes[node].text;
 	it->end = it->s + x->nodes[node].text_len;
@@ -304,7 +304,7 @@ xml_numbers_begin(const struct xml *x, int node, struct xml_numbers *it)
  * buffer need not end in NUL.
  */
 int
-xml_numbers_next(struct xml_numbers *it, double *out)
+cascade_xml_numbers_next(struct cascade_xml_numbers *it, double *out)
 {
 	char tok[64];
 	char *endp;
@@ -327,15 +327,15 @@ xml_numbers_next(struct xml_numbers *it, double *out)
 }
 
 int
-xml_number(const struct xml *x, int node, double *out)
+cascade_xml_number(const struct cascade_xml *x, int node, double *out)
 {
-	struct xml_numbers it;
+	struct cascade_xml_numbers it;
 	double extra;
 
 	if (node < 0)
 		return -1;
-	xml_numbers_begin(x, node, &it);
-	if (xml_numbers_next(&it, out) != 1 || xml_numbers_next(&it, &extra) != 0)
+	cascade_xml_numbers_begin(x, node, &it);
+	if (cascade_xml_numbers_next(&it, out) != 1 || cascade_xml_numbers_next(&it, &extra) != 0)
 		return -1;
 	return 0;
 }

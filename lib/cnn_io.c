@@ -317,30 +317,29 @@ header_error(struct fm_err *err)
 	return -1;
 }
 
-/* Build the network a parsed header describes, with the weights from w. */
+/* What a header says besides the tensors, checked for form; the arch string is parsed later. */
+struct header {
+	const char *arch, *info;
+	const cJSON *classes;
+	uint32_t in[3];
+	float mean, std, margin;
+	int opt_kind; /* -1: no optimiser state */
+	double opt_steps;
+};
+
 static int
-decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_batch,
-              int trainable, struct fm_cnn **out, struct fm_err *err)
+read_header(const cJSON *h, struct header *hd, struct fm_err *err)
 {
 	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(h, "format");
 	const cJSON *arch = cJSON_GetObjectItemCaseSensitive(h, "arch");
 	const cJSON *input = cJSON_GetObjectItemCaseSensitive(h, "input");
-	const cJSON *classes = cJSON_GetObjectItemCaseSensitive(h, "classes");
 	const cJSON *norm = cJSON_GetObjectItemCaseSensitive(h, "normalize");
 	const cJSON *info = cJSON_GetObjectItemCaseSensitive(h, "training");
 	const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(h, "dtype");
 	const cJSON *optim = cJSON_GetObjectItemCaseSensitive(h, "optimizer");
-	int opt_kind = -1;
-	double opt_steps = 0;
-	struct cnn_layer *layers = NULL;
-	struct cnn_tensor *ts = NULL;
-	struct fm_cnn *net = NULL;
-	const char **names = NULL;
-	size_t nl, nt, count = 0, n_params = 0, nc;
-	uint32_t in[3];
-	float mean, std, margin;
-	const cJSON *e;
 
+	hd->opt_kind = -1;
+	hd->opt_steps = 0;
 	if (!cJSON_IsObject(h))
 		return bad(err, "not a JSON object");
 	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "fermata-cnn") != 0)
@@ -350,13 +349,13 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 	if (!cJSON_IsString(arch))
 		return bad(err, "no \"arch\" string");
 	if (cJSON_GetArraySize(input) != 3 ||
-	    json_count(cJSON_GetArrayItem(input, 0), 1, FM_CNN_MAX_CHANNELS, &in[0]) == -1 ||
-	    json_count(cJSON_GetArrayItem(input, 1), 1, FM_CNN_MAX_SIDE, &in[1]) == -1 ||
-	    json_count(cJSON_GetArrayItem(input, 2), 1, FM_CNN_MAX_SIDE, &in[2]) == -1)
+	    json_count(cJSON_GetArrayItem(input, 0), 1, FM_CNN_MAX_CHANNELS, &hd->in[0]) == -1 ||
+	    json_count(cJSON_GetArrayItem(input, 1), 1, FM_CNN_MAX_SIDE, &hd->in[1]) == -1 ||
+	    json_count(cJSON_GetArrayItem(input, 2), 1, FM_CNN_MAX_SIDE, &hd->in[2]) == -1)
 		return bad(err, "\"input\" is not [channels, height, width] within the limits");
-	if (json_float(norm, "mean", &mean) == -1 || json_float(norm, "std", &std) == -1)
+	if (json_float(norm, "mean", &hd->mean) == -1 || json_float(norm, "std", &hd->std) == -1)
 		return bad(err, "\"normalize\" lacks a numeric \"mean\" and \"std\"");
-	if (json_float(h, "crop_margin", &margin) == -1)
+	if (json_float(h, "crop_margin", &hd->margin) == -1)
 		return bad(err, "no numeric \"crop_margin\"");
 	if (!cJSON_IsString(info))
 		return bad(err, "no \"training\" string");
@@ -366,15 +365,101 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 
 		for (int k = 0; cJSON_IsString(kind) && k < 3; k++)
 			if (strcmp(kind->valuestring, optim_names[k]) == 0)
-				opt_kind = k;
-		if (opt_kind < 0 || !cJSON_IsNumber(steps) || !(steps->valuedouble >= 1) ||
+				hd->opt_kind = k;
+		if (hd->opt_kind < 0 || !cJSON_IsNumber(steps) || !(steps->valuedouble >= 1) ||
 		    steps->valuedouble > 9007199254740992.0 ||
 		    steps->valuedouble != floor(steps->valuedouble))
 			return bad(err, "\"optimizer\" is not {\"kind\": sgd|adam|adamw, "
 			                "\"steps\": a whole number >= 1}");
-		opt_steps = steps->valuedouble;
+		hd->opt_steps = steps->valuedouble;
 	}
-	if (cnn_parse(arch->valuestring, in[0], in[1], in[2], &layers, &nl, err) == -1)
+	hd->arch = arch->valuestring;
+	hd->info = info->valuestring;
+	hd->classes = cJSON_GetObjectItemCaseSensitive(h, "classes");
+	return 0;
+}
+
+/* The weights from w into the built network, then the optimiser's moments when the network
+ * trains; every value finite, every variance >= 0. */
+static int
+read_weights(struct fm_cnn *net, const unsigned char *w, int opt_kind, struct fm_err *err)
+{
+	for (size_t i = 0; i < net->n_tensors; i++) {
+		struct cnn_tensor *t = &net->tensors[i];
+		int var = t->is_stat && strstr(t->name, "running_var") != NULL;
+
+		for (size_t j = 0; j < t->n; j++, w += 4) {
+			t->data[j] = get_f32(w);
+			if (!isfinite(t->data[j]) || (var && t->data[j] < 0))
+				return fm_err_set(err, FM_EFORMAT, "model tensor \"%s\" holds %s",
+				                  t->name,
+				                  var ? "a negative or non-finite variance"
+				                      : "a non-finite value");
+		}
+	}
+	/* The moments follow in parameter order; an inference network has no use for them
+	 * (the checksum has covered them all the same). */
+	for (size_t m = 0; net->trainable && opt_kind >= 0 && m < optim_moments(opt_kind); m++) {
+		float *dst = m == 0 ? net->opt_m : net->opt_v;
+
+		for (size_t j = 0; j < net->n_params; j++, w += 4) {
+			dst[j] = get_f32(w);
+			if (!isfinite(dst[j]) || (m == 1 && dst[j] < 0))
+				return bad(
+				    err,
+				    "the optimizer state holds a non-finite or negative value");
+		}
+	}
+	return 0;
+}
+
+/* The class names, one per output, and the header's metadata, into the network. */
+static int
+set_metadata(struct fm_cnn *net, const struct header *hd, struct fm_err *err)
+{
+	size_t nc = (size_t)cJSON_GetArraySize(hd->classes);
+	const char **names;
+	const cJSON *e;
+	int rc;
+
+	if (!cJSON_IsArray(hd->classes) || nc != net->n_out)
+		return fm_err_set(err, FM_EFORMAT,
+		                  "model header: \"classes\" should list %zu names", net->n_out);
+	if ((names = calloc(nc, sizeof *names)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for class names");
+	nc = 0;
+	cJSON_ArrayForEach(e, hd->classes)
+	{
+		if (!cJSON_IsString(e)) {
+			free(names);
+			return bad(err, "a class name is not a string");
+		}
+		names[nc++] = e->valuestring;
+	}
+	rc = fm_cnn_set_classes(net, names, nc, err) == -1 ||
+	             fm_cnn_set_normalization(net, hd->mean, hd->std, err) == -1 ||
+	             fm_cnn_set_crop_margin(net, hd->margin, err) == -1 ||
+	             fm_cnn_set_info(net, hd->info, err) == -1
+	         ? header_error(err)
+	         : 0;
+	free(names);
+	return rc;
+}
+
+/* Build the network a parsed header describes, with the weights from w. */
+static int
+decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_batch,
+              int trainable, struct fm_cnn **out, struct fm_err *err)
+{
+	struct header hd = {0};
+	struct cnn_layer *layers = NULL;
+	struct cnn_tensor *ts = NULL;
+	struct fm_cnn *net = NULL;
+	size_t nl, nt, count = 0, n_params = 0;
+
+	if (read_header(h, &hd, err) == -1)
+		return -1;
+	if (cnn_parse(hd.arch, hd.in[0], hd.in[1], hd.in[2], &layers, &nl, err) == -1)
 		return header_error(err);
 	if (cnn_tensors(layers, nl, &ts, &nt, err) == -1) {
 		free(layers);
@@ -385,8 +470,8 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 		if (!ts[i].is_stat)
 			n_params += ts[i].n;
 	}
-	if (opt_kind >= 0)
-		count += optim_moments(opt_kind) * n_params;
+	if (hd.opt_kind >= 0)
+		count += optim_moments(hd.opt_kind) * n_params;
 	/* Before anything big is allocated: the architecture's weights (and the optimiser's
 	 * moments) must be the ones present, so a short file cannot ask for gigabytes. */
 	if ((uint64_t)count * 4 != wlen) {
@@ -397,76 +482,24 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 	}
 	if (check_tensors(cJSON_GetObjectItemCaseSensitive(h, "tensors"), ts, nt, err) == -1)
 		goto fail;
-	if (cnn_build(layers, nl, in[0], in[1], in[2], max_batch, trainable, &net, err) == -1) {
+	if (cnn_build(layers, nl, hd.in[0], hd.in[1], hd.in[2], max_batch, trainable, &net, err) ==
+	    -1) {
 		layers = NULL;
 		goto fail;
 	}
 	layers = NULL;
-	for (size_t i = 0; i < net->n_tensors; i++) {
-		struct cnn_tensor *t = &net->tensors[i];
-		int var = t->is_stat && strstr(t->name, "running_var") != NULL;
-
-		for (size_t j = 0; j < t->n; j++, w += 4) {
-			t->data[j] = get_f32(w);
-			if (!isfinite(t->data[j]) || (var && t->data[j] < 0)) {
-				fm_err_set(err, FM_EFORMAT, "model tensor \"%s\" holds %s", t->name,
-				           var ? "a negative or non-finite variance"
-				               : "a non-finite value");
-				goto fail;
-			}
-		}
-	}
-	/* The moments follow in parameter order; an inference network has no use for them
-	 * (the checksum has covered them all the same). */
-	for (size_t m = 0; trainable && opt_kind >= 0 && m < optim_moments(opt_kind); m++) {
-		float *dst = m == 0 ? net->opt_m : net->opt_v;
-
-		for (size_t j = 0; j < net->n_params; j++, w += 4) {
-			dst[j] = get_f32(w);
-			if (!isfinite(dst[j]) || (m == 1 && dst[j] < 0)) {
-				bad(err,
-				    "the optimizer state holds a non-finite or negative value");
-				goto fail;
-			}
-		}
-	}
-	if (trainable && opt_kind >= 0) {
-		net->opt_kind = opt_kind;
-		net->opt_t = (uint64_t)opt_steps;
-	}
-	nc = (size_t)cJSON_GetArraySize(classes);
-	if (!cJSON_IsArray(classes) || nc != net->n_out) {
-		fm_err_set(err, FM_EFORMAT, "model header: \"classes\" should list %zu names",
-		           net->n_out);
+	if (read_weights(net, w, hd.opt_kind, err) == -1)
 		goto fail;
+	if (trainable && hd.opt_kind >= 0) {
+		net->opt_kind = hd.opt_kind;
+		net->opt_t = (uint64_t)hd.opt_steps;
 	}
-	names = calloc(nc, sizeof *names);
-	if (names == NULL) {
-		fm_err_set(err, FM_ENOMEM, "out of memory for class names");
+	if (set_metadata(net, &hd, err) == -1)
 		goto fail;
-	}
-	nc = 0;
-	cJSON_ArrayForEach(e, classes)
-	{
-		if (!cJSON_IsString(e)) {
-			bad(err, "a class name is not a string");
-			goto fail;
-		}
-		names[nc++] = e->valuestring;
-	}
-	if (fm_cnn_set_classes(net, names, nc, err) == -1 ||
-	    fm_cnn_set_normalization(net, mean, std, err) == -1 ||
-	    fm_cnn_set_crop_margin(net, margin, err) == -1 ||
-	    fm_cnn_set_info(net, info->valuestring, err) == -1) {
-		header_error(err);
-		goto fail;
-	}
-	free(names);
 	free(ts);
 	*out = net;
 	return 0;
 fail:
-	free(names);
 	fm_cnn_free(net);
 	free(ts);
 	free(layers);

@@ -26,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The diversities that need each song's artist and album. */
+#define GROUPS (FM_RANK_DIVERSE_ARTIST | FM_RANK_DIVERSE_ALBUM)
+
 struct fm_rank_work {
 	const struct fm_rank_library *lib;
 	double *a, *b;    /* per song: cosine with u1, with u2; then a holds the scores */
@@ -358,42 +361,43 @@ mark_chosen(struct fm_rank_work *w, unsigned diverse, size_t i, size_t n_chosen)
 	w->out[i] = 1;
 }
 
-int
-fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
-               const struct fm_rank_query *q, struct fm_rank_hit *hits, size_t *n_hits,
-               struct fm_err *err)
+static int
+check_query(const struct fm_rank_library *lib, const struct fm_rank_query *q, struct fm_err *err)
 {
-	const struct fm_rank_library *lib = w->lib;
-	const unsigned groups = FM_RANK_DIVERSE_ARTIST | FM_RANK_DIVERSE_ALBUM;
-	size_t n = lib->n_songs, n_avail = 0, k, got = 0;
-	double norm, c1, c2;
-	struct plan pl;
-
-	*n_hits = 0;
 	if (fm_mood_check(q->mood, err) == -1)
 		return -1;
 	if (q->n_results == 0 || fm_rank_strategy_name(q->strategy) == NULL || !(q->strength > 0) ||
 	    !isfinite(q->strength) ||
 	    ((q->diverse & FM_RANK_DIVERSE_MMR) && !(q->mmr_lambda >= 0 && q->mmr_lambda <= 1)))
 		return fm_err_set(err, FM_EINVAL, "query out of range");
-	if ((q->diverse & groups) && lib->groups == NULL)
+	if ((q->diverse & GROUPS) && lib->groups == NULL)
 		return fm_err_set(err, FM_EINVAL, "the index was loaded without its groups");
-	if (make_plan(p, q, &pl, err) == -1)
-		return -1;
+	return 0;
+}
 
-	/* Only what this search uses is written, so that a plain query on a large index
-	 * touches no more memory than it needs. */
-	bool use_b = pl.uplift || pl.c2 != 0, mmr = q->diverse & FM_RANK_DIVERSE_MMR;
-	for (size_t i = 0; i < n; i++) {
+/*
+ * Each song's cosine with the plan's directions (b only when the plan needs it), MMR's
+ * similarities reset, and the excluded songs marked out; returns how many songs are left.
+ * Only what this search uses is written, so that a plain query on a large index touches no
+ * more memory than it needs.
+ */
+static size_t
+project(struct fm_rank_work *w, const struct plan *pl, const struct fm_rank_query *q, bool use_b)
+{
+	const struct fm_rank_library *lib = w->lib;
+	bool mmr = q->diverse & FM_RANK_DIVERSE_MMR;
+	size_t n_avail = 0;
+
+	for (size_t i = 0; i < lib->n_songs; i++) {
 		const float *z = &lib->z[i * FM_RANK_DIMS];
 		double a = 0, b = 0;
 
 		for (int d = 0; d < FM_RANK_DIMS; d++)
-			a += pl.u1[d] * z[d];
+			a += pl->u1[d] * z[d];
 		w->a[i] = a * lib->inv_norm[i];
 		if (use_b) {
 			for (int d = 0; d < FM_RANK_DIMS; d++)
-				b += pl.u2[d] * z[d];
+				b += pl->u2[d] * z[d];
 			w->b[i] = b * lib->inv_norm[i];
 		}
 		if (mmr)
@@ -401,66 +405,94 @@ fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
 		w->out[i] = q->excluded != NULL && q->excluded[i] != 0;
 		n_avail += !w->out[i];
 	}
-	k = q->n_results < n_avail ? q->n_results : n_avail;
-	if (k == 0)
-		return 0;
-	if ((q->diverse & groups) && w->chosen_cap < k) {
-		uint64_t *c = realloc(w->chosen, k * 2 * sizeof *c);
-		if (c == NULL)
-			return fm_err_set(err, FM_ENOMEM, "out of memory for %zu results", k);
-		w->chosen = c;
-		w->chosen_cap = k;
-	}
+	return n_avail;
+}
 
-	if (!pl.varies && !(q->diverse & FM_RANK_DIVERSE_MMR)) {
-		/* One query for every result: its scores, then the best in order. Groups may rule
-		 * out some of the best, so the selection widens until k are found or none is left.
-		 */
-		size_t want = k, n_top;
+/*
+ * One query for every result: its scores, then the best in order. Groups may rule out some
+ * of the best, so the selection widens until k are found or none is left. Returns how many
+ * hits were found.
+ */
+static size_t
+search_once(struct fm_rank_work *w, const struct plan *pl, const struct fm_rank_query *q, size_t k,
+            size_t n_avail, bool use_b, struct fm_rank_hit *hits)
+{
+	const struct fm_rank_library *lib = w->lib;
+	size_t n = lib->n_songs, want = k, n_top, got;
+	double c1, c2, norm;
 
-		step(&pl, 0, k, &c1, &c2, &norm);
-		for (size_t i = 0; i < n; i++)
-			w->a[i] = (c1 * w->a[i] + (use_b ? c2 * w->b[i] : 0)) / norm;
-		for (;;) {
-			top_k(w, want, &n_top);
-			got = 0;
-			for (size_t t = 0; t < n_top && got < k; t++) {
-				size_t i = w->heap[t];
-				if ((q->diverse & groups) && group_taken(w, q->diverse, i, got))
-					continue;
-				hits[got].song = i;
-				if (q->diverse & groups) {
-					w->chosen[2 * got] = lib->groups[2 * i];
-					w->chosen[2 * got + 1] = lib->groups[2 * i + 1];
-				}
-				got++;
+	step(pl, 0, k, &c1, &c2, &norm);
+	for (size_t i = 0; i < n; i++)
+		w->a[i] = (c1 * w->a[i] + (use_b ? c2 * w->b[i] : 0)) / norm;
+	for (;;) {
+		top_k(w, want, &n_top);
+		got = 0;
+		for (size_t t = 0; t < n_top && got < k; t++) {
+			size_t i = w->heap[t];
+			if ((q->diverse & GROUPS) && group_taken(w, q->diverse, i, got))
+				continue;
+			hits[got].song = i;
+			if (q->diverse & GROUPS) {
+				w->chosen[2 * got] = lib->groups[2 * i];
+				w->chosen[2 * got + 1] = lib->groups[2 * i + 1];
 			}
-			if (got == k || n_top == n_avail)
-				break;
-			want = want > n_avail / 4 ? n_avail : want * 4;
+			got++;
 		}
-		/* a now holds the final scores. */
-		for (size_t t = 0; t < got; t++) {
-			size_t i = hits[t].song;
-			double q_vec[FM_RANK_DIMS];
-
-			for (int d = 0; d < FM_RANK_DIMS; d++)
-				q_vec[d] = c1 * pl.u1[d] + c2 * pl.u2[d];
-			hits[t].score = fmin(fmax(w->a[i], -1), 1);
-			explain(lib, i, q_vec, hits[t].score, hits[t].why, sizeof hits[t].why);
-		}
-		*n_hits = got;
-		return 0;
+		if (got == k || n_top == n_avail)
+			break;
+		want = want > n_avail / 4 ? n_avail : want * 4;
 	}
+	/* a now holds the final scores. */
+	for (size_t t = 0; t < got; t++) {
+		size_t i = hits[t].song;
+		double q_vec[FM_RANK_DIMS];
 
-	/* A query per step, or MMR: choose greedily, one result per pass over the songs. With
-	 * MMR a song that does not suit the mood (score <= 0) is not chosen for being new,
-	 * unless no other is left: its class is the fallback. */
+		for (int d = 0; d < FM_RANK_DIMS; d++)
+			q_vec[d] = c1 * pl->u1[d] + c2 * pl->u2[d];
+		hits[t].score = fmin(fmax(w->a[i], -1), 1);
+		explain(lib, i, q_vec, hits[t].score, hits[t].why, sizeof hits[t].why);
+	}
+	return got;
+}
+
+/* After song pick is chosen, each song's greatest similarity to the chosen ones. */
+static void
+update_maxsim(struct fm_rank_work *w, size_t pick)
+{
+	const struct fm_rank_library *lib = w->lib;
+	const float *zb = &lib->z[pick * FM_RANK_DIMS];
+
+	for (size_t i = 0; i < lib->n_songs; i++) {
+		const float *z = &lib->z[i * FM_RANK_DIMS];
+		double s = 0;
+		if (w->out[i])
+			continue;
+		for (int d = 0; d < FM_RANK_DIMS; d++)
+			s += (double)z[d] * zb[d];
+		s *= (double)lib->inv_norm[i] * lib->inv_norm[pick];
+		/* Opposite is as new as unrelated, and no better for it. */
+		if (s > w->maxsim[i])
+			w->maxsim[i] = s;
+	}
+}
+
+/*
+ * A query per step, or MMR: choose greedily, one result per pass over the songs. With MMR a
+ * song that does not suit the mood (score <= 0) is not chosen for being new, unless no other
+ * is left: its class is the fallback. Returns how many hits were found.
+ */
+static size_t
+search_greedy(struct fm_rank_work *w, const struct plan *pl, const struct fm_rank_query *q,
+              size_t k, bool use_b, struct fm_rank_hit *hits)
+{
+	size_t n = w->lib->n_songs, got;
+	double c1, c2, norm;
+
 	for (got = 0; got < k; got++) {
 		size_t best[2] = {SIZE_MAX, SIZE_MAX};
 		double best_obj[2] = {0, 0};
 
-		step(&pl, got, k, &c1, &c2, &norm);
+		step(pl, got, k, &c1, &c2, &norm);
 		for (size_t i = 0; i < n; i++) {
 			double rel, obj;
 			int cls;
@@ -475,7 +507,7 @@ fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
 			}
 			if (best[cls] != SIZE_MAX && !(obj > best_obj[cls]))
 				continue;
-			if ((q->diverse & groups) && group_taken(w, q->diverse, i, got)) {
+			if ((q->diverse & GROUPS) && group_taken(w, q->diverse, i, got)) {
 				w->out[i] = 1; /* its group stays chosen: no need to look again */
 				continue;
 			}
@@ -485,24 +517,41 @@ fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
 		size_t pick = best[0] != SIZE_MAX ? best[0] : best[1];
 		if (pick == SIZE_MAX)
 			break;
-		make_hit(w, &pl, pick, c1, c2, norm, &hits[got]);
+		make_hit(w, pl, pick, c1, c2, norm, &hits[got]);
 		mark_chosen(w, q->diverse, pick, got);
-		if (q->diverse & FM_RANK_DIVERSE_MMR) {
-			const float *zb = &lib->z[pick * FM_RANK_DIMS];
-			for (size_t i = 0; i < n; i++) {
-				const float *z = &lib->z[i * FM_RANK_DIMS];
-				double s = 0;
-				if (w->out[i])
-					continue;
-				for (int d = 0; d < FM_RANK_DIMS; d++)
-					s += (double)z[d] * zb[d];
-				s *= (double)lib->inv_norm[i] * lib->inv_norm[pick];
-				/* Opposite is as new as unrelated, and no better for it. */
-				if (s > w->maxsim[i])
-					w->maxsim[i] = s;
-			}
-		}
+		if (q->diverse & FM_RANK_DIVERSE_MMR)
+			update_maxsim(w, pick);
 	}
-	*n_hits = got;
+	return got;
+}
+
+int
+fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
+               const struct fm_rank_query *q, struct fm_rank_hit *hits, size_t *n_hits,
+               struct fm_err *err)
+{
+	size_t n_avail, k;
+	struct plan pl;
+	bool use_b;
+
+	*n_hits = 0;
+	if (check_query(w->lib, q, err) == -1 || make_plan(p, q, &pl, err) == -1)
+		return -1;
+	use_b = pl.uplift || pl.c2 != 0;
+	n_avail = project(w, &pl, q, use_b);
+	k = q->n_results < n_avail ? q->n_results : n_avail;
+	if (k == 0)
+		return 0;
+	if ((q->diverse & GROUPS) && w->chosen_cap < k) {
+		uint64_t *c = realloc(w->chosen, k * 2 * sizeof *c);
+		if (c == NULL)
+			return fm_err_set(err, FM_ENOMEM, "out of memory for %zu results", k);
+		w->chosen = c;
+		w->chosen_cap = k;
+	}
+	if (!pl.varies && !(q->diverse & FM_RANK_DIVERSE_MMR))
+		*n_hits = search_once(w, &pl, q, k, n_avail, use_b, hits);
+	else
+		*n_hits = search_greedy(w, &pl, q, k, use_b, hits);
 	return 0;
 }

@@ -148,7 +148,7 @@ click_track(double bpm, double sec, uint32_t rate, size_t *n_out)
 	for (size_t i = 0; i < m; i++) {
 		double t = (double)i / rate;
 
-		c[i] = (float)(0.8 * sin(2 * FM_AUDIO_PI * 1000 * t) * exp(-t / 0.005));
+		c[i] = (float)(0.8 * sin(2 * AUDIO_PI * 1000 * t) * exp(-t / 0.005));
 	}
 	for (double at = 0; at < (double)n; at += 60.0 / bpm * rate)
 		place(y, n, c, m, at);
@@ -180,7 +180,7 @@ drum_loop(double bpm, double sec, enum loop_style style, uint64_t seed, uint32_t
 	for (size_t i = 0; i < nk; i++) {
 		double t = (double)i / rate;
 
-		phase += 2 * FM_AUDIO_PI * (50 + 100 * exp(-t / 0.03)) / rate;
+		phase += 2 * AUDIO_PI * (50 + 100 * exp(-t / 0.03)) / rate;
 		kick[i] = (float)(0.9 * sin(phase) * exp(-t / 0.15));
 	}
 	for (size_t k = 0; (double)k * per < (double)n; k++) {
@@ -190,7 +190,7 @@ drum_loop(double bpm, double sec, enum loop_style style, uint64_t seed, uint32_t
 			double t = (double)i / rate;
 
 			snare[i] = (float)(0.5 * (0.6 * fm_rng_normal(&rng) * exp(-t / 0.06) +
-			                          sin(2 * FM_AUDIO_PI * 185 * t) * exp(-t / 0.05)));
+			                          sin(2 * AUDIO_PI * 185 * t) * exp(-t / 0.05)));
 		}
 		for (size_t i = 0; i < nh; i++) {
 			double v = fm_rng_normal(&rng);
@@ -246,7 +246,7 @@ note(float *y, size_t n, int midi, size_t at, size_t len, double gain)
 		double t = (double)i / SR, v = 0;
 
 		for (int h = 1; h <= 6; h++)
-			v += pow(0.5, h - 1) * sin(2 * FM_AUDIO_PI * h * f * t);
+			v += pow(0.5, h - 1) * sin(2 * AUDIO_PI * h * f * t);
 		y[at + i] += (float)(gain * v * exp(-t / 0.8) * fmin(1.0, t / 0.005));
 	}
 }
@@ -287,7 +287,7 @@ fft_power_matches_a_direct_dft(void **state)
 {
 	(void)state;
 	for (size_t n = 16; n <= 2048; n *= 8) {
-		struct fm_audio_fft f;
+		struct audio_fft f;
 		struct fm_err e = {0};
 		struct fm_rng rng;
 		float *x = malloc(n * sizeof *x), *p = malloc((n / 2 + 1) * sizeof *p);
@@ -297,13 +297,13 @@ fft_power_matches_a_direct_dft(void **state)
 		fm_rng_seed(&rng, n);
 		for (size_t i = 0; i < n; i++)
 			x[i] = (float)(fm_rng_normal(&rng) + 3 * sin(0.3 * (double)i));
-		assert_int_equal(fm_audio_fft_init(&f, n, &e), 0);
-		fm_audio_fft_power(&f, x, NULL, p);
+		assert_int_equal(audio_fft_init(&f, n, &e), 0);
+		audio_fft_power(&f, x, NULL, p);
 		for (size_t k = 0; k <= n / 2; k++) {
 			double re = 0, im = 0;
 
 			for (size_t i = 0; i < n; i++) {
-				double a = -2 * FM_AUDIO_PI * (double)(k * i % n) / (double)n;
+				double a = -2 * AUDIO_PI * (double)(k * i % n) / (double)n;
 
 				re += x[i] * cos(a);
 				im += x[i] * sin(a);
@@ -314,15 +314,15 @@ fft_power_matches_a_direct_dft(void **state)
 		/* float32 butterflies: 1e-5 of the largest power bin. */
 		if (worst > 1e-5 * peak)
 			fail_msg("n %zu: power off by %g of a peak of %g", n, worst, peak);
-		fm_audio_fft_destroy(&f);
+		audio_fft_destroy(&f);
 		free(x);
 		free(p);
 	}
 	{
-		struct fm_audio_fft f;
+		struct audio_fft f;
 		struct fm_err e = {0};
 
-		assert_int_equal(fm_audio_fft_init(&f, 1000, &e), -1);
+		assert_int_equal(audio_fft_init(&f, 1000, &e), -1);
 		assert_int_equal(e.code, FM_EINVAL);
 	}
 }
@@ -331,24 +331,24 @@ static void
 mel_scale_is_slaneys(void **state)
 {
 	(void)state;
-	assert_float_equal(fm_audio_hz_to_mel(0), 0, 1e-12);
-	assert_float_equal(fm_audio_hz_to_mel(200.0 / 3), 1, 1e-12);
-	assert_float_equal(fm_audio_hz_to_mel(1000), 15, 1e-12);
+	assert_float_equal(audio_hz_to_mel(0), 0, 1e-12);
+	assert_float_equal(audio_hz_to_mel(200.0 / 3), 1, 1e-12);
+	assert_float_equal(audio_hz_to_mel(1000), 15, 1e-12);
 	/* 27 mels per factor 6.4 above 1 kHz */
-	assert_float_equal(fm_audio_hz_to_mel(6400), 42, 1e-9);
+	assert_float_equal(audio_hz_to_mel(6400), 42, 1e-9);
 	for (double hz = 10; hz < 20000; hz *= 1.37)
-		assert_float_equal(fm_audio_mel_to_hz(fm_audio_hz_to_mel(hz)), hz, 1e-9 * hz);
+		assert_float_equal(audio_mel_to_hz(audio_hz_to_mel(hz)), hz, 1e-9 * hz);
 }
 
 static void
 mel_bands_have_unit_area(void **state)
 {
-	struct fm_audio_mel m;
+	struct audio_mel m;
 	struct fm_err e = {0};
 	double bin_hz = (double)SR / FM_AUDIO_N_FFT;
 
 	(void)state;
-	assert_int_equal(fm_audio_mel_init(&m, SR, FM_AUDIO_N_FFT, FM_AUDIO_N_MELS, &e), 0);
+	assert_int_equal(audio_mel_init(&m, SR, FM_AUDIO_N_FFT, FM_AUDIO_N_MELS, &e), 0);
 	for (size_t j = 0; j < m.n_mels; j++) {
 		double area = 0;
 
@@ -360,7 +360,7 @@ mel_bands_have_unit_area(void **state)
 			fail_msg("band %zu: area %g over %u bins", j, area, m.count[j]);
 		assert_true(m.count[j] > 0);
 	}
-	fm_audio_mel_destroy(&m);
+	audio_mel_destroy(&m);
 }
 
 /* --- against the numpy reference ----------------------------------------------------------------
@@ -628,7 +628,7 @@ resampled_audio_matches_audio_at_the_analysis_rate(void **state)
 			double t = (double)i / (double)(r * SR), v = 0, beat = fmod(t, 0.5);
 
 			for (int h = 1; h <= 8; h++)
-				v += sin(2 * FM_AUDIO_PI * 220 * h * t * (1 + 0.002 * t)) / h;
+				v += sin(2 * AUDIO_PI * 220 * h * t * (1 + 0.002 * t)) / h;
 			dst[i] = (float)(0.2 * v * fmin(1.0, beat / 0.01) * exp(-beat / 0.1));
 		}
 	}
@@ -817,7 +817,7 @@ silence_has_no_tempo_no_key_and_only_finite_numbers(void **state)
 	fm_audio_features_free(&f);
 	/* A held tone has no pulse either; white noise has none that stands out. */
 	for (size_t i = 0; i < n; i++)
-		y[i] = (float)(0.5 * sin(2 * FM_AUDIO_PI * 440 * (double)i / SR));
+		y[i] = (float)(0.5 * sin(2 * AUDIO_PI * 440 * (double)i / SR));
 	analyze_ok(a, y, n, 1, SR, &f);
 	assert_false(f.has_tempo);
 	assert_int_equal(f.key, 9); /* A */
@@ -894,7 +894,7 @@ rates_and_channels_out_of_range_are_format_errors(void **state)
 
 		assert_non_null(y);
 		for (size_t i = 0; i < n; i++)
-			y[i] = (float)(0.5 * sin(2 * FM_AUDIO_PI * 1000 * (double)i / 768000));
+			y[i] = (float)(0.5 * sin(2 * AUDIO_PI * 1000 * (double)i / 768000));
 		analyze_ok(a, y, n, 1, 768000, &f);
 		assert_float_equal(f.duration_sec, 0.5, 1e-12);
 		assert_float_equal(f.centroid_hz.mean, 1000, 50);
