@@ -34,7 +34,7 @@ FM_LIBS     = $(PKG_LIBS) $(BLAS_LIBS) -lpthread -lm
 
 TOOLS     = fer-detect fer-classify fer-train song-featurize recommend
 LIB_SRCS  = $(sort $(wildcard lib/*.c))
-CMD_SRCS  = cmd/common.c
+CMD_SRCS  = $(filter-out $(TOOLS:%=cmd/%.c),$(sort $(wildcard cmd/*.c)))
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNITS     = $(UNIT_SRCS:tests/unit/%.c=%)
 MANS      = $(sort $(wildcard man/*.[1-9]))
@@ -62,7 +62,7 @@ $(1)/libfermata.a: $$(call objs,$(1),$$(LIB_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 
-$(1)/bin/%: $(1)/cmd/%.o $(1)/cmd/common.o $(1)/libfermata.a
+$(1)/bin/%: $(1)/cmd/%.o $$(call objs,$(1),$$(CMD_SRCS)) $(1)/libfermata.a
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(FM_LIBS)
 

@@ -19,6 +19,8 @@
 
 #include "cnn.h"
 #include "common.h"
+#include "loop.h"
+#include "options.h"
 #include "dataset.h"
 #include "image.h"
 #include "mood.h"

@@ -17,6 +17,8 @@
 
 #include "cascade.h"
 #include "common.h"
+#include "loop.h"
+#include "options.h"
 #include "dataset.h"
 #include "image.h"
 #include "ndjson.h"

@@ -21,6 +21,7 @@
 
 #include "cnn.h"
 #include "common.h"
+#include "options.h"
 #include "dataset.h"
 #include "mood.h"
 #include "ndjson.h"

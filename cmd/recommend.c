@@ -6,7 +6,7 @@
  * learns profiles from the user's tags (--learn). See man/recommend.1.
  *
  * This tool aggregates: it does not write one record per input record, so it has its own loop
- * rather than cmd/common's ordered one. Input that cannot be used is said on stderr and leaves
+ * rather than cmd/loop's ordered one. Input that cannot be used is said on stderr and leaves
  * the exit status at 1; it does not come out as error records among the songs.
  */
 #include <err.h>
@@ -24,7 +24,9 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "loop.h"
 #include "mood.h"
+#include "options.h"
 #include "ndjson.h"
 #include "rank.h"
 

@@ -19,6 +19,8 @@
 
 #include "audio.h"
 #include "common.h"
+#include "loop.h"
+#include "options.h"
 #include "ndjson.h"
 
 static const char USAGE[] = "usage: song-featurize [-hV] [--analysis-rate hz] [--beats] [--jobs n]"
