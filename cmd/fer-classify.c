@@ -35,30 +35,23 @@ static const char USAGE[] =
 static const char OPTIONS[] =
     "  --brief seconds      --smooth: longest departure reported as brief (default 0.5)\n"
     "  --fast               the small shipped model: several times faster, less accurate\n"
-    "  -h, --help           print this help and exit\n"
     "  --jobs n             images classified at once (default: online processors)\n"
     "  --keep-crops         keep the faces' \"crop\" (fer-detect --crops) in the output\n"
     "  --max-faces n        refuse records with more faces (default 1000)\n"
-    "  --max-line bytes     refuse longer stdin lines (default 1048576)\n"
-    "  --max-pixels n       refuse images with more pixels (default 100000000)\n"
     "  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
     "                       installed with fermata or in the build tree's models/)\n"
-    "  --progress           records, rate and failures on stderr as they go\n"
     "  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
     "                       report brief expressions as event records\n"
-    "  --tta                average each face with its mirror image\n"
-    "  -V, --version        print the version and exit\n";
+    "  --tta                average each face with its mirror image\n";
 
 #define MODEL_NAME "fer2013.fm"
 #define FAST_MODEL_NAME "fer2013-fast.fm"
 #define MAX_BATCH 32 /* faces per forward pass; more faces take several */
 
 struct opts {
+	struct common_opts common; /* --jobs, --max-faces, --max-line, --max-pixels, --progress */
 	const char *model;
-	int jobs;
-	uint64_t max_pixels;
-	bool tta, fast, keep_crops, progress;
-	long long max_faces, max_line;
+	bool tta, fast, keep_crops;
 	struct fm_mood_timeline_opts timeline; /* half_life_sec 0: no smoothing */
 };
 
@@ -82,13 +75,8 @@ struct classify {
 enum {
 	OPT_BRIEF = 256,
 	OPT_FAST,
-	OPT_JOBS,
 	OPT_KEEP_CROPS,
-	OPT_MAX_FACES,
-	OPT_MAX_LINE,
-	OPT_MAX_PIXELS,
 	OPT_MODEL,
-	OPT_PROGRESS,
 	OPT_SMOOTH,
 	OPT_TTA,
 };
@@ -96,31 +84,22 @@ enum {
 static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 	    {"brief", required_argument, NULL, OPT_BRIEF},
 	    {"fast", no_argument, NULL, OPT_FAST},
-	    {"help", no_argument, NULL, 'h'},
-	    {"jobs", required_argument, NULL, OPT_JOBS},
 	    {"keep-crops", no_argument, NULL, OPT_KEEP_CROPS},
-	    {"max-faces", required_argument, NULL, OPT_MAX_FACES},
-	    {"max-line", required_argument, NULL, OPT_MAX_LINE},
-	    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
 	    {"model", required_argument, NULL, OPT_MODEL},
-	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"smooth", required_argument, NULL, OPT_SMOOTH},
 	    {"tta", no_argument, NULL, OPT_TTA},
-	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+	common_opts_init(&o->common, "fer-classify", USAGE, OPTIONS, "", own,
+	                 COMMON_JOBS | COMMON_MAX_FACES | COMMON_MAX_LINE | COMMON_MAX_PIXELS |
+	                     COMMON_PROGRESS);
+	while ((c = common_getopt(&o->common, argc, argv)) != -1) {
 		switch (c) {
-		case 'V':
-			exit_version("fer-classify");
-		case 'h':
-			exit_help(USAGE, OPTIONS);
 		case OPT_BRIEF:
 			o->timeline.brief_max_sec = option_real(
 			    USAGE, "--brief", optarg, o->timeline.brief_min_sec, 60, NUM_OPEN_MIN);
@@ -128,30 +107,13 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_FAST:
 			o->fast = true;
 			break;
-		case OPT_JOBS:
-			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
-			break;
 		case OPT_KEEP_CROPS:
 			o->keep_crops = true;
-			break;
-		case OPT_MAX_FACES:
-			o->max_faces = option_int(USAGE, "--max-faces", optarg, 1, 1000000);
-			break;
-		case OPT_MAX_LINE:
-			o->max_line =
-			    option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
-			break;
-		case OPT_MAX_PIXELS:
-			o->max_pixels =
-			    (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
 			break;
 		case OPT_MODEL:
 			if (optarg[0] == '\0')
 				exit_usage(USAGE, "--model: empty file name");
 			o->model = optarg;
-			break;
-		case OPT_PROGRESS:
-			o->progress = true;
 			break;
 		case OPT_SMOOTH:
 			o->timeline.half_life_sec =
@@ -160,8 +122,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_TTA:
 			o->tta = true;
 			break;
-		default:
-			exit_bad_option(USAGE, longopts, c, argv);
 		}
 	}
 	if (o->fast && o->model != NULL)
@@ -206,14 +166,14 @@ open_model(const struct opts *o, struct classify *cl)
 	}
 	cl->side = h;
 	cl->margin = fm_cnn_crop_margin(net);
-	cl->workers = calloc((size_t)o->jobs, sizeof *cl->workers);
+	cl->workers = calloc((size_t)o->common.jobs, sizeof *cl->workers);
 	if (cl->workers == NULL) {
 		fm_cnn_free(net);
 		warnx("out of memory");
 		return -1;
 	}
 	cl->workers[0].net = net;
-	for (int i = 0; i < o->jobs; i++) {
+	for (int i = 0; i < o->common.jobs; i++) {
 		struct worker *wk = &cl->workers[i];
 		size_t plane = (size_t)h * w, n_classes = fm_cnn_n_classes(net);
 
@@ -237,7 +197,7 @@ open_model(const struct opts *o, struct classify *cl)
 static void
 close_model(const struct opts *o, struct classify *cl)
 {
-	for (int i = 0; cl->workers != NULL && i < o->jobs; i++) {
+	for (int i = 0; cl->workers != NULL && i < o->common.jobs; i++) {
 		struct worker *wk = &cl->workers[i];
 
 		fm_cnn_free(wk->net);
@@ -358,14 +318,14 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		return fm_err_set(err, FM_EINVAL, "\"faces\" is not an array");
 	if (faces != NULL && cJSON_GetArraySize(faces) == 0)
 		return 0; /* nothing to read: the record passes as it came */
-	if (faces != NULL && cJSON_GetArraySize(faces) > cl->o->max_faces)
+	if (faces != NULL && cJSON_GetArraySize(faces) > cl->o->common.max_faces)
 		return fm_err_set(err, FM_ELIMIT, "%d faces, limit %lld (see --max-faces)",
-		                  cJSON_GetArraySize(faces), cl->o->max_faces);
+		                  cJSON_GetArraySize(faces), cl->o->common.max_faces);
 	/* Faces that all carry their crop (fer-detect --stream) need no image, nor a path. */
 	if (faces == NULL || !all_cropped(faces)) {
 		if (fm_ndjson_get_path(rec, &path, err) == -1)
 			return -1;
-		if (fm_image_load(path, cl->o->max_pixels, &img, err) == -1 ||
+		if (fm_image_load(path, cl->o->common.max_pixels, &img, err) == -1 ||
 		    fm_image_to_gray(&img, &gray, err) == -1)
 			goto done;
 		fm_image_free(&img);
@@ -487,10 +447,7 @@ int
 main(int argc, char *argv[])
 {
 	struct opts o = {
-	    .jobs = default_jobs(),
-	    .max_pixels = FM_DEFAULT_MAX_PIXELS,
 	    .timeline = FM_MOOD_TIMELINE_OPTS_DEFAULT,
-	    .max_faces = 1000,
 	};
 	struct classify cl = {.o = &o};
 	struct run r = {
@@ -517,9 +474,9 @@ main(int argc, char *argv[])
 		close_model(&o, &cl);
 		return STATUS_CANNOT_RUN;
 	}
-	r.jobs = o.jobs;
-	r.max_line_bytes = (size_t)o.max_line;
-	r.progress = o.progress;
+	r.jobs = o.common.jobs;
+	r.max_line_bytes = o.common.max_line_bytes;
+	r.progress = o.common.progress;
 	r.name = "fer-classify";
 	run_records(&r, argc - optind, argv + optind);
 	close_model(&o, &cl);

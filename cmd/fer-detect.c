@@ -38,21 +38,16 @@ static const char OPTIONS[] =
     "  --crop-side px       side of the embedded face crops (default 48)\n"
     "  --crops              embed each face's gray crop (always with --stream)\n"
     "  --fps rate           --stream: frame n is at n / rate seconds (default: the clock)\n"
-    "  -h, --help           print this help and exit\n"
     "  --jobs n             images decoded and searched at once (default: online\n"
     "                       processors)\n"
     "  --max-faces n        keep the n most certain faces of an image (default 1000)\n"
-    "  --max-line bytes     refuse longer stdin lines (default 1048576)\n"
-    "  --max-pixels n       refuse images with more pixels (default 100000000)\n"
     "  --max-size px        largest face side in pixels (default 0: the image)\n"
     "  --min-neighbors n    drop faces found by n or fewer windows (default 3)\n"
     "  --min-size px        smallest face side in pixels (default 0: the cascade's\n"
     "                       window)\n"
     "  --no-equalize        search the gray image without histogram equalisation\n"
-    "  --progress           records, rate and failures on stderr as they go\n"
     "  --scale factor       window growth per pyramid level, 1.001 to 4 (default 1.1)\n"
     "  --stream             read images back to back from stdin (PPM, PGM, JPEG, PNG)\n"
-    "  -V, --version        print the version and exit\n"
     "  --work-size px       search an image whose longer side is over px on a copy\n"
     "                       shrunk to px, raised to keep --min-size faces findable;\n"
     "                       boxes in the image's pixels (default 1600; 0: full size)\n";
@@ -73,16 +68,14 @@ static const char *const cascade_dirs[] = {
 #define DEFAULT_CROP_MARGIN 0.1
 
 struct opts {
-	const char *cascade; /* as given; NULL for the default */
+	struct common_opts common; /* --jobs, --max-faces, --max-line, --max-pixels, --progress */
+	const char *cascade;       /* as given; NULL for the default */
 	struct fm_detect_opts detect;
-	bool equalize, stream, crops, progress;
-	int jobs;
-	uint64_t max_pixels;
+	bool equalize, stream, crops;
 	uint32_t work_side; /* longer side of the searched copy of a large image; 0: full size */
 	double fps;         /* 0: stamp frames with the clock */
 	long long crop_side;
 	double crop_margin;
-	long long max_faces, max_line;
 };
 
 struct detect {
@@ -107,15 +100,10 @@ enum {
 	OPT_CROP_SIDE,
 	OPT_CROPS,
 	OPT_FPS,
-	OPT_JOBS,
-	OPT_MAX_FACES,
-	OPT_MAX_LINE,
-	OPT_MAX_PIXELS,
 	OPT_MAX_SIZE,
 	OPT_MIN_NEIGHBORS,
 	OPT_MIN_SIZE,
 	OPT_NO_EQUALIZE,
-	OPT_PROGRESS,
 	OPT_SCALE,
 	OPT_STREAM,
 	OPT_WORK_SIZE,
@@ -124,37 +112,28 @@ enum {
 static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 	    {"cascade", required_argument, NULL, OPT_CASCADE},
 	    {"crop-margin", required_argument, NULL, OPT_CROP_MARGIN},
 	    {"crop-side", required_argument, NULL, OPT_CROP_SIDE},
 	    {"crops", no_argument, NULL, OPT_CROPS},
 	    {"fps", required_argument, NULL, OPT_FPS},
-	    {"help", no_argument, NULL, 'h'},
-	    {"jobs", required_argument, NULL, OPT_JOBS},
-	    {"max-faces", required_argument, NULL, OPT_MAX_FACES},
-	    {"max-line", required_argument, NULL, OPT_MAX_LINE},
-	    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
 	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	    {"min-neighbors", required_argument, NULL, OPT_MIN_NEIGHBORS},
 	    {"min-size", required_argument, NULL, OPT_MIN_SIZE},
 	    {"no-equalize", no_argument, NULL, OPT_NO_EQUALIZE},
-	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"scale", required_argument, NULL, OPT_SCALE},
 	    {"stream", no_argument, NULL, OPT_STREAM},
-	    {"version", no_argument, NULL, 'V'},
 	    {"work-size", required_argument, NULL, OPT_WORK_SIZE},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+	common_opts_init(&o->common, "fer-detect", USAGE, OPTIONS, "", own,
+	                 COMMON_JOBS | COMMON_MAX_FACES | COMMON_MAX_LINE | COMMON_MAX_PIXELS |
+	                     COMMON_PROGRESS);
+	while ((c = common_getopt(&o->common, argc, argv)) != -1) {
 		switch (c) {
-		case 'V':
-			exit_version("fer-detect");
-		case 'h':
-			exit_help(USAGE, OPTIONS);
 		case OPT_CASCADE:
 			if (optarg[0] == '\0')
 				exit_usage(USAGE, "--cascade: empty file name");
@@ -172,20 +151,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_FPS:
 			o->fps = option_real(USAGE, "--fps", optarg, 0, 1e6, NUM_OPEN_MIN);
 			break;
-		case OPT_JOBS:
-			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
-			break;
-		case OPT_MAX_FACES:
-			o->max_faces = option_int(USAGE, "--max-faces", optarg, 1, 1000000);
-			break;
-		case OPT_MAX_LINE:
-			o->max_line =
-			    option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
-			break;
-		case OPT_MAX_PIXELS:
-			o->max_pixels =
-			    (uint64_t)option_int(USAGE, "--max-pixels", optarg, 1, INT64_MAX);
-			break;
 		case OPT_MAX_SIZE:
 			o->detect.max_side =
 			    (uint32_t)option_int(USAGE, "--max-size", optarg, 0, 1000000);
@@ -201,9 +166,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_NO_EQUALIZE:
 			o->equalize = false;
 			break;
-		case OPT_PROGRESS:
-			o->progress = true;
-			break;
 		case OPT_SCALE:
 			/* lib/cascade takes no step below 1.001: that many levels help nobody. */
 			o->detect.scale_factor = option_real(USAGE, "--scale", optarg, 1.001, 4, 0);
@@ -217,8 +179,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 			if (o->work_side != 0 && o->work_side < 64)
 				exit_usage(USAGE, "--work-size: 0, or 64 pixels or more");
 			break;
-		default:
-			exit_bad_option(USAGE, longopts, c, argv);
 		}
 	}
 	if (o->detect.min_side != 0 && o->detect.max_side != 0 &&
@@ -273,12 +233,12 @@ open_cascade(const struct opts *o, struct detect *d)
 		warnx("cascade %s: %s", path, e.msg);
 		return -1;
 	}
-	d->detectors = calloc((size_t)o->jobs, sizeof *d->detectors);
+	d->detectors = calloc((size_t)o->common.jobs, sizeof *d->detectors);
 	if (d->detectors == NULL) {
-		warnx("out of memory for %d detectors", o->jobs);
+		warnx("out of memory for %d detectors", o->common.jobs);
 		return -1;
 	}
-	for (int i = 0; i < o->jobs; i++) {
+	for (int i = 0; i < o->common.jobs; i++) {
 		if (fm_detector_new(&d->detectors[i], &e) == -1) {
 			warnx("%s", e.msg);
 			return -1;
@@ -291,7 +251,7 @@ static void
 close_cascade(const struct opts *o, struct detect *d)
 {
 	if (d->detectors != NULL)
-		for (int i = 0; i < o->jobs; i++)
+		for (int i = 0; i < o->common.jobs; i++)
 			fm_detector_free(d->detectors[i]);
 	free(d->detectors);
 	fm_cascade_free(d->cascade);
@@ -376,7 +336,7 @@ detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *re
 	if (fm_cascade_detect_photo(d->cascade, d->detectors[thread], &gray, &photo, &boxes, &n,
 	                            err) == -1)
 		goto fail;
-	size_t kept = n > (size_t)d->o->max_faces ? (size_t)d->o->max_faces : n;
+	size_t kept = n > (size_t)d->o->common.max_faces ? (size_t)d->o->common.max_faces : n;
 	cJSON *faces = faces_json(d->o, &gray, boxes, kept, err);
 	/* Boxes come most certain first: the ones over the limit are the least sure, and the
 	 * record says how many went. */
@@ -407,7 +367,7 @@ detect_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	int rc;
 
 	if (fm_ndjson_get_path(rec, &path, err) == -1 ||
-	    fm_image_load(path, d->o->max_pixels, &img, err) == -1)
+	    fm_image_load(path, d->o->common.max_pixels, &img, err) == -1)
 		return -1;
 	rc = detect_image(d, thread, &img, rec, err);
 	fm_image_free(&img);
@@ -467,7 +427,7 @@ detect_frame(void *arg, int thread, cJSON *rec, void *payload, struct fm_err *er
 	struct fm_image img = {0};
 	int rc;
 
-	if (fm_image_decode(f->bytes, f->n_bytes, d->o->max_pixels, &img, err) == -1)
+	if (fm_image_decode(f->bytes, f->n_bytes, d->o->common.max_pixels, &img, err) == -1)
 		return -1;
 	rc = detect_image(d, thread, &img, rec, err);
 	fm_image_free(&img);
@@ -480,12 +440,9 @@ main(int argc, char *argv[])
 	struct opts o = {
 	    .detect = FM_DETECT_OPTS_DEFAULT,
 	    .equalize = true,
-	    .jobs = default_jobs(),
-	    .max_pixels = FM_DEFAULT_MAX_PIXELS,
 	    .work_side = FM_PHOTO_WORK_SIDE_DEFAULT,
 	    .crop_side = DEFAULT_CROP_SIDE,
 	    .crop_margin = DEFAULT_CROP_MARGIN,
-	    .max_faces = 1000,
 	};
 	struct detect d = {.o = &o};
 	struct run r = {
@@ -500,17 +457,18 @@ main(int argc, char *argv[])
 		close_cascade(&o, &d);
 		return STATUS_CANNOT_RUN;
 	}
-	r.jobs = o.jobs;
-	r.max_line_bytes = (size_t)o.max_line;
-	r.progress = o.progress;
+	r.jobs = o.common.jobs;
+	r.max_line_bytes = o.common.max_line_bytes;
+	r.progress = o.common.progress;
 	r.name = "fer-detect";
 	if (o.stream) {
 		struct fm_err e;
 		/* The largest frame max_pixels allows: 16-bit RGB PPM samples and a header. A
 		 * --max-pixels over 2^64 / 6 made the product wrap to a few bytes, or to 0, which
 		 * the reader refuses: such a limit is no limit, and SIZE_MAX / 4 stands for it. */
-		uint64_t max_bytes =
-		    o.max_pixels > (UINT64_MAX - 4096) / 6 ? UINT64_MAX : o.max_pixels * 6 + 4096;
+		uint64_t max_bytes = o.common.max_pixels > (UINT64_MAX - 4096) / 6
+		                         ? UINT64_MAX
+		                         : o.common.max_pixels * 6 + 4096;
 
 		if (max_bytes > SIZE_MAX / 4)
 			max_bytes = SIZE_MAX / 4;

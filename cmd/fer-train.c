@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -22,14 +21,15 @@
 #include "cnn.h"
 #include "common.h"
 #include "options.h"
+#include "progress.h"
 #include "dataset.h"
 #include "mood.h"
 #include "ndjson.h"
 #include "train.h"
 
 static const char USAGE[] =
-    "usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--init model] [--lr rate]"
-    " [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n] [--threads n]"
+    "usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--init model] [--jobs n]"
+    " [--lr rate] [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n]"
     " [--val data] [--warmup epochs] [--weight-decay w] --data data -o model\n"
     "       fer-train --eval [--json] [--tta] --model model --val data";
 
@@ -40,8 +40,8 @@ static const char OPTIONS[] =
     "                       (its Training rows)\n"
     "  --epochs n           epochs in the run (default 30)\n"
     "  --eval               evaluate --model on --val and exit\n"
-    "  -h, --help           print this help and exit\n"
     "  --init model         start from this model's network and weights (fine-tuning)\n"
+    "  --jobs n             threads sharing each batch (default: online processors)\n"
     "  --json               --eval writes one JSON object instead of a table\n"
     "  --lr rate            peak learning rate (default 0.05 for sgd, 0.002 for adamw)\n"
     "  --model file         the model --eval reads\n"
@@ -51,13 +51,11 @@ static const char OPTIONS[] =
     "  --seed n             seed of weights, order and augmentation (default 1)\n"
     "  --smoothing s        label smoothing, 0 to 0.5 (default 0.1)\n"
     "  --stop-after n       stop after epoch n, to go on later with --resume\n"
-    "  --threads n          threads sharing each batch (default: online processors)\n"
     "  --tta                --eval averages each face with its mirror image\n"
     "  --val data           validation faces: a folder per emotion, or fer2013.csv\n"
     "                       (its PublicTest rows)\n"
     "  --warmup epochs      linear warm-up before the cosine decay (default 1)\n"
-    "  --weight-decay w     L2 on weights (default 5e-4 for sgd, 0.05 for adamw)\n"
-    "  -V, --version        print the version and exit\n";
+    "  --weight-decay w     L2 on weights (default 5e-4 for sgd, 0.05 for adamw)\n";
 
 #define SIDE 48
 /* FER2013 pixels over every 10th training face: mean 131.2, standard deviation 78.4. */
@@ -69,8 +67,9 @@ static const char OPTIONS[] =
 #define CROP_MARGIN 0.1f
 
 struct opts {
+	struct common_opts common; /* --jobs (--threads) */
 	const char *arch, *data, *val, *out, *model, *init;
-	long long batch, epochs, seed, threads, stop_after;
+	long long batch, epochs, seed, stop_after;
 	double lr, smoothing, warmup, weight_decay;
 	enum fm_optim_kind optim;
 	bool eval, json, tta, resume;
@@ -91,20 +90,18 @@ enum {
 	OPT_SEED,
 	OPT_SMOOTHING,
 	OPT_STOP_AFTER,
-	OPT_THREADS,
 	OPT_TTA,
 	OPT_VAL,
 	OPT_WARMUP,
 	OPT_WEIGHT_DECAY,
 };
 
-static const struct option longopts[] = {
+static const struct option own[] = {
     {"arch", required_argument, NULL, OPT_ARCH},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"data", required_argument, NULL, OPT_DATA},
     {"epochs", required_argument, NULL, OPT_EPOCHS},
     {"eval", no_argument, NULL, OPT_EVAL},
-    {"help", no_argument, NULL, 'h'},
     {"init", required_argument, NULL, OPT_INIT},
     {"json", no_argument, NULL, OPT_JSON},
     {"lr", required_argument, NULL, OPT_LR},
@@ -114,10 +111,8 @@ static const struct option longopts[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"smoothing", required_argument, NULL, OPT_SMOOTHING},
     {"stop-after", required_argument, NULL, OPT_STOP_AFTER},
-    {"threads", required_argument, NULL, OPT_THREADS},
     {"tta", no_argument, NULL, OPT_TTA},
     {"val", required_argument, NULL, OPT_VAL},
-    {"version", no_argument, NULL, 'V'},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},
     {NULL, 0, NULL, 0},
@@ -128,13 +123,13 @@ parse_options(int argc, char *argv[], struct opts *o)
 {
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":Vho:", longopts, NULL)) != -1) {
+	common_opts_init(&o->common, "fer-train", USAGE, OPTIONS, "o:", own,
+	                 COMMON_JOBS | COMMON_THREADS);
+	o->common.jobs_max = FM_CNN_MAX_THREADS;
+	if (o->common.jobs > FM_CNN_MAX_THREADS)
+		o->common.jobs = FM_CNN_MAX_THREADS;
+	while ((c = common_getopt(&o->common, argc, argv)) != -1) {
 		switch (c) {
-		case 'V':
-			exit_version("fer-train");
-		case 'h':
-			exit_help(USAGE, OPTIONS);
 		case 'o':
 			o->out = optarg;
 			break;
@@ -185,9 +180,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_STOP_AFTER:
 			o->stop_after = option_int(USAGE, "--stop-after", optarg, 1, 10000);
 			break;
-		case OPT_THREADS:
-			o->threads = option_int(USAGE, "--threads", optarg, 1, FM_CNN_MAX_THREADS);
-			break;
 		case OPT_TTA:
 			o->tta = true;
 			break;
@@ -200,8 +192,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_WEIGHT_DECAY:
 			o->weight_decay = option_real(USAGE, "--weight-decay", optarg, 0, 1, 0);
 			break;
-		default:
-			exit_bad_option(USAGE, longopts, c, argv);
 		}
 	}
 	if (optind < argc)
@@ -235,52 +225,39 @@ load_faces(const char *what, const char *path, const char *usage, struct fm_data
 	fprintf(stderr, "fer-train: %s: %zu faces from %s\n", what, d->n, path);
 }
 
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
+/* "1h02m", or "3m07s" under an hour. */
 static void
-print_duration(FILE *f, double s)
+format_duration(char *buf, size_t size, double s)
 {
 	if (s >= 3600)
-		fprintf(f, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+		snprintf(buf, size, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 	else
-		fprintf(f, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+		snprintf(buf, size, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
 }
 
-struct progress {
-	double start;     /* of the epoch */
-	long long epochs; /* in the run */
+struct train_progress {
+	struct progress line; /* restarted each epoch */
+	long long epochs;     /* in the run */
 	size_t batch;
-	bool tty;
-	size_t last_tenth;
 };
 
+/* Within an epoch: the faces seen, their rate, and the step, loss, accuracy and ETA. */
 static void
 show_progress(void *ctx, const struct fm_train_progress *p)
 {
-	struct progress *pr = ctx;
-	double spent = now() - pr->start;
+	struct train_progress *pr = ctx;
+	double spent = clock_sec() - pr->line.started;
 	double epoch_s = spent * (double)p->n_steps / (double)p->step;
 	double left = epoch_s - spent + (double)(pr->epochs - (long long)p->epoch - 1) * epoch_s;
-	size_t tenth = p->step * 10 / p->n_steps;
+	char epoch[48], extra[128], eta[24];
 
-	/* On a terminal, one line kept up to date; in a log, a line every tenth of an epoch. */
-	if (!pr->tty && tenth == pr->last_tenth)
+	if (clock_sec() - pr->line.last_shown < pr->line.every_sec)
 		return;
-	pr->last_tenth = tenth;
-	fprintf(stderr,
-	        "%sepoch %zu/%lld  step %zu/%zu  loss %.4f  acc %.1f%%  lr %.5f  "
-	        "%.0f faces/s  ETA ",
-	        pr->tty ? "\r" : "", p->epoch + 1, pr->epochs, p->step, p->n_steps, p->loss,
-	        100 * p->accuracy, p->lr, (double)(p->step * pr->batch) / spent);
-	print_duration(stderr, left);
-	fputs(pr->tty ? "  " : "\n", stderr);
+	snprintf(epoch, sizeof epoch, "epoch %zu/%lld", p->epoch + 1, pr->epochs);
+	format_duration(eta, sizeof eta, left);
+	snprintf(extra, sizeof extra, "step %zu/%zu, loss %.4f, acc %.1f%%, lr %.5f, ETA %s",
+	         p->step, p->n_steps, p->loss, 100 * p->accuracy, p->lr, eta);
+	progress_show(&pr->line, false, epoch, (uint64_t)(p->step * pr->batch), 0, extra);
 }
 
 static void
@@ -460,7 +437,7 @@ train(const struct opts *o)
 	struct fm_cnn *net, *eval_net = NULL;
 	struct fm_train_opts to = {0};
 	struct state st = {0, -1};
-	struct progress pr = {0};
+	struct train_progress pr = {0};
 	char ckpt[4096];
 	struct fm_err e;
 	const char *names[FM_N_EMOTIONS];
@@ -493,8 +470,8 @@ train(const struct opts *o)
 		    fm_cnn_set_crop_margin(net, CROP_MARGIN, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
 	}
-	if (fm_cnn_set_threads(net, (size_t)o->threads, &e) == -1)
-		errx(STATUS_CANNOT_RUN, "--threads: %s", e.msg);
+	if (fm_cnn_set_threads(net, (size_t)o->common.jobs, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "--jobs: %s", e.msg);
 	fprintf(stderr, "fer-train: %s\nfer-train: %zu parameters, %.1f MFLOPs per face\n",
 	        fm_cnn_desc(net), fm_cnn_param_count(net), (double)fm_cnn_flops(net) / 1e6);
 
@@ -509,7 +486,6 @@ train(const struct opts *o)
 	to.augment = (struct fm_augment){1, 4.0f, 10.0f, 0.1f, 0.1f, 0.2f};
 	pr.epochs = o->epochs;
 	pr.batch = (size_t)o->batch;
-	pr.tty = isatty(STDERR_FILENO);
 
 	long long last = o->epochs;
 	if (o->stop_after > 0 && o->stop_after < last)
@@ -519,8 +495,8 @@ train(const struct opts *o)
 		struct fm_confusion m;
 		struct fm_scores s = {0};
 
-		pr.start = now();
-		pr.last_tenth = 0;
+		progress_start(&pr.line, "fer-train", "face", "faces");
+		pr.line.failures = false; /* training fails as a whole, not face by face */
 		if (fm_train_epoch(net, &data, &to, (size_t)epoch, (uint64_t)o->seed, show_progress,
 		                   &pr, &loss, &acc, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "epoch %lld: %s", epoch + 1, e.msg);
@@ -534,7 +510,7 @@ train(const struct opts *o)
 			fm_confusion_scores(&m, &s);
 			val_acc = s.accuracy;
 		}
-		double spent = now() - pr.start;
+		double spent = clock_sec() - pr.line.started;
 		st.epochs_done = epoch + 1;
 		bool best = val.n == 0 || val_acc > st.best_val;
 		if (best)
@@ -544,14 +520,17 @@ train(const struct opts *o)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
 		if (fm_cnn_save_checkpoint(net, ckpt, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
-		fprintf(stderr, "%sepoch %lld/%lld: loss %.4f  train %.2f%%", pr.tty ? "\r" : "",
-		        epoch + 1, o->epochs, loss, 100 * acc);
+		char eta[24];
+
+		/* The epoch's line takes the place of its progress line on a terminal. */
+		progress_clear(&pr.line);
+		fprintf(stderr, "epoch %lld/%lld: loss %.4f  train %.2f%%", epoch + 1, o->epochs,
+		        loss, 100 * acc);
 		if (val.n > 0)
 			fprintf(stderr, "  val %.2f%%  macro-F1 %.4f%s", 100 * val_acc, s.macro_f1,
 			        best ? "  (best, saved)" : "");
-		fprintf(stderr, "  %.0f s, ETA ", spent);
-		print_duration(stderr, spent * (double)(o->epochs - epoch - 1));
-		fprintf(stderr, "\n");
+		format_duration(eta, sizeof eta, spent * (double)(o->epochs - epoch - 1));
+		fprintf(stderr, "  %.0f s, ETA %s\n", spent, eta);
 	}
 	if (st.epochs_done < o->epochs)
 		fprintf(stderr, "fer-train: stopped after epoch %lld of %lld; --resume goes on\n",
@@ -580,7 +559,6 @@ main(int argc, char *argv[])
 	    .optim = FM_OPTIM_SGD,
 	};
 
-	o.threads = default_jobs();
 	parse_options(argc, argv, &o);
 #ifdef OPENBLAS_VERSION
 	/* The network's own threads share each batch; OpenBLAS's would compete with them. */

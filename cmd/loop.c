@@ -18,10 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ndjson.h"
+#include "progress.h"
 
 #define SLOTS_PER_JOB 4
 
@@ -57,8 +57,7 @@ struct loop {
 	int read_failed; /* stdin could not be read: errno, status 2 */
 	/* Counted by the writer, for --progress. */
 	uint64_t n_written, n_failed;
-	double started, last_shown; /* seconds, CLOCK_MONOTONIC */
-	bool shown_open;            /* a progress line without its newline is on the terminal */
+	struct progress progress;
 };
 
 struct worker {
@@ -69,37 +68,18 @@ struct worker {
 static void work_slot(struct run *r, int thread, struct slot *s);
 static int write_slot(struct loop *l, struct slot *s);
 
-static double
-monotonic_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/*
- * --progress: on a terminal one line redrawn at most twice a second, elsewhere a line every
- * ten seconds; and a last one at the end.
- */
+/* --progress: run.progress_extra's fields after the loop's own counts. */
 static void
 show_progress(struct loop *l, bool last)
 {
-	static bool tty = false, asked = false;
-	double now = monotonic_sec(), spent = now - l->started;
+	char extra[160] = "";
 
-	if (!asked) {
-		tty = isatty(STDERR_FILENO);
-		asked = true;
-	}
-	if (!last && now - l->last_shown < (tty ? 0.5 : 10))
+	if (!last && clock_sec() - l->progress.last_shown < l->progress.every_sec)
 		return;
-	l->last_shown = now;
-	fprintf(stderr, "%s%s: %llu records, %.1f/s, %llu failed%s", tty ? "\r" : "",
-	        l->run->name != NULL ? l->run->name : "progress", (unsigned long long)l->n_written,
-	        spent > 0 ? (double)l->n_written / spent : 0.0, (unsigned long long)l->n_failed,
-	        tty && !last ? "\033[K" : "\n");
-	l->shown_open = tty && !last;
+	if (l->run->progress_extra != NULL)
+		l->run->progress_extra(l->run->ctx, extra, sizeof extra);
+	progress_show(&l->progress, last, NULL, l->n_written, l->n_failed,
+	              extra[0] != '\0' ? extra : NULL);
 }
 
 void
@@ -107,12 +87,10 @@ record_fail(struct run *r, cJSON *rec, const char *where, const char *why)
 {
 	struct loop *l = r->loop;
 
-	if (l != NULL && l->shown_open) { /* the message goes on a line of its own */
-		fputc('\n', stderr);
-		l->shown_open = false;
-	}
-	if (l != NULL)
+	if (l != NULL) {
+		progress_break(&l->progress); /* the message goes on a line of its own */
 		l->n_failed++;
+	}
 	warn_printable(where, why);
 	fm_ndjson_set_error(rec, why, NULL);
 	if (r->status < STATUS_SOME_FAILED)
@@ -472,7 +450,7 @@ run_records(struct run *r, int argc, char *const argv[])
 	bool writer_started = false;
 
 	protect_lines();
-	l.started = l.last_shown = monotonic_sec();
+	progress_start(&l.progress, r->name != NULL ? r->name : "progress", "record", "records");
 	r->loop = &l;
 	if (r->jobs < 1 || r->jobs > JOBS_MAX)
 		r->jobs = 1;

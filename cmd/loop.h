@@ -55,6 +55,12 @@ struct run {
 	int (*in_order)(void *ctx, cJSON *rec, cJSON **extra, struct fm_err *err);
 	bool progress;    /* --progress: records, rate and failures on stderr as they go */
 	const char *name; /* the tool's, for the progress line */
+	/*
+	 * Optional, with progress: more fields for the progress line ("0:41:07 of audio"),
+	 * written into buf (size bytes, empty for none). Called from the writer thread, while
+	 * workers may be running.
+	 */
+	void (*progress_extra)(void *ctx, char *buf, size_t size);
 	/* Results. */
 	int status;    /* STATUS_*, the worst so far; start at STATUS_ALL_OK */
 	int out_errno; /* why writing stdout failed, or 0 */

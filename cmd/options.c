@@ -3,6 +3,7 @@
  */
 #include "options.h"
 
+#include <assert.h>
 #include <err.h>
 #include <errno.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "ndjson.h"
 
 noreturn void
 exit_help(const char *usage, const char *options)
@@ -139,4 +141,249 @@ option_real(const char *usage, const char *name, const char *arg, double min, do
 	if (parse_real(arg, min, max, open, &v, &e) == -1)
 		exit_usage(usage, "%s: %s", name, e.msg);
 	return v;
+}
+
+/* --- the shared options --------------------------------------------------------------- */
+
+enum {
+	COMMON_OPT_JOBS = 0x10000, /* above any tool's own */
+	COMMON_OPT_MAX_FACES,
+	COMMON_OPT_MAX_LINE,
+	COMMON_OPT_MAX_PIXELS,
+	COMMON_OPT_NO_PROGRESS,
+	COMMON_OPT_PROGRESS,
+};
+
+struct common_option {
+	unsigned which; /* COMMON_*, or 0 for -h and -V */
+	struct option opt;
+	const char *spec; /* as -h shows it: "--jobs n" */
+	const char *desc; /* its words in -h, a printf format given the default */
+};
+
+static const struct common_option common_table[] = {
+    {0, {"help", no_argument, NULL, 'h'}, "-h, --help", "print this help and exit"},
+    {COMMON_JOBS,
+     {"jobs", required_argument, NULL, COMMON_OPT_JOBS},
+     "--jobs n",
+     "records worked on at once (default: online processors)"},
+    {COMMON_MAX_FACES,
+     {"max-faces", required_argument, NULL, COMMON_OPT_MAX_FACES},
+     "--max-faces n",
+     "at most n faces a record (default %llu)"},
+    {COMMON_MAX_LINE,
+     {"max-line", required_argument, NULL, COMMON_OPT_MAX_LINE},
+     "--max-line bytes",
+     "refuse longer stdin lines (default %llu)"},
+    {COMMON_MAX_PIXELS,
+     {"max-pixels", required_argument, NULL, COMMON_OPT_MAX_PIXELS},
+     "--max-pixels n",
+     "refuse images with more pixels (default %llu)"},
+    {COMMON_NO_PROGRESS,
+     {"no-progress", no_argument, NULL, COMMON_OPT_NO_PROGRESS},
+     "--no-progress",
+     "no progress line, even on a terminal"},
+    {COMMON_NULL,
+     {"null", no_argument, NULL, '0'},
+     "-0, --null",
+     "stdin holds paths each ended by a NUL byte (find -print0)"},
+    {COMMON_PROGRESS,
+     {"progress", no_argument, NULL, COMMON_OPT_PROGRESS},
+     "--progress",
+     "records, rate and failures on stderr as they go"},
+    {COMMON_THREADS,
+     {"threads", required_argument, NULL, COMMON_OPT_JOBS},
+     "--threads n",
+     "the old name of --jobs"},
+    {0, {"version", no_argument, NULL, 'V'}, "-V, --version", "print the version and exit"},
+};
+#define N_COMMON (sizeof common_table / sizeof common_table[0])
+
+void
+common_opts_init(struct common_opts *co, const char *tool, const char *usage, const char *options,
+                 const char *shortopts, const struct option *longopts, unsigned which)
+{
+	size_t n = 0;
+
+	*co = (struct common_opts){
+	    .tool = tool,
+	    .usage = usage,
+	    .options = options,
+	    .shortopts = shortopts != NULL ? shortopts : "",
+	    .longopts = longopts,
+	    .which = which,
+	    .jobs_max = JOBS_MAX,
+	    .jobs = default_jobs(),
+	    .max_pixels = FM_DEFAULT_MAX_PIXELS,
+	    .max_faces = COMMON_DEFAULT_MAX_FACES,
+	    .progress = (which & COMMON_NO_PROGRESS) && isatty(STDERR_FILENO) == 1,
+	};
+	/* A leading ':' makes getopt return ':' for a missing argument, and say nothing. */
+	snprintf(co->all_short, sizeof co->all_short, ":hV%s%s", which & COMMON_NULL ? "0" : "",
+	         co->shortopts);
+	for (const struct option *o = longopts; o != NULL && o->name != NULL; o++) {
+		assert(n + 1 < COMMON_MAX_OPTIONS);
+		co->all[n++] = *o;
+	}
+	for (size_t k = 0; k < N_COMMON; k++) {
+		if (common_table[k].which != 0 && !(common_table[k].which & which))
+			continue;
+		assert(n + 1 < COMMON_MAX_OPTIONS);
+		co->all[n++] = common_table[k].opt;
+	}
+	co->all[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+/* The name an option line is sorted by: its long name, else its letter. */
+static size_t
+help_key(const char *line, const char **key)
+{
+	const char *k = line + strspn(line, " ");
+
+	if (k[0] == '-' && k[1] != '-' && strncmp(k + 2, ", --", 4) == 0)
+		k += 4;
+	k += strspn(k, "-");
+	*key = k;
+	return strcspn(k, " \n");
+}
+
+/* One option's lines: the first, and those indented further under it. */
+static size_t
+help_entry(const char *text)
+{
+	size_t n = strcspn(text, "\n");
+
+	while (text[n] == '\n' && strncmp(text + n + 1, "   ", 3) == 0)
+		n += 1 + strcspn(text + n + 1, "\n");
+	return text[n] == '\n' ? n + 1 : n;
+}
+
+static bool
+has_entry(const char *options, const char *key, size_t n_key)
+{
+	for (const char *t = options; *t != '\0'; t += help_entry(t)) {
+		const char *k;
+
+		if (help_key(t, &k) == n_key && strncmp(k, key, n_key) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct help_line {
+	const char *text;
+	size_t n;
+};
+
+static int
+by_key(const void *a, const void *b)
+{
+	const struct help_line *x = a, *y = b;
+	const char *kx, *ky;
+	size_t nx = help_key(x->text, &kx), ny = help_key(y->text, &ky);
+	int c = strncmp(kx, ky, nx < ny ? nx : ny);
+
+	return c != 0 ? c : (nx > ny) - (nx < ny);
+}
+
+/*
+ * The tool's option lines and the shared ones it takes, sorted by name; a line of the tool's
+ * own for a shared option (a tool's words for --jobs) takes the place of the shared line.
+ */
+static void
+print_options(const struct common_opts *co)
+{
+	struct help_line lines[COMMON_MAX_OPTIONS];
+	char made[N_COMMON][160],
+	    desc[120]; /* the shared options' lines, made from their formats */
+	size_t n = 0;
+	int col = 23; /* where the words start, as in the tool's first line */
+
+	if (co->options[0] != '\0') {
+		const char *gap = strstr(co->options + 2, "  "), *nl = strchr(co->options, '\n');
+
+		if (gap != NULL && (nl == NULL || gap < nl))
+			col = (int)(gap + strspn(gap, " ") - co->options);
+	}
+
+	for (const char *t = co->options; *t != '\0' && n < COMMON_MAX_OPTIONS; n++) {
+		lines[n].text = t;
+		lines[n].n = help_entry(t);
+		t += lines[n].n;
+	}
+	for (size_t k = 0; k < N_COMMON && n < COMMON_MAX_OPTIONS; k++) {
+		const struct common_option *c = &common_table[k];
+		const char *key;
+		size_t n_key = help_key(c->spec, &key);
+		unsigned long long dflt =
+		    c->opt.val == COMMON_OPT_MAX_LINE     ? FM_NDJSON_DEFAULT_MAX_LINE
+		    : c->opt.val == COMMON_OPT_MAX_PIXELS ? FM_DEFAULT_MAX_PIXELS
+		                                          : COMMON_DEFAULT_MAX_FACES;
+
+		if ((c->which != 0 && !(c->which & co->which)) ||
+		    has_entry(co->options, key, n_key))
+			continue;
+		snprintf(desc, sizeof desc, c->desc, dflt);
+		snprintf(made[k], sizeof made[k], "  %-*s %s\n", col - 3, c->spec, desc);
+		lines[n].text = made[k];
+		lines[n].n = strlen(made[k]);
+		n++;
+	}
+	qsort(lines, n, sizeof lines[0], by_key);
+	for (size_t i = 0; i < n; i++)
+		fwrite(lines[i].text, 1, lines[i].n, stdout);
+}
+
+int
+common_getopt(struct common_opts *co, int argc, char *const argv[])
+{
+	int c, idx = -1;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, co->all_short, co->all, &idx)) != -1) {
+		/* The name as typed, for the message: --threads stays --threads. */
+		char name[40];
+
+		snprintf(name, sizeof name, "--%s", idx >= 0 ? co->all[idx].name : "?");
+		idx = -1;
+		switch (c) {
+		case '0':
+			co->null = true;
+			break;
+		case 'V':
+			exit_version(co->tool);
+		case 'h':
+			fputs(co->usage, stdout);
+			putchar('\n');
+			print_options(co);
+			exit(finish_stdout());
+		case COMMON_OPT_JOBS:
+			co->jobs = (int)option_int(co->usage, name, optarg, 1, co->jobs_max);
+			break;
+		case COMMON_OPT_MAX_FACES:
+			co->max_faces =
+			    option_int(co->usage, "--max-faces", optarg, 1, COMMON_MAX_MAX_FACES);
+			break;
+		case COMMON_OPT_MAX_LINE:
+			co->max_line_bytes = (size_t)option_int(co->usage, "--max-line", optarg, 2,
+			                                        (long long)1 << 31);
+			break;
+		case COMMON_OPT_MAX_PIXELS:
+			co->max_pixels =
+			    (uint64_t)option_int(co->usage, "--max-pixels", optarg, 1, INT64_MAX);
+			break;
+		case COMMON_OPT_NO_PROGRESS:
+			co->progress = false;
+			break;
+		case COMMON_OPT_PROGRESS:
+			co->progress = true;
+			break;
+		case ':':
+		case '?':
+			exit_bad_option(co->usage, co->all, c, argv);
+		default:
+			return c;
+		}
+	}
+	return -1;
 }

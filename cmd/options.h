@@ -1,9 +1,18 @@
 /*
- * cmd/options.h: option numbers, --help, --version and usage errors.
+ * cmd/options.h: the options every tool shares, option numbers, --help, --version and usage
+ * errors.
+ *
+ * The shared options are one table (as aubio's tools share theirs, but in a struct the
+ * tool owns rather than in globals): a tool names the ones it takes, lists only its own in
+ * its longopts and help text, and common_getopt handles the rest: -h, -V, --jobs,
+ * --max-line, --max-pixels, --max-faces, --progress, -0.
  */
 #ifndef FM_CMD_OPTIONS_H
 #define FM_CMD_OPTIONS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdnoreturn.h>
 
 #include <getopt.h>
@@ -51,5 +60,54 @@ noreturn void exit_version(const char *tool);
  */
 noreturn void exit_usage(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* common_opts.which: the shared options a tool takes besides -h and -V. */
+#define COMMON_JOBS 0x01u        /* --jobs n */
+#define COMMON_MAX_LINE 0x02u    /* --max-line bytes */
+#define COMMON_MAX_PIXELS 0x04u  /* --max-pixels n */
+#define COMMON_MAX_FACES 0x08u   /* --max-faces n */
+#define COMMON_PROGRESS 0x10u    /* --progress */
+#define COMMON_NO_PROGRESS 0x20u /* --no-progress too: progress is on by default on a terminal */
+#define COMMON_NULL 0x40u        /* -0, --null: NUL-separated paths on stdin */
+#define COMMON_THREADS 0x80u     /* --threads n, the old spelling of --jobs (fer-train) */
+
+#define COMMON_DEFAULT_MAX_FACES 1000
+#define COMMON_MAX_MAX_FACES 1000000
+#define COMMON_MAX_OPTIONS 48 /* a tool's longopts and the shared ones together */
+
+struct common_opts {
+	/* Set by the tool (common_opts_init). */
+	const char *tool, *usage; /* the name for -V; the usage line, as the man page's SYNOPSIS */
+	const char *options;      /* the tool's own option lines for -h, sorted (see exit_help) */
+	const char *shortopts;    /* the tool's own short options, as for getopt ("n:"), or "" */
+	const struct option *longopts; /* the tool's own, ending in a zero entry */
+	unsigned which;                /* COMMON_* */
+	int jobs_max;                  /* --jobs above this is a usage error; JOBS_MAX */
+	/* Results, preset to the defaults. */
+	int jobs;              /* --jobs: default_jobs() */
+	size_t max_line_bytes; /* --max-line: 0 for the reader's default */
+	uint64_t max_pixels;   /* --max-pixels: FM_DEFAULT_MAX_PIXELS */
+	long long max_faces;   /* --max-faces: COMMON_DEFAULT_MAX_FACES */
+	bool progress;         /* --progress, --no-progress */
+	bool null;             /* -0 */
+	/* common_getopt's own. */
+	struct option all[COMMON_MAX_OPTIONS];
+	char all_short[64];
+};
+
+/*
+ * Fill in the defaults; progress starts on when COMMON_NO_PROGRESS is in which and stderr is
+ * a terminal.
+ */
+void common_opts_init(struct common_opts *co, const char *tool, const char *usage,
+                      const char *options, const char *shortopts, const struct option *longopts,
+                      unsigned which);
+
+/*
+ * getopt_long over the tool's options and the shared ones: handles -h, -V and the shared
+ * options itself, and exits on a usage error (exit_bad_option); returns the tool's options as
+ * getopt_long does (optarg set), and -1 at the end.
+ */
+int common_getopt(struct common_opts *co, int argc, char *const argv[]);
 
 #endif

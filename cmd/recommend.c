@@ -48,7 +48,6 @@ static const char OPTIONS[] =
     "  --exclude-history file  leave out the songs this play log names (see --recent)\n"
     "  --feedback file         likes, skips and ratings that move the profiles\n"
     "  --half-life seconds     frames weigh less as they age by this half-life\n"
-    "  -h, --help              print this help and exit\n"
     "  --index file            the library as built by --build-index\n"
     "  --learn file            write profiles learnt from the songs' \"emotion\" tags\n"
     "                          to file (- for stdout), and exit\n"
@@ -66,8 +65,7 @@ static const char OPTIONS[] =
     "                          86400, a day; 0: all of it)\n"
     "  --scores json           rank for this distribution, {\"sad\":0.7,\"neutral\":0.3}\n"
     "  --strategy name         match (default), uplift or calm\n"
-    "  --strength x            how far uplift and calm move, 0 to 10 (default 1)\n"
-    "  -V, --version           print the version and exit\n";
+    "  --strength x            how far uplift and calm move, 0 to 10 (default 1)\n";
 
 #define PROFILES_NAME "profiles.json"
 #define MAX_LIBRARIES 64
@@ -76,6 +74,7 @@ static const char OPTIONS[] =
 #define DEFAULT_MAX_SONGS 1000000
 
 struct opts {
+	struct common_opts common; /* --max-line */
 	const char *libraries[MAX_LIBRARIES];
 	int n_libraries;
 	const char *index, *build_index, *learn, *profiles, *feedback, *history;
@@ -111,7 +110,6 @@ enum {
 	OPT_INDEX,
 	OPT_LEARN,
 	OPT_LIBRARY,
-	OPT_MAX_LINE,
 	OPT_MAX_SONGS,
 	OPT_NOW,
 	OPT_PROFILES,
@@ -170,7 +168,7 @@ parse_scores(const char *arg, struct opts *o)
 static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 	    {"build-index", required_argument, NULL, OPT_BUILD_INDEX},
 	    {"diverse", required_argument, NULL, OPT_DIVERSE},
 	    {"each", no_argument, NULL, OPT_EACH},
@@ -178,11 +176,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"exclude-history", required_argument, NULL, OPT_EXCLUDE_HISTORY},
 	    {"feedback", required_argument, NULL, OPT_FEEDBACK},
 	    {"half-life", required_argument, NULL, OPT_HALF_LIFE},
-	    {"help", no_argument, NULL, 'h'},
 	    {"index", required_argument, NULL, OPT_INDEX},
 	    {"learn", required_argument, NULL, OPT_LEARN},
 	    {"library", required_argument, NULL, OPT_LIBRARY},
-	    {"max-line", required_argument, NULL, OPT_MAX_LINE},
 	    {"max-songs", required_argument, NULL, OPT_MAX_SONGS},
 	    {"now", required_argument, NULL, OPT_NOW},
 	    {"profiles", required_argument, NULL, OPT_PROFILES},
@@ -190,20 +186,15 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"scores", required_argument, NULL, OPT_SCORES},
 	    {"strategy", required_argument, NULL, OPT_STRATEGY},
 	    {"strength", required_argument, NULL, OPT_STRENGTH},
-	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct fm_err e;
 	enum fm_emotion em;
 	int c, n_moods = 0;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hn:V", longopts, NULL)) != -1) {
+	common_opts_init(&o->common, "recommend", USAGE, OPTIONS, "n:", own, COMMON_MAX_LINE);
+	while ((c = common_getopt(&o->common, argc, argv)) != -1) {
 		switch (c) {
-		case 'V':
-			exit_version("recommend");
-		case 'h':
-			exit_help(USAGE, OPTIONS);
 		case 'n':
 			o->n_results = (size_t)option_int(USAGE, "-n", optarg, 1, MAX_RESULTS);
 			break;
@@ -235,10 +226,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_DIVERSE:
 			o->diverse = parse_diverse(optarg, &o->mmr_lambda);
-			break;
-		case OPT_MAX_LINE:
-			o->max_line =
-			    (size_t)option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
 			break;
 		case OPT_MAX_SONGS:
 			o->max_songs = (size_t)option_int(USAGE, "--max-songs", optarg, 1,
@@ -278,10 +265,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_STRENGTH:
 			o->strength = option_real(USAGE, "--strength", optarg, 0, 10, NUM_OPEN_MIN);
 			break;
-		default:
-			exit_bad_option(USAGE, longopts, c, argv);
 		}
 	}
+	o->max_line = o->common.max_line_bytes;
 	if (n_moods > 1)
 		exit_usage(USAGE, "give one of --emotion and --scores, once");
 	if (o->index != NULL && o->n_libraries > 0)

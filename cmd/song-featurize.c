@@ -7,20 +7,19 @@
 #include <err.h>
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "audio.h"
 #include "common.h"
 #include "loop.h"
 #include "options.h"
+#include "progress.h"
 #include "ndjson.h"
 
 static const char USAGE[] = "usage: song-featurize [-hV] [--analysis-rate hz] [--beats] [--jobs n]"
@@ -31,63 +30,43 @@ static const char OPTIONS[] =
     "  --analysis-rate hz   resample to this rate before the analysis, 8000 to 48000\n"
     "                       (default 22050)\n"
     "  --beats              add \"beats\", the beat times in seconds\n"
-    "  -h, --help           print this help and exit\n"
     "  --jobs n             files analysed at once (default: online processors)\n"
     "  --max-duration sec   refuse longer audio (default 10800: three hours)\n"
-    "  --max-line bytes     refuse longer stdin lines (default 1048576)\n"
-    "  --no-progress        no progress line, even on a terminal\n"
-    "  --progress           a progress line on stderr even when it is not a terminal\n"
-    "  -V, --version        print the version and exit\n";
-
-enum progress_mode { PROGRESS_AUTO, PROGRESS_OFF, PROGRESS_ON };
+    "  --progress           a progress line on stderr even when it is not a terminal\n";
 
 struct opts {
+	struct common_opts common; /* --jobs, --max-line, --progress, --no-progress */
 	struct fm_audio_opts audio;
-	int jobs;
-	long long max_line;
-	enum progress_mode progress;
 };
 
 struct featurize {
 	const struct opts *o;
-	struct fm_audio_analyzer **analyzers;  /* one per --jobs thread */
-	atomic_ullong files, failed, audio_ms; /* for the progress line */
+	struct fm_audio_analyzer **analyzers; /* one per --jobs thread */
+	atomic_ullong audio_ms;               /* for the progress line */
+	double started;                       /* clock_sec */
 };
 
 enum {
 	OPT_ANALYSIS_RATE = 256,
 	OPT_BEATS,
-	OPT_JOBS,
 	OPT_MAX_DURATION,
-	OPT_MAX_LINE,
-	OPT_NO_PROGRESS,
-	OPT_PROGRESS,
 };
 
 static void
 parse_options(int argc, char *argv[], struct opts *o)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 	    {"analysis-rate", required_argument, NULL, OPT_ANALYSIS_RATE},
 	    {"beats", no_argument, NULL, OPT_BEATS},
-	    {"help", no_argument, NULL, 'h'},
-	    {"jobs", required_argument, NULL, OPT_JOBS},
 	    {"max-duration", required_argument, NULL, OPT_MAX_DURATION},
-	    {"max-line", required_argument, NULL, OPT_MAX_LINE},
-	    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-	    {"progress", no_argument, NULL, OPT_PROGRESS},
-	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+	common_opts_init(&o->common, "song-featurize", USAGE, OPTIONS, "", own,
+	                 COMMON_JOBS | COMMON_MAX_LINE | COMMON_PROGRESS | COMMON_NO_PROGRESS);
+	while ((c = common_getopt(&o->common, argc, argv)) != -1) {
 		switch (c) {
-		case 'V':
-			exit_version("song-featurize");
-		case 'h':
-			exit_help(USAGE, OPTIONS);
 		case OPT_ANALYSIS_RATE:
 			o->audio.analysis_rate_hz = (uint32_t)option_int(
 			    USAGE, "--analysis-rate", optarg, FM_AUDIO_MIN_ANALYSIS_HZ,
@@ -96,25 +75,10 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_BEATS:
 			o->audio.beats = true;
 			break;
-		case OPT_JOBS:
-			o->jobs = (int)option_int(USAGE, "--jobs", optarg, 1, JOBS_MAX);
-			break;
 		case OPT_MAX_DURATION:
 			o->audio.max_duration_sec =
 			    option_real(USAGE, "--max-duration", optarg, 0, 1e7, NUM_OPEN_MIN);
 			break;
-		case OPT_MAX_LINE:
-			o->max_line =
-			    option_int(USAGE, "--max-line", optarg, 2, (long long)1 << 31);
-			break;
-		case OPT_NO_PROGRESS:
-			o->progress = PROGRESS_OFF;
-			break;
-		case OPT_PROGRESS:
-			o->progress = PROGRESS_ON;
-			break;
-		default:
-			exit_bad_option(USAGE, longopts, c, argv);
 		}
 	}
 }
@@ -222,107 +186,22 @@ featurize_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	if (fm_audio_analyze_file(z->analyzers[thread], path, &f, err) == 0 &&
 	    set_fields(rec, &f, err) == 0 && (!z->o->audio.beats || set_beats(rec, &f, err) == 0))
 		rc = 0;
-	atomic_fetch_add(&z->files, 1);
 	if (rc == 0)
 		atomic_fetch_add(&z->audio_ms, (unsigned long long)llround(f.duration_sec * 1000));
-	else
-		atomic_fetch_add(&z->failed, 1);
 	fm_audio_features_free(&f);
 	return rc;
 }
 
-/* --- progress ------------------------------------------------------------------------- */
-
-struct progress {
-	struct featurize *z;
-	bool tty;
-	bool stop;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	pthread_t thread;
-	struct timespec t0;
-};
-
-static double
-since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
-}
-
+/* The progress line's own fields: how much audio, how many times faster than playing it. */
 static void
-progress_print(struct progress *p, bool last)
+progress_extra(void *arg, char *buf, size_t size)
 {
-	unsigned long long files = atomic_load(&p->z->files), failed = atomic_load(&p->z->failed);
-	unsigned long long s = atomic_load(&p->z->audio_ms) / 1000;
-	double wall = since(&p->t0), speed = wall > 0 ? (double)s / wall : 0;
-	char line[160];
+	const struct featurize *z = arg;
+	unsigned long long s = atomic_load(&z->audio_ms) / 1000;
+	double wall = clock_sec() - z->started;
 
-	snprintf(line, sizeof line,
-	         "song-featurize: %llu files (%llu failed), %llu:%02llu:%02llu of "
-	         "audio, %.0fx real time",
-	         files, failed, s / 3600, s / 60 % 60, s % 60, speed);
-	/*
-	 * On a terminal the line is redrawn in place and the cursor left at its start, so that
-	 * an error line from the record loop writes over it rather than after it.
-	 */
-	if (p->tty)
-		fprintf(stderr, last ? "\r\033[K" : "\r%s\033[K\r", line);
-	else
-		fprintf(stderr, "%s\n", line);
-	fflush(stderr);
-}
-
-static void *
-progress_main(void *arg)
-{
-	struct progress *p = arg;
-	struct timespec until;
-
-	pthread_mutex_lock(&p->lock);
-	clock_gettime(CLOCK_REALTIME, &until);
-	while (!p->stop) {
-		until.tv_sec += p->tty ? 1 : 10;
-		while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &until) == 0)
-			;
-		if (!p->stop)
-			progress_print(p, false);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
-}
-
-static bool
-progress_start(struct progress *p, struct featurize *z, enum progress_mode mode)
-{
-	*p = (struct progress){.z = z, .tty = isatty(STDERR_FILENO) == 1};
-	if (mode == PROGRESS_OFF || (mode == PROGRESS_AUTO && !p->tty))
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &p->t0);
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
-	if (pthread_create(&p->thread, NULL, progress_main, p) != 0) {
-		pthread_cond_destroy(&p->wake);
-		pthread_mutex_destroy(&p->lock);
-		return false; /* no progress line is no reason to stop */
-	}
-	return true;
-}
-
-static void
-progress_stop(struct progress *p)
-{
-	pthread_mutex_lock(&p->lock);
-	p->stop = true;
-	pthread_cond_signal(&p->wake);
-	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->thread, NULL);
-	/* A terminal's line is wiped; a log gets the totals. */
-	progress_print(p, p->tty);
-	pthread_cond_destroy(&p->wake);
-	pthread_mutex_destroy(&p->lock);
+	snprintf(buf, size, "%llu:%02llu:%02llu of audio, %.0fx real time", s / 3600, s / 60 % 60,
+	         s % 60, wall > 0 ? (double)s / wall : 0);
 }
 
 /* --- main ------------------------------------------------------------------------------ */
@@ -332,12 +211,12 @@ open_analyzers(const struct opts *o, struct featurize *z)
 {
 	struct fm_err e;
 
-	z->analyzers = calloc((size_t)o->jobs, sizeof *z->analyzers);
+	z->analyzers = calloc((size_t)o->common.jobs, sizeof *z->analyzers);
 	if (z->analyzers == NULL) {
-		warnx("out of memory for %d analyzers", o->jobs);
+		warnx("out of memory for %d analyzers", o->common.jobs);
 		return -1;
 	}
-	for (int i = 0; i < o->jobs; i++) {
+	for (int i = 0; i < o->common.jobs; i++) {
 		if (fm_audio_analyzer_new(&o->audio, &z->analyzers[i], &e) == -1) {
 			warnx("%s", e.msg);
 			return -1;
@@ -350,7 +229,7 @@ static void
 close_analyzers(const struct opts *o, struct featurize *z)
 {
 	if (z->analyzers != NULL)
-		for (int i = 0; i < o->jobs; i++)
+		for (int i = 0; i < o->common.jobs; i++)
 			fm_audio_analyzer_free(z->analyzers[i]);
 	free(z->analyzers);
 }
@@ -360,8 +239,6 @@ main(int argc, char *argv[])
 {
 	struct opts o = {
 	    .audio = FM_AUDIO_OPTS_DEFAULT,
-	    .jobs = default_jobs(),
-	    .progress = PROGRESS_AUTO,
 	};
 	struct featurize z = {.o = &o};
 	struct run r = {
@@ -370,20 +247,19 @@ main(int argc, char *argv[])
 	    .flags = RUN_BARE_PATHS | RUN_NEED_PATH,
 	    .status = STATUS_ALL_OK,
 	};
-	struct progress p;
-	bool progress;
 
 	parse_options(argc, argv, &o);
 	if (open_analyzers(&o, &z) == -1) {
 		close_analyzers(&o, &z);
 		return STATUS_CANNOT_RUN;
 	}
-	r.jobs = o.jobs;
-	r.max_line_bytes = (size_t)o.max_line; /* 0: the default */
-	progress = progress_start(&p, &z, o.progress);
+	r.jobs = o.common.jobs;
+	r.max_line_bytes = o.common.max_line_bytes;
+	r.progress = o.common.progress;
+	r.progress_extra = progress_extra;
+	r.name = "song-featurize";
+	z.started = clock_sec();
 	run_records(&r, argc - optind, argv + optind);
-	if (progress)
-		progress_stop(&p);
 	close_analyzers(&o, &z);
 	return run_finish(&r);
 }

@@ -709,6 +709,40 @@ frames() { cat "$@"; }
 	[[ ${stderr_lines[-1]} =~ ^fer-detect:\ 3\ records,\ [0-9.]+/s,\ 1\ failed$ ]]
 }
 
+@test "--progress counts one record in the singular" {
+	run --separate-stderr "$FD" --progress gray.pgm
+	[ "$status" -eq 0 ]
+	[[ ${stderr_lines[-1]} =~ ^fer-detect:\ 1\ record,\ [0-9.]+/s,\ 0\ failed$ ]]
+}
+
+@test "the shared options have the same bounds and messages in every tool" {
+	for tool in fer-detect fer-classify song-featurize fer-train; do
+		run --separate-stderr "$FM_BIN/$tool" --jobs 0
+		[ "$status" -eq 2 ]
+		[[ ${stderr_lines[0]} == "$tool: --jobs: 0 is not in 1.."* ]]
+	done
+	for tool in fer-detect fer-classify song-featurize; do
+		run --separate-stderr "$FM_BIN/$tool" --max-line 1
+		[ "$status" -eq 2 ]
+		[ "${stderr_lines[0]}" = "$tool: --max-line: 1 is not in 2..2147483648" ]
+	done
+	for tool in fer-detect fer-classify; do
+		run --separate-stderr "$FM_BIN/$tool" --max-faces 0
+		[ "${stderr_lines[0]}" = "$tool: --max-faces: 0 is not in 1..1000000" ]
+		run --separate-stderr "$FM_BIN/$tool" --max-pixels x
+		[ "${stderr_lines[0]}" = "$tool: --max-pixels: 'x' is not a whole number" ]
+	done
+}
+
+@test "--help lists the tool's own and the shared options in one sorted list" {
+	for tool in fer-detect fer-classify song-featurize fer-train; do
+		"$FM_BIN/$tool" --help | sed -n 's/^  \(-[A-Za-z0-9], \)\{0,1\}--\{0,1\}\([a-z0-9-]*\).*/\2/p' >names
+		[ -s names ]
+		LC_ALL=C sort -c names
+		[ "$(sort -u names | wc -l)" -eq "$(wc -l <names)" ]
+	done
+}
+
 @test "GNU parallel --pipe runs fer-detect on blocks of lines: the same records as one run" {
 	need_photos
 	command -v parallel >/dev/null || skip "GNU parallel is not installed"

@@ -24,7 +24,7 @@ setup() {
 	run --separate-stderr "$FT" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-train [-hV] "* ]]
-	for o in --arch --batch --data --epochs --eval --init --json --lr --model --optim --resume \
+	for o in --arch --batch --data --epochs --eval --init --jobs --json --lr --model --optim --resume \
 		--seed --smoothing --stop-after --threads --tta --val --warmup --weight-decay; do
 		[[ $output == *" $o"* ]]
 	done
@@ -42,6 +42,7 @@ setup() {
 @test "missing or bad options are usage errors" {
 	for args in "" "--data fer2013/train" "-o m.fm" "--eval --model m.fm" "--epochs 0 --data d -o m" \
 		"--optim rmsprop --data d -o m" "--smoothing 0.9 --data d -o m" "--threads 0 --data d -o m" \
+		"--jobs 65 --data d -o m" \
 		"--data d -o m extra"; do
 		run --separate-stderr "$FT" $args
 		echo "# $args: $stderr"
@@ -74,9 +75,10 @@ setup() {
 }
 
 @test "--stop-after then --resume is bit for bit the uninterrupted run" {
-	opts=(--data fer2013/train --epochs 3 --batch 4 --threads 1 --arch "$ARCH")
+	opts=(--data fer2013/train --epochs 3 --batch 4 --jobs 1 --arch "$ARCH")
 	"$FT" "${opts[@]}" -o whole.fm 2>/dev/null
-	run --separate-stderr "$FT" "${opts[@]}" -o split.fm --stop-after 2
+	# --threads is the old name of --jobs: the same run.
+	run --separate-stderr "$FT" "${opts[@]/--jobs/--threads}" -o split.fm --stop-after 2
 	[ "$status" -eq 0 ]
 	[[ ${stderr_lines[-1]} == "fer-train: stopped after epoch 2 of 3; --resume goes on" ]]
 	[ "$(count_matching '^epoch 3/')" -eq 0 ]

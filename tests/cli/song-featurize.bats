@@ -322,7 +322,7 @@ ok" ]
 	echo "# status $status: $stderr"
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 2 ]
-	[[ ${stderr_lines[-1]} =~ ^song-featurize:\ 2\ files\ \(1\ failed\),\ 0:00:06\ of\ audio,\ [0-9]+x\ real\ time$ ]]
+	[[ ${stderr_lines[-1]} =~ ^song-featurize:\ 2\ records,\ [0-9.]+/s,\ 1\ failed,\ 0:00:06\ of\ audio,\ [0-9]+x\ real\ time$ ]]
 	run --separate-stderr "$SF" --progress --no-progress clicks.wav
 	[ -z "$stderr" ]
 }
