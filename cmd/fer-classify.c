@@ -27,7 +27,7 @@
 #include "ndjson.h"
 
 static const char USAGE[] =
-    "usage: fer-classify [-hV] [--brief seconds] [--fast | --model file] "
+    "usage: fer-classify [-0hV] [--brief seconds] [--fast | --model file] "
     "[--jobs n] [--keep-crops] [--max-faces n] [--max-line bytes] [--max-pixels n] "
     "[--progress] [--smooth seconds] [--tta] "
     "[file ...]";
@@ -97,7 +97,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 
 	common_opts_init(&o->common, "fer-classify", USAGE, OPTIONS, "", own,
 	                 COMMON_JOBS | COMMON_MAX_FACES | COMMON_MAX_LINE | COMMON_MAX_PIXELS |
-	                     COMMON_PROGRESS);
+	                     COMMON_PROGRESS | COMMON_NULL);
 	while ((c = common_getopt(&o->common, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_BRIEF:
@@ -134,14 +134,17 @@ parse_options(int argc, char *argv[], struct opts *o)
  * --fast looks for the small model in the last two places.
  */
 static const char *
-find_model(const struct opts *o, char *buf, size_t size)
+find_model(const struct opts *o, char *buf, size_t size, bool *from_env)
 {
 	const char *env = getenv("FERMATA_MODEL");
 
+	*from_env = false;
 	if (o->model != NULL)
 		return o->model;
-	if (!o->fast && env != NULL && env[0] != '\0')
+	if (!o->fast && env != NULL && env[0] != '\0') {
+		*from_env = true;
 		return env;
+	}
 	return find_shipped_file(o->fast ? FAST_MODEL_NAME : MODEL_NAME, buf, size);
 }
 
@@ -149,13 +152,15 @@ static int
 open_model(const struct opts *o, struct classify *cl)
 {
 	char buf[PATH_MAX + 64];
-	const char *path = find_model(o, buf, sizeof buf);
+	bool from_env;
+	const char *path = find_model(o, buf, sizeof buf, &from_env);
 	struct fm_cnn *net;
 	struct fm_err e;
 	uint32_t c, h, w;
 
 	if (fm_cnn_load(path, MAX_BATCH, 0, &net, &e) == -1) {
-		warnx("model: %s", e.msg);
+		/* A variable set long ago in a profile is easy to forget: say it chose the file. */
+		warnx("model: %s%s", e.msg, from_env ? " (from FERMATA_MODEL)" : "");
 		return -1;
 	}
 	fm_cnn_input_shape(net, &c, &h, &w);
@@ -477,6 +482,7 @@ main(int argc, char *argv[])
 	r.jobs = o.common.jobs;
 	r.max_line_bytes = o.common.max_line_bytes;
 	r.progress = o.common.progress;
+	r.null_paths = o.common.null;
 	r.name = "fer-classify";
 	run_records(&r, argc - optind, argv + optind);
 	close_model(&o, &cl);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +25,7 @@
 #include "ndjson.h"
 
 static const char USAGE[] =
-    "usage: fer-detect [-hV] [--cascade file] [--crop-margin m] [--crop-side px] [--crops]"
+    "usage: fer-detect [-0hV] [--cascade file] [--crop-margin m] [--crop-side px] [--crops]"
     " [--fps rate] [--jobs n] [--max-faces n] [--max-line bytes] [--max-pixels n]"
     " [--max-size px] [--min-neighbors n]"
     " [--min-size px] [--no-equalize] [--progress] [--scale factor] [--work-size px]"
@@ -131,7 +132,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 
 	common_opts_init(&o->common, "fer-detect", USAGE, OPTIONS, "", own,
 	                 COMMON_JOBS | COMMON_MAX_FACES | COMMON_MAX_LINE | COMMON_MAX_PIXELS |
-	                     COMMON_PROGRESS);
+	                     COMMON_PROGRESS | COMMON_NULL);
 	while ((c = common_getopt(&o->common, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_CASCADE:
@@ -187,6 +188,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 		           (unsigned)o->detect.min_side, (unsigned)o->detect.max_side);
 	if (o->stream && optind < argc)
 		exit_usage(USAGE, "--stream reads stdin, not the operand '%s'", argv[optind]);
+	if (o->stream && o->common.null)
+		exit_usage(USAGE, "--stream reads images from stdin, -0 paths");
 	if (o->fps > 0 && !o->stream)
 		exit_usage(USAGE, "--fps needs --stream");
 }
@@ -196,7 +199,7 @@ parse_options(int argc, char *argv[], struct opts *o)
  * the working directory (unless it is the default) and then in the OpenCV data folders.
  */
 static int
-find_cascade(const char *name, bool given, char *buf, size_t size)
+find_cascade(const char *name, bool given, const char *from, char *buf, size_t size)
 {
 	if (strchr(name, '/') != NULL || (given && access(name, F_OK) == 0)) {
 		snprintf(buf, size, "%s", name);
@@ -207,30 +210,32 @@ find_cascade(const char *name, bool given, char *buf, size_t size)
 		    access(buf, F_OK) == 0)
 			return 0;
 	}
-	warnx("cascade %s: not found%s in %s or %s (install opencv-data, or see --cascade)", name,
-	      given ? " here," : "", cascade_dirs[0], cascade_dirs[1]);
+	warnx("cascade %s%s: not found%s in %s or %s (install opencv-data, or see --cascade)", name,
+	      from, given ? " here," : "", cascade_dirs[0], cascade_dirs[1]);
 	return -1;
 }
 
 static int
 open_cascade(const struct opts *o, struct detect *d)
 {
-	const char *name = o->cascade;
+	const char *name = o->cascade, *from = "";
 	bool given = true;
 	char path[4096];
 	struct fm_err e;
 
 	if (name == NULL) {
 		name = getenv("FERMATA_CASCADE");
+		from = " (from FERMATA_CASCADE)";
 		if (name == NULL || name[0] == '\0') {
 			name = DEFAULT_CASCADE;
 			given = false;
+			from = "";
 		}
 	}
-	if (find_cascade(name, given, path, sizeof path) == -1)
+	if (find_cascade(name, given, from, path, sizeof path) == -1)
 		return -1;
 	if (fm_cascade_load(path, &d->cascade, &e) == -1) {
-		warnx("cascade %s: %s", path, e.msg);
+		warnx("cascade %s%s: %s", path, from, e.msg);
 		return -1;
 	}
 	d->detectors = calloc((size_t)o->common.jobs, sizeof *d->detectors);
@@ -358,6 +363,40 @@ fail:
 	return rc;
 }
 
+/*
+ * A video given as a photo is a common first try: when the file's name says video, the
+ * reason goes on to say how fer-detect reads one. The name is repeated in the command as the
+ * shell would take it, quoted if need be, or stands as VIDEO when it is long or awkward.
+ */
+static void
+hint_video(const char *path, struct fm_err *err)
+{
+	static const char *const exts[] = {"3gp", "avi", "flv", "m2ts", "m4v",
+	                                   "mkv", "mov", "mp4", "mpeg", "mpg",
+	                                   "mts", "ogv", "ts",  "webm", "wmv"};
+	const char *dot = strrchr(path, '.'), *quote = "";
+	size_t n = strlen(err->msg), k;
+
+	if (dot == NULL || strchr(dot, '/') != NULL)
+		return;
+	for (k = 0; k < sizeof exts / sizeof exts[0]; k++)
+		if (strcasecmp(dot + 1, exts[k]) == 0)
+			break;
+	if (k == sizeof exts / sizeof exts[0])
+		return;
+	if (path[strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	                      "._/+-")] != '\0')
+		quote = "'";
+	if (strlen(path) > 60 || path[0] == '-' || strchr(path, '\'') != NULL) {
+		path = "VIDEO";
+		quote = "";
+	}
+	snprintf(
+	    err->msg + n, sizeof err->msg - n,
+	    "; for a video: ffmpeg -i %s%s%s -f image2pipe -vcodec ppm - | fer-detect --stream",
+	    quote, path, quote);
+}
+
 static int
 detect_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 {
@@ -366,9 +405,13 @@ detect_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	const char *path;
 	int rc;
 
-	if (fm_ndjson_get_path(rec, &path, err) == -1 ||
-	    fm_image_load(path, d->o->common.max_pixels, &img, err) == -1)
+	if (fm_ndjson_get_path(rec, &path, err) == -1)
 		return -1;
+	if (fm_image_load(path, d->o->common.max_pixels, &img, err) == -1) {
+		if (err->code == FM_EFORMAT)
+			hint_video(path, err);
+		return -1;
+	}
 	rc = detect_image(d, thread, &img, rec, err);
 	fm_image_free(&img);
 	return rc;
@@ -460,6 +503,7 @@ main(int argc, char *argv[])
 	r.jobs = o.common.jobs;
 	r.max_line_bytes = o.common.max_line_bytes;
 	r.progress = o.common.progress;
+	r.null_paths = o.common.null;
 	r.name = "fer-detect";
 	if (o.stream) {
 		struct fm_err e;

@@ -186,12 +186,13 @@ give_up(struct loop *l, const struct fm_err *e)
 	return false;
 }
 
+/* A path (an operand, or with -0 a stdin item, line its number) as {"path": path}. */
 static bool
-push_operand(struct loop *l, const char *path)
+push_path(struct loop *l, const char *path, size_t n, uint64_t line)
 {
 	struct fm_err e = {0};
 	cJSON *rec = cJSON_CreateObject();
-	size_t n = strlen(path), bad_at;
+	size_t bad_at;
 
 	if (rec == NULL || fm_ndjson_set_text(rec, "path", path, n, SIZE_MAX, &e) == -1) {
 		cJSON_Delete(rec);
@@ -201,13 +202,13 @@ push_operand(struct loop *l, const char *path)
 	if (!fm_ndjson_utf8_valid(path, n, &bad_at)) {
 		/* JSON cannot hold the name: the record carries it with U+FFFD in place. */
 		fm_err_set(&e, FM_EFORMAT, "file name is not valid UTF-8 at byte %zu", bad_at + 1);
-		return push(l, rec, SLOT_FAILED, 0, &e);
+		return push(l, rec, SLOT_FAILED, line, &e);
 	}
 	if (l->run->flags & RUN_NEED_PATH && n == 0) {
 		fm_err_set(&e, FM_EFORMAT, "\"path\" is empty");
-		return push(l, rec, SLOT_FAILED, 0, &e);
+		return push(l, rec, SLOT_FAILED, line, &e);
 	}
-	return push(l, rec, SLOT_WORK, 0, NULL);
+	return push(l, rec, SLOT_WORK, line, NULL);
 }
 
 static bool
@@ -244,6 +245,8 @@ push_stdin(struct loop *l)
 
 	if (fm_ndjson_reader_new_fd(STDIN_FILENO, l->run->max_line_bytes, &rd, &e) == -1)
 		return give_up(l, &e);
+	if (l->run->null_paths)
+		fm_ndjson_reader_set_delimiter(rd, '\0');
 	while (go_on) {
 		if (fm_ndjson_read(rd, &line, &e) == -1) {
 			if (e.code == FM_EIO) {
@@ -266,7 +269,8 @@ push_stdin(struct loop *l)
 		}
 		if (line.text == NULL)
 			break;
-		go_on = push_line(l, &line);
+		go_on = l->run->null_paths ? push_path(l, line.text, line.n_bytes, line.number)
+		                           : push_line(l, &line);
 	}
 	fm_ndjson_reader_free(rd);
 	return go_on && l->read_failed == 0;
@@ -490,8 +494,9 @@ run_records(struct run *r, int argc, char *const argv[])
 		push_stdin(&l);
 	} else {
 		for (int i = 0; i < argc; i++) {
-			bool go_on =
-			    strcmp(argv[i], "-") == 0 ? push_stdin(&l) : push_operand(&l, argv[i]);
+			bool go_on = strcmp(argv[i], "-") == 0
+			                 ? push_stdin(&l)
+			                 : push_path(&l, argv[i], strlen(argv[i]), 0);
 			if (!go_on)
 				break;
 		}

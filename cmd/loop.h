@@ -36,6 +36,7 @@ struct run {
 	int jobs;              /* worker threads, 1 .. JOBS_MAX */
 	unsigned flags;        /* RUN_* */
 	size_t max_line_bytes; /* longest stdin line; 0: FM_NDJSON_DEFAULT_MAX_LINE */
+	bool null_paths;       /* -0: stdin holds paths each ended by a NUL byte, not lines */
 	/*
 	 * Optional, for input that is not records (fer-detect --stream): next makes the records
 	 * in place of the operands and stdin. It returns 1 with *rec and *payload (which
@@ -71,7 +72,8 @@ struct run {
 /*
  * The ordered record loop. Each operand is a path and becomes {"path": operand}; the
  * operand "-", or no operand at all, reads records from stdin, one per line (see
- * fm_ndjson_parse; with RUN_BARE_PATHS a line may be a bare path). Lines that give no
+ * fm_ndjson_parse; with RUN_BARE_PATHS a line may be a bare path), or with null_paths one
+ * path per NUL-ended item, newlines and all, each as an operand. Lines that give no
  * record come out as {"line":N,"input":...,"error":...}. Up to 4 * jobs records are in
  * flight; jobs threads call work, and each record is written in input order as one line
  * with write_line, so that pipes stream and lines stay whole. A failed record gets "error"

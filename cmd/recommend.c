@@ -299,14 +299,17 @@ parse_options(int argc, char *argv[], struct opts *o)
  * as fer-classify finds its model.
  */
 static const char *
-find_profiles(const struct opts *o, char *buf, size_t size)
+find_profiles(const struct opts *o, char *buf, size_t size, bool *from_env)
 {
 	const char *env = getenv("FERMATA_PROFILES");
 
+	*from_env = false;
 	if (o->profiles != NULL)
 		return o->profiles;
-	if (env != NULL && env[0] != '\0')
+	if (env != NULL && env[0] != '\0') {
+		*from_env = true;
 		return env;
+	}
 	return find_shipped_file(PROFILES_NAME, buf, size);
 }
 
@@ -908,6 +911,7 @@ main(int argc, char *argv[])
 	struct ctx c = {.o = &o, .status = STATUS_ALL_OK};
 	char buf[PATH_MAX + 64];
 	const char *profiles;
+	bool from_env;
 	struct run r = {.status = STATUS_ALL_OK};
 	struct fm_err e;
 	int rc = 0;
@@ -916,9 +920,10 @@ main(int argc, char *argv[])
 	protect_lines();
 	if (isnan(o.now_sec))
 		o.now_sec = now_sec();
-	profiles = find_profiles(&o, buf, sizeof buf);
+	profiles = find_profiles(&o, buf, sizeof buf, &from_env);
 	if (fm_rank_profiles_load(profiles, &c.profiles, &e) == -1) {
-		warnx("profiles: %s: %s", profiles, e.msg);
+		warnx("profiles: %s: %s%s", profiles, e.msg,
+		      from_env ? " (from FERMATA_PROFILES)" : "");
 		return STATUS_CANNOT_RUN;
 	}
 	if (load_library(&c) == -1) {

@@ -22,7 +22,7 @@
 #include "progress.h"
 #include "ndjson.h"
 
-static const char USAGE[] = "usage: song-featurize [-hV] [--analysis-rate hz] [--beats] [--jobs n]"
+static const char USAGE[] = "usage: song-featurize [-0hV] [--analysis-rate hz] [--beats] [--jobs n]"
                             " [--max-duration sec] [--max-line bytes] [--no-progress] [--progress]"
                             " [file ...]";
 
@@ -64,7 +64,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 	int c;
 
 	common_opts_init(&o->common, "song-featurize", USAGE, OPTIONS, "", own,
-	                 COMMON_JOBS | COMMON_MAX_LINE | COMMON_PROGRESS | COMMON_NO_PROGRESS);
+	                 COMMON_JOBS | COMMON_MAX_LINE | COMMON_PROGRESS | COMMON_NULL |
+	                     COMMON_NO_PROGRESS);
 	while ((c = common_getopt(&o->common, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_ANALYSIS_RATE:
@@ -256,6 +257,7 @@ main(int argc, char *argv[])
 	r.jobs = o.common.jobs;
 	r.max_line_bytes = o.common.max_line_bytes;
 	r.progress = o.common.progress;
+	r.null_paths = o.common.null;
 	r.progress_extra = progress_extra;
 	r.name = "song-featurize";
 	z.started = clock_sec();

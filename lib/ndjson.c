@@ -23,6 +23,7 @@ struct fm_ndjson_reader {
 	size_t cap, start, end;
 	size_t scan;     /* [start, scan) is known to hold no "\n" */
 	uint64_t number; /* lines begun so far */
+	char delim;      /* what ends a line: "\n", or NUL for find -print0 */
 	bool skipping;   /* inside the rest of an overlong line */
 	bool ended;      /* end of input or a read error: read no more */
 	char head[FM_NDJSON_INPUT_BYTES + 1];
@@ -41,6 +42,7 @@ reader_new(FILE *fp, int fd, size_t max_line_bytes, struct fm_ndjson_reader **ou
 	r->fp = fp;
 	r->fd = fd;
 	r->max_line = max_line_bytes == 0 ? FM_NDJSON_DEFAULT_MAX_LINE : max_line_bytes;
+	r->delim = '\n';
 	if (r->max_line > SIZE_MAX / 4)
 		r->max_line = SIZE_MAX / 4;
 	r->cap = FIRST_CAP;
@@ -97,7 +99,7 @@ fill(struct fm_ndjson_reader *r, char *dst, size_t room)
 	flockfile(r->fp);
 	while (n < room && (c = getc_unlocked(r->fp)) != EOF) {
 		dst[n++] = (char)c;
-		if (c == '\n')
+		if (c == (unsigned char)r->delim)
 			break;
 	}
 	funlockfile(r->fp);
@@ -146,6 +148,12 @@ make_room(struct fm_ndjson_reader *r)
 	return 0;
 }
 
+void
+fm_ndjson_reader_set_delimiter(struct fm_ndjson_reader *r, char delim)
+{
+	r->delim = delim;
+}
+
 int
 fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, struct fm_err *err)
 {
@@ -153,7 +161,7 @@ fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, struct f
 	line->n_bytes = 0;
 	line->number = r->number;
 	for (;;) {
-		char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
+		char *nl = memchr(r->buf + r->scan, r->delim, r->end - r->scan);
 
 		if (nl != NULL || (r->ended && r->end > r->start && !r->skipping)) {
 			size_t stop = nl != NULL ? (size_t)(nl - r->buf) : r->end;
@@ -165,7 +173,7 @@ fm_ndjson_read(struct fm_ndjson_reader *r, struct fm_ndjson_line *line, struct f
 				r->skipping = false;
 				continue;
 			}
-			if (len > 0 && text[len - 1] == '\r')
+			if (len > 0 && text[len - 1] == '\r' && r->delim == '\n')
 				len--;
 			text[len] = '\0';
 			line->number = ++r->number;

@@ -58,6 +58,13 @@ int fm_ndjson_reader_new_fd(int fd, size_t max_line_bytes, struct fm_ndjson_read
 void fm_ndjson_reader_free(struct fm_ndjson_reader *r);
 
 /*
+ * End lines at delim rather than at "\n": '\0' reads the NUL-ended paths of find -print0,
+ * whose names may hold newlines. With a delim other than "\n" a "\r" before it is kept.
+ * Call before the first fm_ndjson_read.
+ */
+void fm_ndjson_reader_set_delimiter(struct fm_ndjson_reader *r, char delim);
+
+/*
  * Read the next line into *line: 0 with line->text set, or 0 with line->text NULL at the
  * end of the input (a last line without "\n" still counts; an empty input has no lines).
  * On -1, *line still holds the line's number:

@@ -41,9 +41,9 @@ scores_ok() {
 @test "--help and --version" {
 	run --separate-stderr "$FC" --help
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} == "usage: fer-classify [-hV] "* ]]
+	[[ ${lines[0]} == "usage: fer-classify [-0hV] "* ]]
 	for o in --brief --fast --jobs --keep-crops --max-faces --max-line --max-pixels --model \
-		--progress --smooth --tta --version; do
+		--null --progress --smooth --tta --version; do
 		[[ $output == *" $o"* ]]
 	done
 	run --separate-stderr "$FC" -V
@@ -80,6 +80,8 @@ scores_ok() {
 @test "FERMATA_MODEL names the model; --model overrides it" {
 	FERMATA_MODEL=nonexistent.fm run --separate-stderr "$FC" face.pgm
 	[ "$status" -eq 2 ]
+	# The message says where the name came from: a variable set long ago is easy to forget.
+	[ "$stderr" = "fer-classify: model: nonexistent.fm: no such file or directory (from FERMATA_MODEL)" ]
 	FERMATA_MODEL=nonexistent.fm run --separate-stderr "$FC" --model "$MODEL" face.pgm
 	[ "$status" -eq 0 ]
 }

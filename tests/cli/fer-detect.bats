@@ -18,9 +18,9 @@ setup() {
 		run --separate-stderr "$FD" "$opt"
 		[ "$status" -eq 0 ]
 		[ -z "$stderr" ]
-		[[ ${lines[0]} == "usage: fer-detect [-hV] "* ]]
+		[[ ${lines[0]} == "usage: fer-detect [-0hV] "* ]]
 		for o in --cascade --crop-margin --crop-side --crops --fps --help --jobs \
-			--max-faces --max-line --max-pixels --max-size --min-neighbors --min-size --no-equalize --progress \
+			--max-faces --max-line --max-pixels --max-size --min-neighbors --min-size --no-equalize --null --progress \
 			--scale --stream --version --work-size; do
 			[[ $output == *" $o"* ]]
 		done
@@ -135,7 +135,7 @@ setup() {
 @test "FERMATA_CASCADE names the default cascade, and --cascade wins over it" {
 	FERMATA_CASCADE=nope.xml run --separate-stderr "$FD" gray.pgm
 	[ "$status" -eq 2 ]
-	[[ $stderr == "fer-detect: cascade nope.xml: not found"* ]]
+	[[ $stderr == "fer-detect: cascade nope.xml (from FERMATA_CASCADE): not found"* ]]
 	FERMATA_CASCADE=nope.xml run --separate-stderr "$FD" \
 		--cascade haarcascade_frontalface_alt2.xml gray.pgm
 	[ "$status" -eq 0 ]
@@ -707,6 +707,62 @@ frames() { cat "$@"; }
 	run --separate-stderr "$FD" --progress --jobs 1 <list
 	[ "$status" -eq 1 ]
 	[[ ${stderr_lines[-1]} =~ ^fer-detect:\ 3\ records,\ [0-9.]+/s,\ 1\ failed$ ]]
+}
+
+@test "example: find photos -name '*.jpg' -print0 | fer-detect -0 | jq -c '.faces'" {
+	need_photos
+	mkdir photos
+	cp "$FM_TESTDATA"/photos/*.jpg photos/
+	cp gray.pgm "photos/two
+lines.jpg"
+	run --separate-stderr bash -c \
+		'PATH=$0:$PATH; find photos -name '\''*.jpg'\'' -print0 | fer-detect -0 | jq -c '\''.faces'\' \
+		"$FM_BIN"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq "$(find photos -name '*.jpg' -print0 | tr -cd '\0' | wc -c)" ]
+	for l in "${lines[@]}"; do
+		[ "$(jq -r type <<<"$l")" = array ]
+	done
+}
+
+@test "-0 reads NUL-separated paths: newlines and all, an empty one fails, stdin as operand -" {
+	cp gray.pgm "a
+b.pgm"
+	printf 'a\nb.pgm\0\0gray.pgm\0' >list
+	run --separate-stderr "$FD" -0 --jobs 2 <list
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .path <<<"${lines[0]}")" = $'a\nb.pgm' ]
+	jq -e '.width == 64 and .faces == []' <<<"${lines[0]}" >/dev/null
+	jq -e '.path == "" and .error == "\"path\" is empty"' <<<"${lines[1]}" >/dev/null
+	jq -e '.path == "gray.pgm" and .width == 64' <<<"${lines[2]}" >/dev/null
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$stderr" = 'fer-detect: line 2: "path" is empty' ]
+	run --separate-stderr "$FD" --null - <list
+	[ "${#lines[@]}" -eq 3 ]
+	run --separate-stderr "$FD" -0 --stream </dev/null
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "fer-detect: --stream reads images from stdin, -0 paths" ]
+}
+
+@test "a video given as a photo: the reason says how to read it with --stream" {
+	printf '\0\0\0\030ftypmp42' >talk.mp4
+	cp talk.mp4 "my talk.MOV"
+	cp talk.mp4 notes.txt
+	run --separate-stderr "$FD" talk.mp4 "my talk.MOV" notes.txt
+	[ "$status" -eq 1 ]
+	[ "${stderr_lines[0]}" = "fer-detect: talk.mp4: not a JPEG, PNG or PNM image; for a video: ffmpeg -i talk.mp4 -f image2pipe -vcodec ppm - | fer-detect --stream" ]
+	[ "${stderr_lines[1]}" = "fer-detect: my talk.MOV: not a JPEG, PNG or PNM image; for a video: ffmpeg -i 'my talk.MOV' -f image2pipe -vcodec ppm - | fer-detect --stream" ]
+	[ "${stderr_lines[2]}" = "fer-detect: notes.txt: not a JPEG, PNG or PNM image" ]
+	[ "$(jq -r .error <<<"${lines[0]}")" = "not a JPEG, PNG or PNM image; for a video: ffmpeg -i talk.mp4 -f image2pipe -vcodec ppm - | fer-detect --stream" ]
+}
+
+@test "a cascade named by FERMATA_CASCADE that cannot be used says so" {
+	FERMATA_CASCADE=$PWD/nope.xml run --separate-stderr "$FD" gray.pgm
+	[ "$status" -eq 2 ]
+	[[ ${stderr_lines[0]} == "fer-detect: cascade $PWD/nope.xml (from FERMATA_CASCADE): "* ]]
+	run --separate-stderr "$FD" --cascade "$PWD/nope.xml" gray.pgm
+	[ "$status" -eq 2 ]
+	[[ ${stderr_lines[0]} != *FERMATA_CASCADE* ]]
 }
 
 @test "--progress counts one record in the singular" {

@@ -496,6 +496,7 @@ face() {
 	[ "$stderr" = "recommend: profiles: nowhere.json: no such file or directory" ]
 	FERMATA_PROFILES=nowhere.json run --separate-stderr "$R" --library "$L" --emotion sad
 	[ "$status" -eq 2 ]
+	[ "$stderr" = "recommend: profiles: nowhere.json: no such file or directory (from FERMATA_PROFILES)" ]
 	FERMATA_PROFILES=nowhere.json run --separate-stderr "$R" --library "$L" --emotion sad -n 1 \
 		--profiles "$FM_ROOT/models/profiles.json"
 	[ "$status" -eq 0 ]

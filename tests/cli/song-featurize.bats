@@ -82,9 +82,9 @@ near_json() {
 		run --separate-stderr "$SF" "$opt"
 		[ "$status" -eq 0 ]
 		[ -z "$stderr" ]
-		[[ ${lines[0]} == "usage: song-featurize [-hV] "* ]]
+		[[ ${lines[0]} == "usage: song-featurize [-0hV] "* ]]
 		for o in --analysis-rate --beats --help --jobs --max-duration --max-line \
-			--no-progress --progress --version; do
+			--no-progress --null --progress --version; do
 			[[ $output == *" $o"* ]]
 		done
 	done

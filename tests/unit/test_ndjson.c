@@ -128,6 +128,39 @@ reader_strips_one_carriage_return(void **state)
 }
 
 static void
+reader_splits_at_nul_when_asked(void **state)
+{
+	/* find -print0: names may hold newlines and carriage returns; the last NUL ends one. */
+	static const char data[] = "a\nb\0\0c\r\0xyz\0";
+	struct source s;
+	struct fm_ndjson_line line;
+	struct fm_err e;
+
+	(void)state;
+	for (int kind = 0; kind < 2; kind++) {
+		if (kind == 0)
+			open_file(&s, data, sizeof data - 1, 0);
+		else
+			open_pipe(&s, data, sizeof data - 1, 0);
+		fm_ndjson_reader_set_delimiter(s.r, '\0');
+		expect_line(s.r, "a\nb", 3, 1);
+		expect_line(s.r, "", 0, 2);
+		expect_line(s.r, "c\r", 2, 3);
+		expect_line(s.r, "xyz", 3, 4);
+		expect_end(s.r);
+		close_source(&s);
+	}
+	/* The limit holds for NUL-ended items too. */
+	open_file(&s, "abcdef\0ab\0", 10, 4);
+	fm_ndjson_reader_set_delimiter(s.r, '\0');
+	assert_int_equal(fm_ndjson_read(s.r, &line, &e), -1);
+	assert_int_equal(e.code, FM_ELIMIT);
+	expect_line(s.r, "ab", 2, 2);
+	expect_end(s.r);
+	close_source(&s);
+}
+
+static void
 reader_empty_input_has_no_lines(void **state)
 {
 	struct source s;
@@ -733,6 +766,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(reader_returns_lines_with_numbers),
 	    cmocka_unit_test(reader_strips_one_carriage_return),
+	    cmocka_unit_test(reader_splits_at_nul_when_asked),
 	    cmocka_unit_test(reader_empty_input_has_no_lines),
 	    cmocka_unit_test(reader_final_newline_ends_last_line),
 	    cmocka_unit_test(reader_keeps_nul_bytes),
