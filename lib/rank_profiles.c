@@ -458,8 +458,7 @@ fm_rank_feedback_add(struct fm_rank_feedback *fb, const struct fm_rank_library *
 	double inv = lib->inv_norm[i];
 	int e = ev->emotion;
 
-	if (isfinite(age_days) && age_days > 0)
-		w *= exp2(-age_days / o->half_life_days);
+	w *= fm_mood_decay(age_days, o->half_life_days);
 	if (inv == 0 || w == 0)
 		return;
 	for (int d = 0; d < FM_RANK_DIMS; d++) {
