@@ -10,11 +10,17 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/fermata
 CFLAGS  ?= -O2 -g
 
-# A fresh Debian machine gets its packages before anything needs a header or a tool.
-# NO_DEPS=1 skips this (packagers, offline builds).
+# A fresh Debian machine gets its packages before anything needs a header or a tool, and only
+# the packages its goals need (scripts/deps.sh): a plain make or make install asks for the
+# compiler and libraries, the test goals for the test tools, demo for sox, bench for OpenCV
+# and aubio, fuzz for clang. NO_DEPS=1 skips this (packagers, offline builds).
+DEPS_GOALS = $(sort $(foreach g,$(or $(MAKECMDGOALS),all), \
+	$(if $(filter check asan valgrind lint unit cli hostile,$(g)),check) \
+	$(filter demo bench fuzz,$(g))))
 ifeq ($(NO_DEPS),)
 ifneq ($(filter-out clean uninstall,$(or $(MAKECMDGOALS),all)),)
-DEPS_STATUS := $(shell scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh >&2; echo $$?)
+DEPS_STATUS := $(shell scripts/deps.sh --check $(DEPS_GOALS) >/dev/null 2>&1 || \
+	scripts/deps.sh $(DEPS_GOALS) >&2; echo $$?)
 ifneq ($(DEPS_STATUS),0)
 $(error scripts/deps.sh could not install the packages fermata needs)
 endif
@@ -48,7 +54,7 @@ BINS     = $(TOOLS:%=$(B)/bin/%)
 UNITBINS = $(UNITS:%=$(B)/tests/%)
 BENCHBINS = $(B)/bench/bench_cnn
 
-.PHONY: all check asan valgrind bench demo fuzz lint install uninstall clean unit cli
+.PHONY: all check asan valgrind bench demo fuzz lint install uninstall clean unit cli hostile
 
 all: $(LIB) $(BINS)
 
@@ -66,11 +72,14 @@ $(1)/bin/%: $(1)/cmd/%.o $$(call objs,$(1),$$(CMD_SRCS)) $(1)/libfermata.a
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(FM_LIBS)
 
-$(1)/tests/%: $(1)/tests/unit/%.o $(1)/libfermata.a
+# The Makefile is a prerequisite so that a binary linked before tests/unit/filter.o existed
+# is linked again with it.
+$(1)/tests/%: $(1)/tests/unit/%.o $(1)/tests/unit/filter.o $(1)/libfermata.a Makefile
 	@mkdir -p $$(@D)
-	$$(CC) $(2) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ -lcmocka $$(FM_LIBS)
+	$$(CC) $(2) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) -lcmocka $$(FM_LIBS)
 
--include $$(patsubst %.c,$(1)/%.d,$$(LIB_SRCS) $$(CMD_SRCS) $$(TOOLS:%=cmd/%.c) $$(UNIT_SRCS))
+-include $$(patsubst %.c,$(1)/%.d,$$(LIB_SRCS) $$(CMD_SRCS) $$(TOOLS:%=cmd/%.c) $$(UNIT_SRCS) \
+	tests/unit/filter.c)
 endef
 
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -101,6 +110,48 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		$(RUN_TESTS) build-asan
 
+# One suite, one file, one case, in the build as users build it (README, "Testing"):
+#   make unit [T=module] [C=glob]     tests/unit/test_T.c, or every one; C picks cases by
+#                                     name with cmocka's * and ? (tests/unit/filter.c)
+#   make cli [F=tool] [C=regex]       tests/cli/F.bats, or every one; C goes to bats --filter
+#   make hostile [P=glob]             the cases of testdata/bad/cases whose names match P
+# Each fails when its filter matches nothing, so a typo never looks like a pass.
+TEST_ENV = FM_BIN='$(CURDIR)/$(B)/bin' FM_TESTDATA='$(CURDIR)/testdata' FM_ROOT='$(CURDIR)'
+UNIT_PICK = $(if $(T),test_$(T),$(UNITS))
+CLI_FILES = $(if $(F),tests/cli/$(F).bats,$(sort $(wildcard tests/cli/*.bats)))
+
+ifneq ($(filter unit,$(MAKECMDGOALS)),)
+ifneq ($(T),)
+ifeq ($(wildcard tests/unit/test_$(T).c),)
+$(error T=$(T): there is no tests/unit/test_$(T).c; T is one of: $(UNITS:test_%=%))
+endif
+endif
+endif
+ifneq ($(filter cli,$(MAKECMDGOALS)),)
+ifneq ($(F),)
+ifeq ($(wildcard tests/cli/$(F).bats),)
+$(error F=$(F): there is no tests/cli/$(F).bats; F is one of: $(patsubst tests/cli/%.bats,%,$(wildcard tests/cli/*.bats)))
+endif
+endif
+endif
+
+unit: $(UNIT_PICK:%=$(B)/tests/%)
+	@status=0; matched=0; for t in $(UNIT_PICK); do \
+		out=$$(CMOCKA_TEST_FILTER='$(C)' $(B)/tests/$$t 2>&1) || status=1; \
+		printf '%s\n' "$$out"; \
+		printf '%s\n' "$$out" | grep -q '^\[==========\] 0 test(s) run' || matched=1; \
+	done; \
+	[ $$matched = 1 ] || { echo "unit: no case in $(UNIT_PICK) matches C='$(C)'" >&2; exit 1; }; \
+	exit $$status
+
+cli: all
+	@[ -z '$(C)' ] || sed -n 's/^@test "\(.*\)" {$$/\1/p' $(CLI_FILES) | grep -Eq -- '$(C)' || \
+		{ echo "cli: no test in $(CLI_FILES) matches C='$(C)'" >&2; exit 1; }
+	$(TEST_ENV) bats $(if $(C),--filter '$(C)') $(CLI_FILES)
+
+hostile: all
+	tests/hostile $(B) '$(or $(P),*)'
+
 # The hostile-input suite (testdata/bad/cases) under valgrind: memory errors and leaks that
 # the sanitizer build does not see, in the binaries as users build them. make check and
 # make asan run the same suite without valgrind, through tests/run-tests.
@@ -119,7 +170,6 @@ lint:
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "mandoc lint: clean"
 
 bench: all $(BENCHBINS)
-	scripts/deps.sh bench
 	scripts/bench/run.sh
 
 demo: all
@@ -156,7 +206,6 @@ build-fuzz/fuzz_%: build-fuzz/tests/fuzz_%.o build-fuzz/libfermata.a
 -include $(LIB_SRCS:%.c=build-fuzz/%.d) $(FUZZERS:build-fuzz/%=build-fuzz/tests/%.d)
 
 fuzz:
-	scripts/deps.sh fuzz
 	$(MAKE) --no-print-directory $(FUZZERS)
 	tests/fuzz.sh
 

@@ -1,34 +1,48 @@
 #!/bin/sh
-# Install the Debian packages fermata needs, and nothing when they are already there.
+# Install the Debian packages a make goal needs, and nothing when they are already there.
 #
-#   scripts/deps.sh            build and test packages
-#   scripts/deps.sh bench      also the reference tools the benchmarks compare against
-#   scripts/deps.sh fuzz       also clang, for make fuzz
-#   scripts/deps.sh --check    exit 0 when the build and test packages are present, 1 if not
+#   scripts/deps.sh [--check] [GOAL...]
 #
-# The Makefile runs this when a header or tool is missing, so that `make check` and
-# `make demo` work on a fresh Debian machine with no other step.
+#   build    compiler and libraries: make, make install (the default GOAL)
+#   check    build, plus the test tools: make check, asan, valgrind, lint, unit, cli, hostile
+#   demo     build, plus sox and jq: make demo
+#   bench    build, plus the reference tools the benchmarks compare against: make bench
+#   fuzz     build, plus clang: make fuzz
+#
+# --check installs nothing: exit 0 when the GOALs' packages are present, 1 if not.
+# The Makefile runs this for the goals it was given, so that `make`, `make check` and
+# `make demo` work on a fresh Debian machine with no other step, and a plain `make` or
+# `make install` asks for no test tool.
 set -eu
 
 build="gcc make pkg-config libjpeg62-turbo-dev libpng-dev libcjson-dev libopenblas-dev
 	libsndfile1-dev libsoxr-dev opencv-data"
-test="bats libcmocka-dev jq mandoc clang-format sox parallel python3 valgrind"
-bench="python3-opencv python3-numpy aubio-tools time"
+check="bats libcmocka-dev jq mandoc clang-format sox parallel python3 valgrind"
+demo="sox jq"
+bench="python3 python3-opencv python3-numpy aubio-tools time"
 fuzz="clang"
 
+usage() {
+	echo "usage: scripts/deps.sh [--check] [build|check|demo|bench|fuzz]..." >&2
+	exit 2
+}
 check_only=0
-want="$build $test"
+want=$build
 for arg in "$@"; do
 	case $arg in
 	--check) check_only=1 ;;
+	build) ;;
+	check) want="$want $check" ;;
+	demo) want="$want $demo" ;;
 	bench) want="$want $bench" ;;
 	fuzz) want="$want $fuzz" ;;
-	*) echo "usage: scripts/deps.sh [--check] [bench] [fuzz]" >&2; exit 2 ;;
+	*) usage ;;
 	esac
 done
 
 missing=
 for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
 		missing="$missing $p"
 	fi
