@@ -32,8 +32,13 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BLAS_LIBS  ?= $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 
+# The tools find their model and profiles at DATADIR as seen from BINDIR (../share/fermata),
+# so that make install PREFIX=/other or DESTDIR= needs no rebuild; DATADIR itself comes
+# second (cmd/common.c, find_shipped_file).
+DATADIR_FROM_BIN := $(shell realpath -m --relative-to='$(BINDIR)' '$(DATADIR)' 2>/dev/null)
 FM_CPPFLAGS = -Ilib -D_POSIX_C_SOURCE=200809L -DFM_VERSION='"$(VERSION)"' \
-	-DFM_DATADIR='"$(DATADIR)"' $(PKG_CFLAGS)
+	-DFM_DATADIR='"$(DATADIR)"' \
+	-DFM_DATADIR_FROM_BIN='"$(or $(DATADIR_FROM_BIN),../share/fermata)"' $(PKG_CFLAGS)
 FM_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-MMD -MP $(if $(filter 1,$(WERROR)),-Werror)
 FM_LIBS     = $(PKG_LIBS) $(BLAS_LIBS) -lpthread -lm
@@ -54,7 +59,7 @@ BINS     = $(TOOLS:%=$(B)/bin/%)
 UNITBINS = $(UNITS:%=$(B)/tests/%)
 BENCHBINS = $(B)/bench/bench_cnn
 
-.PHONY: all check asan valgrind bench demo fuzz lint install uninstall clean unit cli hostile
+.PHONY: all check asan valgrind bench demo fuzz lint install uninstall clean unit cli hostile FORCE
 
 all: $(LIB) $(BINS)
 
@@ -67,6 +72,15 @@ $(1)/%.o: %.c
 $(1)/libfermata.a: $$(call objs,$(1),$$(LIB_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
+
+# The data directories are compiled into cmd/: a change of PREFIX, BINDIR or DATADIR since
+# the last build rebuilds it (the file changes only then), as make install PREFIX= does.
+$(1)/datadir: FORCE
+	@mkdir -p $$(@D)
+	@echo '$$(DATADIR) $$(DATADIR_FROM_BIN)' | cmp -s - $$@ || \
+		echo '$$(DATADIR) $$(DATADIR_FROM_BIN)' >$$@
+
+$$(call objs,$(1),$$(CMD_SRCS) $$(TOOLS:%=cmd/%.c)): $(1)/datadir
 
 $(1)/bin/%: $(1)/cmd/%.o $$(call objs,$(1),$$(CMD_SRCS)) $(1)/libfermata.a
 	@mkdir -p $$(@D)

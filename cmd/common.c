@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,27 +113,47 @@ write_line(const char *line, size_t n_bytes)
 	return failed;
 }
 
+/* Whether the path snprintf made in buf (n, its return) fits and can be read. */
+static bool
+readable(const char *buf, size_t size, int n)
+{
+	return n > 0 && (size_t)n < size && access(buf, R_OK) == 0;
+}
+
 const char *
 find_shipped_file(const char *name, char *buf, size_t size)
 {
-	char exe[PATH_MAX];
-	ssize_t n;
+	char exe[PATH_MAX], data[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	const char *rel = FM_DATADIR_FROM_BIN;
+	char *slash = NULL;
 
-	snprintf(buf, size, "%s/%s", FM_DATADIR, name);
-	if (access(buf, R_OK) == 0)
-		return buf;
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-			if ((size_t)snprintf(buf, size, "%s/../../models/%s", exe, name) < size &&
-			    access(buf, R_OK) == 0)
-				return buf;
-		}
+		slash = strrchr(exe, '/');
 	}
-	snprintf(buf, size, "%s/%s", FM_DATADIR, name);
+	if (slash == NULL) {
+		snprintf(buf, size, "%s/%s", FM_DATADIR, name);
+		return buf;
+	}
+	*slash = '\0';
+	/* Installed: the data directory as seen from the binary's (../share/fermata), under
+	 * whatever prefix, even one that differs from the build's, or a tree moved since;
+	 * each leading ../ is taken off the directory, so that messages show a plain path. */
+	memcpy(data, exe, (size_t)(slash - exe) + 1);
+	while (strncmp(rel, "../", 3) == 0 && (slash = strrchr(data, '/')) != NULL &&
+	       slash != data) {
+		*slash = '\0';
+		rel += 3;
+	}
+	if (readable(buf, size, snprintf(buf, size, "%s/%s/%s", data, rel, name)))
+		return buf;
+	if (readable(buf, size, snprintf(buf, size, "%s/%s", FM_DATADIR, name)))
+		return buf;
+	/* The build tree: build/bin/TOOL and models/. */
+	if (readable(buf, size, snprintf(buf, size, "%s/../../models/%s", exe, name)))
+		return buf;
+	snprintf(buf, size, "%s/%s/%s", data, rel, name);
 	return buf;
 }
 

@@ -38,9 +38,12 @@ void protect_lines(void);
 int write_line(const char *line, size_t n_bytes);
 
 /*
- * A file shipped with fermata (a model, the profiles): the installed one in FM_DATADIR, else
- * the build tree's models/name (this binary is build/bin/TOOL), else the installed path
- * again, for the message that it is missing. The path is made in buf, which is returned.
+ * A file shipped with fermata (a model, the profiles): the installed one beside this binary
+ * (FM_DATADIR_FROM_BIN from its directory: ../share/fermata, so that an installation works
+ * under any PREFIX or DESTDIR, and moved), else the one in FM_DATADIR, the data directory
+ * compiled in, else the build tree's models/name (this binary is build/bin/TOOL), else the
+ * first path again, for the message that it is missing. The path is made in buf, which is
+ * returned.
  */
 const char *find_shipped_file(const char *name, char *buf, size_t size);
 
