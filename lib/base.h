@@ -14,6 +14,9 @@
  * struct audio_fft, cascade_xml_parse, RANK_SEED_PATH). So fm_ marks the contract, and a
  * search for the module's name finds everything of it. What one file keeps to itself is
  * static and takes no prefix.
+ *
+ * HACKING.md has the rest of the rules every module follows: the module map, the lifecycle
+ * verbs (_new/_free, _load/_save, _decode) and who owns what.
  */
 #ifndef FM_BASE_H
 #define FM_BASE_H

@@ -22,7 +22,7 @@
 
 #include "base.h"
 
-/* The seven FER2013 classes, in DESIGN.md's order everywhere. */
+/* The seven FER2013 classes, in this order everywhere: records, models, tables. */
 enum fm_emotion {
 	FM_ANGRY,
 	FM_DISGUST,
