@@ -19,9 +19,9 @@
 
 #include "cnn.h"
 #include "common.h"
+#include "face.h"
 #include "loop.h"
 #include "options.h"
-#include "dataset.h"
 #include "image.h"
 #include "mood.h"
 #include "ndjson.h"
@@ -59,8 +59,9 @@ struct opts {
  * not pay for a network's worth of buffers. */
 struct worker {
 	struct fm_cnn *net;
-	float *in, *probs, *flipped; /* MAX_BATCH faces, MAX_BATCH score vectors twice */
-	uint8_t *pixels;             /* one face, cropped and resized */
+	struct fm_face_classifier *classifier; /* over net */
+	float *probs;                          /* MAX_BATCH score vectors */
+	uint8_t *pixels;                       /* MAX_BATCH faces, cropped and resized */
 };
 
 struct classify {
@@ -186,12 +187,13 @@ open_model(const struct opts *o, struct classify *cl)
 			warnx("%s", e.msg);
 			return -1;
 		}
-		wk->in = malloc(MAX_BATCH * plane * sizeof *wk->in);
+		if (fm_face_classifier_new(wk->net, &wk->classifier, &e) == -1) {
+			warnx("model %s: %s", path, e.msg);
+			return -1;
+		}
 		wk->probs = malloc(MAX_BATCH * n_classes * sizeof *wk->probs);
-		wk->flipped = malloc(MAX_BATCH * n_classes * sizeof *wk->flipped);
-		wk->pixels = malloc(plane);
-		if (wk->in == NULL || wk->probs == NULL || wk->flipped == NULL ||
-		    wk->pixels == NULL) {
+		wk->pixels = malloc(MAX_BATCH * plane);
+		if (wk->probs == NULL || wk->pixels == NULL) {
 			warnx("out of memory");
 			return -1;
 		}
@@ -205,80 +207,12 @@ close_model(const struct opts *o, struct classify *cl)
 	for (int i = 0; cl->workers != NULL && i < o->common.jobs; i++) {
 		struct worker *wk = &cl->workers[i];
 
+		fm_face_classifier_free(wk->classifier);
 		fm_cnn_free(wk->net);
-		free(wk->in);
 		free(wk->probs);
-		free(wk->flipped);
 		free(wk->pixels);
 	}
 	free(cl->workers);
-}
-
-/*
- * A face's embedded crop (fer-detect --crops, --stream) as the model's input pixels:
- * {"side": n, "margin": m, "gray": base64 of n*n bytes}, cut again when the model wants
- * another side or margin. 0, 1 when the face has no crop, or -1 with err.
- */
-static int
-crop_pixels(const cJSON *face, const struct classify *cl, uint8_t *pixels, struct fm_err *err)
-{
-	const cJSON *crop = cJSON_GetObjectItemCaseSensitive(face, "crop");
-	const cJSON *side = cJSON_GetObjectItemCaseSensitive(crop, "side");
-	const cJSON *margin = cJSON_GetObjectItemCaseSensitive(crop, "margin");
-	uint8_t *gray;
-	size_t n;
-	int rc;
-
-	if (crop == NULL)
-		return 1;
-	if (!cJSON_IsNumber(side) || side->valuedouble < 1 || side->valuedouble > 4096 ||
-	    side->valuedouble != floor(side->valuedouble) || !cJSON_IsNumber(margin) ||
-	    !(margin->valuedouble >= 0 && margin->valuedouble <= 2))
-		return fm_err_set(err, FM_EFORMAT,
-		                  "face \"crop\" without a whole \"side\" "
-		                  "(1 to 4096) and a \"margin\" (0 to 2)");
-	n = (size_t)side->valuedouble * (size_t)side->valuedouble;
-	if ((gray = malloc(n)) == NULL)
-		return fm_err_set(err, FM_ENOMEM, "out of memory for a face crop");
-	rc = fm_ndjson_get_base64(crop, "gray", gray, n, &n, err);
-	if (rc == 0 && n != (size_t)side->valuedouble * (size_t)side->valuedouble)
-		rc = fm_err_set(err, FM_EFORMAT, "face \"crop\" holds %zu bytes, not side^2", n);
-	if (rc == 0)
-		rc = fm_face_recrop(gray, (uint32_t)side->valuedouble, (float)margin->valuedouble,
-		                    cl->margin, cl->side, pixels, err);
-	free(gray);
-	return rc;
-}
-
-/* Whether every face carries a crop, so that the image need not be read. */
-static bool
-all_cropped(const cJSON *faces)
-{
-	const cJSON *f;
-
-	cJSON_ArrayForEach(f, faces)
-	{
-		if (cJSON_GetObjectItemCaseSensitive(f, "crop") == NULL)
-			return false;
-	}
-	return true;
-}
-
-/* A face box from a record: numbers x, y, w, h with w, h >= 1. */
-static int
-face_box(const cJSON *face, int32_t box[4], struct fm_err *err)
-{
-	static const char *const keys[4] = {"x", "y", "w", "h"};
-
-	for (int k = 0; k < 4; k++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(face, keys[k]);
-
-		if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > 1e7 ||
-		    (k >= 2 && v->valuedouble < 1))
-			return fm_err_set(err, FM_EINVAL, "face without a valid \"%s\"", keys[k]);
-		box[k] = (int32_t)lrint(v->valuedouble);
-	}
-	return 0;
 }
 
 static int
@@ -309,13 +243,11 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 {
 	const struct classify *cl = arg;
 	const struct worker *wk = &cl->workers[thread];
-	struct fm_cnn *net = wk->net;
 	cJSON *faces = cJSON_GetObjectItemCaseSensitive(rec, "faces");
-	size_t plane = (size_t)cl->side * cl->side, n_classes = fm_cnn_n_classes(net);
+	size_t plane = (size_t)cl->side * cl->side, n_classes = fm_cnn_n_classes(wk->net);
 	struct fm_image img = {0};
 	struct fm_gray gray = {0};
-	float *in = wk->in, *probs = wk->probs, *flipped = wk->flipped;
-	uint8_t *pixels = wk->pixels;
+	const struct fm_gray *from = NULL;
 	const char *path;
 	int n_faces, rc = -1;
 
@@ -327,13 +259,14 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		return fm_err_set(err, FM_ELIMIT, "%d faces, limit %lld (see --max-faces)",
 		                  cJSON_GetArraySize(faces), cl->o->common.max_faces);
 	/* Faces that all carry their crop (fer-detect --stream) need no image, nor a path. */
-	if (faces == NULL || !all_cropped(faces)) {
+	if (faces == NULL || !fm_face_all_cropped(faces)) {
 		if (fm_ndjson_get_path(rec, &path, err) == -1)
 			return -1;
 		if (fm_image_load(path, cl->o->common.max_pixels, &img, err) == -1 ||
 		    fm_image_to_gray(&img, &gray, err) == -1)
 			goto done;
 		fm_image_free(&img);
+		from = &gray;
 	}
 	if (faces == NULL) {
 		/* A plain face image: the whole picture is the face. */
@@ -359,30 +292,19 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 
 		for (int k = 0; k < b; k++) {
 			cJSON *face = cJSON_GetArrayItem(faces, first + k);
-			int32_t box[4];
-			int got = crop_pixels(face, cl, pixels, err);
 
-			if (got == -1 || (got == 1 && (face_box(face, box, err) == -1 ||
-			                               fm_face_crop(&gray, box, cl->margin,
-			                                            cl->side, pixels, err) == -1)))
+			if (fm_face_pixels(face, from, cl->side, cl->margin,
+			                   wk->pixels + (size_t)k * plane, err) == -1)
 				goto done;
-			if (got == 0 && !cl->o->keep_crops)
+			if (!cl->o->keep_crops)
 				cJSON_DeleteItemFromObjectCaseSensitive(face, "crop");
-			fm_cnn_normalize(net, pixels, plane, in + (size_t)k * plane);
 		}
-		if (fm_cnn_forward(net, in, (size_t)b, 0, probs, err) == -1)
+		if (fm_face_classify(wk->classifier, wk->pixels, cl->side, (size_t)b, cl->o->tta,
+		                     wk->probs, err) == -1)
 			goto done;
-		if (cl->o->tta) {
-			for (int k = 0; k < b; k++)
-				fm_face_mirror(in + (size_t)k * plane, cl->side);
-			if (fm_cnn_forward(net, in, (size_t)b, 0, flipped, err) == -1)
-				goto done;
-			for (size_t k = 0; k < (size_t)b * n_classes; k++)
-				probs[k] = (probs[k] + flipped[k]) / 2;
-		}
 		for (int k = 0; k < b; k++)
-			if (label_face(cJSON_GetArrayItem(faces, first + k), net,
-			               probs + (size_t)k * n_classes, err) == -1)
+			if (label_face(cJSON_GetArrayItem(faces, first + k), wk->net,
+			               wk->probs + (size_t)k * n_classes, err) == -1)
 				goto done;
 	}
 	rc = 0;

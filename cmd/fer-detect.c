@@ -18,9 +18,9 @@
 
 #include "cascade.h"
 #include "common.h"
+#include "face.h"
 #include "loop.h"
 #include "options.h"
-#include "dataset.h"
 #include "image.h"
 #include "ndjson.h"
 
@@ -63,10 +63,6 @@ static const char *const cascade_dirs[] = {
     "/usr/share/opencv/lbpcascades",
 };
 #define N_CASCADE_DIRS (sizeof cascade_dirs / sizeof cascade_dirs[0])
-
-/* What fer-classify needs to read a face without the image: the shipped models' crop. */
-#define DEFAULT_CROP_SIDE 48
-#define DEFAULT_CROP_MARGIN 0.1
 
 struct opts {
 	struct common_opts common; /* --jobs, --max-faces, --max-line, --max-pixels, --progress */
@@ -268,23 +264,14 @@ add_crop(const struct opts *o, const struct fm_gray *gray, const struct fm_box *
          struct fm_err *err)
 {
 	const int32_t box[4] = {(int32_t)b->x, (int32_t)b->y, (int32_t)b->w, (int32_t)b->h};
-	size_t side = (size_t)o->crop_side;
-	uint8_t *pixels = malloc(side * side);
-	cJSON *crop = cJSON_CreateObject();
+	struct fm_crop crop = {(uint32_t)o->crop_side, o->crop_margin, NULL};
 	int rc = -1;
 
-	if (pixels == NULL || crop == NULL) {
+	if ((crop.gray = malloc((size_t)crop.side * crop.side)) == NULL)
 		fm_err_set(err, FM_ENOMEM, "out of memory for a face crop");
-	} else if (fm_face_crop(gray, box, (float)o->crop_margin, (uint32_t)side, pixels, err) ==
-	               0 &&
-	           fm_ndjson_set(crop, "side", cJSON_CreateNumber((double)side), err) == 0 &&
-	           fm_ndjson_set(crop, "margin", cJSON_CreateNumber(o->crop_margin), err) == 0 &&
-	           fm_ndjson_set_base64(crop, "gray", pixels, side * side, err) == 0) {
-		rc = fm_ndjson_set(face, "crop", crop, err);
-		crop = NULL;
-	}
-	cJSON_Delete(crop);
-	free(pixels);
+	else if (fm_face_crop(gray, box, (float)crop.margin, crop.side, crop.gray, err) == 0)
+		rc = fm_face_crop_encode(face, &crop, err);
+	free(crop.gray);
 	return rc;
 }
 
@@ -484,8 +471,8 @@ main(int argc, char *argv[])
 	    .detect = FM_DETECT_OPTS_DEFAULT,
 	    .equalize = true,
 	    .work_side = FM_PHOTO_WORK_SIDE_DEFAULT,
-	    .crop_side = DEFAULT_CROP_SIDE,
-	    .crop_margin = DEFAULT_CROP_MARGIN,
+	    .crop_side = FM_FACE_DEFAULT_SIDE, /* what the shipped models read */
+	    .crop_margin = FM_FACE_DEFAULT_MARGIN,
 	};
 	struct detect d = {.o = &o};
 	struct run r = {

@@ -23,6 +23,7 @@
 #include "options.h"
 #include "progress.h"
 #include "dataset.h"
+#include "face.h"
 #include "mood.h"
 #include "ndjson.h"
 #include "train.h"
@@ -57,14 +58,9 @@ static const char OPTIONS[] =
     "  --warmup epochs      linear warm-up before the cosine decay (default 1)\n"
     "  --weight-decay w     L2 on weights (default 5e-4 for sgd, 0.05 for adamw)\n";
 
-#define SIDE 48
 /* FER2013 pixels over every 10th training face: mean 131.2, standard deviation 78.4. */
 #define PIXEL_MEAN 131.2f
 #define PIXEL_STD 78.4f
-/* fer-detect's alt2 box covers 0.83 of a FER2013 crop's side, centred (measured by
- * scripts/refdata/crop-margin.sh on the validation faces): growing it by 0.1 per side frames
- * faces as the training set does. */
-#define CROP_MARGIN 0.1f
 
 struct opts {
 	struct common_opts common; /* --jobs (--threads) */
@@ -218,7 +214,7 @@ load_faces(const char *what, const char *path, const char *usage, struct fm_data
 
 	if (stat(path, &st) == -1)
 		err(STATUS_CANNOT_RUN, "%s", path);
-	rc = S_ISDIR(st.st_mode) ? fm_dataset_load_dir(path, SIDE, d, &e)
+	rc = S_ISDIR(st.st_mode) ? fm_dataset_load_dir(path, FM_FACE_DEFAULT_SIDE, d, &e)
 	                         : fm_dataset_load_csv(path, usage, d, &e);
 	if (rc == -1)
 		errx(STATUS_CANNOT_RUN, "%s: %s", what, e.msg);
@@ -462,12 +458,12 @@ train(const struct opts *o)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
 		fm_cnn_seed(net, (uint64_t)o->seed);
 	} else {
-		if (fm_cnn_new(o->arch, 1, SIDE, SIDE, (size_t)o->batch, (uint64_t)o->seed, &net,
-		               &e) == -1)
+		if (fm_cnn_new(o->arch, 1, FM_FACE_DEFAULT_SIDE, FM_FACE_DEFAULT_SIDE,
+		               (size_t)o->batch, (uint64_t)o->seed, &net, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "--arch: %s", e.msg);
 		if (fm_cnn_set_classes(net, names, FM_N_EMOTIONS, &e) == -1 ||
 		    fm_cnn_set_normalization(net, PIXEL_MEAN, PIXEL_STD, &e) == -1 ||
-		    fm_cnn_set_crop_margin(net, CROP_MARGIN, &e) == -1)
+		    fm_cnn_set_crop_margin(net, (float)FM_FACE_DEFAULT_MARGIN, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
 	}
 	if (fm_cnn_set_threads(net, (size_t)o->common.jobs, &e) == -1)

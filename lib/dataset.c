@@ -1,13 +1,11 @@
 /*
- * lib/dataset.c: FER2013-style face sets (folder tree or fer2013.csv) and the augmentation
- * that makes training samples from them. See dataset.h for the contract.
+ * lib/dataset.c: FER2013-style face sets (folder tree or fer2013.csv), and their samples as
+ * the network's input. See dataset.h for the contract.
  */
 #include "dataset.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,146 +295,10 @@ fm_dataset_free(struct fm_dataset *d)
 	memset(d, 0, sizeof *d);
 }
 
-/* Bilinear sample at (x, y) with the border repeated. */
-static float
-sample(const uint8_t *img, uint32_t side, float x, float y)
-{
-	float fx = floorf(x), fy = floorf(y);
-	int x0 = (int)fx, y0 = (int)fy, last = (int)side - 1;
-	float ax = x - fx, ay = y - fy;
-	int xa = x0 < 0 ? 0 : x0 > last ? last : x0;
-	int xb = x0 + 1 < 0 ? 0 : x0 + 1 > last ? last : x0 + 1;
-	int ya = y0 < 0 ? 0 : y0 > last ? last : y0;
-	int yb = y0 + 1 < 0 ? 0 : y0 + 1 > last ? last : y0 + 1;
-	float top = img[ya * side + xa] * (1 - ax) + img[ya * side + xb] * ax;
-	float bot = img[yb * side + xa] * (1 - ax) + img[yb * side + xb] * ax;
-
-	return top * (1 - ay) + bot * ay;
-}
-
-void
-fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a, struct fm_rng *rng,
-                 uint32_t out_side, float mean, float std, float *out)
-{
-	/* The output pixel centre (u, v) maps to source (x, y) through the inverse of
-	 * "flip, then rotate and zoom about the centre, then shift". */
-	float cs = (float)side / 2.0f, co = (float)out_side / 2.0f;
-	float step = (float)side / (float)out_side;
-	float m00 = step, m01 = 0, m10 = 0, m11 = step, tx = 0, ty = 0;
-	float bright = 0, contrast = 1;
-	int flip = 0;
-	size_t n = (size_t)out_side * out_side;
-
-	if (a != NULL && rng != NULL) {
-		float deg = (float)(fm_rng_uniform(rng) * 2 - 1) * a->max_rotate_deg;
-		float zoom = 1 + (float)(fm_rng_uniform(rng) * 2 - 1) * a->max_scale;
-		float rad = deg * 0.017453292f, c = cosf(rad) / zoom, s = sinf(rad) / zoom;
-
-		flip = a->flip && fm_rng_uniform(rng) < 0.5;
-		tx = (float)(fm_rng_uniform(rng) * 2 - 1) * a->max_shift;
-		ty = (float)(fm_rng_uniform(rng) * 2 - 1) * a->max_shift;
-		m00 = c * step;
-		m01 = -s * step;
-		m10 = s * step;
-		m11 = c * step;
-		bright = (float)(fm_rng_uniform(rng) * 2 - 1) * a->brightness;
-		contrast = 1 + (float)(fm_rng_uniform(rng) * 2 - 1) * a->contrast;
-	}
-	double sum = 0;
-	for (uint32_t v = 0; v < out_side; v++) {
-		for (uint32_t u = 0; u < out_side; u++) {
-			float du = (float)u + 0.5f - co, dv = (float)v + 0.5f - co;
-			float x = m00 * du + m01 * dv + cs - tx - 0.5f;
-			float y = m10 * du + m11 * dv + cs - ty - 0.5f;
-
-			if (flip)
-				x = (float)side - 1 - x;
-			float p = sample(face, side, x, y) / 255.0f;
-			out[v * out_side + u] = p;
-			sum += p;
-		}
-	}
-	float img_mean = (float)(sum / (double)n);
-	for (size_t k = 0; k < n; k++) {
-		float p = (out[k] - img_mean) * contrast + img_mean + bright;
-
-		out[k] = (p - mean) / std;
-	}
-}
-
 void
 fm_dataset_sample(const struct fm_dataset *d, size_t i, const struct fm_augment *a,
                   struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out)
 {
 	fm_face_to_input(d->pixels + i * (size_t)d->side * d->side, d->side, a, rng, out_side, mean,
 	                 std, out);
-}
-
-int
-fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint32_t side,
-             uint8_t *out, struct fm_err *err)
-{
-	double dx = (double)margin * box[2], dy = (double)margin * box[3];
-	long x = lrint(box[0] - dx), y = lrint(box[1] - dy);
-	long w = lrint(box[2] + 2 * dx), h = lrint(box[3] + 2 * dy);
-	struct fm_gray crop = {0}, small = {side, side, out};
-
-	if (box[2] < 1 || box[3] < 1 || w < 1 || h < 1)
-		return fm_err_set(err, FM_EINVAL, "face box too small");
-	/*
-	 * The crop is made whole before it is resized, so its size is memory: a box that a
-	 * record may claim (1e7 pixels a side) must not cost terabytes. A real face with its
-	 * margin covers the image at most a few times over.
-	 */
-	if ((uint64_t)w * (uint64_t)h > FM_FACE_MAX_CROP_AREA(img))
-		return fm_err_set(err, FM_ELIMIT,
-		                  "face box of %ldx%ld pixels with its margin, far larger than the "
-		                  "%" PRIu32 "x%" PRIu32 " image",
-		                  w, h, img->width, img->height);
-	if (fm_gray_crop(img, (int32_t)x, (int32_t)y, (uint32_t)w, (uint32_t)h, &crop, err) == -1)
-		return -1;
-	fm_gray_resize(&crop, &small);
-	fm_gray_free(&crop);
-	return 0;
-}
-
-int
-fm_face_recrop(const uint8_t *crop, uint32_t crop_side, float crop_margin, float margin,
-               uint32_t side, uint8_t *out, struct fm_err *err)
-{
-	const struct fm_gray src = {crop_side, crop_side, (uint8_t *)crop};
-	double unit, at, size;
-	int32_t box[4];
-
-	if (crop_side == 0 || side == 0 || !(crop_margin > -0.4f) || !(margin > -0.4f) ||
-	    crop_margin > 10 || margin > 10)
-		return fm_err_set(err, FM_EINVAL,
-		                  "face crop of side %u, margin %g, as side %u, "
-		                  "margin %g",
-		                  crop_side, crop_margin, side, margin);
-	if (crop_side == side && crop_margin == margin) {
-		memcpy(out, crop, (size_t)side * side);
-		return 0;
-	}
-	unit = crop_side / (1.0 + 2.0 * crop_margin); /* the face box's side in crop pixels */
-	at = (crop_margin - margin) * unit;
-	size = (1.0 + 2.0 * margin) * unit;
-	box[0] = box[1] = (int32_t)lrint(at);
-	box[2] = box[3] = size < 1 ? 1 : (int32_t)lrint(size);
-	return fm_face_crop(&src, box, 0, side, out, err);
-}
-
-void
-fm_face_mirror(float *img, uint32_t side)
-{
-	for (uint32_t y = 0; y < side; y++) {
-		float *row = img + (size_t)y * side;
-
-		for (uint32_t x = 0; x < side / 2; x++) {
-			float t = row[x];
-
-			row[x] = row[side - 1 - x];
-			row[side - 1 - x] = t;
-		}
-	}
 }

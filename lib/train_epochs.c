@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "face.h"
+
 static int
 check_shapes(const struct fm_cnn *net, const struct fm_dataset *d, uint32_t *side,
              struct fm_err *err)
@@ -74,8 +76,8 @@ fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_t
 		for (size_t k = 0; k < b; k++) {
 			size_t i = order[first + k];
 
-			fm_dataset_sample(d, i, &o->augment, &rng, side, mean / 255.0f,
-			                  std / 255.0f, in + k * side * side);
+			fm_dataset_sample(d, i, &o->augment, &rng, side, mean, std,
+			                  in + k * side * side);
 			labels[k] = d->labels[i];
 		}
 		if (fm_cnn_schedule(&o->schedule,
@@ -115,48 +117,30 @@ int
 fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
                   struct fm_confusion *m, struct fm_err *err)
 {
+	struct fm_face_classifier *fc = NULL;
 	uint32_t side;
-	size_t max = fm_cnn_max_batch(net), plane;
-	float *in = NULL, *probs = NULL, *flipped = NULL, mean, std;
+	float *probs = NULL;
 	int rc = -1;
 
 	memset(m, 0, sizeof *m);
 	if (check_shapes(net, d, &side, err) == -1)
 		return -1;
-	plane = (size_t)side * side;
-	fm_cnn_normalization(net, &mean, &std);
-	in = malloc(max * plane * sizeof *in);
-	probs = malloc(max * FM_N_EMOTIONS * sizeof *probs);
-	flipped = malloc(max * FM_N_EMOTIONS * sizeof *flipped);
-	if (in == NULL || probs == NULL || flipped == NULL) {
+	/* The faces go the way fer-classify's go, so that both give one face one answer. */
+	if (fm_face_classifier_new(net, &fc, err) == -1)
+		return -1;
+	probs = malloc(d->n * FM_N_EMOTIONS * sizeof *probs);
+	if (probs == NULL) {
 		fm_err_set(err, FM_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (size_t first = 0; first < d->n; first += max) {
-		size_t b = d->n - first < max ? d->n - first : max;
-
-		for (size_t k = 0; k < b; k++)
-			fm_dataset_sample(d, first + k, NULL, NULL, side, mean / 255.0f,
-			                  std / 255.0f, in + k * plane);
-		if (fm_cnn_forward(net, in, b, 0, probs, err) == -1)
-			goto done;
-		if (flip_tta) {
-			for (size_t k = 0; k < b; k++)
-				fm_face_mirror(in + k * plane, side);
-			if (fm_cnn_forward(net, in, b, 0, flipped, err) == -1)
-				goto done;
-			for (size_t k = 0; k < b * FM_N_EMOTIONS; k++)
-				probs[k] = (probs[k] + flipped[k]) / 2;
-		}
-		for (size_t k = 0; k < b; k++)
-			m->count[d->labels[first + k]]
-			        [fm_mood_top_float(probs + k * FM_N_EMOTIONS)]++;
-	}
+	if (fm_face_classify(fc, d->pixels, d->side, d->n, flip_tta != 0, probs, err) == -1)
+		goto done;
+	for (size_t k = 0; k < d->n; k++)
+		m->count[d->labels[k]][fm_mood_top_float(probs + k * FM_N_EMOTIONS)]++;
 	rc = 0;
 done:
-	free(in);
 	free(probs);
-	free(flipped);
+	fm_face_classifier_free(fc);
 	return rc;
 }
 

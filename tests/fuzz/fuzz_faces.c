@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_faces.c: the face arithmetic that fer-classify does on what a record says
- * (lib/dataset.c): a box of any numbers, as a record's "x", "y", "w", "h" may hold them
+ * (lib/face.c): a box of any numbers, as a record's "x", "y", "w", "h" may hold them
  * within fer-classify's bounds, cut from an image; and an embedded crop of any side and
  * margin cut again for a model of another side and margin. The first 24 bytes give the
  * sizes, margins and box; the rest are pixels, repeated as needed.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "face.h"
 #include "image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,8 +1,7 @@
 /*
  * tests/unit/test_dataset.c: face sets load from folders and fer2013.csv in a fixed order,
- * refuse what is not a face set, and augmentation is exact when off and reproducible when
- * on; face crops take any box a record may claim. The FER2013 check skips when
- * ../shared/fer2013 is absent.
+ * and refuse what is not a face set. The FER2013 check skips when ../shared/fer2013 is
+ * absent. The faces' way to the network is tests/unit/test_face.c's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,105 +168,6 @@ csv_rows_are_selected_by_usage(void **state)
 }
 
 static void
-unaugmented_sample_is_the_normalised_face(void **state)
-{
-	uint8_t face[16];
-	float out[16];
-
-	(void)state;
-	for (int i = 0; i < 16; i++)
-		face[i] = (uint8_t)(i * 17);
-	fm_face_to_input(face, 4, NULL, NULL, 4, 0.5f, 0.25f, out);
-	for (int i = 0; i < 16; i++)
-		assert_float_equal(out[i], (face[i] / 255.0f - 0.5f) / 0.25f, 1e-5);
-}
-
-/* A flip only: the mirror image, exactly (the bilinear weights are 0 and 1). */
-static void
-flip_mirrors_the_face(void **state)
-{
-	struct fm_augment flip = {1, 0, 0, 0, 0, 0};
-	uint8_t face[36];
-	float out[36];
-	struct fm_rng rng;
-	int flipped = 0;
-
-	(void)state;
-	for (int i = 0; i < 36; i++)
-		face[i] = (uint8_t)(i * 7);
-	fm_rng_seed(&rng, 3);
-	for (int tries = 0; tries < 8; tries++) {
-		fm_face_to_input(face, 6, &flip, &rng, 6, 0, 1, out);
-		if (fabsf(out[0] - face[0] / 255.0f) < 1e-6)
-			continue;
-		for (int y = 0; y < 6; y++)
-			for (int x = 0; x < 6; x++)
-				assert_float_equal(out[y * 6 + x], face[y * 6 + 5 - x] / 255.0f,
-				                   1e-5);
-		flipped++;
-	}
-	assert_true(flipped > 0 && flipped < 8);
-}
-
-static void
-augmentation_repeats_from_the_seed(void **state)
-{
-	struct fm_augment a = {1, 4, 10, 0.1f, 0.1f, 0.2f};
-	uint8_t face[48 * 48];
-	float x[48 * 48], y[48 * 48];
-	struct fm_rng r1, r2;
-
-	(void)state;
-	for (int i = 0; i < 48 * 48; i++)
-		face[i] = (uint8_t)((i * 31) % 251);
-	fm_rng_seed(&r1, 42);
-	fm_rng_seed(&r2, 42);
-	fm_face_to_input(face, 48, &a, &r1, 48, 0.5f, 0.25f, x);
-	fm_face_to_input(face, 48, &a, &r2, 48, 0.5f, 0.25f, y);
-	assert_memory_equal(x, y, sizeof x);
-	for (int i = 0; i < 48 * 48; i++)
-		assert_true(isfinite(x[i]));
-}
-
-/* A record may claim any box: one far larger than the image is refused, not allocated. */
-static void
-face_crop_bounds_the_memory_a_box_may_take(void **state)
-{
-	uint8_t pixels[100 * 100], out[48 * 48], again[48 * 48];
-	struct fm_gray img = {100, 100, pixels};
-	struct fm_err err;
-
-	(void)state;
-	memset(pixels, 77, sizeof pixels);
-	/* A face that fills the image, with a margin that leaves it on every side. */
-	assert_int_equal(
-	    fm_face_crop(&img, (const int32_t[4]){0, 0, 100, 100}, 0.4f, 48, out, &err), 0);
-	for (size_t i = 0; i < sizeof out; i++)
-		assert_int_equal(out[i], 77);
-	/* Partly outside and past the corner: edges repeat. */
-	assert_int_equal(
-	    fm_face_crop(&img, (const int32_t[4]){90, -30, 60, 60}, 0.1f, 48, out, &err), 0);
-	assert_int_equal(out[0], 77);
-	/* 1e7 pixels a side, as a hostile record may say: FM_ELIMIT, not terabytes. */
-	assert_int_equal(
-	    fm_face_crop(&img, (const int32_t[4]){0, 0, 10000000, 10000000}, 0.1f, 48, out, &err),
-	    -1);
-	assert_int_equal(err.code, FM_ELIMIT);
-	assert_non_null(strstr(err.msg, "far larger than the 100x100 image"));
-	/* A small image still takes a box of 4 Mpixels with its margin (2048 a side). */
-	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){0, 0, 2048, 2048}, 0, 48, out, &err),
-	                 0);
-	assert_int_equal(fm_face_crop(&img, (const int32_t[4]){0, 0, 2049, 2048}, 0, 48, out, &err),
-	                 -1);
-	/* A crop cut again with the margin it has is itself. */
-	assert_int_equal(fm_face_recrop(out, 48, 0.1f, 0.1f, 48, again, &err), 0);
-	assert_memory_equal(out, again, sizeof out);
-	assert_int_equal(fm_face_recrop(out, 48, 0.1f, 0.5f, 48, again, &err), 0);
-	assert_int_equal(fm_face_recrop(out, 48, 0.1f, 11, 48, again, &err), -1);
-	assert_int_equal(err.code, FM_EINVAL);
-}
-
-static void
 fer2013_validation_split_loads_whole(void **state)
 {
 	const char *dir = "../shared/fer2013/val";
@@ -295,10 +194,6 @@ main(void)
 	    cmocka_unit_test(folder_tree_loads_in_class_then_name_order),
 	    cmocka_unit_test(foreign_folder_and_bad_image_are_errors),
 	    cmocka_unit_test(csv_rows_are_selected_by_usage),
-	    cmocka_unit_test(unaugmented_sample_is_the_normalised_face),
-	    cmocka_unit_test(flip_mirrors_the_face),
-	    cmocka_unit_test(augmentation_repeats_from_the_seed),
-	    cmocka_unit_test(face_crop_bounds_the_memory_a_box_may_take),
 	    cmocka_unit_test(fer2013_validation_split_loads_whole),
 	};
 

@@ -1,0 +1,168 @@
+/*
+ * lib/face.h: one path from an image or a crop to the network's input, for training,
+ * evaluation and inference alike: cut a face box out of an image (with a margin), cut an
+ * embedded crop again for another side or margin, mirror, normalise (and, for training,
+ * augment) into the network's input; the crop record fer-detect embeds and fer-classify
+ * reads; the face box a record claims; and classifying a batch of faces, with or without
+ * test-time augmentation (the mean of a face's and its mirror image's probabilities).
+ *
+ * Augmentation is one affine warp per sample (horizontal flip, rotation, scale, shift about
+ * the centre, sampled bilinearly with the border repeated) followed by brightness and
+ * contrast, all drawn from the caller's struct fm_rng, so a run is reproducible from its seed.
+ */
+#ifndef FM_FACE_H
+#define FM_FACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "base.h"
+#include "cnn.h"
+#include "image.h"
+
+/*
+ * The face as the shipped models see it: FER2013's 48 x 48 pixels, and the detected box
+ * grown by 0.1 of its side on each side. fer-detect's alt2 box covers 0.83 of a FER2013
+ * crop's side, centred (scripts/refdata/crop-margin.sh on the validation faces): growing it by 0.1
+ * per side frames faces as the training set does. fer-train builds models of this side and
+ * margin, and fer-detect embeds crops of it unless told otherwise.
+ */
+#define FM_FACE_DEFAULT_SIDE 48
+#define FM_FACE_DEFAULT_MARGIN 0.1
+
+/* What an embedded crop may claim: a side of 1 to this, a margin of 0 to FM_FACE_MAX_MARGIN. */
+#define FM_FACE_MAX_CROP_SIDE 4096
+#define FM_FACE_MAX_MARGIN 2
+
+struct fm_augment {
+	int flip;        /* mirror left-right with probability 1/2 */
+	float max_shift; /* uniform shift in [-max_shift, max_shift] pixels, each axis */
+	float max_rotate_deg;
+	float max_scale;  /* zoom uniform in [1 - max_scale, 1 + max_scale] */
+	float brightness; /* add uniform [-b, b] (pixel values in 0..1) */
+	float contrast;   /* scale about the mean by uniform [1 - c, 1 + c] */
+};
+
+/*
+ * An 8-bit side x side face as the network's input: out_side x out_side floats normalised
+ * as (p - mean) / std, mean and std in pixel units (0 to 255) as fm_cnn_normalization gives
+ * them. With a NULL augmentation (or a NULL rng) the face is only resized to out_side, and
+ * when the sides agree each value is exactly fm_cnn_normalize's: that is what evaluation and
+ * classification see. With both, the face is warped at random for training.
+ */
+void fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a,
+                      struct fm_rng *rng, uint32_t out_side, float mean, float std, float *out);
+
+/*
+ * A face as a network sees it: the box (x, y, w, h in img's pixels, w and h >= 1) grown by
+ * margin times its width and height on each side, cut out of img with the edge pixels
+ * repeated where the grown box leaves the image, and resized to side x side (bilinear)
+ * into out (side * side bytes). FM_EINVAL for an empty box; FM_ELIMIT when the grown box
+ * covers more than FM_FACE_MAX_CROP_AREA(img) pixels, since the cut is held in memory;
+ * FM_ENOMEM.
+ */
+#define FM_FACE_MAX_CROP_AREA(img)                                                                 \
+	(4 * (uint64_t)(img)->width * (img)->height > ((uint64_t)1 << 22)                          \
+	     ? 4 * (uint64_t)(img)->width * (img)->height                                          \
+	     : ((uint64_t)1 << 22))
+int fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, uint32_t side,
+                 uint8_t *out, struct fm_err *err);
+
+/*
+ * A face crop made with one margin and side, as another: crop (crop_side x crop_side bytes)
+ * covers a face box grown by crop_margin per side, as fm_face_crop cuts it; out (side x
+ * side) gets the same box grown by margin instead, resized again, with the crop's edge
+ * repeated where the new margin reaches beyond it. A plain copy when the two agree, so that
+ * a crop made for the model is used as it is. FM_EINVAL for a crop_side of 0 or a margin
+ * below -0.4, FM_ENOMEM.
+ */
+int fm_face_recrop(const uint8_t *crop, uint32_t crop_side, float crop_margin, float margin,
+                   uint32_t side, uint8_t *out, struct fm_err *err);
+
+/* Mirror a side x side float image left to right, in place. */
+void fm_face_mirror(float *img, uint32_t side);
+
+/*
+ * The face box a record's face claims: numbers "x", "y", "w", "h", finite and of magnitude
+ * at most 1e7, with w and h at least 1, rounded to whole pixels into box. FM_EINVAL naming
+ * the first member that is not so.
+ */
+int fm_face_get_box(const cJSON *face, int32_t box[4], struct fm_err *err);
+
+/*
+ * The crop record, a face's "crop": {"side": n, "margin": m, "gray": base64 of the n * n
+ * bytes}, the face box grown by m per side as fm_face_crop cuts it. It lets a face be read
+ * without its image (fer-detect --crops, --stream).
+ */
+struct fm_crop {
+	uint32_t side; /* 1 to FM_FACE_MAX_CROP_SIDE */
+	double margin; /* 0 to FM_FACE_MAX_MARGIN */
+	uint8_t *gray; /* side * side bytes, row-major */
+};
+
+/* Set face's "crop" to c (its gray is only read). FM_ENOMEM, FM_EINVAL. */
+int fm_face_crop_encode(cJSON *face, const struct fm_crop *c, struct fm_err *err);
+
+/*
+ * Read face's "crop" into *c, whose gray is then malloc'd (fm_face_crop_free frees it).
+ * 1, with *c zeroed, when the face has no "crop"; 0; -1 with FM_EFORMAT when the crop is
+ * not as above (a side out of range or not whole, a margin out of range, a "gray" that is
+ * not base64 of side * side bytes), FM_ELIMIT or FM_ENOMEM.
+ */
+int fm_face_crop_decode(const cJSON *face, struct fm_crop *c, struct fm_err *err);
+void fm_face_crop_free(struct fm_crop *c);
+
+/* Whether every face of the array carries a "crop", so that its image need not be read. */
+bool fm_face_all_cropped(const cJSON *faces);
+
+/*
+ * A record's face as the network's input pixels, side x side with the box grown by margin:
+ * its crop cut again (fm_face_recrop) when it has one, else its box (fm_face_get_box) cut
+ * out of img (fm_face_crop). img may be NULL when the face has a crop. The errors of those.
+ */
+int fm_face_pixels(const cJSON *face, const struct fm_gray *img, uint32_t side, float margin,
+                   uint8_t *out, struct fm_err *err);
+
+/*
+ * --max-faces: which faces to keep of n when there may be at most max: the max most certain
+ * by detector score (score[i]; NaN for a face without one, which is less certain than any
+ * score), ties going to the earlier face. keep[i] says whether face i stays; the faces kept
+ * keep their order. *n_kept is min(n, max). FM_ENOMEM.
+ */
+int fm_face_most_certain(const double *score, size_t n, size_t max, bool *keep, size_t *n_kept,
+                         struct fm_err *err);
+
+/*
+ * The same on a record: when rec's "faces" array holds more than max faces, delete all but
+ * the max most certain by their "score" (fm_face_most_certain; a face whose "score" is not
+ * a number has none) and add the number deleted to rec's "faces_dropped" (set when absent
+ * or not a count). A record without a "faces" array is left alone. FM_ENOMEM.
+ */
+int fm_face_limit(cJSON *rec, size_t max, struct fm_err *err);
+
+/*
+ * Classifying faces with a network (lib/cnn) whose input is 1 x S x S: an object holding
+ * the input and score buffers for the network's largest batch, so that a batch allocates
+ * nothing. It borrows net, which must outlive it, and uses it (its activations) when
+ * classifying: one per thread.
+ */
+struct fm_face_classifier;
+
+/* FM_EINVAL for a network whose input is not one square gray channel; FM_ENOMEM. */
+int fm_face_classifier_new(struct fm_cnn *net, struct fm_face_classifier **out, struct fm_err *err);
+void fm_face_classifier_free(struct fm_face_classifier *fc);
+
+/*
+ * Classify n faces, each side x side bytes one after another (the network's input side, or
+ * another that fm_face_to_input resizes), in batches of the network's max batch, in
+ * inference mode: probs gets n times the network's class count probabilities, face after
+ * face. With tta, each face's probabilities are the mean of the face's and its mirror
+ * image's. The errors of fm_cnn_forward.
+ */
+int fm_face_classify(struct fm_face_classifier *fc, const uint8_t *faces, uint32_t side, size_t n,
+                     bool tta, float *probs, struct fm_err *err);
+
+#endif
