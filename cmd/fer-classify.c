@@ -37,7 +37,7 @@ static const char OPTIONS[] =
     "  --fast               the small shipped model: several times faster, less accurate\n"
     "  --jobs n             images classified at once (default: online processors)\n"
     "  --keep-crops         keep the faces' \"crop\" (fer-detect --crops) in the output\n"
-    "  --max-faces n        refuse records with more faces (default 1000)\n"
+    "  --max-faces n        keep the n most certain faces of a record (default 1000)\n"
     "  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
     "                       installed with fermata or in the build tree's models/)\n"
     "  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
@@ -255,9 +255,9 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		return fm_err_set(err, FM_EINVAL, "\"faces\" is not an array");
 	if (faces != NULL && cJSON_GetArraySize(faces) == 0)
 		return 0; /* nothing to read: the record passes as it came */
-	if (faces != NULL && cJSON_GetArraySize(faces) > cl->o->common.max_faces)
-		return fm_err_set(err, FM_ELIMIT, "%d faces, limit %lld (see --max-faces)",
-		                  cJSON_GetArraySize(faces), cl->o->common.max_faces);
+	/* As fer-detect does: the most certain faces stay, the record says how many went. */
+	if (fm_face_limit(rec, (size_t)cl->o->common.max_faces, err) == -1)
+		return -1;
 	/* Faces that all carry their crop (fer-detect --stream) need no image, nor a path. */
 	if (faces == NULL || !fm_face_all_cropped(faces)) {
 		if (fm_ndjson_get_path(rec, &path, err) == -1)

@@ -309,6 +309,40 @@ faces_json(const struct opts *o, const struct fm_gray *gray, const struct fm_box
 	return faces;
 }
 
+/*
+ * --max-faces: the most certain boxes moved to the front, in their order, as fer-classify
+ * keeps a record's faces (lib/face); *kept says how many.
+ */
+static int
+most_certain(struct fm_box *boxes, size_t n, size_t max, size_t *kept, struct fm_err *err)
+{
+	double *score;
+	bool *keep;
+	int rc = -1;
+
+	*kept = n;
+	if (n <= max)
+		return 0;
+	score = malloc(n * sizeof *score);
+	keep = malloc(n * sizeof *keep);
+	if (score == NULL || keep == NULL) {
+		fm_err_set(err, FM_ENOMEM, "out of memory for %zu faces", n);
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		score[i] = fm_box_score(boxes[i].neighbors);
+	if (fm_face_most_certain(score, n, max, keep, kept, err) == -1)
+		goto done;
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (keep[i])
+			boxes[k++] = boxes[i];
+	rc = 0;
+done:
+	free(score);
+	free(keep);
+	return rc;
+}
+
 /* Find the faces of a decoded image and set the record's fields. */
 static int
 detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *rec,
@@ -328,10 +362,11 @@ detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *re
 	if (fm_cascade_detect_photo(d->cascade, d->detectors[thread], &gray, &photo, &boxes, &n,
 	                            err) == -1)
 		goto fail;
-	size_t kept = n > (size_t)d->o->common.max_faces ? (size_t)d->o->common.max_faces : n;
+	size_t kept;
+	if (most_certain(boxes, n, (size_t)d->o->common.max_faces, &kept, err) == -1)
+		goto fail;
 	cJSON *faces = faces_json(d->o, &gray, boxes, kept, err);
-	/* Boxes come most certain first: the ones over the limit are the least sure, and the
-	 * record says how many went. */
+	/* The record says how many went. */
 	if (faces != NULL && kept < n &&
 	    fm_ndjson_set(rec, "faces_dropped", cJSON_CreateNumber((double)(n - kept)), err) ==
 	        -1) {

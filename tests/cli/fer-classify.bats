@@ -341,15 +341,34 @@ POOLED='def weight: (if (.w | type) == "number" and .w > 0 and (.h | type) == "n
 	done
 }
 
-@test "--max-faces refuses a record with more faces; --max-line a longer line" {
-	face='{"x":0,"y":0,"w":48,"h":48}'
-	printf '{"path":"face.pgm","faces":[%s,%s,%s]}\n{"path":"face.pgm","faces":[%s]}\n' \
-		"$face" "$face" "$face" "$face" >in.ndjson
+@test "--max-faces keeps the most certain faces and says how many went; --max-line a longer line" {
+	face='{"x":0,"y":0,"w":48,"h":48'
+	printf '{"path":"face.pgm","faces":[%s,"score":0.5},%s},%s,"score":0.9},%s,"score":0.7}],"faces_dropped":1}\n{"path":"face.pgm","faces":[%s}]}\n' \
+		"$face" "$face" "$face" "$face" "$face" >in.ndjson
 	run --separate-stderr "$FC" --max-faces 2 <in.ndjson
-	[ "$status" -eq 1 ]
-	[[ ${lines[0]} == *'"error":"3 faces, limit 2 (see --max-faces)"'* ]]
-	jq -e '.faces[0].emotion' <<<"${lines[1]}" >/dev/null
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# The two with the highest "score", in their order; a face without one is the least sure.
+	[ "$(jq -c '[.faces[] | .score]' <<<"${lines[0]}")" = '[0.9,0.7]' ]
+	[ "$(jq '.faces_dropped' <<<"${lines[0]}")" -eq 3 ]
+	jq -e '.faces[0].emotion and .faces[1].emotion' <<<"${lines[0]}" >/dev/null
+	jq -e '(.faces | length) == 1 and .faces[0].emotion and (has("faces_dropped") | not)' \
+		<<<"${lines[1]}" >/dev/null
 	run --separate-stderr "$FC" --max-line 40 <in.ndjson
 	[ "$status" -eq 1 ]
 	[[ ${lines[0]} == *'line is longer than 40 bytes'* ]]
+}
+
+@test "--max-faces keeps the same faces in fer-detect and in fer-classify" {
+	need_photos
+	"$FM_BIN/fer-detect" "$FM_TESTDATA/photos/vlfeat-team.jpg" >all.ndjson
+	[ "$(jq '.faces | length' all.ndjson)" -gt 2 ]
+	# The detector's order is its certainty: reverse it, and fer-classify still finds them.
+	jq -c '.faces |= reverse' all.ndjson >reversed.ndjson
+	"$FM_BIN/fer-detect" --max-faces 2 "$FM_TESTDATA/photos/vlfeat-team.jpg" >two.ndjson
+	run --separate-stderr "$FC" --max-faces 2 <reversed.ndjson
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.faces[] | {x, y, w, h}] | sort' <<<"$output")" = \
+		"$(jq -c '[.faces[] | {x, y, w, h}] | sort' two.ndjson)" ]
+	[ "$(jq '.faces_dropped' <<<"$output")" = "$(jq '.faces_dropped' two.ndjson)" ]
 }

@@ -3,7 +3,9 @@
  * (lib/face.c): a box of any numbers, as a record's "x", "y", "w", "h" may hold them
  * within fer-classify's bounds, cut from an image; and an embedded crop of any side and
  * margin cut again for a model of another side and margin. The first 24 bytes give the
- * sizes, margins and box; the rest are pixels, repeated as needed.
+ * sizes, margins and box; the rest are pixels, repeated as needed. The rest is also read as
+ * a record's face, whose crop record or box gives the pixels (fm_face_pixels), and as a
+ * record whose faces --max-faces limits (fm_face_limit).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +67,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)fm_face_recrop(crop, crop_side, crop_margin, margin, side, out, &err);
 		(void)fm_face_crop(&img, box, margin, side, out, &err);
 	}
+	cJSON *face =
+	    size > HEAD ? cJSON_ParseWithLength((const char *)data + HEAD, size - HEAD) : NULL;
+	if (out != NULL && img.pixels != NULL && cJSON_IsObject(face)) {
+		(void)fm_face_pixels(face, &img, side, margin, out, &err);
+		(void)fm_face_limit(face, 1 + data[0] % 4, &err);
+	}
+	cJSON_Delete(face);
 	free(img.pixels);
 	free(crop);
 	free(out);
