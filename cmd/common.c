@@ -24,14 +24,14 @@
 void
 warn_printable(const char *where, const char *why)
 {
-	size_t n = strlen(where) + strlen(why) + 3;
+	size_t n = (where != NULL ? strlen(where) + 2 : 0) + strlen(why) + 1;
 	char *line = malloc(n);
 
 	if (line == NULL) {
 		warnx("%s", why);
 		return;
 	}
-	snprintf(line, n, "%s: %s", where, why);
+	snprintf(line, n, "%s%s%s", where != NULL ? where : "", where != NULL ? ": " : "", why);
 	for (char *c = line; *c != '\0'; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';

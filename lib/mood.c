@@ -137,6 +137,19 @@ fm_mood_scores_decode(const cJSON *scores, double p[FM_N_EMOTIONS], struct fm_er
 	return 0;
 }
 
+int
+fm_mood_scores_parse(const char *json, double p[FM_N_EMOTIONS], struct fm_err *err)
+{
+	cJSON *doc = cJSON_Parse(json);
+	int rc;
+
+	if (doc == NULL)
+		return fm_err_set(err, FM_EFORMAT, "not JSON");
+	rc = fm_mood_scores_decode(doc, p, err);
+	cJSON_Delete(doc);
+	return rc;
+}
+
 /* One face's (or a bare record's) distribution. */
 static int
 face_scores(const cJSON *face, double p[FM_N_EMOTIONS], struct fm_err *err)

@@ -72,6 +72,8 @@ double fm_mood_decay(double dt_sec, double half_life_sec);
  * FM_EFORMAT.
  */
 int fm_mood_scores_decode(const cJSON *scores, double p[FM_N_EMOTIONS], struct fm_err *err);
+/* The same from JSON text (an option's argument); FM_EFORMAT also for text that is not JSON. */
+int fm_mood_scores_parse(const char *json, double p[FM_N_EMOTIONS], struct fm_err *err);
 
 /*
  * The moment's distribution from one record (a photo, a frame), the rule of fermata(7)'s

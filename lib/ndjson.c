@@ -499,6 +499,66 @@ fm_ndjson_set(cJSON *rec, const char *key, cJSON *item, struct fm_err *err)
 	return 0;
 }
 
+static bool
+listed(const char *const names[], const char *name)
+{
+	for (size_t k = 0; names != NULL && names[k] != NULL; k++)
+		if (strcmp(names[k], name) == 0)
+			return true;
+	return false;
+}
+
+int
+fm_ndjson_adopt(cJSON *dst, cJSON *src, const char *const skip[], const char *const rename[],
+                struct fm_err *err)
+{
+	cJSON *m;
+
+	if (!cJSON_IsObject(dst) || !cJSON_IsObject(src))
+		return fm_err_set(err, FM_EINVAL, "adopting the members of %s into %s",
+		                  type_name(src), type_name(dst));
+	while ((m = src->child) != NULL) {
+		const char *key = m->string;
+
+		for (size_t k = 0; rename != NULL && rename[k] != NULL && rename[k + 1] != NULL;
+		     k += 2)
+			if (strcmp(key, rename[k]) == 0) {
+				key = rename[k + 1];
+				break;
+			}
+		if (listed(skip, m->string) || cJSON_GetObjectItemCaseSensitive(dst, key) != NULL) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(src, m));
+			continue;
+		}
+		/* cJSON copies key before it frees the member's old name, which key may be. */
+		cJSON_DetachItemViaPointer(src, m);
+		if (!cJSON_AddItemToObject(dst, key, m)) {
+			cJSON_Delete(m);
+			return fm_err_set(err, FM_ENOMEM, "out of memory for a member");
+		}
+	}
+	return 0;
+}
+
+int
+fm_ndjson_pick(const cJSON *rec, const char *const keys[], cJSON **out, struct fm_err *err)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	for (size_t k = 0; o != NULL && keys[k] != NULL; k++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, keys[k]);
+		cJSON *copy = v != NULL ? cJSON_Duplicate(v, true) : NULL;
+		if (v != NULL && (copy == NULL || !cJSON_AddItemToObject(o, keys[k], copy))) {
+			cJSON_Delete(copy);
+			cJSON_Delete(o);
+			o = NULL;
+		}
+	}
+	if ((*out = o) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a record");
+	return 0;
+}
+
 int
 fm_ndjson_set_text(cJSON *rec, const char *key, const char *s, size_t n_bytes, size_t max_bytes,
                    struct fm_err *err)

@@ -112,6 +112,23 @@ bool fm_ndjson_has_error(const cJSON *rec);
 int fm_ndjson_set(cJSON *rec, const char *key, cJSON *item, struct fm_err *err);
 
 /*
+ * Pass-through into a record made anew (recommend's song records): move src's members to the
+ * end of dst in src's order, except those named in skip, and those whose name (after rename)
+ * dst already has, which are deleted: of duplicate names the first counts, as everywhere.
+ * skip is a NULL-terminated list of names, rename a NULL-terminated list of pairs (old
+ * name, new name); either may be NULL. src is left empty. FM_EINVAL when dst or src is not
+ * an object; FM_ENOMEM (the members not yet moved stay in src).
+ */
+int fm_ndjson_adopt(cJSON *dst, cJSON *src, const char *const skip[], const char *const rename[],
+                    struct fm_err *err);
+
+/*
+ * A new object (the caller's) of copies of rec's members named in keys (NULL-terminated), in
+ * the order of keys; names rec lacks are left out, so the object may be empty. FM_ENOMEM.
+ */
+int fm_ndjson_pick(const cJSON *rec, const char *const keys[], cJSON **out, struct fm_err *err);
+
+/*
  * Set rec's member key to a string made of the first max_bytes bytes of s (n_bytes long),
  * made valid UTF-8: every ill-formed sequence and every NUL byte becomes U+FFFD, and a
  * character cut by max_bytes is dropped. SIZE_MAX keeps everything. FM_ENOMEM, FM_EINVAL.

@@ -59,6 +59,50 @@ fm_rank_strategy_parse(const char *name, enum fm_rank_strategy *out, struct fm_e
 }
 
 int
+fm_rank_diverse_parse(const char *s, unsigned *kinds, double *mmr_lambda, struct fm_err *err)
+{
+	unsigned got = 0;
+
+	for (const char *k = s, *end; *k != '\0'; k = *end == ',' ? end + 1 : end) {
+		size_t n = strcspn(k, ",");
+		end = k + n;
+		if (n == 0) /* "mmr,,artist": an empty kind is no kind */
+			continue;
+		if (n == 3 && strncmp(k, "mmr", 3) == 0)
+			got |= FM_RANK_DIVERSE_MMR;
+		else if (n == 6 && strncmp(k, "artist", 6) == 0)
+			got |= FM_RANK_DIVERSE_ARTIST;
+		else if (n == 5 && strncmp(k, "album", 5) == 0)
+			got |= FM_RANK_DIVERSE_ALBUM;
+		else if (n > 4 && strncmp(k, "mmr=", 4) == 0) {
+			char num[32], *num_end;
+			double v = NAN;
+			/* Decimal only: strtod would also take blanks, hex, "inf" and "nan". */
+			if (n - 4 < sizeof num && strspn(k + 4, "+-.0123456789eE") >= n - 4) {
+				memcpy(num, k + 4, n - 4);
+				num[n - 4] = '\0';
+				v = strtod(num, &num_end);
+				if (*num_end != '\0')
+					v = NAN;
+			}
+			if (!(v >= 0 && v <= 1))
+				return fm_err_set(err, FM_EINVAL,
+				                  "mmr=%.*s: lambda is a number from 0 to 1",
+				                  (int)(n - 4 < 40 ? n - 4 : 40), k + 4);
+			got |= FM_RANK_DIVERSE_MMR;
+			*mmr_lambda = v;
+		} else
+			return fm_err_set(err, FM_EINVAL,
+			                  "unknown kind \"%.*s\" (mmr, artist, album)",
+			                  (int)(n < 40 ? n : 40), k);
+	}
+	if (got == 0)
+		return fm_err_set(err, FM_EINVAL, "no kind given (mmr, artist, album)");
+	*kinds = got;
+	return 0;
+}
+
+int
 fm_rank_work_new(const struct fm_rank_library *lib, struct fm_rank_work **out, struct fm_err *err)
 {
 	struct fm_rank_work *w = calloc(1, sizeof *w);

@@ -227,6 +227,14 @@ int fm_rank_profiles_encode(const struct fm_rank_profiles *p, const char *about,
 int fm_rank_learn(const struct fm_rank_library *lib, const struct fm_rank_profiles *base,
                   struct fm_rank_profiles *out, size_t n_songs[FM_N_EMOTIONS], struct fm_err *err);
 
+/*
+ * Learn profiles (fm_rank_learn) and write them as a profiles file (*text as
+ * fm_rank_profiles_encode): each expression's "why" says how many songs tagged it were
+ * averaged, or that it was kept from base. Errors as the two.
+ */
+int fm_rank_learn_encode(const struct fm_rank_library *lib, const struct fm_rank_profiles *base,
+                         char **text, struct fm_err *err);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Feedback                                                                                    */
 
@@ -299,6 +307,11 @@ int fm_rank_strategy_parse(const char *name, enum fm_rank_strategy *out, struct 
 #define FM_RANK_DIVERSE_ARTIST 2u /* at most one song per "artist" */
 #define FM_RANK_DIVERSE_ALBUM 4u  /* at most one song per "album" */
 /*
+ * --diverse: a comma list of mmr (or mmr=lambda, 0..1, which sets *mmr_lambda), artist and
+ * album, as FM_RANK_DIVERSE_* in *kinds. FM_EINVAL naming the kind at fault.
+ */
+int fm_rank_diverse_parse(const char *s, unsigned *kinds, double *mmr_lambda, struct fm_err *err);
+/*
  * MMR's default weight of relevance against novelty. Songs that suit one mood lie close
  * together in this space (cosines of 0.7 to 0.9 among them are usual), so the 0.7 often used
  * for documents would keep a near-duplicate; half and half lets a relevant, different song
@@ -353,5 +366,16 @@ void fm_rank_work_free(struct fm_rank_work *w);
 int fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
                    const struct fm_rank_query *q, struct fm_rank_hit *hits, size_t *n_hits,
                    struct fm_err *err);
+
+/*
+ * Hit h of a search for q as recommend's output record (*out, the caller's): "rank" (1 for
+ * the best), "path", "score" to four decimals, "emotion" (q's most likely expression),
+ * "strategy", "why", "query" (a copy of query, when not NULL), then the song's own fields
+ * in their order, its "emotion" tag renamed "song_emotion". Errors of
+ * fm_rank_library_record (an index's damaged line), FM_ENOMEM.
+ */
+int fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_query *q,
+                       const struct fm_rank_hit *h, size_t rank, const cJSON *query, cJSON **out,
+                       struct fm_err *err);
 
 #endif

@@ -260,6 +260,22 @@ face() {
 	[ "${stderr_lines[3]}" = 'recommend: e.jpg: "faces" is not an array' ]
 }
 
+@test "names holding escape sequences reach the terminal as '?', as from fer-detect" {
+	printf '{"path":"a\\u001b[31mred","faces":"x"}\n' >in
+	run --separate-stderr "$R" --library "$L" <in
+	[ "$status" -eq 1 ]
+	[ "${stderr_lines[0]}" = 'recommend: a?[31mred: "faces" is not an array' ]
+	[ "$stderr" = "$(printf '%s\n' 'recommend: a?[31mred: "faces" is not an array' \
+		'recommend: no face with expression scores in the input: nothing to recommend')" ]
+	run --separate-stderr "$R" --library "$(printf 'songs\033[2J.ndjson')" --emotion sad
+	[ "$status" -eq 2 ]
+	[ "$stderr" = 'recommend: songs?[2J.ndjson: No such file or directory' ]
+	printf '{"path":"x.wav","emotion":"\\u001b[31mbored","action":"like"}\n' >fb.ndjson
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 1 --feedback fb.ndjson
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'recommend: fb.ndjson: line 1: unknown emotion "?[31mbored"' ]
+}
+
 @test "operands are files of records; a missing one is said" {
 	face '{"sad":1}' >a.ndjson
 	run --separate-stderr "$R" --library "$L" -n 1 a.ndjson

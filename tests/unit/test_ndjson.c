@@ -760,6 +760,68 @@ rounded_numbers_print_short(void **state)
 	cJSON_Delete(rec);
 }
 
+/* The printed line of rec, without its newline, for comparing with the expected text. */
+static void
+assert_line(const cJSON *rec, const char *want)
+{
+	struct fm_err e;
+	char *line;
+	size_t n;
+
+	assert_int_equal(fm_ndjson_print(rec, &line, &n, &e), 0);
+	line[n - 1] = '\0';
+	assert_string_equal(line, want);
+	free(line);
+}
+
+static void
+adopt_appends_unowned_members_first_of_duplicates(void **state)
+{
+	static const char *const skip[] = {"rank", "score", NULL};
+	static const char *const rename[] = {"emotion", "song_emotion", NULL};
+	const char *text = "{\"title\":\"a\",\"rank\":9,\"path\":\"x\",\"emotion\":\"sad\","
+	                   "\"title\":\"b\",\"emotion\":\"happy\",\"song_emotion\":1,\"n\":[1]}";
+	cJSON *dst = cJSON_CreateObject(), *src;
+	struct fm_err e;
+
+	(void)state;
+	assert_int_equal(fm_ndjson_parse(text, strlen(text), 0, &src, &e), 0);
+	cJSON_AddNumberToObject(dst, "rank", 1);
+	cJSON_AddStringToObject(dst, "path", "y");
+	cJSON_AddStringToObject(dst, "emotion", "happy");
+	assert_int_equal(fm_ndjson_adopt(dst, src, skip, rename, &e), 0);
+	assert_null(src->child);
+	assert_line(dst, "{\"rank\":1,\"path\":\"y\",\"emotion\":\"happy\",\"title\":\"a\","
+	                 "\"song_emotion\":\"sad\",\"n\":[1]}");
+	cJSON_Delete(src);
+	src = cJSON_CreateArray();
+	assert_int_equal(fm_ndjson_adopt(dst, src, NULL, NULL, &e), -1);
+	assert_int_equal(e.code, FM_EINVAL);
+	cJSON_Delete(src);
+	cJSON_Delete(dst);
+}
+
+static void
+pick_copies_the_named_members_in_order(void **state)
+{
+	static const char *const keys[] = {"t", "path", "frame", NULL};
+	const char *text = "{\"path\":\"a.jpg\",\"faces\":[],\"t\":0.5}";
+	cJSON *rec, *out;
+	struct fm_err e;
+
+	(void)state;
+	assert_int_equal(fm_ndjson_parse(text, strlen(text), 0, &rec, &e), 0);
+	assert_int_equal(fm_ndjson_pick(rec, keys, &out, &e), 0);
+	assert_line(out, "{\"t\":0.5,\"path\":\"a.jpg\"}");
+	cJSON_Delete(out);
+	cJSON_Delete(rec);
+	rec = cJSON_CreateObject();
+	assert_int_equal(fm_ndjson_pick(rec, keys, &out, &e), 0);
+	assert_null(out->child);
+	cJSON_Delete(out);
+	cJSON_Delete(rec);
+}
+
 int
 main(void)
 {
@@ -797,6 +859,8 @@ main(void)
 	    cmocka_unit_test(rounding_keeps_significant_digits),
 	    cmocka_unit_test(rounding_to_places_matches_the_decimal),
 	    cmocka_unit_test(rounded_numbers_print_short),
+	    cmocka_unit_test(adopt_appends_unowned_members_first_of_duplicates),
+	    cmocka_unit_test(pick_copies_the_named_members_in_order),
 	};
 
 	return cmocka_run_group_tests_name("ndjson", tests, NULL, NULL);

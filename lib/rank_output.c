@@ -1,0 +1,92 @@
+/*
+ * lib/rank_output.c: what recommend writes: a hit as its output record (the fields
+ * recommend(1) names, then the song's own, passed through), and learnt profiles as a
+ * profiles file whose "why" says what each profile was learnt from.
+ */
+#include "rank_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mood.h"
+#include "ndjson.h"
+
+int
+fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_query *q,
+                   const struct fm_rank_hit *h, size_t rank, const cJSON *query, cJSON **out,
+                   struct fm_err *err)
+{
+	/* The output's "emotion" is the mood ranked for; the song's own tag keeps its value as
+	 * "song_emotion". */
+	static const char *const owned[] = {"rank", "path",  "score", "strategy",
+	                                    "why",  "query", NULL};
+	static const char *const rename[] = {"emotion", "song_emotion", NULL};
+	cJSON *song = NULL, *o = NULL;
+	const char *path;
+	char *text;
+	size_t n;
+
+	*out = NULL;
+	if (fm_rank_library_record(lib, h->song, &text, &n, err) == -1)
+		return -1;
+	int rc = fm_ndjson_parse(text, n, 0, &song, err);
+	free(text);
+	if (rc == -1 || fm_ndjson_get_path(song, &path, err) == -1)
+		goto fail;
+	/* Four decimals: enough to order, and short lines. */
+	double score = fm_ndjson_round(h->score, 4);
+	if ((o = cJSON_CreateObject()) == NULL) {
+		fm_err_set(err, FM_ENOMEM, "out of memory for a record");
+		goto fail;
+	}
+	if (fm_ndjson_set(o, "rank", cJSON_CreateNumber((double)rank), err) == -1 ||
+	    fm_ndjson_set(o, "path", cJSON_CreateString(path), err) == -1 ||
+	    fm_ndjson_set(o, "score", cJSON_CreateNumber(score), err) == -1 ||
+	    fm_ndjson_set(o, "emotion", cJSON_CreateString(fm_emotion_name(fm_mood_top(q->mood))),
+	                  err) == -1 ||
+	    fm_ndjson_set(o, "strategy", cJSON_CreateString(fm_rank_strategy_name(q->strategy)),
+	                  err) == -1 ||
+	    fm_ndjson_set(o, "why", cJSON_CreateString(h->why), err) == -1 ||
+	    (query != NULL && fm_ndjson_set(o, "query", cJSON_Duplicate(query, true), err) == -1) ||
+	    fm_ndjson_adopt(o, song, owned, rename, err) == -1)
+		goto fail;
+	cJSON_Delete(song);
+	*out = o;
+	return 0;
+fail:
+	cJSON_Delete(o);
+	cJSON_Delete(song);
+	return -1;
+}
+
+int
+fm_rank_learn_encode(const struct fm_rank_library *lib, const struct fm_rank_profiles *base,
+                     char **text, struct fm_err *err)
+{
+	char why_text[FM_N_EMOTIONS][160], about[256];
+	const char *why[FM_N_EMOTIONS];
+	struct fm_rank_profiles learnt;
+	size_t n_songs[FM_N_EMOTIONS];
+
+	if (fm_rank_learn(lib, base, &learnt, n_songs, err) == -1)
+		return -1;
+	for (int k = 0; k < FM_N_EMOTIONS; k++) {
+		const char *name = fm_emotion_name((enum fm_emotion)k);
+		if (n_songs[k] > 0)
+			snprintf(why_text[k], sizeof why_text[k],
+			         "the mean of the %zu song%s of the library tagged %s", n_songs[k],
+			         n_songs[k] > 1 ? "s" : "", name);
+		else
+			snprintf(
+			    why_text[k], sizeof why_text[k],
+			    "kept from the profiles in use: no song of the library is tagged %s",
+			    name);
+		why[k] = why_text[k];
+	}
+	snprintf(about, sizeof about,
+	         "Profiles learnt by recommend --learn from the \"emotion\" tags of %zu songs; "
+	         "their vectors are in the standard deviations of that library.",
+	         fm_rank_library_size(lib));
+	return fm_rank_profiles_encode(&learnt, about, why, text, err);
+}
