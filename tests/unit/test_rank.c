@@ -1048,6 +1048,64 @@ times_without_a_zone_are_local(void **state)
 	tzset();
 }
 
+/* Unit tests run from the repository root: testdata/rank/ is a folder that exists. */
+static void
+logs_find_songs_by_real_path(void **state)
+{
+	struct fm_rank_library *lib;
+	struct fm_rank_paths *paths;
+	char cwd[4096], abs[4200];
+	struct fm_err e;
+	size_t i = 99;
+
+	(void)state;
+	assert_int_equal(fm_rank_library_new(&lib, &e), 0);
+	add_line(lib, "{\"path\":\"gone.wav\",\"tempo\":90}", FM_RANK_ADDED);
+	add_line(lib, "{\"path\":\"testdata/rank/library.ndjson\",\"tempo\":100}", FM_RANK_ADDED);
+	assert_int_equal(fm_rank_library_finish(lib, &e), 0);
+	assert_int_equal(fm_rank_paths_new(lib, &paths, &e), 0);
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	snprintf(abs, sizeof abs, "%s/testdata/rank/library.ndjson", cwd);
+	assert_int_equal(fm_rank_paths_find(paths, abs, &i, &e), 1);
+	assert_int_equal(i, 1);
+	i = 99;
+	assert_int_equal(
+	    fm_rank_paths_find(paths, "./testdata/../testdata/rank/library.ndjson", &i, &e), 1);
+	assert_int_equal(i, 1);
+	assert_int_equal(fm_rank_paths_find(paths, "gone.wav", &i, &e), 1);
+	assert_int_equal(i, 0);
+	assert_int_equal(fm_rank_paths_find(paths, "/nowhere/gone.wav", &i, &e), 0);
+	assert_int_equal(fm_rank_paths_find(paths, "testdata/rank", &i, &e), 0);
+	fm_rank_paths_free(paths);
+	fm_rank_library_free(lib);
+}
+
+static void
+diversity_and_scores_parse_strictly(void **state)
+{
+	static const char *bad_kinds[] = {"",      ",",    "colour",  "mmr=2",
+	                                  "mmr=x", "mmr=", "mmr=nan", "artist,mmr=-0.1"};
+	double lambda = FM_RANK_MMR_LAMBDA, p[FM_N_EMOTIONS];
+	unsigned kinds = 0;
+	struct fm_err e;
+
+	(void)state;
+	assert_int_equal(fm_rank_diverse_parse("mmr=0.25,artist", &kinds, &lambda, &e), 0);
+	assert_int_equal(kinds, FM_RANK_DIVERSE_MMR | FM_RANK_DIVERSE_ARTIST);
+	assert_true(lambda == 0.25);
+	assert_int_equal(fm_rank_diverse_parse("album,,mmr", &kinds, &lambda, &e), 0);
+	assert_int_equal(kinds, FM_RANK_DIVERSE_MMR | FM_RANK_DIVERSE_ALBUM);
+	for (size_t k = 0; k < sizeof bad_kinds / sizeof *bad_kinds; k++) {
+		assert_int_equal(fm_rank_diverse_parse(bad_kinds[k], &kinds, &lambda, &e), -1);
+		assert_int_equal(e.code, FM_EINVAL);
+	}
+	assert_int_equal(fm_mood_scores_parse("{\"sad\":3,\"neutral\":1}", p, &e), 0);
+	assert_true(fabs(p[FM_SAD] - 0.75) < 1e-12 && fabs(p[FM_NEUTRAL] - 0.25) < 1e-12);
+	assert_int_equal(fm_mood_scores_parse("{", p, &e), -1);
+	assert_int_equal(e.code, FM_EFORMAT);
+	assert_int_equal(fm_mood_scores_parse("{\"contempt\":1}", p, &e), -1);
+}
+
 int
 main(void)
 {
@@ -1078,6 +1136,8 @@ main(void)
 	    cmocka_unit_test(damaged_and_hostile_indexes_are_refused),
 	    cmocka_unit_test(times_are_unix_seconds_or_rfc3339),
 	    cmocka_unit_test(times_without_a_zone_are_local),
+	    cmocka_unit_test(logs_find_songs_by_real_path),
+	    cmocka_unit_test(diversity_and_scores_parse_strictly),
 	};
 
 	return cmocka_run_group_tests_name("rank", tests, NULL, NULL);
