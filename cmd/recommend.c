@@ -5,9 +5,10 @@
  * index built from them) as records, best first. Also builds the index (--build-index) and
  * learns profiles from the user's tags (--learn). See man/recommend.1.
  *
- * This tool aggregates: it does not write one record per input record, so it has its own loop
- * rather than cmd/common's ordered one. Input that cannot be used is said on stderr and leaves
- * the exit status at 1; it does not come out as error records among the songs.
+ * This tool aggregates: it does not write one record per input record, so it reads its input,
+ * as its library and logs, through cmd/lines rather than the ordered record loop. Input that
+ * cannot be used is said on stderr and leaves the exit status at 1; it does not come out as
+ * error records among the songs.
  */
 #include <err.h>
 #include <errno.h>
@@ -423,19 +424,14 @@ static int
 add_play(void *ctx, const struct fm_ndjson_line *line, cJSON *rec, struct fm_err *e)
 {
 	struct ctx *c = ctx;
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "time");
 	const char *path;
-	double t_sec;
 	size_t i;
-	int found;
+	int found, recent = fm_rank_play_decode(rec, c->o->now_sec, c->o->recent_sec, &path, e);
 
 	(void)line;
-	if (fm_ndjson_get_path(rec, &path, e) == -1 ||
-	    (t != NULL && fm_rank_time_decode(t, &t_sec, e) == -1))
-		return LINE_BAD;
-	if (t != NULL && c->o->recent_sec > 0 && c->o->now_sec - t_sec > c->o->recent_sec)
+	if (recent == 0) /* played long enough ago to be welcome again */
 		return LINE_OK;
-	if ((found = fm_rank_paths_find(c->paths, path, &i, e)) == -1)
+	if (recent == -1 || (found = fm_rank_paths_find(c->paths, path, &i, e)) == -1)
 		return LINE_BAD;
 	c->n[0]++;
 	c->n[1] += (uint64_t)found;

@@ -256,6 +256,15 @@ struct fm_rank_event {
 int fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o,
                          struct fm_rank_event *ev, struct fm_err *err);
 
+/*
+ * Decode a line of a play log: {"path", "time"} with an optional "time". 1 with *path
+ * (borrowed from rec) when the song was played within recent_sec before now_sec, at a time
+ * not given, or recent_sec is 0 (all plays count); 0 when it was played longer ago.
+ * FM_EFORMAT (no path, a bad time).
+ */
+int fm_rank_play_decode(const cJSON *rec, double now_sec, double recent_sec, const char **path,
+                        struct fm_err *err);
+
 /* Evidence gathered per expression: weighted sums of liked and disliked songs' unit vectors. */
 struct fm_rank_feedback {
 	double pos[FM_N_EMOTIONS][FM_RANK_DIMS], neg[FM_N_EMOTIONS][FM_RANK_DIMS];

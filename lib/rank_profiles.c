@@ -409,6 +409,19 @@ fm_rank_time_decode(const cJSON *v, double *t_sec, struct fm_err *err)
 }
 
 int
+fm_rank_play_decode(const cJSON *rec, double now_sec, double recent_sec, const char **path,
+                    struct fm_err *err)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "time");
+	double t_sec;
+
+	if (fm_ndjson_get_path(rec, path, err) == -1 ||
+	    (t != NULL && fm_rank_time_decode(t, &t_sec, err) == -1))
+		return -1;
+	return t == NULL || recent_sec == 0 || now_sec - t_sec <= recent_sec;
+}
+
+int
 fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o,
                      struct fm_rank_event *ev, struct fm_err *err)
 {
