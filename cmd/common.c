@@ -32,9 +32,21 @@ warn_printable(const char *where, const char *why)
 		return;
 	}
 	snprintf(line, n, "%s%s%s", where != NULL ? where : "", where != NULL ? ": " : "", why);
-	for (char *c = line; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	/*
+	 * C0 controls and DEL, and the C1 controls U+0080..U+009F as UTF-8 writes them (C2 80..
+	 * C2 9F): U+009B alone starts an escape sequence on terminals that take C1 controls.
+	 */
+	char *to = line;
+	for (const char *c = line; *c != '\0'; c++) {
+		unsigned char b = (unsigned char)*c, next = (unsigned char)c[1];
+		if (b == 0xc2 && next >= 0x80 && next <= 0x9f) {
+			*to++ = '?';
+			c++;
+		} else {
+			*to++ = b < 0x20 || b == 0x7f ? '?' : (char)b;
+		}
+	}
+	*to = '\0';
 	warnx("%s", line);
 	free(line);
 }

@@ -18,9 +18,9 @@ enum {
 #define JOBS_MAX 256 /* --jobs above this is a usage error */
 
 /*
- * "tool: where: why" on stderr (where NULL: "tool: why") with control characters shown as
- * '?', as ls(1) shows them: a file name may hold a terminal's escape sequences, and stderr
- * is often a terminal.
+ * "tool: where: why" on stderr (where NULL: "tool: why") with control characters (C0, DEL,
+ * and C1 as UTF-8 encodes them) shown as '?', as ls(1) shows them: a file name may hold a
+ * terminal's escape sequences, and stderr is often a terminal.
  */
 void warn_printable(const char *where, const char *why);
 

@@ -274,6 +274,10 @@ face() {
 	run --separate-stderr "$R" --library "$L" --emotion sad -n 1 --feedback fb.ndjson
 	[ "$status" -eq 1 ]
 	[ "$stderr" = 'recommend: fb.ndjson: line 1: unknown emotion "?[31mbored"' ]
+	# U+009B, the one-character CSI of terminals that take C1 controls; é stays as it is.
+	printf '{"path":"\u00e9\u009b31mred","faces":"x"}\n' >in
+	run --separate-stderr "$R" --library "$L" <in
+	[ "${stderr_lines[0]}" = 'recommend: é?31mred: "faces" is not an array' ]
 }
 
 @test "operands are files of records; a missing one is said" {
