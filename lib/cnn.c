@@ -1192,12 +1192,18 @@ fm_cnn_normalization(const struct fm_cnn *net, float *mean, float *std)
 }
 
 void
-fm_cnn_normalize(const struct fm_cnn *net, const uint8_t *pixels, size_t n, float *out)
+fm_cnn_normalize_with(float mean, float std, const uint8_t *pixels, size_t n, float *out)
 {
-	float m = net->norm_mean, inv = 1.0f / net->norm_std;
+	float inv = 1.0f / std;
 
 	for (size_t i = 0; i < n; i++)
-		out[i] = ((float)pixels[i] - m) * inv;
+		out[i] = ((float)pixels[i] - mean) * inv;
+}
+
+void
+fm_cnn_normalize(const struct fm_cnn *net, const uint8_t *pixels, size_t n, float *out)
+{
+	fm_cnn_normalize_with(net->norm_mean, net->norm_std, pixels, n, out);
 }
 
 int

@@ -196,8 +196,13 @@ const char *fm_cnn_class_name(const struct fm_cnn *net, size_t i);
  */
 int fm_cnn_set_normalization(struct fm_cnn *net, float mean, float std, struct fm_err *err);
 void fm_cnn_normalization(const struct fm_cnn *net, float *mean, float *std);
-/* out[i] = (pixels[i] - mean) / std for i < n. */
+/* out[i] = (pixels[i] - mean) / std for i < n, with the network's mean and std. */
 void fm_cnn_normalize(const struct fm_cnn *net, const uint8_t *pixels, size_t n, float *out);
+/*
+ * The same arithmetic with a mean and std given (as fm_cnn_normalization returns them): the
+ * one definition, so that every path to the network's input gives the same floats, bit for bit.
+ */
+void fm_cnn_normalize_with(float mean, float std, const uint8_t *pixels, size_t n, float *out);
 
 /*
  * How much a face box grows on each side before the crop, as a fraction of its side (0.1

@@ -42,12 +42,9 @@ fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a,
 	size_t n = (size_t)out_side * out_side;
 
 	if ((a == NULL || rng == NULL) && side == out_side) {
-		/* fm_cnn_normalize's arithmetic, so that a face evaluated from a face set and the
-		 * same face classified from a photo get the same probabilities, bit for bit. */
-		float inv = 1.0f / std;
-
-		for (size_t k = 0; k < n; k++)
-			out[k] = ((float)face[k] - mean) * inv;
+		/* The network's own normalisation, so that a face evaluated from a face set and
+		 * the same face classified from a photo get the same probabilities, bit for bit. */
+		fm_cnn_normalize_with(mean, std, face, n, out);
 		return;
 	}
 	if (a != NULL && rng != NULL) {
