@@ -39,6 +39,27 @@ fm_emotion_parse(const char *name, enum fm_emotion *out, struct fm_err *err)
 	                  name);
 }
 
+/* In the order of enum fm_emotion; lib/mood.h says where the numbers come from. */
+static const double emotion_valence[FM_N_EMOTIONS] = {-0.6, -0.7, -0.6, 0.8, -0.8, 0.2, 0.0};
+
+double
+fm_emotion_valence(enum fm_emotion e)
+{
+	if ((unsigned)e >= FM_N_EMOTIONS)
+		return 0;
+	return emotion_valence[e];
+}
+
+double
+fm_mood_valence(const double p[FM_N_EMOTIONS])
+{
+	double v = 0;
+
+	for (int e = 0; e < FM_N_EMOTIONS; e++)
+		v += p[e] * emotion_valence[e];
+	return v;
+}
+
 enum fm_emotion
 fm_mood_top(const double p[FM_N_EMOTIONS])
 {

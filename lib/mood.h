@@ -43,6 +43,18 @@ const char *fm_emotion_name(enum fm_emotion e);
  */
 int fm_emotion_parse(const char *name, enum fm_emotion *out, struct fm_err *err);
 
+/*
+ * The valence of each expression, -1 (unpleasant) .. 1 (pleasant): its place on Russell's
+ * circumplex of affect (Russell 1980), the numbers the shipped mood profiles use:
+ * happy 0.8, surprise 0.2, neutral 0, angry -0.6, fear -0.6, disgust -0.7, sad -0.8.
+ * Surprise is only slightly positive because a surprised face goes with good and bad news
+ * alike; happy and sad are the poles, as a smile and a lowered brow are the clearest signs
+ * of liking and disliking what one hears (fer-react(1)).
+ */
+double fm_emotion_valence(enum fm_emotion e);
+/* The expected valence of a distribution: sum of p[e] * fm_emotion_valence(e). */
+double fm_mood_valence(const double p[FM_N_EMOTIONS]);
+
 /* The most likely expression of p (the first of equals, in the order of enum fm_emotion). */
 enum fm_emotion fm_mood_top(const double p[FM_N_EMOTIONS]);
 /* The same for a network's output. */

@@ -235,6 +235,24 @@ names_parse_in_any_case(void **state)
 }
 
 static void
+valence_is_the_expected_circumplex_place(void **state)
+{
+	double happy[FM_N_EMOTIONS] = {0, 0, 0, 1, 0, 0, 0};
+	double half[FM_N_EMOTIONS] = {0, 0, 0, 0.5, 0.5, 0, 0};
+	double flat[FM_N_EMOTIONS] = {1. / 7, 1. / 7, 1. / 7, 1. / 7, 1. / 7, 1. / 7, 1. / 7};
+
+	(void)state;
+	assert_true(fm_emotion_valence(FM_HAPPY) > 0 && fm_emotion_valence(FM_SURPRISE) > 0);
+	assert_true(fm_emotion_valence(FM_SAD) < 0 && fm_emotion_valence(FM_ANGRY) < 0);
+	assert_true(fm_emotion_valence(FM_DISGUST) < 0 && fm_emotion_valence(FM_FEAR) < 0);
+	assert_true(fm_emotion_valence(FM_NEUTRAL) == 0);
+	assert_true(fm_emotion_valence(FM_N_EMOTIONS) == 0);
+	assert_true(fm_mood_valence(happy) == 0.8);
+	assert_true(fabs(fm_mood_valence(half)) < 1e-12);
+	assert_true(fabs(fm_mood_valence(flat) - (-1.7 / 7)) < 1e-12);
+}
+
+static void
 top_is_the_first_of_equals(void **state)
 {
 	double p[FM_N_EMOTIONS] = {0.1, 0.1, 0.1, 0.3, 0.3, 0.05, 0.05};
@@ -537,6 +555,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(names_parse_in_any_case),
 	    cmocka_unit_test(top_is_the_first_of_equals),
+	    cmocka_unit_test(valence_is_the_expected_circumplex_place),
 	    cmocka_unit_test(normalize_scales_to_one_and_refuses_what_is_no_distribution),
 	    cmocka_unit_test(decay_halves_each_half_life),
 	    cmocka_unit_test(a_record_pools_its_faces_by_the_documented_rule),
