@@ -29,8 +29,8 @@
 #include "train.h"
 
 static const char USAGE[] =
-    "usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--init model] [--jobs n]"
-    " [--lr rate] [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n]"
+    "usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--erase p] [--init model]"
+    " [--jobs n] [--lr rate] [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n]"
     " [--val data] [--warmup epochs] [--weight-decay w] --data data -o model\n"
     "       fer-train --eval [--json] [--tta] --model model --val data";
 
@@ -40,6 +40,8 @@ static const char OPTIONS[] =
     "  --data data          training faces: a folder per emotion, or fer2013.csv\n"
     "                       (its Training rows)\n"
     "  --epochs n           epochs in the run (default 30)\n"
+    "  --erase p            erase a random rectangle of a face with probability p\n"
+    "                       (random erasing; default 0)\n"
     "  --eval               evaluate --model on --val and exit\n"
     "  --init model         start from this model's network and weights (fine-tuning)\n"
     "  --jobs n             threads sharing each batch (default: online processors)\n"
@@ -66,7 +68,7 @@ struct opts {
 	struct common_opts common; /* --jobs (--threads) */
 	const char *arch, *data, *val, *out, *model, *init;
 	long long batch, epochs, seed, stop_after;
-	double lr, smoothing, warmup, weight_decay;
+	double lr, smoothing, warmup, weight_decay, erase;
 	enum fm_optim_kind optim;
 	bool eval, json, tta, resume;
 };
@@ -76,6 +78,7 @@ enum {
 	OPT_BATCH,
 	OPT_DATA,
 	OPT_EPOCHS,
+	OPT_ERASE,
 	OPT_EVAL,
 	OPT_INIT,
 	OPT_JSON,
@@ -97,6 +100,7 @@ static const struct option own[] = {
     {"batch", required_argument, NULL, OPT_BATCH},
     {"data", required_argument, NULL, OPT_DATA},
     {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"erase", required_argument, NULL, OPT_ERASE},
     {"eval", no_argument, NULL, OPT_EVAL},
     {"init", required_argument, NULL, OPT_INIT},
     {"json", no_argument, NULL, OPT_JSON},
@@ -169,6 +173,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_SEED:
 			o->seed = option_int(USAGE, "--seed", optarg, 0, INT64_MAX);
+			break;
+		case OPT_ERASE:
+			o->erase = option_real(USAGE, "--erase", optarg, 0, 1, 0);
 			break;
 		case OPT_SMOOTHING:
 			o->smoothing = option_real(USAGE, "--smoothing", optarg, 0, 0.5, 0);
@@ -400,6 +407,7 @@ set_info(struct fm_cnn *net, const struct opts *o, const struct state *st, doubl
 	    cJSON_AddStringToObject(j, "optim", o->optim == FM_OPTIM_SGD ? "sgd" : "adamw") !=
 	        NULL &&
 	    cJSON_AddNumberToObject(j, "lr", o->lr) != NULL &&
+	    cJSON_AddNumberToObject(j, "erase", o->erase) != NULL &&
 	    cJSON_AddNumberToObject(j, "batch", (double)o->batch) != NULL &&
 	    cJSON_AddNumberToObject(j, "val_accuracy", val_acc) != NULL &&
 	    cJSON_AddNumberToObject(j, "train_accuracy", train_acc) != NULL &&
@@ -479,7 +487,7 @@ train(const struct opts *o)
 	to.schedule = (struct fm_lr_schedule){
 	    FM_LR_COSINE, o->lr, o->lr * 1e-3, o->warmup, (double)o->epochs, 1, 1};
 	to.smoothing = (float)o->smoothing;
-	to.augment = (struct fm_augment){1, 4.0f, 10.0f, 0.1f, 0.1f, 0.2f};
+	to.augment = (struct fm_augment){1, 4.0f, 10.0f, 0.1f, 0.1f, 0.2f, (float)o->erase};
 	pr.epochs = o->epochs;
 	pr.batch = (size_t)o->batch;
 

@@ -28,6 +28,39 @@ sample(const uint8_t *img, uint32_t side, float x, float y)
 	return top * (1 - ay) + bot * ay;
 }
 
+/* Random erasing of fm_augment.erase: a rectangle of the normalised input set to 0. */
+static void
+erase_rectangle(float probability, struct fm_rng *rng, uint32_t side, float *x)
+{
+	/* Every draw is made whether or not this face is erased, so that the random stream,
+	 * and with it the other faces' augmentation, does not depend on the probability. */
+	double u = fm_rng_uniform(rng);
+	double area = (0.02 + 0.18 * fm_rng_uniform(rng)) * side * side;
+	double aspect = exp((fm_rng_uniform(rng) * 2 - 1) * log(3.0));
+	long w = lround(sqrt(area * aspect)), h = lround(sqrt(area / aspect));
+	double fx = fm_rng_uniform(rng), fy = fm_rng_uniform(rng);
+
+	if (!(u < probability))
+		return;
+	if (w < 1)
+		w = 1;
+	if (h < 1)
+		h = 1;
+	if (w > (long)side)
+		w = (long)side;
+	if (h > (long)side)
+		h = (long)side;
+	long x0 = (long)(fx * (double)(side - (uint32_t)w + 1));
+	long y0 = (long)(fy * (double)(side - (uint32_t)h + 1));
+	if (x0 > (long)side - w)
+		x0 = (long)side - w;
+	if (y0 > (long)side - h)
+		y0 = (long)side - h;
+	for (long v = y0; v < y0 + h; v++)
+		for (long u2 = x0; u2 < x0 + w; u2++)
+			x[(size_t)v * side + (size_t)u2] = 0;
+}
+
 void
 fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a, struct fm_rng *rng,
                  uint32_t out_side, float mean, float std, float *out)
@@ -83,6 +116,8 @@ fm_face_to_input(const uint8_t *face, uint32_t side, const struct fm_augment *a,
 
 		out[k] = (p - mean01) / std01;
 	}
+	if (a != NULL && rng != NULL && a->erase > 0)
+		erase_rectangle(a->erase, rng, out_side, out);
 }
 
 int

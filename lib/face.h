@@ -44,6 +44,14 @@ struct fm_augment {
 	float max_scale;  /* zoom uniform in [1 - max_scale, 1 + max_scale] */
 	float brightness; /* add uniform [-b, b] (pixel values in 0..1) */
 	float contrast;   /* scale about the mean by uniform [1 - c, 1 + c] */
+	/*
+	 * Random erasing (Zhong et al. 2020): with this probability, a rectangle of 2% to 20%
+	 * of the face, of aspect ratio 1/3 to 3 (log-uniform), is set to the training set's
+	 * mean (0 after normalisation), so that the network learns from the whole face rather
+	 * than from one telling part that an occlusion or a hand would hide. The area is below
+	 * the paper's 40%: on a 48-pixel face that much hides both eyes or the whole mouth.
+	 */
+	float erase;
 };
 
 /*

@@ -90,6 +90,46 @@ augmentation_repeats_from_the_seed(void **state)
 		assert_true(isfinite(x[i]));
 }
 
+/* Random erasing blanks one rectangle (zeros, the mean after normalisation) of 2% to 20% of
+ * the face with the probability asked, and never with 0. */
+static void
+erasing_blanks_one_bounded_rectangle(void **state)
+{
+	struct fm_augment always = {0, 0, 0, 0, 0, 0, 1}, never = {0, 0, 0, 0, 0, 0, 0};
+	uint8_t face[48 * 48];
+	float x[48 * 48];
+	struct fm_rng r;
+	int erased_faces = 0;
+
+	(void)state;
+	memset(face, 255, sizeof face); /* far above the mean: no pixel is 0 unless erased */
+	fm_rng_seed(&r, 7);
+	for (int k = 0; k < 200; k++) {
+		int zeros = 0, x0 = 48, x1 = -1, y0 = 48, y1 = -1;
+
+		fm_face_to_input(face, 48, &always, &r, 48, 127.5f, 63.75f, x);
+		for (int v = 0; v < 48; v++)
+			for (int u = 0; u < 48; u++)
+				if (x[v * 48 + u] == 0) {
+					zeros++;
+					x0 = u < x0 ? u : x0;
+					x1 = u > x1 ? u : x1;
+					y0 = v < y0 ? v : y0;
+					y1 = v > y1 ? v : y1;
+				}
+		/* One solid rectangle, within the documented area (rounding allowed). */
+		assert_int_equal(zeros, (x1 - x0 + 1) * (y1 - y0 + 1));
+		assert_true(zeros >= 0.01 * 48 * 48 && zeros <= 0.25 * 48 * 48);
+		erased_faces += zeros > 0;
+	}
+	assert_int_equal(erased_faces, 200);
+	for (int k = 0; k < 50; k++) {
+		fm_face_to_input(face, 48, &never, &r, 48, 127.5f, 63.75f, x);
+		for (int i = 0; i < 48 * 48; i++)
+			assert_true(x[i] != 0);
+	}
+}
+
 /* A record may claim any box: one far larger than the image is refused, not allocated. */
 static void
 face_crop_bounds_the_memory_a_box_may_take(void **state)
@@ -423,6 +463,7 @@ main(void)
 	    cmocka_unit_test(unaugmented_input_of_another_side_is_resized),
 	    cmocka_unit_test(flip_mirrors_the_face),
 	    cmocka_unit_test(augmentation_repeats_from_the_seed),
+	    cmocka_unit_test(erasing_blanks_one_bounded_rectangle),
 	    cmocka_unit_test(mirror_reverses_each_row),
 	    cmocka_unit_test(face_crop_bounds_the_memory_a_box_may_take),
 	    cmocka_unit_test(box_is_read_rounded_and_checked),
