@@ -47,7 +47,7 @@ unaugmented_sample_is_the_normalised_face(void **state)
 static void
 flip_mirrors_the_face(void **state)
 {
-	struct fm_augment flip = {1, 0, 0, 0, 0, 0};
+	struct fm_augment flip = {1, 0, 0, 0, 0, 0, 0};
 	uint8_t face[36];
 	float out[36];
 	struct fm_rng rng;
@@ -73,7 +73,7 @@ flip_mirrors_the_face(void **state)
 static void
 augmentation_repeats_from_the_seed(void **state)
 {
-	struct fm_augment a = {1, 4, 10, 0.1f, 0.1f, 0.2f};
+	struct fm_augment a = {1, 4, 10, 0.1f, 0.1f, 0.2f, 0};
 	uint8_t face[48 * 48];
 	float x[48 * 48], y[48 * 48];
 	struct fm_rng r1, r2;
