@@ -27,13 +27,18 @@
 #include "ndjson.h"
 
 static const char USAGE[] =
-    "usage: fer-classify [-0hV] [--brief seconds] [--fast | --model file] "
+    "usage: fer-classify [-0hV] [--brief seconds] [--brief-frames n] [--brief-margin p] "
+    "[--fast | --model file] "
     "[--jobs n] [--keep-crops] [--max-faces n] [--max-line bytes] [--max-pixels n] "
     "[--progress] [--smooth seconds] [--tta] "
     "[file ...]";
 
 static const char OPTIONS[] =
-    "  --brief seconds      --smooth: longest departure reported as brief (default 0.5)\n"
+    "  --brief seconds      --smooth: longest brief expression change (default 1)\n"
+    "  --brief-frames n     --smooth: frames a brief change needs --brief-margin above\n"
+    "                       the baseline (default 3)\n"
+    "  --brief-margin p     --smooth: that margin, a probability (default 0.3); the change\n"
+    "                       lasts while its frames stay half of it above the baseline\n"
     "  --fast               the small shipped model: several times faster, less accurate\n"
     "  --jobs n             images classified at once (default: online processors)\n"
     "  --keep-crops         keep the faces' \"crop\" (fer-detect --crops) in the output\n"
@@ -41,7 +46,7 @@ static const char OPTIONS[] =
     "  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
     "                       installed with fermata or in the build tree's models/)\n"
     "  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
-    "                       report brief expressions as event records\n"
+    "                       report brief expression changes as event records\n"
     "  --tta                average each face with its mirror image\n";
 
 #define MODEL_NAME "fer2013.fm"
@@ -75,6 +80,8 @@ struct classify {
 
 enum {
 	OPT_BRIEF = 256,
+	OPT_BRIEF_FRAMES,
+	OPT_BRIEF_MARGIN,
 	OPT_FAST,
 	OPT_KEEP_CROPS,
 	OPT_MODEL,
@@ -87,6 +94,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 {
 	static const struct option own[] = {
 	    {"brief", required_argument, NULL, OPT_BRIEF},
+	    {"brief-frames", required_argument, NULL, OPT_BRIEF_FRAMES},
+	    {"brief-margin", required_argument, NULL, OPT_BRIEF_MARGIN},
 	    {"fast", no_argument, NULL, OPT_FAST},
 	    {"keep-crops", no_argument, NULL, OPT_KEEP_CROPS},
 	    {"model", required_argument, NULL, OPT_MODEL},
@@ -104,6 +113,16 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_BRIEF:
 			o->timeline.brief_max_sec = option_real(
 			    USAGE, "--brief", optarg, o->timeline.brief_min_sec, 60, NUM_OPEN_MIN);
+			break;
+		case OPT_BRIEF_FRAMES:
+			o->timeline.brief_min_frames =
+			    (size_t)option_int(USAGE, "--brief-frames", optarg, 1, 1000);
+			break;
+		case OPT_BRIEF_MARGIN:
+			/* The exit margin at half the entry one, as in lib/mood's defaults. */
+			o->timeline.brief_enter =
+			    option_real(USAGE, "--brief-margin", optarg, 0, 1, NUM_OPEN_MIN);
+			o->timeline.brief_exit = o->timeline.brief_enter / 2;
 			break;
 		case OPT_FAST:
 			o->fast = true;
@@ -317,7 +336,8 @@ done:
 /*
  * --smooth, in input order: the frame's faces pooled into one distribution by lib/mood's
  * rule (the one recommend uses), smoothed over "t" (or one second per record without it);
- * a brief expression that this frame ends becomes an event record after it.
+ * a brief expression change that this frame ends (lib/mood spots it in the frames' own
+ * distributions) becomes an event record after it.
  */
 static int
 smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
@@ -360,7 +380,9 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 		    cJSON_AddNumberToObject(e, "start", fm_ndjson_round(ev.start_sec, 4)) == NULL ||
 		    cJSON_AddNumberToObject(e, "duration", fm_ndjson_round(ev.duration_sec, 4)) ==
 		        NULL ||
-		    cJSON_AddNumberToObject(e, "peak", fm_ndjson_round(ev.peak, 4)) == NULL) {
+		    cJSON_AddNumberToObject(e, "apex", fm_ndjson_round(ev.apex_sec, 4)) == NULL ||
+		    cJSON_AddNumberToObject(e, "peak", fm_ndjson_round(ev.peak, 4)) == NULL ||
+		    cJSON_AddNumberToObject(e, "frames", (double)ev.n_frames) == NULL) {
 			if (*extra == NULL || !cJSON_IsArray(*extra) ||
 			    cJSON_GetArraySize(*extra) == 0)
 				cJSON_Delete(e);

@@ -4,13 +4,17 @@
  * faces of one record into the moment's distribution (fer-classify --smooth and recommend
  * both pool through fm_mood_record, so that they weigh a record's faces alike), pooling
  * records over time with a half-life (recommend's mood), and the smoothed timeline of a
- * stream of frames with its brief expressions (fer-classify --smooth).
+ * stream of frames with its brief expression changes (fer-classify --smooth, fer-react).
  *
- * Brief expressions: a face whose most likely expression leaves the baseline's for less
- * than about half a second and then comes back shows the fleeting, involuntary expression
- * that the micro-expression literature describes (Ekman and Friesen 1969; Yan et al. 2013
- * measure them at 1/25 to 1/2 s). The baseline is a second, slower average, so that a
- * lasting change of mood becomes the new baseline instead of an event.
+ * Brief expression changes: the classifier's output leaving the listener's own baseline for
+ * a moment (a smile at a line of a song, a wince) and coming back. They are changes of what
+ * the network reads in each frame, spotted with a frame count, a margin over the baseline,
+ * hysteresis and a longest duration (fm_mood_timeline_add). They are not micro-expressions:
+ * micro-expression spotting (the MEGC challenges on CAS(ME)^2 and SAMM long videos) works
+ * from facial motion between consecutive frames, optical flow or feature differences around
+ * the eyes, brows and mouth, and this module sees no motion, only each frame's distribution.
+ * The baseline is a second, slower average, so that a lasting change of expression becomes
+ * the new baseline instead of an event.
  */
 #ifndef FM_MOOD_H
 #define FM_MOOD_H
@@ -145,19 +149,42 @@ struct fm_mood_timeline_opts {
 	double baseline_half_life_sec; /* > 0: the slower baseline that events depart from */
 	double brief_min_sec;          /* >= 0: shorter departures are flicker, not events */
 	double brief_max_sec;          /* > brief_min_sec: longer ones are changes of mood */
-	double min_prob; /* (0, 1]: a departing frame's expression is at least this sure */
+	double min_prob; /* (0, 1]: at its apex, an event's expression is on top, this sure */
+	size_t brief_min_frames; /* >= 1: frames an event needs at brief_enter or more */
+	double brief_enter;      /* (0, 1]: a sure frame's probability of the expression above the
+	                          * baseline's probability of it */
+	double brief_exit;       /* (0, brief_enter]: a departure lasts while its frames' margin
+	                          * over the baseline is at least this (hysteresis) */
 };
+/*
+ * Half-life 0.5 s, baseline 2 s; events of 0.2 to 1 s with 3 frames 0.3 above the baseline,
+ * the apex at 0.5 or more, lasting while 0.15 above it. Three frames, so that one or two
+ * misclassified frames are never an event (at 10 frames a second a 0.3 s expression has
+ * three); 0.2 s, so that at 30 frames a second and more an event still spans several frames;
+ * 1 s, as a passing reaction is over within about a second, while a longer one is the
+ * face's expression changing, which the baseline then follows; the exit margin at half the
+ * entry one keeps an event whole through frames that are less sure, and times its onset
+ * and offset where it leaves the noise rather than where it is sure.
+ */
 /* clang-format off */
-#define FM_MOOD_TIMELINE_OPTS_DEFAULT { 0.5, 2.0, 0.06, 0.5, 0.5 }
+#define FM_MOOD_TIMELINE_OPTS_DEFAULT { 0.5, 2.0, 0.2, 1.0, 0.5, 3, 0.3, 0.15 }
 /* clang-format on */
 
-/* A brief departure, reported when the face has come back to the baseline. */
+/*
+ * A brief expression change, reported when the face has come back to the baseline: the
+ * interval of frames whose departing expression stayed brief_exit or more above the baseline
+ * (never two frames in a row below it), onset start_sec, apex apex_sec, offset start_sec +
+ * duration_sec.
+ */
 struct fm_mood_brief {
 	enum fm_emotion emotion;  /* the departing expression */
-	enum fm_emotion baseline; /* the expression it departed from */
-	double start_sec;         /* the first departing frame's time */
-	double duration_sec;      /* from it to the first frame back */
+	enum fm_emotion baseline; /* the baseline's most likely expression, it departed from */
+	double start_sec;         /* onset: the first departing frame's time */
+	double duration_sec;      /* from it to the first frame back (the offset) */
 	double peak;              /* the departing expression's highest probability */
+	double apex_sec;          /* the time of the frame with that highest probability */
+	double baseline_prob;     /* the baseline's probability of the departing expression */
+	size_t n_frames;          /* its frames at brief_exit or more */
 };
 
 struct fm_mood_timeline;
@@ -172,7 +199,20 @@ void fm_mood_timeline_free(struct fm_mood_timeline *tl);
  * shares) seen at t_sec, which must not go back in time (FM_EINVAL). Each frame moves the
  * smoothed distribution toward p by 1 - fm_mood_decay(dt, half-life), so that frames may
  * come at any pace. smoothed receives the smoothed distribution. Returns 1 and fills *event
- * when this frame ends a brief departure, else 0; -1 on error, with nothing changed.
+ * when this frame ends a brief expression change, else 0; -1 on error, with nothing changed.
+ *
+ * The spotting works on p as given, each frame's own distribution, not on the smoothed one
+ * (which would flatten and delay a third of a second's expression). A departure opens at a
+ * frame where an expression other than the baseline's most likely one is brief_exit or more
+ * above the baseline's probability of it, lasts while that expression stays so, and closes
+ * at the second frame in a row that is not (its offset the first of them); the baseline is
+ * held meanwhile. It is an event when brief_min_frames of its frames are brief_enter above
+ * the baseline, at its apex the expression is the frame's most likely at min_prob or more,
+ * it lasted brief_min_sec to brief_max_sec from its first frame to its offset, and the frame
+ * that closes it has the baseline's most likely expression on top (a face that goes on to a
+ * third expression has not come back). Once it lasts beyond brief_max_sec, the mean of its
+ * frames becomes the baseline: the face has changed. So an event is reported two frames
+ * after its last departing one, and a departure still open when the frames end is none.
  */
 int fm_mood_timeline_add(struct fm_mood_timeline *tl, double t_sec, const double p[FM_N_EMOTIONS],
                          double smoothed[FM_N_EMOTIONS], struct fm_mood_brief *event,

@@ -1,6 +1,35 @@
 /*
- * lib/mood_timeline.c: exponential smoothing over irregular frame times, and the
- * brief-departure detector of lib/mood.h.
+ * lib/mood_timeline.c: exponential smoothing over irregular frame times, and the spotting
+ * of brief expression changes in the classifier's per-frame distributions (lib/mood.h).
+ *
+ * The spotter is a hysteresis detector on the departure of one expression from a slow
+ * baseline, d_e(t) = p_e(t) - b_e: the frame's probability of e above the baseline's own
+ * probability of it. A departure opens at the first frame whose largest departure (over the
+ * expressions other than the baseline's most likely one) reaches brief_exit, stays open
+ * while that expression's departure stays at brief_exit or more, and closes at the second
+ * frame in a row below it (one frame decides nothing, in either direction), its offset the
+ * first of the two. It is a brief expression change when
+ *   - brief_min_frames of its frames are sure: e departs by brief_enter (> brief_exit) or
+ *     more; so one or two misclassified frames, whatever their neighbours' noise, are not
+ *     enough, and neither is noise hovering between the two thresholds;
+ *   - at its apex, the frame where e peaks, e is the frame's most likely expression, at
+ *     min_prob or more: the classifier's label did change;
+ *   - it lasted brief_min_sec .. brief_max_sec, from its first frame to its offset;
+ *   - the face came back: the frame that closes it has the baseline's most likely expression
+ *     on top. A switch to a third expression is a transition, and a noisy change of
+ *     expression whose frames dip under brief_exit has not come back either.
+ * The interval opens and closes at the lower threshold, so onset and offset are where the
+ * expression rose out of the noise and fell back into it, not where it became sure.
+ *
+ * Raw frames, not the smoothed distribution: smoothing with a half-life of half a second
+ * or more lowers a 0.3 s expression to a fraction of its height and moves its apex and
+ * offset later by about a half-life; the frame count and the two thresholds reject what
+ * smoothing would, while the timing stays that of the frames.
+ *
+ * The baseline is an exponential average of the frames that do not depart: while a
+ * departure is open it is held, so that an expression does not pull its own reference
+ * toward itself. A departure that outlasts brief_max_sec is a change of expression, not a
+ * brief one: the mean of its frames becomes the baseline.
  */
 #include "mood.h"
 
@@ -13,11 +42,15 @@ struct fm_mood_timeline {
 	bool started;
 	double last_t;
 	double smooth[FM_N_EMOTIONS], base[FM_N_EMOTIONS];
-	/* The departure under way, if any. */
+	/* The departure open, if any; the baseline is held while it is. */
 	bool departing;
-	bool sustained; /* it has lasted past brief_max_sec: not an event any more */
+	bool dipped; /* the last frame fell below brief_exit: one more such frame closes it */
+	double dip_t;
 	enum fm_emotion dep_emotion, dep_from;
-	double dep_start, dep_peak;
+	double dep_start, dep_peak, dep_apex, dep_from_prob;
+	bool dep_peak_top; /* e was the most likely expression of the frame at its peak */
+	size_t dep_frames, dep_sure;
+	double dep_sum[FM_N_EMOTIONS]; /* its frames' distributions: the baseline if it lasts */
 };
 
 int
@@ -30,10 +63,13 @@ fm_mood_timeline_new(const struct fm_mood_timeline_opts *o, struct fm_mood_timel
 	if (!(o->half_life_sec > 0) || !(o->baseline_half_life_sec > 0) ||
 	    !(o->brief_min_sec >= 0) || !(o->brief_max_sec > o->brief_min_sec) ||
 	    !(o->min_prob > 0 && o->min_prob <= 1) || !isfinite(o->half_life_sec) ||
-	    !isfinite(o->baseline_half_life_sec) || !isfinite(o->brief_max_sec))
+	    !isfinite(o->baseline_half_life_sec) || !isfinite(o->brief_max_sec) ||
+	    o->brief_min_frames < 1 || !(o->brief_exit > 0) || !(o->brief_enter >= o->brief_exit) ||
+	    !(o->brief_enter <= 1))
 		return fm_err_set(err, FM_EINVAL,
 		                  "timeline options: half-lives > 0, 0 <= brief min < brief max, "
-		                  "0 < min prob <= 1");
+		                  "0 < min prob <= 1, brief frames >= 1, "
+		                  "0 < brief exit <= brief enter <= 1");
 	if ((tl = calloc(1, sizeof *tl)) == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for a timeline");
 	tl->o = *o;
@@ -57,14 +93,106 @@ decay_toward(double avg[FM_N_EMOTIONS], const double p[FM_N_EMOTIONS], double dt
 		avg[k] += a * (p[k] - avg[k]);
 }
 
+/* The expression other than the baseline's top that departs most from it, and by how much. */
+static enum fm_emotion
+largest_departure(const struct fm_mood_timeline *tl, const double p[FM_N_EMOTIONS], double *d)
+{
+	enum fm_emotion base_top = fm_mood_top(tl->base), best = FM_N_EMOTIONS;
+
+	*d = -INFINITY;
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		if (k != (int)base_top && p[k] - tl->base[k] > *d) {
+			*d = p[k] - tl->base[k];
+			best = (enum fm_emotion)k;
+		}
+	return best;
+}
+
+/* Whether p departs surely toward e: by the entry margin over the baseline. */
+static bool
+sure_departure(const struct fm_mood_timeline *tl, const double p[FM_N_EMOTIONS], enum fm_emotion e)
+{
+	return p[e] - tl->base[e] >= tl->o.brief_enter;
+}
+
+static void
+open_departure(struct fm_mood_timeline *tl, double t, const double p[FM_N_EMOTIONS],
+               enum fm_emotion e)
+{
+	tl->departing = true;
+	tl->dipped = false;
+	tl->dep_emotion = e;
+	tl->dep_from = fm_mood_top(tl->base);
+	tl->dep_from_prob = tl->base[e];
+	tl->dep_start = tl->dep_apex = t;
+	tl->dep_peak = p[e];
+	tl->dep_peak_top = fm_mood_top(p) == e;
+	tl->dep_frames = 1;
+	tl->dep_sure = sure_departure(tl, p, e);
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		tl->dep_sum[k] = p[k];
+}
+
+/* One more frame of the open departure (p still departs by brief_exit). */
+static void
+extend_departure(struct fm_mood_timeline *tl, double t, const double p[FM_N_EMOTIONS])
+{
+	enum fm_emotion e = tl->dep_emotion;
+
+	tl->dipped = false;
+	tl->dep_frames++;
+	tl->dep_sure += sure_departure(tl, p, e);
+	if (p[e] > tl->dep_peak) {
+		tl->dep_peak = p[e];
+		tl->dep_peak_top = fm_mood_top(p) == e;
+		tl->dep_apex = t;
+	}
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		tl->dep_sum[k] += p[k];
+	if (t - tl->dep_start > tl->o.brief_max_sec) {
+		/* Too long to be brief: the face has changed, and this is its new baseline. */
+		for (int k = 0; k < FM_N_EMOTIONS; k++)
+			tl->base[k] = tl->dep_sum[k] / (double)tl->dep_frames;
+		tl->departing = false;
+	}
+}
+
+/* p is the second frame in a row below brief_exit: close the departure; 1 and *event if it
+ * was a brief expression change. */
+static int
+close_departure(struct fm_mood_timeline *tl, const double p[FM_N_EMOTIONS],
+                struct fm_mood_brief *event)
+{
+	double duration = tl->dip_t - tl->dep_start;
+	/* Back where it left: a face that goes on to a third expression, or a noisy change of
+	 * expression whose frames dip under the margin, has not come back. */
+	bool back = fm_mood_top(p) == tl->dep_from;
+
+	tl->departing = false;
+	if (tl->dep_sure < tl->o.brief_min_frames || !tl->dep_peak_top ||
+	    !(tl->dep_peak >= tl->o.min_prob) || !(duration >= tl->o.brief_min_sec) ||
+	    !(duration <= tl->o.brief_max_sec) || !back)
+		return 0;
+	*event = (struct fm_mood_brief){
+	    .emotion = tl->dep_emotion,
+	    .baseline = tl->dep_from,
+	    .start_sec = tl->dep_start,
+	    .duration_sec = duration,
+	    .peak = tl->dep_peak,
+	    .apex_sec = tl->dep_apex,
+	    .baseline_prob = tl->dep_from_prob,
+	    .n_frames = tl->dep_frames,
+	};
+	return 1;
+}
+
 int
 fm_mood_timeline_add(struct fm_mood_timeline *tl, double t_sec, const double p_in[FM_N_EMOTIONS],
                      double smoothed[FM_N_EMOTIONS], struct fm_mood_brief *event,
                      struct fm_err *err)
 {
-	double p[FM_N_EMOTIONS];
-	enum fm_emotion now, base_top;
-	bool departs;
+	double p[FM_N_EMOTIONS], dt, d;
+	enum fm_emotion e;
 	int ended = 0;
 
 	if (!isfinite(t_sec) || (tl->started && t_sec < tl->last_t))
@@ -85,39 +213,30 @@ fm_mood_timeline_add(struct fm_mood_timeline *tl, double t_sec, const double p_i
 		return 0;
 	}
 
-	/* Is this frame away from the baseline as it stood before it? */
-	now = fm_mood_top(p);
-	base_top = fm_mood_top(tl->base);
-	departs = now != base_top && p[now] >= tl->o.min_prob;
-	if (tl->departing && (!departs || now != tl->dep_emotion)) {
-		double duration = t_sec - tl->dep_start;
-
-		/* Back to the baseline it left, soon enough and not too soon: an event. A switch
-		 * to a third expression is a transition, not a return. */
-		if (!departs && now == tl->dep_from && !tl->sustained &&
-		    duration >= tl->o.brief_min_sec && duration < tl->o.brief_max_sec) {
-			*event = (struct fm_mood_brief){tl->dep_emotion, tl->dep_from,
-			                                tl->dep_start, duration, tl->dep_peak};
-			ended = 1;
+	dt = t_sec - tl->last_t;
+	if (tl->departing) {
+		if (p[tl->dep_emotion] - tl->base[tl->dep_emotion] >= tl->o.brief_exit) {
+			extend_departure(tl, t_sec, p);
+			goto smooth; /* a departing frame is kept out of the baseline */
 		}
-		tl->departing = false;
+		if (!tl->dipped) {
+			/* One frame decides nothing: the departure closes at the second frame
+			 * in a row below brief_exit, its offset at the first. */
+			tl->dipped = true;
+			tl->dip_t = t_sec;
+			goto smooth;
+		}
+		ended = close_departure(tl, p, event);
 	}
-	if (departs && !tl->departing) {
-		tl->departing = true;
-		tl->sustained = false;
-		tl->dep_emotion = now;
-		tl->dep_from = base_top;
-		tl->dep_start = t_sec;
-		tl->dep_peak = p[now];
-	} else if (departs) {
-		if (p[now] > tl->dep_peak)
-			tl->dep_peak = p[now];
-		if (t_sec - tl->dep_start >= tl->o.brief_max_sec)
-			tl->sustained = true;
-	}
+	/* Judged afresh, also the frame that closed a departure: it may open the next one. */
+	e = largest_departure(tl, p, &d);
+	if (e != FM_N_EMOTIONS && d >= tl->o.brief_exit)
+		open_departure(tl, t_sec, p, e);
+	else
+		decay_toward(tl->base, p, dt, tl->o.baseline_half_life_sec);
 
-	decay_toward(tl->smooth, p, t_sec - tl->last_t, tl->o.half_life_sec);
-	decay_toward(tl->base, p, t_sec - tl->last_t, tl->o.baseline_half_life_sec);
+smooth:
+	decay_toward(tl->smooth, p, dt, tl->o.half_life_sec);
 	tl->last_t = t_sec;
 	for (int k = 0; k < FM_N_EMOTIONS; k++)
 		smoothed[k] = tl->smooth[k];

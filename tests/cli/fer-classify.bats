@@ -42,7 +42,7 @@ scores_ok() {
 	run --separate-stderr "$FC" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-classify [-0hV] "* ]]
-	for o in --brief --fast --jobs --keep-crops --max-faces --max-line --max-pixels --model \
+	for o in --brief --brief-frames --brief-margin --fast --jobs --keep-crops --max-faces --max-line --max-pixels --model \
 		--null --progress --smooth --tta --version; do
 		[[ $output == *" $o"* ]]
 	done
@@ -286,7 +286,9 @@ scores_ok() {
 	# The first frame's smoothed scores are its own.
 	[ "$(jq -c 'select(.frame == 0) | .smoothed' <<<"$output")" = \
 		"$(jq -c 'select(.frame == 0) | .faces[0].scores' <<<"$output")" ]
-	for bad in "--smooth 0" "--smooth x" "--smooth 1 --brief 0"; do
+	for bad in "--smooth 0" "--smooth x" "--smooth 1 --brief 0" "--smooth 1 --brief 0.2" \
+		"--smooth 1 --brief-frames 0" "--smooth 1 --brief-frames 2.5" \
+		"--smooth 1 --brief-margin 0" "--smooth 1 --brief-margin 1.5"; do
 		run --separate-stderr "$FC" $bad </dev/null
 		[ "$status" -eq 2 ]
 	done

@@ -13,6 +13,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,28 +32,35 @@ struct segment {
 	double sure, seconds;
 };
 
-/* Play segments at fps; collect the events (at most max) and return how many. */
+/*
+ * Play segments at fps, or with jitter > 0 at intervals of (1 +- jitter) / fps drawn from
+ * seed; collect the events (at most max) and return how many.
+ */
 static int
-play(const struct segment *segs, size_t n_segs, double fps, struct fm_mood_brief *events, int max,
-     double last_smoothed[FM_N_EMOTIONS])
+play_at(const struct segment *segs, size_t n_segs, double fps, double jitter, uint64_t seed,
+        struct fm_mood_brief *events, int max, double last_smoothed[FM_N_EMOTIONS])
 {
 	const struct fm_mood_timeline_opts o = FM_MOOD_TIMELINE_OPTS_DEFAULT;
 	struct fm_mood_timeline *tl;
+	struct fm_rng rng;
 	struct fm_err err;
 	int n_events = 0;
-	long frame = 0;
+	double t = 0, seg_start = 0;
 
+	fm_rng_seed(&rng, seed);
 	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), 0);
 	for (size_t s = 0; s < n_segs; s++) {
-		long frames = lround(segs[s].seconds * fps);
+		/* The frames in [seg_start, seg_end), the times kept off its edges by rounding. */
+		double seg_end = seg_start + segs[s].seconds;
 
-		for (long i = 0; i < frames; i++, frame++) {
+		for (; t < seg_end - 1e-9;
+		     t += (1 + jitter * (2 * fm_rng_uniform(&rng) - 1)) / fps) {
 			double p[FM_N_EMOTIONS], sm[FM_N_EMOTIONS], sum = 0;
 			struct fm_mood_brief ev;
 			int rc;
 
 			dist(segs[s].e, segs[s].sure, p);
-			rc = fm_mood_timeline_add(tl, (double)frame / fps, p, sm, &ev, &err);
+			rc = fm_mood_timeline_add(tl, t, p, sm, &ev, &err);
 			assert_true(rc == 0 || rc == 1);
 			for (int k = 0; k < FM_N_EMOTIONS; k++)
 				sum += sm[k];
@@ -65,75 +73,443 @@ play(const struct segment *segs, size_t n_segs, double fps, struct fm_mood_brief
 				for (int k = 0; k < FM_N_EMOTIONS; k++)
 					last_smoothed[k] = sm[k];
 		}
+		seg_start = seg_end;
 	}
 	fm_mood_timeline_free(tl);
 	return n_events;
+}
+
+static int
+play(const struct segment *segs, size_t n_segs, double fps, struct fm_mood_brief *events, int max,
+     double last_smoothed[FM_N_EMOTIONS])
+{
+	return play_at(segs, n_segs, fps, 0, 0, events, max, last_smoothed);
 }
 
 static void
 a_brief_surprise_is_one_event_with_its_timing(void **state)
 {
 	const struct segment segs[] = {
-	    {FM_NEUTRAL, 0.8, 3.0}, {FM_SURPRISE, 0.9, 0.2}, {FM_NEUTRAL, 0.8, 2.0}};
+	    {FM_NEUTRAL, 0.8, 3.0}, {FM_SURPRISE, 0.9, 0.3}, {FM_NEUTRAL, 0.8, 2.0}};
 	struct fm_mood_brief ev[4];
 
 	(void)state;
 	assert_int_equal(play(segs, 3, 30, ev, 4, NULL), 1);
 	assert_int_equal(ev[0].emotion, FM_SURPRISE);
 	assert_int_equal(ev[0].baseline, FM_NEUTRAL);
-	assert_true(fabs(ev[0].start_sec - 3.0) < 1e-9);
-	assert_true(fabs(ev[0].duration_sec - 0.2) < 1e-9);
+	assert_true(fabs(ev[0].start_sec - 3.0) < 1e-6);
+	assert_true(fabs(ev[0].duration_sec - 0.3) < 1e-6);
 	assert_true(fabs(ev[0].peak - 0.9) < 1e-9);
+	assert_true(fabs(ev[0].apex_sec - 3.0) < 1e-6); /* the first of equal frames */
+	assert_true(fabs(ev[0].baseline_prob - 0.2 / 6) < 1e-9);
+	assert_int_equal(ev[0].n_frames, 9);
 }
 
 static void
 a_lasting_change_is_no_event_and_becomes_the_mood(void **state)
 {
 	const struct segment segs[] = {{FM_NEUTRAL, 0.8, 3.0}, {FM_HAPPY, 0.9, 3.0}};
+	/* A change for good, and a spell just over the longest brief one: neither is brief,
+	 * and after each the face is back or stays without an event. */
+	const struct segment spell[] = {{FM_NEUTRAL, 0.8, 3.0},
+	                                {FM_HAPPY, 0.9, 1.2},
+	                                {FM_NEUTRAL, 0.8, 3.0},
+	                                {FM_SAD, 0.9, 0.3},
+	                                {FM_NEUTRAL, 0.8, 2.0}};
 	struct fm_mood_brief ev[4];
 	double sm[FM_N_EMOTIONS];
 
 	(void)state;
 	assert_int_equal(play(segs, 2, 30, ev, 4, sm), 0);
 	assert_true(sm[FM_HAPPY] > 0.85);
+	/* The happy spell became the baseline and the face came back to neutral from it: no
+	 * event either way; the later sad moment is one, from the neutral baseline again. */
+	assert_int_equal(play(spell, 5, 10, ev, 4, NULL), 1);
+	assert_int_equal(ev[0].emotion, FM_SAD);
+	assert_int_equal(ev[0].baseline, FM_NEUTRAL);
+	assert_true(fabs(ev[0].start_sec - 7.2) < 1e-6);
 }
 
 static void
 flicker_and_unsure_departures_are_no_events(void **state)
 {
-	/* One frame at 30 frames/s is 33 ms, under the 60 ms floor. */
-	const struct segment flicker[] = {
-	    {FM_NEUTRAL, 0.8, 2.0}, {FM_ANGRY, 0.9, 1.0 / 30}, {FM_NEUTRAL, 0.8, 1.0}};
+	/* One and two misclassified frames at 10 frames a second, sure of themselves. */
+	const struct segment flicker[] = {{FM_NEUTRAL, 0.8, 2.0}, {FM_ANGRY, 0.95, 0.1},
+	                                  {FM_NEUTRAL, 0.8, 1.0}, {FM_HAPPY, 0.95, 0.2},
+	                                  {FM_NEUTRAL, 0.8, 1.0}, {FM_SAD, 0.9, 0.1},
+	                                  {FM_FEAR, 0.9, 0.1},    {FM_NEUTRAL, 0.8, 1.0}};
+	/* At 30 frames a second, five frames are 0.17 s: under the shortest event, 0.2 s. */
+	const struct segment fast[] = {
+	    {FM_NEUTRAL, 0.8, 2.0}, {FM_ANGRY, 0.95, 5.0 / 30}, {FM_NEUTRAL, 0.8, 1.0}};
 	/* Sad on top, but at 0.4: below min_prob. */
 	const struct segment unsure[] = {
-	    {FM_NEUTRAL, 0.8, 2.0}, {FM_SAD, 0.4, 0.2}, {FM_NEUTRAL, 0.8, 1.0}};
+	    {FM_NEUTRAL, 0.8, 2.0}, {FM_SAD, 0.4, 0.3}, {FM_NEUTRAL, 0.8, 1.0}};
+	/* A baseline unsure between two expressions (neutral 0.45, sad 0.35): the label flips
+	 * back and forth with no margin over the baseline, which is no event. */
+	const struct segment torn[] = {{FM_NEUTRAL, 0.45, 2.0},
+	                               {FM_SAD, 0.45, 0.3},
+	                               {FM_NEUTRAL, 0.45, 0.4},
+	                               {FM_SAD, 0.45, 0.5},
+	                               {FM_NEUTRAL, 0.45, 1.0}};
 	struct fm_mood_brief ev[4];
 
 	(void)state;
-	assert_int_equal(play(flicker, 3, 30, ev, 4, NULL), 0);
+	assert_int_equal(play(flicker, 8, 10, ev, 4, NULL), 0);
+	assert_int_equal(play(fast, 3, 30, ev, 4, NULL), 0);
 	assert_int_equal(play(unsure, 3, 30, ev, 4, NULL), 0);
+	assert_int_equal(play(torn, 5, 10, ev, 4, NULL), 0);
+}
+
+/* torn's two expressions share the rest of the distribution that dist leaves. */
+static void
+torn_dist(double neutral, double sad, double p[FM_N_EMOTIONS])
+{
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		p[k] = (1 - neutral - sad) / (FM_N_EMOTIONS - 2);
+	p[FM_NEUTRAL] = neutral;
+	p[FM_SAD] = sad;
+}
+
+static void
+a_margin_over_a_torn_baseline_is_needed(void **state)
+{
+	const struct fm_mood_timeline_opts o = FM_MOOD_TIMELINE_OPTS_DEFAULT;
+	struct fm_mood_timeline *tl;
+	struct fm_mood_brief ev;
+	struct fm_err err;
+	double p[FM_N_EMOTIONS], sm[FM_N_EMOTIONS];
+	int n_events = 0;
+
+	(void)state;
+	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), 0);
+	/* Neutral 0.45 and sad 0.35, then two frames of sad 0.45 and neutral 0.35, and again:
+	 * the label flips, the baseline (neutral 0.41, sad 0.39) hardly moves. */
+	for (int i = 0; i < 100; i++) {
+		if (i % 5 == 2 || i % 5 == 3)
+			torn_dist(0.35, 0.45, p);
+		else
+			torn_dist(0.45, 0.35, p);
+		n_events += fm_mood_timeline_add(tl, i * 0.1, p, sm, &ev, &err);
+	}
+	assert_int_equal(n_events, 0);
+	/* Sad at 0.9 stands 0.5 above the baseline's: an event. */
+	for (int i = 100; i < 104; i++) {
+		torn_dist(0.05, 0.9, p);
+		assert_int_equal(fm_mood_timeline_add(tl, i * 0.1, p, sm, &ev, &err), 0);
+	}
+	/* Reported at the second frame back, one frame deciding nothing. */
+	torn_dist(0.45, 0.35, p);
+	assert_int_equal(fm_mood_timeline_add(tl, 10.4, p, sm, &ev, &err), 0);
+	assert_int_equal(fm_mood_timeline_add(tl, 10.5, p, sm, &ev, &err), 1);
+	assert_int_equal(ev.emotion, FM_SAD);
+	assert_true(fabs(ev.start_sec - 10.0) < 1e-9);
+	assert_true(fabs(ev.duration_sec - 0.4) < 1e-9);
+	fm_mood_timeline_free(tl);
 }
 
 static void
 events_are_found_at_any_frame_rate(void **state)
 {
-	const struct segment segs[] = {{FM_NEUTRAL, 0.7, 2.0}, {FM_FEAR, 0.8, 0.3},
-	                               {FM_NEUTRAL, 0.7, 1.5}, {FM_DISGUST, 0.6, 0.4},
-	                               {FM_NEUTRAL, 0.7, 1.5}, {FM_HAPPY, 0.9, 0.7},
-	                               {FM_NEUTRAL, 0.7, 2.0}};
+	const struct segment segs[] = {
+	    {FM_NEUTRAL, 0.7, 2.0}, {FM_FEAR, 0.8, 0.3},     {FM_NEUTRAL, 0.7, 1.5},
+	    {FM_DISGUST, 0.6, 0.4}, {FM_NEUTRAL, 0.7, 1.5},  {FM_HAPPY, 0.9, 1.5},
+	    {FM_NEUTRAL, 0.7, 3.0}, {FM_SURPRISE, 0.8, 0.5}, {FM_NEUTRAL, 0.7, 1.0}};
 	static const double rates[] = {10, 20, 30, 60}; /* whole frames in every spell */
 	struct fm_mood_brief ev[8];
 
 	(void)state;
 	for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
-		/* The happy spell of 0.7 s is too long to be brief. */
-		assert_int_equal(play(segs, 7, rates[r], ev, 8, NULL), 2);
+		/* The happy spell of 1.5 s is too long to be brief. */
+		assert_int_equal(play(segs, 9, rates[r], ev, 8, NULL), 3);
 		assert_int_equal(ev[0].emotion, FM_FEAR);
-		assert_true(fabs(ev[0].start_sec - 2.0) < 1e-9);
-		assert_true(fabs(ev[0].duration_sec - 0.3) < 1e-9);
+		assert_true(fabs(ev[0].start_sec - 2.0) < 1e-6);
+		assert_true(fabs(ev[0].duration_sec - 0.3) < 1e-6);
 		assert_int_equal(ev[1].emotion, FM_DISGUST);
-		assert_true(fabs(ev[1].start_sec - 3.8) < 1e-9);
-		assert_true(fabs(ev[1].duration_sec - 0.4) < 1e-9);
+		assert_true(fabs(ev[1].start_sec - 3.8) < 1e-6);
+		assert_true(fabs(ev[1].duration_sec - 0.4) < 1e-6);
+		assert_int_equal(ev[2].emotion, FM_SURPRISE);
+		assert_true(fabs(ev[2].start_sec - 10.2) < 1e-6);
+		assert_true(fabs(ev[2].duration_sec - 0.5) < 1e-6);
+	}
+}
+
+static void
+events_are_timed_at_irregular_frame_times(void **state)
+{
+	const struct segment segs[] = {{FM_NEUTRAL, 0.7, 2.0},
+	                               {FM_ANGRY, 0.8, 0.4},
+	                               {FM_NEUTRAL, 0.7, 2.0},
+	                               {FM_HAPPY, 0.9, 0.5},
+	                               {FM_NEUTRAL, 0.7, 2.0}};
+	struct fm_mood_brief ev[4];
+
+	(void)state;
+	/* Frames 0.05 to 0.15 s apart: the onset is the first frame in the spell and the
+	 * offset the first after it, each within one frame interval of the truth. */
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		assert_int_equal(play_at(segs, 5, 10, 0.5, seed, ev, 4, NULL), 2);
+		assert_int_equal(ev[0].emotion, FM_ANGRY);
+		assert_true(ev[0].start_sec >= 2.0 && ev[0].start_sec < 2.15);
+		assert_true(ev[0].start_sec + ev[0].duration_sec >= 2.4);
+		assert_true(ev[0].start_sec + ev[0].duration_sec < 2.55);
+		assert_true(ev[0].apex_sec >= ev[0].start_sec);
+		assert_true(ev[0].apex_sec < ev[0].start_sec + ev[0].duration_sec);
+		assert_int_equal(ev[1].emotion, FM_HAPPY);
+		assert_true(ev[1].start_sec >= 4.4 && ev[1].start_sec < 4.55);
+		assert_true(ev[1].start_sec + ev[1].duration_sec >= 4.9);
+		assert_true(ev[1].start_sec + ev[1].duration_sec < 5.05);
+	}
+}
+
+static void
+hysteresis_keeps_an_event_whole_and_times_its_apex(void **state)
+{
+	const struct fm_mood_timeline_opts o = FM_MOOD_TIMELINE_OPTS_DEFAULT;
+	/* Happy over a neutral baseline (happy 0.05 in it): 0.25 opens the departure (above
+	 * brief_exit, not yet sure), 0.7 and 0.9 are sure, 0.3 is below brief_enter but holds
+	 * it above brief_exit, 0.1 is one frame back, which decides nothing, 0.8 is sure again;
+	 * then two frames back close it, at the first. */
+	static const double happy[] = {0.25, 0.7, 0.9, 0.3, 0.1, 0.8, 0.05, 0.05};
+	struct fm_mood_timeline *tl;
+	struct fm_mood_brief ev;
+	struct fm_err err;
+	double p[FM_N_EMOTIONS], sm[FM_N_EMOTIONS];
+	int rc = 0;
+
+	(void)state;
+	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), 0);
+	dist(FM_NEUTRAL, 0.7, p);
+	for (int i = 0; i < 30; i++)
+		assert_int_equal(fm_mood_timeline_add(tl, i * 0.1, p, sm, &ev, &err), 0);
+	for (int i = 0; i < 8; i++) {
+		/* The resting face with a share w of it moved to happy. */
+		double w = (happy[i] - 0.05) / 0.95;
+
+		dist(FM_NEUTRAL, 0.7, p);
+		for (int k = 0; k < FM_N_EMOTIONS; k++)
+			p[k] = (1 - w) * p[k] + (k == FM_HAPPY ? w : 0);
+		rc = fm_mood_timeline_add(tl, 3.0 + i * 0.1, p, sm, &ev, &err);
+		assert_int_equal(rc, i == 7);
+	}
+	assert_int_equal(ev.emotion, FM_HAPPY);
+	assert_true(fabs(ev.start_sec - 3.0) < 1e-9); /* opened below the entry margin */
+	assert_true(fabs(ev.duration_sec - 0.6) < 1e-9);
+	assert_true(fabs(ev.apex_sec - 3.2) < 1e-9);
+	assert_true(fabs(ev.peak - 0.9) < 1e-9);
+	assert_int_equal(ev.n_frames, 5); /* the departing ones, not the frame that dipped */
+	fm_mood_timeline_free(tl);
+}
+
+static void
+a_switch_to_a_third_expression_is_no_return(void **state)
+{
+	/* Neutral, then surprise for 0.3 s, then happy for good: surprise was the start of a
+	 * change, not a brief expression that came back. */
+	const struct segment segs[] = {
+	    {FM_NEUTRAL, 0.8, 3.0}, {FM_SURPRISE, 0.9, 0.3}, {FM_HAPPY, 0.9, 3.0}};
+	struct fm_mood_brief ev[4];
+
+	(void)state;
+	assert_int_equal(play(segs, 3, 10, ev, 4, NULL), 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Spotting scored as the micro-expression spotting challenges score theirs (MEGC: a spotted  */
+/* interval is a hit when its IoU with a true one is 0.5 or more; F1 over the hits), on       */
+/* streams of known events with classifier-like noise.                                         */
+
+struct interval {
+	enum fm_emotion e;
+	double start, end;
+};
+
+/* The listener's resting face as a classifier sees it: mostly neutral, some sad. */
+static const double resting[FM_N_EMOTIONS] = {0.05, 0.03, 0.05, 0.08, 0.14, 0.05, 0.60};
+
+/*
+ * Classifier-like noise: each probability times e^(sigma z), z standard normal, as a
+ * network's logits wobble from frame to frame, then renormalised.
+ */
+static void
+noisy(struct fm_rng *rng, const double q[FM_N_EMOTIONS], double sigma, double p[FM_N_EMOTIONS])
+{
+	double sum = 0;
+
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		sum += p[k] = q[k] * exp(sigma * fm_rng_normal(rng));
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		p[k] /= sum;
+}
+
+/* q with a share w of it moved to e, at strength sure. */
+static void
+toward(const double base[FM_N_EMOTIONS], enum fm_emotion e, double sure, double w,
+       double q[FM_N_EMOTIONS])
+{
+	for (int k = 0; k < FM_N_EMOTIONS; k++)
+		q[k] = (1 - w) * base[k] + w * (k == (int)e ? sure : (1 - sure) * base[k]);
+}
+
+static enum fm_emotion
+random_expression(struct fm_rng *rng)
+{
+	return (enum fm_emotion)fm_rng_below(rng, FM_NEUTRAL); /* any but neutral */
+}
+
+/*
+ * seconds of frames at about fps (intervals (1 +- 0.3) / fps) of the resting face with noise;
+ * every 2 to 5 s something happens: with events, a true expression of 0.3 to 0.5 s (its first
+ * and last frames at three quarters of its strength 0.6 to 0.9, as a face rises into it and
+ * falls out) recorded in truth; a misclassified frame or two at the same strengths; every
+ * minute a change of the resting face to another expression for 10 s. Returns the number of
+ * true events; *n_found and found get what the timeline spotted.
+ */
+static size_t
+noisy_stream(uint64_t seed, double seconds, double fps, bool events, struct interval *truth,
+             size_t max_truth, struct interval *found, size_t max_found, size_t *n_found)
+{
+	const struct fm_mood_timeline_opts o = FM_MOOD_TIMELINE_OPTS_DEFAULT;
+	struct fm_mood_timeline *tl;
+	struct fm_rng rng;
+	struct fm_err err;
+	size_t n_truth = 0;
+	double t = 0, next = 3;
+
+	fm_rng_seed(&rng, seed);
+	*n_found = 0;
+	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), 0);
+	while (t < seconds) {
+		double base[FM_N_EMOTIONS], q[FM_N_EMOTIONS], p[FM_N_EMOTIONS], sm[FM_N_EMOTIONS];
+		enum fm_emotion e = FM_NEUTRAL;
+		double start = 0, end = 0, sure = 0;
+		int kind = 0; /* 0 resting, 1 an expression, 2 flicker */
+		int n_frames = 0;
+
+		double phase = fmod(t, 60);
+		bool near_change = t >= 59 && (phase >= 59 || phase < 12);
+
+		for (int k = 0; k < FM_N_EMOTIONS; k++)
+			base[k] = resting[k];
+		if (t >= 60 && phase < 10)
+			toward(resting, FM_HAPPY, 0.7, 1, base);
+		if (t >= next && !near_change) {
+			e = random_expression(&rng);
+			sure = 0.6 + 0.3 * fm_rng_uniform(&rng);
+			if (events && fm_rng_uniform(&rng) < 0.6) {
+				kind = 1;
+				start = t;
+				end = t + 0.3 + 0.2 * fm_rng_uniform(&rng);
+			} else {
+				kind = 2;
+				n_frames = 1 + (int)fm_rng_below(&rng, 2);
+			}
+			next = t + 2 + 3 * fm_rng_uniform(&rng);
+		}
+		if (kind == 1) {
+			assert_true(n_truth < max_truth);
+			truth[n_truth++] = (struct interval){e, start, end};
+		}
+		/* The frames of this moment: one resting frame, or the event's or flicker's. */
+		do {
+			struct fm_mood_brief ev;
+			int rc;
+
+			if (kind == 1) {
+				double dt = (1 + 0.3 * (2 * fm_rng_uniform(&rng) - 1)) / fps;
+				bool edge = t < start + dt || t + dt >= end;
+
+				toward(base, e, sure, edge ? 0.75 : 1, q);
+			} else if (kind == 2) {
+				toward(base, e, sure, 1, q);
+			} else {
+				for (int k = 0; k < FM_N_EMOTIONS; k++)
+					q[k] = base[k];
+			}
+			noisy(&rng, q, 0.5, p);
+			rc = fm_mood_timeline_add(tl, t, p, sm, &ev, &err);
+			assert_true(rc == 0 || rc == 1);
+			if (rc == 1) {
+				assert_true(*n_found < max_found);
+				found[(*n_found)++] = (struct interval){
+				    ev.emotion, ev.start_sec, ev.start_sec + ev.duration_sec};
+			}
+			t += (1 + 0.3 * (2 * fm_rng_uniform(&rng) - 1)) / fps;
+		} while ((kind == 1 && t < end) || (kind == 2 && --n_frames > 0));
+	}
+	fm_mood_timeline_free(tl);
+	return n_truth;
+}
+
+static double
+iou(const struct interval *a, const struct interval *b)
+{
+	double inter = fmin(a->end, b->end) - fmax(a->start, b->start);
+	double uni = fmax(a->end, b->end) - fmin(a->start, b->start);
+
+	return inter > 0 ? inter / uni : 0;
+}
+
+/* F1 of found against truth: a hit is a found interval of the same expression with IoU >= 0.5
+ * with a true one not hit yet. */
+static double
+interval_f1(const struct interval *truth, size_t n_truth, const struct interval *found,
+            size_t n_found)
+{
+	bool used[512] = {false};
+	size_t hits = 0;
+
+	assert_true(n_truth <= 512);
+	for (size_t i = 0; i < n_found; i++)
+		for (size_t j = 0; j < n_truth; j++)
+			if (!used[j] && truth[j].e == found[i].e &&
+			    iou(&truth[j], &found[i]) >= 0.5) {
+				used[j] = true;
+				hits++;
+				break;
+			}
+	if (n_truth + n_found == 0)
+		return 1;
+	return 2.0 * (double)hits / (double)(n_truth + n_found);
+}
+
+static void
+known_events_are_spotted_with_interval_f1_over_0_9(void **state)
+{
+	static struct interval truth[512], found[512];
+	size_t n_truth, n_found, all_truth = 0, all_found = 0;
+	double f1_sum = 0;
+
+	(void)state;
+	/* Ten minutes at 10 frames a second, about 80 true events among about 50 flickers. */
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		double f1;
+
+		n_truth = noisy_stream(seed, 600, 10, true, truth, 512, found, 512, &n_found);
+		assert_true(n_truth > 50);
+		f1 = interval_f1(truth, n_truth, found, n_found);
+		assert_true(f1 >= 0.9);
+		f1_sum += f1;
+		all_truth += n_truth;
+		all_found += n_found;
+	}
+	print_message("interval F1 at IoU >= 0.5: %.3f (%zu true events, %zu spotted)\n",
+	              f1_sum / 5, all_truth, all_found);
+	/* The same at 25 frames a second. */
+	n_truth = noisy_stream(7, 600, 25, true, truth, 512, found, 512, &n_found);
+	assert_true(interval_f1(truth, n_truth, found, n_found) >= 0.9);
+}
+
+static void
+noise_and_flicker_alone_give_no_events(void **state)
+{
+	static struct interval truth[4], found[16];
+	size_t n_found;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		assert_int_equal(noisy_stream(seed, 600, 10, false, truth, 4, found, 16, &n_found),
+		                 0);
+		assert_int_equal(n_found, 0);
 	}
 }
 
@@ -200,6 +576,21 @@ bad_input_is_refused_and_changes_nothing(void **state)
 	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), -1);
 	o = (struct fm_mood_timeline_opts)FM_MOOD_TIMELINE_OPTS_DEFAULT;
 	o.min_prob = 1.5;
+	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), -1);
+	o = (struct fm_mood_timeline_opts)FM_MOOD_TIMELINE_OPTS_DEFAULT;
+	o.brief_min_frames = 0;
+	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), -1);
+	o = (struct fm_mood_timeline_opts)FM_MOOD_TIMELINE_OPTS_DEFAULT;
+	o.brief_exit = o.brief_enter + 0.01; /* no hysteresis the wrong way round */
+	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), -1);
+	o = (struct fm_mood_timeline_opts)FM_MOOD_TIMELINE_OPTS_DEFAULT;
+	o.brief_exit = 0;
+	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), -1);
+	o = (struct fm_mood_timeline_opts)FM_MOOD_TIMELINE_OPTS_DEFAULT;
+	o.brief_enter = o.brief_exit = 1; /* no hysteresis at all is allowed */
+	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), 0);
+	fm_mood_timeline_free(tl);
+	o.brief_enter = NAN;
 	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), -1);
 	assert_null(tl);
 }
@@ -563,7 +954,13 @@ main(void)
 	    cmocka_unit_test(a_brief_surprise_is_one_event_with_its_timing),
 	    cmocka_unit_test(a_lasting_change_is_no_event_and_becomes_the_mood),
 	    cmocka_unit_test(flicker_and_unsure_departures_are_no_events),
+	    cmocka_unit_test(a_margin_over_a_torn_baseline_is_needed),
 	    cmocka_unit_test(events_are_found_at_any_frame_rate),
+	    cmocka_unit_test(events_are_timed_at_irregular_frame_times),
+	    cmocka_unit_test(hysteresis_keeps_an_event_whole_and_times_its_apex),
+	    cmocka_unit_test(a_switch_to_a_third_expression_is_no_return),
+	    cmocka_unit_test(known_events_are_spotted_with_interval_f1_over_0_9),
+	    cmocka_unit_test(noise_and_flicker_alone_give_no_events),
 	    cmocka_unit_test(smoothing_halves_the_gap_each_half_life),
 	    cmocka_unit_test(bad_input_is_refused_and_changes_nothing),
 	    cmocka_unit_test(faces_are_weighted_by_area_and_score),
