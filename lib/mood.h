@@ -218,4 +218,35 @@ int fm_mood_timeline_add(struct fm_mood_timeline *tl, double t_sec, const double
                          double smoothed[FM_N_EMOTIONS], struct fm_mood_brief *event,
                          struct fm_err *err);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Windows of frames: a baseline, a song (fer-react)                                           */
+
+/*
+ * The frames of a window of time pooled alike, each frame's distribution (fm_mood_record's)
+ * counting once: the listener's baseline before a song, their face during it. Start from
+ * {0} (an empty window).
+ */
+struct fm_mood_window {
+	double sum[FM_N_EMOTIONS]; /* the frames' distributions, added */
+	size_t n_frames;
+};
+
+/* Add one frame's distribution p (a distribution: fm_mood_check holds). */
+void fm_mood_window_add(struct fm_mood_window *w, const double p[FM_N_EMOTIONS]);
+/* The window's mean distribution; FM_EINVAL (p untouched) when it holds no frame. */
+int fm_mood_window_mean(const struct fm_mood_window *w, double p[FM_N_EMOTIONS],
+                        struct fm_err *err);
+/*
+ * The mean valence of the window's frames (fm_mood_valence of the mean, which is the mean of
+ * the frames' valences, the valence being linear); NAN for an empty window.
+ */
+double fm_mood_window_valence(const struct fm_mood_window *w);
+
+/*
+ * What a brief expression says of the moment: the valence of the departing expression less
+ * that of the expression it departed from (fm_emotion_valence), -1.6 .. 1.6: a brief smile
+ * on a neutral face is 0.8, a brief frown on a smiling one -1.6.
+ */
+double fm_mood_brief_valence(const struct fm_mood_brief *b);
+
 #endif
