@@ -46,7 +46,8 @@ static const char OPTIONS[] =
     "  --each                  one ranking per input record (a stream of frames)\n"
     "  --emotion name          rank for this expression (any case); stdin is not read\n"
     "  --exclude-history file  leave out the songs this play log names (see --recent)\n"
-    "  --feedback file         likes, skips and ratings that move the profiles\n"
+    "  --feedback file         likes, skips, ratings and fer-react's reactions: your\n"
+    "                          taste, outweighing the mood as the evidence grows\n"
     "  --half-life seconds     frames weigh less as they age by this half-life\n"
     "  --index file            the library as built by --build-index\n"
     "  --learn file            write profiles learnt from the songs' \"emotion\" tags\n"
@@ -89,7 +90,7 @@ struct ctx {
 	struct fm_rank_library *lib;
 	struct fm_rank_paths *paths; /* finds the songs that logs name */
 	struct fm_rank_profiles profiles;
-	struct fm_rank_feedback feedback;
+	struct fm_rank_taste *taste; /* learnt from --feedback */
 	struct fm_mood_pool mood;
 	struct fm_rank_work *work;
 	struct fm_rank_hit *hits;
@@ -408,14 +409,18 @@ add_event(void *ctx, const struct fm_ndjson_line *line, cJSON *rec, struct fm_er
 	int found;
 
 	(void)line;
-	if (fm_rank_event_decode(rec, &c->profiles.feedback, &ev, e) == -1 ||
-	    (found = fm_rank_paths_find(c->paths, ev.path, &i, e)) == -1)
+	switch (fm_rank_event_decode(rec, &c->profiles.feedback, &ev, e)) {
+	case -1:
+		return LINE_BAD;
+	case 0: /* a play without judgement (fer-react saw no face): nothing to learn */
+		return LINE_OK;
+	}
+	if ((found = fm_rank_paths_find(c->paths, ev.path, &i, e)) == -1)
 		return LINE_BAD;
 	if (found == 0)
 		c->n[0]++;
-	else
-		fm_rank_feedback_add(&c->feedback, c->lib, i, &ev, c->o->now_sec,
-		                     &c->profiles.feedback);
+	else if (fm_rank_taste_add(c->taste, i, &ev, c->o->now_sec, &c->profiles.feedback, e) == -1)
+		return LINE_STOP;
 	return LINE_OK;
 }
 
@@ -456,6 +461,10 @@ read_logs(struct ctx *c)
 		return -1;
 	}
 	if (o->feedback != NULL) {
+		if (fm_rank_taste_new(c->lib, &c->taste, &e) == -1) {
+			warnx("out of memory");
+			return -1;
+		}
 		memset(c->n, 0, sizeof c->n);
 		if (lines_read(o->feedback, o->common.max_line_bytes, LINES_RECORDS, add_event, c,
 		               &c->status) == -1)
@@ -464,7 +473,6 @@ read_logs(struct ctx *c)
 			warn_about(
 			    o->feedback, "%llu line%s name%s songs not in the library: ignored",
 			    (unsigned long long)c->n[0], s_if(c->n[0]), c->n[0] > 1 ? "" : "s");
-		fm_rank_feedback_apply(&c->feedback, &c->profiles);
 	}
 	if (o->history != NULL) {
 		memset(c->n, 0, sizeof c->n);
@@ -490,6 +498,7 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 	size_t n_hits;
 
 	q.excluded = c->excluded;
+	q.taste = c->taste;
 	memcpy(q.mood, mood, sizeof q.mood);
 	if (fm_rank_search(c->work, &c->profiles, &q, c->hits, &n_hits, &e) == -1) {
 		warn_printable(NULL, e.msg);
@@ -656,6 +665,7 @@ main(int argc, char *argv[])
 	}
 	fm_rank_work_free(c.work);
 	fm_rank_paths_free(c.paths);
+	fm_rank_taste_free(c.taste);
 	fm_rank_library_free(c.lib);
 	free(c.hits);
 	free(c.excluded);

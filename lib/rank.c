@@ -7,6 +7,8 @@
  * cosines with u1 and u2 are computed once, and any step's score is two multiplications away:
  * uplift's song-by-song steps and maximal marginal relevance cost O(songs) per result rather
  * than O(songs x descriptors). A constant query without MMR is a top-k selection by a heap.
+ * The listener's taste, when there is one, is a fixed score per song for the whole search
+ * (rank_taste.c), blended into each step's cosine; without it no score is touched.
  *
  * Uplift follows the iso principle of music therapy (Altshuler 1948; Heiderscheit and Madson
  * 2015): meet the listener's state, then lead it. The query walks from the mood towards the
@@ -37,6 +39,7 @@ struct fm_rank_work {
 	size_t *heap;     /* top-k selection */
 	uint64_t *chosen; /* the groups chosen so far: n_results x 2 */
 	size_t chosen_cap;
+	struct rank_taste_eval taste; /* the listener's taste for this search's mood */
 };
 
 static const char *const strategy_names[] = {"match", "uplift", "calm"};
@@ -137,6 +140,7 @@ fm_rank_work_free(struct fm_rank_work *w)
 	free(w->out);
 	free(w->heap);
 	free(w->chosen);
+	rank_taste_eval_free(&w->taste);
 	free(w);
 }
 
@@ -316,6 +320,25 @@ group_taken(const struct fm_rank_work *w, unsigned diverse, size_t i, size_t n_c
 	return false;
 }
 
+/* Song i's score s for the mood blended with its taste, as rank_taste.c says. */
+static inline double
+blend(const struct fm_rank_work *w, size_t i, double s)
+{
+	double lambda = w->taste.lambda;
+
+	return lambda > 0 ? (1 - lambda) * s + lambda * w->taste.score[i] : s;
+}
+
+/* Fill the hit's taste_song and taste_how. */
+static void
+explain_taste(const struct fm_rank_work *w, struct fm_rank_hit *h)
+{
+	h->taste_song = SIZE_MAX;
+	h->taste_how = 0;
+	if (w->taste.lambda > 0)
+		rank_taste_explain(w->lib, &w->taste, h->song, &h->taste_song, &h->taste_how);
+}
+
 static const char *const words[FM_RANK_DIMS][2] = {
     /* [d][0] below the library's mean, [d][1] above it */
     {"slow tempo", "fast tempo"},
@@ -391,8 +414,9 @@ make_hit(const struct fm_rank_work *w, const struct plan *pl, size_t i, double c
 		q[d] = c1 * pl->u1[d] + c2 * pl->u2[d];
 	h->song = i;
 	/* Rounding can take a cosine a hair past 1. */
-	h->score = fmin(fmax(s, -1), 1);
+	h->score = fmin(fmax(blend(w, i, s), -1), 1);
 	explain(w->lib, i, q, h->score, h->why, sizeof h->why);
+	explain_taste(w, h);
 }
 
 static void
@@ -467,7 +491,7 @@ search_once(struct fm_rank_work *w, const struct plan *pl, const struct fm_rank_
 
 	step(pl, 0, k, &c1, &c2, &norm);
 	for (size_t i = 0; i < n; i++)
-		w->a[i] = (c1 * w->a[i] + (use_b ? c2 * w->b[i] : 0)) / norm;
+		w->a[i] = blend(w, i, (c1 * w->a[i] + (use_b ? c2 * w->b[i] : 0)) / norm);
 	for (;;) {
 		top_k(w, want, &n_top);
 		got = 0;
@@ -495,6 +519,7 @@ search_once(struct fm_rank_work *w, const struct plan *pl, const struct fm_rank_
 			q_vec[d] = c1 * pl->u1[d] + c2 * pl->u2[d];
 		hits[t].score = fmin(fmax(w->a[i], -1), 1);
 		explain(lib, i, q_vec, hits[t].score, hits[t].why, sizeof hits[t].why);
+		explain_taste(w, &hits[t]);
 	}
 	return got;
 }
@@ -543,7 +568,7 @@ search_greedy(struct fm_rank_work *w, const struct plan *pl, const struct fm_ran
 
 			if (w->out[i])
 				continue;
-			obj = rel = (c1 * w->a[i] + (use_b ? c2 * w->b[i] : 0)) / norm;
+			obj = rel = blend(w, i, (c1 * w->a[i] + (use_b ? c2 * w->b[i] : 0)) / norm);
 			cls = 0;
 			if (q->diverse & FM_RANK_DIVERSE_MMR) {
 				obj = q->mmr_lambda * rel - (1 - q->mmr_lambda) * w->maxsim[i];
@@ -580,6 +605,10 @@ fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
 
 	*n_hits = 0;
 	if (check_query(w->lib, q, err) == -1 || make_plan(p, q, &pl, err) == -1)
+		return -1;
+	w->taste.lambda = 0;
+	if (q->taste != NULL &&
+	    rank_taste_eval(q->taste, &p->feedback, q->mood, &w->taste, err) == -1)
 		return -1;
 	use_b = pl.uplift || pl.c2 != 0;
 	n_avail = project(w, &pl, q, use_b);

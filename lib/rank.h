@@ -9,9 +9,10 @@
  * pooled into one distribution, is lib/mood's): the strategies (match the mood, lift a
  * negative one step by step towards positive valence, calm it), diversity (maximal marginal
  * relevance, Carbonell and Goldstein 1998; one song per artist or album), the profiles file,
- * learning profiles from the user's own tags, Rocchio feedback (Rocchio 1971) from likes, skips and
- * ratings, and a binary index that opens a large library in a few milliseconds. The file formats
- * are documented in recommend(1).
+ * learning profiles from the user's own tags, a taste model learnt from the listener's likes,
+ * skips, ratings and reactions (blended with the mood by the amount of evidence), and a binary
+ * index that opens a large library in a few milliseconds. The file formats are documented in
+ * recommend(1).
  *
  * Thread safety: a library is read-only once finished or loaded, and may be searched from
  * several threads, each with its own struct fm_rank_work.
@@ -177,14 +178,25 @@ int fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library *
 /* ------------------------------------------------------------------------------------------ */
 /* Profiles                                                                                    */
 
-/* How feedback moves a profile (Rocchio 1971, in the form of Manning et al. 2008, 9.1.1). */
+/*
+ * How feedback teaches the taste model (lib/rank_taste.c, recommend(1) gives the formulas):
+ * the events' weights and age, and how far the evidence overrides the mood's profile.
+ */
 struct fm_rank_feedback_opts {
-	double alpha;          /* >= 0: weight of the profile itself */
-	double beta;           /* >= 0: rate towards the liked songs' centroid */
-	double gamma;          /* >= 0: rate away from the disliked songs' centroid */
 	double half_life_days; /* > 0: an event this old counts half */
 	double like, skip;     /* an action's weight: like > 0, skip < 0 */
+	double evidence;       /* > 0: the total weight at which taste and mood count alike */
+	double other_moods;    /* 0..1: what an event counts for a mood other than its own */
+	double similar;        /* 0..1: the share of song-to-song similarity in the taste */
+	double width;          /* > 0: similarity's width, in standard deviations */
 };
+
+/* The shipped taste numbers (models/profiles.json), for a profiles file of format 1. */
+#define FM_RANK_TASTE_DEFAULTS                                                                     \
+	{                                                                                          \
+		.half_life_days = 90, .like = 1, .skip = -0.5, .evidence = 3, .other_moods = 0.5,  \
+		.similar = 0.5, .width = 0.5                                                       \
+	}
 
 struct fm_rank_profiles {
 	/* Each expression's direction in the standardised space; only the direction counts. */
@@ -197,11 +209,14 @@ struct fm_rank_profiles {
 };
 
 /*
- * Read a profiles file's text (format "fermata-profiles 1", see recommend(1)): every one of
+ * Read a profiles file's text (format "fermata-profiles 2", see recommend(1)): every one of
  * the seven expressions and both axes, each vector's members among the descriptor names
  * (a missing one is 0, an unknown one an error, so that a typo does not pass), numbers finite
  * and within -10..10, valence and arousal within -1..1, the feedback section's numbers in
  * range. Members not named in recommend(1), such as each profile's "why", are ignored.
+ * Format 1 (before the taste model) is read too: its feedback section's Rocchio rates
+ * "alpha", "beta" and "gamma" are checked and no longer used, and the taste's numbers
+ * ("evidence", "other_moods", "similar", "width") take FM_RANK_TASTE_DEFAULTS'.
  * FM_EFORMAT with the member at fault; FM_ENOMEM.
  */
 int fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profiles *out,
@@ -243,15 +258,20 @@ struct fm_rank_event {
 	const char *path; /* borrowed from the record it was decoded from */
 	size_t n_path;
 	enum fm_emotion emotion; /* the mood the song was played for */
-	double weight;           /* rating r: (r - 3) / 2; like, skip: the options' weights */
+	double weight;           /* rating r: (r - 3) / 2; like, skip: the options' weights;
+	                            reaction alone: the reaction */
 	double t_sec;            /* Unix time of the event, or NAN when the line has none */
 };
 
 /*
  * Decode a feedback record: {"path","emotion","rating":1..5} or {"path","emotion",
- * "action":"like"|"skip"}, with an optional "time" (see fm_rank_time_decode). FM_EFORMAT
- * naming what is wrong (no path, unknown emotion, rating not a whole number 1..5, an unknown
- * action, both or neither of rating and action, a bad time).
+ * "action":"like"|"skip"}, or fer-react's {"path","emotion","reaction":-1..1} without either,
+ * with an optional "time" (see fm_rank_time_decode); other members are ignored. 1 with *ev;
+ * 0 for a play without judgement ("rating": null, no "action", and no "reaction" but null),
+ * as fer-react writes when it saw no face: *ev then has only the path. FM_EFORMAT naming what
+ * is wrong (no path, unknown emotion, rating not a number 1..5, an unknown action, both of
+ * rating and action or none of rating, action and reaction, a reaction out of -1..1, a bad
+ * time).
  */
 int fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o,
                          struct fm_rank_event *ev, struct fm_err *err);
@@ -265,29 +285,39 @@ int fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o
 int fm_rank_play_decode(const cJSON *rec, double now_sec, double recent_sec, const char **path,
                         struct fm_err *err);
 
-/* Evidence gathered per expression: weighted sums of liked and disliked songs' unit vectors. */
-struct fm_rank_feedback {
-	double pos[FM_N_EMOTIONS][FM_RANK_DIMS], neg[FM_N_EMOTIONS][FM_RANK_DIMS];
-	double w_pos[FM_N_EMOTIONS], w_neg[FM_N_EMOTIONS];
-	size_t n_events[FM_N_EMOTIONS];
-};
+/*
+ * The listener's taste, learnt from the feedback log: the songs judged, each with its
+ * (decayed) weight for each expression it was judged in. fm_rank_search blends it with the
+ * mood's profile as recommend(1) says: a direction in the standardised space (the centroid of
+ * the liked songs less that of the disliked ones) and the similarity of each song to the
+ * judged ones, weighed against the mood by the amount of evidence. The object borrows the
+ * library, which must outlive it; it is read-only during searches.
+ */
+struct fm_rank_taste;
+
+int fm_rank_taste_new(const struct fm_rank_library *lib, struct fm_rank_taste **out,
+                      struct fm_err *err);
+void fm_rank_taste_free(struct fm_rank_taste *t);
 
 /*
  * Count one event about song i (found by the caller), decayed by its age at now_sec:
  * weight * 2^(-age / half-life), an event from the future or without a time at full weight.
- * A song whose vector is all zeros (no descriptor) carries no direction and adds nothing.
+ * FM_ENOMEM, FM_ELIMIT beyond FM_RANK_MAX_SONGS judged songs, FM_EINVAL for a song not in
+ * the library.
  */
-void fm_rank_feedback_add(struct fm_rank_feedback *fb, const struct fm_rank_library *lib, size_t i,
-                          const struct fm_rank_event *ev, double now_sec,
-                          const struct fm_rank_feedback_opts *o);
+int fm_rank_taste_add(struct fm_rank_taste *t, size_t i, const struct fm_rank_event *ev,
+                      double now_sec, const struct fm_rank_feedback_opts *o, struct fm_err *err);
+
+/* The number of events counted, of songs judged. */
+size_t fm_rank_taste_events(const struct fm_rank_taste *t);
+size_t fm_rank_taste_songs(const struct fm_rank_taste *t);
 
 /*
- * Move each profile with evidence (Rocchio):
- *   p' = alpha p/|p| + beta W+/(W+ + 1) C+ - gamma W-/(W- + 1) C-
- * where C+ and C- are the weighted centroids of the liked and disliked songs' unit vectors
- * and W+, W- their total weights: the more evidence, the closer the factor to beta or gamma.
+ * At most this many judged songs, the weightiest for the mood ranked, enter song-to-song
+ * similarity, so that a search costs O(songs x this x descriptors) at worst; every judged
+ * song enters the taste's direction.
  */
-void fm_rank_feedback_apply(const struct fm_rank_feedback *fb, struct fm_rank_profiles *p);
+#define FM_RANK_TASTE_NEIGHBOURS 256
 
 /*
  * A time as Unix seconds: a JSON number, or an RFC 3339 string ("2024-05-01T18:30:00Z",
@@ -348,13 +378,23 @@ struct fm_rank_query {
 	unsigned diverse;        /* FM_RANK_DIVERSE_* */
 	double mmr_lambda;       /* 0..1, with FM_RANK_DIVERSE_MMR: 1 is relevance alone */
 	const uint8_t *excluded; /* one byte per song, non-zero to leave it out; or NULL */
+	const struct fm_rank_taste *taste; /* the listener's taste; NULL or empty: none */
 };
 
 struct fm_rank_hit {
 	size_t song;  /* index in the library */
 	double score; /* cosine similarity in -1..1 with the query of its step */
 	char why[96]; /* "slow tempo, minor key, quiet": the descriptors that drove the score */
+	/* What the taste added: the judged song it names (SIZE_MAX: the taste had no say), and
+	 * how, FM_RANK_TASTE_*: the song named was liked or disliked; the taste lowered the
+	 * hit rather than raised it; the song named is the hit itself. */
+	size_t taste_song;
+	unsigned taste_how;
 };
+#define FM_RANK_TASTE_LIKED 1u
+#define FM_RANK_TASTE_DISLIKED 2u
+#define FM_RANK_TASTE_AGAINST 4u
+#define FM_RANK_TASTE_SELF 8u
 
 struct fm_rank_work; /* opaque: per-song buffers for one search at a time */
 
@@ -365,12 +405,16 @@ void fm_rank_work_free(struct fm_rank_work *w);
 
 /*
  * Rank the library for q: the query vector is sum_e mood[e] * profile[e] / |profile[e]|,
- * made unit, then moved by the strategy (recommend(1) gives the formulas). hits (room for
+ * made unit, then moved by the strategy (recommend(1) gives the formulas); with q->taste
+ * (made from the same library) each song's cosine is blended with its taste as
+ * lib/rank_taste.c says, by p->feedback's numbers, and a taste without evidence changes
+ * nothing, to the bit. hits (room for
  * q->n_results) receives the best first; *n_hits is fewer when the library, less the
  * excluded songs and those diversity rules out, is smaller. Equal scores keep the library's
  * order. Scores are finite: a song whose vector is all zeros scores 0. FM_EINVAL for a query
  * out of range, or a mood to which the profiles give no direction (all of its profiles zero),
- * or diversity by group on an index loaded without FM_RANK_WANT_GROUPS.
+ * or diversity by group on an index loaded without FM_RANK_WANT_GROUPS; FM_ENOMEM for the
+ * taste's buffers.
  */
 int fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
                    const struct fm_rank_query *q, struct fm_rank_hit *hits, size_t *n_hits,

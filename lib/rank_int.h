@@ -2,8 +2,9 @@
  * lib/rank_int.h: what the files of lib/rank share and nothing else sees: the library's
  * layout (arrays built from song records, or sections read from an index), the 64-bit hash
  * used for paths, groups and checksums (rank_hash.c), the path table and the norms
- * (rank_library.c), and an index file's reads (rank_records.c). The files depend one way:
- * rank_index.c on rank_library.c, both on rank_records.c and rank_hash.c.
+ * (rank_library.c), an index file's reads (rank_records.c), and the taste's part of a search
+ * (rank_taste.c, for rank.c). The files depend one way: rank_index.c on rank_library.c, both
+ * on rank_records.c and rank_hash.c; rank.c on rank_taste.c.
  */
 #ifndef FM_RANK_INT_H
 #define FM_RANK_INT_H
@@ -87,5 +88,29 @@ void rank_close(struct fm_rank_library *lib);
 /* Read n bytes of fd at offset, all of them; a file that ends early is damaged (FM_EFORMAT,
  * "index file ended early"). FM_EIO. */
 int rank_read_at(int fd, void *buf, size_t n, uint64_t offset, struct fm_err *err);
+
+/*
+ * The taste's part of one search (rank_taste.c): the weights of the judged songs for the
+ * mood ranked, the taste of every song, and its share of the score. The buffers are kept
+ * from search to search; rank_taste_eval_free releases them.
+ */
+struct rank_taste_eval {
+	double lambda;   /* 0..1: the taste's share; 0 when there is no evidence */
+	size_t n, cap;   /* the judged songs that enter similarity; room for */
+	size_t *song;    /* their library indices */
+	double *v;       /* their weights for the mood */
+	double *score;   /* n_songs: each song's taste, -1..1 */
+	double inv_2h2d; /* the kernel's 1 / (2 width^2 D) */
+};
+
+/* Fill ev for mood (a distribution). FM_ENOMEM. */
+int rank_taste_eval(const struct fm_rank_taste *t, const struct fm_rank_feedback_opts *o,
+                    const double mood[FM_N_EMOTIONS], struct rank_taste_eval *ev,
+                    struct fm_err *err);
+void rank_taste_eval_free(struct rank_taste_eval *ev);
+
+/* What the taste added to song i's score, as fm_rank_hit's taste_song and taste_how. */
+void rank_taste_explain(const struct fm_rank_library *lib, const struct rank_taste_eval *ev,
+                        size_t i, size_t *song, unsigned *how);
 
 #endif

@@ -12,6 +12,64 @@
 #include "mood.h"
 #include "ndjson.h"
 
+/*
+ * The hit's "why": the descriptors, and what the taste added, naming the judged song by its
+ * "title" or else its path (*why malloc'd). Errors of fm_rank_library_record, FM_ENOMEM.
+ */
+static int
+hit_why(const struct fm_rank_library *lib, const struct fm_rank_hit *h, char **why,
+        struct fm_err *err)
+{
+	static const char *const phrase[4] = {/* [against][disliked] */
+	                                      "like songs you liked", "unlike songs you disliked",
+	                                      "unlike songs you liked", "like songs you disliked"};
+	const char *name = NULL;
+	cJSON *song = NULL;
+	char *text;
+	size_t n;
+	int k;
+
+	if (h->taste_how == 0 || h->taste_song == SIZE_MAX) {
+		if ((*why = strdup(h->why)) == NULL)
+			return fm_err_set(err, FM_ENOMEM, "out of memory for a record");
+		return 0;
+	}
+	if (h->taste_how & FM_RANK_TASTE_SELF) {
+		name = h->taste_how & FM_RANK_TASTE_DISLIKED ? "you disliked it" : "you liked it";
+		k = snprintf(NULL, 0, "%s; %s", h->why, name);
+	} else {
+		const cJSON *title;
+		if (fm_rank_library_record(lib, h->taste_song, &text, &n, err) == -1)
+			return -1;
+		int rc = fm_ndjson_parse(text, n, 0, &song, err);
+		free(text);
+		if (rc == -1 || fm_ndjson_get_path(song, &name, err) == -1) {
+			cJSON_Delete(song);
+			return -1;
+		}
+		title = cJSON_GetObjectItemCaseSensitive(song, "title");
+		if (cJSON_IsString(title) && title->valuestring[0] != '\0')
+			name = title->valuestring;
+		k = snprintf(NULL, 0, "%s; %s: %s", h->why,
+		             phrase[2 * !!(h->taste_how & FM_RANK_TASTE_AGAINST) +
+		                    !!(h->taste_how & FM_RANK_TASTE_DISLIKED)],
+		             name);
+	}
+	if (k < 0 || (*why = malloc((size_t)k + 1)) == NULL) {
+		cJSON_Delete(song);
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a record");
+	}
+	if (h->taste_how & FM_RANK_TASTE_SELF)
+		snprintf(*why, (size_t)k + 1, "%s; %s", h->why, name);
+	else
+		snprintf(*why, (size_t)k + 1, "%s; %s: %s", h->why,
+		         phrase[2 * !!(h->taste_how & FM_RANK_TASTE_AGAINST) +
+		                !!(h->taste_how & FM_RANK_TASTE_DISLIKED)],
+		         name);
+	cJSON_Delete(song);
+	return 0;
+}
+
 int
 fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_query *q,
                    const struct fm_rank_hit *h, size_t rank, const cJSON *query, cJSON **out,
@@ -24,7 +82,7 @@ fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_query
 	static const char *const rename[] = {"emotion", "song_emotion", NULL};
 	cJSON *song = NULL, *o = NULL;
 	const char *path;
-	char *text;
+	char *text, *why = NULL;
 	size_t n;
 
 	*out = NULL;
@@ -32,7 +90,8 @@ fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_query
 		return -1;
 	int rc = fm_ndjson_parse(text, n, 0, &song, err);
 	free(text);
-	if (rc == -1 || fm_ndjson_get_path(song, &path, err) == -1)
+	if (rc == -1 || fm_ndjson_get_path(song, &path, err) == -1 ||
+	    hit_why(lib, h, &why, err) == -1)
 		goto fail;
 	/* Four decimals: enough to order, and short lines. */
 	double score = fm_ndjson_round(h->score, 4);
@@ -47,14 +106,16 @@ fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_query
 	                  err) == -1 ||
 	    fm_ndjson_set(o, "strategy", cJSON_CreateString(fm_rank_strategy_name(q->strategy)),
 	                  err) == -1 ||
-	    fm_ndjson_set(o, "why", cJSON_CreateString(h->why), err) == -1 ||
+	    fm_ndjson_set(o, "why", cJSON_CreateString(why), err) == -1 ||
 	    (query != NULL && fm_ndjson_set(o, "query", cJSON_Duplicate(query, true), err) == -1) ||
 	    fm_ndjson_adopt(o, song, owned, rename, err) == -1)
 		goto fail;
 	cJSON_Delete(song);
+	free(why);
 	*out = o;
 	return 0;
 fail:
+	free(why);
 	cJSON_Delete(o);
 	cJSON_Delete(song);
 	return -1;

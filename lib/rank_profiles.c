@@ -1,13 +1,11 @@
 /*
  * lib/rank_profiles.c: the profiles file (read strictly, written readably), profiles learnt
- * from the user's tags, Rocchio feedback (Rocchio 1971; the weights alpha, beta, gamma as in
- * Manning, Raghavan and Schuetze, Introduction to Information Retrieval, 2008, 9.1.1), and the
- * RFC 3339 times that feedback and history lines carry.
+ * from the user's tags, the feedback log's lines, and the RFC 3339 times that feedback and
+ * history lines carry. What feedback teaches is lib/rank_taste.c's.
  *
- * Departure from textbook Rocchio: each centroid's rate is scaled by W / (W + 1), W the
- * evidence's total (decayed) weight, so that one skip nudges a profile and fifty skips move it
- * by nearly the full rate; and profiles are made unit before the update, so that the rates
- * mean the same for every profile whatever the length it was written with.
+ * Format 1 of the profiles file moved each profile by Rocchio's update (alpha, beta, gamma);
+ * format 2 names the taste model's numbers instead. A format 1 file (one written by --learn,
+ * say) is still read: its Rocchio rates are checked as they were, then left unused.
  */
 #include "rank_int.h"
 
@@ -19,7 +17,8 @@
 
 #include "ndjson.h"
 
-#define FORMAT "fermata-profiles 1"
+#define FORMAT "fermata-profiles 2"
+#define FORMAT_1 "fermata-profiles 1"
 #define PROFILE_ABS_MAX 10.0 /* a profile component beyond +-10 standard deviations is a typo */
 
 static int
@@ -60,20 +59,29 @@ decode_unit(const cJSON *obj, const char *key, const char *where, double lo, dou
 }
 
 static int
-decode_feedback(const cJSON *fb, struct fm_rank_feedback_opts *o, struct fm_err *err)
+decode_feedback(const cJSON *fb, int version, struct fm_rank_feedback_opts *o, struct fm_err *err)
 {
+	double rate;
+
+	*o = (struct fm_rank_feedback_opts)FM_RANK_TASTE_DEFAULTS;
 	if (!cJSON_IsObject(fb))
 		return fm_err_set(err, FM_EFORMAT, "no \"feedback\" object");
-	if (decode_unit(fb, "alpha", "feedback", 0, 10, &o->alpha, err) == -1 ||
-	    decode_unit(fb, "beta", "feedback", 0, 10, &o->beta, err) == -1 ||
-	    decode_unit(fb, "gamma", "feedback", 0, 10, &o->gamma, err) == -1 ||
-	    decode_unit(fb, "half_life_days", "feedback", 1e-3, 1e6, &o->half_life_days, err) ==
+	if (decode_unit(fb, "half_life_days", "feedback", 1e-3, 1e6, &o->half_life_days, err) ==
 	        -1 ||
 	    decode_unit(fb, "like", "feedback", 1e-3, 10, &o->like, err) == -1 ||
 	    decode_unit(fb, "skip", "feedback", -10, -1e-3, &o->skip, err) == -1)
 		return -1;
-	if (o->alpha == 0 && o->beta == 0)
-		return fm_err_set(err, FM_EFORMAT, "feedback: alpha and beta are both 0");
+	if (version == 1)
+		return decode_unit(fb, "alpha", "feedback", 0, 10, &rate, err) == -1 ||
+		               decode_unit(fb, "beta", "feedback", 0, 10, &rate, err) == -1 ||
+		               decode_unit(fb, "gamma", "feedback", 0, 10, &rate, err) == -1
+		           ? -1
+		           : 0;
+	if (decode_unit(fb, "evidence", "feedback", 1e-3, 1e6, &o->evidence, err) == -1 ||
+	    decode_unit(fb, "other_moods", "feedback", 0, 1, &o->other_moods, err) == -1 ||
+	    decode_unit(fb, "similar", "feedback", 0, 1, &o->similar, err) == -1 ||
+	    decode_unit(fb, "width", "feedback", 1e-2, 100, &o->width, err) == -1)
+		return -1;
 	return 0;
 }
 
@@ -85,7 +93,7 @@ fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profile
 	struct fm_rank_profiles pr = {0};
 	cJSON *doc;
 	char where[64];
-	int rc = -1;
+	int rc = -1, version = 2;
 
 	doc = cJSON_ParseWithLength(text, n_bytes);
 	if (doc == NULL || !cJSON_IsObject(doc)) {
@@ -93,8 +101,11 @@ fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profile
 		return fm_err_set(err, FM_EFORMAT, "not a JSON object");
 	}
 	format = cJSON_GetObjectItemCaseSensitive(doc, "format");
-	if (!cJSON_IsString(format) || strcmp(format->valuestring, FORMAT) != 0) {
-		fm_err_set(err, FM_EFORMAT, "\"format\" is not \"%s\"", FORMAT);
+	if (cJSON_IsString(format) && strcmp(format->valuestring, FORMAT_1) == 0)
+		version = 1;
+	else if (!cJSON_IsString(format) || strcmp(format->valuestring, FORMAT) != 0) {
+		fm_err_set(err, FM_EFORMAT, "\"format\" is not \"%s\" (or \"%s\")", FORMAT,
+		           FORMAT_1);
 		goto done;
 	}
 	profiles = cJSON_GetObjectItemCaseSensitive(doc, "profiles");
@@ -143,8 +154,8 @@ fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profile
 	if (decode_vector(cJSON_GetObjectItemCaseSensitive(p, "vector"), "axes.arousal",
 	                  pr.axis_arousal, err) == -1)
 		goto done;
-	if (decode_feedback(cJSON_GetObjectItemCaseSensitive(doc, "feedback"), &pr.feedback, err) ==
-	    -1)
+	if (decode_feedback(cJSON_GetObjectItemCaseSensitive(doc, "feedback"), version,
+	                    &pr.feedback, err) == -1)
 		goto done;
 	*out = pr;
 	rc = 0;
@@ -225,12 +236,13 @@ fm_rank_profiles_encode(const struct fm_rank_profiles *p, const char *about,
 	     (o = cJSON_AddObjectToObject(axes, "arousal")) != NULL &&
 	     add(o, "vector", encode_vector(p->axis_arousal));
 	ok = ok && (fb = cJSON_AddObjectToObject(doc, "feedback")) != NULL &&
-	     add(fb, "alpha", rounded(p->feedback.alpha)) &&
-	     add(fb, "beta", rounded(p->feedback.beta)) &&
-	     add(fb, "gamma", rounded(p->feedback.gamma)) &&
 	     add(fb, "half_life_days", rounded(p->feedback.half_life_days)) &&
 	     add(fb, "like", rounded(p->feedback.like)) &&
-	     add(fb, "skip", rounded(p->feedback.skip));
+	     add(fb, "skip", rounded(p->feedback.skip)) &&
+	     add(fb, "evidence", rounded(p->feedback.evidence)) &&
+	     add(fb, "other_moods", rounded(p->feedback.other_moods)) &&
+	     add(fb, "similar", rounded(p->feedback.similar)) &&
+	     add(fb, "width", rounded(p->feedback.width));
 	s = ok ? cJSON_Print(doc) : NULL;
 	cJSON_Delete(doc);
 	if (s == NULL)
@@ -428,6 +440,7 @@ fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o,
 	const cJSON *emotion = cJSON_GetObjectItemCaseSensitive(rec, "emotion");
 	const cJSON *rating = cJSON_GetObjectItemCaseSensitive(rec, "rating");
 	const cJSON *action = cJSON_GetObjectItemCaseSensitive(rec, "action");
+	const cJSON *reaction = cJSON_GetObjectItemCaseSensitive(rec, "reaction");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "time");
 	const char *path;
 
@@ -435,12 +448,17 @@ fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o,
 		return -1;
 	ev->path = path;
 	ev->n_path = strlen(path);
+	/* fer-react's play without a face: no judgement, whatever else the line says. */
+	if (cJSON_IsNull(rating) && action == NULL && (reaction == NULL || cJSON_IsNull(reaction)))
+		return 0;
 	if (!cJSON_IsString(emotion))
 		return fm_err_set(err, FM_EFORMAT, "no \"emotion\" string");
 	if (fm_emotion_parse(emotion->valuestring, &ev->emotion, NULL) == -1)
 		return fm_err_set(err, FM_EFORMAT, "unknown emotion \"%.40s\"",
 		                  emotion->valuestring);
-	if ((rating != NULL) == (action != NULL))
+	if (cJSON_IsNull(rating))
+		rating = NULL;
+	if (rating != NULL && action != NULL)
 		return fm_err_set(err, FM_EFORMAT, "wants either \"rating\" or \"action\"");
 	if (rating != NULL) {
 		if (!cJSON_IsNumber(rating) ||
@@ -449,6 +467,15 @@ fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o,
 			                  "\"rating\" is not a number from 1 to 5");
 		/* 3 is indifference: 5 counts as a like, 1 as a dislike twice a skip's weight. */
 		ev->weight = (rating->valuedouble - 3) / 2;
+	} else if (action == NULL) {
+		/* fer-react's reaction without a rating: the face's own verdict, -1..1. */
+		if (reaction == NULL)
+			return fm_err_set(err, FM_EFORMAT, "wants either \"rating\" or \"action\"");
+		if (!cJSON_IsNumber(reaction) ||
+		    !(reaction->valuedouble >= -1 && reaction->valuedouble <= 1))
+			return fm_err_set(err, FM_EFORMAT,
+			                  "\"reaction\" is not a number from -1 to 1");
+		ev->weight = reaction->valuedouble;
 	} else if (cJSON_IsString(action) && strcmp(action->valuestring, "like") == 0) {
 		ev->weight = o->like;
 	} else if (cJSON_IsString(action) && strcmp(action->valuestring, "skip") == 0) {
@@ -459,56 +486,5 @@ fm_rank_event_decode(const cJSON *rec, const struct fm_rank_feedback_opts *o,
 	ev->t_sec = NAN;
 	if (t != NULL && fm_rank_time_decode(t, &ev->t_sec, err) == -1)
 		return -1;
-	return 0;
-}
-
-void
-fm_rank_feedback_add(struct fm_rank_feedback *fb, const struct fm_rank_library *lib, size_t i,
-                     const struct fm_rank_event *ev, double now_sec,
-                     const struct fm_rank_feedback_opts *o)
-{
-	double age_days = (now_sec - ev->t_sec) / 86400, w = ev->weight;
-	double inv = lib->inv_norm[i];
-	int e = ev->emotion;
-
-	w *= fm_mood_decay(age_days, o->half_life_days);
-	if (inv == 0 || w == 0)
-		return;
-	for (int d = 0; d < FM_RANK_DIMS; d++) {
-		double x = lib->z[i * FM_RANK_DIMS + d] * inv;
-		if (w > 0)
-			fb->pos[e][d] += w * x;
-		else
-			fb->neg[e][d] -= w * x;
-	}
-	if (w > 0)
-		fb->w_pos[e] += w;
-	else
-		fb->w_neg[e] -= w;
-	fb->n_events[e]++;
-}
-
-void
-fm_rank_feedback_apply(const struct fm_rank_feedback *fb, struct fm_rank_profiles *p)
-{
-	const struct fm_rank_feedback_opts *o = &p->feedback;
-
-	for (int e = 0; e < FM_N_EMOTIONS; e++) {
-		double norm = 0, wp = fb->w_pos[e], wn = fb->w_neg[e];
-
-		if (fb->n_events[e] == 0)
-			continue;
-		for (int d = 0; d < FM_RANK_DIMS; d++)
-			norm += p->vec[e][d] * p->vec[e][d];
-		norm = sqrt(norm);
-		for (int d = 0; d < FM_RANK_DIMS; d++) {
-			double v = norm > 0 ? o->alpha * p->vec[e][d] / norm : 0;
-			/* Centroid times W / (W + 1) is the sum over (W + 1). */
-			if (wp > 0)
-				v += o->beta * fb->pos[e][d] / (wp + 1);
-			if (wn > 0)
-				v -= o->gamma * fb->neg[e][d] / (wn + 1);
-			p->vec[e][d] = v;
-		}
-	}
+	return 1;
 }

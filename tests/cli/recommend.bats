@@ -379,6 +379,68 @@ face() {
 	awk -v a="$old" -v b="$new" 'BEGIN { exit !(b > a) }'
 }
 
+@test "taste: no judgement leaves every ranking byte for byte as it was" {
+	{
+		# fer-react's plays without a face: no rating, no reaction, a note; one without "time".
+		echo '{"path":"elegy.wav","start":0,"end":30,"time":1714586400,"emotion":"sad","rating":null,"reaction":null,"note":"no face in the frames of the play","frames":0,"brief":[]}'
+		echo '{"path":"rain.wav","start":30,"end":60,"emotion":null,"rating":null,"reaction":null,"note":"no face"}'
+	} >plays.ndjson
+	: >empty.ndjson
+	for args in "--emotion sad" "--emotion happy --strategy uplift" "--emotion angry --strategy calm" \
+		"--emotion neutral --diverse mmr,artist"; do
+		# shellcheck disable=SC2086
+		want=$("$R" --library "$L" -n 11 $args)
+		for fb in empty.ndjson plays.ndjson; do
+			# shellcheck disable=SC2086
+			run --separate-stderr "$R" --library "$L" -n 11 $args --feedback $fb
+			[ "$status" -eq 0 ]
+			[ -z "$stderr" ]
+			[ "$output" = "$want" ]
+		done
+	done
+}
+
+@test "taste: fer-react's records are read as they come, the reaction counted" {
+	{
+		echo '{"path":"lullaby.wav","start":0,"end":180,"time":1714586400,"emotion":"sad","rating":5,"reaction":0.62,"frames":1700,"frames_before":50,"valence_before":0.01,"valence_during":0.4,"brief":[{"emotion":"happy","start":12.5,"duration":0.8}]}'
+		echo '{"path":"grey.wav","start":180,"end":400,"emotion":"sad","reaction":-0.7,"frames":2000}'
+		echo '{"path":"elegy.wav","start":400,"end":600,"emotion":"sad","rating":null,"reaction":null,"note":"no face"}'
+	} >fb.ndjson
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 11 --feedback fb.ndjson
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	after=" $(paths) "
+	[[ $after == *" lullaby.wav "*" grey.wav "* ]]
+	printf '%s\n' "$output" | jq -s -e 'map(select(.path == "lullaby.wav"))[0].why | endswith("; you liked it")'
+	printf '%s\n' "$output" | jq -s -e 'map(select(.path == "grey.wav"))[0].why | endswith("; you disliked it")'
+}
+
+@test "taste: a consistent taste carries to songs never judged and to other moods" {
+	# Likes of fast, loud songs and skips of slow, quiet ones, all while neutral;
+	# festival.wav and drift.wav are never judged.
+	{
+		for s in sunrise overdrive sting; do
+			echo '{"path":"'$s'.wav","emotion":"neutral","action":"like"}'
+			echo '{"path":"'$s'.wav","emotion":"neutral","rating":5}'
+		done
+		for s in elegy lullaby rain; do
+			echo '{"path":"'$s'.wav","emotion":"neutral","action":"skip"}'
+			echo '{"path":"'$s'.wav","emotion":"neutral","rating":1}'
+		done
+	} >fb.ndjson
+	for mood in neutral sad; do
+		run --separate-stderr "$R" --library "$L" --emotion $mood -n 11
+		before=" $(paths) "
+		[[ $before == *" drift.wav "*" festival.wav "* ]]
+		run --separate-stderr "$R" --library "$L" --emotion $mood -n 11 --feedback fb.ndjson
+		[ "$status" -eq 0 ]
+		after=" $(paths) "
+		[[ $after == *" festival.wav "*" drift.wav "* ]]
+	done
+	# The why names a song liked, by its title.
+	printf '%s\n' "$output" | jq -s -e 'map(select(.path == "festival.wav"))[0].why | test("; like songs you liked: (Sunrise run|Overdrive|Sting)$")'
+}
+
 @test "feedback lines that are not usable are said, exit 1" {
 	{
 		echo '{"path":"lullaby.wav","emotion":"sad","rating":9}'
@@ -497,7 +559,7 @@ face() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ "$stderr" = 'recommend: tagged.ndjson: 1 "emotion" tag not among the seven expressions: ignored' ]
-	jq -e '.format == "fermata-profiles 1" and (.profiles.sad.why | test("2 songs"))
+	jq -e '.format == "fermata-profiles 2" and (.profiles.sad.why | test("2 songs"))
 		and (.profiles.angry.why | test("kept"))' mine.json
 	# This user's sad is loud and fast.
 	run --separate-stderr "$R" --library tagged.ndjson --profiles mine.json --emotion sad -n 2

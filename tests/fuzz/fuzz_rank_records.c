@@ -3,8 +3,8 @@
  * every line is offered as a song of the library; once the library is finished, every line
  * is offered again as a face or frame record for the mood (recommend's pool, and
  * fer-classify --smooth's timeline, which must agree on its first frame), as a feedback
- * record, and as a time; the feedback moves the profiles, and the library is ranked for the
- * mood.
+ * record, and as a time; the feedback teaches the taste, and the library is ranked for the
+ * mood with it and without it.
  */
 #include <math.h>
 #include <stddef.h>
@@ -45,13 +45,15 @@ next_line(struct lines *l, size_t *len)
 }
 
 static void
-rank(const struct fm_rank_library *lib, const struct fm_rank_profiles *p, const double mood[])
+rank(const struct fm_rank_library *lib, const struct fm_rank_profiles *p, const double mood[],
+     const struct fm_rank_taste *taste)
 {
 	struct fm_rank_query q = {.strategy = FM_RANK_CALM,
 	                          .strength = 2,
 	                          .n_results = 4,
 	                          .diverse = FM_RANK_DIVERSE_MMR | FM_RANK_DIVERSE_ARTIST,
-	                          .mmr_lambda = 0.3};
+	                          .mmr_lambda = 0.3,
+	                          .taste = taste};
 	struct fm_rank_hit hits[4];
 	struct fm_rank_work *w;
 	struct fm_err err;
@@ -101,7 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fm_rank_profiles base;
 	static bool have_base;
 	struct fm_rank_library *lib;
-	struct fm_rank_feedback fb = {0};
+	struct fm_rank_taste *taste;
 	struct fm_rank_profiles p, learnt;
 	struct fm_mood_pool mood;
 	struct lines l = {data, size, 0, NULL};
@@ -128,6 +130,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	p = base;
+	if (fm_rank_taste_new(lib, &taste, &err) == -1) {
+		fm_rank_library_free(lib);
+		return 0;
+	}
 	fm_mood_pool_init(&mood, 2.5);
 	l = (struct lines){data, size, 0, NULL};
 	while (next_line(&l, &len)) {
@@ -141,17 +147,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		(void)fm_mood_pool_add(&mood, rec, &n_used, &err);
 		smooth(rec);
-		if (fm_rank_event_decode(rec, &base.feedback, &ev, &err) == 0 &&
+		if (fm_rank_event_decode(rec, &base.feedback, &ev, &err) == 1 &&
 		    fm_rank_library_find(lib, ev.path, ev.n_path, &i, &err) == 1)
-			fm_rank_feedback_add(&fb, lib, i, &ev, 1.7e9, &base.feedback);
+			(void)fm_rank_taste_add(taste, i, &ev, 1.7e9, &base.feedback, &err);
 		cJSON_Delete(rec);
 	}
-	fm_rank_feedback_apply(&fb, &p);
-	if (fm_mood_pool_get(&mood, dist, &err) == 0)
-		rank(lib, &p, dist);
-	if (fm_rank_learn(lib, &base, &learnt, n_tagged, &err) == 0) {
-		rank(lib, &learnt, (const double[FM_N_EMOTIONS]){[FM_HAPPY] = 1});
+	if (fm_mood_pool_get(&mood, dist, &err) == 0) {
+		rank(lib, &p, dist, NULL);
+		rank(lib, &p, dist, taste);
 	}
+	if (fm_rank_learn(lib, &base, &learnt, n_tagged, &err) == 0) {
+		rank(lib, &learnt, (const double[FM_N_EMOTIONS]){[FM_HAPPY] = 1}, taste);
+	}
+	fm_rank_taste_free(taste);
 	fm_rank_library_free(lib);
 	return 0;
 }

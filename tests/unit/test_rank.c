@@ -1,9 +1,9 @@
 /*
  * tests/unit/test_rank.c: lib/rank (cmocka): standardisation and imputation, rankings whose
  * right answer is known by construction under each strategy, ties, exclusion, diversity,
- * feedback moving songs up and down, learning from tags, the profiles file, the binary index
- * and its damage, and times. Profiles are the shipped models/profiles.json (the tests run
- * from the repository's root) unless a test makes its own.
+ * the taste learnt from feedback moving songs up and down, learning from tags, the profiles file,
+ * the binary index and its damage, and times. Profiles are the shipped models/profiles.json (the
+ * tests run from the repository's root) unless a test makes its own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -532,36 +532,180 @@ event(const char *path, enum fm_emotion em, double weight, double t_sec)
 	return (struct fm_rank_event){path, strlen(path), em, weight, t_sec};
 }
 
+/* Rank lib for an emotion with a taste (or NULL); the hits go to hits (room for n). */
+static size_t
+rank_taste(const struct fm_rank_library *lib, const struct fm_rank_profiles *p, enum fm_emotion em,
+           const struct fm_rank_taste *taste, size_t n, struct fm_rank_hit *hits)
+{
+	struct fm_rank_query q = {.strategy = FM_RANK_MATCH,
+	                          .strength = 1,
+	                          .n_results = n,
+	                          .mmr_lambda = FM_RANK_MMR_LAMBDA,
+	                          .taste = taste};
+	struct fm_rank_work *w;
+	struct fm_err e;
+	size_t n_hits;
+
+	one_hot(q.mood, em);
+	assert_int_equal(fm_rank_work_new(lib, &w, &e), 0);
+	if (fm_rank_search(w, p, &q, hits, &n_hits, &e) == -1)
+		fail_msg("search: %s", e.msg);
+	fm_rank_work_free(w);
+	for (size_t k = 0; k < n_hits; k++)
+		assert_true(isfinite(hits[k].score) && fabs(hits[k].score) <= 1);
+	return n_hits;
+}
+
+/* Count the event about path, count times. */
+static void
+judge(struct fm_rank_taste *t, const struct fm_rank_library *lib, const struct fm_rank_profiles *p,
+      const char *path, enum fm_emotion em, double weight, int count)
+{
+	struct fm_rank_event ev = event(path, em, weight, NAN);
+	struct fm_err e;
+
+	(void)lib;
+	for (int k = 0; k < count; k++)
+		assert_int_equal(fm_rank_taste_add(t, index_of(path), &ev, 0, &p->feedback, &e), 0);
+}
+
 static void
 like_moves_a_song_up_and_dislike_down(void **state)
 {
 	struct fm_rank_library *lib = make_library(songs, N_SONGS);
-	struct fm_rank_profiles p, moved;
-	struct fm_rank_hit before[N_SONGS], after[N_SONGS];
-	struct fm_rank_feedback fb = {0};
-	struct fm_rank_event ev;
-	size_t i = index_of("tender.wav"), j = index_of("sadish.wav");
+	struct fm_rank_profiles p;
+	struct fm_rank_hit before[N_SONGS], after[N_SONGS], happy[N_SONGS], happy2[N_SONGS];
+	struct fm_rank_taste *t;
+	struct fm_err e;
 
 	(void)state;
 	load_profiles(&p);
 	rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, NULL, N_SONGS, before);
-	moved = p;
-	ev = event("tender.wav", FM_SAD, p.feedback.like, NAN);
-	fm_rank_feedback_add(&fb, lib, i, &ev, 0, &p.feedback);
-	ev = event("sadish.wav", FM_SAD, -1, NAN); /* a rating of 1 */
-	fm_rank_feedback_add(&fb, lib, j, &ev, 0, &p.feedback);
-	fm_rank_feedback_apply(&fb, &moved);
-	rank(lib, &moved, FM_SAD, FM_RANK_MATCH, 0, NULL, N_SONGS, after);
+	rank(lib, &p, FM_HAPPY, FM_RANK_MATCH, 0, NULL, N_SONGS, happy);
+	assert_int_equal(fm_rank_taste_new(lib, &t, &e), 0);
+	judge(t, lib, &p, "tender.wav", FM_SAD, p.feedback.like, 1);
+	judge(t, lib, &p, "sadish.wav", FM_SAD, -1, 1); /* a rating of 1 */
+	assert_int_equal(fm_rank_taste_events(t), 2);
+	assert_int_equal(fm_rank_taste_songs(t), 2);
+	rank_taste(lib, &p, FM_SAD, t, N_SONGS, after);
 	assert_true(position(after, N_SONGS, "tender.wav") <
 	            position(before, N_SONGS, "tender.wav"));
 	assert_true(position(after, N_SONGS, "sadish.wav") >
 	            position(before, N_SONGS, "sadish.wav"));
 	assert_true(after[position(after, N_SONGS, "tender.wav")].score >
 	            before[position(before, N_SONGS, "tender.wav")].score);
-	/* Only the profile of the mood the feedback named moved. */
-	for (int e = 0; e < FM_N_EMOTIONS; e++)
-		for (int d = 0; e != FM_SAD && d < FM_RANK_DIMS; d++)
-			assert_true(moved.vec[e][d] == p.vec[e][d]);
+	/* The liked song's hit says so. */
+	size_t k = position(after, N_SONGS, "tender.wav");
+	assert_int_equal(after[k].taste_song, index_of("tender.wav"));
+	assert_true(after[k].taste_how & FM_RANK_TASTE_SELF);
+	assert_true(after[k].taste_how & FM_RANK_TASTE_LIKED);
+	/* In another mood the same judgements count, less: the skipped song falls there too. */
+	rank_taste(lib, &p, FM_HAPPY, t, N_SONGS, happy2);
+	assert_true(position(happy2, N_SONGS, "sadish.wav") >=
+	            position(happy, N_SONGS, "sadish.wav"));
+	assert_true(position(happy2, N_SONGS, "tender.wav") <
+	            position(happy, N_SONGS, "tender.wav"));
+	fm_rank_taste_free(t);
+	fm_rank_library_free(lib);
+}
+
+static void
+a_few_judgements_nudge_many_override(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_taste *t;
+	struct rank_taste_eval ev = {0};
+	double mood[FM_N_EMOTIONS];
+	struct fm_err e;
+
+	(void)state;
+	load_profiles(&p);
+	one_hot(mood, FM_SAD);
+	assert_int_equal(fm_rank_taste_new(lib, &t, &e), 0);
+	judge(t, lib, &p, "calm.wav", FM_SAD, 1, 1);
+	assert_int_equal(rank_taste_eval(t, &p.feedback, mood, &ev, &e), 0);
+	/* lambda = W / (W + evidence), exactly as computed. */
+	assert_true(fabs(ev.lambda - 1 / (1 + p.feedback.evidence)) < 1e-12);
+	assert_true(ev.lambda < 0.5);
+	judge(t, lib, &p, "calm.wav", FM_SAD, 1, 19);
+	assert_int_equal(rank_taste_eval(t, &p.feedback, mood, &ev, &e), 0);
+	assert_true(fabs(ev.lambda - 20 / (20 + p.feedback.evidence)) < 1e-12);
+	assert_true(ev.lambda > 0.8);
+	/* In another mood a judgement counts other_moods of its weight. */
+	one_hot(mood, FM_HAPPY);
+	assert_int_equal(rank_taste_eval(t, &p.feedback, mood, &ev, &e), 0);
+	double w = 20 * p.feedback.other_moods;
+	assert_true(fabs(ev.lambda - w / (w + p.feedback.evidence)) < 1e-12);
+	rank_taste_eval_free(&ev);
+	fm_rank_taste_free(t);
+	fm_rank_library_free(lib);
+}
+
+static void
+a_consistent_taste_transfers_to_unjudged_songs(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_hit before[N_SONGS], after[N_SONGS];
+	struct fm_rank_taste *t;
+	struct fm_err e;
+
+	(void)state;
+	load_profiles(&p);
+	/* A listener who likes loud, fast, bright songs and skips quiet, slow ones, all judged
+	 * in the neutral mood: party.wav and calm.wav are never judged. */
+	assert_int_equal(fm_rank_taste_new(lib, &t, &e), 0);
+	judge(t, lib, &p, "happy.wav", FM_NEUTRAL, p.feedback.like, 5);
+	judge(t, lib, &p, "angry.wav", FM_NEUTRAL, p.feedback.like, 5);
+	judge(t, lib, &p, "saddest.wav", FM_NEUTRAL, p.feedback.skip, 5);
+	judge(t, lib, &p, "tender.wav", FM_NEUTRAL, p.feedback.skip, 5);
+	for (int m = 0; m < 2; m++) {
+		enum fm_emotion em = m == 0 ? FM_NEUTRAL : FM_SAD;
+		rank(lib, &p, em, FM_RANK_MATCH, 0, NULL, N_SONGS, before);
+		rank_taste(lib, &p, em, t, N_SONGS, after);
+		/* Before, the mood put the quiet song first; after, the taste does. */
+		assert_true(position(before, N_SONGS, "calm.wav") <
+		            position(before, N_SONGS, "party.wav"));
+		assert_true(position(after, N_SONGS, "party.wav") <
+		            position(after, N_SONGS, "calm.wav"));
+	}
+	/* The why names a liked song for the unjudged one the taste raised. */
+	size_t k = position(after, N_SONGS, "party.wav");
+	assert_true(after[k].taste_how & FM_RANK_TASTE_LIKED);
+	assert_false(after[k].taste_how & (FM_RANK_TASTE_SELF | FM_RANK_TASTE_AGAINST));
+	assert_true(after[k].taste_song == index_of("happy.wav") ||
+	            after[k].taste_song == index_of("angry.wav"));
+	fm_rank_taste_free(t);
+	fm_rank_library_free(lib);
+}
+
+static void
+no_feedback_leaves_the_ranking_exactly_as_it_was(void **state)
+{
+	struct fm_rank_library *lib = make_library(songs, N_SONGS);
+	struct fm_rank_profiles p;
+	struct fm_rank_hit before[N_SONGS], after[N_SONGS];
+	struct fm_rank_taste *t;
+	struct fm_err e;
+
+	(void)state;
+	load_profiles(&p);
+	assert_int_equal(fm_rank_taste_new(lib, &t, &e), 0);
+	/* An event whose weight decays to nothing, and none at all: the same bytes. */
+	for (int e2 = 0; e2 < FM_N_EMOTIONS; e2++) {
+		memset(before, 0, sizeof before);
+		memset(after, 0, sizeof after);
+		rank(lib, &p, (enum fm_emotion)e2, FM_RANK_MATCH, 0, NULL, N_SONGS, before);
+		rank_taste(lib, &p, (enum fm_emotion)e2, t, N_SONGS, after);
+		for (size_t k = 0; k < N_SONGS; k++) {
+			assert_int_equal(after[k].song, before[k].song);
+			assert_true(after[k].score == before[k].score);
+			assert_string_equal(after[k].why, before[k].why);
+			assert_int_equal(after[k].taste_how, 0);
+		}
+	}
+	fm_rank_taste_free(t);
 	fm_rank_library_free(lib);
 }
 
@@ -570,21 +714,37 @@ old_feedback_counts_less(void **state)
 {
 	struct fm_rank_library *lib = make_library(songs, N_SONGS);
 	struct fm_rank_profiles p;
-	struct fm_rank_feedback fresh = {0}, old = {0};
+	struct fm_rank_taste *fresh, *old, *future;
 	struct fm_rank_event ev = event("tender.wav", FM_SAD, 1, 0);
-	double days = 86400;
+	struct rank_taste_eval a = {0}, b = {0};
+	double days = 86400, mood[FM_N_EMOTIONS], wa, wb;
+	size_t i = index_of("tender.wav");
+	struct fm_err e;
 
 	(void)state;
 	load_profiles(&p);
-	fm_rank_feedback_add(&fresh, lib, index_of("tender.wav"), &ev, 0, &p.feedback);
-	fm_rank_feedback_add(&old, lib, index_of("tender.wav"), &ev,
-	                     p.feedback.half_life_days * days, &p.feedback);
+	one_hot(mood, FM_SAD);
+	assert_int_equal(fm_rank_taste_new(lib, &fresh, &e), 0);
+	assert_int_equal(fm_rank_taste_new(lib, &old, &e), 0);
+	assert_int_equal(fm_rank_taste_new(lib, &future, &e), 0);
+	assert_int_equal(fm_rank_taste_add(fresh, i, &ev, 0, &p.feedback, &e), 0);
+	assert_int_equal(
+	    fm_rank_taste_add(old, i, &ev, p.feedback.half_life_days * days, &p.feedback, &e), 0);
+	assert_int_equal(rank_taste_eval(fresh, &p.feedback, mood, &a, &e), 0);
+	assert_int_equal(rank_taste_eval(old, &p.feedback, mood, &b, &e), 0);
 	/* One half-life later the event weighs half: 2^-1, to rounding. */
-	assert_true(fabs(old.w_pos[FM_SAD] - 0.5 * fresh.w_pos[FM_SAD]) < 1e-12);
+	assert_true(fabs(b.v[0] - 0.5 * a.v[0]) < 1e-12);
+	wa = a.v[0];
 	/* An event from the future counts in full rather than more. */
-	struct fm_rank_feedback future = {0};
-	fm_rank_feedback_add(&future, lib, index_of("tender.wav"), &ev, -days, &p.feedback);
-	assert_true(future.w_pos[FM_SAD] == fresh.w_pos[FM_SAD]);
+	assert_int_equal(fm_rank_taste_add(future, i, &ev, -days, &p.feedback, &e), 0);
+	assert_int_equal(rank_taste_eval(future, &p.feedback, mood, &b, &e), 0);
+	wb = b.v[0];
+	assert_true(wa == wb);
+	rank_taste_eval_free(&a);
+	rank_taste_eval_free(&b);
+	fm_rank_taste_free(fresh);
+	fm_rank_taste_free(old);
+	fm_rank_taste_free(future);
 	fm_rank_library_free(lib);
 }
 
@@ -601,6 +761,11 @@ feedback_events_are_decoded_strictly(void **state)
 	    "{\"path\":\"a\",\"emotion\":\"sad\",\"action\":\"like\",\"rating\":4}",
 	    "{\"path\":\"a\",\"emotion\":\"sad\"}",
 	    "{\"path\":\"a\",\"emotion\":\"sad\",\"action\":\"like\",\"time\":\"yesterday\"}",
+	    "{\"path\":\"a\",\"emotion\":\"sad\",\"reaction\":1.5}",
+	    "{\"path\":\"a\",\"emotion\":\"sad\",\"reaction\":\"up\"}",
+	    "{\"path\":\"a\",\"emotion\":\"sad\",\"rating\":null,\"reaction\":2}",
+	    "{\"path\":\"a\",\"rating\":null,\"action\":\"like\"}",
+	    "{\"rating\":null,\"reaction\":null}",
 	};
 	struct fm_rank_profiles p;
 	struct fm_rank_event ev;
@@ -617,13 +782,32 @@ feedback_events_are_decoded_strictly(void **state)
 	}
 	assert_non_null(rec = cJSON_Parse("{\"path\":\"a\",\"emotion\":\"sad\",\"rating\":1,"
 	                                  "\"time\":\"1970-01-02T00:00:00Z\"}"));
-	assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), 0);
+	assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), 1);
 	assert_true(ev.weight == -1 && ev.t_sec == 86400 && ev.emotion == FM_SAD);
 	cJSON_Delete(rec);
 	assert_non_null(
 	    rec = cJSON_Parse("{\"path\":\"a\",\"emotion\":\"happy\",\"action\":\"skip\"}"));
-	assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), 0);
+	assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), 1);
 	assert_true(ev.weight == p.feedback.skip && isnan(ev.t_sec));
+	cJSON_Delete(rec);
+	/* fer-react's records: a reaction with its rating (the rating counts), and a play
+	 * without a face, which judges nothing, whatever else it carries. */
+	assert_non_null(rec = cJSON_Parse("{\"path\":\"a\",\"start\":1,\"end\":9,"
+	                                  "\"emotion\":\"sad\",\"rating\":4,\"reaction\":0.3,"
+	                                  "\"frames\":80,\"brief\":[]}"));
+	assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), 1);
+	assert_true(ev.weight == 0.5 && isnan(ev.t_sec));
+	cJSON_Delete(rec);
+	assert_non_null(rec =
+	                    cJSON_Parse("{\"path\":\"a\",\"emotion\":\"sad\",\"reaction\":-0.25}"));
+	assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), 1);
+	assert_true(ev.weight == -0.25);
+	cJSON_Delete(rec);
+	assert_non_null(rec = cJSON_Parse("{\"path\":\"a\",\"start\":1,\"end\":9,"
+	                                  "\"emotion\":null,\"rating\":null,\"reaction\":null,"
+	                                  "\"note\":\"no face in the frames of the play\"}"));
+	assert_int_equal(fm_rank_event_decode(rec, &p.feedback, &ev, &e), 0);
+	assert_string_equal(ev.path, "a");
 	cJSON_Delete(rec);
 }
 
@@ -671,7 +855,7 @@ profiles_round_trip_through_the_file_format(void **state)
 
 	(void)state;
 	load_profiles(&p);
-	assert_true(p.feedback.beta == 0.75);
+	assert_true(p.feedback.evidence == 3 && p.feedback.other_moods == 0.5);
 	assert_true(p.vec[FM_SAD][FM_DIM_MODE] == -1.0);
 	assert_int_equal(fm_rank_profiles_encode(&p, "about", why, &text, &e), 0);
 	assert_int_equal(text[strlen(text) - 1], '\n');
@@ -679,6 +863,39 @@ profiles_round_trip_through_the_file_format(void **state)
 	/* Written to 4 decimals; the shipped numbers have fewer. */
 	assert_memory_equal(&p, &q, sizeof p);
 	free(text);
+}
+
+static void
+profiles_of_format_1_are_read(void **state)
+{
+	static const char v1[] =
+	    "{\"format\":\"fermata-profiles 1\",\"profiles\":{"
+	    "\"angry\":{\"valence\":-0.6,\"arousal\":0.8,\"vector\":{\"loudness\":1}},"
+	    "\"disgust\":{\"valence\":-0.6,\"arousal\":0.3,\"vector\":{\"mode\":-1}},"
+	    "\"fear\":{\"valence\":-0.6,\"arousal\":0.6,\"vector\":{\"mode\":-1}},"
+	    "\"happy\":{\"valence\":0.8,\"arousal\":0.5,\"vector\":{\"mode\":1}},"
+	    "\"sad\":{\"valence\":-0.8,\"arousal\":-0.5,\"vector\":{\"mode\":-1}},"
+	    "\"surprise\":{\"valence\":0.4,\"arousal\":0.8,\"vector\":{\"tempo\":1}},"
+	    "\"neutral\":{\"valence\":0,\"arousal\":0,\"vector\":{\"tempo\":-0.2}}},"
+	    "\"axes\":{\"valence\":{\"vector\":{\"mode\":1}},\"arousal\":{\"vector\":{"
+	    "\"tempo\":1}}},\"feedback\":{\"alpha\":1,\"beta\":0.75,\"gamma\":%s,"
+	    "\"half_life_days\":30,\"like\":1,\"skip\":-0.5}}";
+	const struct fm_rank_feedback_opts d = FM_RANK_TASTE_DEFAULTS;
+	struct fm_rank_profiles p;
+	struct fm_err e;
+	char text[2048];
+
+	(void)state;
+	snprintf(text, sizeof text, v1, "0.5");
+	assert_int_equal(fm_rank_profiles_decode(text, strlen(text), &p, &e), 0);
+	/* Its own half-life; the taste's numbers as shipped. */
+	assert_true(p.feedback.half_life_days == 30);
+	assert_true(p.feedback.evidence == d.evidence && p.feedback.width == d.width &&
+	            p.feedback.similar == d.similar && p.feedback.other_moods == d.other_moods);
+	/* Its Rocchio rates are still checked. */
+	snprintf(text, sizeof text, v1, "-1");
+	assert_int_equal(fm_rank_profiles_decode(text, strlen(text), &p, &e), -1);
+	assert_non_null(strstr(e.msg, "feedback: \"gamma\" is not"));
 }
 
 static void
@@ -692,8 +909,9 @@ bad_profiles_are_refused_naming_the_member(void **state)
 	    {"\"mode\": -1.0", "\"mode\": \"minor\"", "profiles.sad: \"mode\" is not a number"},
 	    {"\"mode\": -1.0", "\"mode\": 40", "profiles.sad: \"mode\" is not a number"},
 	    {"\"valence\": -0.8", "\"valence\": -2", "profiles.sad: \"valence\" is not a number"},
-	    {"fermata-profiles 1", "fermata-profiles 2", "\"format\" is not"},
-	    {"\"gamma\": 0.5", "\"gamma\": -1", "feedback: \"gamma\" is not"},
+	    {"fermata-profiles 2", "fermata-profiles 3", "\"format\" is not"},
+	    {"\"evidence\": 3", "\"evidence\": 0", "feedback: \"evidence\" is not"},
+	    {"\"other_moods\": 0.5", "\"other_moods\": 2", "feedback: \"other_moods\" is not"},
 	    {"\"axes\": {", "\"axis\": {", "no \"axes\" object"},
 	    {"{", "[", "not a JSON object"},
 	};
@@ -1127,6 +1345,10 @@ main(void)
 	    cmocka_unit_test(mmr_prefers_a_different_second_song),
 	    cmocka_unit_test(like_moves_a_song_up_and_dislike_down),
 	    cmocka_unit_test(old_feedback_counts_less),
+	    cmocka_unit_test(a_few_judgements_nudge_many_override),
+	    cmocka_unit_test(a_consistent_taste_transfers_to_unjudged_songs),
+	    cmocka_unit_test(no_feedback_leaves_the_ranking_exactly_as_it_was),
+	    cmocka_unit_test(profiles_of_format_1_are_read),
 	    cmocka_unit_test(feedback_events_are_decoded_strictly),
 	    cmocka_unit_test(learnt_profile_is_the_centroid_of_tagged_songs),
 	    cmocka_unit_test(profiles_round_trip_through_the_file_format),
