@@ -38,9 +38,10 @@ static const char OPTIONS[] =
     "                      RFC 3339); the play log's times are then wall-clock too\n"
     "  --plays file        the play log: {\"path\", \"start\", \"end\"} per song played\n"
     "\n"
-    "reaction = (valence during - valence before) / 0.8\n"
-    "           + 0.25 * tanh(sum of brief expressions' valence changes / 0.8),\n"
-    "           clamped to -1 .. 1; rating = 3 + 2 * reaction, rounded.\n"
+    "reaction = (valence during - valence before) / 0.8 + brief, within -1 .. 1;\n"
+    "brief = 0.25 * (mean - usual) / 0.8 * n / (n + 1), within -0.25 .. 0.25: the\n"
+    "        mean valence of the song's n brief smiles and lowered brows against\n"
+    "        the listener's others; rating = 3 + 2 * reaction, rounded.\n"
     "valence: happy 0.8, surprise 0.2, neutral 0, angry -0.6, fear -0.6,\n"
     "         disgust -0.7, sad -0.8.\n";
 

@@ -243,9 +243,12 @@ int fm_mood_window_mean(const struct fm_mood_window *w, double p[FM_N_EMOTIONS],
 double fm_mood_window_valence(const struct fm_mood_window *w);
 
 /*
- * What a brief expression says of the moment: the valence of the departing expression less
- * that of the expression it departed from (fm_emotion_valence), -1.6 .. 1.6: a brief smile
- * on a neutral face is 0.8, a brief frown on a smiling one -1.6.
+ * What a brief expression says of liking or disliking: the valence (fm_emotion_valence) of
+ * a smile (happy, 0.8) or of an expression that lowers the brows (angry -0.6, disgust -0.7,
+ * sad -0.8), the expressions that tell it (Tkalcic et al. 2019); 0 for the others, which
+ * tell nothing: neutral is the face relaxing (often back from a baseline that a lasting
+ * expression has moved), surprise and fear come with good and bad news alike. The
+ * expression it departed from does not count, since the baseline follows a lasting mood.
  */
 double fm_mood_brief_valence(const struct fm_mood_brief *b);
 

@@ -39,5 +39,13 @@ fm_mood_window_valence(const struct fm_mood_window *w)
 double
 fm_mood_brief_valence(const struct fm_mood_brief *b)
 {
-	return fm_emotion_valence(b->emotion) - fm_emotion_valence(b->baseline);
+	switch (b->emotion) {
+	case FM_HAPPY:
+	case FM_ANGRY:
+	case FM_DISGUST:
+	case FM_SAD:
+		return fm_emotion_valence(b->emotion);
+	default:
+		return 0;
+	}
 }

@@ -43,7 +43,8 @@ struct play {
 	struct fm_mood_window rest;    /* faces in [start + baseline, end] */
 	size_t n_frames_during;        /* frames in [start, end], with a face or not */
 	double brief_sum;              /* fm_mood_brief_valence of its brief expressions */
-	size_t n_brief;                /* counted, listed or not */
+	size_t n_telling;              /* those of them that count (the valence is not 0) */
+	size_t n_brief;                /* all of them, listed or not */
 	struct brief_item *brief;      /* the first FM_REACT_MAX_BRIEF, allocated when needed */
 };
 
@@ -54,9 +55,11 @@ struct fm_react {
 	size_t n_plays, cap;
 	size_t head; /* the next play to hand out */
 	bool have_last;
-	double last_end_sec; /* the end of the latest play accepted */
-	uint64_t last_line;  /* and its line */
-	bool any_frame;      /* the frames' span so far: */
+	double last_end_sec;  /* the end of the latest play accepted */
+	uint64_t last_line;   /* and its line */
+	double brief_sum_all; /* fm_mood_brief_valence of every brief expression so far */
+	size_t n_telling_all; /* those that count */
+	bool any_frame;       /* the frames' span so far: */
 	double first_t, last_t;
 	bool finished;
 };
@@ -215,6 +218,7 @@ add_brief(struct play *pl, const struct fm_mood_brief *ev, struct fm_err *err)
 	}
 	pl->n_brief++;
 	pl->brief_sum += fm_mood_brief_valence(ev);
+	pl->n_telling += fm_mood_brief_valence(ev) != 0;
 	return 0;
 }
 
@@ -283,6 +287,8 @@ fm_react_frame_add(struct fm_react *r, const cJSON *rec, struct fm_err *err)
 	add_to_plays(r, t_sec, p, n_faces);
 	if (spotted != 1)
 		return 0;
+	r->brief_sum_all += fm_mood_brief_valence(&ev);
+	r->n_telling_all += fm_mood_brief_valence(&ev) != 0;
 	for (size_t i = r->head; i < r->n_plays; i++) {
 		struct play *pl = &r->plays[i];
 
@@ -333,15 +339,41 @@ brief_list(const struct play *pl)
 	return list;
 }
 
+static double
+clamp1(double v)
+{
+	return v < -1 ? -1 : v > 1 ? 1 : v;
+}
+
+/*
+ * What the play's brief expressions add (lib/react.h): their mean valence change against
+ * the listener's usual one, that of their brief expressions outside the play, which counts
+ * as FM_REACT_BRIEF_PRIOR expressions of no change more, so that a classifier's flicker,
+ * which comes in every song alike, cancels out, while a few real ones stand out.
+ */
+static double
+brief_evidence(const struct fm_react *r, const struct play *pl, double unit)
+{
+	double usual, mean;
+
+	if (pl->n_telling == 0)
+		return 0;
+	mean = pl->brief_sum / (double)pl->n_telling;
+	usual = (r->brief_sum_all - pl->brief_sum) /
+	        ((double)(r->n_telling_all - pl->n_telling) + FM_REACT_BRIEF_PRIOR);
+	return FM_REACT_BRIEF_WEIGHT * clamp1((mean - usual) / unit) * (double)pl->n_telling /
+	       ((double)pl->n_telling + 1);
+}
+
 /* The reaction and its rating (lib/react.h, fm_react_next). */
 static void
-reaction(double valence_before, double valence_during, double brief_sum, double *out, int *rating)
+reaction(const struct fm_react *rc, const struct play *pl, double valence_before,
+         double valence_during, double *out, int *rating)
 {
 	double unit = fm_emotion_valence(FM_HAPPY);
-	double r = (valence_during - valence_before) / unit +
-	           FM_REACT_BRIEF_WEIGHT * tanh(brief_sum / unit);
+	double r = (valence_during - valence_before) / unit + brief_evidence(rc, pl, unit);
 
-	r = fm_ndjson_round(r < -1 ? -1 : r > 1 ? 1 : r, 3);
+	r = fm_ndjson_round(clamp1(r), 3);
 	*out = r;
 	/* lround takes halves away from zero, which is away from 3 here. */
 	*rating = (int)lround(2 * r) + 3;
@@ -386,7 +418,7 @@ judge(const struct fm_react *r, struct play *pl, struct fm_err *err)
 	double vb = fm_mood_window_valence(base != NULL ? base : pre);
 	double vd = fm_mood_window_valence(face);
 	if (base != NULL)
-		reaction(vb, vd, pl->brief_sum, &react, &rating);
+		reaction(r, pl, vb, vd, &react, &rating);
 	if (o->has_origin &&
 	    (fm_ndjson_set(rec, "start", cJSON_CreateNumber(fm_ndjson_round(pl->p.start_sec, 3)),
 	                   err) == -1 ||

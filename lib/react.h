@@ -34,6 +34,11 @@
 #define FM_REACT_SETTLE_SEC 2.0
 /* The most a song's brief expressions move its reaction, either way. */
 #define FM_REACT_BRIEF_WEIGHT 0.25
+/*
+ * The listener's usual brief expressions, against which a song's are measured, start as
+ * this many of no valence change (see fm_react_next).
+ */
+#define FM_REACT_BRIEF_PRIOR 3
 /* Brief expressions listed in a record at most; beyond these they count but are not listed. */
 #define FM_REACT_MAX_BRIEF 64
 
@@ -123,11 +128,16 @@ struct fm_react_out {
  * whose frames give no face during it, or neither baseline, has "rating" and "reaction" null and a
  * "note" saying why: no guess.
  *
- *   reaction = clamp((valence_during - valence_before) / 0.8
- *                    + FM_REACT_BRIEF_WEIGHT * tanh(sum of the brief expressions'
- *                      fm_mood_brief_valence / 0.8), -1, 1)
+ *   reaction = clamp((valence_during - valence_before) / 0.8 + brief, -1, 1)
+ *   brief    = FM_REACT_BRIEF_WEIGHT * clamp((mean - usual) / 0.8, -1, 1) * n / (n + 1)
  *   rating   = 3 + 2 * reaction, rounded to the nearest whole number (halves away from 3)
  *
+ * where n is the number of brief smiles and brow-lowering expressions (fm_mood_brief_valence
+ * not 0) that started during the play, mean their mean fm_mood_brief_valence, and usual
+ * that of the listener's others in the stream so far, counted with FM_REACT_BRIEF_PRIOR
+ * more of 0: a classifier's flicker,
+ * which comes in every song alike, cancels out, a few real ones during one song stand out,
+ * and one alone counts half.
  * 0.8 is happy's valence: a neutral face that breaks into a full smile for the whole song
  * is 1. recommend counts a rating r as (r - 3) / 2, so it learns the reaction to the
  * nearest half. A play entirely before the first frame or after the last is refused:

@@ -611,6 +611,8 @@ mood_windows_average_their_frames_alike(void **state)
 	struct fm_err err;
 	struct fm_mood_brief smile = {.emotion = FM_HAPPY, .baseline = FM_NEUTRAL};
 	struct fm_mood_brief frown = {.emotion = FM_SAD, .baseline = FM_HAPPY};
+	struct fm_mood_brief relax = {.emotion = FM_NEUTRAL, .baseline = FM_SAD};
+	struct fm_mood_brief wow = {.emotion = FM_SURPRISE, .baseline = FM_NEUTRAL};
 
 	assert_true(isnan(fm_mood_window_valence(&w)));
 	assert_int_equal(fm_mood_window_mean(&w, mean, &err), -1);
@@ -626,7 +628,9 @@ mood_windows_average_their_frames_alike(void **state)
 	assert_float_equal(mean[FM_SAD], 2.0 / 3, 1e-12);
 	assert_float_equal(fm_mood_window_valence(&w), (0.8 - 2 * 0.8) / 3, 1e-12);
 	assert_float_equal(fm_mood_brief_valence(&smile), 0.8, 1e-12);
-	assert_float_equal(fm_mood_brief_valence(&frown), -1.6, 1e-12);
+	assert_float_equal(fm_mood_brief_valence(&frown), -0.8, 1e-12);
+	assert_float_equal(fm_mood_brief_valence(&relax), 0, 0);
+	assert_float_equal(fm_mood_brief_valence(&wow), 0, 0);
 }
 
 int
