@@ -294,6 +294,44 @@ scores_ok() {
 	done
 }
 
+@test "--smooth: a brief expression change is one event with its onset, apex and duration; flicker and a lasting change are none" {
+	# A model of its own that reads a dark face as happy and a light one as neutral, surely.
+	for c in happy neutral; do
+		mkdir -p "faces/$c"
+	done
+	for i in 1 2 3 4; do
+		gray_pgm "faces/happy/$i.pgm" 48 48 "$(printf '%o' $((20 + i)))"
+		gray_pgm "faces/neutral/$i.pgm" 48 48 "$(printf '%o' $((220 + i)))"
+	done
+	"$FM_BIN/fer-train" --data faces -o two.fm --epochs 30 --warmup 0 --batch 4 \
+		--arch "conv 4 3 1 1, bn, relu, maxpool 4, gap, dense 7" 2>/dev/null
+	gray_pgm dark.pgm 48 48 "$(printf '%o' 22)"
+	gray_pgm light.pgm 48 48 "$(printf '%o' 222)"
+	"$FC" --model two.fm dark.pgm light.pgm >read.ndjson
+	jq -se '(.[0].faces[0] | .emotion == "happy" and .scores.happy > 0.8) and
+		(.[1].faces[0] | .emotion == "neutral" and .scores.neutral > 0.8)' read.ndjson >/dev/null
+	# At 10 frames a second: neutral 3 s, happy 0.4 s, neutral 2 s, happy one frame,
+	# neutral 1 s, happy two frames, neutral 1 s, then happy for 2 s (a change, not brief).
+	jq -nc '[range(30) | 0] + [range(4) | 1] + [range(20) | 0] + [1] + [range(10) | 0] +
+		[1, 1] + [range(10) | 0] + [range(20) | 1] + [range(5) | 0] | to_entries[] |
+		{path: (if .value == 1 then "dark.pgm" else "light.pgm" end), t: (.key / 10),
+		 faces: [{x: 0, y: 0, w: 48, h: 48}]}' >frames.ndjson
+	run --separate-stderr "$FC" --model two.fm --smooth 0.5 <frames.ndjson
+	[ "$status" -eq 0 ]
+	jq -se '[.[] | select(.event)] | length == 1 and (.[0] | .event == "brief" and
+		.emotion == "happy" and .baseline == "neutral" and .start == 3 and
+		.duration == 0.4 and .apex == 3 and .frames == 4 and .peak > 0.8)' \
+		<<<"$output" >/dev/null
+	# It follows the second frame back, t = 3.5.
+	[ "$(jq -r 'if .event then "event" else .t end' <<<"$output" | grep -B1 event | head -n 1)" = 3.5 ]
+	# With one frame enough, the two-frame flicker is an event too (the one frame is shorter
+	# than 0.2 s); with a margin of 0.95 not even the brief change is.
+	[ "$("$FC" --model two.fm --smooth 0.5 --brief-frames 1 <frames.ndjson |
+		jq -c 'select(.event) | .start')" = "$(printf '3\n6.5')" ]
+	[ "$("$FC" --model two.fm --smooth 0.5 --brief-margin 0.95 <frames.ndjson |
+		jq -c 'select(.event)' | wc -l)" -eq 0 ]
+}
+
 # The rule of fermata(7)'s "Pooling faces", written once more in jq to check the tools by.
 POOLED='def weight: (if (.w | type) == "number" and .w > 0 and (.h | type) == "number" and .h > 0
 		then .w * .h else 1 end) *
