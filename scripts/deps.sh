@@ -5,6 +5,7 @@
 #
 #   build    compiler and libraries: make, make install (the default GOAL)
 #   check    build, plus the test tools: make check, asan, valgrind, lint, unit, cli, hostile
+#            (ffmpeg: the session driver's test plays a video made at test time)
 #   demo     build, plus sox and jq: make demo
 #   bench    build, plus the reference tools the benchmarks compare against: make bench
 #   fuzz     build, plus clang: make fuzz
@@ -17,7 +18,7 @@ set -eu
 
 build="gcc make pkg-config libjpeg62-turbo-dev libpng-dev libcjson-dev libopenblas-dev
 	libsndfile1-dev libsoxr-dev opencv-data"
-check="bats libcmocka-dev jq mandoc clang-format sox parallel python3 valgrind"
+check="bats libcmocka-dev jq mandoc clang-format sox parallel python3 valgrind ffmpeg"
 demo="sox jq"
 bench="python3 python3-opencv python3-numpy aubio-tools time"
 fuzz="clang"
