@@ -101,6 +101,19 @@ usage_error() {
 	score elegy.wav | { read -r after; read -r before; awk -v a="$after" -v b="$before" 'BEGIN { exit !(a < b) }'; }
 }
 
+@test "a play without a judgement is read by recommend silently, as no judgement" {
+	printf '%s\n' '{"path":"sunrise.wav","start":20,"end":30}' \
+		'{"path":"elegy.wav","start":52,"end":52.1}' >plays.ndjson
+	frames 10 0:20:sad=0.05 20:30.1:none 55:60:sad=0.05 | "$F" --plays plays.ndjson >feedback.ndjson
+	jq -e -s 'length == 2 and all(.rating == null and .reaction == null and .note != null) and
+		.[1].emotion == null' feedback.ndjson
+	run --separate-stderr "$FM_BIN/recommend" --library "$L" --emotion neutral -n 11 \
+		--feedback feedback.ndjson
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = "$("$FM_BIN/recommend" --library "$L" --emotion neutral -n 11)" ]
+}
+
 @test "the baseline: the seconds before the song, else its opening" {
 	# The first song starts with the stream: its opening is the baseline.
 	echo '{"path":"a.wav","start":0,"end":30}' >plays.ndjson

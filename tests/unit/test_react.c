@@ -237,6 +237,49 @@ brief_expressions_are_added_evidence(void **state)
 }
 
 static void
+brief_flicker_that_comes_in_every_song_cancels_out(void **state)
+{
+	(void)state;
+	double alone = 0;
+
+	/* One song with a brief frown, then six songs with one each: the frown is the
+	 * listener's usual, and counts less in each (one alone: 0.25 * 1 * 1/2 = 0.125). */
+	for (int n_songs = 1; n_songs <= 6; n_songs += 5) {
+		struct fm_react *r;
+		struct fm_err err;
+
+		assert_int_equal(fm_react_new(&DEFAULT_OPTS, &r, &err), 0);
+		for (int k = 0; k < n_songs; k++) {
+			char json[96];
+			double t0 = 40.0 * k;
+
+			snprintf(json, sizeof json, "{\"path\":\"s%d\",\"start\":%g,\"end\":%g}", k,
+			         t0 + 20, t0 + 39);
+			add_play(r, json, (uint64_t)k + 1);
+			frames(r, t0, t0 + 25, 10, 0, 0, 0);
+			frames(r, t0 + 25, t0 + 25.4, 10, 0, 0.95, 0);
+			frames(r, t0 + 25.4, t0 + 40, 10, 0, 0, 0);
+		}
+		fm_react_finish(r);
+		for (int k = 0; k < n_songs; k++) {
+			cJSON *rec = next(r, NULL);
+			double face = -4 * 0.95 * 0.8 / 191 / 0.8;
+
+			assert_int_equal(
+			    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "brief")), 1);
+			if (n_songs == 1)
+				alone = num(rec, "reaction");
+			else
+				assert_true(num(rec, "reaction") > alone + 0.05 &&
+				            num(rec, "reaction") < face + 1e-3);
+			cJSON_Delete(rec);
+		}
+		assert_float_equal(alone, -4 * 0.95 * 0.8 / 191 / 0.8 - 0.125, 2e-3);
+		fm_react_free(r);
+	}
+}
+
+static void
 no_face_during_the_song_is_no_guess(void **state)
 {
 	(void)state;
@@ -642,6 +685,7 @@ main(void)
 	    cmocka_unit_test(the_reaction_is_against_the_listeners_own_baseline),
 	    cmocka_unit_test(the_rating_rounds_the_reaction_halves_away_from_three),
 	    cmocka_unit_test(brief_expressions_are_added_evidence),
+	    cmocka_unit_test(brief_flicker_that_comes_in_every_song_cancels_out),
 	    cmocka_unit_test(no_face_during_the_song_is_no_guess),
 	    cmocka_unit_test(too_few_frames_before_take_the_songs_opening_as_baseline),
 	    cmocka_unit_test(a_shorter_baseline_window_sees_only_the_last_seconds),
