@@ -356,6 +356,8 @@ load_index(struct ctx *c)
 
 	if (o->feedback != NULL || o->history != NULL)
 		want |= FM_RANK_WANT_PATHS;
+	if (o->feedback != NULL)
+		want |= FM_RANK_WANT_TIMBRE;
 	if (o->query.diverse & (FM_RANK_DIVERSE_ARTIST | FM_RANK_DIVERSE_ALBUM))
 		want |= FM_RANK_WANT_GROUPS;
 	if (o->learn != NULL)

@@ -154,6 +154,7 @@ int fm_rank_paths_find(struct fm_rank_paths *p, const char *path, size_t *i, str
 #define FM_RANK_WANT_PATHS 1u  /* fm_rank_library_find: history and feedback */
 #define FM_RANK_WANT_GROUPS 2u /* artist and album diversity */
 #define FM_RANK_WANT_TAGS 4u   /* fm_rank_learn */
+#define FM_RANK_WANT_TIMBRE 8u /* the taste's MFCC means (an index of version 2) */
 
 /*
  * Write a library finished from records to path as an index: to a temporary file in the same
@@ -165,7 +166,8 @@ int fm_rank_index_save(const struct fm_rank_library *lib, const char *path, stru
 
 /*
  * Open an index. Its vectors are read into memory, and the sections of want; the records'
- * lines stay in the file, which stays open, and are read one by one by
+ * lines stay in the file (an index of version 1, from before the timbre, opens too, and its
+ * taste hears the nine descriptors alone), which stays open, and are read one by one by
  * fm_rank_library_record, so that memory is about the size of the feature matrix. Everything
  * read from the file is checked before it is used: the magic, the version, the descriptor
  * count, sizes against the file's (a truncated file is FM_EFORMAT naming both sizes), each
@@ -194,8 +196,8 @@ struct fm_rank_feedback_opts {
 /* The shipped taste numbers (models/profiles.json), for a profiles file of format 1. */
 #define FM_RANK_TASTE_DEFAULTS                                                                     \
 	{                                                                                          \
-		.half_life_days = 90, .like = 1, .skip = -0.5, .evidence = 3, .other_moods = 0.5,  \
-		.similar = 0.5, .width = 0.5                                                       \
+		.half_life_days = 90, .like = 1, .skip = -0.5, .evidence = 2, .other_moods = 0.8,  \
+		.similar = 0.75, .width = 0.5                                                      \
 	}
 
 struct fm_rank_profiles {

@@ -3,13 +3,17 @@
  * what it needs: the feature matrix, and the record lines of the few songs it
  * returns. recommend(1) documents the format; in short, little-endian:
  *
- *   header, 512 bytes: magic "FMRANKIX", version 1, header size, descriptor count (9), section
- *     count (6), song count, file size, then for each section its offset, size and checksum,
+ *   header, 512 bytes: magic "FMRANKIX", version 2, header size, descriptor count (9), section
+ *     count (7), song count, file size, then for each section its offset, size and checksum,
  *     the descriptors' means and standard deviations (doubles), zeros, and last the checksum
  *     of the 504 bytes before it;
  *   sections, each at a multiple of 8 bytes: vectors (float32, songs x 9), path hashes
  *     (u64), group hashes (u64 artist, u64 album), tags (u8), record entries (u64 offset,
- *     u32 size, u32 checksum) and the records' lines back to back.
+ *     u32 size, u32 checksum), the records' lines back to back, and the timbre (float32,
+ *     songs x 13 standardised MFCC means, for the taste).
+ *
+ * Version 1, the same without the timbre (6 sections, so the statistics start 24 bytes
+ * earlier), is still read: the taste then hears the nine descriptors alone.
  *
  * Checksums are rank_hash over a section's bytes. The entries and lines have none of their
  * own, since checking them would read the whole file on every query; each line is checked
@@ -35,15 +39,34 @@
 #include <unistd.h>
 
 #define MAGIC "FMRANKIX"
-#define VERSION 1
+#define VERSION 2
 #define HEADER_BYTES 512
 #define HEADER_SUM_AT (HEADER_BYTES - 8)
 
-enum { SEC_VECTORS, SEC_PATHS, SEC_GROUPS, SEC_TAGS, SEC_RECORDS, SEC_LINES, N_SECTIONS };
+enum {
+	SEC_VECTORS,
+	SEC_PATHS,
+	SEC_GROUPS,
+	SEC_TAGS,
+	SEC_RECORDS,
+	SEC_LINES,
+	SEC_TIMBRE,
+	N_SECTIONS
+};
+/* Version 1 has the sections before the timbre. */
+#define N_SECTIONS_V1 SEC_TIMBRE
 
 static const char *const section_names[N_SECTIONS] = {
-    "vectors", "paths", "groups", "tags", "records", "lines",
+    "vectors", "paths", "groups", "tags", "records", "lines", "timbre",
 };
+
+/* Where the descriptors' means start in a header of n_sections (the standard deviations
+ * follow them). */
+static size_t
+stats_at(int n_sections)
+{
+	return 40 + 24 * (size_t)n_sections;
+}
 
 struct section {
 	uint64_t offset, n_bytes, sum;
@@ -83,6 +106,8 @@ section_size(int s, uint64_t n)
 		return n;
 	case SEC_RECORDS:
 		return n * sizeof(struct rank_rec);
+	case SEC_TIMBRE:
+		return n * RANK_TIMBRE_DIMS * sizeof(float);
 	default:
 		return 0;
 	}
@@ -120,6 +145,7 @@ fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct f
 	data[SEC_TAGS] = lib->tags;
 	data[SEC_RECORDS] = lib->recs;
 	data[SEC_LINES] = lib->blob;
+	data[SEC_TIMBRE] = lib->timbre;
 	for (int s = 0; s < N_SECTIONS; s++) {
 		sec[s].offset = at;
 		sec[s].n_bytes = s == SEC_LINES ? lib->blob_bytes : section_size(s, n);
@@ -133,15 +159,15 @@ fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct f
 	fm_put_le32(h + 16, FM_RANK_DIMS);
 	fm_put_le32(h + 20, N_SECTIONS);
 	fm_put_le64(h + 24, n);
-	fm_put_le64(h + 32, sec[SEC_LINES].offset + sec[SEC_LINES].n_bytes);
+	fm_put_le64(h + 32, sec[N_SECTIONS - 1].offset + sec[N_SECTIONS - 1].n_bytes);
 	for (int s = 0; s < N_SECTIONS; s++) {
 		fm_put_le64(h + 40 + 24 * s, sec[s].offset);
 		fm_put_le64(h + 48 + 24 * s, sec[s].n_bytes);
 		fm_put_le64(h + 56 + 24 * s, sec[s].sum);
 	}
 	for (int d = 0; d < FM_RANK_DIMS; d++) {
-		put_double(h + 184 + 8 * d, lib->mean[d]);
-		put_double(h + 256 + 8 * d, lib->std[d]);
+		put_double(h + stats_at(N_SECTIONS) + 8 * d, lib->mean[d]);
+		put_double(h + stats_at(N_SECTIONS) + 8 * (FM_RANK_DIMS + d), lib->std[d]);
 	}
 	fm_put_le64(h + HEADER_SUM_AT, rank_hash(h, HEADER_SUM_AT, RANK_SEED_SECTION));
 
@@ -162,20 +188,26 @@ fm_rank_index_save(const struct fm_rank_library *lib, const char *path, struct f
 	return rc;
 }
 
-/* Check the header and the section table against the file's size; fill sec, n_songs. */
+/*
+ * Check the header and the section table against the file's size; fill sec, n_songs and
+ * n_sections (the version's).
+ */
 static int
 check_header(const unsigned char *h, uint64_t file_bytes, struct section sec[N_SECTIONS],
-             uint64_t *n_songs, struct fm_err *err)
+             uint64_t *n_songs, int *n_sections, struct fm_err *err)
 {
 	uint64_t n, end = HEADER_BYTES, said;
+	uint32_t version = fm_get_le32(h + 8);
+	int n_sec = version == 1 ? N_SECTIONS_V1 : N_SECTIONS;
 
-	if (fm_get_le32(h + 8) != VERSION)
-		return fm_err_set(err, FM_EFORMAT, "index version %u; this recommend reads %d",
-		                  fm_get_le32(h + 8), VERSION);
+	if (version != 1 && version != VERSION)
+		return fm_err_set(err, FM_EFORMAT,
+		                  "index version %u; this recommend reads 1 and %d", version,
+		                  VERSION);
 	if (!fm_checksum_ok(fm_get_le64(h + HEADER_SUM_AT),
 	                    rank_hash(h, HEADER_SUM_AT, RANK_SEED_SECTION)))
 		return fm_err_set(err, FM_EFORMAT, "index header is damaged (checksum)");
-	if (fm_get_le32(h + 12) != HEADER_BYTES || fm_get_le32(h + 20) != N_SECTIONS)
+	if (fm_get_le32(h + 12) != HEADER_BYTES || fm_get_le32(h + 20) != (uint32_t)n_sec)
 		return fm_err_set(err, FM_EFORMAT, "index header has an unknown layout");
 	if (fm_get_le32(h + 16) != FM_RANK_DIMS)
 		return fm_err_set(
@@ -195,7 +227,7 @@ check_header(const unsigned char *h, uint64_t file_bytes, struct section sec[N_S
 	if (n > FM_RANK_MAX_SONGS)
 		return fm_err_set(err, FM_ELIMIT, "index holds %llu songs, limit %zu",
 		                  (unsigned long long)n, FM_RANK_MAX_SONGS);
-	for (int s = 0; s < N_SECTIONS; s++) {
+	for (int s = 0; s < n_sec; s++) {
 		sec[s].offset = fm_get_le64(h + 40 + 24 * s);
 		sec[s].n_bytes = fm_get_le64(h + 48 + 24 * s);
 		sec[s].sum = fm_get_le64(h + 56 + 24 * s);
@@ -208,6 +240,7 @@ check_header(const unsigned char *h, uint64_t file_bytes, struct section sec[N_S
 		end = sec[s].offset + sec[s].n_bytes;
 	}
 	*n_songs = n;
+	*n_sections = n_sec;
 	return 0;
 }
 
@@ -251,7 +284,7 @@ fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out
 	const void *p;
 	uint64_t n = 0;
 	struct stat st;
-	int fd;
+	int fd, n_sec = 0;
 
 	*out = NULL;
 	if (!fm_host_little_endian())
@@ -290,11 +323,11 @@ fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out
 		           (long long)st.st_size, HEADER_BYTES);
 		goto fail;
 	}
-	if (check_header(h, (uint64_t)st.st_size, sec, &n, err) == -1)
+	if (check_header(h, (uint64_t)st.st_size, sec, &n, &n_sec, err) == -1)
 		goto fail;
 	for (int d = 0; d < FM_RANK_DIMS; d++) {
-		lib->mean[d] = get_double(h + 184 + 8 * d);
-		lib->std[d] = get_double(h + 256 + 8 * d);
+		lib->mean[d] = get_double(h + stats_at(n_sec) + 8 * d);
+		lib->std[d] = get_double(h + stats_at(n_sec) + 8 * (FM_RANK_DIMS + d));
 		if (!isfinite(lib->mean[d]) || !isfinite(lib->std[d]) || lib->std[d] < 0) {
 			fm_err_set(err, FM_EFORMAT,
 			           "index statistics of \"%s\" are not a finite mean and a "
@@ -328,6 +361,22 @@ fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out
 		goto fail;
 	if (want & FM_RANK_WANT_TAGS)
 		lib->tags = p;
+	if ((want & FM_RANK_WANT_TIMBRE) && n_sec > SEC_TIMBRE) {
+		const float *t;
+		if (map_section(lib, sec, SEC_TIMBRE, 4, &p, err) == -1)
+			goto fail;
+		t = p;
+		for (size_t k = 0; k < (size_t)n * RANK_TIMBRE_DIMS; k++) {
+			if (!(fabsf(t[k]) <= (float)RANK_Z_MAX)) {
+				fm_err_set(err, FM_EFORMAT,
+				           "index timbre of song %zu is out of range",
+				           k / RANK_TIMBRE_DIMS + 1);
+				goto fail;
+			}
+			lib->has_timbre = lib->has_timbre || t[k] != 0;
+		}
+		lib->timbre = t;
+	}
 	lib->recs_at = sec[SEC_RECORDS].offset;
 	lib->lines_at = sec[SEC_LINES].offset;
 	lib->lines_bytes = sec[SEC_LINES].n_bytes;

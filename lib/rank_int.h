@@ -18,6 +18,13 @@
 /* A z-score beyond this many standard deviations is clamped to it. */
 #define RANK_Z_MAX 3.0
 
+/*
+ * The timbre the taste hears besides the nine descriptors: song-featurize's "mfcc_mean", 13
+ * numbers, each standardised over the library as the descriptors are (0 for a song without
+ * them). Only the taste uses them: the profiles speak of the nine.
+ */
+#define RANK_TIMBRE_DIMS 13
+
 /* One song's record line in the blob; these 16 bytes are also the index's, little-endian. */
 struct rank_rec {
 	uint64_t offset; /* from the start of the blob */
@@ -36,15 +43,18 @@ struct fm_rank_library {
 	const struct rank_rec *recs; /* NULL for an index: its entries are read one by one */
 	const char *blob;
 	size_t blob_bytes;
-	float *inv_norm; /* n_songs: 1 / |z|, 0 for a vector of zeros */
+	const float *timbre; /* n_songs x RANK_TIMBRE_DIMS; NULL from an index without them */
+	bool has_timbre;     /* some song's timbre is not the mean: the taste hears it */
+	float *inv_norm;     /* n_songs: 1 / |z|, 0 for a vector of zeros */
 	double mean[FM_RANK_DIMS], std[FM_RANK_DIMS];
 	/* Path hash to song index + 1 (0: empty), open addressing with linear probing. */
 	uint32_t *table;
 	size_t table_cap; /* a power of two, at least twice n_songs; 0 before any song */
 	/* While building from records. */
 	size_t cap;
-	double *raw; /* cap x FM_RANK_DIMS descriptors, NAN where the song lacks one */
-	float *z_own;
+	double *raw;        /* cap x FM_RANK_DIMS descriptors, NAN where the song lacks one */
+	double *raw_timbre; /* cap x RANK_TIMBRE_DIMS, the same */
+	float *z_own, *timbre_own;
 	uint64_t *path_own, *groups_own;
 	uint8_t *tags_own;
 	struct rank_rec *recs_own;
@@ -54,8 +64,8 @@ struct fm_rank_library {
 	 * sections read into memory. */
 	int fd; /* -1 when built from records */
 	uint64_t recs_at, lines_at, lines_bytes;
-	void *maps[4]; /* the sections mapped, from their pages' start */
-	size_t map_bytes[4];
+	void *maps[5]; /* the sections mapped, from their pages' start */
+	size_t map_bytes[5];
 };
 
 /* Seeds, so that a path's hash and a record's checksum of the same bytes differ. */
@@ -99,8 +109,11 @@ struct rank_taste_eval {
 	size_t n, cap;   /* the judged songs that enter similarity; room for */
 	size_t *song;    /* their library indices */
 	double *v;       /* their weights for the mood */
+	double *x;       /* their vectors in the taste's space, 9 + RANK_TIMBRE_DIMS apart */
 	double *score;   /* n_songs: each song's taste, -1..1 */
-	double inv_2h2d; /* the kernel's 1 / (2 width^2 D) */
+	size_t n_songs;  /* score's length */
+	int dims;        /* of the taste's space: 9, and the timbre's when the library has it */
+	double inv_2h2d; /* the kernel's 1 / (2 width^2 dims) */
 };
 
 /* Fill ev for mood (a distribution). FM_ENOMEM. */

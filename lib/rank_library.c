@@ -59,7 +59,9 @@ fm_rank_library_free(struct fm_rank_library *lib)
 	if (lib == NULL)
 		return;
 	free(lib->raw);
+	free(lib->raw_timbre);
 	free(lib->z_own);
+	free(lib->timbre_own);
 	free(lib->path_own);
 	free(lib->groups_own);
 	free(lib->tags_own);
@@ -281,6 +283,30 @@ descriptors(const cJSON *rec, double x[FM_RANK_DIMS], struct fm_rank_song_info *
 	x[FM_DIM_ONSETS] = v >= 0 ? log2(1 + v) : lack(got != 0, info);
 }
 
+/*
+ * The timbre of "mfcc_mean": its 13 numbers, or NAN for all when it is not an array of 13
+ * finite numbers (an older or hand-made record): the taste then takes the song at the
+ * library's mean timbre. Not counted as missing: the descriptors' warnings stay theirs.
+ */
+static void
+timbre(const cJSON *rec, double x[RANK_TIMBRE_DIMS])
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, "mfcc_mean"), *v;
+	int k = 0;
+
+	if (cJSON_IsArray(a) && cJSON_GetArraySize(a) == RANK_TIMBRE_DIMS) {
+		cJSON_ArrayForEach(v, a)
+		{
+			if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+				break;
+			x[k++] = v->valuedouble;
+		}
+	}
+	if (k != RANK_TIMBRE_DIMS)
+		for (k = 0; k < RANK_TIMBRE_DIMS; k++)
+			x[k] = NAN;
+}
+
 /* The expression tags of "emotion": a name or an array of names. */
 static uint8_t
 song_tags(const cJSON *rec, struct fm_rank_song_info *info)
@@ -332,6 +358,10 @@ grow(struct fm_rank_library *lib, struct fm_err *err)
 	if ((p = realloc(lib->raw, cap * FM_RANK_DIMS * sizeof *lib->raw)) == NULL)
 		goto nomem;
 	lib->raw = p;
+	if ((p = realloc(lib->raw_timbre, cap * RANK_TIMBRE_DIMS * sizeof *lib->raw_timbre)) ==
+	    NULL)
+		goto nomem;
+	lib->raw_timbre = p;
 	if ((p = realloc(lib->path_own, cap * sizeof *lib->path_own)) == NULL)
 		goto nomem;
 	lib->path_own = p;
@@ -423,6 +453,7 @@ fm_rank_library_add(struct fm_rank_library *lib, const char *line, size_t n_byte
 		goto done;
 	double *x = &lib->raw[i * FM_RANK_DIMS];
 	descriptors(rec, x, info);
+	timbre(rec, &lib->raw_timbre[i * RANK_TIMBRE_DIMS]);
 	lib->path_own[i] = h;
 	lib->groups_own[2 * i] = group(rec, "artist");
 	lib->groups_own[2 * i + 1] = group(rec, "album");
@@ -455,52 +486,72 @@ rank_norms(struct fm_rank_library *lib, struct fm_err *err)
 	return 0;
 }
 
+/*
+ * Standardise column d of raw (n rows of dims) into z, its mean and standard deviation into
+ * *mean and *sd: computed in double precision over the songs that have it, 0 for a song that
+ * lacks it, 0 for everyone when it does not vary.
+ */
+static void
+standardise(const double *raw, size_t n, int dims, int d, float *z, double *mean_out,
+            double *sd_out)
+{
+	double sum = 0, ss = 0, mean, sd;
+	size_t n_have = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double x = raw[i * dims + d];
+		if (!isnan(x)) {
+			sum += x;
+			n_have++;
+		}
+	}
+	mean = n_have > 0 ? sum / (double)n_have : 0;
+	for (size_t i = 0; i < n; i++) {
+		double x = raw[i * dims + d];
+		if (!isnan(x))
+			ss += (x - mean) * (x - mean);
+	}
+	sd = n_have > 1 ? sqrt(ss / (double)n_have) : 0;
+	/* Differences at the level of rounding are no variation. */
+	if (!(sd > 1e-9 * fmax(1, fabs(mean))))
+		sd = 0;
+	*mean_out = mean;
+	*sd_out = sd;
+	for (size_t i = 0; i < n; i++) {
+		double x = raw[i * dims + d], v = 0;
+		if (!isnan(x) && sd > 0)
+			v = fmin(fmax((x - mean) / sd, -RANK_Z_MAX), RANK_Z_MAX);
+		z[i * dims + d] = (float)v;
+	}
+}
+
 int
 fm_rank_library_finish(struct fm_rank_library *lib, struct fm_err *err)
 {
 	size_t n = lib->n_songs;
+	double mean, sd;
 
 	if (lib->finished)
 		return fm_err_set(err, FM_EINVAL, "the library is finished already");
 	if (n == 0)
 		return fm_err_set(err, FM_EINVAL, "the library has no song");
-	if ((lib->z_own = malloc(n * FM_RANK_DIMS * sizeof *lib->z_own)) == NULL)
+	if ((lib->z_own = malloc(n * FM_RANK_DIMS * sizeof *lib->z_own)) == NULL ||
+	    (lib->timbre_own = malloc(n * RANK_TIMBRE_DIMS * sizeof *lib->timbre_own)) == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for %zu songs", n);
-	for (int d = 0; d < FM_RANK_DIMS; d++) {
-		double sum = 0, ss = 0, mean, sd;
-		size_t n_have = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			double x = lib->raw[i * FM_RANK_DIMS + d];
-			if (!isnan(x)) {
-				sum += x;
-				n_have++;
-			}
-		}
-		mean = n_have > 0 ? sum / (double)n_have : 0;
-		for (size_t i = 0; i < n; i++) {
-			double x = lib->raw[i * FM_RANK_DIMS + d];
-			if (!isnan(x))
-				ss += (x - mean) * (x - mean);
-		}
-		sd = n_have > 1 ? sqrt(ss / (double)n_have) : 0;
-		/* Differences at the level of rounding are no variation. */
-		if (!(sd > 1e-9 * fmax(1, fabs(mean))))
-			sd = 0;
-		lib->mean[d] = mean;
-		lib->std[d] = sd;
-		for (size_t i = 0; i < n; i++) {
-			double x = lib->raw[i * FM_RANK_DIMS + d], z = 0;
-			if (!isnan(x) && sd > 0)
-				z = fmin(fmax((x - mean) / sd, -RANK_Z_MAX), RANK_Z_MAX);
-			lib->z_own[i * FM_RANK_DIMS + d] = (float)z;
-		}
+	for (int d = 0; d < FM_RANK_DIMS; d++)
+		standardise(lib->raw, n, FM_RANK_DIMS, d, lib->z_own, &lib->mean[d], &lib->std[d]);
+	for (int d = 0; d < RANK_TIMBRE_DIMS; d++) {
+		standardise(lib->raw_timbre, n, RANK_TIMBRE_DIMS, d, lib->timbre_own, &mean, &sd);
+		lib->has_timbre = lib->has_timbre || sd > 0;
 	}
 	lib->z = lib->z_own;
+	lib->timbre = lib->timbre_own;
 	if (rank_norms(lib, err) == -1)
 		return -1;
 	free(lib->raw);
 	lib->raw = NULL;
+	free(lib->raw_timbre);
+	lib->raw_timbre = NULL;
 	lib->finished = true;
 	return 0;
 }

@@ -16,7 +16,7 @@
 void
 rank_close(struct fm_rank_library *lib)
 {
-	for (int k = 0; k < 4; k++)
+	for (size_t k = 0; k < sizeof lib->maps / sizeof *lib->maps; k++)
 		if (lib->maps[k] != NULL)
 			munmap(lib->maps[k], lib->map_bytes[k]);
 	close(lib->fd);

@@ -10,17 +10,22 @@
  *
  *   taste_i = similar * sum_j v_j k(z_i, z_j) / W + (1 - similar) cos(z_i, C+ - C-)
  *
- * with W = sum_j |v_j|, k(x, y) = exp(-|x - y|^2 / (2 width^2 D)) over the D descriptors,
- * and C+, C- the v-weighted centroids of the liked and the disliked songs (the library's mean,
+ * with W = sum_j |v_j|, k(x, y) = exp(-|x - y|^2 / (2 width^2 D)), and C+, C- the
+ * v-weighted centroids of the liked and the disliked songs (the library's mean,
  * 0, for a side without songs). The first part is item-to-item similarity (a liked song and
  * its near neighbours rise, a skipped one and its neighbours fall); the second is the plain
  * linear learner, the difference of the centroids (a Rocchio direction without the profile),
- * which carries a consistent taste to songs far from any judged one. The score is then
+ * which carries a consistent taste to songs far from any judged one. Both live in the taste's
+ * space of D dimensions: the nine descriptors, and the 13 MFCC means (the timbre, which tells
+ * an orchestra from a synthesiser where tempo and loudness cannot) when the library has them.
+ * The score is then
  *
- *   score_i = (1 - lambda) cosine_i + lambda taste_i,   lambda = W / (W + evidence)
+ *   score_i = (1 - lambda) cosine_i + lambda taste_i,   lambda = W^2 / (W^2 + evidence^2)
  *
- * so the shipped profile is a prior that the evidence overrides: one like (W = 1) takes a
- * quarter of the say with the shipped evidence of 3, twenty judgements most of it. With no
+ * so the shipped profile is a prior that the evidence overrides: with the shipped evidence
+ * of 2, one like (W = 1) takes a fifth of the say, ten likes and ten skips (W = 15) 98 in a
+ * hundred. The square makes a few judgements a nudge and many a verdict: a linear W / (W +
+ * evidence) that lets twenty judgements lead lets one like move half the list. With no
  * judgement W is 0 and the search is the plain one, untouched.
  *
  * Departure from a kernel regression: the similarity part is divided by W, not by the sum of
@@ -34,6 +39,8 @@
 #include <string.h>
 
 #include "mood.h"
+
+#define TASTE_MAX_DIMS (FM_RANK_DIMS + RANK_TIMBRE_DIMS)
 
 /* A disliked song this similar (its kernel) to a hit is named as the reason it was lowered. */
 #define TASTE_NEAR 0.3
@@ -127,6 +134,7 @@ rank_taste_eval_free(struct rank_taste_eval *ev)
 {
 	free(ev->song);
 	free(ev->v);
+	free(ev->x);
 	free(ev->score);
 	*ev = (struct rank_taste_eval){0};
 }
@@ -146,15 +154,31 @@ by_weight(const void *a, const void *b)
 	return p > q ? -1 : p < q ? 1 : (x->k > y->k) - (x->k < y->k);
 }
 
-/* The kernel of lib's songs i and the judged song j. */
-static double
-kernel(const struct fm_rank_library *lib, size_t i, size_t j, double inv_2h2d)
+/* The space of the taste: the descriptors, and the timbre when the library has it. */
+static int
+taste_dims(const struct fm_rank_library *lib)
 {
-	const float *x = &lib->z[i * FM_RANK_DIMS], *y = &lib->z[j * FM_RANK_DIMS];
+	return FM_RANK_DIMS + (lib->timbre != NULL && lib->has_timbre ? RANK_TIMBRE_DIMS : 0);
+}
+
+/* Song i's vector in that space, into x[taste_dims]. */
+static void
+taste_vector(const struct fm_rank_library *lib, size_t i, double x[TASTE_MAX_DIMS])
+{
+	for (int d = 0; d < FM_RANK_DIMS; d++)
+		x[d] = lib->z[i * FM_RANK_DIMS + d];
+	if (lib->timbre != NULL && lib->has_timbre)
+		for (int d = 0; d < RANK_TIMBRE_DIMS; d++)
+			x[FM_RANK_DIMS + d] = lib->timbre[i * RANK_TIMBRE_DIMS + d];
+}
+
+static double
+kernel(const double *x, const double *y, int dims, double inv_2h2d)
+{
 	double d2 = 0;
 
-	for (int d = 0; d < FM_RANK_DIMS; d++)
-		d2 += ((double)x[d] - y[d]) * ((double)x[d] - y[d]);
+	for (int d = 0; d < dims; d++)
+		d2 += (x[d] - y[d]) * (x[d] - y[d]);
 	return exp(-d2 * inv_2h2d);
 }
 
@@ -163,8 +187,10 @@ rank_taste_eval(const struct fm_rank_taste *t, const struct fm_rank_feedback_opt
                 const double mood[FM_N_EMOTIONS], struct rank_taste_eval *ev, struct fm_err *err)
 {
 	const struct fm_rank_library *lib = t->lib;
-	double cp[FM_RANK_DIMS] = {0}, cn[FM_RANK_DIMS] = {0}, dir[FM_RANK_DIMS], wp = 0, wn = 0;
-	double W = 0, len = 0, inv_2h2d = 1 / (2 * o->width * o->width * FM_RANK_DIMS);
+	const int dims = taste_dims(lib);
+	double cp[TASTE_MAX_DIMS] = {0}, cn[TASTE_MAX_DIMS] = {0}, dir[TASTE_MAX_DIMS];
+	double x[TASTE_MAX_DIMS], wp = 0, wn = 0, W = 0, len = 0;
+	double inv_2h2d = 1 / (2 * o->width * o->width * dims);
 	size_t n = t->n < FM_RANK_TASTE_NEIGHBOURS ? t->n : FM_RANK_TASTE_NEIGHBOURS;
 	struct weighed *v;
 
@@ -172,42 +198,44 @@ rank_taste_eval(const struct fm_rank_taste *t, const struct fm_rank_feedback_opt
 	ev->n = 0;
 	if (t->n == 0)
 		return 0;
-	if (ev->cap < t->n) {
+	if (ev->cap < t->n || ev->n_songs != lib->n_songs) {
 		rank_taste_eval_free(ev);
 		ev->song = malloc(t->n * sizeof *ev->song);
 		ev->v = malloc(t->n * sizeof *ev->v);
+		ev->x = malloc(n * TASTE_MAX_DIMS * sizeof *ev->x);
 		ev->score = malloc(lib->n_songs * sizeof *ev->score);
-		if (ev->song == NULL || ev->v == NULL || ev->score == NULL) {
+		if (ev->song == NULL || ev->v == NULL || ev->x == NULL || ev->score == NULL) {
 			rank_taste_eval_free(ev);
 			return fm_err_set(err, FM_ENOMEM, "out of memory for the taste");
 		}
 		ev->cap = t->n;
+		ev->n_songs = lib->n_songs;
 	}
 	if ((v = malloc(t->n * sizeof *v)) == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for the taste");
 	for (size_t k = 0; k < t->n; k++) {
-		const float *z = &lib->z[t->song[k] * FM_RANK_DIMS];
-		double x = 0;
+		double w = 0;
 		for (int e = 0; e < FM_N_EMOTIONS; e++)
-			x += t->w[k][e] * (o->other_moods + (1 - o->other_moods) * mood[e]);
-		v[k] = (struct weighed){x, k};
-		W += fabs(x);
-		for (int d = 0; d < FM_RANK_DIMS; d++) {
-			if (x > 0)
-				cp[d] += x * z[d];
+			w += t->w[k][e] * (o->other_moods + (1 - o->other_moods) * mood[e]);
+		v[k] = (struct weighed){w, k};
+		W += fabs(w);
+		taste_vector(lib, t->song[k], x);
+		for (int d = 0; d < dims; d++) {
+			if (w > 0)
+				cp[d] += w * x[d];
 			else
-				cn[d] -= x * z[d];
+				cn[d] -= w * x[d];
 		}
-		if (x > 0)
-			wp += x;
+		if (w > 0)
+			wp += w;
 		else
-			wn -= x;
+			wn -= w;
 	}
 	if (!(W > 0) || !isfinite(W)) {
 		free(v);
 		return 0;
 	}
-	for (int d = 0; d < FM_RANK_DIMS; d++) {
+	for (int d = 0; d < dims; d++) {
 		dir[d] = (wp > 0 ? cp[d] / wp : 0) - (wn > 0 ? cn[d] / wn : 0);
 		len += dir[d] * dir[d];
 	}
@@ -218,24 +246,28 @@ rank_taste_eval(const struct fm_rank_taste *t, const struct fm_rank_feedback_opt
 	for (size_t k = 0; k < n; k++) {
 		ev->song[k] = t->song[v[k].k];
 		ev->v[k] = v[k].v;
+		taste_vector(lib, ev->song[k], &ev->x[k * TASTE_MAX_DIMS]);
 	}
 	ev->n = n;
+	ev->dims = dims;
 	free(v);
 	for (size_t i = 0; i < lib->n_songs; i++) {
-		const float *z = &lib->z[i * FM_RANK_DIMS];
-		double sim = 0, lin = 0;
+		double sim = 0, lin = 0, ss = 0;
 
+		taste_vector(lib, i, x);
 		for (size_t k = 0; k < n; k++)
 			if (ev->v[k] != 0)
-				sim += ev->v[k] * kernel(lib, i, ev->song[k], inv_2h2d);
-		if (len > 0) {
-			for (int d = 0; d < FM_RANK_DIMS; d++)
-				lin += z[d] * dir[d];
-			lin *= lib->inv_norm[i] / len;
+				sim += ev->v[k] *
+				       kernel(x, &ev->x[k * TASTE_MAX_DIMS], dims, inv_2h2d);
+		for (int d = 0; d < dims; d++) {
+			lin += x[d] * dir[d];
+			ss += x[d] * x[d];
 		}
+		/* A song at the library's mean in every respect has no direction: 0. */
+		lin = len > 0 && ss > 1e-12 ? lin / (sqrt(ss) * len) : 0;
 		ev->score[i] = o->similar * sim / W + (1 - o->similar) * lin;
 	}
-	ev->lambda = W / (W + o->evidence);
+	ev->lambda = W * W / (W * W + o->evidence * o->evidence);
 	ev->inv_2h2d = inv_2h2d;
 	return 0;
 }
@@ -244,13 +276,14 @@ void
 rank_taste_explain(const struct fm_rank_library *lib, const struct rank_taste_eval *ev, size_t i,
                    size_t *song, unsigned *how)
 {
-	double t = ev->score[i], best = -1;
+	double t = ev->score[i], best = -1, x[TASTE_MAX_DIMS];
 	bool against = t < 0;
 
 	*song = SIZE_MAX;
 	*how = 0;
 	if (ev->lambda == 0)
 		return;
+	taste_vector(lib, i, x);
 	for (size_t k = 0; k < ev->n; k++)
 		if (ev->song[k] == i && ev->v[k] != 0) {
 			*song = i;
@@ -272,7 +305,7 @@ rank_taste_explain(const struct fm_rank_library *lib, const struct rank_taste_ev
 			double kk;
 			if (ev->v[k] == 0 || (ev->v[k] > 0) != want_liked)
 				continue;
-			kk = kernel(lib, i, ev->song[k], ev->inv_2h2d);
+			kk = kernel(x, &ev->x[k * TASTE_MAX_DIMS], ev->dims, ev->inv_2h2d);
 			if (kk > best && (!against || kk >= TASTE_NEAR)) {
 				best = kk;
 				*song = ev->song[k];

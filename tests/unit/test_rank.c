@@ -592,8 +592,7 @@ like_moves_a_song_up_and_dislike_down(void **state)
 	            position(before, N_SONGS, "tender.wav"));
 	assert_true(position(after, N_SONGS, "sadish.wav") >
 	            position(before, N_SONGS, "sadish.wav"));
-	assert_true(after[position(after, N_SONGS, "tender.wav")].score >
-	            before[position(before, N_SONGS, "tender.wav")].score);
+	/* Scores are blends, not cosines: what a like moves is the song's place. */
 	/* The liked song's hit says so. */
 	size_t k = position(after, N_SONGS, "tender.wav");
 	assert_int_equal(after[k].taste_song, index_of("tender.wav"));
@@ -625,18 +624,19 @@ a_few_judgements_nudge_many_override(void **state)
 	assert_int_equal(fm_rank_taste_new(lib, &t, &e), 0);
 	judge(t, lib, &p, "calm.wav", FM_SAD, 1, 1);
 	assert_int_equal(rank_taste_eval(t, &p.feedback, mood, &ev, &e), 0);
-	/* lambda = W / (W + evidence), exactly as computed. */
-	assert_true(fabs(ev.lambda - 1 / (1 + p.feedback.evidence)) < 1e-12);
-	assert_true(ev.lambda < 0.5);
+	/* lambda = W^2 / (W^2 + evidence^2), to rounding. */
+	double e2 = p.feedback.evidence * p.feedback.evidence;
+	assert_true(fabs(ev.lambda - 1 / (1 + e2)) < 1e-12);
+	assert_true(ev.lambda < 0.25);
 	judge(t, lib, &p, "calm.wav", FM_SAD, 1, 19);
 	assert_int_equal(rank_taste_eval(t, &p.feedback, mood, &ev, &e), 0);
-	assert_true(fabs(ev.lambda - 20 / (20 + p.feedback.evidence)) < 1e-12);
-	assert_true(ev.lambda > 0.8);
+	assert_true(fabs(ev.lambda - 400 / (400 + e2)) < 1e-12);
+	assert_true(ev.lambda > 0.9);
 	/* In another mood a judgement counts other_moods of its weight. */
 	one_hot(mood, FM_HAPPY);
 	assert_int_equal(rank_taste_eval(t, &p.feedback, mood, &ev, &e), 0);
 	double w = 20 * p.feedback.other_moods;
-	assert_true(fabs(ev.lambda - w / (w + p.feedback.evidence)) < 1e-12);
+	assert_true(fabs(ev.lambda - w * w / (w * w + e2)) < 1e-12);
 	rank_taste_eval_free(&ev);
 	fm_rank_taste_free(t);
 	fm_rank_library_free(lib);
@@ -855,7 +855,7 @@ profiles_round_trip_through_the_file_format(void **state)
 
 	(void)state;
 	load_profiles(&p);
-	assert_true(p.feedback.evidence == 3 && p.feedback.other_moods == 0.5);
+	assert_true(p.feedback.evidence == 2 && p.feedback.other_moods == 0.8);
 	assert_true(p.vec[FM_SAD][FM_DIM_MODE] == -1.0);
 	assert_int_equal(fm_rank_profiles_encode(&p, "about", why, &text, &e), 0);
 	assert_int_equal(text[strlen(text) - 1], '\n');
@@ -910,8 +910,8 @@ bad_profiles_are_refused_naming_the_member(void **state)
 	    {"\"mode\": -1.0", "\"mode\": 40", "profiles.sad: \"mode\" is not a number"},
 	    {"\"valence\": -0.8", "\"valence\": -2", "profiles.sad: \"valence\" is not a number"},
 	    {"fermata-profiles 2", "fermata-profiles 3", "\"format\" is not"},
-	    {"\"evidence\": 3", "\"evidence\": 0", "feedback: \"evidence\" is not"},
-	    {"\"other_moods\": 0.5", "\"other_moods\": 2", "feedback: \"other_moods\" is not"},
+	    {"\"evidence\": 2", "\"evidence\": 0", "feedback: \"evidence\" is not"},
+	    {"\"other_moods\": 0.8", "\"other_moods\": 2", "feedback: \"other_moods\" is not"},
 	    {"\"axes\": {", "\"axis\": {", "no \"axes\" object"},
 	    {"{", "[", "not a JSON object"},
 	};
@@ -1089,6 +1089,81 @@ reseal(unsigned char *b)
 	put64le(b + 504, rank_hash(b, 504, RANK_SEED_SECTION));
 }
 
+/* A library of three songs alike in the nine descriptors, two of them alike in timbre. */
+static struct fm_rank_library *
+timbre_library(void)
+{
+	static const char *const lines[] = {
+	    "{\"path\":\"a.wav\",\"tempo\":80,\"loudness\":-20,\"mfcc_mean\":"
+	    "[-200,100,10,5,0,0,0,0,0,0,0,0,0]}",
+	    "{\"path\":\"far.wav\",\"tempo\":80,\"loudness\":-20,\"mfcc_mean\":"
+	    "[-400,20,-30,-5,9,9,9,9,9,9,9,9,9]}",
+	    "{\"path\":\"near.wav\",\"tempo\":80,\"loudness\":-20,\"mfcc_mean\":"
+	    "[-210,95,12,4,1,0,0,0,0,0,0,0,0]}",
+	    "{\"path\":\"loud.wav\",\"tempo\":160,\"loudness\":-5}",
+	};
+	struct fm_rank_library *lib;
+	struct fm_err e;
+
+	assert_int_equal(fm_rank_library_new(&lib, &e), 0);
+	for (size_t k = 0; k < sizeof lines / sizeof *lines; k++)
+		add_line(lib, lines[k], FM_RANK_ADDED);
+	assert_int_equal(fm_rank_library_finish(lib, &e), 0);
+	return lib;
+}
+
+static size_t
+hit_of(const struct fm_rank_hit *h, size_t n, size_t song)
+{
+	for (size_t k = 0; k < n; k++)
+		if (h[k].song == song)
+			return k;
+	fail_msg("song %zu not ranked", song);
+	return n;
+}
+
+static void
+the_taste_hears_timbre_also_from_an_index(void **state)
+{
+	struct fm_rank_library *lib = timbre_library(), *idx, *libs[2];
+	struct fm_rank_profiles p;
+	struct fm_rank_hit h[4];
+	struct fm_rank_taste *t;
+	struct fm_rank_event ev = event("a.wav", FM_NEUTRAL, 1, NAN);
+	char *path = temp_path("timbre.idx");
+	struct fm_err e;
+
+	(void)state;
+	load_profiles(&p);
+	assert_int_equal(fm_rank_index_save(lib, path, &e), 0);
+	assert_int_equal(fm_rank_index_load(path, ~0u, &idx, &e), 0);
+	libs[0] = lib;
+	libs[1] = idx;
+	for (int k = 0; k < 2; k++) {
+		/* Without feedback far.wav and near.wav tie, the earlier first. */
+		rank_taste(libs[k], &p, FM_NEUTRAL, NULL, 4, h);
+		assert_true(hit_of(h, 4, 1) < hit_of(h, 4, 2));
+		/* a.wav liked: the song of its timbre comes first of the two. */
+		assert_int_equal(fm_rank_taste_new(libs[k], &t, &e), 0);
+		assert_int_equal(fm_rank_taste_add(t, 0, &ev, 0, &p.feedback, &e), 0);
+		rank_taste(libs[k], &p, FM_NEUTRAL, t, 4, h);
+		assert_true(hit_of(h, 4, 2) < hit_of(h, 4, 1));
+		fm_rank_taste_free(t);
+	}
+	fm_rank_library_free(idx);
+	/* An index opened without the timbre ranks as one without: the twins tie again. */
+	assert_int_equal(fm_rank_index_load(path, FM_RANK_WANT_PATHS, &idx, &e), 0);
+	assert_int_equal(fm_rank_taste_new(idx, &t, &e), 0);
+	assert_int_equal(fm_rank_taste_add(t, 0, &ev, 0, &p.feedback, &e), 0);
+	rank_taste(idx, &p, FM_NEUTRAL, t, 4, h);
+	assert_true(hit_of(h, 4, 1) < hit_of(h, 4, 2));
+	fm_rank_taste_free(t);
+	fm_rank_library_free(idx);
+	fm_rank_library_free(lib);
+	unlink(path);
+	free(path);
+}
+
 static void
 damaged_and_hostile_indexes_are_refused(void **state)
 {
@@ -1147,13 +1222,14 @@ damaged_and_hostile_indexes_are_refused(void **state)
 	expect_refused(bad, FM_EFORMAT, "index has 12 descriptors");
 
 	memcpy(c, b, n);
-	c[8] = 2; /* a later version */
+	c[8] = 3; /* a later version */
 	spit(bad, c, n);
-	expect_refused(bad, FM_EFORMAT, "index version 2");
+	expect_refused(bad, FM_EFORMAT, "index version 3; this recommend reads 1 and 2");
 
-	/* A damaged song line loads (it is checked when read) but cannot be read back. */
+	/* A damaged song line loads (it is checked when read) but cannot be read back; the
+	 * lines are section 6 of 7, their end 5 bytes into the last line. */
 	memcpy(c, b, n);
-	c[n - 5] ^= 0x20;
+	c[fm_get_le64(c + 160) + fm_get_le64(c + 168) - 5] ^= 0x20;
 	spit(bad, c, n);
 	assert_int_equal(fm_rank_index_load(bad, ~0u, &idx, &e), 0);
 	char *text;
@@ -1349,6 +1425,7 @@ main(void)
 	    cmocka_unit_test(a_consistent_taste_transfers_to_unjudged_songs),
 	    cmocka_unit_test(no_feedback_leaves_the_ranking_exactly_as_it_was),
 	    cmocka_unit_test(profiles_of_format_1_are_read),
+	    cmocka_unit_test(the_taste_hears_timbre_also_from_an_index),
 	    cmocka_unit_test(feedback_events_are_decoded_strictly),
 	    cmocka_unit_test(learnt_profile_is_the_centroid_of_tagged_songs),
 	    cmocka_unit_test(profiles_round_trip_through_the_file_format),
