@@ -188,6 +188,7 @@ struct fm_rank_feedback_opts {
 	double half_life_days; /* > 0: an event this old counts half */
 	double like, skip;     /* an action's weight: like > 0, skip < 0 */
 	double evidence;       /* > 0: the total weight at which taste and mood count alike */
+	double max_share;      /* 0..1: the most the taste may weigh against the mood */
 	double other_moods;    /* 0..1: what an event counts for a mood other than its own */
 	double similar;        /* 0..1: the share of song-to-song similarity in the taste */
 	double width;          /* > 0: similarity's width, in standard deviations */
@@ -197,7 +198,7 @@ struct fm_rank_feedback_opts {
 #define FM_RANK_TASTE_DEFAULTS                                                                     \
 	{                                                                                          \
 		.half_life_days = 90, .like = 1, .skip = -0.5, .evidence = 2, .other_moods = 0.8,  \
-		.similar = 0.75, .width = 0.5                                                      \
+		.similar = 0.75, .width = 0.5, .max_share = 0.85                                   \
 	}
 
 struct fm_rank_profiles {
@@ -218,7 +219,7 @@ struct fm_rank_profiles {
  * range. Members not named in recommend(1), such as each profile's "why", are ignored.
  * Format 1 (before the taste model) is read too: its feedback section's Rocchio rates
  * "alpha", "beta" and "gamma" are checked and no longer used, and the taste's numbers
- * ("evidence", "other_moods", "similar", "width") take FM_RANK_TASTE_DEFAULTS'.
+ * ("evidence", "other_moods", "similar", "width", "max_share") take FM_RANK_TASTE_DEFAULTS'.
  * FM_EFORMAT with the member at fault; FM_ENOMEM.
  */
 int fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profiles *out,

@@ -80,7 +80,8 @@ decode_feedback(const cJSON *fb, int version, struct fm_rank_feedback_opts *o, s
 	if (decode_unit(fb, "evidence", "feedback", 1e-3, 1e6, &o->evidence, err) == -1 ||
 	    decode_unit(fb, "other_moods", "feedback", 0, 1, &o->other_moods, err) == -1 ||
 	    decode_unit(fb, "similar", "feedback", 0, 1, &o->similar, err) == -1 ||
-	    decode_unit(fb, "width", "feedback", 1e-2, 100, &o->width, err) == -1)
+	    decode_unit(fb, "width", "feedback", 1e-2, 100, &o->width, err) == -1 ||
+	    decode_unit(fb, "max_share", "feedback", 0, 1, &o->max_share, err) == -1)
 		return -1;
 	return 0;
 }
@@ -242,7 +243,8 @@ fm_rank_profiles_encode(const struct fm_rank_profiles *p, const char *about,
 	     add(fb, "evidence", rounded(p->feedback.evidence)) &&
 	     add(fb, "other_moods", rounded(p->feedback.other_moods)) &&
 	     add(fb, "similar", rounded(p->feedback.similar)) &&
-	     add(fb, "width", rounded(p->feedback.width));
+	     add(fb, "width", rounded(p->feedback.width)) &&
+	     add(fb, "max_share", rounded(p->feedback.max_share));
 	s = ok ? cJSON_Print(doc) : NULL;
 	cJSON_Delete(doc);
 	if (s == NULL)

@@ -624,19 +624,20 @@ a_few_judgements_nudge_many_override(void **state)
 	assert_int_equal(fm_rank_taste_new(lib, &t, &e), 0);
 	judge(t, lib, &p, "calm.wav", FM_SAD, 1, 1);
 	assert_int_equal(rank_taste_eval(t, &p.feedback, mood, &ev, &e), 0);
-	/* lambda = W^2 / (W^2 + evidence^2), to rounding. */
-	double e2 = p.feedback.evidence * p.feedback.evidence;
-	assert_true(fabs(ev.lambda - 1 / (1 + e2)) < 1e-12);
+	/* lambda = max_share W^2 / (W^2 + evidence^2), to rounding. */
+	double e2 = p.feedback.evidence * p.feedback.evidence, cap = p.feedback.max_share;
+	assert_true(cap > 0.5 && cap < 1);
+	assert_true(fabs(ev.lambda - cap / (1 + e2)) < 1e-12);
 	assert_true(ev.lambda < 0.25);
 	judge(t, lib, &p, "calm.wav", FM_SAD, 1, 19);
 	assert_int_equal(rank_taste_eval(t, &p.feedback, mood, &ev, &e), 0);
-	assert_true(fabs(ev.lambda - 400 / (400 + e2)) < 1e-12);
-	assert_true(ev.lambda > 0.9);
+	assert_true(fabs(ev.lambda - cap * 400 / (400 + e2)) < 1e-12);
+	assert_true(ev.lambda > 0.8 && ev.lambda <= cap);
 	/* In another mood a judgement counts other_moods of its weight. */
 	one_hot(mood, FM_HAPPY);
 	assert_int_equal(rank_taste_eval(t, &p.feedback, mood, &ev, &e), 0);
 	double w = 20 * p.feedback.other_moods;
-	assert_true(fabs(ev.lambda - w * w / (w * w + e2)) < 1e-12);
+	assert_true(fabs(ev.lambda - cap * w * w / (w * w + e2)) < 1e-12);
 	rank_taste_eval_free(&ev);
 	fm_rank_taste_free(t);
 	fm_rank_library_free(lib);
@@ -912,6 +913,7 @@ bad_profiles_are_refused_naming_the_member(void **state)
 	    {"fermata-profiles 2", "fermata-profiles 3", "\"format\" is not"},
 	    {"\"evidence\": 2", "\"evidence\": 0", "feedback: \"evidence\" is not"},
 	    {"\"other_moods\": 0.8", "\"other_moods\": 2", "feedback: \"other_moods\" is not"},
+	    {"\"max_share\": 0.85", "\"max_share\": 1.5", "feedback: \"max_share\" is not"},
 	    {"\"axes\": {", "\"axis\": {", "no \"axes\" object"},
 	    {"{", "[", "not a JSON object"},
 	};
