@@ -22,6 +22,13 @@
  * record keeps the name as it is, escaped by JSON.
  */
 void
+some_failed(int *status)
+{
+	if (*status < STATUS_SOME_FAILED)
+		*status = STATUS_SOME_FAILED;
+}
+
+void
 warn_printable(const char *where, const char *why)
 {
 	size_t n = (where != NULL ? strlen(where) + 2 : 0) + strlen(why) + 1;

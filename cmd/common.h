@@ -15,6 +15,9 @@ enum {
 	STATUS_CANNOT_RUN = 2,  /* usage error, no model or cascade, stdout or stdin failed */
 };
 
+/* A record or line failed: *status becomes STATUS_SOME_FAILED unless it is worse already. */
+void some_failed(int *status);
+
 #define JOBS_MAX 256 /* --jobs above this is a usage error */
 
 /*

@@ -106,13 +106,6 @@ parse_options(int argc, char *argv[], struct opts *o)
 			           "--plays - and the operand - both read the standard input");
 }
 
-static void
-some_failed(struct ctx *c)
-{
-	if (c->status < STATUS_SOME_FAILED)
-		c->status = STATUS_SOME_FAILED;
-}
-
 /* A line of the play log: queued, or refused now and written in its turn. */
 static int
 add_play(void *ctx, const struct fm_ndjson_line *line, cJSON *unused, struct fm_err *e)
@@ -126,7 +119,7 @@ add_play(void *ctx, const struct fm_ndjson_line *line, cJSON *unused, struct fm_
 		if (why.code == FM_ENOMEM)
 			goto fatal;
 		warn_line(c->o->plays, line->number, why.msg);
-		some_failed(c);
+		some_failed(&c->status);
 		/* The contract's record for a line that gives none, passed on in its turn. */
 		if (fm_ndjson_bad_line(line->number, line->text, line->n_bytes, why.msg, &rec, e) ==
 		    -1)
@@ -136,7 +129,7 @@ add_play(void *ctx, const struct fm_ndjson_line *line, cJSON *unused, struct fm_
 		if (why.code == FM_ENOMEM)
 			goto fatal;
 		warn_line(c->o->plays, line->number, why.msg);
-		some_failed(c);
+		some_failed(&c->status);
 	}
 	return LINE_OK;
 fatal:
@@ -159,12 +152,12 @@ write_ready(struct ctx *c)
 
 		if (out.error != NULL) {
 			warn_line(c->o->plays, out.line, out.error);
-			some_failed(c);
+			some_failed(&c->status);
 		}
 		if (fm_ndjson_print(out.rec, &text, &n, &e) == -1) {
 			cJSON_Delete(out.rec);
 			warn_line(c->o->plays, out.line, e.msg);
-			some_failed(c);
+			some_failed(&c->status);
 			continue;
 		}
 		cJSON_Delete(out.rec);
@@ -219,7 +212,7 @@ run_frames(struct ctx *c, int argc, char *const argv[])
 		               add_frame, c, &c->status) == -1) {
 			if (c->out_errno != 0 || c->fatal)
 				return -1;
-			some_failed(c); /* an input that cannot be read is bad input */
+			some_failed(&c->status); /* an input that cannot be read is bad input */
 		}
 	fm_react_finish(c->react);
 	return write_ready(c);

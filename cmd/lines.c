@@ -34,13 +34,6 @@ warn_about(const char *where, const char *fmt, ...)
 	warn_printable(where, why);
 }
 
-static void
-some_failed(int *status)
-{
-	if (*status < STATUS_SOME_FAILED)
-		*status = STATUS_SOME_FAILED;
-}
-
 int
 lines_read(const char *path, size_t max_line, unsigned flags,
            int (*each)(void *ctx, const struct fm_ndjson_line *line, cJSON *rec,

@@ -93,8 +93,7 @@ record_fail(struct run *r, cJSON *rec, const char *where, const char *why)
 	}
 	warn_printable(where, why);
 	fm_ndjson_set_error(rec, why, NULL);
-	if (r->status < STATUS_SOME_FAILED)
-		r->status = STATUS_SOME_FAILED;
+	some_failed(&r->status);
 }
 
 /* Add a record to the ring in input order; false when the loop stops. */

@@ -282,13 +282,6 @@ find_profiles(const struct opts *o, char *buf, size_t size, bool *from_env)
 	return find_shipped_file(PROFILES_NAME, buf, size);
 }
 
-static void
-some_failed(struct ctx *c)
-{
-	if (c->status < STATUS_SOME_FAILED)
-		c->status = STATUS_SOME_FAILED;
-}
-
 /* A line of a --library file. */
 static int
 add_song(void *ctx, const struct fm_ndjson_line *line, cJSON *rec, struct fm_err *e)
@@ -519,7 +512,7 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 		    fm_ndjson_print(out, &text, &n, &e) == -1) {
 			cJSON_Delete(out);
 			warn_about(NULL, "song %zu of the library: %s", c->hits[k].song + 1, e.msg);
-			some_failed(c);
+			some_failed(&c->status);
 			continue;
 		}
 		cJSON_Delete(out);
@@ -586,7 +579,7 @@ run_queries(struct ctx *c, int argc, char *const argv[])
 		               &c->status) == -1) {
 			if (c->out_errno != 0 || c->status == STATUS_CANNOT_RUN)
 				return -1;
-			some_failed(c); /* an input that cannot be read is bad input */
+			some_failed(&c->status); /* an input that cannot be read is bad input */
 		}
 	if (!o->each && fm_mood_pool_get(&c->mood, p, NULL) == 0)
 		return rank_and_write(c, p, NULL);
