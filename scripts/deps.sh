@@ -8,6 +8,7 @@
 #            (ffmpeg: the session driver's test plays a video made at test time)
 #   demo     build, plus sox and jq: make demo
 #   bench    build, plus the reference tools the benchmarks compare against: make bench
+#            (OpenCV, aubio, and PyTorch for training speed)
 #   fuzz     build, plus clang: make fuzz
 #
 # --check installs nothing: exit 0 when the GOALs' packages are present, 1 if not.
@@ -20,7 +21,7 @@ build="gcc make pkg-config libjpeg62-turbo-dev libpng-dev libcjson-dev libopenbl
 	libsndfile1-dev libsoxr-dev opencv-data"
 check="bats libcmocka-dev jq mandoc clang-format sox parallel python3 valgrind ffmpeg"
 demo="sox jq"
-bench="python3 python3-opencv python3-numpy aubio-tools time"
+bench="python3 python3-opencv python3-numpy python3-torch aubio-tools time"
 fuzz="clang"
 
 usage() {
