@@ -1,7 +1,9 @@
 /*
- * cmd/fer-classify.c: read each face's expression. Reads fer-detect's records (or plain
- * face images as operands), crops every face with the margin the model asks for, and adds
- * "emotion" and "scores" to it from one batched forward pass of the network (lib/cnn).
+ * cmd/fer-classify.c: read each face's expression. Reads fer-detect's records, crops every
+ * face with the margin the model asks for, and adds "emotion" and "scores" to it from one
+ * batched forward pass of the network (lib/cnn). An image without faces given (an operand,
+ * a path) is a face crop, read whole as the training faces are (lib/face's fm_face_whole),
+ * or a photo, whose faces are found first as fer-detect finds them (cmd/detect): --operand.
  * See man/fer-classify.1.
  */
 #include <err.h>
@@ -19,6 +21,7 @@
 
 #include "cnn.h"
 #include "common.h"
+#include "detect.h"
 #include "face.h"
 #include "loop.h"
 #include "options.h"
@@ -30,7 +33,7 @@ static const char USAGE[] =
     "usage: fer-classify [-0hV] [--brief seconds] [--brief-frames n] [--brief-margin p] "
     "[--fast | --model file] "
     "[--jobs n] [--keep-crops] [--max-faces n] [--max-line bytes] [--max-pixels n] "
-    "[--progress] [--smooth seconds] [--tta] "
+    "[--min-confidence p] [--operand kind] [--progress] [--smooth seconds] [--tta] "
     "[file ...]";
 
 static const char OPTIONS[] =
@@ -43,8 +46,14 @@ static const char OPTIONS[] =
     "  --jobs n             images classified at once (default: online processors)\n"
     "  --keep-crops         keep the faces' \"crop\" (fer-detect --crops) in the output\n"
     "  --max-faces n        keep the n most certain faces of a record (default 1000)\n"
+    "  --min-confidence p   a face whose most probable emotion is below p is\n"
+    "                       \"uncertain\" (default 0: never)\n"
     "  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
     "                       installed with fermata or in the build tree's models/)\n"
+    "  --operand kind       an image given without faces is a face crop (face), a\n"
+    "                       photo whose faces fer-detect's way finds (photo), or a\n"
+    "                       face crop when at most 256 pixels a side and at most 5:4,\n"
+    "                       else a photo (auto, the default)\n"
     "  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
     "                       report brief expression changes as event records\n"
     "  --tta                average each face with its mirror image\n";
@@ -53,10 +62,15 @@ static const char OPTIONS[] =
 #define FAST_MODEL_NAME "fer2013-fast.fm"
 #define MAX_BATCH 32 /* faces per forward pass; more faces take several */
 
+/* --operand: what an image given without faces is. */
+enum operand { OPERAND_AUTO, OPERAND_FACE, OPERAND_PHOTO };
+
 struct opts {
 	struct common_opts common; /* --jobs, --max-faces, --max-line, --max-pixels, --progress */
 	const char *model;
 	bool tta, fast, keep_crops;
+	enum operand operand;
+	double min_confidence;                 /* 0: every face gets its most probable emotion */
 	struct fm_mood_timeline_opts timeline; /* half_life_sec 0: no smoothing */
 };
 
@@ -76,6 +90,11 @@ struct classify {
 	struct worker *workers; /* one per --jobs thread */
 	uint32_t side;
 	float margin;
+	/* Photos: fer-detect's default cascade, or why it could not be had (--operand auto
+	 * says so only when a photo comes). */
+	struct detect_setup faces;
+	bool can_detect;
+	struct fm_err no_detect;
 };
 
 enum {
@@ -84,7 +103,9 @@ enum {
 	OPT_BRIEF_MARGIN,
 	OPT_FAST,
 	OPT_KEEP_CROPS,
+	OPT_MIN_CONFIDENCE,
 	OPT_MODEL,
+	OPT_OPERAND,
 	OPT_SMOOTH,
 	OPT_TTA,
 };
@@ -98,7 +119,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"brief-margin", required_argument, NULL, OPT_BRIEF_MARGIN},
 	    {"fast", no_argument, NULL, OPT_FAST},
 	    {"keep-crops", no_argument, NULL, OPT_KEEP_CROPS},
+	    {"min-confidence", required_argument, NULL, OPT_MIN_CONFIDENCE},
 	    {"model", required_argument, NULL, OPT_MODEL},
+	    {"operand", required_argument, NULL, OPT_OPERAND},
 	    {"smooth", required_argument, NULL, OPT_SMOOTH},
 	    {"tta", no_argument, NULL, OPT_TTA},
 	    {NULL, 0, NULL, 0},
@@ -129,6 +152,20 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_KEEP_CROPS:
 			o->keep_crops = true;
+			break;
+		case OPT_MIN_CONFIDENCE:
+			o->min_confidence = option_real(USAGE, "--min-confidence", optarg, 0, 1, 0);
+			break;
+		case OPT_OPERAND:
+			if (strcmp(optarg, "auto") == 0)
+				o->operand = OPERAND_AUTO;
+			else if (strcmp(optarg, "face") == 0)
+				o->operand = OPERAND_FACE;
+			else if (strcmp(optarg, "photo") == 0)
+				o->operand = OPERAND_PHOTO;
+			else
+				exit_usage(USAGE, "--operand: '%s' is not face, photo or auto",
+				           optarg);
 			break;
 		case OPT_MODEL:
 			if (optarg[0] == '\0')
@@ -234,27 +271,42 @@ close_model(const struct opts *o, struct classify *cl)
 	free(cl->workers);
 }
 
+/*
+ * An image given without faces: a face crop becomes one face covering it, whose pixels are
+ * the whole image (*whole); a photo gets the faces fer-detect would find in it, with
+ * "width" and "height", and none when it has none.
+ */
 static int
-label_face(cJSON *face, const struct fm_cnn *net, const float *p, struct fm_err *err)
+operand_faces(const struct classify *cl, int thread, const struct fm_gray *gray, cJSON *rec,
+              bool *whole, struct fm_err *err)
 {
-	size_t n = fm_cnn_n_classes(net), best = 0;
-	cJSON *scores = cJSON_CreateObject();
+	const struct fm_photo_opts photo = FM_PHOTO_OPTS_DEFAULT;
+	const struct detect_record_opts ro = {(size_t)cl->o->common.max_faces, false, 0, 0};
+	cJSON *faces, *face;
 
-	for (size_t k = 0; k < n && scores != NULL; k++) {
-		/* Four decimals: plenty for a probability, and short lines. */
-		if (cJSON_AddNumberToObject(scores, fm_cnn_class_name(net, k),
-		                            fm_ndjson_round(p[k], 4)) == NULL) {
-			cJSON_Delete(scores);
-			scores = NULL;
-		}
-		if (p[k] > p[best])
-			best = k;
+	*whole = cl->o->operand == OPERAND_FACE ||
+	         (cl->o->operand == OPERAND_AUTO && fm_face_is_crop(gray->width, gray->height));
+	if (!*whole) {
+		if (!cl->can_detect)
+			return fm_err_set(err, cl->no_detect.code,
+			                  "a photo of %ux%u pixels (not a face crop), and no "
+			                  "faces can be found: %s",
+			                  gray->width, gray->height, cl->no_detect.msg);
+		return detect_record(&cl->faces, thread, gray, &photo, &ro, rec, err);
 	}
-	if (fm_ndjson_set(face, "emotion", cJSON_CreateString(fm_cnn_class_name(net, best)), err) ==
-	        -1 ||
-	    fm_ndjson_set(face, "scores", scores, err) == -1)
-		return -1;
-	return 0;
+	faces = cJSON_CreateArray();
+	face = cJSON_CreateObject();
+	if (face == NULL || faces == NULL || !cJSON_AddItemToArray(faces, face) ||
+	    cJSON_AddNumberToObject(face, "x", 0) == NULL ||
+	    cJSON_AddNumberToObject(face, "y", 0) == NULL ||
+	    cJSON_AddNumberToObject(face, "w", gray->width) == NULL ||
+	    cJSON_AddNumberToObject(face, "h", gray->height) == NULL) {
+		if (faces == NULL || cJSON_GetArraySize(faces) == 0)
+			cJSON_Delete(face);
+		cJSON_Delete(faces);
+		return fm_err_set(err, FM_ENOMEM, "out of memory");
+	}
+	return fm_ndjson_set(rec, "faces", faces, err);
 }
 
 static int
@@ -268,6 +320,7 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	struct fm_gray gray = {0};
 	const struct fm_gray *from = NULL;
 	const char *path;
+	bool whole = false;
 	int n_faces, rc = -1;
 
 	if (faces != NULL && !cJSON_IsArray(faces))
@@ -288,22 +341,9 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		from = &gray;
 	}
 	if (faces == NULL) {
-		/* A plain face image: the whole picture is the face. */
-		cJSON *face = cJSON_CreateObject();
-
-		faces = cJSON_CreateArray();
-		if (face == NULL || faces == NULL || !cJSON_AddItemToArray(faces, face) ||
-		    cJSON_AddNumberToObject(face, "x", 0) == NULL ||
-		    cJSON_AddNumberToObject(face, "y", 0) == NULL ||
-		    cJSON_AddNumberToObject(face, "w", gray.width) == NULL ||
-		    cJSON_AddNumberToObject(face, "h", gray.height) == NULL) {
-			cJSON_Delete(face);
-			cJSON_Delete(faces);
-			fm_err_set(err, FM_ENOMEM, "out of memory");
+		if (operand_faces(cl, thread, &gray, rec, &whole, err) == -1)
 			goto done;
-		}
-		if (fm_ndjson_set(rec, "faces", faces, err) == -1)
-			goto done;
+		faces = cJSON_GetObjectItemCaseSensitive(rec, "faces");
 	}
 	n_faces = cJSON_GetArraySize(faces);
 	for (int first = 0; first < n_faces; first += MAX_BATCH) {
@@ -311,9 +351,12 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 
 		for (int k = 0; k < b; k++) {
 			cJSON *face = cJSON_GetArrayItem(faces, first + k);
+			uint8_t *px = wk->pixels + (size_t)k * plane;
 
-			if (fm_face_pixels(face, from, cl->side, cl->margin,
-			                   wk->pixels + (size_t)k * plane, err) == -1)
+			/* A face crop is read as the face sets of training and evaluation are. */
+			if (whole)
+				fm_face_whole(from, cl->side, px);
+			else if (fm_face_pixels(face, from, cl->side, cl->margin, px, err) == -1)
 				goto done;
 			if (!cl->o->keep_crops)
 				cJSON_DeleteItemFromObjectCaseSensitive(face, "crop");
@@ -322,8 +365,9 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 		                     wk->probs, err) == -1)
 			goto done;
 		for (int k = 0; k < b; k++)
-			if (label_face(cJSON_GetArrayItem(faces, first + k), wk->net,
-			               wk->probs + (size_t)k * n_classes, err) == -1)
+			if (fm_face_label(cJSON_GetArrayItem(faces, first + k), wk->net,
+			                  wk->probs + (size_t)k * n_classes, cl->o->min_confidence,
+			                  err) == -1)
 				goto done;
 	}
 	rc = 0;
@@ -423,12 +467,24 @@ main(int argc, char *argv[])
 		close_model(&o, &cl);
 		return STATUS_CANNOT_RUN;
 	}
+	/* Photos are searched with fer-detect's default cascade. Under --operand auto one that
+	 * cannot be had matters only when a photo comes, so it is said then, per record. */
+	if (o.operand != OPERAND_FACE) {
+		cl.can_detect = detect_open(NULL, o.common.jobs, &cl.faces, &cl.no_detect) == 0;
+		if (!cl.can_detect && o.operand == OPERAND_PHOTO) {
+			warnx("%s", cl.no_detect.msg);
+			detect_close(&cl.faces);
+			close_model(&o, &cl);
+			return STATUS_CANNOT_RUN;
+		}
+	}
 	r.jobs = o.common.jobs;
 	r.max_line_bytes = o.common.max_line_bytes;
 	r.progress = o.common.progress;
 	r.null_paths = o.common.null;
 	r.name = "fer-classify";
 	run_records(&r, argc - optind, argv + optind);
+	detect_close(&cl.faces);
 	close_model(&o, &cl);
 	fm_mood_timeline_free(cl.timeline);
 	return run_finish(&r);

@@ -18,6 +18,7 @@
 
 #include "cascade.h"
 #include "common.h"
+#include "detect.h"
 #include "face.h"
 #include "loop.h"
 #include "options.h"
@@ -53,17 +54,6 @@ static const char OPTIONS[] =
     "                       shrunk to px, raised to keep --min-size faces findable;\n"
     "                       boxes in the image's pixels (default 1600; 0: full size)\n";
 
-#define DEFAULT_CASCADE "haarcascade_frontalface_alt2.xml"
-
-/* Where Debian's opencv-data puts them; the OpenCV 3 names last. */
-static const char *const cascade_dirs[] = {
-    "/usr/share/opencv4/haarcascades",
-    "/usr/share/opencv4/lbpcascades",
-    "/usr/share/opencv/haarcascades",
-    "/usr/share/opencv/lbpcascades",
-};
-#define N_CASCADE_DIRS (sizeof cascade_dirs / sizeof cascade_dirs[0])
-
 struct opts {
 	struct common_opts common; /* --jobs, --max-faces, --max-line, --max-pixels, --progress */
 	const char *cascade;       /* as given; NULL for the default */
@@ -77,8 +67,7 @@ struct opts {
 
 struct detect {
 	const struct opts *o;
-	struct fm_cascade *cascade;
-	struct fm_detector **detectors; /* one per --jobs thread */
+	struct detect_setup faces; /* the cascade, one detector per --jobs thread */
 	/* --stream */
 	struct fm_frame_reader *frames;
 	uint64_t n_frames;
@@ -190,197 +179,21 @@ parse_options(int argc, char *argv[], struct opts *o)
 		exit_usage(USAGE, "--fps needs --stream");
 }
 
-/*
- * The file a cascade name stands for: a name with a '/' is a path; a bare name is tried in
- * the working directory (unless it is the default) and then in the OpenCV data folders.
- */
-static int
-find_cascade(const char *name, bool given, const char *from, char *buf, size_t size)
-{
-	if (strchr(name, '/') != NULL || (given && access(name, F_OK) == 0)) {
-		snprintf(buf, size, "%s", name);
-		return 0;
-	}
-	for (size_t i = 0; i < N_CASCADE_DIRS; i++) {
-		if ((size_t)snprintf(buf, size, "%s/%s", cascade_dirs[i], name) < size &&
-		    access(buf, F_OK) == 0)
-			return 0;
-	}
-	warnx("cascade %s%s: not found%s in %s or %s (install opencv-data, or see --cascade)", name,
-	      from, given ? " here," : "", cascade_dirs[0], cascade_dirs[1]);
-	return -1;
-}
-
-static int
-open_cascade(const struct opts *o, struct detect *d)
-{
-	const char *name = o->cascade, *from = "";
-	bool given = true;
-	char path[4096];
-	struct fm_err e;
-
-	if (name == NULL) {
-		name = getenv("FERMATA_CASCADE");
-		from = " (from FERMATA_CASCADE)";
-		if (name == NULL || name[0] == '\0') {
-			name = DEFAULT_CASCADE;
-			given = false;
-			from = "";
-		}
-	}
-	if (find_cascade(name, given, from, path, sizeof path) == -1)
-		return -1;
-	if (fm_cascade_load(path, &d->cascade, &e) == -1) {
-		warnx("cascade %s%s: %s", path, from, e.msg);
-		return -1;
-	}
-	d->detectors = calloc((size_t)o->common.jobs, sizeof *d->detectors);
-	if (d->detectors == NULL) {
-		warnx("out of memory for %d detectors", o->common.jobs);
-		return -1;
-	}
-	for (int i = 0; i < o->common.jobs; i++) {
-		if (fm_detector_new(&d->detectors[i], &e) == -1) {
-			warnx("%s", e.msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void
-close_cascade(const struct opts *o, struct detect *d)
-{
-	if (d->detectors != NULL)
-		for (int i = 0; i < o->common.jobs; i++)
-			fm_detector_free(d->detectors[i]);
-	free(d->detectors);
-	fm_cascade_free(d->cascade);
-}
-
-/* Each face's gray crop, base64, as fer-classify reads it without the image. */
-static int
-add_crop(const struct opts *o, const struct fm_gray *gray, const struct fm_box *b, cJSON *face,
-         struct fm_err *err)
-{
-	const int32_t box[4] = {(int32_t)b->x, (int32_t)b->y, (int32_t)b->w, (int32_t)b->h};
-	struct fm_crop crop = {(uint32_t)o->crop_side, o->crop_margin, NULL};
-	int rc = -1;
-
-	if ((crop.gray = malloc((size_t)crop.side * crop.side)) == NULL)
-		fm_err_set(err, FM_ENOMEM, "out of memory for a face crop");
-	else if (fm_face_crop(gray, box, (float)crop.margin, crop.side, crop.gray, err) == 0)
-		rc = fm_face_crop_encode(face, &crop, err);
-	free(crop.gray);
-	return rc;
-}
-
-static cJSON *
-faces_json(const struct opts *o, const struct fm_gray *gray, const struct fm_box *boxes, size_t n,
-           struct fm_err *err)
-{
-	cJSON *faces = cJSON_CreateArray();
-
-	if (faces == NULL)
-		fm_err_set(err, FM_ENOMEM, "out of memory for the faces");
-	for (size_t i = 0; faces != NULL && i < n; i++) {
-		cJSON *f = cJSON_CreateObject();
-
-		if (f == NULL || !cJSON_AddItemToArray(faces, f)) {
-			cJSON_Delete(f);
-			cJSON_Delete(faces);
-			return NULL;
-		}
-		if (cJSON_AddNumberToObject(f, "x", boxes[i].x) == NULL ||
-		    cJSON_AddNumberToObject(f, "y", boxes[i].y) == NULL ||
-		    cJSON_AddNumberToObject(f, "w", boxes[i].w) == NULL ||
-		    cJSON_AddNumberToObject(f, "h", boxes[i].h) == NULL ||
-		    cJSON_AddNumberToObject(f, "score", fm_box_score(boxes[i].neighbors)) == NULL ||
-		    cJSON_AddNumberToObject(f, "neighbors", boxes[i].neighbors) == NULL) {
-			fm_err_set(err, FM_ENOMEM, "out of memory for the faces");
-			cJSON_Delete(faces);
-			return NULL;
-		}
-		if (o->crops && add_crop(o, gray, &boxes[i], f, err) == -1) {
-			cJSON_Delete(faces);
-			return NULL;
-		}
-	}
-	return faces;
-}
-
-/*
- * --max-faces: the most certain boxes moved to the front, in their order, as fer-classify
- * keeps a record's faces (lib/face); *kept says how many.
- */
-static int
-most_certain(struct fm_box *boxes, size_t n, size_t max, size_t *kept, struct fm_err *err)
-{
-	double *score;
-	bool *keep;
-	int rc = -1;
-
-	*kept = n;
-	if (n <= max)
-		return 0;
-	score = malloc(n * sizeof *score);
-	keep = malloc(n * sizeof *keep);
-	if (score == NULL || keep == NULL) {
-		fm_err_set(err, FM_ENOMEM, "out of memory for %zu faces", n);
-		goto done;
-	}
-	for (size_t i = 0; i < n; i++)
-		score[i] = fm_box_score(boxes[i].neighbors);
-	if (fm_face_most_certain(score, n, max, keep, kept, err) == -1)
-		goto done;
-	for (size_t i = 0, k = 0; i < n; i++)
-		if (keep[i])
-			boxes[k++] = boxes[i];
-	rc = 0;
-done:
-	free(score);
-	free(keep);
-	return rc;
-}
-
 /* Find the faces of a decoded image and set the record's fields. */
 static int
 detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *rec,
              struct fm_err *err)
 {
 	const struct fm_photo_opts photo = {d->o->detect, d->o->equalize, d->o->work_side};
+	const struct detect_record_opts ro = {(size_t)d->o->common.max_faces, d->o->crops,
+	                                      (uint32_t)d->o->crop_side, d->o->crop_margin};
 	struct fm_gray gray = {0};
-	struct fm_box *boxes = NULL;
-	size_t n = 0;
 	int rc = -1;
 
-	if (fm_image_to_gray(img, &gray, err) == -1)
-		goto fail;
-	fm_image_free(img); /* the colour copy is the largest buffer: drop it early */
-	/* The search works on its own copy, so crops are cut from the gray image as it was,
-	 * at full size, which is what fer-classify reads. */
-	if (fm_cascade_detect_photo(d->cascade, d->detectors[thread], &gray, &photo, &boxes, &n,
-	                            err) == -1)
-		goto fail;
-	size_t kept;
-	if (most_certain(boxes, n, (size_t)d->o->common.max_faces, &kept, err) == -1)
-		goto fail;
-	cJSON *faces = faces_json(d->o, &gray, boxes, kept, err);
-	/* The record says how many went. */
-	if (faces != NULL && kept < n &&
-	    fm_ndjson_set(rec, "faces_dropped", cJSON_CreateNumber((double)(n - kept)), err) ==
-	        -1) {
-		cJSON_Delete(faces);
-		goto fail;
+	if (fm_image_to_gray(img, &gray, err) == 0) {
+		fm_image_free(img); /* the colour copy is the largest buffer: drop it early */
+		rc = detect_record(&d->faces, thread, &gray, &photo, &ro, rec, err);
 	}
-	if (faces == NULL ||
-	    fm_ndjson_set(rec, "width", cJSON_CreateNumber(gray.width), err) == -1 ||
-	    fm_ndjson_set(rec, "height", cJSON_CreateNumber(gray.height), err) == -1 ||
-	    fm_ndjson_set(rec, "faces", faces, err) == -1)
-		goto fail;
-	rc = 0;
-fail:
-	free(boxes);
 	fm_gray_free(&gray);
 	return rc;
 }
@@ -510,6 +323,7 @@ main(int argc, char *argv[])
 	    .crop_margin = FM_FACE_DEFAULT_MARGIN,
 	};
 	struct detect d = {.o = &o};
+	struct fm_err e;
 	struct run r = {
 	    .work = detect_one,
 	    .ctx = &d,
@@ -518,8 +332,9 @@ main(int argc, char *argv[])
 	};
 
 	parse_options(argc, argv, &o);
-	if (open_cascade(&o, &d) == -1) {
-		close_cascade(&o, &d);
+	if (detect_open(o.cascade, o.common.jobs, &d.faces, &e) == -1) {
+		warnx("%s", e.msg);
+		detect_close(&d.faces);
 		return STATUS_CANNOT_RUN;
 	}
 	r.jobs = o.common.jobs;
@@ -528,7 +343,6 @@ main(int argc, char *argv[])
 	r.null_paths = o.common.null;
 	r.name = "fer-detect";
 	if (o.stream) {
-		struct fm_err e;
 		/* The largest frame max_pixels allows: 16-bit RGB PPM samples and a header. A
 		 * --max-pixels over 2^64 / 6 made the product wrap to a few bytes, or to 0, which
 		 * the reader refuses: such a limit is no limit, and SIZE_MAX / 4 stands for it. */
@@ -540,7 +354,7 @@ main(int argc, char *argv[])
 			max_bytes = SIZE_MAX / 4;
 		if (fm_frame_reader_new(STDIN_FILENO, (size_t)max_bytes, &d.frames, &e) == -1) {
 			warnx("%s", e.msg);
-			close_cascade(&o, &d);
+			detect_close(&d.faces);
 			return STATUS_CANNOT_RUN;
 		}
 		r.next = next_frame;
@@ -550,6 +364,6 @@ main(int argc, char *argv[])
 	}
 	run_records(&r, argc - optind, argv + optind);
 	fm_frame_reader_free(d.frames);
-	close_cascade(&o, &d);
+	detect_close(&d.faces);
 	return run_finish(&r);
 }

@@ -32,7 +32,7 @@ static const char USAGE[] =
     "usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--erase p] [--init model]"
     " [--jobs n] [--lr rate] [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n]"
     " [--val data] [--warmup epochs] [--weight-decay w] --data data -o model\n"
-    "       fer-train --eval [--json] [--tta] --model model --val data";
+    "       fer-train --eval [--json] [--predictions file] [--tta] --model model --val data";
 
 static const char OPTIONS[] =
     "  --arch desc          layers of the network (default: see fer-train(1))\n"
@@ -50,6 +50,8 @@ static const char OPTIONS[] =
     "  --model file         the model --eval reads\n"
     "  -o file              where the best model goes; file.ckpt holds the last epoch\n"
     "  --optim name         sgd (Nesterov momentum 0.9) or adamw (default sgd)\n"
+    "  --predictions file   --eval writes each face's answer to file, one record a\n"
+    "                       line, as fer-classify gives it\n"
     "  --resume             continue from file.ckpt with the same options\n"
     "  --seed n             seed of weights, order and augmentation (default 1)\n"
     "  --smoothing s        label smoothing, 0 to 0.5 (default 0.1)\n"
@@ -66,7 +68,7 @@ static const char OPTIONS[] =
 
 struct opts {
 	struct common_opts common; /* --jobs (--threads) */
-	const char *arch, *data, *val, *out, *model, *init;
+	const char *arch, *data, *val, *out, *model, *init, *predictions;
 	long long batch, epochs, seed, stop_after;
 	double lr, smoothing, warmup, weight_decay, erase;
 	enum fm_optim_kind optim;
@@ -85,6 +87,7 @@ enum {
 	OPT_LR,
 	OPT_MODEL,
 	OPT_OPTIM,
+	OPT_PREDICTIONS,
 	OPT_RESUME,
 	OPT_SEED,
 	OPT_SMOOTHING,
@@ -107,6 +110,7 @@ static const struct option own[] = {
     {"lr", required_argument, NULL, OPT_LR},
     {"model", required_argument, NULL, OPT_MODEL},
     {"optim", required_argument, NULL, OPT_OPTIM},
+    {"predictions", required_argument, NULL, OPT_PREDICTIONS},
     {"resume", no_argument, NULL, OPT_RESUME},
     {"seed", required_argument, NULL, OPT_SEED},
     {"smoothing", required_argument, NULL, OPT_SMOOTHING},
@@ -168,6 +172,11 @@ parse_options(int argc, char *argv[], struct opts *o)
 			else
 				exit_usage(USAGE, "--optim: '%s' is not sgd or adamw", optarg);
 			break;
+		case OPT_PREDICTIONS:
+			if (optarg[0] == '\0')
+				exit_usage(USAGE, "--predictions: empty file name");
+			o->predictions = optarg;
+			break;
 		case OPT_RESUME:
 			o->resume = true;
 			break;
@@ -204,6 +213,8 @@ parse_options(int argc, char *argv[], struct opts *o)
 			exit_usage(USAGE, "--eval needs --model and --val");
 	} else if (o->data == NULL || o->out == NULL) {
 		exit_usage(USAGE, "training needs --data and -o");
+	} else if (o->predictions != NULL) {
+		exit_usage(USAGE, "--predictions needs --eval");
 	}
 	if (o->lr == 0)
 		o->lr = o->optim == FM_OPTIM_SGD ? 0.05 : 0.002;
@@ -357,6 +368,55 @@ print_json(const struct fm_scores *s, const struct fm_confusion *m)
 		errno = failed, err(STATUS_CANNOT_RUN, "stdout");
 }
 
+/*
+ * --predictions: one line per face, {"path", "truth", "emotion", "scores"} ("index", the
+ * face's place in fer2013.csv's rows kept, for a CSV), the face's answer written by lib/face
+ * as fer-classify writes a face's, so that the two compare face by face. Written whole or
+ * not at all.
+ */
+static void
+write_predictions(const char *file, const struct fm_cnn *net, const struct fm_dataset *d,
+                  const float *probs)
+{
+	struct fm_err e;
+	char *text = NULL, *line;
+	size_t len = 0, cap = 0, n;
+
+	for (size_t i = 0; i < d->n; i++) {
+		cJSON *rec = cJSON_CreateObject();
+		int failed =
+		    rec == NULL ||
+		    (d->paths != NULL
+		         ? fm_ndjson_set(rec, "path", cJSON_CreateString(d->paths[i]), &e)
+		         : fm_ndjson_set(rec, "index", cJSON_CreateNumber((double)i), &e)) == -1 ||
+		    fm_ndjson_set(
+		        rec, "truth",
+		        cJSON_CreateString(fm_emotion_name((enum fm_emotion)d->labels[i])),
+		        &e) == -1 ||
+		    fm_face_label(rec, net, probs + i * FM_N_EMOTIONS, 0, &e) == -1 ||
+		    fm_ndjson_print(rec, &line, &n, &e) == -1;
+
+		cJSON_Delete(rec);
+		if (failed)
+			errx(STATUS_CANNOT_RUN, "--predictions: %s",
+			     rec == NULL ? "out of memory" : e.msg);
+		if (len + n > cap) {
+			char *t;
+
+			cap = (len + n) * 2;
+			if ((t = realloc(text, cap)) == NULL)
+				errx(STATUS_CANNOT_RUN, "--predictions: out of memory");
+			text = t;
+		}
+		memcpy(text + len, line, n);
+		len += n;
+		free(line);
+	}
+	if (fm_write_file(file, text, len, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "--predictions: %s", e.msg); /* it names the file */
+	free(text);
+}
+
 static int
 evaluate(const struct opts *o)
 {
@@ -365,17 +425,23 @@ evaluate(const struct opts *o)
 	struct fm_confusion m;
 	struct fm_scores s;
 	struct fm_err e;
+	float *probs;
 
 	if (fm_cnn_load(o->model, 256, 0, &net, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
 	load_faces("val", o->val, "PublicTest", &val);
-	if (fm_train_evaluate(net, &val, o->tta, &m, &e) == -1)
+	if ((probs = malloc(val.n * FM_N_EMOTIONS * sizeof *probs)) == NULL)
+		errx(STATUS_CANNOT_RUN, "out of memory for %zu faces' scores", val.n);
+	if (fm_train_predict(net, &val, o->tta, &m, probs, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "%s", e.msg);
+	if (o->predictions != NULL)
+		write_predictions(o->predictions, net, &val, probs);
 	fm_confusion_scores(&m, &s);
 	if (o->json)
 		print_json(&s, &m);
 	else
 		print_table(&s, &m);
+	free(probs);
 	fm_dataset_free(&val);
 	fm_cnn_free(net);
 	return STATUS_ALL_OK;

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,13 @@
 struct growing {
 	size_t n, cap, side2;
 	uint8_t *pixels, *labels;
+	char **paths; /* with_paths: each sample's file */
+	bool with_paths;
 };
 
 static int
-push(struct growing *g, const uint8_t *px, enum fm_emotion label, struct fm_err *err)
+push(struct growing *g, const uint8_t *px, enum fm_emotion label, const char *path,
+     struct fm_err *err)
 {
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 1024;
@@ -33,11 +37,30 @@ push(struct growing *g, const uint8_t *px, enum fm_emotion label, struct fm_err 
 		if (p == NULL)
 			return fm_err_set(err, FM_ENOMEM, "out of memory loading faces");
 		g->labels = p;
+		if (g->with_paths) {
+			char **q = realloc(g->paths, cap * sizeof *q);
+
+			if (q == NULL)
+				return fm_err_set(err, FM_ENOMEM, "out of memory loading faces");
+			g->paths = q;
+		}
 		g->cap = cap;
 	}
+	if (g->with_paths && (g->paths[g->n] = strdup(path)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory loading faces");
 	memcpy(g->pixels + g->n * g->side2, px, g->side2);
 	g->labels[g->n++] = (uint8_t)label;
 	return 0;
+}
+
+static void
+drop(struct growing *g)
+{
+	for (size_t i = 0; g->paths != NULL && i < g->n; i++)
+		free(g->paths[i]);
+	free(g->paths);
+	free(g->pixels);
+	free(g->labels);
 }
 
 static void
@@ -48,6 +71,7 @@ finish(struct growing *g, uint32_t side, struct fm_dataset *out)
 	out->side = side;
 	out->pixels = g->pixels;
 	out->labels = g->labels;
+	out->paths = g->paths;
 	for (size_t i = 0; i < g->n; i++)
 		out->per_class[g->labels[i]]++;
 }
@@ -106,7 +130,7 @@ static int
 load_face(const char *path, uint32_t side, uint8_t *out, struct fm_err *err)
 {
 	struct fm_image img;
-	struct fm_gray g, sq = {side, side, out};
+	struct fm_gray g;
 	int rc;
 
 	if (fm_image_load(path, (uint64_t)MAX_SIDE * MAX_SIDE, &img, err) == -1)
@@ -115,10 +139,8 @@ load_face(const char *path, uint32_t side, uint8_t *out, struct fm_err *err)
 	fm_image_free(&img);
 	if (rc == -1)
 		return -1;
-	if (g.width == side && g.height == side)
-		memcpy(out, g.pixels, (size_t)side * side);
-	else
-		fm_gray_resize(&g, &sq);
+	/* The face-crop path fer-classify's face operands take too (lib/face). */
+	fm_face_whole(&g, side, out);
 	fm_gray_free(&g);
 	return rc;
 }
@@ -126,7 +148,7 @@ load_face(const char *path, uint32_t side, uint8_t *out, struct fm_err *err)
 int
 fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out, struct fm_err *err)
 {
-	struct growing g = {.side2 = (size_t)side * side};
+	struct growing g = {.side2 = (size_t)side * side, .with_paths = true};
 	char **classes = NULL, **files = NULL, path[4096];
 	size_t n_classes = 0, n_files = 0;
 	uint8_t *face = NULL;
@@ -161,7 +183,7 @@ fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out, stru
 				fm_err_set(err, why.code, "%s: %s", path, why.msg);
 				goto fail;
 			}
-			if (push(&g, face, label, err) == -1)
+			if (push(&g, face, label, path, err) == -1)
 				goto fail;
 		}
 		free_names(files, n_files);
@@ -171,8 +193,7 @@ fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out, stru
 	free_names(classes, n_classes);
 	free(face);
 	if (g.n == 0) {
-		free(g.pixels);
-		free(g.labels);
+		drop(&g);
 		return fm_err_set(err, FM_EFORMAT, "%s: no face images in emotion folders", dir);
 	}
 	finish(&g, side, out);
@@ -181,8 +202,7 @@ fail:
 	free_names(files, n_files);
 	free_names(classes, n_classes);
 	free(face);
-	free(g.pixels);
-	free(g.labels);
+	drop(&g);
 	return -1;
 }
 
@@ -263,7 +283,7 @@ fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out,
 			fm_err_set(err, FM_EFORMAT, "%s:%zu: malformed row", path, lineno);
 			goto fail;
 		}
-		if (r == 1 && push(&g, px, label, err) == -1)
+		if (r == 1 && push(&g, px, label, NULL, err) == -1)
 			goto fail;
 	}
 	if (ferror(f)) {
@@ -280,8 +300,7 @@ fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out,
 fail:
 	free(line);
 	fclose(f);
-	free(g.pixels);
-	free(g.labels);
+	drop(&g);
 	return -1;
 }
 
@@ -290,6 +309,9 @@ fm_dataset_free(struct fm_dataset *d)
 {
 	if (d == NULL)
 		return;
+	for (size_t i = 0; d->paths != NULL && i < d->n; i++)
+		free(d->paths[i]);
+	free(d->paths);
 	free(d->pixels);
 	free(d->labels);
 	memset(d, 0, sizeof *d);

@@ -19,15 +19,18 @@ struct fm_dataset {
 	uint32_t side;   /* every sample is side x side */
 	uint8_t *pixels; /* n * side * side, row-major, owned */
 	uint8_t *labels; /* n labels, enum fm_emotion values, owned */
+	char **paths;    /* n file paths (fm_dataset_load_dir: dir/emotion/file), owned; NULL
+	                    for fm_dataset_load_csv */
 	size_t per_class[FM_N_EMOTIONS];
 };
 
 /*
  * Read dir/<emotion>/<file> for the seven emotion names (folders with other names are an
  * FM_EFORMAT error naming them; a missing emotion folder is allowed: it has no samples).
- * Every file must decode (JPEG, PNG or PNM) to a side x side image, or it is resized to it;
- * a file that does not decode fails the load with its path and reason. Samples are kept in
- * a deterministic order (class, then file name).
+ * Every file is a face crop: it must decode (JPEG, PNG or PNM), and becomes side x side
+ * pixels by fm_face_whole, as fer-classify reads a face-crop file; a file that does not
+ * decode fails the load with its path and reason. Samples are kept in a deterministic order
+ * (class, then file name), each with its path.
  */
 int fm_dataset_load_dir(const char *dir, uint32_t side, struct fm_dataset *out, struct fm_err *err);
 

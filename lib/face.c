@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mood.h"
 #include "ndjson.h"
 
 /* Bilinear sample at (x, y) with the border repeated. */
@@ -175,6 +176,25 @@ fm_face_recrop(const uint8_t *crop, uint32_t crop_side, float crop_margin, float
 }
 
 void
+fm_face_whole(const struct fm_gray *img, uint32_t side, uint8_t *out)
+{
+	struct fm_gray sq = {side, side, out};
+
+	if (img->width == side && img->height == side)
+		memcpy(out, img->pixels, (size_t)side * side);
+	else
+		fm_gray_resize(img, &sq);
+}
+
+bool
+fm_face_is_crop(uint32_t width, uint32_t height)
+{
+	uint64_t lo = width < height ? width : height, hi = width < height ? height : width;
+
+	return lo >= 1 && hi <= FM_FACE_CROP_MAX_SIDE && 4 * hi <= 5 * lo;
+}
+
+void
 fm_face_mirror(float *img, uint32_t side)
 {
 	for (uint32_t y = 0; y < side; y++) {
@@ -300,6 +320,33 @@ fm_face_pixels(const cJSON *face, const struct fm_gray *img, uint32_t side, floa
 		return fm_err_set(err, FM_EINVAL,
 		                  "face without a \"crop\" and no image to cut it from");
 	return fm_face_crop(img, box, margin, side, out, err);
+}
+
+int
+fm_face_label(cJSON *face, const struct fm_cnn *net, const float *p, double min_confidence,
+              struct fm_err *err)
+{
+	size_t n = fm_cnn_n_classes(net), best = 0;
+	cJSON *scores = cJSON_CreateObject();
+	const char *emotion;
+
+	for (size_t k = 0; k < n && scores != NULL; k++) {
+		/* Four decimals: plenty for a probability, and short lines. */
+		if (cJSON_AddNumberToObject(scores, fm_cnn_class_name(net, k),
+		                            fm_ndjson_round(p[k], 4)) == NULL) {
+			cJSON_Delete(scores);
+			scores = NULL;
+		}
+		if (p[k] > p[best])
+			best = k;
+	}
+	/* The unrounded probability decides, as the most probable class is chosen on it. */
+	emotion = p[best] < min_confidence ? FM_MOOD_UNCERTAIN : fm_cnn_class_name(net, best);
+	if (fm_ndjson_set(face, "emotion", cJSON_CreateString(emotion), err) == -1) {
+		cJSON_Delete(scores);
+		return -1;
+	}
+	return fm_ndjson_set(face, "scores", scores, err);
 }
 
 struct ranked {

@@ -90,6 +90,27 @@ int fm_face_crop(const struct fm_gray *img, const int32_t box[4], float margin, 
 int fm_face_recrop(const uint8_t *crop, uint32_t crop_side, float crop_margin, float margin,
                    uint32_t side, uint8_t *out, struct fm_err *err);
 
+/*
+ * A face-crop image as the network's input pixels: the whole of img is the face, already
+ * framed as the model's training faces are (a FER2013 crop, a crop fer-detect --crops
+ * embeds), so no margin is added and nothing is cut: img is copied when it is side x side,
+ * else resized to side x side (fm_gray_resize; a crop that is not square is stretched).
+ * This is the one way from a face-crop file to fm_face_classify's pixels: the face sets of
+ * training and evaluation (lib/dataset) and fer-classify's face-crop operands both take
+ * it, so that a face gets the same probabilities from either.
+ */
+void fm_face_whole(const struct fm_gray *img, uint32_t side, uint8_t *out);
+
+/*
+ * Whether an image of width x height pixels is taken for a face crop rather than a photo
+ * where faces must be found (fer-classify --operand auto): both sides at most
+ * FM_FACE_CROP_MAX_SIDE and the longer side at most 5/4 of the shorter. FER2013's 48 x 48
+ * faces, fer-detect's crops and the square crops of the usual face sets are face crops;
+ * a 4:3 or 3:2 photo is a photo however small, and so is anything over 256 pixels a side.
+ */
+#define FM_FACE_CROP_MAX_SIDE 256
+bool fm_face_is_crop(uint32_t width, uint32_t height);
+
 /* Mirror a side x side float image left to right, in place. */
 void fm_face_mirror(float *img, uint32_t side);
 
@@ -133,6 +154,17 @@ bool fm_face_all_cropped(const cJSON *faces);
  */
 int fm_face_pixels(const cJSON *face, const struct fm_gray *img, uint32_t side, float margin,
                    uint8_t *out, struct fm_err *err);
+
+/*
+ * A face's answer from its probabilities p (the network's classes, in its order): "scores",
+ * each class's probability rounded to four decimals (fm_ndjson_round), and "emotion", the
+ * most probable class (the first of equals), or FM_MOOD_UNCERTAIN ("uncertain", lib/mood)
+ * when that class's probability is below min_confidence (0: never). fer-classify and
+ * fer-train --predictions both write faces through it, so that their lines compare byte
+ * for byte. FM_ENOMEM.
+ */
+int fm_face_label(cJSON *face, const struct fm_cnn *net, const float *p, double min_confidence,
+                  struct fm_err *err);
 
 /*
  * --max-faces: which faces to keep of n when there may be at most max: the max most certain

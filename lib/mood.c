@@ -9,6 +9,8 @@
 #include "mood.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <string.h>
 #include <strings.h>
 
 static const char *const emotion_names[FM_N_EMOTIONS] = {
@@ -203,6 +205,15 @@ positive(const cJSON *obj, const char *key)
 	                                                                           : 0;
 }
 
+/* A face the classifier was not sure of (FM_MOOD_UNCERTAIN): no distribution of its own. */
+static bool
+uncertain(const cJSON *face)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(face, "emotion");
+
+	return cJSON_IsString(e) && strcmp(e->valuestring, FM_MOOD_UNCERTAIN) == 0;
+}
+
 /* A face's weight in its record: fm_mood_record's rule. */
 static double
 face_weight(const cJSON *face)
@@ -225,14 +236,15 @@ fm_mood_record(const cJSON *rec, double p[FM_N_EMOTIONS], size_t *n_faces, struc
 {
 	const cJSON *faces = cJSON_GetObjectItemCaseSensitive(rec, "faces"), *f;
 	double acc[FM_N_EMOTIONS] = {0}, one[FM_N_EMOTIONS], w_sum = 0;
-	size_t n = 0;
+	size_t n = 0, n_used = 0;
 
 	*n_faces = 0;
 	if (cJSON_GetObjectItemCaseSensitive(rec, "event") != NULL)
 		return 0;
 	if (faces == NULL) {
-		if (cJSON_GetObjectItemCaseSensitive(rec, "scores") == NULL &&
-		    cJSON_GetObjectItemCaseSensitive(rec, "emotion") == NULL)
+		if ((cJSON_GetObjectItemCaseSensitive(rec, "scores") == NULL &&
+		     cJSON_GetObjectItemCaseSensitive(rec, "emotion") == NULL) ||
+		    uncertain(rec))
 			return 0;
 		if (face_scores(rec, p, err) == -1)
 			return -1;
@@ -248,6 +260,8 @@ fm_mood_record(const cJSON *rec, double p[FM_N_EMOTIONS], size_t *n_faces, struc
 		n++;
 		if (!cJSON_IsObject(f))
 			return fm_err_set(err, FM_EFORMAT, "face %zu is not an object", n);
+		if (uncertain(f))
+			continue;
 		if (face_scores(f, one, err) == -1) {
 			struct fm_err why = *err;
 			return fm_err_set(err, why.code, "face %zu: %s", n, why.msg);
@@ -256,12 +270,13 @@ fm_mood_record(const cJSON *rec, double p[FM_N_EMOTIONS], size_t *n_faces, struc
 		for (int e = 0; e < FM_N_EMOTIONS; e++)
 			acc[e] += w * one[e];
 		w_sum += w;
+		n_used++;
 	}
-	if (n == 0)
+	if (n_used == 0)
 		return 0;
 	for (int e = 0; e < FM_N_EMOTIONS; e++)
 		p[e] = acc[e] / w_sum;
-	*n_faces = n;
+	*n_faces = n_used;
 	return 0;
 }
 

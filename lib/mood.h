@@ -38,6 +38,13 @@ enum fm_emotion {
 	FM_N_EMOTIONS
 };
 
+/*
+ * The "emotion" of a face the classifier was not sure enough of (fer-classify
+ * --min-confidence): not an eighth class but the absence of an answer. Its "scores" stay on
+ * the face; fm_mood_record passes such a face over, as it would a non-face.
+ */
+#define FM_MOOD_UNCERTAIN "uncertain"
+
 /* "angry" ... "neutral" (lower case); NULL for a value out of range. The string is static. */
 const char *fm_emotion_name(enum fm_emotion e);
 /*
@@ -102,12 +109,15 @@ int fm_mood_scores_parse(const char *json, double p[FM_N_EMOTIONS], struct fm_er
  *     [1e-12, 1e18], far beyond any real face either way, so that huge boxes cannot make
  *     the sums infinite and the result NaN;
  *   - the record's distribution is the weighted mean of its faces';
+ *   - a face whose "emotion" is FM_MOOD_UNCERTAIN ("uncertain", fer-classify
+ *     --min-confidence) is passed over, its "scores" too: the classifier said it was not
+ *     sure this is a face it can read, so the mood is what the other faces say;
  *   - a record without "faces" but with "scores" or "emotion" of its own is one face (for
- *     scripts); an "event" record (fer-classify --smooth's brief expressions, which
- *     summarise frames already pooled) has no face.
- * *n_faces is the number of faces pooled; 0 (p untouched) when the record has none. On -1,
- * FM_EFORMAT: "faces" that is not an array, a face that is not an object or has neither
- * valid "scores" nor a known "emotion"; the message names the face ("face 2: ...").
+ *     scripts), and none when that "emotion" is "uncertain"; an "event" record (fer-classify
+ * --smooth's brief expressions, which summarise frames already pooled) has no face. *n_faces is the
+ * number of faces pooled; 0 (p untouched) when the record has none. On -1, FM_EFORMAT: "faces" that
+ * is not an array, a face that is not an object or has neither valid "scores" nor a known
+ * "emotion"; the message names the face ("face 2: ...").
  */
 int fm_mood_record(const cJSON *rec, double p[FM_N_EMOTIONS], size_t *n_faces, struct fm_err *err);
 

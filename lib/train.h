@@ -81,6 +81,13 @@ struct fm_scores {
 int fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
                       struct fm_confusion *m, struct fm_err *err);
 
+/*
+ * As fm_train_evaluate, and every sample's probabilities into probs (d->n times the seven
+ * classes, sample after sample), for fer-train --predictions.
+ */
+int fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
+                     struct fm_confusion *m, float *probs, struct fm_err *err);
+
 void fm_confusion_scores(const struct fm_confusion *m, struct fm_scores *s);
 
 #endif

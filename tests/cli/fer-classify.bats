@@ -42,8 +42,8 @@ scores_ok() {
 	run --separate-stderr "$FC" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-classify [-0hV] "* ]]
-	for o in --brief --brief-frames --brief-margin --fast --jobs --keep-crops --max-faces --max-line --max-pixels --model \
-		--null --progress --smooth --tta --version; do
+	for o in --brief --brief-frames --brief-margin --fast --jobs --keep-crops --max-faces --max-line --max-pixels \
+		--min-confidence --model --null --operand --progress --smooth --tta --version; do
 		[[ $output == *" $o"* ]]
 	done
 	run --separate-stderr "$FC" -V
@@ -58,7 +58,9 @@ scores_ok() {
 }
 
 @test "bad options are usage errors with exit 2" {
-	for args in --bogus "--jobs 0" "--jobs x" "--max-pixels -1" "--model" "--fast --model m.fm"; do
+	for args in --bogus "--jobs 0" "--jobs x" "--max-pixels -1" "--model" "--fast --model m.fm" \
+		"--operand" "--operand crop" "--operand=" "--min-confidence 1.5" "--min-confidence -0.1" \
+		"--min-confidence x"; do
 		run --separate-stderr "$FC" $args
 		[ "$status" -eq 2 ]
 		[ -z "$output" ]
@@ -225,6 +227,151 @@ scores_ok() {
 	FERMATA_MODEL=nonexistent.fm run --separate-stderr "$FC" --fast face.pgm
 	[ "$status" -eq 0 ]
 	[ "$(jq -r '.faces[0].scores | length' <<<"$output")" -eq 7 ]
+}
+
+# --- what an operand is: a face crop or a photo -----------------------------------------
+
+# face_crops DIR SIDE: the faces fer-detect finds in testdata's photos, as SIDE x SIDE PGM
+# face crops (fer-detect --crops), in DIR/<class>/ under three classes in turn.
+face_crops() {
+	local dir=$1 side=$2
+	"$FM_BIN/fer-detect" --crops --crop-side "$side" "$FM_TESTDATA"/photos/vlfeat-*.jpg \
+		"$FM_TESTDATA"/photos/astronaut.png "$FM_TESTDATA"/photos/grace-hopper.jpg |
+		python3 -c '
+import base64, json, os, sys
+out, classes, k = sys.argv[1], ["happy", "sad", "neutral"], 0
+for line in sys.stdin:
+    for f in json.loads(line)["faces"]:
+        c = f["crop"]
+        d = os.path.join(out, classes[k % 3])
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "%02d.pgm" % k), "wb") as o:
+            o.write(b"P5\n%d %d\n255\n" % (c["side"], c["side"]) + base64.b64decode(c["gray"]))
+        k += 1
+' "$dir"
+}
+
+@test "a face file gives what fer-train --eval --predictions gives, to the digit, with and without --tta" {
+	need_photos
+	face_crops val 48
+	face_crops big 96 # resized to the model's side on either way
+	for c in big/*; do for f in "$c"/*; do cp "$f" "val/${c#big/}/big-${f##*/}"; done; done
+	n=$(find val -type f | wc -l)
+	[ "$n" -ge 20 ]
+	for tta in "" --tta; do
+		"$FM_BIN/fer-train" --eval --model "$MODEL" --val val $tta --predictions eval.ndjson \
+			>/dev/null 2>&1
+		run --separate-stderr "$FC" $tta val/*/*.pgm
+		[ "$status" -eq 0 ]
+		[ "${#lines[@]}" -eq "$n" ]
+		printf '%s\n' "$output" | jq -c '[.path, .faces[0].emotion, .faces[0].scores]' | sort >tool
+		jq -c '[.path, .emotion, .scores]' eval.ndjson | sort >eval
+		diff eval tool
+	done
+	# --operand face reads them the same way.
+	[ "$("$FC" --operand face val/*/*.pgm)" = "$("$FC" val/*/*.pgm)" ]
+}
+
+@test "the shipped model: fer-classify over FER2013 val faces is fer-train --eval's (skips without ../shared)" {
+	local val=$FM_ROOT/../shared/fer2013/val
+	[ -d "$val" ] || skip "$val is absent (a clone has no ../shared)"
+	[ -f "$FM_ROOT/models/fer2013.fm" ] || skip "no models/fer2013.fm"
+	for c in angry disgust fear happy sad surprise neutral; do
+		mkdir -p some/$c
+		ls "$val/$c"/*.jpg | head -n 6 | xargs cp -t some/$c
+	done
+	for tta in "" --tta; do
+		"$FM_BIN/fer-train" --eval --model "$FM_ROOT/models/fer2013.fm" --val some $tta \
+			--predictions eval.ndjson >/dev/null 2>&1
+		"$FC" --model "$FM_ROOT/models/fer2013.fm" $tta some/*/*.jpg |
+			jq -c '[.path, .faces[0].emotion, .faces[0].scores]' | sort >tool
+		jq -c '[.path, .emotion, .scores]' eval.ndjson | sort >eval
+		[ "$(wc -l <tool)" -eq 42 ]
+		diff eval tool
+	done
+}
+
+@test "--operand auto: a photo's faces are found as fer-detect finds them; a photo without faces has none" {
+	need_photos
+	local p=$FM_TESTDATA/photos
+	for f in vlfeat-dome.jpg grace-hopper.jpg chelsea.png rocket.jpg; do
+		direct=$("$FC" "$p/$f")
+		piped=$("$FM_BIN/fer-detect" "$p/$f" | "$FC")
+		[ "$direct" = "$piped" ]
+		[ "$("$FC" --operand photo "$p/$f")" = "$direct" ]
+	done
+	jq -e '.width == 600 and (.faces | length) == 4 and all(.faces[]; has("score") and has("emotion"))' \
+		<<<"$("$FC" "$p/vlfeat-dome.jpg")" >/dev/null
+	# A cat and a rocket: no face, no emotion, and no error.
+	run --separate-stderr "$FC" "$p/chelsea.png" "$p/rocket.jpg"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" | jq -e '.faces == [] and (.width > 256)' >/dev/null
+	# A path line and a record without faces are operands too.
+	printf '%s\n%s\n' "$p/chelsea.png" "{\"path\":\"$p/chelsea.png\",\"user\":\"ann\"}" >in
+	run --separate-stderr "$FC" <in
+	[ "$status" -eq 0 ]
+	printf '%s\n' "${lines[1]}" | jq -e '.faces == [] and .user == "ann"' >/dev/null
+}
+
+@test "--operand face takes a whole photo for one face; photo searches a small image" {
+	need_photos
+	run --separate-stderr "$FC" --operand face "$FM_TESTDATA/photos/chelsea.png"
+	[ "$status" -eq 0 ]
+	jq -e '(.faces | length) == 1 and .faces[0].w == 451 and .faces[0].h == 300 and .faces[0].emotion' \
+		<<<"$output" >/dev/null
+	# Small and square is a crop under auto; --operand photo searches it (a flat gray has no face).
+	[ "$("$FC" face.pgm | jq '.faces | length')" -eq 1 ]
+	run --separate-stderr "$FC" --operand photo face.pgm
+	[ "$status" -eq 0 ]
+	jq -e '.faces == [] and .width == 48' <<<"$output" >/dev/null
+	# 4:3 is a photo however small; 5:4 is a crop.
+	gray_pgm thumb.pgm 64 48
+	gray_pgm crop.pgm 50 40
+	[ "$("$FC" thumb.pgm | jq -c .faces)" = "[]" ]
+	[ "$("$FC" crop.pgm | jq '.faces[0].w')" -eq 50 ]
+}
+
+@test "without a cascade, --operand photo exits 2 and auto fails only the photos" {
+	need_photos
+	FERMATA_CASCADE=nope.xml run --separate-stderr "$FC" --operand photo face.pgm
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[[ $stderr == "fer-classify: cascade nope.xml (from FERMATA_CASCADE): not found"* ]]
+	FERMATA_CASCADE=nope.xml run --separate-stderr "$FC" face.pgm "$FM_TESTDATA/photos/rocket.jpg"
+	[ "$status" -eq 1 ]
+	printf '%s\n' "${lines[0]}" | jq -e '.faces[0].emotion' >/dev/null
+	printf '%s\n' "${lines[1]}" | jq -e '.error | startswith("a photo of 640x427 pixels (not a face crop), and no faces can be found: cascade nope.xml")' >/dev/null
+	FERMATA_CASCADE=nope.xml run --separate-stderr "$FC" --operand face "$FM_TESTDATA/photos/rocket.jpg"
+	[ "$status" -eq 0 ]
+}
+
+@test "--min-confidence: a face below it is uncertain, with its scores; pooling passes it over" {
+	run --separate-stderr "$FC" --min-confidence 1 face.pgm
+	[ "$status" -eq 0 ]
+	scores=$("$FC" face.pgm | jq -c '.faces[0].scores')
+	jq -e --argjson s "$scores" '.faces[0].emotion == "uncertain" and .faces[0].scores == $s' \
+		<<<"$output" >/dev/null
+	[ "$("$FC" --min-confidence 0 face.pgm)" = "$("$FC" face.pgm)" ]
+	# A face that has an answer keeps it at a threshold it meets.
+	top=$(jq '[.[]] | max' <<<"$scores")
+	"$FC" --min-confidence "$(jq -n "$top - 0.001")" face.pgm | jq -e '.faces[0].emotion != "uncertain"' >/dev/null
+	# --smooth: frames whose faces are all uncertain are frames without faces.
+	for t in 0 1 2; do echo "{\"path\":\"face.pgm\",\"t\":$t}"; done >frames
+	run --separate-stderr "$FC" --min-confidence 1 --smooth 1 <frames
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -e '(has("smoothed") | not) and .faces[0].emotion == "uncertain"' >/dev/null
+}
+
+@test "example: fer-classify --min-confidence 0.5 team.jpg | jq -r '.faces[].emotion'" {
+	need_photos
+	cp "$FM_TESTDATA/photos/vlfeat-team.jpg" team.jpg
+	run --separate-stderr bash -c '"$0" --min-confidence 0.5 team.jpg | jq -r ".faces[].emotion"' "$FC"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -ge 2 ]
+	for l in "${lines[@]}"; do
+		[[ " angry disgust fear happy sad surprise neutral uncertain " == *" $l "* ]]
+	done
 }
 
 # --- crops and streams ------------------------------------------------------------------

@@ -24,7 +24,7 @@ setup() {
 	run --separate-stderr "$FT" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-train [-hV] "* ]]
-	for o in --arch --batch --data --epochs --eval --init --jobs --json --lr --model --optim --resume \
+	for o in --arch --batch --data --epochs --eval --init --jobs --json --lr --model --optim --predictions --resume \
 		--seed --smoothing --stop-after --threads --tta --val --warmup --weight-decay; do
 		[[ $output == *" $o"* ]]
 	done
@@ -42,7 +42,8 @@ setup() {
 @test "missing or bad options are usage errors" {
 	for args in "" "--data fer2013/train" "-o m.fm" "--eval --model m.fm" "--epochs 0 --data d -o m" \
 		"--optim rmsprop --data d -o m" "--smoothing 0.9 --data d -o m" "--threads 0 --data d -o m" \
-		"--jobs 65 --data d -o m" \
+		"--jobs 65 --data d -o m" "--data d -o m --predictions p" \
+		"--eval --model m.fm --val v --predictions=" \
 		"--data d -o m extra"; do
 		run --separate-stderr "$FT" $args
 		echo "# $args: $stderr"
@@ -126,6 +127,47 @@ setup() {
 	printf '%s\n' "$output" | jq -e '.faces == 7 and .accuracy == 0.1429 and .macro_f1 == 0.0357
 		and ([.classes[].precision] | max) == 0.1429'
 	[[ ! $output =~ [0-9]\.[0-9]{5} ]]
+}
+
+@test "--eval --predictions writes each face's answer as fer-classify does, with --tta too" {
+	"$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	for tta in "" --tta; do
+		run --separate-stderr "$FT" --eval --json $tta --model m.fm --val fer2013/val \
+			--predictions pred.ndjson
+		[ "$status" -eq 0 ]
+		[ "$(wc -l <pred.ndjson)" -eq 8 ]
+		# path, truth, emotion, scores; the emotions counted are the table's.
+		jq -e -s 'all(.[]; (keys_unsorted == ["path","truth","emotion","scores"])
+			and (.path | startswith("fer2013/val/")) and (.path | split("/")[2]) == .truth
+			and (.scores | length) == 7)' pred.ndjson
+		right=$(jq -s '[.[] | select(.emotion == .truth)] | length' pred.ndjson)
+		[ "$(printf '%s\n' "$output" | jq '.accuracy * .faces | round')" -eq "$right" ]
+		"$FM_BIN/fer-classify" --model m.fm $tta fer2013/val/*/*.pgm >cls.ndjson
+		diff <(jq -c '[.path, .emotion, .scores]' pred.ndjson | sort) \
+			<(jq -c '[.path, .faces[0].emotion, .faces[0].scores]' cls.ndjson | sort)
+	done
+	# A CSV's faces have no file: their place among the rows read.
+	{
+		echo "emotion,pixels,Usage"
+		printf '3,"%s",PublicTest\n' "$(yes 200 | head -n 2304 | tr '\n' ' ' | sed 's/ $//')"
+		printf '4,"%s",PublicTest\n' "$(yes 30 | head -n 2304 | tr '\n' ' ' | sed 's/ $//')"
+	} >fer2013.csv
+	"$FT" --eval --model m.fm --val fer2013.csv --predictions csv.ndjson >/dev/null 2>&1
+	jq -e -s '[.[].index] == [0, 1] and [.[].truth] == ["happy", "sad"]' csv.ndjson
+	# Nowhere to write: exit 2, nothing left behind.
+	run --separate-stderr "$FT" --eval --model m.fm --val fer2013/val --predictions nodir/p.ndjson
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"fer-train: --predictions: cannot write nodir/p.ndjson"* ]]
+}
+
+@test "example: --predictions compared with fer-classify face by face" {
+	"$FT" --data fer2013/train -o fer2013.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	run bash -c '"$0" --eval --model fer2013.fm --val fer2013/val --predictions eval.ndjson >/dev/null 2>&1 &&
+		"$1" --model fer2013.fm fer2013/val/*/* | jq -c "{path, emotion: .faces[0].emotion}" > tool.ndjson &&
+		diff <(jq -c "{path, emotion}" eval.ndjson | sort) <(sort tool.ndjson)' "$FT" "$FM_BIN/fer-classify"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(wc -l <tool.ndjson)" -eq 8 ]
 }
 
 @test "fer2013.csv is read as well as the folders" {

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "face.h"
+#include "image.h"
 
 static char tmpdir[256];
 
@@ -82,8 +84,51 @@ folder_tree_loads_in_class_then_name_order(void **state)
 	assert_int_equal(d.pixels[48 * 48], 10);
 	assert_int_equal(d.pixels[2 * 48 * 48], 20);
 	assert_int_equal(d.per_class[FM_SAD], 2);
+	/* Each sample keeps its file, for fer-train --predictions. */
+	snprintf(path, sizeof path, "%s/tree/Angry/z.pgm", tmpdir);
+	assert_non_null(d.paths);
+	assert_string_equal(d.paths[0], path);
+	snprintf(path, sizeof path, "%s/tree/sad/b.pgm", tmpdir);
+	assert_string_equal(d.paths[2], path);
 	fm_dataset_free(&d);
 	fm_dataset_free(NULL);
+}
+
+/* A face file of any size becomes exactly the pixels fer-classify makes of it as a face
+ * crop (fm_face_whole on the decoded gray image): one way for both. */
+static void
+files_are_read_as_face_crops_are(void **state)
+{
+	char path[512];
+	struct fm_dataset d;
+	struct fm_image img;
+	struct fm_gray g;
+	struct fm_err err;
+	uint8_t want[48 * 48];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/odd", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/odd/fear", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/odd/fear/f.pgm", tmpdir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fprintf(f, "P5 37 61 255\n");
+	for (int i = 0; i < 37 * 61; i++)
+		fputc(i * 7 % 253, f);
+	fclose(f);
+	assert_int_equal(fm_image_load(path, 1 << 20, &img, &err), 0);
+	assert_int_equal(fm_image_to_gray(&img, &g, &err), 0);
+	fm_face_whole(&g, 48, want);
+	snprintf(path, sizeof path, "%s/odd", tmpdir);
+	assert_int_equal(fm_dataset_load_dir(path, 48, &d, &err), 0);
+	assert_int_equal(d.n, 1);
+	assert_memory_equal(d.pixels, want, sizeof want);
+	fm_dataset_free(&d);
+	fm_gray_free(&g);
+	fm_image_free(&img);
 }
 
 static void
@@ -148,6 +193,7 @@ csv_rows_are_selected_by_usage(void **state)
 	assert_int_equal(d.labels[0], FM_HAPPY);
 	assert_int_equal(d.labels[1], FM_ANGRY);
 	assert_int_equal(d.pixels[48 * 48 + 5], 9);
+	assert_null(d.paths); /* rows have no files */
 	fm_dataset_free(&d);
 	assert_int_equal(fm_dataset_load_csv(path, NULL, &d, &err), 0);
 	assert_int_equal(d.n, 3);
@@ -192,6 +238,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(folder_tree_loads_in_class_then_name_order),
+	    cmocka_unit_test(files_are_read_as_face_crops_are),
 	    cmocka_unit_test(foreign_folder_and_bad_image_are_errors),
 	    cmocka_unit_test(csv_rows_are_selected_by_usage),
 	    cmocka_unit_test(fer2013_validation_split_loads_whole),

@@ -18,6 +18,7 @@
 
 #include "cnn.h"
 #include "face.h"
+#include "mood.h"
 
 /* The face records these tests read, parsed; the test fails on bad JSON. */
 static cJSON *
@@ -202,6 +203,77 @@ unaugmented_input_of_another_side_is_resized(void **state)
 	fm_face_to_input(face, 6, NULL, NULL, 4, 100, 50, out);
 	for (int i = 0; i < 16; i++)
 		assert_float_equal(out[i], 2.0f, 1e-5); /* float rounding of (200/255 - m) / s */
+}
+
+/*
+ * A face-crop image is the face: copied at the network's side, else resized whole (no
+ * margin, nothing cut), as fm_gray_resize does it, a crop that is not square stretched.
+ */
+static void
+whole_face_is_copied_or_resized(void **state)
+{
+	uint8_t px[37 * 23], out[8 * 8], want[8 * 8];
+	struct fm_gray img = {8, 8, px}, want_img = {8, 8, want};
+
+	(void)state;
+	for (int i = 0; i < 37 * 23; i++)
+		px[i] = (uint8_t)(i * 53 % 251);
+	fm_face_whole(&img, 8, out);
+	assert_memory_equal(out, px, 64);
+	img = (struct fm_gray){37, 23, px};
+	fm_face_whole(&img, 8, out);
+	fm_gray_resize(&img, &want_img);
+	assert_memory_equal(out, want, 64);
+}
+
+/* --operand auto: at most 256 pixels a side and at most 5:4 is a face crop. */
+static void
+crop_rule_takes_small_squarish_images_for_faces(void **state)
+{
+	(void)state;
+	assert_true(fm_face_is_crop(48, 48));
+	assert_true(fm_face_is_crop(1, 1));
+	assert_true(fm_face_is_crop(256, 256));
+	assert_true(fm_face_is_crop(200, 160)); /* 5:4 */
+	assert_true(fm_face_is_crop(160, 200));
+	assert_false(fm_face_is_crop(257, 257));
+	assert_false(fm_face_is_crop(200, 150)); /* a 4:3 thumbnail */
+	assert_false(fm_face_is_crop(150, 200));
+	assert_false(fm_face_is_crop(201, 160));
+	assert_false(fm_face_is_crop(0, 0));
+	assert_false(fm_face_is_crop(48, 0));
+	assert_false(fm_face_is_crop(UINT32_MAX, UINT32_MAX));
+}
+
+/* A face's answer: scores to four decimals, the first most probable class, or "uncertain"
+ * below the confidence asked for, with its scores all the same. */
+static void
+label_gives_rounded_scores_and_refuses_doubt(void **state)
+{
+	static const char *const names[7] = {"angry", "disgust",  "fear",   "happy",
+	                                     "sad",   "surprise", "neutral"};
+	const float p[7] = {0.1f, 0.05f, 0.05f, 0.35f, 0.35f, 0.0f, 0.1000004f};
+	struct fm_cnn *net;
+	struct fm_err err;
+	cJSON *face = parse("{\"x\":1,\"emotion\":\"old\"}");
+	char *text;
+
+	(void)state;
+	assert_int_equal(fm_cnn_new("dense 7", 1, 4, 4, 2, 1, &net, &err), 0);
+	assert_int_equal(fm_cnn_set_classes(net, names, 7, &err), 0);
+	assert_int_equal(fm_face_label(face, net, p, 0, &err), 0);
+	text = cJSON_PrintUnformatted(face);
+	assert_string_equal(text, "{\"x\":1,\"emotion\":\"happy\",\"scores\":{\"angry\":0.1,"
+	                          "\"disgust\":0.05,\"fear\":0.05,\"happy\":0.35,\"sad\":0.35,"
+	                          "\"surprise\":0,\"neutral\":0.1}}");
+	free(text);
+	assert_int_equal(fm_face_label(face, net, p, 0.34, &err), 0);
+	assert_string_equal(cJSON_GetObjectItem(face, "emotion")->valuestring, "happy");
+	assert_int_equal(fm_face_label(face, net, p, 0.36, &err), 0);
+	assert_string_equal(cJSON_GetObjectItem(face, "emotion")->valuestring, FM_MOOD_UNCERTAIN);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(face, "scores")), 7);
+	cJSON_Delete(face);
+	fm_cnn_free(net);
 }
 
 static void
@@ -464,6 +536,9 @@ main(void)
 	    cmocka_unit_test(flip_mirrors_the_face),
 	    cmocka_unit_test(augmentation_repeats_from_the_seed),
 	    cmocka_unit_test(erasing_blanks_one_bounded_rectangle),
+	    cmocka_unit_test(whole_face_is_copied_or_resized),
+	    cmocka_unit_test(crop_rule_takes_small_squarish_images_for_faces),
+	    cmocka_unit_test(label_gives_rounded_scores_and_refuses_doubt),
 	    cmocka_unit_test(mirror_reverses_each_row),
 	    cmocka_unit_test(face_crop_bounds_the_memory_a_box_may_take),
 	    cmocka_unit_test(box_is_read_rounded_and_checked),

@@ -764,6 +764,29 @@ a_record_pools_its_faces_by_the_documented_rule(void **state)
 	assert_int_equal(record("{\"path\":\"a.jpg\"}", p), 0);
 }
 
+/* fer-classify --min-confidence: an "uncertain" face says nothing, its scores neither. */
+static void
+uncertain_faces_are_passed_over(void **state)
+{
+	double p[FM_N_EMOTIONS];
+
+	(void)state;
+	assert_int_equal(record("{\"faces\":[{\"w\":100,\"h\":100,\"emotion\":\"uncertain\","
+	                        "\"scores\":{\"angry\":0.3,\"sad\":0.7}},{\"w\":10,\"h\":10,"
+	                        "\"emotion\":\"happy\",\"scores\":{\"happy\":0.9,\"sad\":0.1}}]}",
+	                        p),
+	                 1);
+	assert_true(fabs(p[FM_HAPPY] - 0.9) < 1e-12 && p[FM_ANGRY] == 0);
+	/* Nothing but doubt: no face, as a photo without faces. */
+	p[FM_HAPPY] = 42;
+	assert_int_equal(record("{\"faces\":[{\"emotion\":\"uncertain\",\"scores\":{\"sad\":1}},"
+	                        "{\"emotion\":\"uncertain\"}]}",
+	                        p),
+	                 0);
+	assert_true(p[FM_HAPPY] == 42);
+	assert_int_equal(record("{\"emotion\":\"uncertain\",\"scores\":{\"sad\":1}}", p), 0);
+}
+
 /*
  * fer-classify --smooth gives the timeline fm_mood_record's distribution, whose first frame
  * it reports as its own; recommend pools the record through fm_mood_pool_add. On the edge
@@ -950,6 +973,7 @@ main(void)
 	    cmocka_unit_test(normalize_scales_to_one_and_refuses_what_is_no_distribution),
 	    cmocka_unit_test(decay_halves_each_half_life),
 	    cmocka_unit_test(a_record_pools_its_faces_by_the_documented_rule),
+	    cmocka_unit_test(uncertain_faces_are_passed_over),
 	    cmocka_unit_test(smoothing_and_recommend_pool_a_record_alike),
 	    cmocka_unit_test(a_brief_surprise_is_one_event_with_its_timing),
 	    cmocka_unit_test(a_lasting_change_is_no_event_and_becomes_the_mood),

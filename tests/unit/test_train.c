@@ -111,6 +111,44 @@ a_small_network_learns_bars(void **state)
 	fm_dataset_free(&test);
 }
 
+/*
+ * fer-train --predictions: each face's probabilities are what classifying that face alone
+ * gives, to the bit (as fer-classify classifies a face file), and the counts are
+ * fm_train_evaluate's.
+ */
+static void
+predictions_are_each_face_classified_alone(void **state)
+{
+	struct fm_dataset d;
+	struct fm_cnn *net;
+	struct fm_face_classifier *fc;
+	struct fm_err err;
+	struct fm_confusion m, m2;
+	float *probs, one[FM_N_EMOTIONS];
+
+	(void)state;
+	make_bars(&d, 40, 4);
+	assert_int_equal(
+	    fm_cnn_new("conv 4 3 1 1, bn, relu, gap, dense 7", 1, 16, 16, 32, 5, &net, &err), 0);
+	probs = malloc(d.n * FM_N_EMOTIONS * sizeof *probs);
+	assert_non_null(probs);
+	for (int tta = 0; tta < 2; tta++) {
+		assert_int_equal(fm_train_predict(net, &d, tta, &m, probs, &err), 0);
+		assert_int_equal(fm_train_evaluate(net, &d, tta, &m2, &err), 0);
+		assert_memory_equal(&m, &m2, sizeof m);
+		assert_int_equal(fm_face_classifier_new(net, &fc, &err), 0);
+		for (size_t k = 0; k < d.n; k++) {
+			assert_int_equal(
+			    fm_face_classify(fc, d.pixels + k * 256, 16, 1, tta, one, &err), 0);
+			assert_memory_equal(one, probs + k * FM_N_EMOTIONS, sizeof one);
+		}
+		fm_face_classifier_free(fc);
+	}
+	free(probs);
+	fm_cnn_free(net);
+	fm_dataset_free(&d);
+}
+
 static void
 wrong_shapes_are_refused(void **state)
 {
@@ -135,6 +173,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(scores_of_a_known_matrix),
 	    cmocka_unit_test(a_small_network_learns_bars),
+	    cmocka_unit_test(predictions_are_each_face_classified_alone),
 	    cmocka_unit_test(wrong_shapes_are_refused),
 	};
 

@@ -1,0 +1,58 @@
+/*
+ * cmd/detect.h: finding the faces of a photo as fer-detect does, for fer-detect itself and
+ * for fer-classify's photo operands: the cascade by name (a path, $FERMATA_CASCADE, or
+ * fer-detect's default, looked up in the OpenCV data folders), one detector per --jobs
+ * thread, and a record's "width", "height", "faces" and "faces_dropped" from a gray image.
+ * One copy, so that `fer-classify photo.jpg` finds the faces `fer-detect photo.jpg` finds.
+ */
+#ifndef FM_CMD_DETECT_H
+#define FM_CMD_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cJSON.h>
+
+#include "base.h"
+#include "cascade.h"
+#include "image.h"
+
+/* fer-detect's default cascade, unless $FERMATA_CASCADE or --cascade names another. */
+#define DETECT_DEFAULT_CASCADE "haarcascade_frontalface_alt2.xml"
+
+struct detect_setup {
+	struct fm_cascade *cascade;
+	struct fm_detector **detectors; /* one per thread */
+	int n_threads;
+};
+
+/*
+ * Load the cascade: name as given (--cascade), or NULL for $FERMATA_CASCADE, else the
+ * default. A name with a '/' is a path; a bare name is tried in the working directory
+ * (unless it is the default) and then in the OpenCV data folders. Then one detector per
+ * thread. -1 with the message in err ("cascade NAME: not found ..."), and s left for
+ * detect_close.
+ */
+int detect_open(const char *name, int n_threads, struct detect_setup *s, struct fm_err *err);
+void detect_close(struct detect_setup *s);
+
+/* What goes into a record's faces besides the boxes. */
+struct detect_record_opts {
+	size_t
+	    max_faces; /* --max-faces: the most certain kept, "faces_dropped" says how many went */
+	bool crops;    /* embed each face's crop (fer-detect --crops) */
+	uint32_t crop_side; /* with crops */
+	double crop_margin;
+};
+
+/*
+ * Find the faces of gray (a whole photo, left unchanged) with thread's detector and set rec's
+ * "width", "height", "faces" ({"x", "y", "w", "h", "score", "neighbors"} each, most
+ * neighbours first) and, when faces went, "faces_dropped". FM_ENOMEM and the detector's
+ * errors.
+ */
+int detect_record(const struct detect_setup *s, int thread, const struct fm_gray *gray,
+                  const struct fm_photo_opts *photo, const struct detect_record_opts *o, cJSON *rec,
+                  struct fm_err *err);
+
+#endif
