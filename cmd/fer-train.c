@@ -32,13 +32,16 @@ static const char USAGE[] =
     "usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--erase p] [--init model]"
     " [--jobs n] [--lr rate] [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n]"
     " [--val data] [--warmup epochs] [--weight-decay w] --data data -o model\n"
-    "       fer-train --eval [--json] [--predictions file] [--tta] --model model --val data";
+    "       fer-train --eval [--json] [--predictions file] [--tta] --model model --val data\n"
+    "       fer-train --ensemble -o model model model ...";
 
 static const char OPTIONS[] =
     "  --arch desc          layers of the network (default: see fer-train(1))\n"
     "  --batch n            samples per step (default 64)\n"
     "  --data data          training faces: a folder per emotion, or fer2013.csv\n"
     "                       (its Training rows)\n"
+    "  --ensemble           write one model holding the model operands (2 to 16),\n"
+    "                       whose probabilities it averages\n"
     "  --epochs n           epochs in the run (default 30)\n"
     "  --erase p            erase a random rectangle of a face with probability p\n"
     "                       (random erasing; default 0)\n"
@@ -72,13 +75,16 @@ struct opts {
 	long long batch, epochs, seed, stop_after;
 	double lr, smoothing, warmup, weight_decay, erase;
 	enum fm_optim_kind optim;
-	bool eval, json, tta, resume;
+	bool eval, json, tta, resume, ensemble;
+	char **members; /* --ensemble: the model operands */
+	int n_members;
 };
 
 enum {
 	OPT_ARCH = 256,
 	OPT_BATCH,
 	OPT_DATA,
+	OPT_ENSEMBLE,
 	OPT_EPOCHS,
 	OPT_ERASE,
 	OPT_EVAL,
@@ -102,6 +108,7 @@ static const struct option own[] = {
     {"arch", required_argument, NULL, OPT_ARCH},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"data", required_argument, NULL, OPT_DATA},
+    {"ensemble", no_argument, NULL, OPT_ENSEMBLE},
     {"epochs", required_argument, NULL, OPT_EPOCHS},
     {"erase", required_argument, NULL, OPT_ERASE},
     {"eval", no_argument, NULL, OPT_EVAL},
@@ -145,6 +152,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_DATA:
 			o->data = optarg;
+			break;
+		case OPT_ENSEMBLE:
+			o->ensemble = true;
 			break;
 		case OPT_EPOCHS:
 			o->epochs = option_int(USAGE, "--epochs", optarg, 1, 10000);
@@ -206,9 +216,19 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		}
 	}
-	if (optind < argc)
+	if (o->ensemble) {
+		o->members = argv + optind;
+		o->n_members = argc - optind;
+		if (o->eval || o->data != NULL || o->init != NULL || o->resume ||
+		    o->predictions != NULL)
+			exit_usage(USAGE, "--ensemble takes models, not --data, --eval, --init, "
+			                  "--predictions or --resume");
+		if (o->out == NULL || o->n_members < 2 || o->n_members > FM_CNN_MAX_MEMBERS)
+			exit_usage(USAGE, "--ensemble needs -o and 2 to %d models",
+			           FM_CNN_MAX_MEMBERS);
+	} else if (optind < argc) {
 		exit_usage(USAGE, "unexpected operand '%s'", argv[optind]);
-	if (o->eval) {
+	} else if (o->eval) {
 		if (o->model == NULL || o->val == NULL)
 			exit_usage(USAGE, "--eval needs --model and --val");
 	} else if (o->data == NULL || o->out == NULL) {
@@ -447,6 +467,44 @@ evaluate(const struct opts *o)
 	return STATUS_ALL_OK;
 }
 
+/* --ensemble: one model file holding the operands' networks, which fm_cnn_ensemble checks
+ * agree on input, classes, normalisation and crop margin. */
+static int
+build_ensemble(const struct opts *o)
+{
+	struct fm_cnn *nets[FM_CNN_MAX_MEMBERS] = {0}, *ens;
+	cJSON *j = cJSON_CreateObject(), *list = NULL;
+	char *text = NULL;
+	struct fm_err e;
+
+	for (int i = 0; i < o->n_members; i++)
+		if (fm_cnn_load(o->members[i], 1, 0, &nets[i], &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
+	if (fm_cnn_ensemble(nets, (size_t)o->n_members, 1, &ens, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "--ensemble: %s", e.msg);
+	/* Where the members came from, in the ensemble's own info; theirs stay with them. */
+	bool ok =
+	    j != NULL &&
+	    cJSON_AddStringToObject(j, "trainer", "fer-train (fermata) " FM_VERSION) != NULL &&
+	    cJSON_AddStringToObject(j, "combine", "mean of the members' probabilities") != NULL &&
+	    (list = cJSON_AddArrayToObject(j, "members")) != NULL;
+	for (int i = 0; ok && i < o->n_members; i++)
+		ok = cJSON_AddItemToArray(list, cJSON_CreateString(o->members[i]));
+	text = ok ? cJSON_PrintUnformatted(j) : NULL;
+	if (text == NULL)
+		errx(STATUS_CANNOT_RUN, "--ensemble: out of memory");
+	if (fm_cnn_set_info(ens, text, &e) == -1 || fm_cnn_save(ens, o->out, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "%s", e.msg);
+	fprintf(stderr, "fer-train: an ensemble of %d networks, %zu parameters, in %s\n",
+	        o->n_members, fm_cnn_param_count(ens), o->out);
+	free(text);
+	cJSON_Delete(j);
+	fm_cnn_free(ens);
+	for (int i = 0; i < o->n_members; i++)
+		fm_cnn_free(nets[i]);
+	return STATUS_ALL_OK;
+}
+
 /* The training state a checkpoint carries in its info text, as JSON. */
 struct state {
 	long long epochs_done;
@@ -516,10 +574,6 @@ train(const struct opts *o)
 		names[k] = fm_emotion_name((enum fm_emotion)k);
 	if ((size_t)snprintf(ckpt, sizeof ckpt, "%s.ckpt", o->out) >= sizeof ckpt)
 		errx(STATUS_CANNOT_RUN, "%s: path too long", o->out);
-	load_faces("train", o->data, "Training", &data);
-	if (o->val != NULL)
-		load_faces("val", o->val, "PublicTest", &val);
-
 	if (o->resume) {
 		if (fm_cnn_load(ckpt, (size_t)o->batch, 1, &net, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
@@ -540,6 +594,11 @@ train(const struct opts *o)
 		    fm_cnn_set_crop_margin(net, (float)FM_FACE_DEFAULT_MARGIN, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
 	}
+	/* The faces after the network, so that a model that cannot train (an ensemble, a
+	 * damaged file) is said at once rather than after minutes of decoding. */
+	load_faces("train", o->data, "Training", &data);
+	if (o->val != NULL)
+		load_faces("val", o->val, "PublicTest", &val);
 	if (fm_cnn_set_threads(net, (size_t)o->common.jobs, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "--jobs: %s", e.msg);
 	fprintf(stderr, "fer-train: %s\nfer-train: %zu parameters, %.1f MFLOPs per face\n",
@@ -634,5 +693,7 @@ main(int argc, char *argv[])
 	/* The network's own threads share each batch; OpenBLAS's would compete with them. */
 	openblas_set_num_threads(1);
 #endif
+	if (o.ensemble)
+		return build_ensemble(&o);
 	return o.eval ? evaluate(&o) : train(&o);
 }

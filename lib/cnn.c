@@ -433,6 +433,8 @@ fm_cnn_free(struct fm_cnn *net)
 	if (net == NULL)
 		return;
 	stop_threads(net);
+	cnn_infer_free(net);
+	cnn_ensemble_free(net);
 	for (size_t i = 0; net->layers != NULL && i < net->n_layers; i++) {
 		free(net->layers[i].mean);
 		free(net->layers[i].invstd);
@@ -707,6 +709,7 @@ cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t in_
 		           (double)FM_CNN_MAX_BYTES / (1 << 30));
 		goto fail;
 	}
+	net->bytes = p.total_bytes;
 	if (alloc_inference(net, &p) == -1 || (trainable && alloc_training(net, &p) == -1))
 		goto nomem;
 	bind_tensors(net);
@@ -762,6 +765,13 @@ fm_cnn_clone(const struct fm_cnn *src, size_t max_batch, int trainable, struct f
 	size_t n;
 
 	*out = NULL;
+	if (src->n_members > 0) {
+		if (trainable)
+			return fm_err_set(err, FM_EINVAL,
+			                  "an ensemble of %zu networks cannot train",
+			                  src->n_members);
+		return cnn_ensemble_clone(src, max_batch, out, err);
+	}
 	if (cnn_parse(src->desc, src->in_c, src->in_h, src->in_w, &layers, &n, err) == -1 ||
 	    cnn_build(layers, n, src->in_c, src->in_h, src->in_w, max_batch, trainable, &net,
 	              err) == -1)
@@ -773,7 +783,8 @@ fm_cnn_clone(const struct fm_cnn *src, size_t max_batch, int trainable, struct f
 	net->crop_margin = src->crop_margin;
 	net->rng = src->rng;
 	if (fm_cnn_set_classes(net, (const char *const *)src->classes, src->n_out, err) == -1 ||
-	    fm_cnn_set_info(net, src->info, err) == -1) {
+	    fm_cnn_set_info(net, src->info, err) == -1 ||
+	    (!trainable && cnn_infer_plan(net, err) == -1)) {
 		fm_cnn_free(net);
 		return -1;
 	}
@@ -818,6 +829,8 @@ fm_cnn_flops(const struct fm_cnn *net)
 {
 	uint64_t f = 0;
 
+	for (size_t m = 0; m < net->n_members; m++)
+		f += fm_cnn_flops(net->members[m]);
 	for (size_t i = 0; i < net->n_layers; i++) {
 		const struct cnn_layer *l = &net->layers[i];
 
@@ -856,6 +869,10 @@ pass(struct fm_cnn *net, size_t tid, size_t n_threads)
 	};
 
 	if (!net->job_backward) {
+		if (!net->job_training && net->steps != NULL) {
+			cnn_infer_pass(net, &c);
+			return;
+		}
 		for (size_t i = 0; i < net->n_layers; i++)
 			cnn_layer_forward(&net->layers[i], net->acts[i], net->acts[i + 1],
 			                  net->job_training, &c);
@@ -970,6 +987,8 @@ fm_cnn_set_threads(struct fm_cnn *net, size_t n_threads, struct fm_err *err)
 		                  n_threads, FM_CNN_MAX_THREADS);
 	if (n_threads == net->n_threads)
 		return 0;
+	if (net->n_members > 0)
+		return cnn_ensemble_set_threads(net, n_threads, err);
 	stop_threads(net);
 	if (n_threads == 1)
 		return 0;
@@ -1049,9 +1068,20 @@ fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, 
 	if (batch < 1 || batch > net->max_batch)
 		return fm_err_set(err, FM_EINVAL, "batch of %zu, the network takes 1 to %zu", batch,
 		                  net->max_batch);
+	if (training && net->n_members > 0)
+		return fm_err_set(err, FM_EINVAL, "an ensemble of %zu networks cannot train",
+		                  net->n_members);
 	if (training && !net->trainable)
 		return fm_err_set(err, FM_EINVAL, "the network was loaded for inference only");
 	net->fwd_train = 0;
+	if (net->n_members > 0) {
+		if (cnn_ensemble_forward(net, in, batch, err) == -1)
+			return -1;
+		if (probs != NULL)
+			memcpy(probs, net->probs, batch * net->n_out * sizeof *probs);
+		net->batch = batch;
+		return 0;
+	}
 	cnn_net_forward(net, in, batch, training);
 	z = net->acts[net->n_layers];
 	for (size_t i = 0; i < batch * net->n_out; i++)

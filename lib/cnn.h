@@ -28,6 +28,14 @@
  * layer's output, flattened, holds one logit per class; a softmax turns it into
  * probabilities. Numbers are read in the C locale's format.
  *
+ * A network loaded or cloned for inference runs a plan made once from its weights: batch
+ * normalisation folded into the convolution before it, the relu after that fused into the
+ * convolution's output pass, dropout left out. Its probabilities are those of the layers run
+ * one by one (what a trainable network runs) to float rounding, about 1e-7.
+ *
+ * An ensemble (fm_cnn_ensemble, or a model file that holds one) is a network too: its
+ * probabilities are the mean of its members' probabilities. It runs inference only.
+ *
  * A network is not thread-safe: its buffers hold the last batch. Use one per thread.
  */
 #ifndef FM_CNN_H
@@ -46,6 +54,7 @@
 #define FM_CNN_MAX_BATCH 65536
 #define FM_CNN_MAX_BYTES ((uint64_t)8 << 30) /* all of a network's buffers at max_batch */
 #define FM_CNN_MAX_THREADS 64
+#define FM_CNN_MAX_MEMBERS 16 /* networks in an ensemble */
 
 struct fm_cnn; /* opaque: layers, parameters, activations, gradients, optimiser state */
 
@@ -67,21 +76,39 @@ void fm_cnn_free(struct fm_cnn *net);
  * A copy of net's weights, statistics and metadata for batches of up to max_batch, with or
  * without training buffers (see fm_cnn_load), running on one thread; for one network per
  * thread of a program. The optimiser's state is not copied. FM_EINVAL, FM_ELIMIT, FM_ENOMEM
- * as for fm_cnn_new.
+ * as for fm_cnn_new; FM_EINVAL for a trainable copy of an ensemble.
  */
 int fm_cnn_clone(const struct fm_cnn *net, size_t max_batch, int trainable, struct fm_cnn **out,
                  struct fm_err *err);
 
 /*
+ * An ensemble of the n networks nets[0..n) (2 to FM_CNN_MAX_MEMBERS), copied for inference
+ * at batches of up to max_batch: a network whose probabilities are the mean of the members'
+ * probabilities, each member's softmax first (lib/cnn_ensemble.c says why). The members
+ * must take the same input, have the same class names in the same order, the same
+ * normalisation and the same crop margin, which the ensemble has too; its info starts
+ * empty. nets are only read. It works wherever a network loaded for inference does, and
+ * fm_cnn_save writes it as one model file (format version 2). FM_EINVAL for a count out of
+ * range, a member that differs (the message names it and how) or is an ensemble itself;
+ * FM_ELIMIT when the members' buffers together pass FM_CNN_MAX_BYTES; FM_ENOMEM.
+ */
+int fm_cnn_ensemble(struct fm_cnn *const *nets, size_t n, size_t max_batch, struct fm_cnn **out,
+                    struct fm_err *err);
+/* The networks an ensemble holds; 0 for a single network. */
+size_t fm_cnn_n_members(const struct fm_cnn *net);
+
+/*
  * The description in canonical form, every number spelt out, e.g. "conv 32 3 1 1, bn 0.1
- * 1e-05, relu"; it builds the same network. Borrowed: valid until fm_cnn_free.
+ * 1e-05, relu"; it builds the same network. An ensemble's is its members', " | " between
+ * them, which fm_cnn_new refuses. Borrowed: valid until fm_cnn_free.
  */
 const char *fm_cnn_desc(const struct fm_cnn *net);
 void fm_cnn_input_shape(const struct fm_cnn *net, uint32_t *c, uint32_t *h, uint32_t *w);
 size_t fm_cnn_max_batch(const struct fm_cnn *net);
 size_t fm_cnn_n_classes(const struct fm_cnn *net);
 /* Trainable parameters: conv and dense weights and biases, BN scales and shifts (not the
- * BN running statistics, which the model file also holds). */
+ * BN running statistics, which the model file also holds); an ensemble's members' sum, as
+ * for fm_cnn_flops. */
 size_t fm_cnn_param_count(const struct fm_cnn *net);
 /* Floating-point operations of one sample's forward pass, counting a multiply-add as 2, in
  * conv and dense layers only (their biases, BN, ReLU, pooling and softmax are left out). */
@@ -95,7 +122,7 @@ uint64_t fm_cnn_flops(const struct fm_cnn *net);
  * statistics, updates the running ones, draws dropout masks, and keeps what
  * fm_cnn_loss_backward needs; it requires a trainable network. in is copied, so the
  * caller may reuse it at once. FM_EINVAL for a batch out of range, training on a network
- * loaded for inference, or a non-finite output (a diverged network).
+ * loaded for inference or on an ensemble, or a non-finite output (a diverged network).
  */
 int fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, float *probs,
                    struct fm_err *err);
@@ -163,12 +190,12 @@ struct fm_lr_schedule {
 int fm_cnn_schedule(const struct fm_lr_schedule *s, double epoch, double *lr, struct fm_err *err);
 
 /*
- * Share each batch among n_threads threads (1 to FM_CNN_MAX_THREADS; a network starts with
- * 1), each running every layer on its slice of the samples and meeting the others where
- * batch normalisation needs the whole batch. The network owns the n_threads - 1 helper
- * threads, which sleep between passes and end with fm_cnn_free. A batch smaller than
- * n_threads runs on the calling thread alone. Dropout masks are the same for any number of
- * threads, and outputs, statistics and gradients agree to float rounding (the products
+ * Share each batch among n_threads threads (an ensemble: each member's, in turn) (1 to
+ * FM_CNN_MAX_THREADS; a network starts with 1), each running every layer on its slice of the
+ * samples and meeting the others where batch normalisation needs the whole batch. The network owns
+ * the n_threads - 1 helper threads, which sleep between passes and end with fm_cnn_free. A batch
+ * smaller than n_threads runs on the calling thread alone. Dropout masks are the same for any
+ * number of threads, and outputs, statistics and gradients agree to float rounding (the products
  * are blocked differently), so a run repeats bit for bit with the same thread count.
  * Each thread calls cblas_sgemm on its own, so give OpenBLAS one thread
  * (OPENBLAS_NUM_THREADS=1, or openblas_set_num_threads(1) in the program): its own threads
@@ -221,7 +248,10 @@ const char *fm_cnn_info(const struct fm_cnn *net);
 /*
  * The model file (fermata-model(5)): magic, format version, a JSON header (description,
  * input shape, classes, normalisation, crop margin, training info, tensor list), the
- * weights with the BN running statistics as float32 little-endian, and a CRC-32.
+ * weights with the BN running statistics as float32 little-endian, and a CRC-32. A single
+ * network is written as format version 1; an ensemble as version 2, whose header lists its
+ * members (each a description, a training info and a tensor list) and whose weights are
+ * theirs one after the other, and which a checkpoint writes as fm_cnn_save does.
  * fm_cnn_save writes PATH.tmp and renames it over PATH, so a failed save leaves an older
  * file whole. fm_cnn_save_checkpoint also writes the optimiser's state (kind, step count,
  * moments) once a step has been taken, so that a network loaded trainable from it takes
@@ -240,7 +270,8 @@ int fm_cnn_encode(const struct fm_cnn *net, unsigned char **bytes, size_t *n_byt
  * FM_EIO if the file cannot be read; FM_ELIMIT for a file over FM_DEFAULT_MAX_FILE_BYTES or
  * a network beyond the FM_CNN_MAX_ limits; FM_EFORMAT, with the reason, for a file that is
  * not a model (bad magic), is of a newer format version, is truncated, fails its checksum,
- * or whose header is malformed or disagrees with the weights; FM_ENOMEM. fm_cnn_decode
+ * or whose header is malformed or disagrees with the weights; FM_EINVAL for an ensemble
+ * asked to be trainable; FM_ENOMEM. fm_cnn_decode
  * reads the n_bytes at bytes instead, which it does not keep. Neither may run in two
  * threads at once, because cJSON's parser keeps a global error position; load once and
  * use fm_cnn_clone for more threads.

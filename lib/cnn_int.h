@@ -48,6 +48,18 @@ struct cnn_layer {
 	uint32_t *argmax;     /* maxpool: the winner's index in its input plane */
 };
 
+/*
+ * One step of the inference plan of a network loaded for inference (lib/cnn_infer.c): a
+ * layer, or a convolution with the batch normalisation after it folded into its weights and
+ * bias and the relu after that done in its output pass. Dropout has no step.
+ */
+struct cnn_step {
+	struct cnn_layer l; /* a copy; a conv's w and b point into net->folded */
+	const float *x;     /* input and output: buffers of net->acts */
+	float *y;
+	int relu; /* conv: y = max(W x + b, 0) */
+};
+
 /* A named parameter or statistics tensor, in model file order. */
 struct cnn_tensor {
 	char name[40]; /* "3.conv.weight" */
@@ -121,6 +133,17 @@ struct fm_cnn {
 	uint64_t opt_t;
 	struct fm_rng rng; /* dropout masks */
 
+	/* Inference plan (lib/cnn_infer.c): NULL for a trainable network, whose weights change. */
+	size_t n_steps;
+	struct cnn_step *steps;
+	float *folded; /* the folded conv weights and biases, laid out once for sgemm */
+
+	/* An ensemble: n_members networks of its input and classes, which own their buffers;
+	 * the ensemble has no layers, and its probabilities are the mean of theirs. */
+	size_t n_members;
+	struct fm_cnn **members;
+	uint64_t bytes; /* what the buffers take at max_batch, for the limit of an ensemble */
+
 	char *desc;
 	char **classes;
 	float norm_mean, norm_std, crop_margin;
@@ -158,6 +181,35 @@ void cnn_layer_forward(struct cnn_layer *l, const float *x, float *y, int traini
 /* Parameter gradients are overwritten; dx may be NULL (not wanted) or equal dy. */
 void cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, const float *dy,
                         float *dx, const struct cnn_ctx *c);
+
+/* im2col of output rows [oy0, oy1) of one image of a conv layer (lib/cnn_layers.c): row
+ * (ci, ky, kx) of col, ld floats apart, holds the taps of every output position. */
+void cnn_layer_im2col(const struct cnn_layer *l, const float *x, size_t oy0, size_t oy1, float *col,
+                      size_t ld);
+
+/*
+ * The inference plan (lib/cnn_infer.c): cnn_infer_plan builds it from the network's current
+ * weights, once they are final (a network loaded or cloned for inference); again after they
+ * change. FM_ENOMEM. cnn_infer_pass runs it over the context's samples, in place of the
+ * layer stack, with the results of an inference forward to float rounding.
+ */
+int cnn_infer_plan(struct fm_cnn *net, struct fm_err *err);
+void cnn_infer_free(struct fm_cnn *net);
+void cnn_infer_pass(struct fm_cnn *net, const struct cnn_ctx *c);
+
+/*
+ * Ensembles (lib/cnn_ensemble.c). cnn_ensemble_wrap takes over n members built for one
+ * max_batch and for inference (and frees them on failure too), checks that they agree, and
+ * makes the ensemble, with member 1's classes, normalisation and crop margin and an empty
+ * info. The others serve fm_cnn_clone, fm_cnn_free, fm_cnn_forward (into net->probs) and
+ * fm_cnn_set_threads of an ensemble.
+ */
+int cnn_ensemble_wrap(struct fm_cnn **members, size_t n, struct fm_cnn **out, struct fm_err *err);
+int cnn_ensemble_clone(const struct fm_cnn *src, size_t max_batch, struct fm_cnn **out,
+                       struct fm_err *err);
+void cnn_ensemble_free(struct fm_cnn *net);
+int cnn_ensemble_forward(struct fm_cnn *net, const float *in, size_t batch, struct fm_err *err);
+int cnn_ensemble_set_threads(struct fm_cnn *net, size_t n_threads, struct fm_err *err);
 
 /* Softmax of n rows of k logits into p (lib/cnn_optim.c). */
 void cnn_softmax(const float *z, size_t n, size_t k, float *p);

@@ -2,14 +2,19 @@
  * lib/cnn_io.c: the model file of fermata-model(5):
  *
  *	offset 0    8 bytes   magic 89 'F' 'M' 'C' 'N' 'N' '\r' '\n'
- *	       8    u32       format version (1)
+ *	       8    u32       format version (1; 2 for an ensemble)
  *	      12    u32       header bytes H (at most 1 MiB)
  *	      16    u64       weight bytes W (a multiple of 4)
  *	      24    H bytes   a JSON object, padded with spaces to a multiple of 4
  *	 24 + H     W bytes   the tensors of "tensors" in order, float32
  *	 24+H+W     u32       CRC-32 (IEEE 802.3, as zlib's crc32) of every byte before it
  *
- * all integers and floats little-endian. The magic follows PNG's: a high-bit byte catches
+ * all integers and floats little-endian. Version 2 is an ensemble: its header holds what
+ * the members share (input, classes, normalisation, crop margin) and a "members" list, each
+ * member an "arch", a "training" and a "tensors" of its own, and the weights are the
+ * members' in that order; a single network is still written as version 1, so that older
+ * readers keep reading it, and they refuse an ensemble as a newer version rather than
+ * misreading it. The magic follows PNG's: a high-bit byte catches
  * 7-bit transfers and the CR LF catches newline conversion. The JSON header (cJSON) makes the
  * file self-describing for other readers; this one still trusts nothing in it: sizes are
  * checked against the bytes present before anything is allocated, the checksum is checked
@@ -28,7 +33,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION 2u /* the newest this reads */
+#define ENSEMBLE_VERSION 2u
 #define PREFIX_BYTES 24
 #define MAX_HEADER_BYTES ((uint32_t)1 << 20)
 
@@ -143,14 +149,99 @@ header_json(const struct fm_cnn *net, int with_state)
 	return h;
 }
 
+/* A member's part of an ensemble's header: its own arch, training and tensors. */
+static cJSON *
+member_json(const struct fm_cnn *m)
+{
+	cJSON *e = cJSON_CreateObject(), *a = NULL;
+	int ok = e != NULL && cJSON_AddStringToObject(e, "arch", m->desc) != NULL &&
+	         cJSON_AddStringToObject(e, "training", m->info) != NULL &&
+	         (a = cJSON_AddArrayToObject(e, "tensors")) != NULL;
+
+	for (size_t i = 0; ok && i < m->n_tensors; i++) {
+		const struct cnn_tensor *t = &m->tensors[i];
+		cJSON *te = cJSON_CreateObject();
+		double shape[4];
+
+		for (uint32_t k = 0; k < t->rank; k++)
+			shape[k] = t->shape[k];
+		if (te == NULL || !cJSON_AddItemToArray(a, te)) {
+			cJSON_Delete(te);
+			ok = 0;
+			break;
+		}
+		ok = cJSON_AddStringToObject(te, "name", t->name) != NULL &&
+		     cJSON_AddItemToObject(te, "shape",
+		                           cJSON_CreateDoubleArray(shape, (int)t->rank));
+	}
+	if (!ok) {
+		cJSON_Delete(e);
+		return NULL;
+	}
+	return e;
+}
+
+static cJSON *
+ensemble_json(const struct fm_cnn *net)
+{
+	cJSON *h = cJSON_CreateObject(), *a = NULL, *o = NULL;
+	const double in[3] = {net->in_c, net->in_h, net->in_w};
+	int ok;
+
+	if (h == NULL)
+		return NULL;
+	ok = cJSON_AddStringToObject(h, "format", "fermata-cnn") != NULL &&
+	     cJSON_AddItemToObject(h, "input", cJSON_CreateDoubleArray(in, 3)) &&
+	     cJSON_AddItemToObject(
+	         h, "classes",
+	         cJSON_CreateStringArray((const char *const *)net->classes, (int)net->n_out)) &&
+	     (o = cJSON_AddObjectToObject(h, "normalize")) != NULL &&
+	     cJSON_AddNumberToObject(o, "mean", net->norm_mean) != NULL &&
+	     cJSON_AddNumberToObject(o, "std", net->norm_std) != NULL &&
+	     cJSON_AddNumberToObject(h, "crop_margin", net->crop_margin) != NULL &&
+	     cJSON_AddStringToObject(h, "training", net->info) != NULL &&
+	     cJSON_AddStringToObject(h, "dtype", "float32le") != NULL &&
+	     (a = cJSON_AddArrayToObject(h, "members")) != NULL;
+	for (size_t m = 0; ok && m < net->n_members; m++) {
+		cJSON *e = member_json(net->members[m]);
+
+		ok = e != NULL && cJSON_AddItemToArray(a, e);
+		if (!ok)
+			cJSON_Delete(e);
+	}
+	if (!ok) {
+		cJSON_Delete(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* The tensors of net, or of each member of an ensemble, as float32 from p on. */
+static unsigned char *
+put_tensors(const struct fm_cnn *net, unsigned char *p)
+{
+	for (size_t m = 0; m < net->n_members; m++)
+		p = put_tensors(net->members[m], p);
+	for (size_t i = 0; i < net->n_tensors; i++) {
+		const struct cnn_tensor *t = &net->tensors[i];
+
+		for (size_t j = 0; j < t->n; j++, p += 4)
+			put_f32(p, t->data[j]);
+	}
+	return p;
+}
+
 static int
 encode(const struct fm_cnn *net, int with_state, unsigned char **bytes, size_t *n_bytes,
        struct fm_err *err)
 {
-	cJSON *h = header_json(net, with_state);
+	cJSON *h = net->n_members > 0 ? ensemble_json(net) : header_json(net, with_state);
 	char *text = h != NULL ? cJSON_PrintUnformatted(h) : NULL;
 	size_t moments = has_state(net, with_state) ? optim_moments(net->opt_kind) : 0;
 	size_t tlen, hlen, wlen = 4 * (net->n_params + net->n_stats + moments * net->n_params);
+
+	for (size_t m = 0; m < net->n_members; m++)
+		wlen += 4 * net->members[m]->n_stats; /* n_params holds the members' already */
 	size_t total;
 	unsigned char *buf, *p;
 
@@ -173,20 +264,14 @@ encode(const struct fm_cnn *net, int with_state, unsigned char **bytes, size_t *
 		return fm_err_set(err, FM_ENOMEM, "out of memory for a model of %zu bytes", total);
 	}
 	memcpy(buf, magic, sizeof magic);
-	fm_put_le32(buf + 8, FORMAT_VERSION);
+	fm_put_le32(buf + 8, net->n_members > 0 ? ENSEMBLE_VERSION : 1);
 	fm_put_le32(buf + 12, (uint32_t)hlen);
 	fm_put_le32(buf + 16, (uint32_t)wlen);
 	fm_put_le32(buf + 20, (uint32_t)((uint64_t)wlen >> 32));
 	memcpy(buf + PREFIX_BYTES, text, tlen);
 	memset(buf + PREFIX_BYTES + tlen, ' ', hlen - tlen);
 	cJSON_free(text);
-	p = buf + PREFIX_BYTES + hlen;
-	for (size_t i = 0; i < net->n_tensors; i++) {
-		const struct cnn_tensor *t = &net->tensors[i];
-
-		for (size_t j = 0; j < t->n; j++, p += 4)
-			put_f32(p, t->data[j]);
-	}
+	p = put_tensors(net, buf + PREFIX_BYTES + hlen);
 	for (size_t j = 0; moments > 0 && j < net->n_params; j++, p += 4)
 		put_f32(p, net->opt_m[j]);
 	for (size_t j = 0; moments > 1 && j < net->n_params; j++, p += 4)
@@ -327,16 +412,18 @@ struct header {
 	double opt_steps;
 };
 
+/* What the whole file says comes from h, what one network says from body: h itself for a
+ * single network, a member of "members" for an ensemble. */
 static int
-read_header(const cJSON *h, struct header *hd, struct fm_err *err)
+read_header(const cJSON *h, const cJSON *body, struct header *hd, struct fm_err *err)
 {
 	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(h, "format");
-	const cJSON *arch = cJSON_GetObjectItemCaseSensitive(h, "arch");
+	const cJSON *arch = cJSON_GetObjectItemCaseSensitive(body, "arch");
 	const cJSON *input = cJSON_GetObjectItemCaseSensitive(h, "input");
 	const cJSON *norm = cJSON_GetObjectItemCaseSensitive(h, "normalize");
-	const cJSON *info = cJSON_GetObjectItemCaseSensitive(h, "training");
+	const cJSON *info = cJSON_GetObjectItemCaseSensitive(body, "training");
 	const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(h, "dtype");
-	const cJSON *optim = cJSON_GetObjectItemCaseSensitive(h, "optimizer");
+	const cJSON *optim = cJSON_GetObjectItemCaseSensitive(body, "optimizer");
 
 	hd->opt_kind = -1;
 	hd->opt_steps = 0;
@@ -446,10 +533,15 @@ set_metadata(struct fm_cnn *net, const struct header *hd, struct fm_err *err)
 	return rc;
 }
 
-/* Build the network a parsed header describes, with the weights from w. */
+/*
+ * Build the network a parsed header describes (h and body as for read_header), with the
+ * weights from w: all wlen bytes of them, or with a member of an ensemble (!whole) as many
+ * as it needs, which it says in *used.
+ */
 static int
-decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_batch,
-              int trainable, struct fm_cnn **out, struct fm_err *err)
+decode_header(const cJSON *h, const cJSON *body, const unsigned char *w, uint64_t wlen, int whole,
+              size_t max_batch, int trainable, uint64_t *used, struct fm_cnn **out,
+              struct fm_err *err)
 {
 	struct header hd = {0};
 	struct cnn_layer *layers = NULL;
@@ -457,8 +549,10 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 	struct fm_cnn *net = NULL;
 	size_t nl, nt, count = 0, n_params = 0;
 
-	if (read_header(h, &hd, err) == -1)
+	if (read_header(h, body, &hd, err) == -1)
 		return -1;
+	if (!whole && hd.opt_kind >= 0)
+		return bad(err, "a member of an ensemble holds optimizer state");
 	if (cnn_parse(hd.arch, hd.in[0], hd.in[1], hd.in[2], &layers, &nl, err) == -1)
 		return header_error(err);
 	if (cnn_tensors(layers, nl, &ts, &nt, err) == -1) {
@@ -474,13 +568,15 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 		count += optim_moments(hd.opt_kind) * n_params;
 	/* Before anything big is allocated: the architecture's weights (and the optimiser's
 	 * moments) must be the ones present, so a short file cannot ask for gigabytes. */
-	if ((uint64_t)count * 4 != wlen) {
+	if (whole ? (uint64_t)count * 4 != wlen : (uint64_t)count * 4 > wlen) {
 		fm_err_set(err, FM_EFORMAT,
-		           "model has %llu bytes of weights, its architecture needs %llu",
-		           (unsigned long long)wlen, (unsigned long long)count * 4);
+		           "model has %llu bytes of weights%s, its architecture needs %llu",
+		           (unsigned long long)wlen, whole ? "" : " left",
+		           (unsigned long long)count * 4);
 		goto fail;
 	}
-	if (check_tensors(cJSON_GetObjectItemCaseSensitive(h, "tensors"), ts, nt, err) == -1)
+	*used = (uint64_t)count * 4;
+	if (check_tensors(cJSON_GetObjectItemCaseSensitive(body, "tensors"), ts, nt, err) == -1)
 		goto fail;
 	if (cnn_build(layers, nl, hd.in[0], hd.in[1], hd.in[2], max_batch, trainable, &net, err) ==
 	    -1) {
@@ -494,7 +590,7 @@ decode_header(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_
 		net->opt_kind = hd.opt_kind;
 		net->opt_t = (uint64_t)hd.opt_steps;
 	}
-	if (set_metadata(net, &hd, err) == -1)
+	if (set_metadata(net, &hd, err) == -1 || (!trainable && cnn_infer_plan(net, err) == -1))
 		goto fail;
 	free(ts);
 	*out = net;
@@ -503,6 +599,73 @@ fail:
 	fm_cnn_free(net);
 	free(ts);
 	free(layers);
+	return -1;
+}
+
+/* An ensemble's members, each built as a single network is, then the ensemble of them. */
+static int
+decode_ensemble(const cJSON *h, const unsigned char *w, uint64_t wlen, size_t max_batch,
+                int trainable, struct fm_cnn **out, struct fm_err *err)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(h, "members"), *e;
+	const cJSON *info = cJSON_GetObjectItemCaseSensitive(h, "training");
+	struct fm_cnn **members, *net;
+	size_t n = 0;
+	int n_list = cJSON_GetArraySize(list);
+
+	if (!cJSON_IsArray(list) || n_list < 2 || n_list > FM_CNN_MAX_MEMBERS)
+		return fm_err_set(err, FM_EFORMAT,
+		                  "model header: \"members\" is not a list of 2 to %d networks",
+		                  FM_CNN_MAX_MEMBERS);
+	if (!cJSON_IsString(info))
+		return bad(err, "no \"training\" string");
+	if (trainable)
+		return fm_err_set(
+		    err, FM_EINVAL,
+		    "an ensemble of %d networks cannot be trained (train one network, "
+		    "then build the ensemble again)",
+		    n_list);
+	if ((members = calloc((size_t)n_list, sizeof *members)) == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for an ensemble");
+	cJSON_ArrayForEach(e, list)
+	{
+		uint64_t used;
+
+		if (!cJSON_IsObject(e)) {
+			bad(err, "a member is not an object");
+			goto fail;
+		}
+		if (decode_header(h, e, w, wlen, 0, max_batch, 0, &used, &members[n], err) == -1) {
+			if (err != NULL) {
+				char msg[sizeof err->msg];
+
+				memcpy(msg, err->msg, sizeof msg);
+				fm_err_set(err, err->code, "member %zu: %.200s", n + 1, msg);
+			}
+			goto fail;
+		}
+		n++;
+		w += used;
+		wlen -= used;
+	}
+	if (wlen != 0) {
+		fm_err_set(err, FM_EFORMAT, "model has %llu bytes of weights past its members",
+		           (unsigned long long)wlen);
+		goto fail;
+	}
+	/* The members' metadata came from the shared header: they agree by construction. */
+	if (cnn_ensemble_wrap(members, n, &net, err) == -1)
+		return -1;
+	if (fm_cnn_set_info(net, info->valuestring, err) == -1) {
+		fm_cnn_free(net);
+		return header_error(err);
+	}
+	*out = net;
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		fm_cnn_free(members[i]);
+	free(members);
 	return -1;
 }
 
@@ -529,7 +692,7 @@ fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable
 	wlen = fm_get_le64(b + 16);
 	if (version == 0 || version > FORMAT_VERSION)
 		return fm_err_set(err, FM_EFORMAT,
-		                  "model format version %u%s; this program reads version %u",
+		                  "model format version %u%s; this program reads versions 1 to %u",
 		                  version, version == 0 ? " is invalid" : " is newer than it knows",
 		                  FORMAT_VERSION);
 	if (hlen > MAX_HEADER_BYTES)
@@ -573,7 +736,15 @@ fm_cnn_decode(const void *bytes, size_t n_bytes, size_t max_batch, int trainable
 	free(text);
 	if (h == NULL)
 		return bad(err, "not valid JSON");
-	rc = decode_header(h, b + PREFIX_BYTES + hlen, wlen, max_batch, trainable, out, err);
+	if (version == ENSEMBLE_VERSION) {
+		rc = decode_ensemble(h, b + PREFIX_BYTES + hlen, wlen, max_batch, trainable, out,
+		                     err);
+	} else {
+		uint64_t used;
+
+		rc = decode_header(h, h, b + PREFIX_BYTES + hlen, wlen, 1, max_batch, trainable,
+		                   &used, out, err);
+	}
 	cJSON_Delete(h);
 	return rc;
 }

@@ -943,3 +943,10 @@ cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, const fl
 		break;
 	}
 }
+
+void
+cnn_layer_im2col(const struct cnn_layer *l, const float *x, size_t oy0, size_t oy1, float *col,
+                 size_t ld)
+{
+	im2col(l, x, oy0, oy1, col, ld);
+}

@@ -24,7 +24,7 @@ setup() {
 	run --separate-stderr "$FT" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-train [-hV] "* ]]
-	for o in --arch --batch --data --epochs --eval --init --jobs --json --lr --model --optim --predictions --resume \
+	for o in --arch --batch --data --ensemble --epochs --eval --init --jobs --json --lr --model --optim --predictions --resume \
 		--seed --smoothing --stop-after --threads --tta --val --warmup --weight-decay; do
 		[[ $output == *" $o"* ]]
 	done
@@ -35,7 +35,7 @@ setup() {
 @test "the usage lines are the SYNOPSIS of man/fer-train.1" {
 	synopsis=$(mandoc -T ascii "$FM_ROOT/man/fer-train.1" | col -bx |
 		sed -n '/^SYNOPSIS/,/^[A-Z]/{/^ /p}' | tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')
-	usage=$("$FT" --help | sed -n '1,2p' | sed 's/^usage: //; s/^ *//' | tr '\n' ' ' | sed 's/ $//')
+	usage=$("$FT" --help | sed -n '1,3p' | sed 's/^usage: //; s/^ *//' | tr '\n' ' ' | sed 's/ $//')
 	[ "$synopsis" = "$usage" ]
 }
 
@@ -44,11 +44,13 @@ setup() {
 		"--optim rmsprop --data d -o m" "--smoothing 0.9 --data d -o m" "--threads 0 --data d -o m" \
 		"--jobs 65 --data d -o m" "--data d -o m --predictions p" \
 		"--eval --model m.fm --val v --predictions=" \
-		"--data d -o m extra"; do
+		"--data d -o m extra" "--ensemble -o m a.fm" "--ensemble a.fm b.fm" \
+		"--ensemble --eval -o m a.fm b.fm" "--ensemble --data d -o m a.fm b.fm" \
+		"--ensemble -o m a b c d e f g h i j k l m n o p q"; do
 		run --separate-stderr "$FT" $args
 		echo "# $args: $stderr"
 		[ "$status" -eq 2 ]
-		[[ ${stderr_lines[-1]} == "       fer-train --eval "* ]]
+		[[ ${stderr_lines[-1]} == "       fer-train --ensemble "* ]]
 	done
 }
 
@@ -224,4 +226,60 @@ setup() {
 	run --separate-stderr bash -c '"$0" --eval --tta --json --model fer2013.fm --val fer2013/val' "$FT"
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" | jq -e '.accuracy >= 0'
+}
+
+@test "--ensemble writes one model whose probabilities are the mean of its networks'" {
+	"$FT" --data fer2013/train -o a.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	"$FT" --data fer2013/train -o b.fm --epochs 1 --batch 4 --warmup 0 --seed 2 \
+		--arch "conv 3 5 2 2, relu, gap, dense 7" 2>/dev/null
+	run --separate-stderr "$FT" --ensemble -o ab.fm a.fm b.fm
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[[ $stderr == "fer-train: an ensemble of 2 networks, "*" parameters, in ab.fm" ]]
+	# Format version 2, and the operands in its training note.
+	[ "$(od -An -tu4 -j8 -N4 ab.fm | tr -d ' ')" -eq 2 ]
+	n=$(od -An -tu4 -j12 -N4 ab.fm)
+	tail -c +25 ab.fm | head -c "$n" | jq -e '(.members | length) == 2
+		and (.training | fromjson | .members) == ["a.fm", "b.fm"]'
+	# fer-classify takes it as any model: each score the mean of the two networks', to the
+	# 4 decimals each is rounded to.
+	for m in a b ab; do
+		"$FM_BIN/fer-classify" --model $m.fm fer2013/val/happy/1.pgm fer2013/val/sad/2.pgm >$m.ndjson
+	done
+	jq -s -e --slurpfile a a.ndjson --slurpfile b b.ndjson '
+		[range(2) as $i | .[$i].faces[0].scores | to_entries[] |
+			(.value - ($a[$i].faces[0].scores[.key] + $b[$i].faces[0].scores[.key]) / 2) |
+			fabs <= 0.0001] | length == 14 and all' ab.ndjson
+	# --eval too; training from it is refused, saying why.
+	run --separate-stderr "$FT" --eval --json --model ab.fm --val fer2013/val
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -e '.faces == 8'
+	run --separate-stderr "$FT" --data fer2013/train -o c.fm --init ab.fm
+	[ "$status" -eq 2 ]
+	[[ $stderr == "fer-train: ab.fm: an ensemble of 2 networks cannot be trained"* ]]
+}
+
+@test "--ensemble refuses networks that do not agree, and ensembles of ensembles" {
+	"$FT" --data fer2013/train -o a.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	"$FT" --ensemble -o aa.fm a.fm a.fm 2>/dev/null
+	run --separate-stderr "$FT" --ensemble -o x.fm a.fm aa.fm
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "fer-train: --ensemble: network 2 is itself an ensemble" ]
+	[ ! -e x.fm ]
+	run --separate-stderr "$FT" --ensemble -o x.fm a.fm "$FM_TESTDATA/bad/model/tiny-valid.fm"
+	[ "$status" -eq 2 ]
+	[[ $stderr == "fer-train: --ensemble: network 2 "* ]]
+	run --separate-stderr "$FT" --ensemble -o x.fm a.fm missing.fm
+	[ "$status" -eq 2 ]
+	[[ $stderr == "fer-train: missing.fm: "* ]]
+}
+
+@test "example: combine two runs into one model and measure it" {
+	"$FT" --data fer2013/train -o seed1.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	"$FT" --data fer2013/train -o seed2.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" \
+		--seed 2 2>/dev/null
+	run bash -c '"$0" --ensemble -o ensemble.fm seed1.fm seed2.fm &&
+		"$0" --eval --model ensemble.fm --val fer2013/val' "$FT"
+	[ "$status" -eq 0 ]
+	[[ $output == *"accuracy "*"(8 faces)"* ]]
 }

@@ -3,8 +3,9 @@
  * forward pass, inference-mode BN and dropout do what their formulas say, a small network
  * learns a small task, the optimisers and schedules follow their definitions, training
  * repeats bit for bit from a seed, a batch shared among threads gives what one thread
- * gives, and the model file round-trips exactly and refuses truncated, damaged, foreign,
- * newer and inconsistent files.
+ * gives, the folded inference plan gives what the layers give, an ensemble gives the mean
+ * of its members, and the model file (of a network or an ensemble) round-trips exactly and
+ * refuses truncated, damaged, foreign, newer and inconsistent files.
  *
  * Gradient checks use central differences of L = sum(r * y) (r fixed and random), so that
  * dL/dy = r exercises every output. The forward pass is float32 and L is summed in double:
@@ -837,6 +838,115 @@ forward_refuses_bad_calls(void **state)
 	fm_cnn_free(net);
 }
 
+/*
+ * The folded plan of an inference network against the layer stack of a trainable copy of
+ * it. Folding rounds s W once where the stack rounds W x, then s (W x - mean) and the shift:
+ * a few float ulps of each logit (logits of order 1 to 10 here), which the softmax keeps
+ * below 1e-5 in a probability.
+ */
+#define PLAN_TOL 1e-5
+
+/* Probabilities of net's trainable twin (the layer stack) and of net (its plan) on n
+ * random inputs, within PLAN_TOL. */
+static void
+assert_plan_matches(struct fm_cnn *net, struct fm_cnn *twin, size_t n, uint64_t seed)
+{
+	size_t k = fm_cnn_n_classes(net), in = net->in_size;
+	float *x = malloc(n * in * sizeof *x), *pa = malloc(n * k * sizeof *pa);
+	float *pb = malloc(n * k * sizeof *pb);
+	struct fm_rng r;
+	struct fm_err err;
+
+	assert_non_null(x);
+	assert_non_null(pa);
+	assert_non_null(pb);
+	assert_non_null(net->steps);
+	assert_null(twin->steps);
+	fm_rng_seed(&r, seed);
+	for (size_t i = 0; i < n * in; i++)
+		x[i] = (float)(2 * fm_rng_uniform(&r) - 1);
+	assert_int_equal(fm_cnn_forward(twin, x, n, 0, pa, &err), 0);
+	assert_int_equal(fm_cnn_forward(net, x, n, 0, pb, &err), 0);
+	for (size_t i = 0; i < n * k; i++)
+		assert_near(pb[i], pa[i], PLAN_TOL);
+	free(x);
+	free(pa);
+	free(pb);
+}
+
+static void
+inference_plan_matches_layers(void **state)
+{
+	/* Every pattern the plan folds or leaves alone: conv with and without a bias, with
+	 * and without bn and relu after it, dropout in between, bn with no conv before it,
+	 * 1x1 and strided convs, bands of rows (large planes) and images side by side. */
+	static const char *const descs[] = {
+	    "conv 6 3 1 1, bn, relu, maxpool 2, conv 8 3 1 1, bn, relu, gap, dropout 0.3, dense 5",
+	    "conv 6 3 2 1, relu, conv 4 1, bn, avgpool 2, dense 7, relu, dense 3",
+	    "bn, conv 5 3, dropout 0.5, bn, relu, conv 7 3 1 1, relu, gap, dense 4",
+	    "conv 3 5 1 2, bn, dropout 0.1, relu, conv 4 1 1 0, relu, bn, maxpool 3 2, dense 6",
+	    "conv 40 3 1 1, bn, relu, conv 40 3 1 1, bn, gap, dense 7",
+	};
+	struct fm_err err;
+
+	(void)state;
+	for (size_t d = 0; d < sizeof descs / sizeof descs[0]; d++) {
+		uint32_t side = d == 4 ? 40 : 12;
+		struct fm_cnn *net = new_net(descs[d], d == 1 ? 2 : 1, side, side, 8, 10 + d);
+		struct fm_cnn *plan;
+		float *x = malloc(8 * net->in_size * sizeof *x);
+		struct fm_rng r;
+		int labels[8] = {0, 1, 2, 1, 0, 2, 1, 0};
+
+		/* A few steps, so that bn's scales, shifts and running statistics are not
+		 * their starting values. */
+		assert_non_null(x);
+		fm_rng_seed(&r, d);
+		for (size_t i = 0; i < 8 * net->in_size; i++)
+			x[i] = (float)(2 * fm_rng_uniform(&r) - 1);
+		for (int s = 0; s < 3; s++) {
+			const struct fm_optim opt = FM_OPTIM_SGD_DEFAULT;
+
+			assert_int_equal(fm_cnn_forward(net, x, 8, 1, NULL, &err), 0);
+			assert_int_equal(fm_cnn_loss_backward(net, labels, 0, NULL, &err), 0);
+			assert_int_equal(fm_cnn_update(net, &opt, 0.05f, &err), 0);
+		}
+		assert_int_equal(fm_cnn_clone(net, 8, 0, &plan, &err), 0);
+		assert_true(plan->n_steps < plan->n_layers);
+		assert_plan_matches(plan, net, 1, 100 + d);
+		assert_plan_matches(plan, net, 8, 200 + d);
+		assert_int_equal(fm_cnn_set_threads(plan, 2, &err), 0);
+		assert_plan_matches(plan, net, 7, 300 + d);
+		fm_cnn_free(plan);
+		fm_cnn_free(net);
+		free(x);
+	}
+}
+
+/* The shipped models, run through from the repository's root as make check does. */
+static void
+shipped_models_plan_matches_layers(void **state)
+{
+	static const char *const paths[] = {"models/fer2013.fm", "models/fer2013-fast.fm"};
+	struct fm_err err;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct fm_cnn *net, *twin;
+
+		if (access(paths[i], R_OK) != 0) {
+			print_message("%s is missing: skipped\n", paths[i]);
+			continue;
+		}
+		assert_int_equal(fm_cnn_load(paths[i], 16, 0, &net, &err), 0);
+		assert_int_equal(fm_cnn_load(paths[i], 16, 1, &twin, &err), 0);
+		assert_plan_matches(net, twin, 1, 7 + i);
+		assert_plan_matches(net, twin, 16, 9 + i);
+		fm_cnn_free(twin);
+		fm_cnn_free(net);
+	}
+}
+
 static struct fm_cnn *
 labelled_net(void)
 {
@@ -874,7 +984,13 @@ assert_same_outputs(struct fm_cnn *a, struct fm_cnn *b)
 		x[i] = (float)((i * 13) % 29) / 10.0f - 1.4f;
 	assert_int_equal(fm_cnn_forward(a, x, 2, 0, pa, &err), 0);
 	assert_int_equal(fm_cnn_forward(b, x, 2, 0, pb, &err), 0);
-	assert_memory_equal(pa, pb, sizeof pa);
+	/* Bit for bit between networks that run alike; a network loaded for inference runs
+	 * its folded plan, equal to float rounding (see inference_plan_matches_layers). */
+	if ((a->steps == NULL) == (b->steps == NULL))
+		assert_memory_equal(pa, pb, sizeof pa);
+	else
+		for (int i = 0; i < 6; i++)
+			assert_near(pa[i], pb[i], PLAN_TOL);
 	assert_memory_equal(a->params, b->params, a->n_params * sizeof *a->params);
 	assert_memory_equal(a->stats, b->stats, a->n_stats * sizeof *a->stats);
 }
@@ -1022,7 +1138,7 @@ damaged_model_files_are_format_errors(void **state)
 	expect_model_error((const unsigned char *)"\x89PNG\r\n\x1a\n", 8, FM_EFORMAT, "bad magic");
 	/* A newer format version, version 0, a huge header, a stray tail. */
 	memcpy(copy, bytes, n);
-	copy[8] = 2;
+	copy[8] = 3;
 	expect_model_error(copy, n, FM_EFORMAT, "newer");
 	copy[8] = 0;
 	expect_model_error(copy, n, FM_EFORMAT, "invalid");
@@ -1158,6 +1274,282 @@ crc32_matches_the_standard_check_value(void **state)
 	                 0xcbf43926u);
 }
 
+/* ---- ensembles ------------------------------------------------------------------------ */
+
+/* A small trained network on 1x12x12 inputs, 3 classes named as labelled_net's. */
+static struct fm_cnn *
+small_net(const char *desc, uint64_t seed)
+{
+	static const char *const names[3] = {"calm", "tense", "élan"};
+	struct fm_cnn *net = new_net(desc, 1, 12, 12, 4, seed);
+	struct fm_err err;
+	float x[4 * 144];
+	int labels[4] = {0, 1, 2, 1};
+
+	assert_int_equal(fm_cnn_set_classes(net, names, 3, &err), 0);
+	assert_int_equal(fm_cnn_set_normalization(net, 127.5f, 64.0f, &err), 0);
+	assert_int_equal(fm_cnn_set_crop_margin(net, 0.15f, &err), 0);
+	for (int i = 0; i < 4 * 144; i++)
+		x[i] = (float)((i * 37 + (int)seed) % 101) / 50.0f - 1.0f;
+	for (int s = 0; s < 3; s++) {
+		const struct fm_optim opt = FM_OPTIM_SGD_DEFAULT;
+
+		assert_int_equal(fm_cnn_forward(net, x, 4, 1, NULL, &err), 0);
+		assert_int_equal(fm_cnn_loss_backward(net, labels, 0, NULL, &err), 0);
+		assert_int_equal(fm_cnn_update(net, &opt, 0.05f, &err), 0);
+	}
+	return net;
+}
+
+#define NET_A "conv 4 3 2 1, bn, relu, maxpool 2, gap, dropout 0.2, dense 3"
+#define NET_B "conv 6 3 1 1, relu, maxpool 2, conv 5 3, bn, relu, gap, dense 3"
+
+static void
+ensemble_gives_the_mean_of_its_members(void **state)
+{
+	struct fm_cnn *nets[2] = {small_net(NET_A, 1), small_net(NET_B, 2)}, *ens, *copy;
+	struct fm_cnn *inf[2];
+	float x[5 * 144], p[15], q[2][15], mean[15];
+	struct fm_err err;
+
+	(void)state;
+	for (int i = 0; i < 5 * 144; i++)
+		x[i] = (float)((i * 11) % 23) / 10.0f - 1.1f;
+	assert_int_equal(fm_cnn_ensemble(nets, 2, 5, &ens, &err), 0);
+	assert_int_equal(fm_cnn_n_members(ens), 2);
+	assert_int_equal(fm_cnn_n_members(nets[0]), 0);
+	assert_int_equal(fm_cnn_n_classes(ens), 3);
+	assert_int_equal(fm_cnn_max_batch(ens), 5);
+	assert_string_equal(fm_cnn_class_name(ens, 2), "élan");
+	assert_true(fm_cnn_crop_margin(ens) == 0.15f);
+	assert_int_equal(fm_cnn_param_count(ens),
+	                 fm_cnn_param_count(nets[0]) + fm_cnn_param_count(nets[1]));
+	assert_true(fm_cnn_flops(ens) == fm_cnn_flops(nets[0]) + fm_cnn_flops(nets[1]));
+	assert_string_equal(fm_cnn_desc(ens), "conv 4 3 2 1, bn 0.1 1e-05, relu, maxpool 2 2, "
+	                                      "gap, dropout 0.2, dense 3 | conv 6 3 1 1, relu, "
+	                                      "maxpool 2 2, conv 5 3 1 0, bn 0.1 1e-05, relu, "
+	                                      "gap, dense 3");
+	/* Each member as a network loaded for inference would run it, then the mean in the
+	 * ensemble's order of operations: exactly, not within a tolerance. */
+	for (int m = 0; m < 2; m++) {
+		assert_int_equal(fm_cnn_clone(nets[m], 5, 0, &inf[m], &err), 0);
+		assert_int_equal(fm_cnn_forward(inf[m], x, 5, 0, q[m], &err), 0);
+	}
+	for (int i = 0; i < 15; i++)
+		mean[i] = (q[0][i] + q[1][i]) / 2.0f;
+	assert_int_equal(fm_cnn_forward(ens, x, 5, 0, p, &err), 0);
+	assert_memory_equal(p, mean, sizeof p);
+	/* Batch 1, its copies, and threads. */
+	assert_int_equal(fm_cnn_forward(ens, x, 1, 0, p, &err), 0);
+	assert_memory_equal(p, mean, 3 * sizeof *p);
+	assert_int_equal(fm_cnn_clone(ens, 5, 0, &copy, &err), 0);
+	assert_int_equal(fm_cnn_set_threads(copy, 2, &err), 0);
+	assert_int_equal(fm_cnn_threads(copy), 2);
+	assert_int_equal(fm_cnn_forward(copy, x, 5, 0, p, &err), 0);
+	for (int i = 0; i < 15; i++)
+		assert_near(p[i], mean[i], 1e-6);
+	fm_cnn_free(copy);
+	/* Inference only. */
+	assert_int_equal(fm_cnn_forward(ens, x, 5, 1, p, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_non_null(strstr(err.msg, "ensemble"));
+	copy = (struct fm_cnn *)1;
+	assert_int_equal(fm_cnn_clone(ens, 5, 1, &copy, &err), -1);
+	assert_null(copy);
+	assert_int_equal(fm_cnn_forward(ens, x, 6, 0, p, &err), -1);
+	for (int m = 0; m < 2; m++) {
+		fm_cnn_free(inf[m]);
+		fm_cnn_free(nets[m]);
+	}
+	fm_cnn_free(ens);
+}
+
+static void
+expect_ensemble_error(struct fm_cnn *const *nets, size_t n, enum fm_errcode code, const char *words)
+{
+	struct fm_cnn *ens = (struct fm_cnn *)1;
+	struct fm_err err = {0};
+
+	assert_int_equal(fm_cnn_ensemble(nets, n, 2, &ens, &err), -1);
+	assert_null(ens);
+	assert_int_equal(err.code, code);
+	if (strstr(err.msg, words) == NULL)
+		fail_msg("message '%s' does not say '%s'", err.msg, words);
+}
+
+static void
+mismatched_members_are_refused(void **state)
+{
+	static const char *const other[3] = {"calm", "tense", "joy"};
+	struct fm_cnn *a = small_net(NET_A, 1), *nets[FM_CNN_MAX_MEMBERS + 1], *ens;
+	struct fm_err err;
+
+	(void)state;
+	nets[0] = a;
+	expect_ensemble_error(nets, 1, FM_EINVAL, "2 to 16 networks, not 1");
+	for (size_t i = 0; i <= FM_CNN_MAX_MEMBERS; i++)
+		nets[i] = a;
+	expect_ensemble_error(nets, FM_CNN_MAX_MEMBERS + 1, FM_EINVAL, "not 17");
+	nets[1] = new_net("conv 2 3, gap, dense 3", 1, 10, 12, 2, 3);
+	expect_ensemble_error(nets, 2, FM_EINVAL, "network 2 takes 1x10x12 inputs");
+	fm_cnn_free(nets[1]);
+	nets[1] = new_net("gap, dense 4", 1, 12, 12, 2, 3);
+	expect_ensemble_error(nets, 2, FM_EINVAL, "network 2 has 4 classes, network 1 3");
+	fm_cnn_free(nets[1]);
+	nets[1] = small_net(NET_B, 2);
+	assert_int_equal(fm_cnn_set_classes(nets[1], other, 3, &err), 0);
+	expect_ensemble_error(nets, 2, FM_EINVAL, "calls class 2 \"joy\"");
+	assert_int_equal(fm_cnn_set_classes(nets[1], (const char *const *)a->classes, 3, &err), 0);
+	assert_int_equal(fm_cnn_set_normalization(nets[1], 127.5f, 65.0f, &err), 0);
+	expect_ensemble_error(nets, 2, FM_EINVAL, "std 65");
+	assert_int_equal(fm_cnn_set_normalization(nets[1], 127.5f, 64.0f, &err), 0);
+	assert_int_equal(fm_cnn_set_crop_margin(nets[1], 0.1f, &err), 0);
+	expect_ensemble_error(nets, 2, FM_EINVAL, "crop margin");
+	assert_int_equal(fm_cnn_set_crop_margin(nets[1], 0.15f, &err), 0);
+	/* Now they agree; an ensemble of them is no member of another. */
+	assert_int_equal(fm_cnn_ensemble(nets, 2, 2, &ens, &err), 0);
+	nets[2] = ens;
+	expect_ensemble_error(nets, 3, FM_EINVAL, "network 3 is itself an ensemble");
+	fm_cnn_free(ens);
+	fm_cnn_free(nets[1]);
+	fm_cnn_free(a);
+}
+
+/* The version field of a forged file, with its CRC made right again. */
+static void
+set_version(unsigned char *b, size_t n, uint32_t v)
+{
+	uint32_t crc;
+
+	fm_put_le32(b + 8, v);
+	crc = cnn_crc32(0, b, n - 4);
+	fm_put_le32(b + n - 4, crc);
+}
+
+static void
+ensemble_file_round_trips(void **state)
+{
+	struct fm_cnn *nets[2] = {small_net(NET_A, 1), small_net(NET_B, 2)}, *ens, *back;
+	char path[] = "/tmp/test_cnn_XXXXXX";
+	unsigned char *bytes, *single;
+	float x[3 * 144], p[9], q[9];
+	struct fm_err err;
+	size_t n, n_single;
+	int fd;
+
+	(void)state;
+	for (int i = 0; i < 3 * 144; i++)
+		x[i] = (float)((i * 7) % 19) / 9.0f - 1.0f;
+	assert_int_equal(fm_cnn_set_info(nets[1], "member b", &err), 0);
+	assert_int_equal(fm_cnn_ensemble(nets, 2, 3, &ens, &err), 0);
+	assert_int_equal(fm_cnn_set_info(ens, "a and b", &err), 0);
+	assert_int_equal(fm_cnn_encode(ens, &bytes, &n, &err), 0);
+	assert_int_equal(fm_get_le32(bytes + 8), 2);
+	assert_int_equal(fm_cnn_encode(nets[0], &single, &n_single, &err), 0);
+	assert_int_equal(fm_get_le32(single + 8), 1); /* a single network stays version 1 */
+	free(single);
+	assert_int_equal(fm_cnn_decode(bytes, n, 3, 0, &back, &err), 0);
+	assert_int_equal(fm_cnn_n_members(back), 2);
+	assert_string_equal(fm_cnn_desc(back), fm_cnn_desc(ens));
+	assert_string_equal(fm_cnn_info(back), "a and b");
+	assert_string_equal(fm_cnn_info(back->members[1]), "member b");
+	assert_string_equal(fm_cnn_class_name(back, 2), "élan");
+	assert_true(fm_cnn_crop_margin(back) == 0.15f);
+	for (int m = 0; m < 2; m++)
+		assert_memory_equal(back->members[m]->params, ens->members[m]->params,
+		                    ens->members[m]->n_params * sizeof(float));
+	assert_int_equal(fm_cnn_forward(ens, x, 3, 0, p, &err), 0);
+	assert_int_equal(fm_cnn_forward(back, x, 3, 0, q, &err), 0);
+	assert_memory_equal(p, q, sizeof p);
+	fm_cnn_free(back);
+	/* Saved and loaded by path; trainable, it is refused, saying why. */
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	close(fd);
+	assert_int_equal(fm_cnn_save(ens, path, &err), 0);
+	assert_int_equal(fm_cnn_load(path, 3, 0, &back, &err), 0);
+	assert_int_equal(fm_cnn_forward(back, x, 3, 0, q, &err), 0);
+	assert_memory_equal(p, q, sizeof p);
+	fm_cnn_free(back);
+	assert_int_equal(fm_cnn_load(path, 3, 1, &back, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_non_null(strstr(err.msg, "an ensemble of 2 networks cannot be trained"));
+	assert_non_null(strstr(err.msg, path));
+	unlink(path);
+	/* As version 1 the same bytes are no single network; version 3 is refused. */
+	set_version(bytes, n, 1);
+	expect_model_error(bytes, n, FM_EFORMAT, "no \"arch\"");
+	set_version(bytes, n, 3);
+	expect_model_error(bytes, n, FM_EFORMAT, "newer");
+	free(bytes);
+	fm_cnn_free(ens);
+	fm_cnn_free(nets[0]);
+	fm_cnn_free(nets[1]);
+}
+
+#define ENS_TOP                                                                                    \
+	"{\"format\":\"fermata-cnn\",\"input\":[1,1,2],\"classes\":[\"a\",\"b\"],"                 \
+	"\"normalize\":{\"mean\":0,\"std\":1},\"crop_margin\":0,\"training\":\"\","                \
+	"\"dtype\":\"float32le\""
+#define ENS_MEMBER "{\"arch\":\"dense 2\",\"training\":\"\",\"tensors\":" T_DENSE "}"
+
+static void
+inconsistent_ensemble_headers_are_format_errors(void **state)
+{
+	const float w[13] = {1, 2, 3, 4, 5, 6, 1, 1, 1, 1, 1, 3, 0};
+	struct {
+		const char *header;
+		size_t nw;
+		const char *words;
+	} cases[] = {
+	    {ENS_TOP ",\"members\":[" ENS_MEMBER "," ENS_MEMBER "]}", 12, NULL},
+	    {ENS_TOP ",\"members\":[" ENS_MEMBER "," ENS_MEMBER "]}", 11, "member 2:"},
+	    {ENS_TOP ",\"members\":[" ENS_MEMBER "," ENS_MEMBER "]}", 13, "past its members"},
+	    {ENS_TOP ",\"members\":[" ENS_MEMBER "]}", 6, "2 to 16 networks"},
+	    {ENS_TOP ",\"members\":{}}", 6, "2 to 16 networks"},
+	    {ENS_TOP "}", 6, "2 to 16 networks"},
+	    {ENS_TOP ",\"members\":[" ENS_MEMBER ",7]}", 12, "not an object"},
+	    {ENS_TOP ",\"members\":[" ENS_MEMBER ",{\"arch\":\"dense 3\",\"training\":\"\","
+	             "\"tensors\":" T_DENSE "}]}",
+	     12, "member 2: model has 24 bytes of weights left, its architecture needs 36"},
+	    {ENS_TOP ",\"members\":[" ENS_MEMBER ",{\"arch\":\"dense 2\",\"tensors\":" T_DENSE
+	             "}]}",
+	     12, "member 2: model header: no \"training\""},
+	    {ENS_TOP ",\"members\":[" ENS_MEMBER ",{\"arch\":\"dense 2\",\"training\":\"\","
+	             "\"tensors\":" T_DENSE ",\"optimizer\":{\"kind\":\"sgd\",\"steps\":3}}]}",
+	     12, "optimizer state"},
+	    {"{\"format\":\"fermata-cnn\",\"input\":[1,1,2],\"classes\":[\"a\"],"
+	     "\"normalize\":{\"mean\":0,\"std\":1},\"crop_margin\":0,\"training\":\"\","
+	     "\"dtype\":\"float32le\",\"members\":[" ENS_MEMBER "," ENS_MEMBER "]}",
+	     12, "member 1: model header: \"classes\" should list 2"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n;
+		unsigned char *b = forge(cases[i].header, w, cases[i].nw, &n);
+		struct fm_cnn *net = NULL;
+		struct fm_err err = {0};
+
+		set_version(b, n, 2);
+		if (cases[i].words == NULL) {
+			float in[2] = {1, -1}, p[2];
+
+			if (fm_cnn_decode(b, n, 1, 0, &net, &err) == -1)
+				fail_msg("case %zu: %s", i, err.msg);
+			assert_int_equal(fm_cnn_n_members(net), 2);
+			/* Logits (4, 5) and (1, 3): b with probabilities sigmoid(1) and
+			 * sigmoid(2), whose mean is 0.806 (the mean logits would give 0.818). */
+			assert_int_equal(fm_cnn_forward(net, in, 1, 0, p, &err), 0);
+			assert_near(p[1], (1 / (1 + exp(-1.0)) + 1 / (1 + exp(-2.0))) / 2, 1e-6);
+			fm_cnn_free(net);
+		} else {
+			expect_model_error(b, n, FM_EFORMAT, cases[i].words);
+		}
+		free(b);
+	}
+}
+
 static void
 metadata_setters_check_their_input(void **state)
 {
@@ -1238,10 +1630,16 @@ main(void)
 	    cmocka_unit_test(param_count_and_flops_are_exact),
 	    cmocka_unit_test(bad_descriptions_are_refused),
 	    cmocka_unit_test(forward_refuses_bad_calls),
+	    cmocka_unit_test(inference_plan_matches_layers),
+	    cmocka_unit_test(shipped_models_plan_matches_layers),
 	    cmocka_unit_test(save_load_round_trip_is_exact),
 	    cmocka_unit_test(checkpoint_resume_is_bit_exact),
 	    cmocka_unit_test(damaged_model_files_are_format_errors),
 	    cmocka_unit_test(inconsistent_model_headers_are_format_errors),
+	    cmocka_unit_test(ensemble_gives_the_mean_of_its_members),
+	    cmocka_unit_test(mismatched_members_are_refused),
+	    cmocka_unit_test(ensemble_file_round_trips),
+	    cmocka_unit_test(inconsistent_ensemble_headers_are_format_errors),
 	    cmocka_unit_test(crc32_matches_the_standard_check_value),
 	    cmocka_unit_test(metadata_setters_check_their_input),
 	    cmocka_unit_test(files_are_written_whole_or_not_at_all),
