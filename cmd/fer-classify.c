@@ -55,7 +55,8 @@ static const char OPTIONS[] =
     "                       face crop when at most 256 pixels a side and at most 5:4,\n"
     "                       else a photo (auto, the default)\n"
     "  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
-    "                       report brief expression changes as event records\n"
+    "                       report brief expression changes as event records; a \"t\"\n"
+    "                       backwards or 20 half-lives ahead starts afresh (\"reset\")\n"
     "  --tta                average each face with its mirror image\n";
 
 #define MODEL_NAME "fer2013.fm"
@@ -87,6 +88,10 @@ struct classify {
 	const struct opts *o;
 	struct fm_mood_timeline *timeline; /* --smooth, used in input order only */
 	uint64_t n_records;
+	/* --smooth's clock, set by the first frame with faces: its "t", or one second per record
+	 * when it has none; the two are never mixed. */
+	enum { CLOCK_UNSET, CLOCK_TIMES, CLOCK_RECORDS } clock;
+	bool reset;             /* the timeline was reset: the next frame smoothed says so */
 	struct worker *workers; /* one per --jobs thread */
 	uint32_t side;
 	float margin;
@@ -379,9 +384,11 @@ done:
 
 /*
  * --smooth, in input order: the frame's faces pooled into one distribution by lib/mood's
- * rule (the one recommend uses), smoothed over "t" (or one second per record without it);
- * a brief expression change that this frame ends (lib/mood spots it in the frames' own
- * distributions) becomes an event record after it.
+ * rule (the one recommend uses), smoothed over "t" (or one second per record when the
+ * stream has no "t"); a brief expression change that this frame ends (lib/mood spots it in
+ * the frames' own distributions) becomes an event record after it. A time that cannot
+ * continue the timeline (backwards, or far beyond its memory) starts a new segment, marked
+ * "reset": one bad time, or two recordings concatenated, must not fail every later frame.
  */
 static int
 smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
@@ -393,15 +400,35 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 	size_t n_faces;
 	int rc;
 
-	t_sec = cJSON_IsNumber(t) ? t->valuedouble : (double)cl->n_records;
-	cl->n_records++;
+	bool reset = false;
+
+	t_sec = (double)cl->n_records++;
+	if (t != NULL && !(cJSON_IsNumber(t) && isfinite(t->valuedouble)))
+		return fm_err_set(err, FM_EFORMAT, "--smooth: \"t\" is not a number of seconds");
 	if (fm_mood_record(rec, p, &n_faces, err) == -1)
 		return -1;
 	if (n_faces == 0)
 		return 0; /* no face: nothing to smooth, the record passes */
+	if (cl->clock == CLOCK_UNSET)
+		cl->clock = t != NULL ? CLOCK_TIMES : CLOCK_RECORDS;
+	if (cl->clock == CLOCK_TIMES && t == NULL)
+		return fm_err_set(err, FM_EFORMAT,
+		                  "--smooth: no \"t\", in a stream whose first frame had one");
+	if (cl->clock == CLOCK_RECORDS && t != NULL)
+		return fm_err_set(err, FM_EFORMAT,
+		                  "--smooth: a \"t\", in a stream whose first frame had none");
+	if (t != NULL)
+		t_sec = t->valuedouble;
+	if (fm_mood_timeline_breaks(cl->timeline, t_sec)) {
+		fm_mood_timeline_reset(cl->timeline);
+		cl->reset = true;
+	}
 	rc = fm_mood_timeline_add(cl->timeline, t_sec, p, sm, &ev, err);
 	if (rc == -1)
 		return -1;
+	reset = cl->reset;
+	cl->reset = false;
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "reset"); /* an earlier run's */
 	cJSON *smoothed = cJSON_CreateObject();
 	for (int k = 0; k < FM_N_EMOTIONS && smoothed != NULL; k++)
 		if (cJSON_AddNumberToObject(smoothed, fm_emotion_name((enum fm_emotion)k),
@@ -411,7 +438,8 @@ smooth_frame(void *arg, cJSON *rec, cJSON **extra, struct fm_err *err)
 		}
 	if (fm_ndjson_set(rec, "smoothed", smoothed, err) == -1 ||
 	    fm_ndjson_set(rec, "smoothed_emotion",
-	                  cJSON_CreateString(fm_emotion_name(fm_mood_top(sm))), err) == -1)
+	                  cJSON_CreateString(fm_emotion_name(fm_mood_top(sm))), err) == -1 ||
+	    (reset && fm_ndjson_set(rec, "reset", cJSON_CreateTrue(), err) == -1))
 		return -1;
 	if (rc == 1) {
 		cJSON *e = cJSON_CreateObject();

@@ -228,6 +228,26 @@ int fm_mood_timeline_add(struct fm_mood_timeline *tl, double t_sec, const double
                          double smoothed[FM_N_EMOTIONS], struct fm_mood_brief *event,
                          struct fm_err *err);
 
+/*
+ * A frame time after which the timeline's past counts for nothing: a gap this many times the
+ * longer of the two half-lives leaves the past a weight of 2^-20, under a millionth.
+ */
+#define FM_MOOD_SEGMENT_HALF_LIVES 20
+
+/*
+ * Whether a frame at t_sec cannot continue the timeline and must start a new segment
+ * (fm_mood_timeline_reset): t_sec is before the last frame's time (a second recording
+ * appended to the first, both starting at 0), or later than it by more than
+ * FM_MOOD_SEGMENT_HALF_LIVES of the longer half-life (a paused stream, or an absurd time
+ * such as 1e300, which would otherwise make every later frame "before the last one").
+ * False before the first frame. A non-finite t_sec is no frame time at all: the caller
+ * refuses it (fm_mood_timeline_add does, FM_EINVAL).
+ */
+bool fm_mood_timeline_breaks(const struct fm_mood_timeline *tl, double t_sec);
+
+/* Forget every frame: the next one starts the timeline afresh, a departure still open is none. */
+void fm_mood_timeline_reset(struct fm_mood_timeline *tl);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Windows of frames: a baseline, a song (fer-react)                                           */
 

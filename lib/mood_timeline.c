@@ -83,6 +83,24 @@ fm_mood_timeline_free(struct fm_mood_timeline *tl)
 	free(tl);
 }
 
+bool
+fm_mood_timeline_breaks(const struct fm_mood_timeline *tl, double t_sec)
+{
+	double half = fmax(tl->o.half_life_sec, tl->o.baseline_half_life_sec);
+
+	if (!tl->started || !isfinite(t_sec))
+		return false;
+	return t_sec < tl->last_t || t_sec - tl->last_t > FM_MOOD_SEGMENT_HALF_LIVES * half;
+}
+
+void
+fm_mood_timeline_reset(struct fm_mood_timeline *tl)
+{
+	struct fm_mood_timeline_opts o = tl->o;
+
+	*tl = (struct fm_mood_timeline){.o = o};
+}
+
 /* Move avg toward p by the share of a half-life that dt is. */
 static void
 decay_toward(double avg[FM_N_EMOTIONS], const double p[FM_N_EMOTIONS], double dt, double half)

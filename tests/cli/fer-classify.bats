@@ -479,6 +479,64 @@ for line in sys.stdin:
 		jq -c 'select(.event)' | wc -l)" -eq 0 ]
 }
 
+# frames T...: one record of face.pgm per argument, at that "t" ("-" for none, anything else
+# as JSON), on stdout.
+frames() {
+	local t
+	for t in "$@"; do
+		if [ "$t" = - ]; then
+			printf '{"path":"face.pgm","faces":[{"x":0,"y":0,"w":48,"h":48}]}\n'
+		else
+			printf '{"path":"face.pgm","t":%s,"faces":[{"x":0,"y":0,"w":48,"h":48}]}\n' "$t"
+		fi
+	done
+}
+
+@test "--smooth: a time backwards or far ahead starts a new segment, marked \"reset\"" {
+	# An absurd time no longer fails every later frame as "before the last one".
+	frames 0 0.1 1e300 0.2 0.3 >in.ndjson
+	run --separate-stderr "$FC" --smooth 1 <in.ndjson
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c '[.t, (.reset // false), has("smoothed")]' <<<"$output" | tr -d '\n')" = \
+		'[0,false,true][0.1,false,true][1e+300,true,true][0.2,true,true][0.3,false,true]' ]
+	# Two recordings, each from t = 0: the second starts afresh, its first frame its own.
+	frames 0 0.5 1 >day1.ndjson
+	frames 0 0.5 >day2.ndjson
+	run --separate-stderr bash -c "cat day1.ndjson day2.ndjson | '$FC' --smooth 1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '.reset // false' <<<"$output" | tr -d '\n')" = falsefalsefalsetruefalse ]
+	[ "$(jq -sc '.[3] | .smoothed == .faces[0].scores' <<<"$output")" = true ]
+	# A gap of more than 20 of the longer half-life (here the baseline's 2 s) is a pause.
+	frames 0 40 80.5 >gap.ndjson
+	[ "$("$FC" --smooth 1 <gap.ndjson | jq -c '.reset // false' | tr -d '\n')" = falsefalsetrue ]
+	# An earlier run's "reset" does not survive a run without one.
+	frames 0 0.1 | "$FC" --smooth 1 | "$FC" --smooth 1 >twice.ndjson
+	[ "$(jq -c '.reset // false' twice.ndjson | tr -d '\n')" = falsefalse ]
+}
+
+@test "--smooth never mixes record counts with times: a frame of the other kind is an error record" {
+	# Without any "t", one second per record.
+	frames - - - >none.ndjson
+	run --separate-stderr "$FC" --smooth 1 <none.ndjson
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'has("smoothed")' <<<"$output" | tr -d '\n')" = truetruetrue ]
+	# Times, then a frame without one, or with one that is not a number of seconds.
+	for bad in - '"12:00"' null 1e999; do
+		frames 0 0.1 "$bad" 0.2 >in.ndjson
+		run --separate-stderr "$FC" --smooth 1 <in.ndjson
+		[ "$status" -eq 1 ]
+		[ "$(jq -c 'has("error")' <<<"$output" | tr -d '\n')" = falsefalsetruefalse ]
+		[[ "$stderr" == *'"t"'* ]]
+	done
+	# No time first, then a time.
+	frames - - 2 - >in.ndjson
+	run --separate-stderr "$FC" --smooth 1 <in.ndjson
+	[ "$status" -eq 1 ]
+	[ "$(jq -c 'has("error")' <<<"$output" | tr -d '\n')" = falsefalsetruefalse ]
+	[[ "$stderr" == *'first frame had none'* ]]
+}
+
 # The rule of fermata(7)'s "Pooling faces", written once more in jq to check the tools by.
 POOLED='def weight: (if (.w | type) == "number" and .w > 0 and (.h | type) == "number" and .h > 0
 		then .w * .h else 1 end) *

@@ -540,6 +540,39 @@ smoothing_halves_the_gap_each_half_life(void **state)
 	fm_mood_timeline_free(tl);
 }
 
+/* A time backwards or far beyond the timeline's memory breaks it; a reset starts afresh. */
+static void
+a_time_jump_starts_a_new_segment(void **state)
+{
+	const struct fm_mood_timeline_opts o = FM_MOOD_TIMELINE_OPTS_DEFAULT; /* longer: 2 s */
+	struct fm_mood_timeline *tl;
+	struct fm_mood_brief ev;
+	struct fm_err err;
+	double a[FM_N_EMOTIONS], b[FM_N_EMOTIONS], sm[FM_N_EMOTIONS];
+
+	(void)state;
+	dist(FM_SAD, 1.0, a);
+	dist(FM_HAPPY, 1.0, b);
+	assert_int_equal(fm_mood_timeline_new(&o, &tl, &err), 0);
+	assert_false(fm_mood_timeline_breaks(tl, 1e300)); /* nothing to break yet */
+	assert_int_equal(fm_mood_timeline_add(tl, 5.0, a, sm, &ev, &err), 0);
+	assert_false(fm_mood_timeline_breaks(tl, 5.0));
+	assert_false(fm_mood_timeline_breaks(tl, 5.0 + FM_MOOD_SEGMENT_HALF_LIVES * 2.0));
+	assert_true(fm_mood_timeline_breaks(tl, 5.0 + FM_MOOD_SEGMENT_HALF_LIVES * 2.0 + 0.01));
+	assert_true(fm_mood_timeline_breaks(tl, 1e300));
+	assert_true(fm_mood_timeline_breaks(tl, 4.99));
+	assert_false(fm_mood_timeline_breaks(tl, NAN)); /* not a time: the caller's to refuse */
+	assert_int_equal(fm_mood_timeline_add(tl, 5.1, a, sm, &ev, &err), 0);
+	/* A second recording from t = 0: after a reset its first frame is its own. */
+	fm_mood_timeline_reset(tl);
+	assert_false(fm_mood_timeline_breaks(tl, 0.0));
+	assert_int_equal(fm_mood_timeline_add(tl, 0.0, b, sm, &ev, &err), 0);
+	assert_true(sm[FM_HAPPY] == 1.0);
+	assert_int_equal(fm_mood_timeline_add(tl, 0.5, a, sm, &ev, &err), 0);
+	assert_true(fabs(sm[FM_SAD] - 0.5) < 1e-12);
+	fm_mood_timeline_free(tl);
+}
+
 static void
 bad_input_is_refused_and_changes_nothing(void **state)
 {
@@ -986,6 +1019,7 @@ main(void)
 	    cmocka_unit_test(known_events_are_spotted_with_interval_f1_over_0_9),
 	    cmocka_unit_test(noise_and_flicker_alone_give_no_events),
 	    cmocka_unit_test(smoothing_halves_the_gap_each_half_life),
+	    cmocka_unit_test(a_time_jump_starts_a_new_segment),
 	    cmocka_unit_test(bad_input_is_refused_and_changes_nothing),
 	    cmocka_unit_test(faces_are_weighted_by_area_and_score),
 	    cmocka_unit_test(scores_are_renormalised_and_checked),
