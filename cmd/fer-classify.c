@@ -43,13 +43,15 @@ static const char OPTIONS[] =
     "  --brief-margin p     --smooth: that margin, a probability (default 0.3); the change\n"
     "                       lasts while its frames stay half of it above the baseline\n"
     "  --fast               the small shipped model: several times faster, less accurate\n"
+    "                       (the default with --smooth)\n"
     "  --jobs n             images classified at once (default: online processors)\n"
     "  --keep-crops         keep the faces' \"crop\" (fer-detect --crops) in the output\n"
     "  --max-faces n        keep the n most certain faces of a record (default 1000)\n"
     "  --min-confidence p   a face whose most probable emotion is below p is\n"
     "                       \"uncertain\" (default 0: never)\n"
     "  --model file         the network (default: $FERMATA_MODEL, else fer2013.fm\n"
-    "                       installed with fermata or in the build tree's models/)\n"
+    "                       installed with fermata or in the build tree's models/,\n"
+    "                       fer2013-fast.fm with --fast or --smooth)\n"
     "  --operand kind       an image given without faces is a face crop (face), a\n"
     "                       photo whose faces fer-detect's way finds (photo), or a\n"
     "                       face crop when at most 256 pixels a side and at most 5:4,\n"
@@ -193,7 +195,10 @@ parse_options(int argc, char *argv[], struct opts *o)
 /*
  * The model: --model, else $FERMATA_MODEL, else the installed one, else the build tree's
  * (this binary is build/bin/fer-classify, the model is models/fer2013.fm beside build/).
- * --fast looks for the small model in the last two places.
+ * --fast looks for the small model in the last two places, and so does --smooth when
+ * neither --model nor $FERMATA_MODEL names one: --smooth reads a frame stream, which must
+ * keep up with its camera (30 frames/s on two cores beside fer-detect), and the default
+ * network costs six times the small one per face. Still images keep the default network.
  */
 static const char *
 find_model(const struct opts *o, char *buf, size_t size, bool *from_env)
@@ -207,7 +212,8 @@ find_model(const struct opts *o, char *buf, size_t size, bool *from_env)
 		*from_env = true;
 		return env;
 	}
-	return find_shipped_file(o->fast ? FAST_MODEL_NAME : MODEL_NAME, buf, size);
+	return find_shipped_file(
+	    o->fast || o->timeline.half_life_sec > 0 ? FAST_MODEL_NAME : MODEL_NAME, buf, size);
 }
 
 static int

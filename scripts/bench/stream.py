@@ -1,15 +1,20 @@
 #!/usr/bin/python3
-"""Time `fer-detect --stream | fer-classify` on 640x480 frames (issue 6).
+"""Time `fer-detect --stream | fer-classify` on 640x480 frames (issues 6 and 14).
 
     /usr/bin/python3 scripts/bench/stream.py [--bin DIR] [--frames N] [--fps F]
                                               [--cascade NAME]... [--classify-args ARGS]
+
+The pipeline is the README's webcam example, `fer-detect --stream --cascade CASCADE |
+fer-classify --smooth 0.5`, every other option at its default; --classify-args replaces
+"--smooth 0.5" (e.g. "--smooth 0.5 --model models/fer2013.fm" for the default network).
 
 Frames are the bundled photos resized to 640x480 (cv2.resize, INTER_AREA), sent as binary
 PPM, as `ffmpeg -f image2pipe -vcodec ppm -` sends a camera's. For each cascade two runs:
 
   throughput  every frame written as fast as the pipe takes it; frames per second from the
               first byte written to the last record read (both tools at their default
-              --jobs, which is the number of cores)
+              --jobs, which is the number of cores); and fer-detect alone the same way
+              ("detect" column), to tell detection's share from classification's
   latency     frames written at --fps (30) as a camera would; for each frame the time from
               its last byte written to its record read: median, 95th percentile and worst,
               and whether the pipeline kept up (the last third of the frames waits no
@@ -59,8 +64,15 @@ def pipeline(bindir, cascade, classify_args):
 
 
 def run(bindir, cascade, frames, fps, classify_args):
-    """Write frames (paced at fps, or as fast as possible with fps 0); times per frame."""
-    detect, classify = pipeline(bindir, cascade, classify_args)
+    """Write frames (paced at fps, or as fast as possible with fps 0); times per frame.
+    classify_args None: fer-detect alone."""
+    if classify_args is None:
+        detect = subprocess.Popen(
+            [os.path.join(bindir, "fer-detect"), "--stream", "--cascade", cascade],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        classify = detect
+    else:
+        detect, classify = pipeline(bindir, cascade, classify_args)
     sent = [0.0] * len(frames)
     got = []
     faces = [0]
@@ -94,7 +106,7 @@ def main():
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--fps", type=float, default=30)
     ap.add_argument("--cascade", action="append")
-    ap.add_argument("--classify-args", default="")
+    ap.add_argument("--classify-args", default="--smooth 0.5")
     a = ap.parse_args()
     cascades = a.cascade or ["lbpcascade_frontalface_improved.xml",
                              "haarcascade_frontalface_alt2.xml"]
@@ -106,9 +118,9 @@ def main():
     cargs = a.classify_args.split()
     ok = True
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
-          f"{len(frames)} PPM frames of 640x480; fer-classify {' '.join(cargs) or '(default model)'}")
+          f"{len(frames)} PPM frames of 640x480; fer-classify {' '.join(cargs)}")
     print()
-    print(f"{'cascade':40s} {'frames/s':>9s} {'faces':>6s}   {'latency at':>10s} "
+    print(f"{'cascade':40s} {'frames/s':>9s} {'detect':>7s} {'faces':>6s}   {'latency at':>10s} "
           f"{'median':>8s} {'p95':>8s} {'worst':>8s}  kept up")
     for c in cascades:
         start, sent, got, faces = run(a.bin, c, frames, 0, cargs)
@@ -118,6 +130,8 @@ def main():
             ok = False
             continue
         rate = len(frames) / (got[-1] - start)
+        d_start, _, d_got, _ = run(a.bin, c, frames, 0, None)
+        d_rate = len(frames) / (d_got[-1] - d_start) if len(d_got) == len(frames) else 0
         start, sent, got, _ = run(a.bin, c, frames, a.fps, cargs)
         if len(got) != len(frames):
             ok = False
@@ -132,7 +146,7 @@ def main():
         # ...and the camera was never held up: a full pipe blocks the writer.
         late = sent[-1] - (start + (len(frames) - 1) / a.fps)
         kept = last < first + 2 / a.fps and late < 2 / a.fps
-        print(f"{c:40s} {rate:9.1f} {faces:6d}   {a.fps:7.0f}/s {med:6.1f}ms {p95:6.1f}ms "
+        print(f"{c:40s} {rate:9.1f} {d_rate:7.1f} {faces:6d}   {a.fps:7.0f}/s {med:6.1f}ms {p95:6.1f}ms "
               f"{lat[-1] * 1e3:6.1f}ms  {'yes' if kept else 'NO'}")
     print()
     print("target: >= 30 frames/s with the LBP cascade (throughput column)")

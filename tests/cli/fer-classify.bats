@@ -374,6 +374,26 @@ for line in sys.stdin:
 	done
 }
 
+@test "--smooth takes the small shipped model unless --model or FERMATA_MODEL names one" {
+	[ -f "$FM_ROOT/models/fer2013-fast.fm" ] || skip "no models/fer2013-fast.fm"
+	[ -f "$FM_ROOT/models/fer2013.fm" ] || skip "no models/fer2013.fm"
+	[ "$FM_BIN" = "$FM_ROOT/build/bin" ] || [ "$FM_BIN" = "$FM_ROOT/build-asan/bin" ] ||
+		skip "FM_BIN is not this tree's build"
+	local gray
+	gray=$(head -c 2304 /dev/urandom | base64 -w0)
+	printf '{"frame":0,"t":0,"faces":[{"x":0,"y":0,"w":48,"h":48,"crop":{"side":48,"margin":0.1,"gray":"%s"}}]}\n' \
+		"$gray" >frame.ndjson
+	scores() { "$FC" "$@" <frame.ndjson | jq -c '.faces[0].scores'; }
+	(
+		unset FERMATA_MODEL
+		[ "$(scores --smooth 1)" = "$(scores --fast)" ]
+		[ "$(scores --smooth 1 --model "$FM_ROOT/models/fer2013.fm")" = "$(scores)" ]
+		[ "$(scores)" != "$(scores --fast)" ]
+	)
+	# An explicit choice stays: the environment's model, under --smooth too.
+	[ "$(scores --smooth 1)" = "$(scores --model "$MODEL")" ]
+}
+
 # --- crops and streams ------------------------------------------------------------------
 
 @test "faces with crops are read from them: the scores of the image, without the crops" {
