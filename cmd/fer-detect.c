@@ -15,6 +15,9 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cascade.h"
 #include "common.h"
@@ -352,6 +355,14 @@ main(int argc, char *argv[])
 
 		if (max_bytes > SIZE_MAX / 4)
 			max_bytes = SIZE_MAX / 4;
+#ifdef __GLIBC__
+		/* Every frame takes a few buffers of about its size (the copy in flight, the
+		 * decoded image, its gray). Left to glibc's defaults they come from fresh pages
+		 * and go back to the system each frame, and faulting those pages in cost 15% of
+		 * a 640x480 stream's time: keep freed memory for the next frame instead. */
+		mallopt(M_MMAP_THRESHOLD, 64 << 20);
+		mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
 		if (fm_frame_reader_new(STDIN_FILENO, (size_t)max_bytes, &d.frames, &e) == -1) {
 			warnx("%s", e.msg);
 			detect_close(&d.faces);
