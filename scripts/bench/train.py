@@ -21,7 +21,9 @@ augmentation, every step and the save of the model are inside. PyTorch runs in t
 with torch.set_num_threads(T) on faces already in memory; its rate counts every step after
 two untimed ones (oneDNN sets up its kernels in the first). The two alternate, --rounds
 times (2), and the best round of each gives the ratio: the least disturbed by other
-processes.
+processes. Each run's CPU time (user + system, of the fer-train process or of this one's
+threads) gives images per CPU second too, which other processes on the machine lower less
+than they lower images/s (PyTorch's OpenMP threads count their spinning).
 
 Prints a table and the ratio fer-train / PyTorch. Skips, with a message and exit 0, when
 torch is not installed (Debian's python3-torch) or the faces are missing; exits 1 when a
@@ -32,6 +34,7 @@ import glob
 import math
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,8 +67,15 @@ def link_tree(faces, into):
                    os.path.join(into, EMOTIONS[label], f"{i:06d}{os.path.splitext(p)[1]}"))
 
 
+def cpu_sec(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
 def run_fer_train(binary, tree, out, threads):
-    """fer-train over the tree for one epoch; seconds from network ready to epoch line."""
+    """fer-train over the tree for one epoch; seconds from network ready to epoch line, and
+    the process's CPU seconds (loading the faces included)."""
+    cpu0 = cpu_sec(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         [binary, "--data", tree, "-o", out, "--epochs", "1", "--warmup", "0", "--jobs", str(threads)],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
@@ -82,7 +92,7 @@ def run_fer_train(binary, tree, out, threads):
     if proc.returncode != 0 or start is None or end is None:
         sys.stderr.write("".join(lines[-5:]))
         return None
-    return end - start
+    return end - start, cpu_sec(resource.RUSAGE_CHILDREN) - cpu0
 
 
 def torch_setup(faces, threads):
@@ -152,10 +162,11 @@ def run_torch(setup, steps, warmup=2):
                           lr=0.01, momentum=0.9, nesterov=True)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
     order = torch.randperm(x.shape[0])
-    start = None
+    start = cpu0 = None
     for step in range(warmup + steps):
         if step == warmup:
             start = time.monotonic()
+            cpu0 = cpu_sec(resource.RUSAGE_SELF)
         idx = order[(step * BATCH) % x.shape[0]:][:BATCH]
         if len(idx) < BATCH:
             idx = order[:BATCH]
@@ -166,7 +177,7 @@ def run_torch(setup, steps, warmup=2):
         opt.step()
         if not math.isfinite(loss.item()):
             return None
-    return time.monotonic() - start
+    return time.monotonic() - start, cpu_sec(resource.RUSAGE_SELF) - cpu0
 
 
 def main():
@@ -204,20 +215,23 @@ def main():
               f"{len(faces)} FER2013 faces from {a.data}, {a.steps} steps of {BATCH}, "
               f"{a.threads} threads each; PyTorch {setup[0].__version__}")
         print()
-        print(f"{'round':>5s} {'fer-train':>12s} {'PyTorch':>12s}   images/s")
+        print(f"{'':5s} {'images/s':>25s}   {'images/CPU-s':>25s}")
+        print(f"{'round':>5s} {'fer-train':>12s} {'PyTorch':>12s}   "
+              f"{'fer-train':>12s} {'PyTorch':>12s}")
         best_fer = best_torch = 0.0
         for r in range(a.rounds):
-            t_fer = run_fer_train(fer, tree, os.path.join(tmp, "m.fm"), a.threads)
-            if t_fer is None:
+            r_fer = run_fer_train(fer, tree, os.path.join(tmp, "m.fm"), a.threads)
+            if r_fer is None:
                 print("bench-train: fer-train failed", file=sys.stderr)
                 return 1
-            t_torch = run_torch(setup, a.steps)
-            if t_torch is None:
+            r_torch = run_torch(setup, a.steps)
+            if r_torch is None:
                 print("bench-train: PyTorch's loss is not finite", file=sys.stderr)
                 return 1
-            rf, rt = len(faces) / t_fer, a.steps * BATCH / t_torch
+            rf, rt = len(faces) / r_fer[0], a.steps * BATCH / r_torch[0]
+            cf, ct = len(faces) / r_fer[1], a.steps * BATCH / r_torch[1]
             best_fer, best_torch = max(best_fer, rf), max(best_torch, rt)
-            print(f"{r + 1:5d} {rf:12.1f} {rt:12.1f}")
+            print(f"{r + 1:5d} {rf:12.1f} {rt:12.1f}   {cf:12.1f} {ct:12.1f}")
         print()
         print(f"best: fer-train {best_fer:.1f} images/s, PyTorch {best_torch:.1f} images/s; "
               f"ratio fer-train / PyTorch {best_fer / best_torch:.2f} (target >= 1)")
