@@ -5,9 +5,11 @@
  * gives the size of its samples, a JPEG is walked marker by marker to its EOI, a PNG chunk
  * by chunk to its IEND. So a frame is handed out as soon as its last byte has arrived, and
  * a damaged frame costs only itself: the reader skips to the next byte sequence that starts
- * an image and goes on.
+ * an image and goes on. That holds for a PNM over the frame limit too: its header's size is
+ * not trusted to skip by (999999999x999999999 would silence the rest of the stream), so an
+ * honest oversized frame's samples are searched for the next image like any garbage.
  */
-#include "image.h"
+#include "image_int.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -15,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PNM_MAX_HEADER 1024 /* magic, sizes, maxval and comments: more is not a header */
 #define FIRST_CAPACITY ((size_t)1 << 16)
 
 struct fm_frame_reader {
@@ -25,7 +26,6 @@ struct fm_frame_reader {
 	size_t cap, start, end; /* the unconsumed bytes are buf[start, end) */
 	bool eof;
 	uint64_t offset; /* of buf[start] in the stream, for messages */
-	uint64_t skip;   /* bytes of an oversized PNM still to be thrown away */
 };
 
 enum scan { SCAN_MORE, SCAN_DONE, SCAN_BAD, SCAN_TOO_BIG };
@@ -36,19 +36,22 @@ pnm_space(uint8_t c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* Binary PGM or PPM: the header's three numbers, one whitespace byte, then the samples. */
+/* Binary PGM or PPM: the header's three numbers, one whitespace byte, then the samples. The
+ * header is judged on its first IMAGE_PNM_MAX_HEADER bytes only, so that how the stream
+ * was cut into reads changes nothing: a header that needs more is bad. */
 static enum scan
-scan_pnm(const uint8_t *p, size_t n, size_t max, size_t *len, uint64_t *too_big)
+scan_pnm(const uint8_t *p, size_t n_avail, size_t max, size_t *len, uint64_t *too_big)
 {
 	uint64_t v[3] = {0, 0, 0}, samples;
-	size_t i = 2;
+	size_t i = 2, n = n_avail < IMAGE_PNM_MAX_HEADER ? n_avail : IMAGE_PNM_MAX_HEADER;
+	enum scan more = n_avail < IMAGE_PNM_MAX_HEADER ? SCAN_MORE : SCAN_BAD;
 
 	for (int k = 0; k < 3; k++) {
 		int digits = 0;
 
 		for (;;) { /* whitespace and comments before each number */
 			if (i >= n)
-				return n > PNM_MAX_HEADER ? SCAN_BAD : SCAN_MORE;
+				return more;
 			if (p[i] == '#') {
 				while (i < n && p[i] != '\n' && p[i] != '\r')
 					i++;
@@ -64,7 +67,7 @@ scan_pnm(const uint8_t *p, size_t n, size_t max, size_t *len, uint64_t *too_big)
 			v[k] = v[k] * 10 + (uint64_t)(p[i++] - '0');
 		}
 		if (i >= n)
-			return n > PNM_MAX_HEADER ? SCAN_BAD : SCAN_MORE;
+			return more;
 		if (digits == 0 || !pnm_space(p[i]))
 			return SCAN_BAD;
 	}
@@ -73,11 +76,11 @@ scan_pnm(const uint8_t *p, size_t n, size_t max, size_t *len, uint64_t *too_big)
 	i++; /* the single whitespace byte after maxval */
 	samples = v[0] * v[1] * (p[1] == '6' ? 3u : 1u) * (v[2] > 255 ? 2u : 1u);
 	if (samples > max || i + samples > max) {
-		*too_big = i + samples; /* < 2^50: the whole of it is skipped, not resynced */
+		*too_big = i + samples; /* < 2^63: for the message, never to skip by */
 		return SCAN_TOO_BIG;
 	}
 	*len = i + (size_t)samples;
-	return *len <= n ? SCAN_DONE : SCAN_MORE;
+	return *len <= n_avail ? SCAN_DONE : SCAN_MORE;
 }
 
 /* JPEG: segments with lengths, and after each SOS entropy-coded bytes up to the next
@@ -296,13 +299,6 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 		int start;
 		enum scan s;
 
-		if (r->skip > 0 && avail > 0) {
-			size_t drop = r->skip < avail ? (size_t)r->skip : avail;
-
-			consume(r, drop);
-			r->skip -= drop;
-			continue;
-		}
 		if (avail == 0) {
 			if (r->eof)
 				return 0;
@@ -349,16 +345,13 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 			                  "%zu of its bytes",
 			                  (unsigned long long)at, avail);
 		}
-		if (s == SCAN_TOO_BIG && too_big > 0) { /* its size is known: skip all of it */
-			r->skip = too_big;
-			return fm_err_set(
-			    err, FM_ELIMIT,
-			    "image at offset %llu is %llu bytes, over the %zu-byte frame "
-			    "limit: skipped",
-			    (unsigned long long)at, (unsigned long long)too_big,
-			    r->max_frame_bytes);
-		}
 		size_t dropped = skip_to_image(r, 1);
+		if (s == SCAN_TOO_BIG && too_big > 0)
+			return fm_err_set(err, FM_ELIMIT,
+			                  "image at offset %llu declares %llu bytes, over the "
+			                  "%zu-byte frame limit: %zu bytes skipped",
+			                  (unsigned long long)at, (unsigned long long)too_big,
+			                  r->max_frame_bytes, dropped);
 		if (s == SCAN_TOO_BIG)
 			return fm_err_set(err, FM_ELIMIT,
 			                  "image at offset %llu is over the %zu-byte frame limit: "

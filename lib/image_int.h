@@ -14,6 +14,13 @@
 #include "image.h"
 
 /*
+ * A PNM header's bytes at most, from its magic to the whitespace after maxval, comments
+ * included: more is not a header, whether it is read from a file or from a stream, and
+ * however the stream was cut into reads.
+ */
+#define IMAGE_PNM_MAX_HEADER 1024
+
+/*
  * The decoders. data starts with the format's magic bytes (the caller looked). On success
  * *out owns its pixels and *consumed is the length of the first image in bytes, so that a
  * stream of concatenated images can go on at data + *consumed. On failure *out is not

@@ -8,8 +8,9 @@
  * 65535 (the high byte of each sample), which is what cameras and ffmpeg write.
  * Departures: other maxvals are scaled to 0..255 with rounding, where OpenCV copies the
  * bytes (or high bytes) unscaled and so darkens the image; samples above maxval become 255;
- * a header with no whitespace between its fields, or pixel data shorter than the header
- * promises, is an error (OpenCV reads past the end as zeros or fails later).
+ * a header with no whitespace between its fields, or longer than IMAGE_PNM_MAX_HEADER
+ * bytes (a comment over 1 KiB), or pixel data shorter than the header promises, is an
+ * error (OpenCV reads past the end as zeros or fails later).
  */
 #include "image_int.h"
 
@@ -76,6 +77,9 @@ image_decode_pnm(const uint8_t *data, size_t n_bytes, uint64_t max_pixels, struc
 	if (!is_space(data[pos]))
 		return fm_err_set(err, FM_EFORMAT, "bad PNM header: no space after the maxval");
 	pos++;
+	if (pos > IMAGE_PNM_MAX_HEADER)
+		return fm_err_set(err, FM_EFORMAT, "PNM header of %zu bytes, over %d", pos,
+		                  IMAGE_PNM_MAX_HEADER);
 	if (image_check_size(width, height, max_pixels, err) == -1)
 		return -1;
 	bps = maxval > 255 ? 2 : 1;

@@ -665,6 +665,25 @@ frames() { cat "$@"; }
 	[ "$(count_matching '^fer-detect: -: ')" -eq 3 ]
 }
 
+@test "--stream: a PNM header that lies about its size costs only itself" {
+	# 999999999x999999999 declares 6e18 bytes: the reader resynchronises at the next image
+	# instead of skipping them, so the 50 frames after it all come out.
+	{
+		printf 'P5\n999999999 999999999\n255\n'
+		for i in $(seq 50); do
+			printf 'P5\n16 16\n255\n'
+			head -c 256 /dev/zero | tr '\0' '\100'
+		done
+	} >lie.bin
+	run --separate-stderr "$FD" --stream --jobs 2 <lie.bin
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 51 ]
+	[[ ${lines[0]} == *'"error":"image at offset 0 declares '*' bytes, over the '* ]]
+	[ "$(jq -r 'if .error then "E" else "F" end' <<<"$output" | tr -d '\n')" = \
+		"E$(printf 'F%.0s' $(seq 50))" ]
+	jq -e 'select(.error | not) | .width == 16 and .height == 16' <<<"$output" >/dev/null
+}
+
 @test "--stream writes each frame's record before the next frame arrives" {
 	need_photos
 	mkfifo in

@@ -1,8 +1,9 @@
 /*
  * tests/unit/test_frames.c: the frame reader of lib/image (fm_frame_reader_*), fed through a
  * pipe by a thread in chunks of every size from one byte up: each image comes out whole and
- * exact, and garbage, a truncated last image and oversized images are skipped with the
- * right error while the stream goes on (cmocka).
+ * exact, and garbage, a truncated last image, oversized images, a PNM header that lies about
+ * its size and one over 1 KiB are skipped with the right error while the stream goes on
+ * (cmocka).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -274,16 +275,18 @@ oversized_images_are_skipped_and_the_stream_goes_on(void **state)
 
 	(void)state;
 	assert_non_null(samples);
-	/* Samples that look like images: only the header's size says where it ends. */
+	/* Its header's size is not trusted: the samples are searched for the next image. */
 	for (size_t i = 0; i < 2000000; i++)
-		samples[i] = (uint8_t) "P5 \xFF\xD8\xFF"[i % 6];
+		samples[i] = (uint8_t)(i % 64);
 	append(&all, header, sizeof header - 1);
 	append(&all, samples, 2000000);
 	append(&all, pgm, np);
 	append(&all, big_jpg, nr);
 	append(&all, pgm, np);
 	stream_open(&s, &all, 65536, nr - 1);
-	expect_error(&s, FM_ELIMIT, "is 2000017 bytes, over the");
+	expect_error(&s, FM_ELIMIT,
+	             "declares 2000017 bytes, over the 111916-byte frame limit: "
+	             "2000017 bytes skipped");
 	expect_frame(&s, pgm, np);
 	expect_error(&s, FM_ELIMIT, "over the");
 	expect_frame(&s, pgm, np);
@@ -295,6 +298,98 @@ oversized_images_are_skipped_and_the_stream_goes_on(void **state)
 	free(all.p);
 }
 
+/* A 16x16 PGM of one shade. */
+static void
+small_pgm(struct bytes *b, uint8_t shade)
+{
+	uint8_t px[256];
+
+	memset(px, shade, sizeof px);
+	append(b, "P5\n16 16\n255\n", 13);
+	append(b, px, sizeof px);
+}
+
+static void
+a_lying_pnm_header_costs_only_itself(void **state)
+{
+	static const size_t chunks[] = {1, 7, 4096, 1 << 20};
+	static const char lie[] = "P5\n999999999 999999999\n255\n";
+	struct bytes all = {0}, one = {0};
+
+	(void)state;
+	small_pgm(&one, 77);
+	append(&all, lie, sizeof lie - 1);
+	for (int i = 0; i < 50; i++)
+		append(&all, one.p, one.n);
+	for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+		struct stream s;
+
+		stream_open(&s, &all, chunks[c], (size_t)1 << 20);
+		expect_error(&s, FM_ELIMIT, "declares");
+		for (int i = 0; i < 50; i++)
+			expect_frame(&s, one.p, one.n);
+		expect_end(&s);
+		stream_close(&s);
+	}
+	free(one.p);
+	free(all.p);
+}
+
+/* A PGM whose header holds a comment of n_comment bytes, then its 16x16 samples. */
+static void
+commented_pgm(struct bytes *b, size_t n_comment)
+{
+	uint8_t px[256];
+	char *comment = malloc(n_comment);
+
+	assert_non_null(comment);
+	memset(comment, 'x', n_comment);
+	comment[0] = '#';
+	memset(px, 9, sizeof px);
+	append(b, "P5\n", 3);
+	append(b, comment, n_comment);
+	append(b, "\n16 16\n255\n", 11);
+	append(b, px, sizeof px);
+	free(comment);
+}
+
+static void
+a_pnm_header_over_1_kib_is_refused_however_it_is_read(void **state)
+{
+	static const size_t chunks[] = {1, 7, 1000, 4096, 1 << 20};
+	struct bytes ok = {0}, big = {0}, all = {0}, one = {0};
+	struct fm_image img;
+	struct fm_err err;
+
+	(void)state;
+	commented_pgm(&ok, 1024 - 14); /* a header of exactly 1024 bytes */
+	commented_pgm(&big, 1024 - 13);
+	small_pgm(&one, 200);
+	append(&all, ok.p, ok.n);
+	append(&all, big.p, big.n);
+	append(&all, one.p, one.n);
+	for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+		struct stream s;
+
+		stream_open(&s, &all, chunks[c], (size_t)1 << 20);
+		expect_frame(&s, ok.p, ok.n);
+		expect_error(&s, FM_EFORMAT, "malformed image");
+		expect_frame(&s, one.p, one.n);
+		expect_end(&s);
+		stream_close(&s);
+	}
+	/* A file is held to the same bound. */
+	assert_int_equal(fm_image_decode(ok.p, ok.n, FM_DEFAULT_MAX_PIXELS, &img, &err), 0);
+	fm_image_free(&img);
+	assert_int_equal(fm_image_decode(big.p, big.n, FM_DEFAULT_MAX_PIXELS, &img, &err), -1);
+	assert_int_equal(err.code, FM_EFORMAT);
+	assert_non_null(strstr(err.msg, "header"));
+	free(ok.p);
+	free(big.p);
+	free(one.p);
+	free(all.p);
+}
+
 int
 main(void)
 {
@@ -303,6 +398,8 @@ main(void)
 	    cmocka_unit_test(garbage_is_skipped_to_the_next_image),
 	    cmocka_unit_test(a_truncated_last_image_is_an_error_then_the_end),
 	    cmocka_unit_test(oversized_images_are_skipped_and_the_stream_goes_on),
+	    cmocka_unit_test(a_lying_pnm_header_costs_only_itself),
+	    cmocka_unit_test(a_pnm_header_over_1_kib_is_refused_however_it_is_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
