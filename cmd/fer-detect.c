@@ -31,7 +31,7 @@
 static const char USAGE[] =
     "usage: fer-detect [-0hV] [--cascade file] [--crop-margin m] [--crop-side px] [--crops]"
     " [--fps rate] [--jobs n] [--max-faces n] [--max-line bytes] [--max-pixels n]"
-    " [--max-size px] [--min-neighbors n]"
+    " [--max-size px] [--max-windows n] [--min-neighbors n]"
     " [--min-size px] [--no-equalize] [--progress] [--scale factor] [--work-size px]"
     " [--stream | file ...]";
 
@@ -47,6 +47,8 @@ static const char OPTIONS[] =
     "                       processors)\n"
     "  --max-faces n        keep the n most certain faces of an image (default 1000)\n"
     "  --max-size px        largest face side in pixels (default 0: the image)\n"
+    "  --max-windows n      an image whose search gives more than n candidate windows\n"
+    "                       is an error record (default 250000; 0: no limit)\n"
     "  --min-neighbors n    drop faces found by n or fewer windows (default 3)\n"
     "  --min-size px        smallest face side in pixels (default 0: the cascade's\n"
     "                       window)\n"
@@ -90,6 +92,7 @@ enum {
 	OPT_CROPS,
 	OPT_FPS,
 	OPT_MAX_SIZE,
+	OPT_MAX_WINDOWS,
 	OPT_MIN_NEIGHBORS,
 	OPT_MIN_SIZE,
 	OPT_NO_EQUALIZE,
@@ -108,6 +111,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"crops", no_argument, NULL, OPT_CROPS},
 	    {"fps", required_argument, NULL, OPT_FPS},
 	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+	    {"max-windows", required_argument, NULL, OPT_MAX_WINDOWS},
 	    {"min-neighbors", required_argument, NULL, OPT_MIN_NEIGHBORS},
 	    {"min-size", required_argument, NULL, OPT_MIN_SIZE},
 	    {"no-equalize", no_argument, NULL, OPT_NO_EQUALIZE},
@@ -143,6 +147,10 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_MAX_SIZE:
 			o->detect.max_side =
 			    (uint32_t)option_int(USAGE, "--max-size", optarg, 0, 1000000);
+			break;
+		case OPT_MAX_WINDOWS:
+			o->detect.max_windows =
+			    (size_t)option_int(USAGE, "--max-windows", optarg, 0, 1000000000);
 			break;
 		case OPT_MIN_NEIGHBORS:
 			o->detect.min_neighbors =

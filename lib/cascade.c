@@ -17,7 +17,9 @@
  *   SimilarRects, mean box per class, classes with <= min_neighbors members dropped, and
  *   small boxes inside bigger, better supported ones dropped.
  * Departures: the output is sorted (most neighbours first) rather than in OpenCV's thread
- * order, and grouping finds the same classes with a sort instead of comparing all pairs.
+ * order; grouping finds the same classes, and drops the same boxes, by looking only at the
+ * boxes in reach on a grid instead of comparing all pairs; and the raw windows of an image
+ * are bounded (max_windows), so that grouping's time and memory are too.
  * fm_cascade_detect_photo, which has no OpenCV counterpart, searches a large photo on a
  * shrunk copy and scales the boxes back; unshrunk it is the recipe above, unchanged.
  */
@@ -77,7 +79,8 @@ struct fm_detector {
 	size_t pass_cap;
 	struct fm_box *raw;
 	size_t n_raw, raw_cap;
-	uint8_t *work; /* fm_cascade_detect_photo's shrunk or equalised copy */
+	size_t max_raw; /* this image's limit on n_raw; 0: none */
+	uint8_t *work;  /* fm_cascade_detect_photo's shrunk or equalised copy */
 	size_t work_cap;
 };
 
@@ -491,9 +494,12 @@ lbp_stage0_row(const struct fm_cascade *c, const struct lbp_node *nodes, const u
 
 /* --- the scan ---------------------------------------------------------------------------- */
 
+/* -1 out of memory, -2 over the limit of raw windows. */
 static int
 push_raw(struct fm_detector *d, int32_t x, int32_t y, int32_t w, int32_t h)
 {
+	if (d->max_raw != 0 && d->n_raw >= d->max_raw)
+		return -2;
 	if (d->n_raw == d->raw_cap) {
 		size_t cap = d->raw_cap ? d->raw_cap * 2 : 256;
 		struct fm_box *r = realloc(d->raw, cap * sizeof *r);
@@ -507,7 +513,8 @@ push_raw(struct fm_detector *d, int32_t x, int32_t y, int32_t w, int32_t h)
 	return 0;
 }
 
-/* Scan one pyramid level whose integrals are in d; raw hits go to d->raw. */
+/* Scan one pyramid level whose integrals are in d; raw hits go to d->raw. 0, or push_raw's
+ * -1 or -2. */
 static int
 scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_t lh, float scale)
 {
@@ -556,9 +563,12 @@ scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_
 			} else {
 				result = run_lbp(c, 0, d->nodes, d->sum + off);
 			}
-			if (result > 0 && push_raw(d, round_f((float)x * scale),
-			                           round_f((float)y * scale), box_w, box_h) == -1)
-				return -1;
+			if (result > 0) {
+				int rc = push_raw(d, round_f((float)x * scale),
+				                  round_f((float)y * scale), box_w, box_h);
+				if (rc < 0)
+					return rc;
+			}
 			if (result == 0)
 				x += step;
 		}
@@ -568,16 +578,6 @@ scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_
 
 /* --- grouping ------------------------------------------------------------------------------ */
 
-static int
-find_root(int *parent, int i)
-{
-	while (parent[i] != i) {
-		parent[i] = parent[parent[i]];
-		i = parent[i];
-	}
-	return i;
-}
-
 /* OpenCV's SimilarRects. */
 static int
 similar(const struct fm_box *a, const struct fm_box *b, double eps)
@@ -586,21 +586,6 @@ similar(const struct fm_box *a, const struct fm_box *b, double eps)
 
 	return abs(a->x - b->x) <= delta && abs(a->y - b->y) <= delta &&
 	       abs(a->x + a->w - b->x - b->w) <= delta && abs(a->y + a->h - b->y - b->h) <= delta;
-}
-
-struct x_index {
-	int32_t x;
-	int index;
-};
-
-static int
-cmp_x_index(const void *a, const void *b)
-{
-	const struct x_index *p = a, *q = b;
-
-	if (p->x != q->x)
-		return p->x < q->x ? -1 : 1;
-	return p->index - q->index;
 }
 
 static int
@@ -618,18 +603,177 @@ cmp_output(const void *a, const void *b)
 }
 
 /*
- * groupRectangles(rects, min_neighbors, 0.2): classes are the connected components of
- * SimilarRects. Two similar boxes differ in x by at most delta <= eps * (w + h) / 2 of the
- * first, so after sorting by x only a short run of neighbours needs comparing.
+ * A grid of boxes in levels of cells: a box whose reach is r goes to level L, the smallest
+ * with 2^L >= r, in the cell of side 2^L that holds its anchor point. A box found within r
+ * of a point on both axes, r no more than the cell's side, lies in one of 3 x 3 cells of its
+ * level, whatever the other boxes. Boxes of one pyramid level are a few steps apart, and a
+ * level of the grid spans a factor of two of sizes, so a cell holds a bounded number of boxes
+ * and a search costs the levels present times a few binary searches: n log n in all, where
+ * comparing each box with all those within reach on x alone was quadratic when many boxes
+ * share an x (a column of faces repeated down a strip).
+ */
+struct grid_entry {
+	int level;
+	int64_t cx, cy;
+	size_t index;
+};
+
+struct grid {
+	struct grid_entry *e;
+	size_t n;
+	int levels[64]; /* those present, ascending */
+	int n_levels;
+};
+
+static int
+grid_level(double reach)
+{
+	int level = 0;
+
+	while (level < 62 && ldexp(1.0, level) < reach)
+		level++;
+	return level;
+}
+
+/* floor(a / side), side > 0. */
+static int64_t
+floor_div(int64_t a, int64_t side)
+{
+	int64_t q = a / side;
+
+	return a % side != 0 && a < 0 ? q - 1 : q;
+}
+
+static int
+cmp_grid_entry(const void *a, const void *b)
+{
+	const struct grid_entry *p = a, *q = b;
+
+	if (p->level != q->level)
+		return p->level < q->level ? -1 : 1;
+	if (p->cx != q->cx)
+		return p->cx < q->cx ? -1 : 1;
+	if (p->cy != q->cy)
+		return p->cy < q->cy ? -1 : 1;
+	return p->index < q->index ? -1 : p->index > q->index;
+}
+
+/* Sort the n entries (level, anchor cell and index filled in) and note the levels present. */
+static void
+grid_build(struct grid *g, struct grid_entry *e, size_t n)
+{
+	g->e = e;
+	g->n = n;
+	g->n_levels = 0;
+	qsort(e, n, sizeof *e, cmp_grid_entry);
+	for (size_t i = 0; i < n; i++)
+		if (g->n_levels == 0 || g->levels[g->n_levels - 1] != e[i].level)
+			g->levels[g->n_levels++] = e[i].level;
+}
+
+/* The first entry at or after (level, cx, cy). */
+static size_t
+grid_find(const struct grid *g, int level, int64_t cx, int64_t cy)
+{
+	struct grid_entry key = {level, cx, cy, 0};
+	size_t lo = 0, hi = g->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_grid_entry(&g->e[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Call visit(ctx, index) for each box of the level whose anchor is in [x0, x1] x [y0, y1]
+ * by cells (a superset of those anchored there, no more than the cells' boxes); stop and
+ * return 1 when visit does.
  */
 static int
-group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out, size_t *n_out)
+grid_visit(const struct grid *g, int level, int64_t x0, int64_t x1, int64_t y0, int64_t y1,
+           int (*visit)(void *ctx, size_t index), void *ctx)
 {
-	int *order = NULL, *parent = NULL, *cls = NULL;
-	struct x_index *byx = NULL;
+	int64_t side = (int64_t)1 << level;
+	int64_t cy1 = floor_div(y1, side);
+
+	if (x0 > x1 || y0 > y1)
+		return 0;
+	for (int64_t cx = floor_div(x0, side); cx <= floor_div(x1, side); cx++)
+		for (size_t k = grid_find(g, level, cx, floor_div(y0, side));
+		     k < g->n && g->e[k].level == level && g->e[k].cx == cx && g->e[k].cy <= cy1;
+		     k++)
+			if (visit(ctx, g->e[k].index))
+				return 1;
+	return 0;
+}
+
+/* Joining similar boxes into classes: the box looked from, and the union-find forest. */
+struct join {
+	const struct fm_box *raw;
+	size_t from;
+	size_t *parent;
+};
+
+static size_t
+find_root(size_t *parent, size_t i)
+{
+	while (parent[i] != i) {
+		parent[i] = parent[parent[i]];
+		i = parent[i];
+	}
+	return i;
+}
+
+static int
+join_visit(void *ctx, size_t j)
+{
+	struct join *jn = ctx;
+
+	if (j > jn->from && similar(&jn->raw[jn->from], &jn->raw[j], GROUP_EPS)) {
+		size_t ra = find_root(jn->parent, jn->from), rb = find_root(jn->parent, j);
+
+		if (ra != rb)
+			jn->parent[ra > rb ? ra : rb] = ra < rb ? ra : rb;
+	}
+	return 0;
+}
+
+/* Whether a box is dropped: inside a bigger one with more support. */
+struct inside {
+	const struct fm_box *sums;
+	size_t from;
+	int min_neighbors;
+};
+
+static int
+inside_visit(void *ctx, size_t j)
+{
+	const struct inside *in = ctx;
+	const struct fm_box *r1 = &in->sums[in->from], *r2 = &in->sums[j];
+	int n1 = r1->neighbors, n2 = r2->neighbors;
+
+	if (j == in->from || n2 <= in->min_neighbors)
+		return 0;
+	int dx = round_d(r2->w * GROUP_EPS), dy = round_d(r2->h * GROUP_EPS);
+	return r1->x >= r2->x - dx && r1->y >= r2->y - dy && r1->x + r1->w <= r2->x + r2->w + dx &&
+	       r1->y + r1->h <= r2->y + r2->h + dy && (n2 > (n1 > 3 ? n1 : 3) || n1 < 3);
+}
+
+int
+cascade_group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out,
+              size_t *n_out)
+{
+	size_t *parent = NULL, *cls = NULL;
+	struct grid_entry *e = NULL;
+	struct grid g;
 	struct fm_box *sums = NULL, *res = NULL;
 	int64_t *acc = NULL;
-	size_t n_cls = 0, n_res = 0;
+	size_t n_cls = 0, n_res = 0, n_e = 0;
 	int rc = -1;
 
 	*out = NULL;
@@ -644,40 +788,45 @@ group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out
 		n_res = n;
 		goto done;
 	}
-	order = malloc(n * sizeof *order);
 	parent = malloc(n * sizeof *parent);
 	cls = malloc(n * sizeof *cls);
-	byx = malloc(n * sizeof *byx);
-	if (order == NULL || parent == NULL || cls == NULL || byx == NULL)
+	e = malloc(n * sizeof *e);
+	if (parent == NULL || cls == NULL || e == NULL)
 		goto fail;
-	for (size_t i = 0; i < n; i++)
-		order[i] = parent[i] = (int)i;
-	for (size_t i = 0; i < n; i++)
-		byx[i] = (struct x_index){raw[i].x, (int)i};
-	qsort(byx, n, sizeof *byx, cmp_x_index);
-	for (size_t i = 0; i < n; i++)
-		order[i] = byx[i].index;
+	/* Two similar boxes are within delta <= eps * (w + h) / 2 of each other on both axes
+	 * for each of the two: this is each box's reach, the grid's anchor its corner. */
 	for (size_t i = 0; i < n; i++) {
-		const struct fm_box *a = &raw[order[i]];
-		double reach = GROUP_EPS * (a->w + a->h) * 0.5;
+		int level = grid_level(GROUP_EPS * (raw[i].w + raw[i].h) * 0.5);
+		int64_t side = (int64_t)1 << level;
 
-		for (size_t j = i + 1; j < n && raw[order[j]].x - a->x <= reach; j++) {
-			if (similar(a, &raw[order[j]], GROUP_EPS)) {
-				int ra = find_root(parent, order[i]),
-				    rb = find_root(parent, order[j]);
-				if (ra != rb)
-					parent[ra > rb ? ra : rb] = ra < rb ? ra : rb;
-			}
+		parent[i] = i;
+		e[i] = (struct grid_entry){level, floor_div(raw[i].x, side),
+		                           floor_div(raw[i].y, side), i};
+	}
+	grid_build(&g, e, n);
+	for (size_t i = 0; i < n; i++) {
+		double reach = GROUP_EPS * (raw[i].w + raw[i].h) * 0.5;
+		struct join jn = {raw, i, parent};
+
+		for (int k = 0; k < g.n_levels; k++) {
+			int64_t side = (int64_t)1 << g.levels[k];
+			/* Within the reach of both: of box i, and of any box of this level. */
+			int64_t r = (int64_t)floor(reach < (double)side ? reach : (double)side);
+
+			grid_visit(&g, g.levels[k], (int64_t)raw[i].x - r, (int64_t)raw[i].x + r,
+			           (int64_t)raw[i].y - r, (int64_t)raw[i].y + r, join_visit, &jn);
 		}
 	}
 	/* Number classes in order of their first member, as OpenCV's partition does. */
 	for (size_t i = 0; i < n; i++)
-		cls[i] = -1;
+		cls[i] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) /* a root is its class's first member: still one */
+		parent[i] = find_root(parent, i);
 	for (size_t i = 0; i < n; i++) {
-		int r = find_root(parent, (int)i);
-		if (cls[r] < 0)
-			cls[r] = (int)n_cls++;
-		order[i] = cls[r];
+		size_t r = parent[i];
+		if (cls[r] == SIZE_MAX)
+			cls[r] = n_cls++;
+		parent[i] = cls[r]; /* no longer a forest: each box's class */
 	}
 	acc = calloc(n_cls * 5, sizeof *acc);
 	sums = malloc(n_cls * sizeof *sums);
@@ -685,7 +834,7 @@ group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out
 	if (acc == NULL || sums == NULL || res == NULL)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		int64_t *a = &acc[(size_t)order[i] * 5];
+		int64_t *a = &acc[parent[i] * 5];
 		a[0] += raw[i].x;
 		a[1] += raw[i].y;
 		a[2] += raw[i].w;
@@ -702,28 +851,41 @@ group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out
 		                          round_f((float)(int32_t)a[2] * s),
 		                          round_f((float)(int32_t)a[3] * s), (int32_t)a[4]};
 	}
+	/*
+	 * Drop a box lying inside a bigger one that has more support: r1 inside r2 grown by
+	 * (dx, dy) on each side. The grid holds the classes that count, anchored at the grown
+	 * box's corner, the level's side at least the grown box's: a box containing r1's
+	 * corner has its corner at most a side up and left of it.
+	 */
+	for (size_t k = 0; k < n_cls; k++)
+		if (sums[k].neighbors > min_neighbors) {
+			const struct fm_box *b = &sums[k];
+			int dx = round_d(b->w * GROUP_EPS), dy = round_d(b->h * GROUP_EPS);
+			int64_t ext_w = (int64_t)b->w + 2 * dx, ext_h = (int64_t)b->h + 2 * dy;
+			int level = grid_level((double)(ext_w > ext_h ? ext_w : ext_h));
+			int64_t side = (int64_t)1 << level;
+
+			e[n_e++] = (struct grid_entry){level, floor_div((int64_t)b->x - dx, side),
+			                               floor_div((int64_t)b->y - dy, side), k};
+		}
+	grid_build(&g, e, n_e);
 	for (size_t i = 0; i < n_cls; i++) {
 		const struct fm_box *r1 = &sums[i];
-		int n1 = r1->neighbors;
-		size_t j;
+		struct inside in = {sums, i, min_neighbors};
+		int dropped = 0;
 
-		if (n1 <= min_neighbors)
+		if (r1->neighbors <= min_neighbors)
 			continue;
-		/* Drop a box lying inside a bigger one that has more support. */
-		for (j = 0; j < n_cls; j++) {
-			const struct fm_box *r2 = &sums[j];
-			int n2 = r2->neighbors;
+		/* r2 grown is (gx, gy, ext_w, ext_h) with ext_w <= side: gx <= x1 and
+		 * x1 + w1 <= gx + ext_w, so x1 + w1 - side <= gx <= x1; and so on y. */
+		for (int k = 0; k < g.n_levels && !dropped; k++) {
+			int64_t side = (int64_t)1 << g.levels[k];
 
-			if (j == i || n2 <= min_neighbors)
-				continue;
-			int dx = round_d(r2->w * GROUP_EPS), dy = round_d(r2->h * GROUP_EPS);
-			if (r1->x >= r2->x - dx && r1->y >= r2->y - dy &&
-			    r1->x + r1->w <= r2->x + r2->w + dx &&
-			    r1->y + r1->h <= r2->y + r2->h + dy &&
-			    (n2 > (n1 > 3 ? n1 : 3) || n1 < 3))
-				break;
+			dropped =
+			    grid_visit(&g, g.levels[k], (int64_t)r1->x + r1->w - side, r1->x,
+			               (int64_t)r1->y + r1->h - side, r1->y, inside_visit, &in);
 		}
-		if (j == n_cls)
+		if (!dropped)
 			res[n_res++] = *r1;
 	}
 done:
@@ -738,8 +900,7 @@ done:
 	res = NULL;
 	rc = 0;
 fail:
-	free(order);
-	free(byx);
+	free(e);
 	free(parent);
 	free(cls);
 	free(acc);
@@ -807,6 +968,7 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 	if (compile(d, c, stride, tilted_ofs) == -1)
 		goto nomem;
 	d->n_raw = 0;
+	d->max_raw = o->max_windows;
 
 	for (size_t i = 0; i < n_scales; i++) {
 		float sc = scales[i];
@@ -828,10 +990,16 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 				goto nomem;
 			cascade_tilted_integral(pix, lw, lh, stride, d->sum + tilted_ofs, d->trows);
 		}
-		if (scan_level(c, d, lw, lh, sc) == -1)
+		int rc = scan_level(c, d, lw, lh, sc);
+		if (rc == -2)
+			return fm_err_set(err, FM_ELIMIT,
+			                  "more than %zu candidate face windows in a %ux%u image: "
+			                  "over the window limit",
+			                  o->max_windows, img->width, img->height);
+		if (rc == -1)
 			goto nomem;
 	}
-	if (group(d->raw, d->n_raw, o->min_neighbors, boxes, n) == -1)
+	if (cascade_group(d->raw, d->n_raw, o->min_neighbors, boxes, n) == -1)
 		goto nomem;
 	return 0;
 nomem:

@@ -25,10 +25,17 @@ struct fm_detect_opts {
 	int min_neighbors;   /* groups with this many raw hits or fewer are dropped; 0: raw */
 	uint32_t min_side;   /* smallest face side in pixels; 0: the cascade's window */
 	uint32_t max_side;   /* largest face side in pixels; 0: the image's size */
+	size_t max_windows;  /* raw windows (cascade hits) per image at most; 0: no limit */
 };
+/*
+ * A photo of a crowd gives a few tens of raw windows per face, some thousands in all; a
+ * hundred times that is only reached by images made to repeat a face, and bounds the
+ * grouping's time and memory (about 100 bytes a window).
+ */
+#define FM_DETECT_MAX_WINDOWS_DEFAULT 250000
 #define FM_DETECT_OPTS_DEFAULT                                                                     \
 	{                                                                                          \
-		1.1, 3, 0, 0                                                                       \
+		1.1, 3, 0, 0, FM_DETECT_MAX_WINDOWS_DEFAULT                                        \
 	}
 
 struct fm_box {
@@ -65,7 +72,9 @@ void fm_detector_free(struct fm_detector *d);
 /*
  * Detect on a gray image (equalise it first if you want OpenCV's usual recipe). On success
  * *boxes is malloc'd (the caller frees it, NULL when *n is 0), most neighbours first, ties
- * by position. FM_EINVAL for scale_factor <= 1 or min_neighbors < 0, FM_ENOMEM.
+ * by position. FM_EINVAL for scale_factor <= 1 or min_neighbors < 0, FM_ELIMIT when the
+ * scan finds more than max_windows raw windows (it stops there: its time is bounded by the
+ * image's pixels, the grouping's by max_windows), FM_ENOMEM.
  */
 int fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struct fm_gray *img,
                       const struct fm_detect_opts *o, struct fm_box **boxes, size_t *n,

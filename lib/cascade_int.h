@@ -101,6 +101,17 @@ struct fm_cascade {
 /* --- detection internals exposed for the unit tests (cascade.c) ------------------------ */
 
 /*
+ * OpenCV's groupRectangles(raw, min_neighbors, 0.2), as fm_cascade_detect groups its raw
+ * windows: the classes of similar boxes, their mean boxes with more than min_neighbors
+ * members, less those inside a bigger box with more support, sorted as fm_cascade_detect's
+ * output; min_neighbors <= 0 returns raw as it is. About n log n for the windows of a scan,
+ * whatever their layout. *out is the caller's to free (NULL when *n_out is 0); -1 when out of
+ * memory.
+ */
+int cascade_group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out,
+                  size_t *n_out);
+
+/*
  * OpenCV's tilted integral of img (w x h) into a (w+1) x (h+1) table of row stride `stride`:
  * T(X, Y) = sum of img(x, y) over y < Y and |x - X + 1| <= Y - y - 1. scratch holds
  * cascade_tilted_scratch(w, h) ints.

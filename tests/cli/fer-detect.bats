@@ -20,7 +20,7 @@ setup() {
 		[ -z "$stderr" ]
 		[[ ${lines[0]} == "usage: fer-detect [-0hV] "* ]]
 		for o in --cascade --crop-margin --crop-side --crops --fps --help --jobs \
-			--max-faces --max-line --max-pixels --max-size --min-neighbors --min-size --no-equalize --null --progress \
+			--max-faces --max-line --max-pixels --max-size --max-windows --min-neighbors --min-size --no-equalize --null --progress \
 			--scale --stream --version --work-size; do
 			[[ $output == *" $o"* ]]
 		done
@@ -829,6 +829,34 @@ b.pgm"
 	# --keep-order keeps the input order as well.
 	parallel --will-cite --keep-order --pipe -N 3 "$FD" <list >ordered.ndjson
 	cmp <("$FD" <list) ordered.ndjson
+}
+
+@test "--max-windows bounds the candidate windows of an image: a strip of one face repeated" {
+	need_photos
+	# One face, 64x64, repeated 40 times down a 64-pixel-wide strip: every window at the
+	# same few x, which grouping once compared all with all.
+	"$FD" --crops --crop-side 64 --crop-margin 0.2 "$FM_TESTDATA/photos/grace-hopper.jpg" |
+		jq -r '.faces[0].crop.gray' | base64 -d >tile.raw
+	[ "$(wc -c <tile.raw)" -eq 4096 ]
+	{
+		printf 'P5\n64 2560\n255\n'
+		for i in $(seq 40); do cat tile.raw; done
+	} >strip.pgm
+	run --separate-stderr "$FD" --work-size 0 strip.pgm
+	[ "$status" -eq 0 ]
+	[ "$(jq '.faces | length' <<<"$output")" -eq 40 ]
+	jq -e '[.faces[].neighbors] | min > 3' <<<"$output" >/dev/null
+	# Over the limit: an error record, and the next image is still searched.
+	run --separate-stderr "$FD" --work-size 0 --max-windows 100 strip.pgm gray.pgm
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ $(jq -r .error <<<"${lines[0]}") == "more than 100 candidate face windows in a 64x2560 image: over the window limit" ]]
+	jq -e '.faces' <<<"${lines[1]}" >/dev/null
+	[ "$(count_matching '^fer-detect: strip.pgm: more than 100 candidate')" -eq 1 ]
+	# 0: no limit.
+	[ "$("$FD" --work-size 0 --max-windows 0 strip.pgm | jq '.faces | length')" -eq 40 ]
+	run --separate-stderr "$FD" --max-windows -1 gray.pgm
+	[ "$status" -eq 2 ]
 }
 
 @test "--max-faces keeps the most certain faces and says how many went; --max-line bounds a line" {

@@ -11,6 +11,7 @@
 
 #include <cJSON.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -633,6 +634,231 @@ min_and_max_size_are_in_the_photos_pixels(void **state)
 	fm_cascade_free(c);
 }
 
+/* --- grouping against its definition ---------------------------------------------------- */
+
+/* OpenCV's SimilarRects, eps 0.2. */
+static int
+ref_similar(const struct fm_box *a, const struct fm_box *b)
+{
+	double delta = 0.2 * ((a->w < b->w ? a->w : b->w) + (a->h < b->h ? a->h : b->h)) * 0.5;
+
+	return abs(a->x - b->x) <= delta && abs(a->y - b->y) <= delta &&
+	       abs(a->x + a->w - b->x - b->w) <= delta && abs(a->y + a->h - b->y - b->h) <= delta;
+}
+
+static size_t
+ref_root(size_t *parent, size_t i)
+{
+	while (parent[i] != i)
+		i = parent[i];
+	return i;
+}
+
+static int
+ref_cmp_output(const void *a, const void *b)
+{
+	const struct fm_box *p = a, *q = b;
+
+	if (p->neighbors != q->neighbors)
+		return q->neighbors - p->neighbors;
+	if (p->y != q->y)
+		return p->y - q->y;
+	if (p->x != q->x)
+		return p->x - q->x;
+	return p->w - q->w;
+}
+
+/* groupRectangles as OpenCV writes it: every pair, then every pair of classes. */
+static size_t
+ref_group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box *res)
+{
+	size_t *parent = malloc(n * sizeof *parent), *cls = malloc(n * sizeof *cls), n_cls = 0,
+	       n_res = 0;
+	int64_t(*acc)[5] = calloc(n, sizeof *acc);
+	struct fm_box *sums = malloc(n * sizeof *sums);
+
+	assert_true(parent != NULL && cls != NULL && acc != NULL && sums != NULL);
+	for (size_t i = 0; i < n; i++)
+		parent[i] = i;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (ref_similar(&raw[i], &raw[j])) {
+				size_t a = ref_root(parent, i), b = ref_root(parent, j);
+				if (a != b)
+					parent[a > b ? a : b] = a < b ? a : b;
+			}
+	for (size_t i = 0; i < n; i++)
+		cls[i] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		size_t r = ref_root(parent, i), k;
+
+		if (cls[r] == SIZE_MAX)
+			cls[r] = n_cls++;
+		k = cls[r];
+		acc[k][0] += raw[i].x;
+		acc[k][1] += raw[i].y;
+		acc[k][2] += raw[i].w;
+		acc[k][3] += raw[i].h;
+		acc[k][4]++;
+	}
+	for (size_t k = 0; k < n_cls; k++) {
+		float s = 1.f / (float)acc[k][4];
+
+		sums[k] = (struct fm_box){(int32_t)lrintf((float)(int32_t)acc[k][0] * s),
+		                          (int32_t)lrintf((float)(int32_t)acc[k][1] * s),
+		                          (int32_t)lrintf((float)(int32_t)acc[k][2] * s),
+		                          (int32_t)lrintf((float)(int32_t)acc[k][3] * s),
+		                          (int32_t)acc[k][4]};
+	}
+	for (size_t i = 0; i < n_cls; i++) {
+		const struct fm_box *r1 = &sums[i];
+		int n1 = r1->neighbors;
+		size_t j;
+
+		if (n1 <= min_neighbors)
+			continue;
+		for (j = 0; j < n_cls; j++) {
+			const struct fm_box *r2 = &sums[j];
+			int n2 = r2->neighbors;
+
+			if (j == i || n2 <= min_neighbors)
+				continue;
+			int dx = (int)lrint(r2->w * 0.2), dy = (int)lrint(r2->h * 0.2);
+			if (r1->x >= r2->x - dx && r1->y >= r2->y - dy &&
+			    r1->x + r1->w <= r2->x + r2->w + dx &&
+			    r1->y + r1->h <= r2->y + r2->h + dy &&
+			    (n2 > (n1 > 3 ? n1 : 3) || n1 < 3))
+				break;
+		}
+		if (j == n_cls)
+			res[n_res++] = *r1;
+	}
+	qsort(res, n_res, sizeof *res, ref_cmp_output);
+	free(parent);
+	free(cls);
+	free(acc);
+	free(sums);
+	return n_res;
+}
+
+static void
+expect_grouping_as_defined(const struct fm_box *raw, size_t n, int min_neighbors)
+{
+	struct fm_box *want = malloc((n + 1) * sizeof *want), *got;
+	size_t n_want = ref_group(raw, n, min_neighbors, want), n_got;
+
+	assert_int_equal(cascade_group(raw, n, min_neighbors, &got, &n_got), 0);
+	if (n_got != n_want)
+		fail_msg("%zu raw boxes, min_neighbors %d: %zu groups, want %zu", n, min_neighbors,
+		         n_got, n_want);
+	for (size_t i = 0; i < n_got; i++)
+		if (memcmp(&got[i], &want[i], sizeof *got) != 0)
+			fail_msg("group %zu: %d,%d %dx%d (%d), want %d,%d %dx%d (%d)", i, got[i].x,
+			         got[i].y, got[i].w, got[i].h, got[i].neighbors, want[i].x,
+			         want[i].y, want[i].w, want[i].h, want[i].neighbors);
+	free(got);
+	free(want);
+}
+
+static void
+grouping_is_opencvs_on_random_windows(void **state)
+{
+	struct fm_rng rng;
+
+	(void)state;
+	fm_rng_seed(&rng, 15);
+	for (int round = 0; round < 400; round++) {
+		size_t n = 1 + (size_t)fm_rng_below(&rng, round < 200 ? 60 : 600);
+		/* Clusters of windows at a few sizes, as a scan gives, in a small or a large
+		 * field, with negative coordinates now and then. */
+		int32_t field = round % 3 == 0 ? 80 : 2000, n_sizes = 1 + (int32_t)(round % 5);
+		struct fm_box *raw = malloc(n * sizeof *raw);
+
+		assert_non_null(raw);
+		for (size_t i = 0; i < n; i++) {
+			int32_t side = 20 + (int32_t)fm_rng_below(&rng, (uint64_t)n_sizes) * 7 +
+			               (round % 7 == 0 ? (int32_t)fm_rng_below(&rng, 300) : 0);
+
+			raw[i] = (struct fm_box){
+			    (int32_t)fm_rng_below(&rng, (uint64_t)field) -
+			        (round % 4 == 1 ? 30 : 0),
+			    (int32_t)fm_rng_below(&rng, (uint64_t)field) -
+			        (round % 4 == 1 ? 30 : 0),
+			    side, round % 2 ? side : side + (int32_t)fm_rng_below(&rng, 9), 1};
+			if (i > 0 &&
+			    fm_rng_below(&rng, 3) == 0) { /* a near copy of an earlier one */
+				raw[i] = raw[fm_rng_below(&rng, i)];
+				raw[i].x += (int32_t)fm_rng_below(&rng, 9) - 4;
+				raw[i].y += (int32_t)fm_rng_below(&rng, 9) - 4;
+			}
+		}
+		for (int mn = 1; mn <= 4; mn += 3)
+			expect_grouping_as_defined(raw, n, mn);
+		free(raw);
+	}
+	/* Small faces in and around big ones, near the edges of the grown box: the boxes
+	 * dropped as inside a better supported one. */
+	for (int round = 0; round < 300; round++) {
+		struct fm_box raw[400];
+		size_t n = 0;
+
+		while (n + 20 <= sizeof raw / sizeof raw[0]) {
+			struct fm_box big = {(int32_t)fm_rng_below(&rng, 1500),
+			                     (int32_t)fm_rng_below(&rng, 1500),
+			                     40 + (int32_t)fm_rng_below(&rng, 200), 0, 1};
+			size_t copies = 1 + (size_t)fm_rng_below(&rng, 8);
+
+			big.h = big.w + (int32_t)fm_rng_below(&rng, 5);
+			for (size_t k = 0; k < copies; k++)
+				raw[n++] = big;
+			int32_t side = 10 + (int32_t)fm_rng_below(&rng, (uint64_t)big.w);
+			int32_t dx = (int32_t)lrint(big.w * 0.2), dy = (int32_t)lrint(big.h * 0.2);
+			struct fm_box small = {
+			    big.x - dx - 2 +
+			        (int32_t)fm_rng_below(&rng,
+			                              (uint64_t)(big.w + 2 * dx - side + 5 > 0
+			                                             ? big.w + 2 * dx - side + 5
+			                                             : 1)),
+			    big.y - dy - 2 +
+			        (int32_t)fm_rng_below(&rng,
+			                              (uint64_t)(big.h + 2 * dy - side + 5 > 0
+			                                             ? big.h + 2 * dy - side + 5
+			                                             : 1)),
+			    side, side, 1};
+			copies = 1 + (size_t)fm_rng_below(&rng, 8);
+			for (size_t k = 0; k < copies; k++)
+				raw[n++] = small;
+		}
+		for (int mn = 1; mn <= 4; mn += 3)
+			expect_grouping_as_defined(raw, n, mn);
+	}
+}
+
+static void
+grouping_thousands_of_windows_in_one_column(void **state)
+{
+	/* A 64-pixel-wide strip of one face repeated: every window at x 0 to 16, a column of
+	 * 4000 faces each seen by windows at a few sizes and offsets. */
+	size_t n = 0, cap = 4000 * 12;
+	struct fm_box *raw = malloc(cap * sizeof *raw), *got;
+	size_t n_got;
+
+	(void)state;
+	assert_non_null(raw);
+	for (int32_t face = 0; face < 4000; face++)
+		for (int32_t k = 0; k < 12; k++)
+			raw[n++] = (struct fm_box){(k % 3) * 2, face * 64 + (k / 3) * 2,
+			                           48 + (k % 2) * 4, 48 + (k % 2) * 4, 1};
+	assert_int_equal(cascade_group(raw, n, 3, &got, &n_got), 0);
+	assert_int_equal(n_got, 4000);
+	for (size_t i = 0; i < n_got; i++)
+		assert_int_equal(got[i].neighbors, 12);
+	free(got);
+	/* The same on a small part of it, against the definition. */
+	expect_grouping_as_defined(raw, 1200, 3);
+	free(raw);
+}
+
 int
 main(void)
 {
@@ -652,6 +878,8 @@ main(void)
 	    cmocka_unit_test(large_photo_gives_the_faces_of_the_photo_it_was_made_from),
 	    cmocka_unit_test(work_size_zero_is_the_full_size_search),
 	    cmocka_unit_test(min_and_max_size_are_in_the_photos_pixels),
+	    cmocka_unit_test(grouping_is_opencvs_on_random_windows),
+	    cmocka_unit_test(grouping_thousands_of_windows_in_one_column),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
