@@ -167,10 +167,11 @@ find_shipped_file(const char *name, char *buf, size_t size)
 	}
 	if (readable(buf, size, snprintf(buf, size, "%s/%s/%s", data, rel, name)))
 		return buf;
-	if (readable(buf, size, snprintf(buf, size, "%s/%s", FM_DATADIR, name)))
-		return buf;
-	/* The build tree: build/bin/TOOL and models/. */
+	/* The build tree (build/bin/TOOL and models/) before the configured data directory,
+	 * so that a tool built here uses this tree's models, not those of an older install. */
 	if (readable(buf, size, snprintf(buf, size, "%s/../../models/%s", exe, name)))
+		return buf;
+	if (readable(buf, size, snprintf(buf, size, "%s/%s", FM_DATADIR, name)))
 		return buf;
 	snprintf(buf, size, "%s/%s/%s", data, rel, name);
 	return buf;
