@@ -21,10 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef float vf __attribute__((vector_size(16)));
-typedef int32_t vi __attribute__((vector_size(16)));
-#define VN 4
-
 /* The next layer after i that does something at inference: dropout is the identity. */
 static size_t
 next_layer(const struct fm_cnn *net, size_t i)
@@ -125,28 +121,13 @@ cnn_infer_plan(struct fm_cnn *net, struct fm_err *err)
 	return 0;
 }
 
-static vf
-vload(const float *p)
-{
-	vf v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static void
-vstore(float *p, vf v)
-{
-	memcpy(p, &v, sizeof v);
-}
-
 /* Per output channel c of a block, y[c] = src[c] + bias[c], through max(., 0) with relu;
  * rows n floats long, ld_src and ld_y apart. y may be src. */
 static void
 epilogue(const float *src, size_t ld_src, float *y, size_t ld_y, size_t rows, size_t n,
          const float *bias, int relu)
 {
-	const vf z = {0};
+	const cnn_vf z = {0};
 
 	for (size_t r = 0; r < rows; r++) {
 		const float *a = src + r * ld_src;
@@ -155,12 +136,12 @@ epilogue(const float *src, size_t ld_src, float *y, size_t ld_y, size_t rows, si
 		size_t i = 0;
 
 		if (relu) {
-			for (; i + VN <= n; i += VN) {
-				vf v = vload(a + i) + b;
+			for (; i + CNN_VN <= n; i += CNN_VN) {
+				cnn_vf v = cnn_vload(a + i) + b;
 
 				/* Masking, as lib/cnn_layers.c's relu: no branch, -0 and NaN as
 				 * there. */
-				vstore(d + i, (vf)((vi)v & (v > z)));
+				cnn_vstore(d + i, (cnn_vf)((cnn_vi)v & (v > z)));
 			}
 			for (; i < n; i++) {
 				float v = a[i] + b;
@@ -168,8 +149,8 @@ epilogue(const float *src, size_t ld_src, float *y, size_t ld_y, size_t rows, si
 				d[i] = v > 0.0f ? v : 0.0f;
 			}
 		} else {
-			for (; i + VN <= n; i += VN)
-				vstore(d + i, vload(a + i) + b);
+			for (; i + CNN_VN <= n; i += CNN_VN)
+				cnn_vstore(d + i, cnn_vload(a + i) + b);
 			for (; i < n; i++)
 				d[i] = a[i] + b;
 		}

@@ -95,6 +95,29 @@ has_state(const struct fm_cnn *net, int with_state)
 	return with_state && net->trainable && net->opt_kind >= 0;
 }
 
+/* Append net's tensors, their names and shapes, to the header's array a; 0 when out of memory. */
+static int
+tensors_json(cJSON *a, const struct fm_cnn *net)
+{
+	for (size_t i = 0; i < net->n_tensors; i++) {
+		const struct cnn_tensor *t = &net->tensors[i];
+		cJSON *e = cJSON_CreateObject();
+		double shape[4];
+
+		for (uint32_t k = 0; k < t->rank; k++)
+			shape[k] = t->shape[k];
+		if (e == NULL || !cJSON_AddItemToArray(a, e)) {
+			cJSON_Delete(e);
+			return 0;
+		}
+		if (cJSON_AddStringToObject(e, "name", t->name) == NULL ||
+		    !cJSON_AddItemToObject(e, "shape",
+		                           cJSON_CreateDoubleArray(shape, (int)t->rank)))
+			return 0;
+	}
+	return 1;
+}
+
 static cJSON *
 header_json(const struct fm_cnn *net, int with_state)
 {
@@ -126,22 +149,7 @@ header_json(const struct fm_cnn *net, int with_state)
 		     cJSON_AddStringToObject(st, "kind", optim_names[net->opt_kind]) != NULL &&
 		     cJSON_AddNumberToObject(st, "steps", (double)net->opt_t) != NULL;
 	}
-	for (size_t i = 0; ok && i < net->n_tensors; i++) {
-		const struct cnn_tensor *t = &net->tensors[i];
-		cJSON *e = cJSON_CreateObject();
-		double shape[4];
-
-		for (uint32_t k = 0; k < t->rank; k++)
-			shape[k] = t->shape[k];
-		if (e == NULL || !cJSON_AddItemToArray(a, e)) {
-			cJSON_Delete(e);
-			ok = 0;
-			break;
-		}
-		ok =
-		    cJSON_AddStringToObject(e, "name", t->name) != NULL &&
-		    cJSON_AddItemToObject(e, "shape", cJSON_CreateDoubleArray(shape, (int)t->rank));
-	}
+	ok = ok && tensors_json(a, net);
 	if (!ok) {
 		cJSON_Delete(h);
 		return NULL;
@@ -158,22 +166,7 @@ member_json(const struct fm_cnn *m)
 	         cJSON_AddStringToObject(e, "training", m->info) != NULL &&
 	         (a = cJSON_AddArrayToObject(e, "tensors")) != NULL;
 
-	for (size_t i = 0; ok && i < m->n_tensors; i++) {
-		const struct cnn_tensor *t = &m->tensors[i];
-		cJSON *te = cJSON_CreateObject();
-		double shape[4];
-
-		for (uint32_t k = 0; k < t->rank; k++)
-			shape[k] = t->shape[k];
-		if (te == NULL || !cJSON_AddItemToArray(a, te)) {
-			cJSON_Delete(te);
-			ok = 0;
-			break;
-		}
-		ok = cJSON_AddStringToObject(te, "name", t->name) != NULL &&
-		     cJSON_AddItemToObject(te, "shape",
-		                           cJSON_CreateDoubleArray(shape, (int)t->rank));
-	}
+	ok = ok && tensors_json(a, m);
 	if (!ok) {
 		cJSON_Delete(e);
 		return NULL;

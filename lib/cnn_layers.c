@@ -90,32 +90,8 @@ cnn_layer_plan(struct cnn_layer *l, size_t max_batch)
 	return l->group * l->rows * l->out_w * (kkc + (l->group > 1 ? l->out_c : 0));
 }
 
-/*
- * Four floats at a time through GCC's vector extension (SSE2 on x86-64, NEON on arm64), so
- * that the elementwise passes run at memory speed under the default -O2, which vectorises
- * almost nothing, and relu has no branch for random signs to mispredict.
- */
-typedef float vf __attribute__((vector_size(16)));
-typedef int32_t vi __attribute__((vector_size(16)));
-#define VN 4
-
-static vf
-vload(const float *p)
-{
-	vf v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static void
-vstore(float *p, vf v)
-{
-	memcpy(p, &v, sizeof v);
-}
-
 static double
-vsum(vf a, vf b)
+vsum(cnn_vf a, cnn_vf b)
 {
 	a += b;
 	return (double)a[0] + a[1] + a[2] + a[3];
@@ -125,13 +101,13 @@ vsum(vf a, vf b)
 static double
 sum_f(const float *x, size_t n)
 {
-	vf a = {0}, b = {0};
+	cnn_vf a = {0}, b = {0};
 	size_t i = 0;
 	double s = 0;
 
-	for (; i + 2 * VN <= n; i += 2 * VN) {
-		a += vload(x + i);
-		b += vload(x + i + VN);
+	for (; i + 2 * CNN_VN <= n; i += 2 * CNN_VN) {
+		a += cnn_vload(x + i);
+		b += cnn_vload(x + i + CNN_VN);
 	}
 	for (; i < n; i++)
 		s += x[i];
@@ -142,12 +118,12 @@ sum_f(const float *x, size_t n)
 static double
 sumsq_dev(const float *x, size_t n, float m)
 {
-	vf a = {0}, b = {0};
+	cnn_vf a = {0}, b = {0};
 	size_t i = 0;
 	double s = 0;
 
-	for (; i + 2 * VN <= n; i += 2 * VN) {
-		vf d = vload(x + i) - m, e = vload(x + i + VN) - m;
+	for (; i + 2 * CNN_VN <= n; i += 2 * CNN_VN) {
+		cnn_vf d = cnn_vload(x + i) - m, e = cnn_vload(x + i + CNN_VN) - m;
 
 		a += d * d;
 		b += e * e;
@@ -161,13 +137,13 @@ sumsq_dev(const float *x, size_t n, float m)
 static double
 dot_dev(const float *a, const float *x, size_t n, float m)
 {
-	vf p = {0}, q = {0};
+	cnn_vf p = {0}, q = {0};
 	size_t i = 0;
 	double s = 0;
 
-	for (; i + 2 * VN <= n; i += 2 * VN) {
-		p += vload(a + i) * (vload(x + i) - m);
-		q += vload(a + i + VN) * (vload(x + i + VN) - m);
+	for (; i + 2 * CNN_VN <= n; i += 2 * CNN_VN) {
+		p += cnn_vload(a + i) * (cnn_vload(x + i) - m);
+		q += cnn_vload(a + i + CNN_VN) * (cnn_vload(x + i + CNN_VN) - m);
 	}
 	for (; i < n; i++)
 		s += (double)a[i] * (x[i] - m);
@@ -180,8 +156,8 @@ affine(const float *x, float *y, size_t n, float a, float b)
 {
 	size_t i = 0;
 
-	for (; i + VN <= n; i += VN)
-		vstore(y + i, vload(x + i) * a + b);
+	for (; i + CNN_VN <= n; i += CNN_VN)
+		cnn_vstore(y + i, cnn_vload(x + i) * a + b);
 	for (; i < n; i++)
 		y[i] = x[i] * a + b;
 }
@@ -190,13 +166,13 @@ affine(const float *x, float *y, size_t n, float a, float b)
 static void
 relu(const float *x, float *y, size_t n)
 {
-	const vf z = {0};
+	const cnn_vf z = {0};
 	size_t i = 0;
 
-	for (; i + VN <= n; i += VN) {
-		vf v = vload(x + i);
+	for (; i + CNN_VN <= n; i += CNN_VN) {
+		cnn_vf v = cnn_vload(x + i);
 
-		vstore(y + i, (vf)((vi)v & (v > z)));
+		cnn_vstore(y + i, (cnn_vf)((cnn_vi)v & (v > z)));
 	}
 	for (; i < n; i++)
 		y[i] = x[i] > 0.0f ? x[i] : 0.0f;
@@ -206,11 +182,11 @@ relu(const float *x, float *y, size_t n)
 static void
 relu_grad(const float *y, const float *dy, float *dx, size_t n)
 {
-	const vf z = {0};
+	const cnn_vf z = {0};
 	size_t i = 0;
 
-	for (; i + VN <= n; i += VN)
-		vstore(dx + i, (vf)((vi)vload(dy + i) & (vload(y + i) > z)));
+	for (; i + CNN_VN <= n; i += CNN_VN)
+		cnn_vstore(dx + i, (cnn_vf)((cnn_vi)cnn_vload(dy + i) & (cnn_vload(y + i) > z)));
 	for (; i < n; i++)
 		dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
@@ -221,8 +197,8 @@ mul(const float *x, const float *y, float *z, size_t n)
 {
 	size_t i = 0;
 
-	for (; i + VN <= n; i += VN)
-		vstore(z + i, vload(x + i) * vload(y + i));
+	for (; i + CNN_VN <= n; i += CNN_VN)
+		cnn_vstore(z + i, cnn_vload(x + i) * cnn_vload(y + i));
 	for (; i < n; i++)
 		z[i] = x[i] * y[i];
 }
@@ -267,8 +243,8 @@ add_into(const float *a, float *out, size_t n)
 {
 	size_t i = 0;
 
-	for (; i + VN <= n; i += VN)
-		vstore(out + i, vload(out + i) + vload(a + i));
+	for (; i + CNN_VN <= n; i += CNN_VN)
+		cnn_vstore(out + i, cnn_vload(out + i) + cnn_vload(a + i));
 	for (; i < n; i++)
 		out[i] += a[i];
 }
@@ -667,8 +643,9 @@ bn_backward(const struct cnn_layer *l, const float *x, const float *dy, float *d
 			float *ds = dx + (b * c + ch) * hw;
 			size_t i = 0;
 
-			for (; i + VN <= hw; i += VN)
-				vstore(ds + i, vload(d + i) * fa + vload(xs + i) * fk + fo);
+			for (; i + CNN_VN <= hw; i += CNN_VN)
+				cnn_vstore(ds + i,
+				           cnn_vload(d + i) * fa + cnn_vload(xs + i) * fk + fo);
 			for (; i < hw; i++)
 				ds[i] = fa * d[i] + fk * xs[i] + fo;
 		}
