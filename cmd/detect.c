@@ -11,6 +11,14 @@
 
 #include "face.h"
 #include "ndjson.h"
+#include "options.h"
+
+/* Every line fer-detect writes at its default limits is read by the next tool's defaults,
+ * with room for what fer-classify adds to each face (an emotion and seven scores). */
+_Static_assert(DETECT_MAX_LINE + (size_t)COMMON_DEFAULT_MAX_FACES * (DETECT_FACE_MAX_BYTES + 256) +
+                       4096 <=
+                   FM_NDJSON_DEFAULT_MAX_LINE,
+               "fer-detect's default output lines must fit fer-classify's default --max-line");
 
 /* Where Debian's opencv-data puts them; the OpenCV 3 names last. */
 static const char *const cascade_dirs[] = {

@@ -15,6 +15,7 @@
 
 #include "base.h"
 #include "cascade.h"
+#include "face.h"
 #include "image.h"
 
 /* fer-detect's default cascade, unless $FERMATA_CASCADE or --cascade names another. */
@@ -35,6 +36,16 @@ struct detect_setup {
  */
 int detect_open(const char *name, int n_threads, struct detect_setup *s, struct fm_err *err);
 void detect_close(struct detect_setup *s);
+
+/*
+ * fer-detect's --max-line default, 1 MiB: its input lines are paths and records of paths. Its
+ * output line is that line with the faces added, at most DETECT_FACE_MAX_BYTES each (a
+ * box, its numbers and a default crop in base64) for --max-faces' default of them: at most
+ * 4.7 MB, which the next tool's default, FM_NDJSON_DEFAULT_MAX_LINE, reads (detect.c checks
+ * the sum when it is compiled).
+ */
+#define DETECT_MAX_LINE ((size_t)1 << 20)
+#define DETECT_FACE_MAX_BYTES (4 * ((FM_FACE_DEFAULT_SIDE * FM_FACE_DEFAULT_SIDE + 2) / 3) + 512)
 
 /* What goes into a record's faces besides the boxes. */
 struct detect_record_opts {

@@ -125,6 +125,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 	common_opts_init(&o->common, "fer-detect", USAGE, OPTIONS, "", own,
 	                 COMMON_JOBS | COMMON_MAX_FACES | COMMON_MAX_LINE | COMMON_MAX_PIXELS |
 	                     COMMON_PROGRESS | COMMON_NULL);
+	o->common.max_line_bytes = o->common.max_line_default = DETECT_MAX_LINE;
 	while ((c = common_getopt(&o->common, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_CASCADE:

@@ -214,6 +214,8 @@ common_opts_init(struct common_opts *co, const char *tool, const char *usage, co
 	    .which = which,
 	    .jobs_max = JOBS_MAX,
 	    .jobs = default_jobs(),
+	    .max_line_bytes = FM_NDJSON_DEFAULT_MAX_LINE,
+	    .max_line_default = FM_NDJSON_DEFAULT_MAX_LINE,
 	    .max_pixels = FM_DEFAULT_MAX_PIXELS,
 	    .max_faces = COMMON_DEFAULT_MAX_FACES,
 	    .progress = (which & COMMON_NO_PROGRESS) && isatty(STDERR_FILENO) == 1,
@@ -315,10 +317,10 @@ print_options(const struct common_opts *co)
 		const struct common_option *c = &common_table[k];
 		const char *key;
 		size_t n_key = help_key(c->spec, &key);
-		unsigned long long dflt =
-		    c->opt.val == COMMON_OPT_MAX_LINE     ? FM_NDJSON_DEFAULT_MAX_LINE
-		    : c->opt.val == COMMON_OPT_MAX_PIXELS ? FM_DEFAULT_MAX_PIXELS
-		                                          : COMMON_DEFAULT_MAX_FACES;
+		unsigned long long dflt = c->opt.val == COMMON_OPT_MAX_LINE ? co->max_line_default
+		                          : c->opt.val == COMMON_OPT_MAX_PIXELS
+		                              ? FM_DEFAULT_MAX_PIXELS
+		                              : COMMON_DEFAULT_MAX_FACES;
 
 		if ((c->which != 0 && !(c->which & co->which)) ||
 		    has_entry(co->options, key, n_key))

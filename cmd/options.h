@@ -85,11 +85,14 @@ struct common_opts {
 	int jobs_max;                  /* --jobs above this is a usage error; JOBS_MAX */
 	/* Results, preset to the defaults. */
 	int jobs;              /* --jobs: default_jobs() */
-	size_t max_line_bytes; /* --max-line: 0 for the reader's default */
-	uint64_t max_pixels;   /* --max-pixels: FM_DEFAULT_MAX_PIXELS */
-	long long max_faces;   /* --max-faces: COMMON_DEFAULT_MAX_FACES */
-	bool progress;         /* --progress, --no-progress */
-	bool null;             /* -0 */
+	size_t max_line_bytes; /* --max-line: preset to max_line_default */
+	/* --max-line's default, FM_NDJSON_DEFAULT_MAX_LINE unless the tool sets another after
+	 * common_opts_init (fer-detect: DETECT_MAX_LINE); -h shows it. */
+	size_t max_line_default;
+	uint64_t max_pixels; /* --max-pixels: FM_DEFAULT_MAX_PIXELS */
+	long long max_faces; /* --max-faces: COMMON_DEFAULT_MAX_FACES */
+	bool progress;       /* --progress, --no-progress */
+	bool null;           /* -0 */
 	/* common_getopt's own. */
 	struct option all[COMMON_MAX_OPTIONS];
 	char all_short[64];

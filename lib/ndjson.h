@@ -26,8 +26,12 @@
 
 #include "base.h"
 
-/* A record line longer than this (1 MiB, without its newline) is refused. */
-#define FM_NDJSON_DEFAULT_MAX_LINE ((size_t)1 << 20)
+/*
+ * A record line longer than this (8 MiB, without its newline) is refused. It is 8 MiB rather
+ * than 1 so that a record of fer-detect's with its most faces and their crops (under 5 MB
+ * at the defaults) is read by the next tool, fer-classify's output of it too (cmd/detect.h).
+ */
+#define FM_NDJSON_DEFAULT_MAX_LINE ((size_t)8 << 20)
 /* Bytes of a refused line kept in its error record's "input" field. */
 #define FM_NDJSON_INPUT_BYTES 200
 

@@ -624,6 +624,34 @@ POOLED='def weight: (if (.w | type) == "number" and .w > 0 and (.h | type) == "n
 	[[ ${lines[0]} == *'line is longer than 40 bytes'* ]]
 }
 
+@test "every line fer-detect writes at its default limits is read at fer-classify's defaults" {
+	need_photos
+	# The longest line fer-detect reads by default, a path and a field of the user's own...
+	start=$(printf '{"path":"%s","note":"' "$FM_TESTDATA/photos/vlfeat-team.jpg")
+	{
+		printf '%s' "$start"
+		head -c $((1048576 - ${#start} - 2)) /dev/zero | tr '\0' a
+		printf '"}\n'
+	} >in.ndjson
+	[ "$(wc -c <in.ndjson)" -eq 1048577 ]
+	"$FM_BIN/fer-detect" --crops <in.ndjson >detected.ndjson
+	[ "$(jq '.faces | length' detected.ndjson)" -gt 2 ]
+	[ "$(wc -c <detected.ndjson)" -gt 1048577 ]
+	run --separate-stderr "$FC" <detected.ndjson
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq '[.faces[] | select(.emotion)] | length' <<<"$output")" -gt 2 ]
+	# ...with its most faces (--max-faces), each as long as one of fer-detect's can be.
+	jq -c '.faces[0] as $f | .faces = [range(1000) | $f + {x: 999999999, y: 999999999,
+		w: 99999, h: 99999, score: 0.123456789012345, neighbors: 999999999}]' \
+		detected.ndjson >most.ndjson
+	[ "$(wc -c <most.ndjson)" -gt 4000000 ]
+	run --separate-stderr "$FC" <most.ndjson
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq '[.faces[] | select(.emotion)] | length' <<<"$output")" -eq 1000 ]
+}
+
 @test "--max-faces keeps the same faces in fer-detect and in fer-classify" {
 	need_photos
 	"$FM_BIN/fer-detect" "$FM_TESTDATA/photos/vlfeat-team.jpg" >all.ndjson
