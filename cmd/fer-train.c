@@ -259,10 +259,15 @@ load_faces(const char *what, const char *path, const char *usage, struct fm_data
 	fprintf(stderr, "fer-train: %s: %zu faces from %s\n", what, d->n, path);
 }
 
-/* "1h02m", or "3m07s" under an hour. */
+/* "1h02m", or "3m07s" under an hour; clamped to 0..9999h59m, NaN as 0, so that the
+ * conversions to int stay defined whatever a first step's timing gives. */
 static void
 format_duration(char *buf, size_t size, double s)
 {
+	if (!(s > 0))
+		s = 0;
+	if (s > 9999 * 3600.0 + 59 * 60)
+		s = 9999 * 3600.0 + 59 * 60;
 	if (s >= 3600)
 		snprintf(buf, size, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 	else
@@ -464,7 +469,7 @@ evaluate(const struct opts *o)
 	free(probs);
 	fm_dataset_free(&val);
 	fm_cnn_free(net);
-	return STATUS_ALL_OK;
+	return finish_stdout(); /* the table goes through stdio: a full disk is not success */
 }
 
 /* --ensemble: one model file holding the operands' networks, which fm_cnn_ensemble checks
@@ -544,15 +549,29 @@ set_info(struct fm_cnn *net, const struct opts *o, const struct state *st, doubl
 	cJSON_Delete(j);
 }
 
+/*
+ * The state a checkpoint says it reached, each number checked before it is used: the file's
+ * checksum shows it is whole, not that its numbers are sane, and a count of epochs outside
+ * 0..--epochs would overflow the conversion, train for ever or print "epoch -2/2".
+ */
 static void
-read_state(const struct fm_cnn *net, const char *path, struct state *st)
+read_state(const struct fm_cnn *net, const char *path, long long epochs, struct state *st)
 {
 	cJSON *j = cJSON_Parse(fm_cnn_info(net));
-	const cJSON *done = cJSON_GetObjectItem(j, "epochs_done");
-	const cJSON *best = cJSON_GetObjectItem(j, "best_val_accuracy");
+	const cJSON *done = cJSON_GetObjectItemCaseSensitive(j, "epochs_done");
+	const cJSON *best = cJSON_GetObjectItemCaseSensitive(j, "best_val_accuracy");
 
-	if (!cJSON_IsNumber(done) || !cJSON_IsNumber(best))
+	if (!cJSON_IsObject(j) || !cJSON_IsNumber(done) || !cJSON_IsNumber(best))
 		errx(STATUS_CANNOT_RUN, "%s: not a fer-train checkpoint", path);
+	/* The comparisons are written so that NaN fails them too. */
+	if (!(done->valuedouble >= 0 && done->valuedouble <= (double)epochs) ||
+	    done->valuedouble != floor(done->valuedouble))
+		errx(STATUS_CANNOT_RUN,
+		     "%s: epochs_done %.17g is not a whole number from 0 to %lld (--epochs)", path,
+		     done->valuedouble, epochs);
+	if (!(best->valuedouble >= 0 && best->valuedouble <= 1))
+		errx(STATUS_CANNOT_RUN, "%s: best_val_accuracy %.17g is not from 0 to 1", path,
+		     best->valuedouble);
 	st->epochs_done = (long long)done->valuedouble;
 	st->best_val = best->valuedouble;
 	cJSON_Delete(j);
@@ -577,7 +596,7 @@ train(const struct opts *o)
 	if (o->resume) {
 		if (fm_cnn_load(ckpt, (size_t)o->batch, 1, &net, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
-		read_state(net, ckpt, &st);
+		read_state(net, ckpt, o->epochs, &st);
 		fprintf(stderr, "fer-train: resuming after epoch %lld of %lld (best val %.2f%%)\n",
 		        st.epochs_done, o->epochs, 100 * st.best_val);
 	} else if (o->init != NULL) {

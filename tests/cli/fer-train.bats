@@ -116,6 +116,19 @@ setup() {
 	[ "${#lines[@]}" -eq 1 ]
 }
 
+@test "--eval to a full disk exits 2, as a table and as JSON" {
+	"$FT" --data fer2013/train -o m.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	for json in "" --json; do
+		run --separate-stderr "$FT" --eval $json --model m.fm --val fer2013/val
+		[ "$status" -eq 0 ]
+		run --separate-stderr sh -c '"$@" > /dev/full' sh "$FT" --eval $json --model m.fm \
+			--val fer2013/val
+		echo "# $json: $status $stderr"
+		[ "$status" -eq 2 ]
+		[[ $stderr == *"fer-train: stdout: No space left on device"* ]]
+	done
+}
+
 @test "--eval --json prints its scores to four decimals, as the table does" {
 	"$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
 	# The same face once in each class: whatever the network makes of it, it is right once
