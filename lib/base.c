@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -134,29 +135,126 @@ fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *
 }
 
 struct fm_file_writer {
-	char *path, *tmp;
+	char *path, *tmp; /* tmp is NULL when path is written directly */
 	int fd;
 	int failed; /* errno of a failed write: the file is abandoned */
 };
 
+/* What the link at `at` names, as a path from here (a relative target is taken from the
+ * link's folder); NULL with errno set. */
+static char *
+link_target(const char *at)
+{
+	char buf[PATH_MAX], *out;
+	ssize_t n = readlink(at, buf, sizeof buf);
+	const char *slash = strrchr(at, '/');
+	size_t n_dir;
+
+	if (n < 0)
+		return NULL;
+	if ((size_t)n >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	n_dir = (n > 0 && buf[0] == '/') || slash == NULL ? 0 : (size_t)(slash - at) + 1;
+	if ((out = malloc(n_dir + (size_t)n + 1)) == NULL)
+		return NULL;
+	memcpy(out, at, n_dir);
+	memcpy(out + n_dir, buf, (size_t)n);
+	out[n_dir + (size_t)n] = '\0';
+	return out;
+}
+
+/*
+ * Where the bytes go. A symbolic link is followed, so that the rename replaces the file it
+ * names rather than the link (as root, --learn /dev/stdout would otherwise replace the link
+ * /dev/stdout), also a link to a file not made yet; a FIFO or a character device is written
+ * directly, since nothing can take its place (a FIFO without a reader is an error, not a
+ * wait); a block device, a folder or a socket is refused. *real is the path to create or
+ * replace when it differs from path, else NULL; *direct says to write into path.
+ */
+static int
+writer_target(const char *path, char **real, int *direct, struct fm_err *err)
+{
+	struct stat st;
+	char *cur = NULL;
+
+	*real = NULL;
+	*direct = 0;
+	if (stat(path, &st) == 0) {
+		/* The kernel follows /proc's links (/dev/stdout to a pipe) where readlink
+		 * cannot, so what is there is asked of stat before any link is read. */
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+			*direct = 1;
+			return 0;
+		}
+		if (S_ISDIR(st.st_mode))
+			return fm_err_errno(err, EISDIR);
+		if (!S_ISREG(st.st_mode))
+			return fm_err_set(err, FM_EIO,
+			                  "not a regular file, FIFO or character device");
+	} else if (errno != ENOENT) {
+		return fm_err_errno(err, errno);
+	}
+	/* A file, or nothing yet: made or replaced where the last link points. */
+	for (int hops = 0; lstat(cur != NULL ? cur : path, &st) == 0 && S_ISLNK(st.st_mode);
+	     hops++) {
+		char *next = hops < 40 ? link_target(cur != NULL ? cur : path) : NULL;
+
+		if (next == NULL) {
+			int saved = hops < 40 ? errno : ELOOP;
+
+			free(cur);
+			return fm_err_errno(err, saved);
+		}
+		free(cur);
+		cur = next;
+	}
+	*real = cur;
+	return 0;
+}
+
 int
 fm_file_writer_new(const char *path, struct fm_file_writer **out, struct fm_err *err)
 {
-	size_t n_path = strlen(path);
-	struct fm_file_writer *w = calloc(1, sizeof *w);
-	int saved;
+	struct fm_file_writer *w;
+	char *real;
+	int direct, saved;
+	size_t n_path;
 
 	*out = NULL;
-	if (w == NULL || (w->path = strdup(path)) == NULL ||
-	    (w->tmp = malloc(n_path + 32)) == NULL) {
+	if (writer_target(path, &real, &direct, err) == -1)
+		return -1;
+	if (real != NULL)
+		path = real;
+	n_path = strlen(path);
+	if ((w = calloc(1, sizeof *w)) == NULL || (w->path = strdup(path)) == NULL ||
+	    (!direct && (w->tmp = malloc(n_path + 32)) == NULL)) {
 		if (w != NULL)
 			free(w->path);
 		free(w);
+		free(real);
 		return fm_err_set(err, FM_ENOMEM, "out of memory");
+	}
+	free(real); /* w->path is its copy: path is not used past here */
+	if (direct) {
+		/* O_NONBLOCK: a FIFO without a reader fails with ENXIO at once; then the writes
+		 * block as they would on any pipe. */
+		w->fd = open(w->path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (w->fd == -1) {
+			saved = errno;
+			free(w->path);
+			free(w);
+			return saved == ENXIO ? fm_err_set(err, FM_EIO, "a FIFO with no reader")
+			                      : fm_err_errno(err, saved);
+		}
+		fcntl(w->fd, F_SETFL, fcntl(w->fd, F_GETFL) & ~O_NONBLOCK);
+		*out = w;
+		return 0;
 	}
 	/* Beside the target, so that rename(2) replaces it in one step; created as open(2)
 	 * creates any file, under the umask (mkstemp's would be private to the user). */
-	snprintf(w->tmp, n_path + 32, "%s.%ld.tmp", path, (long)getpid());
+	snprintf(w->tmp, n_path + 32, "%s.%ld.tmp", w->path, (long)getpid());
 	if ((w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) == -1) {
 		saved = errno;
 		free(w->tmp);
@@ -193,15 +291,16 @@ fm_file_writer_commit(struct fm_file_writer *w, struct fm_err *err)
 	if (w->fd == -1)
 		return fm_err_set(err, FM_EINVAL, "the file was committed already");
 	/* Synced before the rename: otherwise a crash can leave the new name on empty blocks. */
-	if (saved == 0 && fsync(w->fd) == -1)
+	if (saved == 0 && w->tmp != NULL && fsync(w->fd) == -1)
 		saved = errno;
 	if (close(w->fd) == -1 && saved == 0)
 		saved = errno;
 	w->fd = -1;
-	if (saved == 0 && rename(w->tmp, w->path) == -1)
+	if (saved == 0 && w->tmp != NULL && rename(w->tmp, w->path) == -1)
 		saved = errno;
 	if (saved != 0) {
-		unlink(w->tmp);
+		if (w->tmp != NULL)
+			unlink(w->tmp);
 		w->failed = saved;
 		return fm_err_errno(err, saved);
 	}
@@ -215,7 +314,8 @@ fm_file_writer_free(struct fm_file_writer *w)
 		return;
 	if (w->fd != -1) { /* never committed: nothing is left behind */
 		close(w->fd);
-		unlink(w->tmp);
+		if (w->tmp != NULL)
+			unlink(w->tmp);
 	}
 	free(w->tmp);
 	free(w->path);

@@ -148,15 +148,19 @@ int fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size
 /*
  * Write n_bytes of bytes to path whole or not at all: into a new file beside it
  * (path.PID.tmp, made with O_EXCL, mode 0666 less the umask), synced, then renamed over
- * path, so that a reader, or a run that is killed, never leaves half a file there. FM_EIO
- * with the system's reason after "cannot write" and nothing left behind.
+ * path, so that a reader, or a run that is killed, never leaves half a file there. A
+ * symbolic link at path is followed and the file it names made or replaced, the link kept;
+ * a FIFO or a character device (/dev/stdout) is written directly, a FIFO without a reader
+ * failing at once; a folder, a block device or a socket is refused. FM_EIO with the
+ * system's reason after "cannot write" and nothing left behind.
  */
 int fm_write_file(const char *path, const void *bytes, size_t n_bytes, struct fm_err *err);
 
 /*
  * The same written piece by piece, for a file too large to build in memory first: _new
- * creates the new file beside path, _write appends, _commit syncs it and renames it over
- * path, and _free closes and removes it unless it was committed (_free(NULL) is a no-op;
+ * creates the new file beside path (or opens a FIFO or device to write it directly, as
+ * above), _write appends, _commit syncs it and renames it over path, and _free closes and
+ * removes it unless it was committed (_free(NULL) is a no-op;
  * call it after _commit too). Each fails with FM_EIO and the system's reason alone ("no
  * space left on device"; the caller names the file), _new also with FM_ENOMEM; after a
  * failed _write, _commit fails with the same reason and leaves nothing behind.

@@ -65,6 +65,16 @@ setup() {
 	[[ $stderr == *"fer-train: done; best val "* ]]
 }
 
+@test "-o through a symbolic link replaces the file it names, not the link" {
+	mkdir models
+	ln -s models/real.fm link.fm
+	"$FT" --data fer2013/train -o link.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	[ -L link.fm ] && [ -s models/real.fm ] && [ -s link.fm.ckpt ]
+	"$FT" --data fer2013/train -o link.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	[ -L link.fm ] && [ -s models/real.fm ]
+	[ "$(ls models)" = real.fm ]
+}
+
 @test "--resume continues after the checkpoint's last epoch" {
 	"$FT" --data fer2013/train -o m.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
 	run --separate-stderr "$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --resume

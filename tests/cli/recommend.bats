@@ -572,6 +572,34 @@ face() {
 	[[ $stderr == *"no song in the library carries an \"emotion\" tag"* ]]
 }
 
+@test "--learn and --build-index follow a link, write a FIFO directly, refuse a folder" {
+	jq -c 'if .path == "sunrise.wav" then .emotion = "sad" else . end' "$L" >tagged.ndjson
+	ln -s real.json link.json
+	ln -s real.idx link.idx
+	"$R" --library tagged.ndjson --learn link.json
+	"$R" --library "$L" --build-index link.idx
+	[ -L link.json ] && [ -L link.idx ] && [ -f real.json ] && [ -f real.idx ]
+	jq -e '.format == "fermata-profiles 2"' real.json
+	[ "$("$R" --index link.idx --emotion sad)" = "$("$R" --library "$L" --emotion sad)" ]
+	mkfifo fifo
+	cat fifo >got.json &
+	"$R" --library tagged.ndjson --learn fifo
+	wait
+	[ -p fifo ]
+	cmp got.json real.json
+	# No reader: refused at once rather than waited for.
+	run --separate-stderr timeout 60 "$R" --library "$L" --build-index fifo
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "recommend: fifo: cannot create a file beside it: a FIFO with no reader" ]
+	run --separate-stderr timeout 60 "$R" --library tagged.ndjson --learn fifo
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "recommend: cannot write fifo: a FIFO with no reader" ]
+	mkdir folder
+	run --separate-stderr "$R" --library tagged.ndjson --learn folder
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "recommend: cannot write folder: is a directory" ]
+}
+
 @test "profiles: --profiles, FERMATA_PROFILES, and a bad file exits 2" {
 	run --separate-stderr "$R" --library "$L" --emotion sad --profiles nowhere.json
 	[ "$status" -eq 2 ]

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base.h"
 
@@ -98,12 +101,78 @@ file_writer_appears_whole_on_commit_and_not_otherwise(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Links are followed and their target replaced; a FIFO or a device is written directly, a
+ * FIFO without a reader refused at once; what cannot take a file is refused. */
+static void
+file_writer_follows_links_and_writes_fifos_directly(void **state)
+{
+	char dir[] = "/tmp/test_base_XXXXXX", path[64], link[64], fifo[64], cmd[128];
+	unsigned char *back;
+	char got[16];
+	struct stat st;
+	size_t n;
+	struct fm_err err;
+	int rd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0777), 0);
+	snprintf(path, sizeof path, "%s/sub/target", dir);
+	assert_int_equal(fm_write_file(path, "old", 3, &err), 0);
+	/* A relative link, taken from its own folder. */
+	snprintf(link, sizeof link, "%s/link", dir);
+	assert_int_equal(symlink("sub/target", link), 0);
+	assert_int_equal(fm_write_file(link, "new", 3, &err), 0);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(fm_read_file(path, 1 << 10, &back, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(back, "new", 3);
+	free(back);
+	/* A link to a file not made yet makes it, the link kept. */
+	snprintf(link, sizeof link, "%s/ahead", dir);
+	assert_int_equal(symlink("sub/made", link), 0);
+	assert_int_equal(fm_write_file(link, "made", 4, &err), 0);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_folder_holds(dir, "ahead link sub ");
+	snprintf(path, sizeof path, "%s/sub", dir);
+	assert_folder_holds(path, "made target ");
+
+	/* A FIFO without a reader fails at once; with one, it gets the bytes. */
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0666), 0);
+	assert_int_equal(fm_write_file(fifo, "x", 1, &err), -1);
+	assert_int_equal(err.code, FM_EIO);
+	assert_non_null(strstr(err.msg, "/fifo: a FIFO with no reader"));
+	assert_int_not_equal(rd = open(fifo, O_RDONLY | O_NONBLOCK), -1);
+	assert_int_equal(fm_write_file(fifo, "through", 7, &err), 0);
+	assert_int_equal(read(rd, got, sizeof got), 7);
+	assert_memory_equal(got, "through", 7);
+	close(rd);
+	assert_int_equal(stat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	/* A device stays the device. */
+	assert_int_equal(fm_write_file("/dev/null", "gone", 4, &err), 0);
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	/* A folder cannot be replaced by a file. */
+	snprintf(path, sizeof path, "%s/sub", dir);
+	assert_int_equal(fm_write_file(path, "x", 1, &err), -1);
+	assert_non_null(strstr(err.msg, "/sub: is a directory"));
+	assert_folder_holds(dir, "ahead fifo link sub ");
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(byte_order_reads_and_writes_either_end_first),
 	    cmocka_unit_test(file_writer_appears_whole_on_commit_and_not_otherwise),
+	    cmocka_unit_test(file_writer_follows_links_and_writes_fifos_directly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
