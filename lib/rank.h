@@ -212,7 +212,8 @@ struct fm_rank_profiles {
 };
 
 /*
- * Read a profiles file's text (format "fermata-profiles 2", see recommend(1)): every one of
+ * Read a profiles file's text (format "fermata-profiles 2", see recommend(1)), one JSON
+ * object with nothing after it but white space: every one of
  * the seven expressions and both axes, each vector's members among the descriptor names
  * (a missing one is 0, an unknown one an error, so that a typo does not pass), numbers finite
  * and within -10..10, valence and arousal within -1..1, the feedback section's numbers in

@@ -93,14 +93,23 @@ fm_rank_profiles_decode(const char *text, size_t n_bytes, struct fm_rank_profile
 	const cJSON *format, *profiles, *axes, *p, *by_emotion[FM_N_EMOTIONS] = {NULL};
 	struct fm_rank_profiles pr = {0};
 	cJSON *doc;
+	const char *end = NULL;
 	char where[64];
 	int rc = -1, version = 2;
 
-	doc = cJSON_ParseWithLength(text, n_bytes);
+	doc = cJSON_ParseWithLengthOpts(text, n_bytes, &end, 0);
 	if (doc == NULL || !cJSON_IsObject(doc)) {
 		cJSON_Delete(doc);
 		return fm_err_set(err, FM_EFORMAT, "not a JSON object");
 	}
+	/* One document and nothing after it but white space: cJSON stops at the end of the
+	 * first value, and a second one, or a half-pasted edit, would pass unseen. */
+	for (size_t i = (size_t)(end - text); i < n_bytes; i++)
+		if (!strchr(" \t\r\n", text[i]) || text[i] == '\0') {
+			cJSON_Delete(doc);
+			return fm_err_set(err, FM_EFORMAT,
+			                  "something after the JSON object, at byte %zu", i + 1);
+		}
 	format = cJSON_GetObjectItemCaseSensitive(doc, "format");
 	if (cJSON_IsString(format) && strcmp(format->valuestring, FORMAT_1) == 0)
 		version = 1;
