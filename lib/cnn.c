@@ -1166,6 +1166,12 @@ text_ok(const char *s, size_t n, int no_ctl)
 	return 1;
 }
 
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int
 fm_cnn_set_classes(struct fm_cnn *net, const char *const *names, size_t n, struct fm_err *err)
 {
@@ -1184,6 +1190,17 @@ fm_cnn_set_classes(struct fm_cnn *net, const char *const *names, size_t n, struc
 	c = calloc(n, sizeof *c);
 	if (c == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for class names");
+	/* Distinct, since each name is a key of a face's "scores": sorted, a repeat is next to
+	 * its twin. */
+	memcpy(c, names, n * sizeof *c);
+	qsort(c, n, sizeof *c, compare_names);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(c[i - 1], c[i]) == 0) {
+			fm_err_set(err, FM_EINVAL, "class name \"%s\" is given twice", c[i]);
+			free(c);
+			return -1;
+		}
+	memset(c, 0, n * sizeof *c);
 	for (size_t i = 0; i < n; i++) {
 		c[i] = strdup(names[i]);
 		if (c[i] == NULL) {

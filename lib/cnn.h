@@ -210,9 +210,9 @@ void fm_cnn_seed(struct fm_cnn *net, uint64_t seed);
 
 /*
  * Metadata kept in the model file. Class names: n must equal fm_cnn_n_classes; each name
- * 1 to 64 bytes of UTF-8 without control characters; they are copied. A class name is
- * borrowed: valid until the next fm_cnn_set_classes or fm_cnn_free; NULL for i out of
- * range. FM_EINVAL, FM_ENOMEM.
+ * 1 to 64 bytes of UTF-8 without control characters, no two the same; they are copied. A class name
+ * is borrowed: valid until the next fm_cnn_set_classes or fm_cnn_free; NULL for i out of range.
+ * FM_EINVAL, FM_ENOMEM.
  */
 int fm_cnn_set_classes(struct fm_cnn *net, const char *const *names, size_t n, struct fm_err *err);
 const char *fm_cnn_class_name(const struct fm_cnn *net, size_t i);
