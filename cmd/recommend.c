@@ -484,9 +484,14 @@ read_logs(struct ctx *c)
 	return 0;
 }
 
-/* Rank for mood and write the songs; -1 when stdout fails or the search cannot run. */
+/*
+ * Rank for mood and write the songs; -1 when stdout fails or the search cannot run. With
+ * --each (a query), a mood the search refuses (one to which the profiles give no direction)
+ * is that record's failure, not the run's: 1, with *rec_err saying why.
+ */
 static int
-rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *query)
+rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *query,
+               struct fm_err *rec_err)
 {
 	struct fm_rank_query q = c->o->query;
 	struct fm_err e;
@@ -496,6 +501,10 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 	q.taste = c->taste;
 	memcpy(q.mood, mood, sizeof q.mood);
 	if (fm_rank_search(c->work, &c->profiles, &q, c->hits, &n_hits, &e) == -1) {
+		if (query != NULL && e.code == FM_EINVAL) {
+			*rec_err = e;
+			return 1;
+		}
 		warn_printable(NULL, e.msg);
 		c->status = STATUS_CANNOT_RUN;
 		return -1;
@@ -525,6 +534,30 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 	return 0;
 }
 
+/* --each: a record whose mood cannot be ranked gives {"query", "error"} in place of its
+ * songs, so that the reader of the stream sees which one; -1 when stdout fails. */
+static int
+write_query_error(struct ctx *c, const cJSON *query, const char *why)
+{
+	cJSON *out = cJSON_CreateObject();
+	struct fm_err e;
+	char *text;
+	size_t n;
+
+	if (out == NULL || fm_ndjson_set(out, "query", cJSON_Duplicate(query, 1), &e) == -1 ||
+	    fm_ndjson_set(out, "error", cJSON_CreateString(why), &e) == -1 ||
+	    fm_ndjson_print(out, &text, &n, &e) == -1) {
+		cJSON_Delete(out);
+		warnx("out of memory");
+		c->status = STATUS_CANNOT_RUN;
+		return -1;
+	}
+	cJSON_Delete(out);
+	c->out_errno = write_line(text, n);
+	free(text);
+	return c->out_errno != 0 ? -1 : 0;
+}
+
 /* An input record: its faces join the mood, and with --each the mood is ranked. */
 static int
 add_record(void *ctx, const struct fm_ndjson_line *line, cJSON *rec, struct fm_err *e)
@@ -545,9 +578,12 @@ add_record(void *ctx, const struct fm_ndjson_line *line, cJSON *rec, struct fm_e
 		return LINE_OK;
 	if (fm_ndjson_pick(rec, id_keys, &id, NULL) == 0 && id->child == NULL)
 		cJSON_AddNumberToObject(id, "line", (double)line->number);
-	int rc = rank_and_write(c, p, id);
+	int rc = rank_and_write(c, p, id, e);
+	if (rc == 1) /* lines_read says why on stderr, with the record's path */
+		rc = write_query_error(c, id, e->msg) == 0 ? 1 : -1;
 	cJSON_Delete(id);
-	return rc == 0 ? LINE_OK : LINE_STOP; /* rank_and_write said why, or run_finish will */
+	/* rank_and_write said why, or run_finish will */
+	return rc == 0 ? LINE_OK : rc == 1 ? LINE_BAD : LINE_STOP;
 }
 
 static int
@@ -567,7 +603,7 @@ run_queries(struct ctx *c, int argc, char *const argv[])
 		return -1;
 	}
 	if (o->fixed)
-		return rank_and_write(c, o->query.mood, NULL);
+		return rank_and_write(c, o->query.mood, NULL, &e);
 	fm_mood_pool_init(&c->mood, o->half_life_sec);
 	if (argc == 0) {
 		argc = 1;
@@ -582,7 +618,7 @@ run_queries(struct ctx *c, int argc, char *const argv[])
 			some_failed(&c->status); /* an input that cannot be read is bad input */
 		}
 	if (!o->each && fm_mood_pool_get(&c->mood, p, NULL) == 0)
-		return rank_and_write(c, p, NULL);
+		return rank_and_write(c, p, NULL, &e);
 	/* Not a failure: nobody in today's photo is not bad input (recommend(1)). */
 	if (c->n_rankings == 0)
 		warnx("no face with expression scores in the input: nothing to recommend");

@@ -600,6 +600,17 @@ face() {
 	[ "$stderr" = "recommend: cannot write folder: is a directory" ]
 }
 
+@test "--each: a record whose mood has no direction is an error record, and the stream goes on" {
+	bad=$FM_TESTDATA/bad
+	run --separate-stderr "$R" --library "$L" --profiles "$bad/profiles/opposite.json" --each -n 2 \
+		"$bad/records/mood-no-direction.ndjson"
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '{"query":{"path":"a.jpg"},"error":"the profiles give this mood no direction"}' ]
+	[ "${#lines[@]}" -eq 3 ]
+	printf '%s\n' "${lines[1]}" "${lines[2]}" | jq -e -s 'map(.query.path) == ["b.jpg", "b.jpg"]'
+	[ "$stderr" = "recommend: a.jpg: the profiles give this mood no direction" ]
+}
+
 @test "profiles: --profiles, FERMATA_PROFILES, and a bad file exits 2" {
 	run --separate-stderr "$R" --library "$L" --emotion sad --profiles nowhere.json
 	[ "$status" -eq 2 ]
