@@ -62,13 +62,46 @@ warn_printable(const char *where, const char *why)
  * Whole lines. A line goes out in one write(2), or in more only when a pipe takes part of it
  * at a time, and never through stdio, whose buffer would cut a long line in two writes. A
  * SIGINT, SIGTERM or SIGHUP that comes while a line is being written waits for the line's
- * end: the handler only marks it, and write_line, once the line is out, lets the signal take
- * its default course. Between lines the handler ends the process at once, as if there were
- * none. The state is atomic because the handler runs in whichever thread the signal finds.
+ * end: the handler only marks it pending, and write_line, once the line is out, lets the
+ * signal take its default course. Between lines the handler ends the process at once, as if
+ * there were none. The hand-off is in the line_guard steps (common.h), one guard for the
+ * process, atomic because the handler runs in whichever thread the signal finds.
  */
-enum { LINE_IDLE, LINE_WRITING, LINE_DYING, LINE_HELD };
-static atomic_int line_state = LINE_IDLE;
-static volatile sig_atomic_t held_signal;
+static struct line_guard lines_guard;
+
+bool
+line_guard_begin(struct line_guard *g)
+{
+	int idle = LINE_IDLE;
+
+	return atomic_compare_exchange_strong(&g->state, &idle, LINE_WRITING);
+}
+
+void
+line_guard_mark(struct line_guard *g, int sig)
+{
+	atomic_store(&g->pending, sig);
+}
+
+bool
+line_guard_claim(struct line_guard *g)
+{
+	int idle = LINE_IDLE;
+
+	return atomic_compare_exchange_strong(&g->state, &idle, LINE_DYING);
+}
+
+void
+line_guard_release(struct line_guard *g)
+{
+	atomic_store(&g->state, LINE_IDLE);
+}
+
+int
+line_guard_pending(struct line_guard *g)
+{
+	return atomic_load(&g->pending);
+}
 
 static void
 die_of(int sig)
@@ -80,14 +113,10 @@ die_of(int sig)
 static void
 hold_signal(int sig)
 {
-	int idle = LINE_IDLE, writing = LINE_WRITING;
-
-	if (atomic_compare_exchange_strong(&line_state, &idle, LINE_DYING)) {
+	line_guard_mark(&lines_guard, sig);
+	if (line_guard_claim(&lines_guard))
 		die_of(sig);
-		return;
-	}
-	held_signal = sig;
-	atomic_compare_exchange_strong(&line_state, &writing, LINE_HELD);
+	/* Else a line is being written, and its writer sees the mark when it is out. */
 }
 
 void
@@ -109,9 +138,9 @@ protect_lines(void)
 int
 write_line(const char *line, size_t n_bytes)
 {
-	int expected = LINE_IDLE, failed = 0;
+	int failed = 0, sig;
 
-	if (!atomic_compare_exchange_strong(&line_state, &expected, LINE_WRITING))
+	if (!line_guard_begin(&lines_guard))
 		for (;;)
 			pause(); /* a signal is ending the process: write nothing more */
 	while (n_bytes > 0) {
@@ -126,9 +155,9 @@ write_line(const char *line, size_t n_bytes)
 		line += k;
 		n_bytes -= (size_t)k;
 	}
-	expected = LINE_WRITING;
-	if (!atomic_compare_exchange_strong(&line_state, &expected, LINE_IDLE))
-		die_of(held_signal);
+	line_guard_release(&lines_guard);
+	if ((sig = line_guard_pending(&lines_guard)) != 0)
+		die_of(sig);
 	return failed;
 }
 

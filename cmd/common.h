@@ -6,6 +6,8 @@
 #ifndef FM_CMD_COMMON_H
 #define FM_CMD_COMMON_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* As grep: the worst that happened wins. */
@@ -40,6 +42,27 @@ void protect_lines(void);
  * whose buffer must then be empty. Returns 0, or the errno that stopped it.
  */
 int write_line(const char *line, size_t n_bytes);
+
+/*
+ * The hand-off of a signal between its handler and write_line, in steps that a test can
+ * run in any order (tests/unit/test_common.c runs every one). The handler marks the signal
+ * pending, then claims the process, which succeeds unless a line is being written; the
+ * writer begins a line (which fails once the process is claimed), and at its end releases
+ * the guard, then looks for a pending signal. Each side writes before it reads what the
+ * other writes, with sequentially consistent atomics, so in every order the handler's claim
+ * succeeds or the writer sees the mark: a signal is never lost, as it was when the handler
+ * decided in two steps that the writer's end could fall between.
+ */
+enum { LINE_IDLE, LINE_WRITING, LINE_DYING };
+struct line_guard {         /* all zero: idle, nothing pending */
+	atomic_int state;   /* LINE_* */
+	atomic_int pending; /* the last signal that came, or 0 */
+};
+bool line_guard_begin(struct line_guard *g);         /* the writer, before a line */
+void line_guard_mark(struct line_guard *g, int sig); /* the handler, first */
+bool line_guard_claim(struct line_guard *g);         /* the handler, then: true to die */
+void line_guard_release(struct line_guard *g);       /* the writer, after the line */
+int line_guard_pending(struct line_guard *g);        /* then: the signal to die of, or 0 */
 
 /*
  * A file shipped with fermata (a model, the profiles): the installed one beside this binary

@@ -6,7 +6,11 @@
  * and converts integer samples to float in [-1, 1). The file is opened here rather than by
  * sf_open, so that a directory or an empty file gets its own message, and because the text
  * of a failed sf_open lives in a global buffer that two threads would share; the message for
- * an unreadable format is therefore this module's own.
+ * an unreadable format is therefore this module's own. libsndfile still writes that buffer
+ * (sf_errno, sf_parselog) when an open fails, from whichever thread opened the file, so the
+ * opens are serialised by sf_open_lock, lib/'s one global (HACKING.md): a lock around
+ * libsndfile's own, which no caller could hold in its place without knowing our calls. And
+ * a failed open closes the descriptor it was given, so libsndfile alone closes it.
  */
 #include "audio_int.h"
 
@@ -14,6 +18,7 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +27,8 @@
 #include <unistd.h>
 
 #define READ_SAMPLES 16384 /* samples (frames x channels) decoded at a time */
+
+static pthread_mutex_t sf_open_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * Whether libsndfile's log says that a WAV or AIFF data chunk is shorter than its header
@@ -146,13 +153,18 @@ fm_audio_analyze_file(struct fm_audio_analyzer *a, const char *path, struct fm_a
 		return fm_err_set(err, FM_EFORMAT, "empty file");
 	}
 	memset(&info, 0, sizeof info);
-	if ((sf = sf_open_fd(fd, SFM_READ, &info, SF_FALSE)) == NULL) {
-		close(fd);
+	/*
+	 * libsndfile closes the descriptor when the open fails, whatever close_desc says: it
+	 * is libsndfile's from here on (closed by sf_close), since closing it again here
+	 * would close whatever another worker had opened under the same number meanwhile.
+	 */
+	pthread_mutex_lock(&sf_open_lock);
+	sf = sf_open_fd(fd, SFM_READ, &info, SF_TRUE);
+	pthread_mutex_unlock(&sf_open_lock);
+	if (sf == NULL)
 		return fm_err_set(err, FM_EFORMAT, "not an audio file that libsndfile can read");
-	}
 	rc = decode(a, sf, &info, audio_max_duration(a), err);
 	sf_close(sf);
-	close(fd);
 	if (rc == -1)
 		return -1;
 	return fm_audio_finish(a, f, err);

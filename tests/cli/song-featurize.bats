@@ -226,6 +226,17 @@ ok" ]
 	[ "${stderr_lines[5]}" = "song-featurize: album: is a directory" ]
 }
 
+@test "a file libsndfile cannot open is closed once, not a second time under another worker's feet" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	bad=$FM_TESTDATA/bad/audio
+	strace -f -e trace=close -o trace "$SF" "$bad/text.wav" "$bad/channels-0.wav" \
+		"$bad/random.bin" >/dev/null 2>&1 || true
+	# libsndfile closes the descriptor of a failed open itself: a close of ours after it
+	# fails with EBADF here, and with --jobs closes what another worker has just opened.
+	run grep -c EBADF trace
+	[ "$output" = 0 ]
+}
+
 @test "every file of testdata/bad/image (images, broken ones: not audio) is an error record" {
 	files=("$FM_TESTDATA"/bad/image/*)
 	[ -e "${files[0]}" ] || skip "no $FM_TESTDATA/bad/image"
