@@ -287,21 +287,46 @@ skip_to_image(struct fm_frame_reader *r, size_t from)
 	}
 }
 
+/*
+ * The error of a run of skipped bytes: the one failure's own words, or for several in a row
+ * (300 KB of FF D8 FF, each a false start of a JPEG) one record for the whole run rather
+ * than one for every few bytes.
+ */
+static int
+run_error(struct fm_err *err, const struct fm_err *first, size_t n_failures, uint64_t at,
+          uint64_t n_bytes)
+{
+	if (n_failures == 1) {
+		*err = *first;
+		return -1;
+	}
+	return fm_err_set(err, FM_EFORMAT,
+	                  "%llu bytes at offset %llu hold no whole JPEG, PNG, PGM or PPM image "
+	                  "(%zu false starts): skipped",
+	                  (unsigned long long)n_bytes, (unsigned long long)at, n_failures);
+}
+
 int
 fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_bytes,
                      struct fm_err *err)
 {
+	struct fm_err first = {0};
+	size_t n_failures = 0; /* of the run of garbage so far, which ends at anything else */
+	uint64_t run_at = 0, run_bytes = 0;
+
 	*data = NULL;
 	*n_bytes = 0;
 	for (;;) {
-		size_t avail = r->end - r->start, len = 0;
+		size_t avail = r->end - r->start, len = 0, dropped;
 		uint64_t at = r->offset, too_big = 0;
 		int start;
 		enum scan s;
 
 		if (avail == 0) {
 			if (r->eof)
-				return 0;
+				return n_failures > 0
+				           ? run_error(err, &first, n_failures, run_at, run_bytes)
+				           : 0;
 			if (fill(r, err) == -1)
 				return -1;
 			continue;
@@ -313,12 +338,12 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 			continue;
 		}
 		if (start != 1) {
-			size_t dropped = skip_to_image(r, 1);
-
-			return fm_err_set(err, FM_EFORMAT,
-			                  "%zu bytes at offset %llu start no JPEG, PNG, PGM or PPM "
-			                  "image: skipped",
-			                  dropped, (unsigned long long)at);
+			dropped = skip_to_image(r, 1);
+			fm_err_set(&first, FM_EFORMAT,
+			           "%zu bytes at offset %llu start no JPEG, PNG, PGM or PPM "
+			           "image: skipped",
+			           dropped, (unsigned long long)at);
+			goto garbage;
 		}
 		s = scan_frame(r->buf + r->start, avail, r->max_frame_bytes, &len, &too_big);
 		if (s == SCAN_MORE && avail > r->max_frame_bytes)
@@ -327,16 +352,27 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 			s = SCAN_TOO_BIG;
 			too_big = len;
 		}
+		if (s == SCAN_MORE && !r->eof) {
+			if (fill(r, err) == -1)
+				return -1;
+			continue;
+		}
+		if (s == SCAN_BAD) {
+			dropped = skip_to_image(r, 1);
+			fm_err_set(&first, FM_EFORMAT,
+			           "malformed image at offset %llu: %zu bytes skipped",
+			           (unsigned long long)at, dropped);
+			goto garbage;
+		}
+		/* Anything else ends a run of garbage, said first; this image is looked at again
+		 * by the next call. */
+		if (n_failures > 0)
+			return run_error(err, &first, n_failures, run_at, run_bytes);
 		if (s == SCAN_DONE) {
 			*data = r->buf + r->start;
 			*n_bytes = len;
 			consume(r, len);
 			return 0;
-		}
-		if (s == SCAN_MORE && !r->eof) {
-			if (fill(r, err) == -1)
-				return -1;
-			continue;
 		}
 		if (s == SCAN_MORE) { /* the stream ended inside it */
 			consume(r, avail);
@@ -345,20 +381,20 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 			                  "%zu of its bytes",
 			                  (unsigned long long)at, avail);
 		}
-		size_t dropped = skip_to_image(r, 1);
-		if (s == SCAN_TOO_BIG && too_big > 0)
+		dropped = skip_to_image(r, 1);
+		if (too_big > 0)
 			return fm_err_set(err, FM_ELIMIT,
 			                  "image at offset %llu declares %llu bytes, over the "
 			                  "%zu-byte frame limit: %zu bytes skipped",
 			                  (unsigned long long)at, (unsigned long long)too_big,
 			                  r->max_frame_bytes, dropped);
-		if (s == SCAN_TOO_BIG)
-			return fm_err_set(err, FM_ELIMIT,
-			                  "image at offset %llu is over the %zu-byte frame limit: "
-			                  "%zu bytes skipped",
-			                  (unsigned long long)at, r->max_frame_bytes, dropped);
-		return fm_err_set(err, FM_EFORMAT,
-		                  "malformed image at offset %llu: %zu bytes skipped",
-		                  (unsigned long long)at, dropped);
+		return fm_err_set(err, FM_ELIMIT,
+		                  "image at offset %llu is over the %zu-byte frame limit: "
+		                  "%zu bytes skipped",
+		                  (unsigned long long)at, r->max_frame_bytes, dropped);
+	garbage:
+		if (n_failures++ == 0)
+			run_at = at;
+		run_bytes += dropped;
 	}
 }

@@ -665,6 +665,23 @@ frames() { cat "$@"; }
 	[ "$(count_matching '^fer-detect: -: ')" -eq 3 ]
 }
 
+@test "--stream: 300 KB of false JPEG starts are one error record, not 150,000" {
+	need_photos
+	local p=$FM_TESTDATA/photos
+	{
+		cat "$p/grace-hopper.jpg"
+		/usr/bin/python3 -c 'import sys; sys.stdout.buffer.write(b"\xff\xd8" * 150000)'
+		cat "$p/grace-hopper.jpg"
+		printf 'xx\377\330\377\330\377\330'
+	} >markers.bin
+	run --separate-stderr "$FD" --stream <markers.bin
+	[ "$status" -eq 1 ]
+	[ "$(jq -r 'if .error then "E" else "F" end' <<<"$output" | tr -d '\n')" = "FEFE" ]
+	[[ ${lines[1]} == *'"error":"300000 bytes at offset '*' hold no whole JPEG, PNG, PGM or PPM image (150000 false starts): skipped"'* ]]
+	[[ ${lines[3]} == *'"error":"8 bytes at offset '*' (4 false starts): skipped"'* ]]
+	[ "$(count_matching '^fer-detect: -: ')" -eq 2 ]
+}
+
 @test "--stream: a PNM header that lies about its size costs only itself" {
 	# 999999999x999999999 declares 6e18 bytes: the reader resynchronises at the next image
 	# instead of skipping them, so the 50 frames after it all come out.

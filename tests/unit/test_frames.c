@@ -335,6 +335,41 @@ a_lying_pnm_header_costs_only_itself(void **state)
 	free(all.p);
 }
 
+/* False starts one after the other (FF D8 FF D8 ...: each a JPEG's SOI, none an image) are
+ * one error for the whole run, however the stream was cut into reads. */
+static void
+a_run_of_false_starts_is_one_error(void **state)
+{
+	static const size_t chunks[] = {1, 7, 4096, 1 << 20};
+	struct bytes all = {0}, one = {0};
+	uint8_t *markers = malloc(300000);
+
+	(void)state;
+	assert_non_null(markers);
+	for (size_t i = 0; i < 300000; i += 2)
+		memcpy(markers + i, "\xFF\xD8", 2);
+	small_pgm(&one, 31);
+	append(&all, "junk", 4);
+	append(&all, markers, 300000);
+	free(markers);
+	append(&all, one.p, one.n);
+	append(&all, "\xFF\xD8\xFF\xD8", 4);
+	for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+		struct stream s;
+
+		stream_open(&s, &all, chunks[c], (size_t)1 << 20);
+		expect_error(&s, FM_EFORMAT,
+		             "300004 bytes at offset 0 hold no whole JPEG, PNG, PGM or PPM image "
+		             "(150000 false starts): skipped");
+		expect_frame(&s, one.p, one.n);
+		expect_error(&s, FM_EFORMAT, "(2 false starts)");
+		expect_end(&s);
+		stream_close(&s);
+	}
+	free(one.p);
+	free(all.p);
+}
+
 /* A PGM whose header holds a comment of n_comment bytes, then its 16x16 samples. */
 static void
 commented_pgm(struct bytes *b, size_t n_comment)
@@ -400,6 +435,7 @@ main(void)
 	    cmocka_unit_test(oversized_images_are_skipped_and_the_stream_goes_on),
 	    cmocka_unit_test(a_lying_pnm_header_costs_only_itself),
 	    cmocka_unit_test(a_pnm_header_over_1_kib_is_refused_however_it_is_read),
+	    cmocka_unit_test(a_run_of_false_starts_is_one_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
