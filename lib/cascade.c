@@ -623,6 +623,7 @@ struct grid {
 	size_t n;
 	int levels[64]; /* those present, ascending */
 	int n_levels;
+	uint64_t *work; /* when not NULL, counts the cells looked up and the boxes visited */
 };
 
 static int
@@ -703,12 +704,19 @@ grid_visit(const struct grid *g, int level, int64_t x0, int64_t x1, int64_t y0, 
 
 	if (x0 > x1 || y0 > y1)
 		return 0;
-	for (int64_t cx = floor_div(x0, side); cx <= floor_div(x1, side); cx++)
-		for (size_t k = grid_find(g, level, cx, floor_div(y0, side));
-		     k < g->n && g->e[k].level == level && g->e[k].cx == cx && g->e[k].cy <= cy1;
-		     k++)
+	for (int64_t cx = floor_div(x0, side); cx <= floor_div(x1, side); cx++) {
+		size_t k = grid_find(g, level, cx, floor_div(y0, side));
+
+		if (g->work != NULL)
+			++*g->work;
+		for (; k < g->n && g->e[k].level == level && g->e[k].cx == cx && g->e[k].cy <= cy1;
+		     k++) {
+			if (g->work != NULL)
+				++*g->work;
 			if (visit(ctx, g->e[k].index))
 				return 1;
+		}
+	}
 	return 0;
 }
 
@@ -768,9 +776,16 @@ int
 cascade_group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out,
               size_t *n_out)
 {
+	return cascade_group_counted(raw, n, min_neighbors, out, n_out, NULL);
+}
+
+int
+cascade_group_counted(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out,
+                      size_t *n_out, uint64_t *work)
+{
 	size_t *parent = NULL, *cls = NULL;
 	struct grid_entry *e = NULL;
-	struct grid g;
+	struct grid g = {.work = work};
 	struct fm_box *sums = NULL, *res = NULL;
 	int64_t *acc = NULL;
 	size_t n_cls = 0, n_res = 0, n_e = 0;

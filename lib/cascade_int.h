@@ -110,6 +110,10 @@ struct fm_cascade {
  */
 int cascade_group(const struct fm_box *raw, size_t n, int min_neighbors, struct fm_box **out,
                   size_t *n_out);
+/* The same, adding to *work the grid cells it looks up and the boxes it visits there (the
+ * bulk of its work, for tests/fuzz/fuzz_group.c to bound per window). */
+int cascade_group_counted(const struct fm_box *raw, size_t n, int min_neighbors,
+                          struct fm_box **out, size_t *n_out, uint64_t *work);
 
 /*
  * OpenCV's tilted integral of img (w x h) into a (w+1) x (h+1) table of row stride `stride`:
