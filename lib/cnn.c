@@ -442,6 +442,7 @@ fm_cnn_free(struct fm_cnn *net)
 		free(net->layers[i].part);
 		free(net->layers[i].mask);
 		free(net->layers[i].argmax);
+		free(net->layers[i].wt);
 	}
 	free(net->layers);
 	free(net->tensors);
@@ -505,9 +506,16 @@ plan_net(struct fm_cnn *net, struct plan *p)
 			p->acts += out;
 		if (out > gmax)
 			gmax = out;
+		if (net->trainable) {
+			uint64_t wino = cnn_wino_plan(l, net->max_batch);
+
+			if (wino > ws)
+				ws = wino;
+		}
 		if (ws > p->ws)
 			p->ws = ws;
 		if (net->trainable) {
+			p->state += cnn_wino_filter_floats(l);
 			if (l->kind == CNN_BN)
 				p->state += (5 + 4 * b) * (uint64_t)l->in_c;
 			else if (l->kind == CNN_DROPOUT || l->kind == CNN_MAXPOOL)
@@ -602,6 +610,9 @@ alloc_training(struct fm_cnn *net, const struct plan *p)
 				return -1;
 		} else if (l->kind == CNN_MAXPOOL) {
 			if ((l->argmax = malloc(m * sizeof *l->argmax)) == NULL)
+				return -1;
+		} else if (cnn_wino_shape(l)) {
+			if ((l->wt = floats(cnn_wino_filter_floats(l), 0)) == NULL)
 				return -1;
 		}
 	}

@@ -35,6 +35,8 @@ struct cnn_layer {
 	float momentum, eps;     /* bn */
 	size_t group;            /* conv: images per im2col block; 0 for the 1x1 direct path */
 	size_t rows;             /* conv: output rows per block when group is 1 */
+	int wino;                /* conv: trains by Winograd F(2x2, 3x3) (lib/cnn_wino.c) */
+	size_t wtiles;           /* conv: Winograd tiles per block */
 
 	/* Borrowed from the network's arrays; gw, gb NULL when it cannot train. */
 	float *w, *b; /* conv [out_c][in_c][k][k], dense [out_c][in], bn scale, shift */
@@ -47,6 +49,7 @@ struct cnn_layer {
 	float *coef;          /* bn: dx = coef[0] dy + coef[1] x + coef[2], per channel */
 	float *mask;          /* dropout: 0 or 1 / (1 - p) per element */
 	uint32_t *argmax;     /* maxpool: the winner's index in its input plane */
+	float *wt;            /* conv 3x3 same: the filters' Winograd transform [16][out][in] */
 };
 
 /*
@@ -187,6 +190,24 @@ void cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, con
  * (ci, ky, kx) of col, ld floats apart, holds the taps of every output position. */
 void cnn_layer_im2col(const struct cnn_layer *l, const float *x, size_t oy0, size_t oy1, float *col,
                       size_t ld);
+
+/*
+ * Winograd F(2x2, 3x3) for the 3x3 convolutions of stride 1 and padding 1 of a trainable
+ * network (lib/cnn_wino.c). cnn_wino_shape: the layer has that shape. cnn_wino_plan sets
+ * wino (the layer has enough input channels to gain) and wtiles for batches up to max_batch
+ * and returns the floats of workspace a thread needs (0 for another shape);
+ * cnn_wino_filter_floats, those of wt. cnn_wino_filters transforms the filters of output
+ * channels [co0, co1) into wt; cnn_wino_forward and cnn_wino_backward then do what
+ * cnn_layer_forward and cnn_layer_backward do for a conv, over n samples at x (a thread's
+ * share), with the forward's wt still in place for the backward.
+ */
+int cnn_wino_shape(const struct cnn_layer *l);
+size_t cnn_wino_plan(struct cnn_layer *l, size_t max_batch);
+size_t cnn_wino_filter_floats(const struct cnn_layer *l);
+void cnn_wino_filters(struct cnn_layer *l, size_t co0, size_t co1);
+void cnn_wino_forward(const struct cnn_layer *l, const float *x, float *y, size_t n, float *ws);
+void cnn_wino_backward(const struct cnn_layer *l, const float *x, const float *dy, float *dx,
+                       size_t n, float *ws, float *gw, float *gb);
 
 /*
  * The inference plan (lib/cnn_infer.c): cnn_infer_plan builds it from the network's current

@@ -851,6 +851,16 @@ cnn_layer_forward(struct cnn_layer *l, const float *x, float *y, int training,
 
 	switch (l->kind) {
 	case CNN_CONV:
+		if (training && l->wino && l->wt != NULL) {
+			size_t lo, hi;
+
+			/* The filters' transform, shared out by output channel. */
+			share(c, l->out_c, &lo, &hi);
+			cnn_wino_filters(l, lo, hi);
+			sync(c);
+			cnn_wino_forward(l, xs, ys, n, c->ws);
+			break;
+		}
 		conv_forward(l, xs, ys, n, c->ws);
 		break;
 	case CNN_BN:
@@ -890,7 +900,11 @@ cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, const fl
 
 	switch (l->kind) {
 	case CNN_CONV:
-		conv_backward(l, xs, dys, dxs, n, c->ws, gw, gb);
+		/* After a training forward: wt holds the transform of the filters still. */
+		if (l->wino && l->wt != NULL)
+			cnn_wino_backward(l, xs, dys, dxs, n, c->ws, gw, gb);
+		else
+			conv_backward(l, xs, dys, dxs, n, c->ws, gw, gb);
 		break;
 	case CNN_BN:
 		bn_backward(l, x, dy, dx, c);

@@ -138,6 +138,25 @@ enum input_kind { INPUT_SMOOTH, INPUT_DISTINCT };
 static size_t force_rows;
 /* When not 0, the batch is shared by this many threads. */
 static size_t force_threads;
+/* When not 0, every 3x3 same convolution trains by Winograd, whatever its channels, in
+ * blocks of this many tiles (or its own when larger). */
+static size_t force_wino;
+
+/* Make the 3x3 same convolutions of net train by Winograd (tiles: block size, 0 keeps the
+ * planned one) or (on 0) by im2col. */
+static void
+set_wino(struct fm_cnn *net, int on, size_t tiles)
+{
+	for (size_t i = 0; i < net->n_layers; i++) {
+		struct cnn_layer *l = &net->layers[i];
+
+		if (!cnn_wino_shape(l))
+			continue;
+		l->wino = on;
+		if (tiles > 0 && tiles < l->wtiles)
+			l->wtiles = tiles;
+	}
+}
 
 /*
  * Check the gradients of the whole stack `desc` (training mode) with respect to its input
@@ -179,6 +198,8 @@ check_gradients(const char *desc, uint32_t c, uint32_t h, uint32_t w, size_t n,
 			net->layers[i].group = 1;
 			net->layers[i].rows = force_rows;
 		}
+	if (force_wino > 0)
+		set_wino(net, 1, force_wino);
 	if (force_threads > 0) {
 		struct fm_err err;
 
@@ -224,6 +245,111 @@ conv_gradients_match_finite_differences(void **state)
 	check_gradients("conv 2 3 1 1", 2, 5, 6, 2, INPUT_SMOOTH);
 	check_gradients("conv 2 2 3 0", 1, 7, 5, 2, INPUT_SMOOTH);
 	force_rows = 0;
+}
+
+static void
+winograd_gradients_match_finite_differences(void **state)
+{
+	(void)state;
+	/* Odd and even planes, a bias (no bn after), blocks that end inside an image and
+	 * inside a row of tiles, planes wide enough for four tiles at a time, and threads. */
+	force_wino = 1000;
+	check_gradients("conv 3 3 1 1", 2, 5, 5, 3, INPUT_SMOOTH);
+	check_gradients("conv 2 3 1 1, bn, conv 3 3 1 1", 3, 4, 6, 2, INPUT_SMOOTH);
+	check_gradients("conv 2 3 1 1", 2, 9, 10, 2, INPUT_SMOOTH);
+	force_wino = 5;
+	check_gradients("conv 3 3 1 1", 2, 5, 5, 3, INPUT_SMOOTH);
+	check_gradients("conv 2 3 1 1", 2, 9, 10, 2, INPUT_SMOOTH);
+	force_threads = 2;
+	check_gradients("conv 3 3 1 1, bn, conv 2 3 1 1", 2, 6, 9, 3, INPUT_SMOOTH);
+	force_threads = 0;
+	force_wino = 0;
+}
+
+/*
+ * Winograd against im2col on the same network, batch and weights: the training forward's
+ * outputs, the input's gradient and every parameter's gradient. Both round differently
+ * (Winograd's transforms add and halve before the products), so within float rounding of
+ * sums of 9 c terms: 1e-4 relative to the largest value of each.
+ */
+static void
+assert_wino_matches_plain(const char *desc, uint32_t c, uint32_t h, uint32_t w, size_t n,
+                          size_t tiles, size_t threads)
+{
+	struct fm_cnn *net[2];
+	float *x, *r, *out[2], *dx[2], *g[2];
+	struct fm_rng rng;
+	struct fm_err err;
+	size_t nx, ny;
+
+	for (int k = 0; k < 2; k++) {
+		net[k] = new_net(desc, c, h, w, n, 5);
+		set_wino(net[k], k, tiles);
+		net[k]->input_grad = 1;
+		assert_int_equal(fm_cnn_set_threads(net[k], threads, &err), 0);
+	}
+	nx = n * net[0]->in_size;
+	ny = n * net[0]->n_out;
+	x = malloc(nx * sizeof *x);
+	r = malloc(ny * sizeof *r);
+	assert_non_null(x);
+	assert_non_null(r);
+	fm_rng_seed(&rng, 3);
+	for (size_t i = 0; i < nx; i++)
+		x[i] = (float)fm_rng_normal(&rng);
+	for (size_t i = 0; i < ny; i++)
+		r[i] = (float)fm_rng_normal(&rng);
+	for (int k = 0; k < 2; k++) {
+		net[k]->rng = net[0]->rng;
+		cnn_net_forward(net[k], x, n, 1);
+		out[k] = net[k]->acts[net[k]->n_layers];
+		memcpy(net[k]->gbuf[0], r, ny * sizeof *r);
+		cnn_net_backward(net[k], n);
+		dx[k] = net[k]->dx_in;
+		g[k] = net[k]->grads;
+	}
+	{
+		const float *a[3][2] = {{out[0], out[1]}, {dx[0], dx[1]}, {g[0], g[1]}};
+		size_t len[3] = {ny, nx, net[0]->n_params};
+
+		for (int v = 0; v < 3; v++) {
+			double big = 0;
+
+			for (size_t i = 0; i < len[v]; i++)
+				big = fmax(big, fabs(a[v][0][i]));
+			for (size_t i = 0; i < len[v]; i++)
+				assert_near(a[v][1][i], a[v][0][i], 1e-4 * big);
+		}
+	}
+	free(x);
+	free(r);
+	fm_cnn_free(net[0]);
+	fm_cnn_free(net[1]);
+}
+
+static void
+winograd_matches_im2col(void **state)
+{
+	(void)state;
+	/* The default network's shape of stage, small: 8 and more channels take Winograd
+	 * without being forced; odd and even planes; blocks across images and rows. */
+	assert_wino_matches_plain("conv 8 3 1 1, bn, relu, conv 16 3 1 1, bn, relu, maxpool 2, "
+	                          "conv 24 3 1 1, relu, gap, dense 5",
+	                          1, 14, 18, 5, 0, 1);
+	assert_wino_matches_plain("conv 12 3 1 1, conv 9 3 1 1, relu, conv 16 3 1 1, gap, dense 3",
+	                          10, 11, 9, 4, 7, 1);
+	assert_wino_matches_plain("conv 12 3 1 1, conv 9 3 1 1, relu, conv 16 3 1 1, gap, dense 3",
+	                          10, 11, 9, 4, 0, 2);
+	{
+		struct fm_cnn *net =
+		    new_net("conv 8 3 1 1, conv 8 3 1 1, conv 8 3 2 1", 1, 8, 8, 2, 1);
+
+		/* One input channel keeps im2col; 8 take Winograd; stride 2 cannot. */
+		assert_false(net->layers[0].wino);
+		assert_true(net->layers[1].wino);
+		assert_false(net->layers[2].wino);
+		fm_cnn_free(net);
+	}
 }
 
 static void
@@ -1612,6 +1738,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(conv_gradients_match_finite_differences),
+	    cmocka_unit_test(winograd_gradients_match_finite_differences),
+	    cmocka_unit_test(winograd_matches_im2col),
 	    cmocka_unit_test(bn_training_gradients_match_finite_differences),
 	    cmocka_unit_test(relu_gradients_match_finite_differences),
 	    cmocka_unit_test(pooling_gradients_match_finite_differences),
