@@ -161,60 +161,37 @@ run_at(size_t t, size_t t_end, size_t tpi, size_t *b, size_t *ra, size_t *rb)
 /*
  * Rows [r0, r1) of a plane h x w padded by a row and column of zeros before it and enough
  * after for whole tiles: padded row R, column C hold the plane's R - 1, C - 1; pw wide.
+ * Rows are short (6 to 48 floats here): copied in the loop, not by a memcpy call each.
  */
 static void
 pad_rows(const float *s, size_t h, size_t w, size_t pw, size_t r0, size_t r1, float *pad)
 {
 	for (size_t r = r0; r < r1; r++) {
 		float *d = pad + r * pw;
+		const float *src = s + (r - 1) * w;
+		size_t j = 0;
 
 		if (r == 0 || r > h) {
-			memset(d, 0, pw * sizeof *d);
+			for (; j < pw; j++)
+				d[j] = 0.0f;
 			continue;
 		}
 		d[0] = 0.0f;
-		memcpy(d + 1, s + (r - 1) * w, w * sizeof *d);
-		memset(d + 1 + w, 0, (pw - 1 - w) * sizeof *d);
+		for (; j + CNN_VN <= w; j += CNN_VN)
+			cnn_vstore(d + 1 + j, cnn_vload(src + j));
+		for (; j < w; j++)
+			d[1 + j] = src[j];
+		for (j = w + 1; j < pw; j++)
+			d[j] = 0.0f;
 	}
 }
 
-/* B^T d B of the 4x4 window at q (rows pw apart) into 16 positions cs apart. */
+/* B^T d B of four tiles, one per lane, into 16 positions cs apart. */
 static void
-tile_in1(const float *q, size_t pw, float *o, size_t cs)
+tile_in(cnn_vf d[4][4], float *o, size_t cs)
 {
-	float r[4][4];
+	cnn_vf r[4][4];
 
-	for (int j = 0; j < 4; j++) {
-		r[0][j] = q[j] - q[2 * pw + j];
-		r[1][j] = q[pw + j] + q[2 * pw + j];
-		r[2][j] = q[2 * pw + j] - q[pw + j];
-		r[3][j] = q[pw + j] - q[3 * pw + j];
-	}
-	for (int i = 0; i < 4; i++) {
-		o[(4 * i) * cs] = r[i][0] - r[i][2];
-		o[(4 * i + 1) * cs] = r[i][1] + r[i][2];
-		o[(4 * i + 2) * cs] = r[i][2] - r[i][1];
-		o[(4 * i + 3) * cs] = r[i][1] - r[i][3];
-	}
-}
-
-/* The same for four tiles side by side (windows 2 columns apart), one per lane; reads up
- * to 12 floats of each row. */
-static void
-tile_in4(const float *q, size_t pw, float *o, size_t cs)
-{
-	cnn_vf d[4][4], r[4][4];
-
-	for (int i = 0; i < 4; i++) {
-		const float *row = q + i * pw;
-		cnn_vf a = cnn_vload(row), b = cnn_vload(row + 4), c = cnn_vload(row + 8);
-		cnn_vf e = SHUF(a, b, 0, 2, 4, 6), f = SHUF(a, b, 1, 3, 5, 7);
-
-		d[i][0] = e;
-		d[i][1] = f;
-		d[i][2] = SHUF(e, c, 1, 2, 3, 4);
-		d[i][3] = SHUF(f, c, 1, 2, 3, 5);
-	}
 	for (int j = 0; j < 4; j++) {
 		r[0][j] = d[0][j] - d[2][j];
 		r[1][j] = d[1][j] + d[2][j];
@@ -229,16 +206,59 @@ tile_in4(const float *q, size_t pw, float *o, size_t cs)
 	}
 }
 
+/* The 4x4 windows of four tiles side by side (2 columns apart) at q, rows pw apart; reads
+ * up to 12 floats of each row. */
+static void
+windows_row(const float *q, size_t pw, cnn_vf d[4][4])
+{
+	for (int i = 0; i < 4; i++) {
+		const float *row = q + (size_t)i * pw;
+		cnn_vf a = cnn_vload(row), b = cnn_vload(row + 4), c = cnn_vload(row + 8);
+		cnn_vf e = SHUF(a, b, 0, 2, 4, 6), f = SHUF(a, b, 1, 3, 5, 7);
+
+		d[i][0] = e;
+		d[i][1] = f;
+		d[i][2] = SHUF(e, c, 1, 2, 3, 4);
+		d[i][3] = SHUF(f, c, 1, 2, 3, 5);
+	}
+}
+
+/* The windows of four tiles anywhere, at q[0..3]. */
+static void
+windows_at(const float *const q[4], size_t pw, cnn_vf d[4][4])
+{
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++) {
+			size_t o = (size_t)i * pw + (size_t)j;
+
+			d[i][j] = (cnn_vf){q[0][o], q[1][o], q[2][o], q[3][o]};
+		}
+}
+
+/*
+ * Store four tiles' 16 transformed values from tmp (16 rows of 4) for the first n lanes:
+ * the end of a run of 1 to 3 tiles.
+ */
+static void
+store_lanes(const float *tmp, size_t n, float *o, size_t cs)
+{
+	for (size_t p = 0; p < 16; p++)
+		for (size_t k = 0; k < n; k++)
+			o[p * cs + k] = tmp[p * 4 + k];
+}
+
 /*
  * V = B^T d B of tiles [t0, t0 + nt) of planes of c channels, h x w, at x (image b at x + b
  * c h w): V[p][ch][t - t0], nt floats per row. Samples outside a plane are 0: each run of
- * tiles reads its rows of the plane padded in pad (cnn_wino_pad_floats).
+ * tiles reads its rows of the plane padded in pad (pad_floats). Four tiles at a time, one
+ * per lane: side by side in a row of tiles, else gathered (small planes, row ends).
  */
 static void
 input_transform(const float *x, size_t c, size_t h, size_t w, size_t t0, size_t nt, float *v,
                 float *pad)
 {
-	const size_t tw = (w + 1) / 2, tpi = ((h + 1) / 2) * tw, pw = 2 * tw + 2, cs = slab(c, nt);
+	const size_t tw = (w + 1) / 2, tpi = ((h + 1) / 2) * tw, pw = 2 * tw + 2;
+	const size_t cs = slab(c, nt);
 
 	for (size_t ch = 0; ch < c; ch++)
 		for (size_t t = t0, b, ra, rb; t < t0 + nt; t += rb - ra) {
@@ -247,20 +267,47 @@ input_transform(const float *x, size_t c, size_t h, size_t w, size_t t0, size_t 
 			run_at(t, t0 + nt, tpi, &b, &ra, &rb);
 			pad_rows(x + (b * c + ch) * h * w, h, w, pw, 2 * (ra / tw),
 			         2 * ((rb - 1) / tw) + 4, pad);
-			for (size_t r = ra; r < rb;) {
-				const float *q = pad + 2 * (r / tw) * pw + 2 * (r % tw);
+			for (size_t r = ra; r < rb; r += 4, o += 4) {
+				cnn_vf d[4][4];
+				float tmp[16 * 4];
 
 				if (r % tw + 4 <= tw && r + 4 <= rb) {
-					tile_in4(q, pw, o, cs);
-					r += 4;
-					o += 4;
+					windows_row(pad + 2 * (r / tw) * pw + 2 * (r % tw), pw, d);
 				} else {
-					tile_in1(q, pw, o, cs);
-					r++;
-					o++;
+					const float *q[4];
+
+					for (size_t k = 0; k < 4; k++) {
+						size_t rk = r + k < rb ? r + k : rb - 1;
+
+						q[k] = pad + 2 * (rk / tw) * pw + 2 * (rk % tw);
+					}
+					windows_at(q, pw, d);
 				}
+				if (r + 4 <= rb) {
+					tile_in(d, o, cs);
+					continue;
+				}
+				tile_in(d, tmp, 4);
+				store_lanes(tmp, rb - r, o, cs);
 			}
 		}
+}
+
+/* A dY A^T of four tiles' 2x2 blocks d, one per lane, into 16 positions cs apart. */
+static void
+tile_grad(cnn_vf d[2][2], float *o, size_t cs)
+{
+	cnn_vf q[4][2] = {{d[0][0], d[0][1]},
+	                  {d[0][0] + d[1][0], d[0][1] + d[1][1]},
+	                  {d[0][0] - d[1][0], d[0][1] - d[1][1]},
+	                  {-d[1][0], -d[1][1]}};
+
+	for (int i = 0; i < 4; i++) {
+		cnn_vstore(o + (4 * i) * cs, q[i][0]);
+		cnn_vstore(o + (4 * i + 1) * cs, q[i][0] + q[i][1]);
+		cnn_vstore(o + (4 * i + 2) * cs, q[i][0] - q[i][1]);
+		cnn_vstore(o + (4 * i + 3) * cs, -q[i][1]);
+	}
 }
 
 /*
@@ -280,53 +327,39 @@ grad_transform(const float *dy, size_t c, size_t h, size_t w, size_t t0, size_t 
 			run_at(t, t0 + nt, tpi, &b, &ra, &rb);
 			s = dy + (b * c + ch) * h * w;
 			o = v + ch * nt + (t - t0);
-			for (size_t r = ra; r < rb;) {
+			for (size_t r = ra; r < rb; r += 4, o += 4) {
 				const size_t y0 = 2 * (r / tw), x0 = 2 * (r % tw);
+				cnn_vf d[2][2];
+				float tmp[16 * 4];
 
 				if (x0 + 8 <= w && y0 + 2 <= h && r + 4 <= rb) {
 					const float *p0 = s + y0 * w + x0, *p1 = p0 + w;
 					cnn_vf a0 = cnn_vload(p0), b0 = cnn_vload(p0 + 4);
 					cnn_vf a1 = cnn_vload(p1), b1 = cnn_vload(p1 + 4);
-					cnn_vf d00 = SHUF(a0, b0, 0, 2, 4, 6),
-					       d01 = SHUF(a0, b0, 1, 3, 5, 7);
-					cnn_vf d10 = SHUF(a1, b1, 0, 2, 4, 6),
-					       d11 = SHUF(a1, b1, 1, 3, 5, 7);
-					cnn_vf q[4][2] = {{d00, d01},
-					                  {d00 + d10, d01 + d11},
-					                  {d00 - d10, d01 - d11},
-					                  {-d10, -d11}};
 
-					for (int i = 0; i < 4; i++) {
-						cnn_vstore(o + (4 * i) * cs, q[i][0]);
-						cnn_vstore(o + (4 * i + 1) * cs, q[i][0] + q[i][1]);
-						cnn_vstore(o + (4 * i + 2) * cs, q[i][0] - q[i][1]);
-						cnn_vstore(o + (4 * i + 3) * cs, -q[i][1]);
+					d[0][0] = SHUF(a0, b0, 0, 2, 4, 6);
+					d[0][1] = SHUF(a0, b0, 1, 3, 5, 7);
+					d[1][0] = SHUF(a1, b1, 0, 2, 4, 6);
+					d[1][1] = SHUF(a1, b1, 1, 3, 5, 7);
+				} else {
+					for (size_t k = 0; k < 4; k++) {
+						size_t rk = r + k < rb ? r + k : rb - 1;
+						size_t yk = 2 * (rk / tw), xk = 2 * (rk % tw);
+
+						for (size_t i = 0; i < 2; i++)
+							for (size_t j = 0; j < 2; j++)
+								d[i][j][k] =
+								    yk + i < h && xk + j < w
+								        ? s[(yk + i) * w + xk + j]
+								        : 0.0f;
 					}
-					r += 4;
-					o += 4;
+				}
+				if (r + 4 <= rb) {
+					tile_grad(d, o, cs);
 					continue;
 				}
-				float d[2][2], q[4][2];
-
-				for (size_t i = 0; i < 2; i++)
-					for (size_t j = 0; j < 2; j++)
-						d[i][j] = y0 + i < h && x0 + j < w
-						              ? s[(y0 + i) * w + x0 + j]
-						              : 0.0f;
-				for (int j = 0; j < 2; j++) {
-					q[0][j] = d[0][j];
-					q[1][j] = d[0][j] + d[1][j];
-					q[2][j] = d[0][j] - d[1][j];
-					q[3][j] = -d[1][j];
-				}
-				for (int i = 0; i < 4; i++) {
-					o[(4 * i) * cs] = q[i][0];
-					o[(4 * i + 1) * cs] = q[i][0] + q[i][1];
-					o[(4 * i + 2) * cs] = q[i][0] - q[i][1];
-					o[(4 * i + 3) * cs] = -q[i][1];
-				}
-				r++;
-				o++;
+				tile_grad(d, tmp, 4);
+				store_lanes(tmp, rb - r, o, cs);
 			}
 		}
 }
@@ -351,53 +384,47 @@ output_transform(const float *m, size_t c, size_t h, size_t w, size_t t0, size_t
 			run_at(t, t0 + nt, tpi, &b, &ra, &rb);
 			d = y + (b * c + ch) * h * w;
 			q = m + ch * nt + (t - t0);
-			for (size_t r = ra; r < rb;) {
+			for (size_t r = ra; r < rb; r += 4, q += 4) {
 				const size_t y0 = 2 * (r / tw), x0 = 2 * (r % tw);
+				cnn_vf s[2][4], o[2][2], in[16];
+				size_t n = rb - r < 4 ? rb - r : 4;
 
-				if (x0 + 8 <= w && y0 + 2 <= h && r + 4 <= rb) {
-					cnn_vf s[2][4], o[2][2];
-
-					for (int j = 0; j < 4; j++) {
-						cnn_vf a = cnn_vload(q + j * cs),
-						       e = cnn_vload(q + (4 + j) * cs),
-						       f = cnn_vload(q + (8 + j) * cs),
-						       g = cnn_vload(q + (12 + j) * cs);
-
-						s[0][j] = a + e + f;
-						s[1][j] = e - f - g;
-					}
-					for (int i = 0; i < 2; i++) {
-						float *row = d + (y0 + (size_t)i) * w + x0;
-
-						o[i][0] = s[i][0] + s[i][1] + s[i][2] + bv;
-						o[i][1] = s[i][1] - s[i][2] - s[i][3] + bv;
-						cnn_vstore(row, SHUF(o[i][0], o[i][1], 0, 4, 1, 5));
-						cnn_vstore(row + 4,
-						           SHUF(o[i][0], o[i][1], 2, 6, 3, 7));
-					}
-					r += 4;
-					q += 4;
-					continue;
+				if (n == 4) {
+					for (int p = 0; p < 16; p++)
+						in[p] = cnn_vload(q + p * cs);
+				} else {
+					for (int p = 0; p < 16; p++)
+						for (size_t k = 0; k < 4; k++)
+							in[p][k] = q[p * cs + (k < n ? k : 0)];
 				}
-				float s[2][4], o[2][2];
-
 				for (int j = 0; j < 4; j++) {
-					float a = q[j * cs], e = q[(4 + j) * cs],
-					      f = q[(8 + j) * cs], g = q[(12 + j) * cs];
-
-					s[0][j] = a + e + f;
-					s[1][j] = e - f - g;
+					s[0][j] = in[j] + in[4 + j] + in[8 + j];
+					s[1][j] = in[4 + j] - in[8 + j] - in[12 + j];
 				}
 				for (int i = 0; i < 2; i++) {
 					o[i][0] = s[i][0] + s[i][1] + s[i][2] + bv;
 					o[i][1] = s[i][1] - s[i][2] - s[i][3] + bv;
 				}
-				for (size_t i = 0; i < 2; i++)
-					for (size_t j = 0; j < 2; j++)
-						if (y0 + i < h && x0 + j < w)
-							d[(y0 + i) * w + x0 + j] = o[i][j];
-				r++;
-				q++;
+				if (n == 4 && x0 + 8 <= w && y0 + 2 <= h) {
+					for (size_t i = 0; i < 2; i++) {
+						float *row = d + (y0 + i) * w + x0;
+
+						cnn_vstore(row, SHUF(o[i][0], o[i][1], 0, 4, 1, 5));
+						cnn_vstore(row + 4,
+						           SHUF(o[i][0], o[i][1], 2, 6, 3, 7));
+					}
+					continue;
+				}
+				for (size_t k = 0; k < n; k++) {
+					const size_t yk = 2 * ((r + k) / tw),
+					             xk = 2 * ((r + k) % tw);
+
+					for (size_t i = 0; i < 2; i++)
+						for (size_t j = 0; j < 2; j++)
+							if (yk + i < h && xk + j < w)
+								d[(yk + i) * w + xk + j] =
+								    o[i][j][k];
+				}
 			}
 		}
 	}
