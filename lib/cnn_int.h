@@ -35,8 +35,9 @@ struct cnn_layer {
 	float momentum, eps;     /* bn */
 	size_t group;            /* conv: images per im2col block; 0 for the 1x1 direct path */
 	size_t rows;             /* conv: output rows per block when group is 1 */
-	int wino;                /* conv: trains by Winograd F(2x2, 3x3) (lib/cnn_wino.c) */
-	size_t wtiles;           /* conv: Winograd tiles per block */
+	int wino;      /* conv: trains by Winograd F(2x2, 3x3) (2) or also F(4x4, 3x3) (4) */
+	size_t wtiles; /* conv: Winograd tiles per block, F(2x2, 3x3) and F(4x4, 3x3) */
+	size_t wtiles4;
 
 	/* Borrowed from the network's arrays; gw, gb NULL when it cannot train. */
 	float *w, *b; /* conv [out_c][in_c][k][k], dense [out_c][in], bn scale, shift */

@@ -1,20 +1,25 @@
 /*
  * lib/cnn_wino.c: 3x3 convolutions of stride 1 and padding 1 in training by Winograd's
- * minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast algorithms for convolutional neural
- * networks", 2016): each 2x2 block of outputs is A^T [(G g G^T) . (B^T d B)] A over the 4x4
- * input tile d around it, so the 36 multiplications per block and channel pair of the
+ * minimal filtering (Lavin and Gray, "Fast algorithms for convolutional neural networks",
+ * 2016). F(2x2, 3x3) makes each 2x2 block of outputs A^T [(G g G^T) . (B^T d B)] A over the
+ * 4x4 input tile d around it, so the 36 multiplications per block and channel pair of the
  * plain convolution become 16, done as 16 products (one per tile position) over a block of
- * tiles and every channel, each a cblas_sgemm. The backward passes are the same algebra
- * read the other way: the input's gradient is the convolution of the output's gradient
- * with the filter turned by 180 degrees, whose transform is G g G^T with its first and last
- * rows and columns swapped, so it reuses the forward's transformed filter; the filter's
- * gradient is G^T [sum over tiles (A dY A^T) . (B^T d B)] G, exact in algebra.
+ * tiles and every channel, each a cblas_sgemm; F(4x4, 3x3), on planes of 12 or more a side,
+ * makes 4x4 blocks from 6x6 tiles with 36 products where the plain convolution makes 144.
+ * The backward passes are the same algebra read the other way: the input's gradient is
+ * the convolution of the output's gradient with the filter turned by 180 degrees (for
+ * F(2x2, 3x3) its transform is G g G^T with rows and columns 0 and 3 swapped, the
+ * forward's reused; for F(4x4, 3x3) a second transform); the filter's gradient is, by
+ * F(2x2, 3x3) on every plane, G^T [sum over tiles (A dY A^T) . (B^T d B)] G, exact in
+ * algebra. F(4x4, 3x3) rounds about 1e-6 of each output where the plain path rounds a few
+ * 1e-7, no matter to training.
  *
  * Tiles run over the thread's samples as one sequence (image, tile row, tile column), in
- * blocks whose transformed inputs and outputs together fit the block budget. Planes of odd
- * size get a last row or column of tiles half outside: those outputs are not written, and
- * their gradient counts as 0. Inference keeps the plain path (lib/cnn_infer.c), whose
- * results fer-classify and fer-train --eval share to the bit.
+ * blocks whose transformed inputs and outputs together fit the block budget, four at a
+ * time in vector lanes. Planes whose side is not a multiple of the tile get a last row or
+ * column of tiles partly outside: those outputs are not written, and their gradient counts
+ * as 0. Inference keeps the plain path (lib/cnn_infer.c), whose results fer-classify and
+ * fer-train --eval share to the bit.
  */
 #include "cnn_int.h"
 
@@ -30,6 +35,10 @@
 #endif
 #define WINO_BUDGET ((size_t)1 << WINO_BUDGET_LOG2)
 #define WINO_MIN_TILES 32
+
+/* Planes from this side on take F(4x4, 3x3) forward and for the input's gradient: 36
+ * products per 4x4 block of outputs where F(2x2, 3x3) makes 64 (4 blocks of 16). */
+#define WINO4_MIN_SIDE 12
 
 /* Input channels below which the plain path stays: a product over 1 to 7 channels is a
  * poor sgemm, and the first layer of a network (1 channel) is a small share of its work. */
@@ -59,10 +68,26 @@ tiles_per_image(const struct cnn_layer *l)
 }
 
 static size_t
+tiles4_per_image(const struct cnn_layer *l)
+{
+	return (size_t)((l->out_h + 3) / 4) * ((l->out_w + 3) / 4);
+}
+
+static int
+wino4_fits(const struct cnn_layer *l)
+{
+	return l->out_h >= WINO4_MIN_SIDE && l->out_w >= WINO4_MIN_SIDE;
+}
+
+static size_t
 pad_floats(const struct cnn_layer *l)
 {
-	/* The padded plane, and the 2 floats tile_in4 may read past its last row. */
-	return (size_t)(2 * ((l->out_h + 1) / 2) + 2) * (2 * ((l->out_w + 1) / 2) + 2) + 4;
+	/* The padded plane of either tile size, and the floats that four tiles' windows read
+	 * past its last row. */
+	size_t p2 = (size_t)(2 * ((l->out_h + 1) / 2) + 2) * (2 * ((l->out_w + 1) / 2) + 2);
+	size_t p4 = (size_t)(4 * ((l->out_h + 3) / 4) + 2) * (4 * ((l->out_w + 3) / 4) + 2);
+
+	return (p2 > p4 ? p2 : p4) + 8;
 }
 
 size_t
@@ -72,22 +97,36 @@ cnn_wino_plan(struct cnn_layer *l, size_t max_batch)
 
 	if (!cnn_wino_shape(l))
 		return 0;
-	l->wino = ci >= WINO_MIN_IN;
+	l->wino = ci < WINO_MIN_IN ? 0 : wino4_fits(l) ? 4 : 2;
 	t = WINO_BUDGET / (16 * (ci + co));
 	if (t < WINO_MIN_TILES)
 		t = WINO_MIN_TILES;
 	if (t > all)
 		t = all;
 	l->wtiles = t;
+	t = WINO_BUDGET / (36 * (ci + co));
+	if (t < WINO_MIN_TILES)
+		t = WINO_MIN_TILES;
+	if (t > tiles4_per_image(l) * max_batch)
+		t = tiles4_per_image(l) * max_batch;
+	l->wtiles4 = wino4_fits(l) ? t : 0;
 	/* A block's transformed inputs and outputs, the filter gradient's transform and a
 	 * padded plane. */
-	return 16 * (slab(ci, t) + slab(co, t)) + 16 * ci * co + pad_floats(l);
+	{
+		size_t f2 = 16 * (slab(ci, l->wtiles) + slab(co, l->wtiles)) + 16 * ci * co;
+		size_t f4 = 36 * (slab(ci, t) + slab(co, t));
+
+		return (l->wtiles4 > 0 && f4 > f2 ? f4 : f2) + pad_floats(l);
+	}
 }
 
 size_t
 cnn_wino_filter_floats(const struct cnn_layer *l)
 {
-	return cnn_wino_shape(l) ? 16 * (size_t)l->in_c * l->out_c : 0;
+	if (!cnn_wino_shape(l))
+		return 0;
+	/* F(2x2, 3x3)'s transform, or F(4x4, 3x3)'s of the filter and of the turned one. */
+	return (wino4_fits(l) ? 72 : 16) * (size_t)l->in_c * l->out_c;
 }
 
 /* U = G g G^T of one 3x3 filter into 16 positions, `stride` floats apart. */
@@ -130,14 +169,53 @@ filter_transform_adjoint(const float *u, size_t stride, float *g)
 	}
 }
 
+/* U = G g G^T of F(4x4, 3x3) into 36 positions, `stride` floats apart. */
+static void
+filter_transform4(const float *g, float *u, size_t stride)
+{
+	float t[6][3];
+
+	for (int j = 0; j < 3; j++) {
+		float a = g[j], b = g[3 + j], c = g[6 + j];
+
+		t[0][j] = a / 4;
+		t[1][j] = -(a + b + c) / 6;
+		t[2][j] = -(a - b + c) / 6;
+		t[3][j] = a / 24 + b / 12 + c / 6;
+		t[4][j] = a / 24 - b / 12 + c / 6;
+		t[5][j] = c;
+	}
+	for (int i = 0; i < 6; i++) {
+		float a = t[i][0], b = t[i][1], c = t[i][2];
+
+		u[(6 * i) * stride] = a / 4;
+		u[(6 * i + 1) * stride] = -(a + b + c) / 6;
+		u[(6 * i + 2) * stride] = -(a - b + c) / 6;
+		u[(6 * i + 3) * stride] = a / 24 + b / 12 + c / 6;
+		u[(6 * i + 4) * stride] = a / 24 - b / 12 + c / 6;
+		u[(6 * i + 5) * stride] = c;
+	}
+}
+
 void
 cnn_wino_filters(struct cnn_layer *l, size_t co0, size_t co1)
 {
 	const size_t ci = l->in_c, co = l->out_c;
 
 	for (size_t o = co0; o < co1; o++)
-		for (size_t i = 0; i < ci; i++)
-			filter_transform(l->w + (o * ci + i) * 9, l->wt + o * ci + i, co * ci);
+		for (size_t i = 0; i < ci; i++) {
+			const float *g = l->w + (o * ci + i) * 9;
+			float turned[9];
+
+			if (l->wino != 4) {
+				filter_transform(g, l->wt + o * ci + i, co * ci);
+				continue;
+			}
+			for (int k = 0; k < 9; k++)
+				turned[k] = g[8 - k];
+			filter_transform4(g, l->wt + o * ci + i, co * ci);
+			filter_transform4(turned, l->wt + 36 * co * ci + o * ci + i, co * ci);
+		}
 }
 
 #if defined(__clang__)
@@ -430,6 +508,216 @@ output_transform(const float *m, size_t c, size_t h, size_t w, size_t t0, size_t
 	}
 }
 
+/* ---- F(4x4, 3x3) ------------------------------------------------------------------ */
+
+/* The 4x4 transpose of rows a, b, c, d. */
+static void
+transpose4(cnn_vf a, cnn_vf b, cnn_vf c, cnn_vf d, cnn_vf out[4])
+{
+	cnn_vf t0 = SHUF(a, b, 0, 4, 1, 5), t1 = SHUF(a, b, 2, 6, 3, 7);
+	cnn_vf t2 = SHUF(c, d, 0, 4, 1, 5), t3 = SHUF(c, d, 2, 6, 3, 7);
+
+	out[0] = SHUF(t0, t2, 0, 1, 4, 5);
+	out[1] = SHUF(t0, t2, 2, 3, 6, 7);
+	out[2] = SHUF(t1, t3, 0, 1, 4, 5);
+	out[3] = SHUF(t1, t3, 2, 3, 6, 7);
+}
+
+/* B^T d B of F(4x4, 3x3) for four tiles, one per lane, into 36 positions cs apart. */
+static void
+tile_in6(cnn_vf d[6][6], float *o, size_t cs)
+{
+	cnn_vf r[6][6];
+
+	for (int j = 0; j < 6; j++) {
+		cnn_vf d0 = d[0][j], d1 = d[1][j], d2 = d[2][j], d3 = d[3][j], d4 = d[4][j],
+		       d5 = d[5][j];
+
+		r[0][j] = 4 * d0 - 5 * d2 + d4;
+		r[1][j] = d3 + d4 - 4 * (d1 + d2);
+		r[2][j] = d4 - d3 + 4 * (d1 - d2);
+		r[3][j] = d4 - d2 + 2 * (d3 - d1);
+		r[4][j] = d4 - d2 + 2 * (d1 - d3);
+		r[5][j] = 4 * d1 - 5 * d3 + d5;
+	}
+	for (int i = 0; i < 6; i++) {
+		cnn_vf d0 = r[i][0], d1 = r[i][1], d2 = r[i][2], d3 = r[i][3], d4 = r[i][4],
+		       d5 = r[i][5];
+		float *q = o + (size_t)(6 * i) * cs;
+
+		cnn_vstore(q, 4 * d0 - 5 * d2 + d4);
+		cnn_vstore(q + cs, d3 + d4 - 4 * (d1 + d2));
+		cnn_vstore(q + 2 * cs, d4 - d3 + 4 * (d1 - d2));
+		cnn_vstore(q + 3 * cs, d4 - d2 + 2 * (d3 - d1));
+		cnn_vstore(q + 4 * cs, d4 - d2 + 2 * (d1 - d3));
+		cnn_vstore(q + 5 * cs, 4 * d1 - 5 * d3 + d5);
+	}
+}
+
+/*
+ * V of F(4x4, 3x3) for tiles [t0, t0 + nt) (4x4 outputs each, windows 6x6 from one row
+ * and column before them), laid out as input_transform's with 36 positions.
+ */
+static void
+input_transform4(const float *x, size_t c, size_t h, size_t w, size_t t0, size_t nt, float *v,
+                 float *pad)
+{
+	const size_t tw = (w + 3) / 4, tpi = ((h + 3) / 4) * tw, pw = 4 * tw + 2;
+	const size_t cs = slab(c, nt);
+
+	for (size_t ch = 0; ch < c; ch++)
+		for (size_t t = t0, b, ra, rb; t < t0 + nt; t += rb - ra) {
+			float *o = v + ch * nt + (t - t0);
+
+			run_at(t, t0 + nt, tpi, &b, &ra, &rb);
+			pad_rows(x + (b * c + ch) * h * w, h, w, pw, 4 * (ra / tw),
+			         4 * ((rb - 1) / tw) + 6, pad);
+			for (size_t r = ra; r < rb; r += 4, o += 4) {
+				cnn_vf d[6][6];
+				float tmp[36 * 4];
+
+				if (r % tw + 4 <= tw && r + 4 <= rb) {
+					const float *q = pad + 4 * (r / tw) * pw + 4 * (r % tw);
+
+					for (size_t i = 0; i < 6; i++) {
+						const float *row = q + i * pw;
+						cnn_vf a = cnn_vload(row), bb = cnn_vload(row + 4),
+						       cc = cnn_vload(row + 8),
+						       dd = cnn_vload(row + 12),
+						       e = cnn_vload(row + 16), u[4];
+
+						transpose4(a, bb, cc, dd, d[i]);
+						transpose4(bb, cc, dd, e, u);
+						d[i][4] = u[0];
+						d[i][5] = u[1];
+					}
+				} else {
+					const float *q[4];
+
+					for (size_t k = 0; k < 4; k++) {
+						size_t rk = r + k < rb ? r + k : rb - 1;
+
+						q[k] = pad + 4 * (rk / tw) * pw + 4 * (rk % tw);
+					}
+					for (size_t i = 0; i < 6; i++)
+						for (size_t j = 0; j < 6; j++) {
+							size_t off = i * pw + j;
+
+							d[i][j] = (cnn_vf){q[0][off], q[1][off],
+							                   q[2][off], q[3][off]};
+						}
+				}
+				if (r + 4 <= rb) {
+					tile_in6(d, o, cs);
+					continue;
+				}
+				tile_in6(d, tmp, 4);
+				for (size_t p = 0; p < 36; p++)
+					for (size_t k = 0; k < rb - r; k++)
+						o[p * cs + k] = tmp[p * 4 + k];
+			}
+		}
+}
+
+/* y = A^T M A of F(4x4, 3x3) (+ bias) for tiles [t0, t0 + nt); outputs outside a plane are
+ * dropped. */
+static void
+output_transform4(const float *m, size_t c, size_t h, size_t w, size_t t0, size_t nt,
+                  const float *bias, float *y)
+{
+	const size_t tw = (w + 3) / 4, tpi = ((h + 3) / 4) * tw, cs = slab(c, nt);
+
+	for (size_t ch = 0; ch < c; ch++) {
+		const float bv = bias != NULL ? bias[ch] : 0.0f;
+
+		for (size_t t = t0, b, ra, rb; t < t0 + nt; t += rb - ra) {
+			const float *q;
+			float *d;
+
+			run_at(t, t0 + nt, tpi, &b, &ra, &rb);
+			d = y + (b * c + ch) * h * w;
+			q = m + ch * nt + (t - t0);
+			for (size_t r = ra; r < rb; r += 4, q += 4) {
+				const size_t y0 = 4 * (r / tw), x0 = 4 * (r % tw);
+				size_t n = rb - r < 4 ? rb - r : 4;
+				cnn_vf in[36], s[4][6], o[4][4];
+
+				for (int p = 0; p < 36; p++) {
+					if (n == 4)
+						in[p] = cnn_vload(q + p * cs);
+					else
+						for (size_t k = 0; k < 4; k++)
+							in[p][k] = q[p * cs + (k < n ? k : 0)];
+				}
+				for (int j = 0; j < 6; j++) {
+					cnn_vf m0 = in[j], m1 = in[6 + j], m2 = in[12 + j],
+					       m3 = in[18 + j], m4 = in[24 + j], m5 = in[30 + j];
+
+					s[0][j] = m0 + m1 + m2 + m3 + m4;
+					s[1][j] = m1 - m2 + 2 * (m3 - m4);
+					s[2][j] = m1 + m2 + 4 * (m3 + m4);
+					s[3][j] = m1 - m2 + 8 * (m3 - m4) + m5;
+				}
+				for (int i = 0; i < 4; i++) {
+					cnn_vf m0 = s[i][0], m1 = s[i][1], m2 = s[i][2],
+					       m3 = s[i][3], m4 = s[i][4], m5 = s[i][5];
+
+					o[i][0] = m0 + m1 + m2 + m3 + m4 + bv;
+					o[i][1] = m1 - m2 + 2 * (m3 - m4) + bv;
+					o[i][2] = m1 + m2 + 4 * (m3 + m4) + bv;
+					o[i][3] = m1 - m2 + 8 * (m3 - m4) + m5 + bv;
+				}
+				if (n == 4 && x0 + 16 <= w && y0 + 4 <= h) {
+					for (size_t i = 0; i < 4; i++) {
+						float *row = d + (y0 + i) * w + x0;
+						cnn_vf u[4];
+
+						transpose4(o[i][0], o[i][1], o[i][2], o[i][3], u);
+						for (size_t k = 0; k < 4; k++)
+							cnn_vstore(row + 4 * k, u[k]);
+					}
+					continue;
+				}
+				for (size_t k = 0; k < n; k++) {
+					const size_t yk = 4 * ((r + k) / tw),
+					             xk = 4 * ((r + k) % tw);
+
+					for (size_t i = 0; i < 4; i++)
+						for (size_t j = 0; j < 4; j++)
+							if (yk + i < h && xk + j < w)
+								d[(yk + i) * w + xk + j] =
+								    o[i][j][k];
+				}
+			}
+		}
+	}
+}
+
+/*
+ * A same 3x3 convolution by F(4x4, 3x3) of n planes of cin channels at x into cout at y:
+ * M[p] = op(U[p]) V[p], with U [36][rows][cols] as cnn_wino_filters lays it out (rows the
+ * layer's outputs), op the transpose for the input's gradient.
+ */
+static void
+conv4(const struct cnn_layer *l, const float *x, size_t cin, float *y, size_t cout, const float *u,
+      int trans, const float *bias, size_t n, float *ws)
+{
+	const size_t h = l->out_h, w = l->out_w, all = tiles4_per_image(l) * n, nb = l->wtiles4;
+	float *v = ws, *m = ws + 36 * slab(cin, nb), *pad = m + 36 * slab(cout, nb);
+
+	for (size_t t0 = 0; t0 < all; t0 += nb) {
+		size_t nt = all - t0 < nb ? all - t0 : nb;
+
+		input_transform4(x, cin, h, w, t0, nt, v, pad);
+		for (size_t p = 0; p < 36; p++)
+			cblas_sgemm(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, CblasNoTrans,
+			            (int)cout, (int)nt, (int)cin, 1.0f, u + p * cin * cout,
+			            (int)l->in_c, v + p * slab(cin, nt), (int)nt, 0.0f,
+			            m + p * slab(cout, nt), (int)nt);
+		output_transform4(m, cout, h, w, t0, nt, bias, y);
+	}
+}
+
 void
 cnn_wino_forward(const struct cnn_layer *l, const float *x, float *y, size_t n, float *ws)
 {
@@ -438,6 +726,10 @@ cnn_wino_forward(const struct cnn_layer *l, const float *x, float *y, size_t n, 
 	float *v = ws, *m = ws + 16 * slab(ci, l->wtiles);
 	float *pad = m + 16 * slab(co, l->wtiles) + 16 * ci * co;
 
+	if (l->wino == 4) {
+		conv4(l, x, ci, y, co, l->wt, 0, l->has_bias ? l->b : NULL, n, ws);
+		return;
+	}
 	for (size_t t0 = 0; t0 < all; t0 += l->wtiles) {
 		size_t nt = all - t0 < l->wtiles ? all - t0 : l->wtiles;
 
@@ -481,7 +773,7 @@ cnn_wino_backward(const struct cnn_layer *l, const float *x, const float *dy, fl
 			            (int)nt, 1.0f, m + p * slab(co, nt), (int)nt,
 			            v + p * slab(ci, nt), (int)nt, t0 == 0 ? 0.0f : 1.0f,
 			            du + p * co * ci, (int)ci);
-		if (dx == NULL)
+		if (dx == NULL || l->wino == 4)
 			continue;
 		/* The input's gradient: dy through the turned filter, U[turned p]^T. */
 		input_transform(dy, co, h, w, t0, nt, m, pad);
@@ -507,4 +799,7 @@ cnn_wino_backward(const struct cnn_layer *l, const float *x, const float *dy, fl
 			}
 			gb[o] = (float)s;
 		}
+	/* After the filter's gradient: F(4x4, 3x3) takes the workspace whole. */
+	if (dx != NULL && l->wino == 4)
+		conv4(l, dy, co, dx, ci, l->wt + 36 * co * ci, 1, NULL, n, ws);
 }
