@@ -46,10 +46,10 @@ lines_read(const char *path, size_t max_line, unsigned flags,
 	struct fm_ndjson_reader *rd;
 	struct fm_ndjson_line line;
 	struct fm_err e;
-	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	int fd = is_stdin ? STDIN_FILENO : fm_open_read(path, &e), rc = 0;
 
 	if (fd == -1) {
-		warn_about(where, "%s", strerror(errno));
+		warn_printable(where, e.msg);
 		return -1;
 	}
 	if (fm_ndjson_reader_new_fd(fd, max_line, &rd, &e) == -1) {

@@ -137,8 +137,8 @@ fm_audio_analyze_file(struct fm_audio_analyzer *a, const char *path, struct fm_a
 
 	memset(f, 0, sizeof *f);
 	f->key = -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return fm_err_errno(err, errno);
+	if ((fd = fm_open_read(path, err)) == -1)
+		return -1;
 	if (fstat(fd, &st) == -1) {
 		rc = fm_err_errno(err, errno);
 		close(fd);

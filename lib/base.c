@@ -58,6 +58,38 @@ fm_err_errno_at(struct fm_err *err, int errnum, const char *fmt, ...)
 	return fm_err_set(err, FM_EIO, "%s: %s", what, sys.msg);
 }
 
+int
+fm_open_read(const char *path, struct fm_err *err)
+{
+	struct stat st;
+	const char *kind;
+	int fd, flags;
+
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever if
+	 * none comes. It is cleared at once, so that a FIFO that has a writer is read as it
+	 * writes rather than failing with EAGAIN. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return fm_err_errno(err, errno);
+	if (fstat(fd, &st) == -1 || (flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1) {
+		int e = errno;
+
+		close(fd);
+		return fm_err_errno(err, e);
+	}
+	if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))
+		return fd;
+	close(fd);
+	if (S_ISDIR(st.st_mode))
+		return fm_err_set(err, FM_EIO, "is a directory");
+	kind = S_ISCHR(st.st_mode)    ? "a character device"
+	       : S_ISBLK(st.st_mode)  ? "a block device"
+	       : S_ISSOCK(st.st_mode) ? "a socket"
+	                              : "a special file";
+	/* A device can be endless (/dev/zero) or wait forever (a terminal): no tool reads one. */
+	return fm_err_set(err, FM_EIO, "is %s, not a regular file", kind);
+}
+
 static int
 read_fd(int fd, size_t limit, unsigned char **bytes, size_t *n_bytes, struct fm_err *err)
 {
@@ -112,7 +144,10 @@ read_fd(int fd, size_t limit, unsigned char **bytes, size_t *n_bytes, struct fm_
 	}
 	if (len == 0) {
 		free(b);
-		return fm_err_set(err, FM_EFORMAT, "empty file");
+		return fm_err_set(err, FM_EFORMAT, "%s",
+		                  S_ISFIFO(st.st_mode) ? "empty: a FIFO or pipe with no writer, or "
+		                                         "one that wrote nothing"
+		                                       : "empty file");
 	}
 	*bytes = b;
 	*n_bytes = len;
@@ -127,8 +162,8 @@ fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *
 
 	*bytes = NULL;
 	*n_bytes = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return fm_err_errno(err, errno);
+	if ((fd = fm_open_read(path, err)) == -1)
+		return -1;
 	rc = read_fd(fd, max_bytes, bytes, n_bytes, err);
 	close(fd);
 	return rc;

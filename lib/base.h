@@ -136,11 +136,21 @@ int fm_err_errno_at(struct fm_err *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * open(2) path for reading, without waiting and without reading what never ends: a FIFO is
+ * opened at once whether or not anything writes to it (with no writer it reads as empty),
+ * and a device (/dev/zero, /dev/urandom, a terminal), a socket or a directory is refused
+ * with FM_EIO ("is a character device, not a regular file", "is a directory"). The
+ * descriptor (O_CLOEXEC) blocks again for reading, as any other; the caller closes it. -1
+ * with FM_EIO and the system's reason ("no such file or directory") when open fails.
+ */
+int fm_open_read(const char *path, struct fm_err *err);
+
+/*
  * The whole of a file in *bytes (malloc'd, freed by the caller; n_bytes > 0), read to its
  * end, so that a pipe, or a file that grows or shrinks meanwhile, is judged by what was
- * read. FM_EIO with the system's reason in lower case ("no such file or directory", "is a
- * directory"), FM_EFORMAT "empty file", FM_ELIMIT over max_bytes, FM_ENOMEM. The message
- * does not name the path: the caller does, as it sees fit.
+ * read. Opened as fm_open_read opens it, and failing as it does; FM_EIO with the system's
+ * reason in lower case ("no such file or directory"), FM_EFORMAT "empty file", FM_ELIMIT over
+ * max_bytes, FM_ENOMEM. The message does not name the path: the caller does, as it sees fit.
  */
 int fm_read_file(const char *path, size_t max_bytes, unsigned char **bytes, size_t *n_bytes,
                  struct fm_err *err);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "image.h"
 
@@ -239,7 +240,9 @@ int
 fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out, struct fm_err *err)
 {
 	struct growing g = {.side2 = 48 * 48};
-	FILE *f = fopen(path, "r");
+	struct fm_err why;
+	int fd = fm_open_read(path, &why);
+	FILE *f = fd == -1 ? NULL : fdopen(fd, "r");
 	/* A row of 2304 pixels takes at most some 9.3 KB: a longer line is not fer2013.csv, and
 	 * a bounded buffer keeps a file of one endless line from taking all memory. */
 	enum { MAX_ROW_BYTES = 1 << 16 };
@@ -249,8 +252,12 @@ fm_dataset_load_csv(const char *path, const char *usage, struct fm_dataset *out,
 
 	memset(out, 0, sizeof *out);
 	if (f == NULL) {
+		if (fd != -1) { /* fdopen fails for want of memory only */
+			fm_err_set(&why, FM_ENOMEM, "out of memory");
+			close(fd);
+		}
 		free(line);
-		return fm_err_errno_at(err, errno, "%s", path);
+		return fm_err_set(err, why.code, "%s: %s", path, why.msg);
 	}
 	if (line == NULL) {
 		fclose(f);

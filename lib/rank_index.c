@@ -290,8 +290,8 @@ fm_rank_index_load(const char *path, unsigned want, struct fm_rank_library **out
 	if (!fm_host_little_endian())
 		return fm_err_set(err, FM_EINVAL,
 		                  "index files are little-endian; this machine is not");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return fm_err_errno(err, errno);
+	if ((fd = fm_open_read(path, err)) == -1)
+		return -1;
 	if (fstat(fd, &st) == -1) {
 		int e = errno;
 		close(fd);

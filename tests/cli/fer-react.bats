@@ -233,11 +233,11 @@ usage_error() {
 	echo '{"path":"a.wav","start":20,"end":40}' >plays.ndjson
 	run --separate-stderr "$F" --plays nonexistent.ndjson </dev/null
 	[ "$status" -eq 2 ]
-	[ "$stderr" = "fer-react: nonexistent.ndjson: No such file or directory" ]
+	[ "$stderr" = "fer-react: nonexistent.ndjson: no such file or directory" ]
 	session >frames.ndjson
 	run --separate-stderr "$F" --plays plays.ndjson nonexistent.ndjson frames.ndjson
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "fer-react: nonexistent.ndjson: No such file or directory" ]
+	[ "$stderr" = "fer-react: nonexistent.ndjson: no such file or directory" ]
 	printf '%s\n' "$output" | jq -e '.rating == 4'
 	run --separate-stderr bash -c '"$0" --plays plays.ndjson frames.ndjson >/dev/full' "$F"
 	[ "$status" -eq 2 ]

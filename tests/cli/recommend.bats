@@ -269,7 +269,7 @@ face() {
 		'recommend: no face with expression scores in the input: nothing to recommend')" ]
 	run --separate-stderr "$R" --library "$(printf 'songs\033[2J.ndjson')" --emotion sad
 	[ "$status" -eq 2 ]
-	[ "$stderr" = 'recommend: songs?[2J.ndjson: No such file or directory' ]
+	[ "$stderr" = 'recommend: songs?[2J.ndjson: no such file or directory' ]
 	printf '{"path":"x.wav","emotion":"\\u001b[31mbored","action":"like"}\n' >fb.ndjson
 	run --separate-stderr "$R" --library "$L" --emotion sad -n 1 --feedback fb.ndjson
 	[ "$status" -eq 1 ]
@@ -287,7 +287,7 @@ face() {
 	run --separate-stderr "$R" --library "$L" -n 1 a.ndjson nowhere.ndjson
 	[ "$status" -eq 1 ]
 	[ "$(paths)" = "elegy.wav" ]
-	[[ $stderr == "recommend: nowhere.ndjson: No such file or directory" ]]
+	[[ $stderr == "recommend: nowhere.ndjson: no such file or directory" ]]
 }
 
 @test "an empty or unreadable library exits 2 before reading input" {
@@ -297,7 +297,7 @@ face() {
 	[ "$stderr" = "recommend: the library has no song to recommend (empty.ndjson)" ]
 	run --separate-stderr "$R" --library nowhere.ndjson --emotion sad
 	[ "$status" -eq 2 ]
-	[ "$stderr" = "recommend: nowhere.ndjson: No such file or directory" ]
+	[ "$stderr" = "recommend: nowhere.ndjson: no such file or directory" ]
 	echo '{"path":"a.flac","error":"not audio"}' >failed.ndjson
 	run --separate-stderr "$R" --library failed.ndjson --emotion sad
 	[ "$status" -eq 2 ]

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_base.c: what lib/base.h gives every module besides errors and the
- * generator: integers in a file's byte order whatever the host's, and a file written piece by
- * piece that appears whole on commit and not at all otherwise.
+ * generator: integers in a file's byte order whatever the host's, a file written piece by
+ * piece that appears whole on commit and not at all otherwise, and files that are not
+ * regular (devices, a FIFO without a writer) refused or read without waiting.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,10 +11,10 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,6 +163,52 @@ file_writer_follows_links_and_writes_fifos_directly(void **state)
 	assert_int_equal(fm_write_file(path, "x", 1, &err), -1);
 	assert_non_null(strstr(err.msg, "/sub: is a directory"));
 	assert_folder_holds(dir, "ahead fifo link sub ");
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+read_file_refuses_devices_and_waits_for_no_fifo_writer(void **state)
+{
+	char dir[] = "/tmp/test_base_XXXXXX", fifo[64], cmd[128];
+	unsigned char *back;
+	size_t n;
+	struct fm_err err;
+	int keep, w;
+
+	(void)state;
+	/* Endless devices are refused before a byte is read, not after the size limit. */
+	assert_int_equal(fm_read_file("/dev/zero", 1 << 10, &back, &n, &err), -1);
+	assert_null(back);
+	assert_int_equal(err.code, FM_EIO);
+	assert_string_equal(err.msg, "is a character device, not a regular file");
+	assert_int_equal(fm_open_read("/dev/urandom", &err), -1);
+	assert_string_equal(err.msg, "is a character device, not a regular file");
+	assert_int_equal(fm_open_read("/", &err), -1);
+	assert_string_equal(err.msg, "is a directory");
+
+	/* A FIFO that nothing writes to is empty at once: open(2) does not wait for a writer. */
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(fm_read_file(fifo, 1 << 10, &back, &n, &err), -1);
+	assert_int_equal(err.code, FM_EFORMAT);
+	assert_string_equal(err.msg,
+	                    "empty: a FIFO or pipe with no writer, or one that wrote nothing");
+
+	/* One that has been written to is read to its end (a reader kept open holds the bytes
+	 * after the writer closed). */
+	assert_true((keep = open(fifo, O_RDONLY | O_NONBLOCK)) >= 0);
+	assert_true((w = open(fifo, O_WRONLY | O_NONBLOCK)) >= 0);
+	assert_int_equal(write(w, "abc", 3), 3);
+	close(w);
+	assert_int_equal(fm_read_file(fifo, 1 << 10, &back, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(back, "abc", 3);
+	free(back);
+	close(keep);
+
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 }
@@ -173,6 +220,7 @@ main(void)
 	    cmocka_unit_test(byte_order_reads_and_writes_either_end_first),
 	    cmocka_unit_test(file_writer_appears_whole_on_commit_and_not_otherwise),
 	    cmocka_unit_test(file_writer_follows_links_and_writes_fifos_directly),
+	    cmocka_unit_test(read_file_refuses_devices_and_waits_for_no_fifo_writer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
