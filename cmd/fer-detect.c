@@ -79,11 +79,20 @@ struct detect {
 	struct timespec first;
 };
 
-/* One frame's bytes, from the reader to a worker. */
+/* One frame's bytes, from the reader to a worker: the reader's own buffer, handed over. */
 struct frame {
 	size_t n_bytes;
-	uint8_t bytes[];
+	uint8_t *bytes;
 };
+
+static void
+free_frame(void *payload)
+{
+	struct frame *f = payload;
+
+	free(f->bytes);
+	free(f);
+}
 
 enum {
 	OPT_CASCADE = 256,
@@ -266,10 +275,10 @@ detect_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 
 /* --stream: the frames of stdin as records {"frame": n, "t": seconds}. */
 static int
-next_frame(void *arg, cJSON **rec, void **payload, struct fm_err *err)
+next_frame(void *arg, cJSON **rec, void **payload, size_t *payload_bytes, struct fm_err *err)
 {
 	struct detect *d = arg;
-	const uint8_t *bytes;
+	uint8_t *bytes = NULL;
 	struct timespec now;
 	size_t n;
 	double t;
@@ -278,7 +287,8 @@ next_frame(void *arg, cJSON **rec, void **payload, struct fm_err *err)
 
 	*rec = NULL;
 	*payload = NULL;
-	rc = fm_frame_reader_next(d->frames, &bytes, &n, err);
+	*payload_bytes = 0;
+	rc = fm_frame_reader_take(d->frames, &bytes, &n, err);
 	if (rc == -1 && err->code != FM_EFORMAT && err->code != FM_ELIMIT)
 		return -1; /* the stream cannot be read on */
 	if (rc == 0 && n == 0)
@@ -294,8 +304,9 @@ next_frame(void *arg, cJSON **rec, void **payload, struct fm_err *err)
 	cJSON *r = cJSON_CreateObject();
 	if (r == NULL || fm_ndjson_set(r, "frame", cJSON_CreateNumber((double)d->n_frames), &e2) ||
 	    fm_ndjson_set(r, "t", cJSON_CreateNumber(fm_ndjson_round(t, 4)), &e2) ||
-	    (rc == 0 && (f = malloc(sizeof *f + n)) == NULL)) {
+	    (rc == 0 && (f = malloc(sizeof *f)) == NULL)) {
 		cJSON_Delete(r);
+		free(bytes);
 		return fm_err_set(err, FM_ENOMEM, "out of memory for frame %llu",
 		                  (unsigned long long)d->n_frames);
 	}
@@ -303,9 +314,9 @@ next_frame(void *arg, cJSON **rec, void **payload, struct fm_err *err)
 	*rec = r;
 	if (rc == -1)
 		return -1; /* this frame fails, the stream goes on */
-	f->n_bytes = n;
-	memcpy(f->bytes, bytes, n);
+	*f = (struct frame){n, bytes};
 	*payload = f;
+	*payload_bytes = n;
 	return 1;
 }
 
@@ -313,11 +324,15 @@ static int
 detect_frame(void *arg, int thread, cJSON *rec, void *payload, struct fm_err *err)
 {
 	const struct detect *d = arg;
-	const struct frame *f = payload;
+	struct frame *f = payload;
 	struct fm_image img = {0};
-	int rc;
+	int rc = fm_image_decode(f->bytes, f->n_bytes, d->o->common.max_pixels, &img, err);
 
-	if (fm_image_decode(f->bytes, f->n_bytes, d->o->common.max_pixels, &img, err) == -1)
+	/* The frame's bytes are not needed once decoded: a job holds the frame or its pixels,
+	 * not both with the gray copy too. */
+	free(f->bytes);
+	f->bytes = NULL;
+	if (rc == -1)
 		return -1;
 	rc = detect_image(d, thread, &img, rec, err);
 	fm_image_free(&img);
@@ -372,14 +387,20 @@ main(int argc, char *argv[])
 		mallopt(M_MMAP_THRESHOLD, 64 << 20);
 		mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
-		if (fm_frame_reader_new(STDIN_FILENO, (size_t)max_bytes, &d.frames, &e) == -1) {
+		if (fm_frame_reader_new(STDIN_FILENO, (size_t)max_bytes, o.common.max_pixels,
+		                        &d.frames, &e) == -1) {
 			warnx("%s", e.msg);
 			detect_close(&d.faces);
 			return STATUS_CANNOT_RUN;
 		}
 		r.next = next_frame;
 		r.work_payload = detect_frame;
-		r.free_payload = free;
+		r.free_payload = free_frame;
+		/* One frame at the limits in flight per job, rather than the loop's 4 * jobs
+		 * records: frames of a few hundred megabytes would otherwise queue by the dozen. */
+		r.max_payload_bytes = (size_t)max_bytes > SIZE_MAX / (size_t)o.common.jobs
+		                          ? SIZE_MAX
+		                          : (size_t)max_bytes * (size_t)o.common.jobs;
 		r.flags = 0;
 	}
 	run_records(&r, argc - optind, argv + optind);

@@ -2,12 +2,13 @@
  * cmd/loop.c: the ordered --jobs record loop, and a failed record's report.
  *
  * The loop is a ring of 4 * jobs slots. The main thread reads operands and stdin and fills
- * slots in input order; jobs worker threads take slots in that order and run the tool's
- * work on them; one writer thread waits for the oldest slot, reports it if it failed, and
- * writes it. The writer, not the main thread, writes, because the main thread may sit in
- * read(2) waiting for the next line while earlier records are ready: with `tail -f` or a
- * camera feeding stdin the output must not wait for the input. stderr lines come from the
- * writer too, so they appear in input order.
+ * slots in input order (with run.next, also no more payload bytes than run.max_payload_bytes,
+ * so that large frames do not wait 4 * jobs deep); jobs worker threads take slots in that order and
+ * run the tool's work on them; one writer thread waits for the oldest slot, reports it if it
+ * failed, and writes it. The writer, not the main thread, writes, because the main thread may sit
+ * in read(2) waiting for the next line while earlier records are ready: with `tail -f` or a camera
+ * feeding stdin the output must not wait for the input. stderr lines come from the writer too, so
+ * they appear in input order.
  */
 #include "loop.h"
 
@@ -40,6 +41,7 @@ struct slot {
 	char *out; /* the serialised line, when not failed */
 	size_t n_out;
 	void *payload; /* run.next's, until work is done with it */
+	size_t payload_bytes;
 };
 
 struct loop {
@@ -47,10 +49,11 @@ struct loop {
 	pthread_mutex_t lock;
 	pthread_cond_t work_ready; /* workers wait for tail > next_work */
 	pthread_cond_t head_done;  /* the writer waits for slots[head].done */
-	pthread_cond_t room;       /* the reader waits for tail - head < n_slots */
+	pthread_cond_t room; /* the reader waits for tail - head < n_slots, and payload room */
 	struct slot *slots;
 	size_t n_slots;
 	uint64_t head, next_work, tail; /* head <= next_work <= tail, all counting records */
+	size_t payload_bytes;           /* of the payloads pushed and not yet released */
 	bool input_ended;
 	bool serial;     /* --jobs 1: the reading thread works and writes each record itself */
 	bool stop;       /* stdout failed: finish without writing */
@@ -96,10 +99,19 @@ record_fail(struct run *r, cJSON *rec, const char *where, const char *why)
 	some_failed(&r->status);
 }
 
+/* Whether a payload of n bytes must wait for others to be released first. */
+static bool
+payload_waits(const struct loop *l, size_t n)
+{
+	size_t max = l->run->max_payload_bytes;
+
+	return max > 0 && l->payload_bytes > 0 && (n > max || l->payload_bytes > max - n);
+}
+
 /* Add a record to the ring in input order; false when the loop stops. */
 static bool
 push_payload(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line,
-             const struct fm_err *why, void *payload)
+             const struct fm_err *why, void *payload, size_t payload_bytes)
 {
 	struct slot *s;
 
@@ -122,7 +134,7 @@ push_payload(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line,
 		return !l->stop;
 	}
 	pthread_mutex_lock(&l->lock);
-	while (l->tail - l->head == l->n_slots && !l->stop)
+	while ((l->tail - l->head == l->n_slots || payload_waits(l, payload_bytes)) && !l->stop)
 		pthread_cond_wait(&l->room, &l->lock);
 	if (l->stop) {
 		pthread_mutex_unlock(&l->lock);
@@ -132,9 +144,14 @@ push_payload(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line,
 		return false;
 	}
 	s = &l->slots[l->tail % l->n_slots];
-	*s = (struct slot){.rec = rec, .state = state, .line = line, .payload = payload};
+	*s = (struct slot){.rec = rec,
+	                   .state = state,
+	                   .line = line,
+	                   .payload = payload,
+	                   .payload_bytes = payload != NULL ? payload_bytes : 0};
 	if (why != NULL)
 		s->why = *why;
+	l->payload_bytes += s->payload_bytes;
 	l->tail++;
 	pthread_cond_signal(&l->work_ready);
 	pthread_mutex_unlock(&l->lock);
@@ -144,7 +161,7 @@ push_payload(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line,
 static bool
 push(struct loop *l, cJSON *rec, enum slot_state state, uint64_t line, const struct fm_err *why)
 {
-	return push_payload(l, rec, state, line, why, NULL);
+	return push_payload(l, rec, state, line, why, NULL, 0);
 }
 
 /* Records from run.next, until it ends or fails for good. */
@@ -157,7 +174,8 @@ push_made(struct loop *l)
 		struct fm_err e = {0};
 		cJSON *rec = NULL;
 		void *payload = NULL;
-		int rc = r->next(r->ctx, &rec, &payload, &e);
+		size_t payload_bytes = 0;
+		int rc = r->next(r->ctx, &rec, &payload, &payload_bytes, &e);
 
 		if (rc == 0)
 			return;
@@ -169,7 +187,7 @@ push_made(struct loop *l)
 			return;
 		}
 		if (!push_payload(l, rec, rc == 1 ? SLOT_WORK : SLOT_FAILED, 0, rc == 1 ? NULL : &e,
-		                  payload))
+		                  payload, payload_bytes))
 			return;
 	}
 }
@@ -343,6 +361,11 @@ work_loop(void *arg)
 		work_slot(r, w->thread, s);
 
 		pthread_mutex_lock(&l->lock);
+		if (s->payload_bytes > 0) { /* work_slot released it: room for the next */
+			l->payload_bytes -= s->payload_bytes;
+			s->payload_bytes = 0;
+			pthread_cond_signal(&l->room);
+		}
 		s->done = true;
 		pthread_cond_signal(&l->head_done);
 	}

@@ -40,13 +40,21 @@ struct run {
 	/*
 	 * Optional, for input that is not records (fer-detect --stream): next makes the records
 	 * in place of the operands and stdin. It returns 1 with *rec and *payload (which
-	 * work_payload receives instead of work, and free_payload releases after it), 0 at the
-	 * end of the input, or -1 with err: with *rec set, that record fails with err's reason
-	 * and the input goes on; with *rec NULL, the input cannot be read further (exit 2).
+	 * work_payload receives instead of work, and free_payload releases after it) and the
+	 * payload's size in *payload_bytes, 0 at the end of the input, or -1 with err: with
+	 * *rec set, that record fails with err's reason and the input goes on; with *rec NULL,
+	 * the input cannot be read further (exit 2).
 	 */
-	int (*next)(void *ctx, cJSON **rec, void **payload, struct fm_err *err);
+	int (*next)(void *ctx, cJSON **rec, void **payload, size_t *payload_bytes,
+	            struct fm_err *err);
 	int (*work_payload)(void *ctx, int thread, cJSON *rec, void *payload, struct fm_err *err);
 	void (*free_payload)(void *payload);
+	/*
+	 * With next: the payloads' bytes in flight (made and not yet released) at most; next
+	 * is not called again until there is room, but one payload always goes, however
+	 * large. 0: no bound but the 4 * jobs records.
+	 */
+	size_t max_payload_bytes;
 	/*
 	 * Optional: called in input order from one thread for each record that work has
 	 * finished well, before it is written: a state that runs across records (smoothing

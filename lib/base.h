@@ -48,7 +48,8 @@ int fm_err_set(struct fm_err *err, enum fm_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Default limits; every tool has an option to raise them. */
-#define FM_DEFAULT_MAX_PIXELS 100000000u     /* 100 megapixels: 300 MB of RGB */
+/* 100 megapixels: about 400 MB a job (its RGB and gray pixels), 600 MB for a PPM file. */
+#define FM_DEFAULT_MAX_PIXELS 100000000u
 #define FM_DEFAULT_MAX_FILE_BYTES (1u << 30) /* 1 GiB read into memory at most */
 
 /*

@@ -115,14 +115,23 @@ int fm_gray_crop(const struct fm_gray *src, int32_t x, int32_t y, uint32_t w, ui
  * last byte has arrived (its end found from its structure, without decoding it) in *data,
  * valid until the next call, with *n_bytes; *n_bytes is 0 at the end of the stream. It
  * returns -1 with FM_EFORMAT for bytes that start no image, a malformed image or one cut
- * short by the end of the stream, and FM_ELIMIT for one of more than max_frame_bytes: those
- * bytes are skipped to where the next image starts, and the next call goes on. FM_EIO (the
- * read failed) and FM_ENOMEM end the stream.
+ * short by the end of the stream, and FM_ELIMIT for one of more than max_frame_bytes, or
+ * one whose header (PNM, JPEG SOF, PNG IHDR) gives more than max_pixels pixels, which is
+ * refused as soon as the header has arrived, before its samples are buffered: those bytes
+ * are skipped to where the next image starts, and the next call goes on. FM_EIO (the read
+ * failed) and FM_ENOMEM end the stream. So the reader holds at most one frame within both
+ * limits, and max_frame_bytes + 1 bytes at most.
+ *
+ * fm_frame_reader_take does the same, but *data is the caller's, malloc'd (free it): a
+ * frame on its way to another thread is handed over rather than copied, the reader's
+ * buffer itself when the frame fills most of it.
  */
 struct fm_frame_reader;
-int fm_frame_reader_new(int fd, size_t max_frame_bytes, struct fm_frame_reader **out,
-                        struct fm_err *err);
+int fm_frame_reader_new(int fd, size_t max_frame_bytes, uint64_t max_pixels,
+                        struct fm_frame_reader **out, struct fm_err *err);
 int fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_bytes,
+                         struct fm_err *err);
+int fm_frame_reader_take(struct fm_frame_reader *r, uint8_t **data, size_t *n_bytes,
                          struct fm_err *err);
 void fm_frame_reader_free(struct fm_frame_reader *r);
 

@@ -8,6 +8,11 @@
  * an image and goes on. That holds for a PNM over the frame limit too: its header's size is
  * not trusted to skip by (999999999x999999999 would silence the rest of the stream), so an
  * honest oversized frame's samples are searched for the next image like any garbage.
+ *
+ * Memory is bounded by what a header declares, before its samples are read: a frame whose
+ * PNM header, JPEG SOF or PNG IHDR gives more pixels than the pixel limit is refused there,
+ * so the reader never buffers more than one frame within both limits. fm_frame_reader_take
+ * hands a large frame's buffer to the caller instead of copying it out.
  */
 #include "image_int.h"
 
@@ -22,13 +27,33 @@
 struct fm_frame_reader {
 	int fd;
 	size_t max_frame_bytes;
+	uint64_t max_pixels;
 	uint8_t *buf;
 	size_t cap, start, end; /* the unconsumed bytes are buf[start, end) */
 	bool eof;
 	uint64_t offset; /* of buf[start] in the stream, for messages */
 };
 
-enum scan { SCAN_MORE, SCAN_DONE, SCAN_BAD, SCAN_TOO_BIG };
+enum scan { SCAN_MORE, SCAN_DONE, SCAN_BAD, SCAN_TOO_BIG, SCAN_TOO_MANY_PIXELS };
+
+/* What a scan found besides its verdict. */
+struct scan_out {
+	size_t len;              /* SCAN_DONE: the image's bytes */
+	uint64_t declared_bytes; /* SCAN_TOO_BIG of a PNM: the size its header gives, or 0 */
+	uint64_t width, height;  /* SCAN_TOO_MANY_PIXELS: the sides its header gives */
+};
+
+/* SCAN_TOO_MANY_PIXELS when a header's sides give more than max_pixels, else SCAN_DONE. */
+static enum scan
+check_pixels(uint64_t width, uint64_t height, uint64_t max_pixels, struct scan_out *o)
+{
+	/* Sides of PNG (31 bits), JPEG (16) and PNM (9 digits) cannot overflow the product. */
+	if (width * height <= max_pixels)
+		return SCAN_DONE;
+	o->width = width;
+	o->height = height;
+	return SCAN_TOO_MANY_PIXELS;
+}
 
 static bool
 pnm_space(uint8_t c)
@@ -40,7 +65,7 @@ pnm_space(uint8_t c)
  * header is judged on its first IMAGE_PNM_MAX_HEADER bytes only, so that how the stream
  * was cut into reads changes nothing: a header that needs more is bad. */
 static enum scan
-scan_pnm(const uint8_t *p, size_t n_avail, size_t max, size_t *len, uint64_t *too_big)
+scan_pnm(const uint8_t *p, size_t n_avail, size_t max, uint64_t max_pixels, struct scan_out *o)
 {
 	uint64_t v[3] = {0, 0, 0}, samples;
 	size_t i = 2, n = n_avail < IMAGE_PNM_MAX_HEADER ? n_avail : IMAGE_PNM_MAX_HEADER;
@@ -73,20 +98,22 @@ scan_pnm(const uint8_t *p, size_t n_avail, size_t max, size_t *len, uint64_t *to
 	}
 	if (v[0] == 0 || v[1] == 0 || v[2] == 0 || v[2] > 65535)
 		return SCAN_BAD;
+	if (check_pixels(v[0], v[1], max_pixels, o) != SCAN_DONE)
+		return SCAN_TOO_MANY_PIXELS;
 	i++; /* the single whitespace byte after maxval */
 	samples = v[0] * v[1] * (p[1] == '6' ? 3u : 1u) * (v[2] > 255 ? 2u : 1u);
 	if (samples > max || i + samples > max) {
-		*too_big = i + samples; /* < 2^63: for the message, never to skip by */
+		o->declared_bytes = i + samples; /* < 2^63: for the message, never to skip by */
 		return SCAN_TOO_BIG;
 	}
-	*len = i + (size_t)samples;
-	return *len <= n_avail ? SCAN_DONE : SCAN_MORE;
+	o->len = i + (size_t)samples;
+	return o->len <= n_avail ? SCAN_DONE : SCAN_MORE;
 }
 
 /* JPEG: segments with lengths, and after each SOS entropy-coded bytes up to the next
  * marker (0xFF followed by neither a stuffed 0x00 nor a restart marker), until EOI. */
 static enum scan
-scan_jpeg(const uint8_t *p, size_t n, size_t max, size_t *len)
+scan_jpeg(const uint8_t *p, size_t n, size_t max, uint64_t max_pixels, struct scan_out *o)
 {
 	size_t i = 2;
 
@@ -105,7 +132,7 @@ scan_jpeg(const uint8_t *p, size_t n, size_t max, size_t *len)
 			return SCAN_MORE;
 		m = p[i++];
 		if (m == 0xD9) {
-			*len = i;
+			o->len = i;
 			return SCAN_DONE;
 		}
 		if (m == 0x00 || m == 0xD8)
@@ -117,6 +144,15 @@ scan_jpeg(const uint8_t *p, size_t n, size_t max, size_t *len)
 		size_t seg = fm_get_be16(p + i);
 		if (seg < 2)
 			return SCAN_BAD;
+		/* A start of frame (SOF0 to SOF15 but DHT, JPG and DAC): precision, height, width,
+		 * so that a frame of too many pixels is refused before its data is read. */
+		if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC && seg >= 7) {
+			if (i + 7 > n)
+				return SCAN_MORE;
+			if (check_pixels(fm_get_be16(p + i + 5), fm_get_be16(p + i + 3), max_pixels,
+			                 o) != SCAN_DONE)
+				return SCAN_TOO_MANY_PIXELS;
+		}
 		i += seg;
 		if (m != 0xDA)
 			continue;
@@ -145,7 +181,7 @@ static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, 
 
 /* PNG: chunks of length, type, data and CRC, until IEND. */
 static enum scan
-scan_png(const uint8_t *p, size_t n, size_t max, size_t *len)
+scan_png(const uint8_t *p, size_t n, size_t max, uint64_t max_pixels, struct scan_out *o)
 {
 	size_t i = sizeof png_signature;
 
@@ -159,10 +195,17 @@ scan_png(const uint8_t *p, size_t n, size_t max, size_t *len)
 			return SCAN_BAD;
 		if ((uint64_t)i + 12 + clen > max)
 			return SCAN_TOO_BIG;
+		if (memcmp(p + i + 4, "IHDR", 4) == 0 && clen >= 8) {
+			if (i + 16 > n)
+				return SCAN_MORE;
+			if (check_pixels(fm_get_be32(p + i + 8), fm_get_be32(p + i + 12),
+			                 max_pixels, o) != SCAN_DONE)
+				return SCAN_TOO_MANY_PIXELS;
+		}
 		bool iend = memcmp(p + i + 4, "IEND", 4) == 0;
 		i += 12 + (size_t)clen;
 		if (iend) {
-			*len = i;
+			o->len = i;
 			return i <= n ? SCAN_DONE : SCAN_MORE;
 		}
 	}
@@ -184,24 +227,26 @@ image_start(const uint8_t *p, size_t n)
 }
 
 static enum scan
-scan_frame(const uint8_t *p, size_t n, size_t max, size_t *len, uint64_t *too_big)
+scan_frame(const struct fm_frame_reader *r, const uint8_t *p, size_t n, struct scan_out *o)
 {
 	if (p[0] == 0xFF)
-		return scan_jpeg(p, n, max, len);
+		return scan_jpeg(p, n, r->max_frame_bytes, r->max_pixels, o);
 	if (p[0] == 'P')
-		return scan_pnm(p, n, max, len, too_big);
-	return scan_png(p, n, max, len);
+		return scan_pnm(p, n, r->max_frame_bytes, r->max_pixels, o);
+	return scan_png(p, n, r->max_frame_bytes, r->max_pixels, o);
 }
 
 int
-fm_frame_reader_new(int fd, size_t max_frame_bytes, struct fm_frame_reader **out,
-                    struct fm_err *err)
+fm_frame_reader_new(int fd, size_t max_frame_bytes, uint64_t max_pixels,
+                    struct fm_frame_reader **out, struct fm_err *err)
 {
 	struct fm_frame_reader *r;
 
 	*out = NULL;
 	if (max_frame_bytes < 16 || max_frame_bytes > SIZE_MAX / 2 - 1)
 		return fm_err_set(err, FM_EINVAL, "frame limit of %zu bytes", max_frame_bytes);
+	if (max_pixels == 0)
+		return fm_err_set(err, FM_EINVAL, "frame limit of 0 pixels");
 	if ((r = calloc(1, sizeof *r)) == NULL || (r->buf = malloc(FIRST_CAPACITY)) == NULL) {
 		free(r);
 		return fm_err_set(err, FM_ENOMEM, "out of memory for a frame reader");
@@ -209,6 +254,7 @@ fm_frame_reader_new(int fd, size_t max_frame_bytes, struct fm_frame_reader **out
 	r->fd = fd;
 	r->cap = FIRST_CAPACITY;
 	r->max_frame_bytes = max_frame_bytes;
+	r->max_pixels = max_pixels;
 	*out = r;
 	return 0;
 }
@@ -317,8 +363,9 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 	*data = NULL;
 	*n_bytes = 0;
 	for (;;) {
-		size_t avail = r->end - r->start, len = 0, dropped;
-		uint64_t at = r->offset, too_big = 0;
+		size_t avail = r->end - r->start, dropped;
+		uint64_t at = r->offset;
+		struct scan_out o = {0};
 		int start;
 		enum scan s;
 
@@ -345,12 +392,12 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 			           dropped, (unsigned long long)at);
 			goto garbage;
 		}
-		s = scan_frame(r->buf + r->start, avail, r->max_frame_bytes, &len, &too_big);
+		s = scan_frame(r, r->buf + r->start, avail, &o);
 		if (s == SCAN_MORE && avail > r->max_frame_bytes)
 			s = SCAN_TOO_BIG;
-		if (s == SCAN_DONE && len > r->max_frame_bytes) {
+		if (s == SCAN_DONE && o.len > r->max_frame_bytes) {
 			s = SCAN_TOO_BIG;
-			too_big = len;
+			o.declared_bytes = o.len;
 		}
 		if (s == SCAN_MORE && !r->eof) {
 			if (fill(r, err) == -1)
@@ -370,8 +417,8 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 			return run_error(err, &first, n_failures, run_at, run_bytes);
 		if (s == SCAN_DONE) {
 			*data = r->buf + r->start;
-			*n_bytes = len;
-			consume(r, len);
+			*n_bytes = o.len;
+			consume(r, o.len);
 			return 0;
 		}
 		if (s == SCAN_MORE) { /* the stream ended inside it */
@@ -382,12 +429,21 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 			                  (unsigned long long)at, avail);
 		}
 		dropped = skip_to_image(r, 1);
-		if (too_big > 0)
+		if (s == SCAN_TOO_MANY_PIXELS)
+			return fm_err_set(
+			    err, FM_ELIMIT,
+			    "image at offset %llu is %llux%llu pixels, limit %llu (see "
+			    "--max-pixels): %zu bytes skipped",
+			    (unsigned long long)at, (unsigned long long)o.width,
+			    (unsigned long long)o.height, (unsigned long long)r->max_pixels,
+			    dropped);
+		if (o.declared_bytes > 0)
 			return fm_err_set(err, FM_ELIMIT,
 			                  "image at offset %llu declares %llu bytes, over the "
 			                  "%zu-byte frame limit: %zu bytes skipped",
-			                  (unsigned long long)at, (unsigned long long)too_big,
-			                  r->max_frame_bytes, dropped);
+			                  (unsigned long long)at,
+			                  (unsigned long long)o.declared_bytes, r->max_frame_bytes,
+			                  dropped);
 		return fm_err_set(err, FM_ELIMIT,
 		                  "image at offset %llu is over the %zu-byte frame limit: "
 		                  "%zu bytes skipped",
@@ -397,4 +453,38 @@ fm_frame_reader_next(struct fm_frame_reader *r, const uint8_t **data, size_t *n_
 			run_at = at;
 		run_bytes += dropped;
 	}
+}
+
+int
+fm_frame_reader_take(struct fm_frame_reader *r, uint8_t **data, size_t *n_bytes, struct fm_err *err)
+{
+	const uint8_t *at;
+	size_t n, after;
+	uint8_t *mine, *nb;
+	int rc;
+
+	*data = NULL;
+	*n_bytes = 0;
+	if ((rc = fm_frame_reader_next(r, &at, &n, err)) == -1 || n == 0)
+		return rc;
+	after = r->end - r->start; /* bytes of what follows, read with the frame */
+	/* A frame that takes most of the buffer is the buffer: the reader starts a new one
+	 * of the same size for the next frame (untouched pages cost nothing), and only the
+	 * few bytes read past the frame are copied. A small frame is copied out. */
+	if (n >= r->cap / 2 && (nb = malloc(r->cap)) != NULL) {
+		memcpy(nb, r->buf + r->start, after);
+		if (at != r->buf)
+			memmove(r->buf, at, n);
+		mine = realloc(r->buf, n); /* give the slack back */
+		*data = mine != NULL ? mine : r->buf;
+		r->buf = nb;
+		r->start = 0;
+		r->end = after;
+	} else if ((*data = malloc(n)) != NULL) {
+		memcpy(*data, at, n);
+	} else {
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a %zu-byte frame", n);
+	}
+	*n_bytes = n;
+	return 0;
 }

@@ -659,7 +659,7 @@ frames() { cat "$@"; }
 	[ "${#lines[@]}" -eq 6 ]
 	[ "$(jq -r 'if .error then "E" else "F" end' <<<"$output" | tr -d '\n')" = "FEFEFE" ]
 	[[ ${lines[1]} == *'"error":"16 bytes at offset '*' start no JPEG, PNG, PGM or PPM image: skipped"'* ]]
-	[[ ${lines[3]} == *'over the '*'-byte frame limit'* ]]
+	[[ ${lines[3]} == *'is 5000x5000 pixels, limit 1000000 (see --max-pixels): '* ]]
 	[[ ${lines[5]} == *'truncated image'* ]]
 	[ "$(jq -r .frame <<<"$output" | tr -d '\n')" = "012345" ]
 	[ "$(count_matching '^fer-detect: -: ')" -eq 3 ]
@@ -695,10 +695,29 @@ frames() { cat "$@"; }
 	run --separate-stderr "$FD" --stream --jobs 2 <lie.bin
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 51 ]
-	[[ ${lines[0]} == *'"error":"image at offset 0 declares '*' bytes, over the '* ]]
+	[[ ${lines[0]} == *'"error":"image at offset 0 is 999999999x999999999 pixels, limit '* ]]
 	[ "$(jq -r 'if .error then "E" else "F" end' <<<"$output" | tr -d '\n')" = \
 		"E$(printf 'F%.0s' $(seq 50))" ]
 	jq -e 'select(.error | not) | .width == 16 and .height == 16' <<<"$output" >/dev/null
+}
+
+@test "--stream: a frame of more pixels than --max-pixels is refused from its header" {
+	# 24000x24000 is within the byte limit of a frame (6 bytes a pixel at the limit), so
+	# a reader that waited for its 576 MB would take the frames after it for its samples.
+	{
+		printf 'P5\n24000 24000\n255\n'
+		head -c 1000 /dev/zero
+		for i in 1 2 3; do
+			printf 'P5\n16 16\n255\n'
+			head -c 256 /dev/zero | tr '\0' '\100'
+		done
+	} >big.bin
+	run --separate-stderr "$FD" --stream --jobs 2 <big.bin
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 4 ]
+	[[ ${lines[0]} == *'"error":"image at offset 0 is 24000x24000 pixels, limit 100000000 (see --max-pixels): 1019 bytes skipped"'* ]]
+	jq -e 'select(.error | not) | .width == 16 and .height == 16' <<<"$output" >/dev/null
+	[ "$(jq -r .frame <<<"$output" | tr -d '\n')" = "0123" ]
 }
 
 @test "--stream writes each frame's record before the next frame arrives" {

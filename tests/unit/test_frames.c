@@ -2,8 +2,9 @@
  * tests/unit/test_frames.c: the frame reader of lib/image (fm_frame_reader_*), fed through a
  * pipe by a thread in chunks of every size from one byte up: each image comes out whole and
  * exact, and garbage, a truncated last image, oversized images, a PNM header that lies about
- * its size and one over 1 KiB are skipped with the right error while the stream goes on
- * (cmocka).
+ * its size and one over 1 KiB are skipped with the right error while the stream goes on,
+ * images of too many pixels are refused from their headers, and frames taken are the
+ * caller's (cmocka).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -91,7 +92,8 @@ struct stream {
 };
 
 static void
-stream_open(struct stream *s, const struct bytes *b, size_t chunk, size_t max)
+stream_open_pixels(struct stream *s, const struct bytes *b, size_t chunk, size_t max,
+                   uint64_t max_pixels)
 {
 	int fds[2];
 	struct fm_err err;
@@ -100,7 +102,14 @@ stream_open(struct stream *s, const struct bytes *b, size_t chunk, size_t max)
 	s->read_fd = fds[0];
 	s->feed = (struct feed){fds[1], b->p, b->n, chunk};
 	assert_int_equal(pthread_create(&s->thread, NULL, feeder, &s->feed), 0);
-	assert_int_equal(fm_frame_reader_new(fds[0], max, &s->r, &err), 0);
+	assert_int_equal(fm_frame_reader_new(fds[0], max, max_pixels, &s->r, &err), 0);
+}
+
+/* No limit on pixels, only on bytes. */
+static void
+stream_open(struct stream *s, const struct bytes *b, size_t chunk, size_t max)
+{
+	stream_open_pixels(s, b, chunk, max, UINT64_MAX);
 }
 
 static void
@@ -425,6 +434,108 @@ a_pnm_header_over_1_kib_is_refused_however_it_is_read(void **state)
 	free(all.p);
 }
 
+static void
+images_of_too_many_pixels_are_refused_from_their_headers(void **state)
+{
+	static const size_t chunks[] = {1, 7, 4096, 1 << 20};
+	size_t nj, ng;
+	uint8_t *jpg = slurp("photos/rocket.jpg", &nj);
+	uint8_t *png = slurp("image/adam7.png", &ng);
+	static const char header[] = "P5\n2000 1000\n255\n";
+	uint8_t samples[1000];
+	struct bytes all = {0}, one = {0}, cut = {0};
+	struct fm_err err = {0};
+
+	(void)state;
+	small_pgm(&one, 33);
+	memset(samples, 7, sizeof samples);
+	append(&all, header, sizeof header - 1);
+	append(&all, samples, sizeof samples);
+	append(&all, one.p, one.n);
+	append(&all, jpg, nj);
+	append(&all, one.p, one.n);
+	append(&all, png, ng);
+	append(&all, one.p, one.n);
+	/* 256 pixels: the 16x16 frames pass, the others are refused whatever the byte limit. */
+	for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+		struct stream s;
+
+		stream_open_pixels(&s, &all, chunks[c], (size_t)1 << 24, 256);
+		expect_error(&s, FM_ELIMIT, "is 2000x1000 pixels, limit 256 (see --max-pixels)");
+		expect_frame(&s, one.p, one.n);
+		expect_error(&s, FM_ELIMIT, "pixels, limit 256");
+		expect_frame(&s, one.p, one.n);
+		expect_error(&s, FM_ELIMIT, "pixels, limit 256");
+		expect_frame(&s, one.p, one.n);
+		expect_end(&s);
+		stream_close(&s);
+	}
+	/* The header is enough: 1000 of its 2000000 samples, and the stream's end, are not
+	 * waited for (a reader that buffered them would call it a truncated image). */
+	append(&cut, header, sizeof header - 1);
+	append(&cut, samples, sizeof samples);
+	for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+		struct stream s;
+		const uint8_t *data;
+		size_t got;
+
+		stream_open_pixels(&s, &cut, chunks[c], (size_t)1 << 24, 1000000);
+		assert_int_equal(fm_frame_reader_next(s.r, &data, &got, &err), -1);
+		assert_int_equal(err.code, FM_ELIMIT);
+		assert_non_null(strstr(err.msg, "is 2000x1000 pixels, limit 1000000"));
+		expect_end(&s);
+		stream_close(&s);
+	}
+	free(jpg);
+	free(png);
+	free(one.p);
+	free(all.p);
+	free(cut.p);
+}
+
+static void
+frames_taken_are_the_callers_and_whole(void **state)
+{
+	static const size_t chunks[] = {1, 7, 4096, 1 << 20};
+	size_t nj;
+	uint8_t *jpg = slurp("photos/rocket.jpg", &nj);
+	struct bytes all = {0}, one = {0};
+
+	(void)state;
+	small_pgm(&one, 99);
+	/* Large frames fill the reader's buffer and are handed over; small ones are copied. */
+	for (int i = 0; i < 3; i++) {
+		append(&all, jpg, nj);
+		append(&all, one.p, one.n);
+	}
+	for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+		struct stream s;
+		uint8_t *taken[6];
+		size_t n;
+		struct fm_err err = {0};
+
+		stream_open(&s, &all, chunks[c], (size_t)1 << 24);
+		for (int i = 0; i < 6; i++) {
+			if (fm_frame_reader_take(s.r, &taken[i], &n, &err) == -1)
+				fail_msg("expected frame %d, got: %s", i, err.msg);
+			assert_int_equal(n, i % 2 == 0 ? nj : one.n);
+		}
+		/* Each still holds its bytes after the reader has gone on. */
+		for (int i = 0; i < 6; i++) {
+			assert_memory_equal(taken[i], i % 2 == 0 ? jpg : one.p,
+			                    i % 2 == 0 ? nj : one.n);
+			free(taken[i]);
+		}
+		assert_int_equal(fm_frame_reader_take(s.r, &taken[0], &n, &err), 0);
+		assert_int_equal(n, 0);
+		assert_null(taken[0]);
+		stream_close(&s);
+	}
+	free(jpg);
+	free(one.p);
+	free(all.p);
+}
+
 int
 main(void)
 {
@@ -436,6 +547,8 @@ main(void)
 	    cmocka_unit_test(a_lying_pnm_header_costs_only_itself),
 	    cmocka_unit_test(a_pnm_header_over_1_kib_is_refused_however_it_is_read),
 	    cmocka_unit_test(a_run_of_false_starts_is_one_error),
+	    cmocka_unit_test(images_of_too_many_pixels_are_refused_from_their_headers),
+	    cmocka_unit_test(frames_taken_are_the_callers_and_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
