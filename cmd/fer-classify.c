@@ -59,7 +59,7 @@ static const char OPTIONS[] =
     "  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
     "                       report brief expression changes as event records; a \"t\"\n"
     "                       backwards or 20 half-lives ahead starts afresh (\"reset\")\n"
-    "  --tta                average each face with its mirror image\n";
+    "  --tta                average ten views of each face (moved, mirrored)\n";
 
 #define MODEL_NAME "fer2013.fm"
 #define FAST_MODEL_NAME "fer2013-fast.fm"

@@ -59,7 +59,7 @@ static const char OPTIONS[] =
     "  --seed n             seed of weights, order and augmentation (default 1)\n"
     "  --smoothing s        label smoothing, 0 to 0.5 (default 0.1)\n"
     "  --stop-after n       stop after epoch n, to go on later with --resume\n"
-    "  --tta                --eval averages each face with its mirror image\n"
+    "  --tta                --eval averages ten views of each face (moved, mirrored)\n"
     "  --val data           validation faces: a folder per emotion, or fer2013.csv\n"
     "                       (its PublicTest rows)\n"
     "  --warmup epochs      linear warm-up before the cosine decay (default 1)\n"

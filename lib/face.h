@@ -199,8 +199,9 @@ void fm_face_classifier_free(struct fm_face_classifier *fc);
  * Classify n faces, each side x side bytes one after another (the network's input side, or
  * another that fm_face_to_input resizes), in batches of the network's max batch, in
  * inference mode: probs gets n times the network's class count probabilities, face after
- * face. With tta, each face's probabilities are the mean of the face's and its mirror
- * image's. The errors of fm_cnn_forward.
+ * face. With tta, each face's probabilities are the mean over ten views of it: the face
+ * and the face moved by side/24 pixels (at least one) left, right, up and down (the edge
+ * repeated), each as it is and mirrored, in that order. The errors of fm_cnn_forward.
  */
 int fm_face_classify(struct fm_face_classifier *fc, const uint8_t *faces, uint32_t side, size_t n,
                      bool tta, float *probs, struct fm_err *err);

@@ -75,17 +75,17 @@ struct fm_scores {
 
 /*
  * Classify every sample of d in inference mode, in batches of up to the network's max
- * batch, and count. With flip_tta nonzero each face's probabilities are the mean of the
- * face's and its mirror image's.
+ * batch, and count. With tta nonzero each face's probabilities are the mean over the
+ * ten views of fm_face_classify's test-time augmentation.
  */
-int fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
+int fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int tta,
                       struct fm_confusion *m, struct fm_err *err);
 
 /*
  * As fm_train_evaluate, and every sample's probabilities into probs (d->n times the seven
  * classes, sample after sample), for fer-train --predictions.
  */
-int fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, int flip_tta,
+int fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, int tta,
                      struct fm_confusion *m, float *probs, struct fm_err *err);
 
 void fm_confusion_scores(const struct fm_confusion *m, struct fm_scores *s);

@@ -3,7 +3,7 @@
  * the input is exact when unaugmented and reproducible when augmented; crops take any box a
  * record may claim; the crop record reads back what was written and refuses what is not one;
  * --max-faces keeps the most certain faces; and a batch with test-time augmentation is the
- * mean of the faces' and their mirror images' probabilities.
+ * mean of ten views of each face (moved and mirrored).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -478,20 +478,39 @@ limit_drops_the_least_certain_faces_of_a_record(void **state)
 	cJSON_Delete(rec);
 }
 
+/* Face f of n side x side faces moved by (dx, dy), the edge repeated, mirrored first if asked. */
+static void
+view_of(const uint8_t *faces, int n, int side, int dx, int dy, bool mirror, uint8_t *out)
+{
+	for (int f = 0; f < n; f++)
+		for (int y = 0; y < side; y++)
+			for (int x = 0; x < side; x++) {
+				int sx = x - dx < 0 ? 0 : x - dx >= side ? side - 1 : x - dx;
+				int sy = y - dy < 0 ? 0 : y - dy >= side ? side - 1 : y - dy;
+
+				if (mirror)
+					sx = side - 1 - sx;
+				out[(f * side + y) * side + x] = faces[(f * side + sy) * side + sx];
+			}
+}
+
 /*
  * A batch larger than the network's goes in several passes, and with test-time
- * augmentation each face's probabilities are the mean of its own and its mirror image's:
- * exactly, since the mirror of the normalised face is the normalised mirror.
+ * augmentation each face's probabilities are the mean over ten views: the face moved by
+ * nothing, one pixel right, left, down and up (a side of 6 is below 24 pixels, so the step
+ * is one), as it is and mirrored. Moving and mirroring the normalised face is moving and
+ * mirroring the face, so the views classified one by one give the same mean.
  */
 static void
-batch_with_tta_is_the_mean_with_the_mirror_image(void **state)
+batch_with_tta_is_the_mean_of_ten_views(void **state)
 {
-	enum { N = 5, S = 6, C = 7 };
+	enum { N = 5, S = 6, C = 7, V = 10 };
+	static const int shifts[5][2] = {{0, 0}, {1, 0}, {-1, 0}, {0, 1}, {0, -1}};
 	struct fm_cnn *net;
 	struct fm_face_classifier *fc;
 	struct fm_err err;
-	uint8_t faces[N * S * S], mirrored[N * S * S];
-	float plain[N * C], flipped[N * C], tta[N * C], one[C];
+	uint8_t faces[N * S * S], view[N * S * S];
+	float plain[N * C], views[V][N * C], tta[N * C], one[C];
 
 	(void)state;
 	assert_int_equal(fm_cnn_new("conv 3 3 1 1, relu, gap, dense 7", 1, S, S, 2, 7, &net, &err),
@@ -500,17 +519,24 @@ batch_with_tta_is_the_mean_with_the_mirror_image(void **state)
 	assert_int_equal(fm_face_classifier_new(net, &fc, &err), 0);
 	for (size_t i = 0; i < sizeof faces; i++)
 		faces[i] = (uint8_t)(i * 29 % 251);
-	for (int f = 0; f < N; f++)
-		for (int y = 0; y < S; y++)
-			for (int x = 0; x < S; x++)
-				mirrored[(f * S + y) * S + x] = faces[(f * S + y) * S + S - 1 - x];
+	for (int v = 0; v < V; v++) {
+		view_of(faces, N, S, shifts[v % 5][0], shifts[v % 5][1], v >= 5, view);
+		assert_int_equal(fm_face_classify(fc, view, S, N, false, views[v], &err), 0);
+	}
 	assert_int_equal(fm_face_classify(fc, faces, S, N, false, plain, &err), 0);
-	assert_int_equal(fm_face_classify(fc, mirrored, S, N, false, flipped, &err), 0);
 	assert_int_equal(fm_face_classify(fc, faces, S, N, true, tta, &err), 0);
 	for (int k = 0; k < N * C; k++) {
-		assert_true(tta[k] == (plain[k] + flipped[k]) / 2);
+		float sum = 0;
+
+		for (int v = 0; v < V; v++)
+			sum += views[v][k];
+		assert_float_equal(tta[k], sum / V, 1e-6);
+		assert_true(plain[k] == views[0][k]);
 		assert_true(plain[k] >= 0 && plain[k] <= 1);
 	}
+	/* The views differ, or the test would not tell ten views from one. */
+	assert_true(memcmp(views[0], views[5], sizeof views[0]) != 0);
+	assert_true(memcmp(views[1], views[2], sizeof views[0]) != 0);
 	/* The last face of the odd batch, alone: the same answer, to float rounding. */
 	assert_int_equal(fm_face_classify(fc, faces + (N - 1) * S * S, S, 1, false, one, &err), 0);
 	for (int k = 0; k < C; k++)
@@ -547,7 +573,7 @@ main(void)
 	    cmocka_unit_test(face_pixels_come_from_the_crop_or_the_image),
 	    cmocka_unit_test(most_certain_faces_are_kept_in_their_order),
 	    cmocka_unit_test(limit_drops_the_least_certain_faces_of_a_record),
-	    cmocka_unit_test(batch_with_tta_is_the_mean_with_the_mirror_image),
+	    cmocka_unit_test(batch_with_tta_is_the_mean_of_ten_views),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
