@@ -22,6 +22,9 @@
  * are bounded (max_windows), so that grouping's time and memory are too.
  * fm_cascade_detect_photo, which has no OpenCV counterpart, searches a large photo on a
  * shrunk copy and scales the boxes back; unshrunk it is the recipe above, unchanged.
+ * How, not what, differs for speed: an LBP cascade of stumps (every LBP cascade OpenCV
+ * ships) is scanned eight windows at a time with AVX2 where the CPU has it, each window
+ * getting the scalar scan's outcome; tests/unit/test_cascade.c runs both scans.
  */
 #include "cascade_int.h"
 
@@ -29,7 +32,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define CASCADE_AVX2 1
+#else
+#define CASCADE_AVX2 0
+#endif
+
 #define GROUP_EPS 0.2
+/* Cells the vectorised scans read past the last one a window uses (a block of eight windows
+ * at step 2 loads sixteen cells from its first). */
+#define SUM_PAD 32
 #define MAX_SCALES 4096
 
 /*
@@ -73,6 +86,8 @@ struct fm_detector {
 	int32_t norm_ofs[4];
 	size_t stage1_node; /* index of stage 1's first node */
 	int stage0_stumps;  /* stage 0 has only stumps: the batched path applies */
+	int all_stumps;     /* every tree is a stump */
+	int portable;       /* never the AVX2 scan (cascade_detector_portable) */
 	double *acc;        /* per-window stage-0 sums of one row */
 	size_t acc_cap;
 	uint8_t *pass; /* per-window stage-0 outcome of one row */
@@ -91,6 +106,12 @@ fm_detector_new(struct fm_detector **out, struct fm_err *err)
 	if (*out == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory");
 	return 0;
+}
+
+void
+cascade_detector_portable(struct fm_detector *d, int portable)
+{
+	d->portable = portable;
 }
 
 void
@@ -120,6 +141,24 @@ reserve(void *bufp, size_t *cap, size_t n, size_t size)
 		return 0;
 	free(*buf);
 	*buf = malloc(n * size);
+	if (*buf == NULL) {
+		*cap = 0;
+		return -1;
+	}
+	*cap = n;
+	return 0;
+}
+
+/* reserve, with new memory zeroed. */
+static int
+reserve_zeroed(void *bufp, size_t *cap, size_t n, size_t size)
+{
+	void **buf = bufp;
+
+	if (n <= *cap)
+		return 0;
+	free(*buf);
+	*buf = calloc(n, size);
 	if (*buf == NULL) {
 		*cap = 0;
 		return -1;
@@ -306,6 +345,7 @@ compile(struct fm_detector *d, const struct fm_cascade *c, size_t stride, size_t
 	d->norm_ofs[3] = at(stride, c->win_w - 1, c->win_h - 1);
 	d->stage1_node = 0;
 	d->stage0_stumps = 1;
+	d->all_stumps = c->max_nodes_per_tree == 1;
 	for (uint32_t t = 0; t < c->stages[0].n_trees; t++) {
 		d->stage1_node += c->trees[t].n_nodes;
 		d->stage0_stumps &= c->trees[t].n_nodes == 1;
@@ -513,6 +553,176 @@ push_raw(struct fm_detector *d, int32_t x, int32_t y, int32_t w, int32_t h)
 	return 0;
 }
 
+#if CASCADE_AVX2
+/*
+ * An all-stump LBP cascade on x86-64 with AVX2, eight windows of a row at a time for every
+ * stage, not only stage 0. Per row: stage 0 for every window position; then the scan's
+ * rule (a window after one that stage 0 rejects is passed over) picks the windows visited;
+ * then, per block of eight positions, the later stages for the block's windows still in,
+ * until none is. A block is evaluated whole even when few of its windows are in, which
+ * costs less than gathering the survivors' corners one by one: near a face most are in,
+ * elsewhere whole blocks drop out after a stage or two. The cell sums, codes, leaf choices
+ * and double sums are run_lbp's, lane by lane and tree by tree in the same order, so every
+ * window gets run_lbp's outcome, and the raw windows come out in the scan's order.
+ */
+/* Eight integral cells at p, p + step, ... p + 7 step (step 1 or 2). */
+__attribute__((target("avx2"), always_inline)) static inline __m256i
+avx2_load8(const uint32_t *p, int32_t step)
+{
+	__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p), b;
+
+	if (step == 1)
+		return a;
+	b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 8));
+	/* a0 a2 b0 b2 | a4 a6 b4 b6, then the middle 64-bit halves swapped. */
+	a = _mm256_castps_si256(_mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b),
+	                                          _MM_SHUFFLE(2, 0, 2, 0)));
+	return _mm256_permute4x64_epi64(a, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+/* 1 where the cell is >= the centre, as lbp_code's comparisons, at bit `bit`. */
+__attribute__((target("avx2"), always_inline)) static inline __m256i
+avx2_ge_bit(__m256i cell, __m256i centre, int bit)
+{
+	return _mm256_andnot_si256(_mm256_cmpgt_epi32(centre, cell), _mm256_set1_epi32(bit));
+}
+
+/*
+ * One stage of stumps for the windows at row + k step, k = 0..7: bit k of the result is 1
+ * when window k passes (its double sum is not below the threshold).
+ */
+__attribute__((target("avx2"), always_inline)) static inline unsigned
+avx2_lbp_stage(const struct lbp_node *nd, uint32_t n_trees, double threshold, const uint32_t *row,
+               int32_t step)
+{
+	__m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd(), thr = _mm256_set1_pd(threshold);
+
+	for (uint32_t t = 0; t < n_trees; t++, nd++) {
+		const uint32_t *r0 = row + nd->ofs, *r1 = r0 + nd->dy, *r2 = r1 + nd->dy,
+		               *r3 = r2 + nd->dy;
+		int32_t dx = nd->dx, dx2 = 2 * dx, dx3 = 3 * dx;
+		__m256i a0 = avx2_load8(r0, step), a1 = avx2_load8(r0 + dx, step),
+		        a2 = avx2_load8(r0 + dx2, step), a3 = avx2_load8(r0 + dx3, step);
+		__m256i b0 = avx2_load8(r1, step), b1 = avx2_load8(r1 + dx, step),
+		        b2 = avx2_load8(r1 + dx2, step), b3 = avx2_load8(r1 + dx3, step);
+		__m256i c0 = avx2_load8(r2, step), c1 = avx2_load8(r2 + dx, step),
+		        c2 = avx2_load8(r2 + dx2, step), c3 = avx2_load8(r2 + dx3, step);
+		__m256i d0 = avx2_load8(r3, step), d1 = avx2_load8(r3 + dx, step),
+		        d2 = avx2_load8(r3 + dx2, step), d3 = avx2_load8(r3 + dx3, step);
+		__m256i u0 = _mm256_sub_epi32(b0, a0), u1 = _mm256_sub_epi32(b1, a1),
+		        u2 = _mm256_sub_epi32(b2, a2), u3 = _mm256_sub_epi32(b3, a3);
+		__m256i v0 = _mm256_sub_epi32(c0, b0), v1 = _mm256_sub_epi32(c1, b1),
+		        v2 = _mm256_sub_epi32(c2, b2), v3 = _mm256_sub_epi32(c3, b3);
+		__m256i w0 = _mm256_sub_epi32(d0, c0), w1 = _mm256_sub_epi32(d1, c1),
+		        w2 = _mm256_sub_epi32(d2, c2), w3 = _mm256_sub_epi32(d3, c3);
+		__m256i centre = _mm256_sub_epi32(v2, v1);
+		__m256i code = _mm256_or_si256(
+		    _mm256_or_si256(
+		        _mm256_or_si256(avx2_ge_bit(_mm256_sub_epi32(u1, u0), centre, 128),
+		                        avx2_ge_bit(_mm256_sub_epi32(u2, u1), centre, 64)),
+		        _mm256_or_si256(avx2_ge_bit(_mm256_sub_epi32(u3, u2), centre, 32),
+		                        avx2_ge_bit(_mm256_sub_epi32(v3, v2), centre, 16))),
+		    _mm256_or_si256(
+		        _mm256_or_si256(avx2_ge_bit(_mm256_sub_epi32(w3, w2), centre, 8),
+		                        avx2_ge_bit(_mm256_sub_epi32(w2, w1), centre, 4)),
+		        _mm256_or_si256(avx2_ge_bit(_mm256_sub_epi32(w1, w0), centre, 2),
+		                        avx2_ge_bit(_mm256_sub_epi32(v1, v0), centre, 1))));
+		/* The subset's word code >> 5, shifted so that bit code & 31 becomes the sign:
+		 * set means "left", leaf[0]. */
+		__m256i word = _mm256_permutevar8x32_epi32(
+		    _mm256_loadu_si256((const __m256i *)(const void *)nd->subset),
+		    _mm256_srli_epi32(code, 5));
+		__m256i left =
+		    _mm256_sllv_epi32(word, _mm256_andnot_si256(code, _mm256_set1_epi32(31)));
+		__m256d l = _mm256_set1_pd(nd->leaf[0]), r = _mm256_set1_pd(nd->leaf[1]);
+
+		lo = _mm256_add_pd(lo, _mm256_blendv_pd(r, l,
+		                                        _mm256_castsi256_pd(_mm256_cvtepi32_epi64(
+		                                            _mm256_castsi256_si128(left)))));
+		hi = _mm256_add_pd(hi, _mm256_blendv_pd(r, l,
+		                                        _mm256_castsi256_pd(_mm256_cvtepi32_epi64(
+		                                            _mm256_extracti128_si256(left, 1)))));
+	}
+	return (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(lo, thr, _CMP_NLT_UQ)) |
+	       (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(hi, thr, _CMP_NLT_UQ)) << 4;
+}
+
+__attribute__((target("avx2"), always_inline)) static inline int
+avx2_scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_t lh,
+                float scale, int32_t step)
+{
+	size_t stride = d->compiled_stride;
+	const struct lbp_node *nodes = d->nodes;
+	int32_t xs = lw + 1 - c->win_w, ys = lh + 1 - c->win_h;
+	int32_t box_w = round_f((float)c->win_w * scale), box_h = round_f((float)c->win_h * scale);
+	int32_t n_pos = xs > 0 ? (xs + step - 1) / step : 0, n_blk = (n_pos + 7) / 8;
+	const struct cascade_stage *st0 = &c->stages[0];
+	uint8_t *in = d->pass;
+
+	for (int32_t y = 0; y < ys; y += step) {
+		const uint32_t *row = d->sum + (size_t)y * stride;
+		int skip = 0;
+
+		for (int32_t b = 0; b < n_blk; b++)
+			in[b] = (uint8_t)avx2_lbp_stage(
+			    nodes + c->trees[st0->first_tree].first_node, st0->n_trees,
+			    st0->threshold, row + (size_t)b * 8 * (size_t)step, step);
+		/* The windows visited, as scan_level's loop steps over them. */
+		for (int32_t b = 0; b < n_blk; b++) {
+			unsigned pass = in[b], visited = 0;
+
+			for (int32_t k = 0; k < 8 && b * 8 + k < n_pos; k++) {
+				if (skip)
+					skip = 0;
+				else if (pass & (1u << k))
+					visited |= 1u << k;
+				else
+					skip = 1;
+			}
+			in[b] = (uint8_t)visited;
+		}
+		for (int32_t b = 0; b < n_blk; b++) {
+			const uint32_t *p = row + (size_t)b * 8 * (size_t)step;
+			unsigned alive = in[b];
+
+			for (size_t si = 1; si < c->n_stages && alive != 0; si++) {
+				const struct cascade_stage *st = &c->stages[si];
+
+				alive &= avx2_lbp_stage(nodes + c->trees[st->first_tree].first_node,
+				                        st->n_trees, st->threshold, p, step);
+			}
+			for (int32_t k = 0; alive != 0; k++, alive >>= 1) {
+				int32_t x = (b * 8 + k) * step;
+				int rc;
+
+				if (!(alive & 1))
+					continue;
+				rc = push_raw(d, round_f((float)x * scale),
+				              round_f((float)y * scale), box_w, box_h);
+				if (rc < 0)
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/* With the step a constant in each copy, so that the loads need no branch. */
+__attribute__((target("avx2"))) static int
+avx2_scan_level_1(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_t lh,
+                  float scale)
+{
+	return avx2_scan_level(c, d, lw, lh, scale, 1);
+}
+
+__attribute__((target("avx2"))) static int
+avx2_scan_level_2(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_t lh,
+                  float scale)
+{
+	return avx2_scan_level(c, d, lw, lh, scale, 2);
+}
+#endif
+
 /* Scan one pyramid level whose integrals are in d; raw hits go to d->raw. 0, or push_raw's
  * -1 or -2. */
 static int
@@ -530,6 +740,12 @@ scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_
 	if (batch && (reserve(&d->acc, &d->acc_cap, (size_t)n_pos, sizeof *d->acc) == -1 ||
 	              reserve(&d->pass, &d->pass_cap, (size_t)n_pos, 1) == -1))
 		return -1;
+#if CASCADE_AVX2
+	if (c->type == CASCADE_LBP && d->all_stumps && !d->portable &&
+	    __builtin_cpu_supports("avx2"))
+		return step == 1 ? avx2_scan_level_1(c, d, lw, lh, scale)
+		                 : avx2_scan_level_2(c, d, lw, lh, scale);
+#endif
 	for (int32_t y = 0; y < ys; y += step) {
 		if (batch)
 			lbp_stage0_row(c, d->nodes, d->sum + (size_t)y * stride, step, n_pos,
@@ -974,8 +1190,10 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 	/* One row stride for every level, so features are compiled once per image size. */
 	size_t stride = (size_t)W + 1, cells = stride * ((size_t)H + 1);
 	size_t tilted_ofs = c->has_tilted ? cells : 0;
-	/* + 8: the batched stage 0 reads up to 7 cells past a row's last window. */
-	if (reserve(&d->sum, &d->sum_cap, cells + tilted_ofs + 8, sizeof *d->sum) == -1 ||
+	/* The vectorised scans read up to SUM_PAD cells past a row's last window, whose
+	 * results they drop; zeroed once, so that nothing reads memory never written. */
+	if (reserve_zeroed(&d->sum, &d->sum_cap, cells + tilted_ofs + SUM_PAD, sizeof *d->sum) ==
+	        -1 ||
 	    (c->type == CASCADE_HAAR &&
 	     reserve(&d->sqsum, &d->sqsum_cap, cells, sizeof *d->sqsum) == -1) ||
 	    reserve(&d->layer, &d->layer_cap, (size_t)W * (size_t)H, 1) == -1)

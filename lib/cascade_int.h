@@ -116,6 +116,13 @@ int cascade_group_counted(const struct fm_box *raw, size_t n, int min_neighbors,
                           struct fm_box **out, size_t *n_out, uint64_t *work);
 
 /*
+ * Whether d keeps to the portable scan (nonzero) rather than the AVX2 one that an all-stump
+ * LBP cascade gets on a CPU that has AVX2; both find the same windows, which the unit tests
+ * check by running both.
+ */
+void cascade_detector_portable(struct fm_detector *d, int portable);
+
+/*
  * OpenCV's tilted integral of img (w x h) into a (w+1) x (h+1) table of row stride `stride`:
  * T(X, Y) = sum of img(x, y) over y < Y and |x - X + 1| <= Y - y - 1. scratch holds
  * cascade_tilted_scratch(w, h) ints.

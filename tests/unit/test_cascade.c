@@ -432,6 +432,76 @@ boxes_match_opencv_on_test_photos(void **state)
 	assert_true(t.ours_matched * 100 >= t.ours * 98);
 }
 
+/*
+ * An all-stump LBP cascade is scanned by vectorised code where the CPU allows (lib/cascade.c):
+ * it must find the very windows of the portable scan, raw (min_neighbors 0) and grouped, at
+ * both window steps (levels under and over factor 2), odd sizes and size limits included.
+ */
+static void
+lbp_vector_scan_finds_the_portable_scans_windows(void **state)
+{
+	static const char *const cascades[] = {"lbpcascade_frontalface.xml",
+	                                       "lbpcascade_frontalface_improved.xml",
+	                                       "lbpcascade_profileface.xml"};
+	static const char *const photos[] = {"chelsea.png", "grace-hopper.jpg", "astronaut.png"};
+	static const struct {
+		double scale;
+		int min_neighbors;
+		uint32_t min_side, max_side;
+	} runs[] = {{1.1, 0, 0, 0}, {1.1, 3, 0, 0}, {1.05, 0, 30, 200}, {1.3, 0, 0, 0}};
+	size_t windows = 0;
+
+	(void)state;
+	for (size_t ci = 0; ci < sizeof cascades / sizeof cascades[0]; ci++) {
+		char path[512];
+		struct fm_cascade *c;
+		struct fm_detector *fast, *portable;
+		struct fm_err err;
+
+		snprintf(path, sizeof path, OPENCV_DIR "/lbpcascades/%s", cascades[ci]);
+		c = load_or_skip(path);
+		assert_int_equal(fm_detector_new(&fast, &err), 0);
+		assert_int_equal(fm_detector_new(&portable, &err), 0);
+		cascade_detector_portable(portable, 1);
+		for (size_t pi = 0; pi < sizeof photos / sizeof photos[0]; pi++) {
+			struct fm_image img;
+			struct fm_gray g;
+
+			snprintf(path, sizeof path, "testdata/photos/%s", photos[pi]);
+			if (fm_image_load(path, FM_DEFAULT_MAX_PIXELS, &img, &err) == -1)
+				fail_msg("%s: %s", path, err.msg);
+			assert_int_equal(fm_image_to_gray(&img, &g, &err), 0);
+			fm_image_free(&img);
+			fm_gray_equalize(&g);
+			for (size_t ri = 0; ri < sizeof runs / sizeof runs[0]; ri++) {
+				struct fm_detect_opts o = FM_DETECT_OPTS_DEFAULT;
+				struct fm_box *a, *b;
+				size_t na, nb;
+
+				o.scale_factor = runs[ri].scale;
+				o.min_neighbors = runs[ri].min_neighbors;
+				o.min_side = runs[ri].min_side;
+				o.max_side = runs[ri].max_side;
+				assert_int_equal(fm_cascade_detect(c, fast, &g, &o, &a, &na, &err),
+				                 0);
+				assert_int_equal(
+				    fm_cascade_detect(c, portable, &g, &o, &b, &nb, &err), 0);
+				if (na != nb || (na > 0 && memcmp(a, b, na * sizeof *a) != 0))
+					fail_msg("%s on %s, run %zu: %zu windows, portable %zu",
+					         cascades[ci], photos[pi], ri, na, nb);
+				windows += na;
+				free(a);
+				free(b);
+			}
+			fm_gray_free(&g);
+		}
+		fm_detector_free(fast);
+		fm_detector_free(portable);
+		fm_cascade_free(c);
+	}
+	assert_true(windows > 100); /* the photos' faces and more were found */
+}
+
 /* --- large photos ---------------------------------------------------------------------------- */
 
 static void
@@ -874,6 +944,7 @@ main(void)
 	    cmocka_unit_test(flat_and_tiny_images_have_no_faces),
 	    cmocka_unit_test(invalid_options_are_refused),
 	    cmocka_unit_test(boxes_match_opencv_on_test_photos),
+	    cmocka_unit_test(lbp_vector_scan_finds_the_portable_scans_windows),
 	    cmocka_unit_test(work_size_follows_the_longer_side_and_keeps_asked_faces_findable),
 	    cmocka_unit_test(large_photo_gives_the_faces_of_the_photo_it_was_made_from),
 	    cmocka_unit_test(work_size_zero_is_the_full_size_search),
