@@ -40,8 +40,9 @@
 #endif
 
 #define GROUP_EPS 0.2
-/* Cells the vectorised scans read past the last one a window uses (a block of eight windows
- * at step 2 loads sixteen cells from its first). */
+/* Cells the vectorised scans may read past a table's last one: a block of windows runs past
+ * the row's last window by up to seven, and the SSE stage 0 at step 2 loads eight cells for
+ * four windows. */
 #define SUM_PAD 32
 #define MAX_SCALES 4096
 
@@ -63,6 +64,10 @@ struct haar_node {
 struct lbp_node {
 	int32_t ofs;    /* top-left corner of the 3x3 grid of cells */
 	int32_t dx, dy; /* one cell's width, and its height times the row stride */
+	/* The same grid in the split table of the AVX2 scan at step 2 (see split_integrate):
+	 * the top row's offset, the cells' height times that table's row stride, and the
+	 * offsets of the grid's four columns. */
+	int32_t split_ofs, split_dy, split_col[4];
 	uint32_t subset[8];
 	int32_t next[2];
 	float leaf[2];
@@ -77,6 +82,8 @@ struct fm_detector {
 	 * tilted_ofs, and the hot loop needs no branch for it (as OpenCV's tofs). */
 	uint32_t *sum, *sqsum;
 	size_t sum_cap, sqsum_cap, tilted_ofs;
+	uint32_t *split; /* the AVX2 scan's table at step 2: see split_integrate */
+	size_t split_cap;
 	int32_t *trows; /* three extended rows for the tilted integral */
 	size_t trows_cap;
 	void *nodes; /* struct haar_node or struct lbp_node, per cascade node */
@@ -122,6 +129,7 @@ fm_detector_free(struct fm_detector *d)
 	free(d->layer);
 	free(d->sum);
 	free(d->sqsum);
+	free(d->split);
 	free(d->trows);
 	free(d->nodes);
 	free(d->acc);
@@ -259,6 +267,47 @@ cascade_tilted_integral(const uint8_t *img, int32_t w, int32_t h, size_t stride,
 	}
 }
 
+/*
+ * The AVX2 scan at step 2 reads only even window positions, so a row's integral cells at
+ * every other column, which in the table's own layout takes two loads and two shuffles per
+ * eight cells. Its table is split instead: each row holds the cells of even columns, then
+ * those of odd columns, each half split_half(stride) cells long, so that a cell at column
+ * x of a window at column 2i is at (x & 1) * half + (x >> 1) + i: eight windows' cells in
+ * one load. The sums are integrate's.
+ */
+static int32_t
+split_half(size_t stride)
+{
+	return (int32_t)((stride + 1) / 2);
+}
+
+static void
+split_integrate(const uint8_t *img, int32_t w, int32_t h, size_t stride, uint32_t *t)
+{
+	size_t half = (size_t)split_half(stride), row_cells = 2 * half;
+
+	memset(t, 0, row_cells * sizeof *t);
+	for (int32_t y = 0; y < h; y++) {
+		const uint8_t *row = img + (size_t)y * (size_t)w;
+		const uint32_t *e0 = t + (size_t)y * row_cells, *o0 = e0 + half;
+		uint32_t *e1 = t + (size_t)(y + 1) * row_cells, *o1 = e1 + half, rs = 0;
+		int32_t x = 0;
+
+		/* Column X = x + 1 of the table: odd X to the odd half, even X to the even. */
+		e1[0] = 0;
+		for (; x + 1 < w; x += 2) {
+			rs += row[x];
+			o1[x >> 1] = o0[x >> 1] + rs;
+			rs += row[x + 1];
+			e1[(x >> 1) + 1] = e0[(x >> 1) + 1] + rs;
+		}
+		if (x < w) {
+			rs += row[x];
+			o1[x >> 1] = o0[x >> 1] + rs;
+		}
+	}
+}
+
 /* --- compiled features ------------------------------------------------------------------ */
 
 static int32_t
@@ -332,6 +381,14 @@ compile(struct fm_detector *d, const struct fm_cascade *c, size_t stride, size_t
 				n->ofs = at(stride, f->x, f->y);
 				n->dx = f->w;
 				n->dy = at(stride, 0, f->h);
+				n->split_ofs = f->y * 2 * split_half(stride);
+				n->split_dy = f->h * 2 * split_half(stride);
+				for (int k = 0; k < 4; k++) {
+					int32_t col = f->x + k * f->w;
+
+					n->split_col[k] =
+					    (col & 1) * split_half(stride) + (col >> 1);
+				}
 				memcpy(n->subset, tn->subset, sizeof n->subset);
 				memcpy(n->next, next, sizeof next);
 				memcpy(n->leaf, leaf, sizeof leaf);
@@ -565,19 +622,11 @@ push_raw(struct fm_detector *d, int32_t x, int32_t y, int32_t w, int32_t h)
  * and double sums are run_lbp's, lane by lane and tree by tree in the same order, so every
  * window gets run_lbp's outcome, and the raw windows come out in the scan's order.
  */
-/* Eight integral cells at p, p + step, ... p + 7 step (step 1 or 2). */
+/* Eight consecutive integral cells: one per window. */
 __attribute__((target("avx2"), always_inline)) static inline __m256i
-avx2_load8(const uint32_t *p, int32_t step)
+avx2_load8(const uint32_t *p)
 {
-	__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p), b;
-
-	if (step == 1)
-		return a;
-	b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 8));
-	/* a0 a2 b0 b2 | a4 a6 b4 b6, then the middle 64-bit halves swapped. */
-	a = _mm256_castps_si256(_mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b),
-	                                          _MM_SHUFFLE(2, 0, 2, 0)));
-	return _mm256_permute4x64_epi64(a, _MM_SHUFFLE(3, 1, 2, 0));
+	return _mm256_loadu_si256((const __m256i *)(const void *)p);
 }
 
 /* 1 where the cell is >= the centre, as lbp_code's comparisons, at bit `bit`. */
@@ -588,27 +637,32 @@ avx2_ge_bit(__m256i cell, __m256i centre, int bit)
 }
 
 /*
- * One stage of stumps for the windows at row + k step, k = 0..7: bit k of the result is 1
- * when window k passes (its double sum is not below the threshold).
+ * One stage of stumps for eight windows side by side, the first one's cells at p: in the
+ * table of integrate at step 1, in that of split_integrate at step 2. Bit k of the result
+ * is 1 when window k passes (its double sum is not below the threshold).
  */
 __attribute__((target("avx2"), always_inline)) static inline unsigned
-avx2_lbp_stage(const struct lbp_node *nd, uint32_t n_trees, double threshold, const uint32_t *row,
+avx2_lbp_stage(const struct lbp_node *nd, uint32_t n_trees, double threshold, const uint32_t *p,
                int32_t step)
 {
 	__m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd(), thr = _mm256_set1_pd(threshold);
 
 	for (uint32_t t = 0; t < n_trees; t++, nd++) {
-		const uint32_t *r0 = row + nd->ofs, *r1 = r0 + nd->dy, *r2 = r1 + nd->dy,
-		               *r3 = r2 + nd->dy;
-		int32_t dx = nd->dx, dx2 = 2 * dx, dx3 = 3 * dx;
-		__m256i a0 = avx2_load8(r0, step), a1 = avx2_load8(r0 + dx, step),
-		        a2 = avx2_load8(r0 + dx2, step), a3 = avx2_load8(r0 + dx3, step);
-		__m256i b0 = avx2_load8(r1, step), b1 = avx2_load8(r1 + dx, step),
-		        b2 = avx2_load8(r1 + dx2, step), b3 = avx2_load8(r1 + dx3, step);
-		__m256i c0 = avx2_load8(r2, step), c1 = avx2_load8(r2 + dx, step),
-		        c2 = avx2_load8(r2 + dx2, step), c3 = avx2_load8(r2 + dx3, step);
-		__m256i d0 = avx2_load8(r3, step), d1 = avx2_load8(r3 + dx, step),
-		        d2 = avx2_load8(r3 + dx2, step), d3 = avx2_load8(r3 + dx3, step);
+		int split = step == 2;
+		const uint32_t *r0 = p + (split ? nd->split_ofs : nd->ofs);
+		int32_t dy = split ? nd->split_dy : nd->dy;
+		const uint32_t *r1 = r0 + dy, *r2 = r1 + dy, *r3 = r2 + dy;
+		int32_t k0 = split ? nd->split_col[0] : 0, k1 = split ? nd->split_col[1] : nd->dx,
+		        k2 = split ? nd->split_col[2] : 2 * nd->dx,
+		        k3 = split ? nd->split_col[3] : 3 * nd->dx;
+		__m256i a0 = avx2_load8(r0 + k0), a1 = avx2_load8(r0 + k1),
+		        a2 = avx2_load8(r0 + k2), a3 = avx2_load8(r0 + k3);
+		__m256i b0 = avx2_load8(r1 + k0), b1 = avx2_load8(r1 + k1),
+		        b2 = avx2_load8(r1 + k2), b3 = avx2_load8(r1 + k3);
+		__m256i c0 = avx2_load8(r2 + k0), c1 = avx2_load8(r2 + k1),
+		        c2 = avx2_load8(r2 + k2), c3 = avx2_load8(r2 + k3);
+		__m256i d0 = avx2_load8(r3 + k0), d1 = avx2_load8(r3 + k1),
+		        d2 = avx2_load8(r3 + k2), d3 = avx2_load8(r3 + k3);
 		__m256i u0 = _mm256_sub_epi32(b0, a0), u1 = _mm256_sub_epi32(b1, a1),
 		        u2 = _mm256_sub_epi32(b2, a2), u3 = _mm256_sub_epi32(b3, a3);
 		__m256i v0 = _mm256_sub_epi32(c0, b0), v1 = _mm256_sub_epi32(c1, b1),
@@ -660,13 +714,16 @@ avx2_scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, i
 	uint8_t *in = d->pass;
 
 	for (int32_t y = 0; y < ys; y += step) {
-		const uint32_t *row = d->sum + (size_t)y * stride;
+		/* Window i's cells: at step 1 in integrate's table, at 2 in split_integrate's. */
+		const uint32_t *row = step == 1
+		                          ? d->sum + (size_t)y * stride
+		                          : d->split + (size_t)y * 2 * (size_t)split_half(stride);
 		int skip = 0;
 
 		for (int32_t b = 0; b < n_blk; b++)
 			in[b] = (uint8_t)avx2_lbp_stage(
 			    nodes + c->trees[st0->first_tree].first_node, st0->n_trees,
-			    st0->threshold, row + (size_t)b * 8 * (size_t)step, step);
+			    st0->threshold, row + (size_t)b * 8, step);
 		/* The windows visited, as scan_level's loop steps over them. */
 		for (int32_t b = 0; b < n_blk; b++) {
 			unsigned pass = in[b], visited = 0;
@@ -682,7 +739,7 @@ avx2_scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, i
 			in[b] = (uint8_t)visited;
 		}
 		for (int32_t b = 0; b < n_blk; b++) {
-			const uint32_t *p = row + (size_t)b * 8 * (size_t)step;
+			const uint32_t *p = row + (size_t)b * 8;
 			unsigned alive = in[b];
 
 			for (size_t si = 1; si < c->n_stages && alive != 0; si++) {
@@ -723,6 +780,20 @@ avx2_scan_level_2(const struct fm_cascade *c, struct fm_detector *d, int32_t lw,
 }
 #endif
 
+/* Whether the AVX2 scan runs: an all-stump LBP cascade, on a CPU with AVX2. */
+static int
+vector_scan(const struct fm_cascade *c, const struct fm_detector *d)
+{
+#if CASCADE_AVX2
+	return c->type == CASCADE_LBP && d->all_stumps && !d->portable &&
+	       __builtin_cpu_supports("avx2");
+#else
+	(void)c;
+	(void)d;
+	return 0;
+#endif
+}
+
 /* Scan one pyramid level whose integrals are in d; raw hits go to d->raw. 0, or push_raw's
  * -1 or -2. */
 static int
@@ -741,8 +812,7 @@ scan_level(const struct fm_cascade *c, struct fm_detector *d, int32_t lw, int32_
 	              reserve(&d->pass, &d->pass_cap, (size_t)n_pos, 1) == -1))
 		return -1;
 #if CASCADE_AVX2
-	if (c->type == CASCADE_LBP && d->all_stumps && !d->portable &&
-	    __builtin_cpu_supports("avx2"))
+	if (vector_scan(c, d))
 		return step == 1 ? avx2_scan_level_1(c, d, lw, lh, scale)
 		                 : avx2_scan_level_2(c, d, lw, lh, scale);
 #endif
@@ -1200,6 +1270,12 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 		goto nomem;
 	if (compile(d, c, stride, tilted_ofs) == -1)
 		goto nomem;
+	/* compile says whether the cascade is all stumps. */
+	if (vector_scan(c, d) &&
+	    reserve_zeroed(&d->split, &d->split_cap,
+	                   2 * (size_t)split_half(stride) * ((size_t)H + 1) + SUM_PAD,
+	                   sizeof *d->split) == -1)
+		goto nomem;
 	d->n_raw = 0;
 	d->max_raw = o->max_windows;
 
@@ -1216,7 +1292,11 @@ fm_cascade_detect(const struct fm_cascade *c, struct fm_detector *d, const struc
 			fm_gray_resize_exact(img, &dst);
 			pix = d->layer;
 		}
-		integrate(pix, lw, lh, stride, d->sum, c->type == CASCADE_HAAR ? d->sqsum : NULL);
+		if (vector_scan(c, d) && !(sc >= 2.0f))
+			split_integrate(pix, lw, lh, stride, d->split);
+		else
+			integrate(pix, lw, lh, stride, d->sum,
+			          c->type == CASCADE_HAAR ? d->sqsum : NULL);
 		if (c->has_tilted) {
 			if (reserve(&d->trows, &d->trows_cap, cascade_tilted_scratch(lw, lh),
 			            sizeof *d->trows) == -1)
