@@ -582,8 +582,13 @@ face() {
 	jq -e '.format == "fermata-profiles 2"' real.json
 	[ "$("$R" --index link.idx --emotion sad)" = "$("$R" --library "$L" --emotion sad)" ]
 	mkfifo fifo
-	cat fifo >got.json &
-	"$R" --library tagged.ndjson --learn fifo
+	# A descriptor open for reading and writing makes a reader at once, however late cat
+	# opens the FIFO on a loaded machine; closing it after recommend lets cat see the end
+	# (cat must not inherit it, or it would hold a writer itself; bats owns 3 and 4).
+	exec 5<>fifo
+	cat fifo >got.json 5>&- &
+	"$R" --library tagged.ndjson --learn fifo 5>&-
+	exec 5>&-
 	wait
 	[ -p fifo ]
 	cmp got.json real.json
