@@ -139,16 +139,19 @@ fm_detector_free(struct fm_detector *d)
 	free(d);
 }
 
-/* Make *buf hold at least n elements of size bytes; contents are not kept. */
+/*
+ * Make *buf hold at least n elements of size bytes; contents are not kept. Memory newly
+ * allocated is zeroed when zeroed is set (what reserve_zeroed asks).
+ */
 static int
-reserve(void *bufp, size_t *cap, size_t n, size_t size)
+reserve_memory(void *bufp, size_t *cap, size_t n, size_t size, bool zeroed)
 {
 	void **buf = bufp;
 
 	if (n <= *cap)
 		return 0;
 	free(*buf);
-	*buf = malloc(n * size);
+	*buf = zeroed ? calloc(n, size) : malloc(n * size);
 	if (*buf == NULL) {
 		*cap = 0;
 		return -1;
@@ -157,22 +160,16 @@ reserve(void *bufp, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-/* reserve, with new memory zeroed. */
+static int
+reserve(void *bufp, size_t *cap, size_t n, size_t size)
+{
+	return reserve_memory(bufp, cap, n, size, false);
+}
+
 static int
 reserve_zeroed(void *bufp, size_t *cap, size_t n, size_t size)
 {
-	void **buf = bufp;
-
-	if (n <= *cap)
-		return 0;
-	free(*buf);
-	*buf = calloc(n, size);
-	if (*buf == NULL) {
-		*cap = 0;
-		return -1;
-	}
-	*cap = n;
-	return 0;
+	return reserve_memory(bufp, cap, n, size, true);
 }
 
 /* OpenCV's cvRound: round half to even in the default rounding mode. */
