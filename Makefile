@@ -27,7 +27,7 @@ endif
 endif
 endif
 
-PKGS       = libjpeg libpng libcjson sndfile soxr
+PKGS       = libjpeg libpng libcjson sndfile soxr libavformat libavcodec libavutil
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BLAS_LIBS  ?= $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)

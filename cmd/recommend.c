@@ -367,14 +367,38 @@ load_index(struct ctx *c)
 	return 0;
 }
 
+/*
+ * --diverse artist or album on a library where no song has the field does nothing: say so,
+ * once, and where the field comes from.
+ */
+static void
+check_groups(const struct ctx *c)
+{
+	static const struct {
+		unsigned kind;
+		const char *name;
+	} kinds[] = {{FM_RANK_DIVERSE_ARTIST, "artist"}, {FM_RANK_DIVERSE_ALBUM, "album"}};
+
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+		if ((c->o->query.diverse & kinds[k].kind) &&
+		    fm_rank_library_n_grouped(c->lib, kinds[k].kind) == 0)
+			warnx("--diverse %s: no song in the library has an \"%s\" (song-featurize "
+			      "writes it from the file's tags), so it varies nothing",
+			      kinds[k].name, kinds[k].name);
+}
+
 static int
 load_library(struct ctx *c)
 {
 	const struct opts *o = c->o;
 	struct fm_err e;
 
-	if (o->index != NULL)
-		return load_index(c);
+	if (o->index != NULL) {
+		if (load_index(c) == -1)
+			return -1;
+		check_groups(c);
+		return 0;
+	}
 	if (fm_rank_library_new(&c->lib, &e) == -1) {
 		warn_printable(NULL, e.msg);
 		return -1;
@@ -391,6 +415,7 @@ load_library(struct ctx *c)
 		warn_printable(NULL, e.msg);
 		return -1;
 	}
+	check_groups(c);
 	return 0;
 }
 

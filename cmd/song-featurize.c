@@ -157,6 +157,29 @@ set_fields(cJSON *rec, const struct fm_audio_features *f, struct fm_err *err)
 	return 0;
 }
 
+/*
+ * The file's tags, each only when the file has it and the input record does not already
+ * carry the field (a library's own metadata, passed through, is the user's word). Bytes
+ * that are not UTF-8 (an ID3v1 tag in Latin-1) become U+FFFD.
+ */
+static int
+set_tags(cJSON *rec, const struct fm_audio_tags *t, struct fm_err *err)
+{
+	const struct {
+		const char *name, *value;
+	} tags[] = {
+	    {"title", t->title}, {"artist", t->artist}, {"album", t->album},
+	    {"track", t->track}, {"year", t->year},     {"genre", t->genre},
+	};
+
+	for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
+		if (tags[i].value[0] != '\0' && !cJSON_HasObjectItem(rec, tags[i].name) &&
+		    fm_ndjson_set_text(rec, tags[i].name, tags[i].value, strlen(tags[i].value),
+		                       SIZE_MAX, err) == -1)
+			return -1;
+	return 0;
+}
+
 static int
 set_beats(cJSON *rec, const struct fm_audio_features *f, struct fm_err *err)
 {
@@ -185,7 +208,8 @@ featurize_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 	if (fm_ndjson_get_path(rec, &path, err) == -1)
 		return -1;
 	if (fm_audio_analyze_file(z->analyzers[thread], path, &f, err) == 0 &&
-	    set_fields(rec, &f, err) == 0 && (!z->o->audio.beats || set_beats(rec, &f, err) == 0))
+	    set_tags(rec, &f.tags, err) == 0 && set_fields(rec, &f, err) == 0 &&
+	    (!z->o->audio.beats || set_beats(rec, &f, err) == 0))
 		rc = 0;
 	if (rc == 0)
 		atomic_fetch_add(&z->audio_ms, (unsigned long long)llround(f.duration_sec * 1000));

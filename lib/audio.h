@@ -1,5 +1,5 @@
 /*
- * lib/audio.h: describe a piece of music: decode (libsndfile), mix to mono, resample
+ * lib/audio.h: describe a piece of music: decode (libsndfile, FFmpeg), mix to mono, resample
  * (libsoxr), short-time Fourier transform, mel filter bank and MFCCs, onset strength,
  * tempo and beats, chroma and key, loudness and spectral shape.
  *
@@ -63,6 +63,24 @@ enum fm_audio_mode {
 	FM_AUDIO_MINOR,
 };
 
+/*
+ * A file's title, artist, album, track, year and genre tags, each NUL-terminated, "" when the
+ * file has none. At most FM_AUDIO_TAG_BYTES bytes each, cut at a character boundary, blanks
+ * trimmed. The bytes are the file's: FFmpeg and libsndfile give UTF-8 for the formats that
+ * say their encoding, but a tag may still hold bytes that are not UTF-8 (ID3v1), which a
+ * caller writing JSON must repair. track is as written ("3", "3/12"); year is the first four
+ * digits of the date tag, "" when it does not start with four.
+ */
+#define FM_AUDIO_TAG_BYTES 256
+struct fm_audio_tags {
+	char title[FM_AUDIO_TAG_BYTES + 1];
+	char artist[FM_AUDIO_TAG_BYTES + 1];
+	char album[FM_AUDIO_TAG_BYTES + 1];
+	char track[FM_AUDIO_TAG_BYTES + 1];
+	char year[FM_AUDIO_TAG_BYTES + 1];
+	char genre[FM_AUDIO_TAG_BYTES + 1];
+};
+
 /* Mean and population standard deviation over the analysis frames. */
 struct fm_audio_stat {
 	double mean, std;
@@ -104,6 +122,8 @@ struct fm_audio_features {
 	size_t n_beats;
 	float *mfcc_frames; /* with opts.keep_frames: n_frames rows of FM_AUDIO_N_MFCC */
 	float *onset_env;   /* with opts.keep_frames: n_frames onset strengths */
+
+	struct fm_audio_tags tags; /* fm_audio_analyze_file only; all "" otherwise */
 };
 
 /*
@@ -116,12 +136,15 @@ int fm_audio_analyzer_new(const struct fm_audio_opts *o, struct fm_audio_analyze
 void fm_audio_analyzer_free(struct fm_audio_analyzer *a);
 
 /*
- * Decode the file at path with libsndfile (WAV, AIFF, FLAC, Ogg Vorbis, Opus, MP3 and the
- * rest of its formats) and analyse it into *f, which the caller releases with
- * fm_audio_features_free, also after a failure. FM_EIO: the file cannot be opened or read,
- * or is a directory; FM_EFORMAT: empty, not audio, a decoding error, no samples, a sample
- * rate or channel count out of range, a sample that is NaN or infinite; FM_ELIMIT: longer
- * than opts.max_duration_sec; FM_ENOMEM.
+ * Decode the file at path and analyse it into *f, with its tags, which the caller releases
+ * with fm_audio_features_free, also after a failure. WAV, RF64, AIFF, FLAC and Sun AU files
+ * (by their first bytes), and FIFOs, are decoded by libsndfile; every other file by FFmpeg
+ * (MP3, AAC and ALAC in MP4/M4A, Ogg Vorbis and Opus, WMA, Matroska/WebM audio, WavPack,
+ * ...: the demuxers in audio_ffmpeg.c's list), which never opens another file or URL on the
+ * file's behalf. FM_EIO: the file cannot be opened or read, or is a directory or a device;
+ * FM_EFORMAT: empty, not audio, a decoding error (with the decoder's own words), no
+ * samples, a sample rate or channel count out of range, a sample that is NaN or infinite;
+ * FM_ELIMIT: longer than opts.max_duration_sec; FM_ENOMEM.
  */
 int fm_audio_analyze_file(struct fm_audio_analyzer *a, const char *path,
                           struct fm_audio_features *f, struct fm_err *err);

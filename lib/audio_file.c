@@ -1,9 +1,15 @@
 /*
- * lib/audio_file.c: decode a file with libsndfile and feed the analysis stream in blocks,
- * so that a file of any length needs a block's memory, not the whole signal's.
+ * lib/audio_file.c: open an audio file, choose its decoder, decode it with libsndfile and
+ * feed the analysis stream in blocks, so that a file of any length needs a block's memory,
+ * not the whole signal's.
  *
- * libsndfile reads WAV, AIFF, FLAC, Ogg Vorbis, Opus and MP3 (1.1 and later) among others,
- * and converts integer samples to float in [-1, 1). The file is opened here rather than by
+ * WAV, RF64, AIFF, FLAC and Sun AU files (known by their first bytes), and FIFOs, which
+ * cannot be sniffed and seeked, go to libsndfile, which converts integer samples to float
+ * in [-1, 1) and whose damaged headers and cut data chunks this file knows how to tell
+ * (the hostile cases in testdata/bad/audio). Everything else goes to FFmpeg
+ * (audio_ffmpeg.c): libsndfile 1.2.0 fails on Ogg Opus as ffmpeg writes it ("file is
+ * malformed") and reads no AAC, MP4 or WMA at all, and on Ogg Vorbis FFmpeg's decoder takes
+ * less CPU than libvorbis (README, "Speed"). The file is opened here rather than by
  * sf_open, so that a directory or an empty file gets its own message, and because the text
  * of a failed sf_open lives in a global buffer that two threads would share; the message for
  * an unreadable format is therefore this module's own. libsndfile still writes that buffer
@@ -53,6 +59,39 @@ chunk_cut(SNDFILE *sf, unsigned long long *announced, unsigned long long *held)
 			return true; /* 0xFFFFFFFF: a writer that could not seek back, not a cut */
 		line = next != NULL ? next + 1 : NULL;
 	}
+	return false;
+}
+
+/* libsndfile's strings, which it reads from WAV INFO, AIFF and FLAC's Vorbis comments. */
+static void
+sndfile_tags(SNDFILE *sf, struct fm_audio_tags *t)
+{
+	const char *date = sf_get_string(sf, SF_STR_DATE);
+
+	audio_tag_copy(t->title, sf_get_string(sf, SF_STR_TITLE));
+	audio_tag_copy(t->artist, sf_get_string(sf, SF_STR_ARTIST));
+	audio_tag_copy(t->album, sf_get_string(sf, SF_STR_ALBUM));
+	audio_tag_copy(t->track, sf_get_string(sf, SF_STR_TRACKNUMBER));
+	audio_tag_copy(t->genre, sf_get_string(sf, SF_STR_GENRE));
+	t->year[0] = '\0';
+	if (date != NULL && strspn(date, "0123456789") >= 4) {
+		memcpy(t->year, date, 4);
+		t->year[4] = '\0';
+	}
+}
+
+/*
+ * Whether libsndfile is the decoder for a file starting with these bytes: the formats
+ * whose damage this file recognises (see chunk_cut and the FLAC count below).
+ */
+static bool
+for_sndfile(const unsigned char *b, size_t n)
+{
+	static const char *const magic[] = {"RIFF", "RIFX", "RF64", "FORM", "fLaC", ".snd"};
+
+	for (size_t i = 0; n >= 4 && i < sizeof magic / sizeof magic[0]; i++)
+		if (memcmp(b, magic[i], 4) == 0)
+			return true;
 	return false;
 }
 
@@ -126,16 +165,38 @@ done:
 	return rc;
 }
 
+/*
+ * libsndfile's open of fd, which is libsndfile's from here on: it closes the descriptor
+ * when the open fails, whatever close_desc says (closed by sf_close otherwise), and closing
+ * it again here would close whatever another worker had opened under the same number.
+ */
+static SNDFILE *
+sndfile_open(int fd, SF_INFO *info)
+{
+	SNDFILE *sf;
+
+	memset(info, 0, sizeof *info);
+	pthread_mutex_lock(&sf_open_lock);
+	sf = sf_open_fd(fd, SFM_READ, info, SF_TRUE);
+	pthread_mutex_unlock(&sf_open_lock);
+	return sf;
+}
+
 int
 fm_audio_analyze_file(struct fm_audio_analyzer *a, const char *path, struct fm_audio_features *f,
                       struct fm_err *err)
 {
+	struct fm_audio_tags tags;
+	unsigned char head[4];
 	struct stat st;
 	SF_INFO info;
 	SNDFILE *sf;
+	ssize_t n_head = 0;
+	bool refused = false;
 	int fd, rc;
 
 	memset(f, 0, sizeof *f);
+	memset(&tags, 0, sizeof tags);
 	f->key = -1;
 	if ((fd = fm_open_read(path, err)) == -1)
 		return -1;
@@ -152,20 +213,58 @@ fm_audio_analyze_file(struct fm_audio_analyzer *a, const char *path, struct fm_a
 		close(fd);
 		return fm_err_set(err, FM_EFORMAT, "empty file");
 	}
-	memset(&info, 0, sizeof info);
-	/*
-	 * libsndfile closes the descriptor when the open fails, whatever close_desc says: it
-	 * is libsndfile's from here on (closed by sf_close), since closing it again here
-	 * would close whatever another worker had opened under the same number meanwhile.
-	 */
-	pthread_mutex_lock(&sf_open_lock);
-	sf = sf_open_fd(fd, SFM_READ, &info, SF_TRUE);
-	pthread_mutex_unlock(&sf_open_lock);
-	if (sf == NULL)
-		return fm_err_set(err, FM_EFORMAT, "not an audio file that libsndfile can read");
+	if (!S_ISREG(st.st_mode)) {
+		/* A FIFO can be neither sniffed nor seeked: libsndfile reads it as it comes. */
+		if ((sf = sndfile_open(fd, &info)) == NULL)
+			return fm_err_set(err, FM_EFORMAT,
+			                  "not an audio file that libsndfile can read");
+	} else {
+		do
+			n_head = pread(fd, head, sizeof head, 0);
+		while (n_head == -1 && errno == EINTR);
+		if (n_head == -1) {
+			rc = fm_err_errno(err, errno);
+			close(fd);
+			return rc;
+		}
+		if (!for_sndfile(head, (size_t)n_head)) {
+			struct fm_err first;
+
+			rc = audio_ffmpeg_decode(a, fd, (int64_t)st.st_size, &tags, &refused, err);
+			if (rc == 0 || !refused) {
+				close(fd);
+				goto finish;
+			}
+			/*
+			 * What FFmpeg cannot open libsndfile may: an Ogg Vorbis file of Debian's
+			 * hyperrogue-music whose headers FFmpeg 5.1 calls invalid data. If it
+			 * cannot either, FFmpeg's words are the reason given.
+			 */
+			first = *err;
+			if (lseek(fd, 0, SEEK_SET) == -1) {
+				close(fd);
+				*err = first;
+				return -1;
+			}
+			if ((sf = sndfile_open(fd, &info)) == NULL) {
+				*err = first;
+				return -1;
+			}
+		} else if ((sf = sndfile_open(fd, &info)) == NULL) {
+			/*
+			 * No second try with FFmpeg: it reads on where libsndfile rightly
+			 * refuses a damaged header (an AU whose data starts past its end).
+			 */
+			return fm_err_set(err, FM_EFORMAT,
+			                  "not an audio file that libsndfile can read");
+		}
+	}
 	rc = decode(a, sf, &info, audio_max_duration(a), err);
+	sndfile_tags(sf, &tags);
 	sf_close(sf);
-	if (rc == -1)
+finish:
+	if (rc == -1 || fm_audio_finish(a, f, err) == -1)
 		return -1;
-	return fm_audio_finish(a, f, err);
+	f->tags = tags; /* fm_audio_finish starts f afresh */
+	return 0;
 }

@@ -7,6 +7,7 @@
 #ifndef FM_AUDIO_INT_H
 #define FM_AUDIO_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,21 @@
 
 /* The analyzer's opts.max_duration_sec. */
 double audio_max_duration(const struct fm_audio_analyzer *a);
+
+/* --- audio_ffmpeg.c: the files libsndfile does not read ---------------------------------- */
+
+/*
+ * Decode the regular file open at fd (size_bytes long, read from its start) with FFmpeg
+ * into a's stream, begun here and left open for fm_audio_finish, and fill *tags. The
+ * caller keeps fd. FM_EFORMAT with FFmpeg's own reason; FM_ELIMIT; FM_ENOMEM; FM_EIO. On
+ * failure *refused says that FFmpeg could not make audio of the file at all (FM_EFORMAT
+ * before a sample was decoded), so that another decoder may try.
+ */
+int audio_ffmpeg_decode(struct fm_audio_analyzer *a, int fd, int64_t size_bytes,
+                        struct fm_audio_tags *tags, bool *refused, struct fm_err *err);
+
+/* Copy a tag into dst (FM_AUDIO_TAG_BYTES + 1 bytes): blanks trimmed, cut at a character. */
+void audio_tag_copy(char *dst, const char *src);
 
 /* --- audio_fft.c: power spectrum of a real frame -------------------------------------- */
 

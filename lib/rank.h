@@ -104,6 +104,13 @@ int fm_rank_library_finish(struct fm_rank_library *lib, struct fm_err *err);
 
 size_t fm_rank_library_size(const struct fm_rank_library *lib);
 
+/*
+ * How many songs have a non-empty "artist" (kind FM_RANK_DIVERSE_ARTIST) or "album"
+ * (FM_RANK_DIVERSE_ALBUM) string; 0 for another kind, or for an index loaded without
+ * FM_RANK_WANT_GROUPS.
+ */
+size_t fm_rank_library_n_grouped(const struct fm_rank_library *lib, unsigned kind);
+
 /* Song i's standardised vector (i < size, the library finished or loaded). */
 void fm_rank_library_vector(const struct fm_rank_library *lib, size_t i, double z[FM_RANK_DIMS]);
 

@@ -80,6 +80,19 @@ fm_rank_library_size(const struct fm_rank_library *lib)
 	return lib->n_songs;
 }
 
+size_t
+fm_rank_library_n_grouped(const struct fm_rank_library *lib, unsigned kind)
+{
+	size_t at = kind == FM_RANK_DIVERSE_ARTIST ? 0 : kind == FM_RANK_DIVERSE_ALBUM ? 1 : 2;
+	size_t n = 0;
+
+	if (at == 2 || lib->groups == NULL)
+		return 0;
+	for (size_t i = 0; i < lib->n_songs; i++)
+		n += lib->groups[2 * i + at] != 0;
+	return n;
+}
+
 void
 fm_rank_library_vector(const struct fm_rank_library *lib, size_t i, double z[FM_RANK_DIMS])
 {

@@ -552,6 +552,29 @@ face() {
 	[ "$output" = "$("$R" --library "$L" --emotion sad -n 4)" ]
 }
 
+@test "--diverse artist or album on a library without the field warns once and ranks as without" {
+	jq -c 'del(.artist)' "$L" >no-artist.ndjson
+	run --separate-stderr "$R" --library no-artist.ndjson --emotion sad -n 3 --diverse artist,album
+	[ "$status" -eq 0 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ "$stderr" = 'recommend: --diverse artist: no song in the library has an "artist" (song-featurize writes it from the file'"'"'s tags), so it varies nothing' ]
+	[ "$output" = "$("$R" --library no-artist.ndjson --emotion sad -n 3 --diverse album)" ]
+	# The same through an index, and nothing said when the field is there.
+	"$R" --library no-artist.ndjson --build-index no-artist.idx
+	run --separate-stderr "$R" --index no-artist.idx --emotion sad -n 3 --diverse album,artist
+	[ "$status" -eq 0 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "recommend: --diverse artist: "* ]]
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 3 --diverse artist,album
+	[ -z "$stderr" ]
+}
+
+@test "a song's title, artist and album (song-featurize's tags) come out in its record" {
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 1
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.path, .title, .artist, .album]' <<<"$output")" = '["elegy.wav","Elegy","Ana Gris","Winter"]' ]
+}
+
 @test "--learn writes profiles from the songs' tags, which --profiles then uses" {
 	jq -c 'if .path == "sunrise.wav" or .path == "festival.wav" then .emotion = "sad"
 		elif .path == "elegy.wav" then .emotion = ["happy", "mellow"] else . end' "$L" >tagged.ndjson

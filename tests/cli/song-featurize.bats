@@ -210,7 +210,7 @@ near_json() {
 	errors=$(jq -r '.error // "ok"' <<<"$output" | sed 's/^truncated audio data (.*/truncated/')
 	echo "# $errors"
 	[ "$errors" = "ok
-not an audio file that libsndfile can read
+not an audio file that libsndfile or FFmpeg can read: invalid data found when processing input
 empty file
 no audio samples
 sample rate 1 Hz is not in 1000..768000 Hz
@@ -222,7 +222,7 @@ ok" ]
 	# Error records carry the path and the error only; stderr says the same, in order.
 	[ "$(jq -c 'select(.error) | keys_unsorted' <<<"$output" | sort -u)" = '["path","error"]' ]
 	[ "${#stderr_lines[@]}" -eq 7 ]
-	[ "${stderr_lines[0]}" = "song-featurize: text.wav: not an audio file that libsndfile can read" ]
+	[ "${stderr_lines[0]}" = "song-featurize: text.wav: not an audio file that libsndfile or FFmpeg can read: invalid data found when processing input" ]
 	[ "${stderr_lines[5]}" = "song-featurize: album: is a directory" ]
 }
 

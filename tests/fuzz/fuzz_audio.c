@@ -1,6 +1,7 @@
 /*
  * tests/fuzz/fuzz_audio.c: arbitrary bytes as an audio file (lib/audio): decoded through
- * libsndfile and analysed, with a short duration limit; every number that comes out must
+ * libsndfile or FFmpeg (the seeds hold WAV, AIFF, FLAC, Ogg Vorbis and Opus, M4A, MP3 and
+ * WMA) and analysed, with a short duration limit; every number that comes out must
  * be finite, as song-featurize writes them to JSON.
  */
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "audio.h"
@@ -56,6 +58,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(f.chroma_mean[k]);
 		for (size_t k = 0; k < f.n_beats; k++)
 			check(f.beats_sec[k]);
+		/* Tags are strings within their bound. */
+		if (strnlen(f.tags.title, sizeof f.tags.title) > FM_AUDIO_TAG_BYTES ||
+		    strnlen(f.tags.artist, sizeof f.tags.artist) > FM_AUDIO_TAG_BYTES ||
+		    strnlen(f.tags.album, sizeof f.tags.album) > FM_AUDIO_TAG_BYTES ||
+		    strnlen(f.tags.track, sizeof f.tags.track) > FM_AUDIO_TAG_BYTES ||
+		    strnlen(f.tags.year, sizeof f.tags.year) > 4 ||
+		    strnlen(f.tags.genre, sizeof f.tags.genre) > FM_AUDIO_TAG_BYTES)
+			abort();
 	}
 	fm_audio_features_free(&f);
 	unlink(path);

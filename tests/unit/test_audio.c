@@ -1127,6 +1127,31 @@ bad_files_fail_with_their_reason(void **state)
 	fm_audio_analyzer_free(a);
 }
 
+static void
+tags_are_trimmed_and_cut_at_a_character(void **state)
+{
+	char t[FM_AUDIO_TAG_BYTES + 1], in[FM_AUDIO_TAG_BYTES + 16];
+
+	(void)state;
+	audio_tag_copy(t, " \t Clicks in A \r\n");
+	assert_string_equal(t, "Clicks in A");
+	audio_tag_copy(t, NULL);
+	assert_string_equal(t, "");
+	audio_tag_copy(t, "   ");
+	assert_string_equal(t, "");
+	/* 255 bytes of 'a', then a two-byte character that byte 256 would cut in half. */
+	memset(in, 'a', FM_AUDIO_TAG_BYTES - 1);
+	strcpy(in + FM_AUDIO_TAG_BYTES - 1, "\xc3\xa9tail");
+	audio_tag_copy(t, in);
+	assert_int_equal(strlen(t), FM_AUDIO_TAG_BYTES - 1);
+	/* Exactly at the bound, a whole character stays. */
+	memset(in, 'a', FM_AUDIO_TAG_BYTES - 2);
+	strcpy(in + FM_AUDIO_TAG_BYTES - 2, "\xc3\xa9tail");
+	audio_tag_copy(t, in);
+	assert_int_equal(strlen(t), FM_AUDIO_TAG_BYTES);
+	assert_string_equal(t + FM_AUDIO_TAG_BYTES - 2, "\xc3\xa9");
+}
+
 int
 main(void)
 {
@@ -1150,6 +1175,7 @@ main(void)
 	    cmocka_unit_test(audio_over_the_duration_limit_is_a_limit_error),
 	    cmocka_unit_test(every_format_libsndfile_writes_decodes),
 	    cmocka_unit_test(bad_files_fail_with_their_reason),
+	    cmocka_unit_test(tags_are_trimmed_and_cut_at_a_character),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

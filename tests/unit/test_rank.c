@@ -1402,6 +1402,26 @@ diversity_and_scores_parse_strictly(void **state)
 	assert_int_equal(fm_mood_scores_parse("{\"contempt\":1}", p, &e), -1);
 }
 
+static void
+grouped_songs_are_counted_per_kind(void **state)
+{
+	struct fm_rank_library *lib;
+	struct fm_err e;
+
+	(void)state;
+	assert_int_equal(fm_rank_library_new(&lib, &e), 0);
+	add_line(lib, "{\"path\":\"a.wav\",\"tempo\":100,\"artist\":\"Ann\",\"album\":\"\"}",
+	         FM_RANK_ADDED);
+	add_line(lib, "{\"path\":\"b.wav\",\"tempo\":120,\"artist\":\"Bo\"}", FM_RANK_ADDED);
+	add_line(lib, "{\"path\":\"c.wav\",\"tempo\":140,\"album\":7}", FM_RANK_ADDED);
+	assert_int_equal(fm_rank_library_finish(lib, &e), 0);
+	assert_int_equal(fm_rank_library_n_grouped(lib, FM_RANK_DIVERSE_ARTIST), 2);
+	/* An empty string and a number are no album. */
+	assert_int_equal(fm_rank_library_n_grouped(lib, FM_RANK_DIVERSE_ALBUM), 0);
+	assert_int_equal(fm_rank_library_n_grouped(lib, FM_RANK_DIVERSE_MMR), 0);
+	fm_rank_library_free(lib);
+}
+
 int
 main(void)
 {
@@ -1439,6 +1459,7 @@ main(void)
 	    cmocka_unit_test(times_without_a_zone_are_local),
 	    cmocka_unit_test(logs_find_songs_by_real_path),
 	    cmocka_unit_test(diversity_and_scores_parse_strictly),
+	    cmocka_unit_test(grouped_songs_are_counted_per_kind),
 	};
 
 	return cmocka_run_group_tests_name("rank", tests, NULL, NULL);
