@@ -27,7 +27,7 @@ endif
 endif
 endif
 
-PKGS       = libjpeg libpng libcjson sndfile soxr libavformat libavcodec libavutil
+PKGS       = libjpeg libpng libcjson sndfile soxr libavformat libavcodec libavutil cairo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BLAS_LIBS  ?= $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
@@ -43,7 +43,7 @@ FM_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prot
 	-MMD -MP $(if $(filter 1,$(WERROR)),-Werror)
 FM_LIBS     = $(PKG_LIBS) $(BLAS_LIBS) -lpthread -lm
 
-TOOLS     = fer-detect fer-classify fer-react fer-train song-featurize recommend
+TOOLS     = fer-detect fer-classify fer-react fer-train song-featurize recommend fer-annotate
 LIB_SRCS  = $(sort $(wildcard lib/*.c))
 CMD_SRCS  = $(filter-out $(TOOLS:%=cmd/%.c),$(sort $(wildcard cmd/*.c)))
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))

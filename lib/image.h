@@ -1,7 +1,7 @@
 /*
  * lib/image.h: decode JPEG (libjpeg-turbo), PNG (libpng) and binary PGM/PPM into 8-bit
- * pixels; gray conversion, histogram equalisation, crop, and resize (bilinear, and area
- * averaging for shrinking large photos).
+ * pixels, and encode PNG and JPEG; gray conversion, histogram equalisation, crop, and resize
+ * (bilinear, and area averaging for shrinking large photos).
  *
  * Gray conversion, equalisation and resize reproduce OpenCV's cvtColor(RGB2GRAY),
  * equalizeHist and resize(INTER_LINEAR and INTER_LINEAR_EXACT) on 8-bit images bit for bit,
@@ -57,6 +57,18 @@ int fm_image_decode_next(const uint8_t *data, size_t n_bytes, uint64_t max_pixel
  * than FM_DEFAULT_MAX_FILE_BYTES) and decode it.
  */
 int fm_image_load(const char *path, uint64_t max_pixels, struct fm_image *out, struct fm_err *err);
+
+/* The formats fm_image_encode writes. */
+enum fm_image_format { FM_IMAGE_PNG, FM_IMAGE_JPEG };
+
+/*
+ * Encode img (channels 1 or 3) as an 8-bit PNG, or a baseline JPEG at quality 1..100 (the
+ * quality is checked for PNG too, and unused), into *bytes (malloc'd, the caller frees it)
+ * of *n_bytes. FM_EINVAL for no image or a quality out of range, FM_ELIMIT for a JPEG of
+ * more than 65500 pixels a side, FM_ENOMEM.
+ */
+int fm_image_encode(const struct fm_image *img, enum fm_image_format format, int quality,
+                    uint8_t **bytes, size_t *n_bytes, struct fm_err *err);
 
 /* Free the pixels and zero the struct; NULL and a zeroed struct are no-ops. */
 void fm_image_free(struct fm_image *img);

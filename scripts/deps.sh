@@ -18,7 +18,8 @@
 set -eu
 
 build="gcc make pkg-config libjpeg62-turbo-dev libpng-dev libcjson-dev libopenblas-dev
-	libsndfile1-dev libsoxr-dev libavformat-dev libavcodec-dev libavutil-dev opencv-data"
+	libsndfile1-dev libsoxr-dev libavformat-dev libavcodec-dev libavutil-dev libcairo2-dev
+	opencv-data"
 check="bats libcmocka-dev jq mandoc clang-format sox parallel python3 valgrind ffmpeg"
 demo="sox jq"
 bench="python3 python3-opencv python3-numpy python3-torch aubio-tools time"
