@@ -10,16 +10,21 @@
  * cannot be used is said on stderr and leaves the exit status at 1; it does not come out as
  * error records among the songs.
  */
+#define _XOPEN_SOURCE 700 /* realpath(3): POSIX, but glibc declares it only for XSI */
+
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,9 +37,9 @@
 
 static const char USAGE[] =
     "usage: recommend [-hV] [-n count] [--diverse kinds] [--each] [--emotion name | --scores json] "
-    "[--exclude-history file] [--feedback file] [--half-life seconds] "
-    "[--index file | --library file ...] [--max-line bytes] [--max-songs n] [--now time] "
-    "[--profiles file] [--recent seconds] "
+    "[--exclude-history file] [--feedback file] [--format ndjson | m3u | text] "
+    "[--half-life seconds] [--index file | --library file ...] [--max-line bytes] "
+    "[--max-songs n] [--now time] [--output file] [--profiles file] [--recent seconds] "
     "[--strategy match | uplift | calm] [--strength x] [file ...]\n"
     "       recommend --build-index file --library file ...\n"
     "       recommend --learn file [--profiles file] --index file | --library file ...";
@@ -48,6 +53,8 @@ static const char OPTIONS[] =
     "  --exclude-history file  leave out the songs this play log names (see --recent)\n"
     "  --feedback file         likes, skips, ratings and fer-react's reactions: your\n"
     "                          taste, outweighing the mood as the evidence grows\n"
+    "  --format name           ndjson (records, the default), m3u (a playlist; not\n"
+    "                          with --each) or text (a table for people)\n"
     "  --half-life seconds     frames weigh less as they age by this half-life\n"
     "  --index file            the library as built by --build-index\n"
     "  --learn file            write profiles learnt from the songs' \"emotion\" tags\n"
@@ -59,6 +66,8 @@ static const char OPTIONS[] =
     "  --now time              the present, for --feedback and --recent (default: the\n"
     "                          clock): Unix seconds, RFC 3339, or\n"
     "                          \"2024-05-01 18:30:00\" in local time\n"
+    "  --output file           write the output to file, whole, at the end (an m3u\n"
+    "                          playlist's paths then relative to its folder)\n"
     "  --profiles file         the mood profiles (default: $FERMATA_PROFILES, else\n"
     "                          profiles.json installed with fermata or in the build\n"
     "                          tree's models/)\n"
@@ -74,11 +83,15 @@ static const char OPTIONS[] =
 /* Songs read into memory by default: about 1 GB of song-featurize's records. */
 #define DEFAULT_MAX_SONGS 1000000
 
+/* --format */
+enum format { FORMAT_NDJSON, FORMAT_M3U, FORMAT_TEXT };
+
 struct opts {
 	struct common_opts common; /* --max-line */
 	const char *libraries[MAX_LIBRARIES];
 	int n_libraries;
-	const char *index, *build_index, *learn, *profiles, *feedback, *history;
+	const char *index, *build_index, *learn, *profiles, *feedback, *history, *output;
+	enum format format;
 	struct fm_rank_query query; /* strategy, strength, -n, diversity; the mood if fixed */
 	double half_life_sec, recent_sec, now_sec;
 	size_t max_songs;
@@ -94,10 +107,21 @@ struct ctx {
 	struct fm_mood_pool mood;
 	struct fm_rank_work *work;
 	struct fm_rank_hit *hits;
+	cJSON **recs; /* one ranking's output records, as many as hits */
 	uint8_t *excluded;
 	int status;    /* STATUS_* */
 	int out_errno; /* why stdout could not be written, or 0 */
 	uint64_t n_rankings;
+	/* The output's form: what --output collects until the end, the folder that relative
+	 * playlist paths are taken from and the playlist's (NULL: absolute paths), the
+	 * terminal's width for a table (0: none). */
+	struct {
+		char *s;
+		size_t n, cap;
+	} out;
+	char cwd[PATH_MAX], base[PATH_MAX];
+	bool has_base;
+	size_t max_cols;
 	uint64_t n[4]; /* what the file being read had, counted for one line of summary */
 };
 
@@ -108,12 +132,14 @@ enum {
 	OPT_EMOTION,
 	OPT_EXCLUDE_HISTORY,
 	OPT_FEEDBACK,
+	OPT_FORMAT,
 	OPT_HALF_LIFE,
 	OPT_INDEX,
 	OPT_LEARN,
 	OPT_LIBRARY,
 	OPT_MAX_SONGS,
 	OPT_NOW,
+	OPT_OUTPUT,
 	OPT_PROFILES,
 	OPT_RECENT,
 	OPT_SCORES,
@@ -130,6 +156,7 @@ file_option(struct opts *o, int c)
 	       : c == OPT_LEARN     ? &o->learn
 	       : c == OPT_PROFILES  ? &o->profiles
 	       : c == OPT_FEEDBACK  ? &o->feedback
+	       : c == OPT_OUTPUT    ? &o->output
 	                            : &o->history;
 }
 
@@ -160,6 +187,14 @@ check_options(int argc, const struct opts *o, int n_moods)
 	if (o->fixed && o->each)
 		exit_usage(USAGE, "--each ranks for each input record; --emotion and --scores "
 		                  "give one mood");
+	/* One playlist is one ranking: a stream of them in one file would play as one list. */
+	if (o->format == FORMAT_M3U && o->each)
+		exit_usage(USAGE, "--format m3u writes one playlist; --each makes a ranking per "
+		                  "record (use --format ndjson or text)");
+	if ((o->build_index != NULL || o->learn != NULL) &&
+	    (o->output != NULL || o->format != FORMAT_NDJSON))
+		exit_usage(USAGE, "--format and --output are for rankings, not %s",
+		           o->build_index ? "--build-index" : "--learn");
 }
 
 static void
@@ -172,12 +207,14 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"emotion", required_argument, NULL, OPT_EMOTION},
 	    {"exclude-history", required_argument, NULL, OPT_EXCLUDE_HISTORY},
 	    {"feedback", required_argument, NULL, OPT_FEEDBACK},
+	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"half-life", required_argument, NULL, OPT_HALF_LIFE},
 	    {"index", required_argument, NULL, OPT_INDEX},
 	    {"learn", required_argument, NULL, OPT_LEARN},
 	    {"library", required_argument, NULL, OPT_LIBRARY},
 	    {"max-songs", required_argument, NULL, OPT_MAX_SONGS},
 	    {"now", required_argument, NULL, OPT_NOW},
+	    {"output", required_argument, NULL, OPT_OUTPUT},
 	    {"profiles", required_argument, NULL, OPT_PROFILES},
 	    {"recent", required_argument, NULL, OPT_RECENT},
 	    {"scores", required_argument, NULL, OPT_SCORES},
@@ -203,6 +240,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_PROFILES:
 		case OPT_FEEDBACK:
 		case OPT_EXCLUDE_HISTORY:
+		case OPT_OUTPUT:
 			if (optarg[0] == '\0')
 				exit_usage(USAGE, "%s: empty file name", argv[optind - 1]);
 			if (c != OPT_LIBRARY)
@@ -216,6 +254,17 @@ parse_options(int argc, char *argv[], struct opts *o)
 			if (fm_rank_diverse_parse(optarg, &o->query.diverse, &o->query.mmr_lambda,
 			                          &e) == -1)
 				exit_usage(USAGE, "--diverse: %s", e.msg);
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "ndjson") == 0)
+				o->format = FORMAT_NDJSON;
+			else if (strcmp(optarg, "m3u") == 0)
+				o->format = FORMAT_M3U;
+			else if (strcmp(optarg, "text") == 0)
+				o->format = FORMAT_TEXT;
+			else
+				exit_usage(USAGE, "--format: '%s' is not ndjson, m3u or text",
+				           optarg);
 			break;
 		case OPT_MAX_SONGS:
 			o->max_songs = (size_t)option_int(USAGE, "--max-songs", optarg, 1,
@@ -510,6 +559,85 @@ read_logs(struct ctx *c)
 }
 
 /*
+ * Text for the output: to stdout as it comes, or kept for --output's file; -1 when stdout
+ * cannot be written (c->out_errno) or memory runs out.
+ */
+static int
+emit(struct ctx *c, const char *text, size_t n)
+{
+	if (c->o->output == NULL) {
+		c->out_errno = write_line(text, n);
+		return c->out_errno != 0 ? -1 : 0;
+	}
+	if (c->out.n + n > c->out.cap) {
+		size_t cap = c->out.cap ? c->out.cap : 4096;
+		char *s;
+
+		while (cap < c->out.n + n)
+			cap *= 2;
+		if ((s = realloc(c->out.s, cap)) == NULL) {
+			warnx("out of memory");
+			c->status = STATUS_CANNOT_RUN;
+			return -1;
+		}
+		c->out.s = s;
+		c->out.cap = cap;
+	}
+	memcpy(c->out.s + c->out.n, text, n);
+	c->out.n += n;
+	return 0;
+}
+
+/*
+ * The songs of one ranking (n >= 0 output records) in --format's form; -1 when the output
+ * fails. A song that cannot be written as a playlist entry is left out, said on stderr.
+ */
+static int
+write_songs(struct ctx *c, cJSON *const *recs, size_t n)
+{
+	const enum format f = c->o->format;
+	struct fm_err e;
+	char *text;
+	size_t n_bytes;
+	int rc = 0;
+
+	/* A playlist with no song is still a playlist: the header goes out whatever comes. */
+	if (f == FORMAT_M3U && emit(c, FM_RANK_M3U_HEADER, strlen(FM_RANK_M3U_HEADER)) == -1)
+		return -1;
+	if (f == FORMAT_TEXT && n > 0) {
+		if (fm_rank_text_table((const cJSON *const *)recs, n, c->max_cols, &text, &n_bytes,
+		                       &e) == -1) {
+			warnx("%s", e.msg);
+			c->status = STATUS_CANNOT_RUN;
+			return -1;
+		}
+		/* a blank line between the rankings of --each */
+		if (c->n_rankings > 0)
+			rc = emit(c, "\n", 1);
+		if (rc == 0)
+			rc = emit(c, text, n_bytes);
+		free(text);
+		return rc;
+	}
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		if (f == FORMAT_M3U)
+			rc = fm_rank_m3u_entry(recs[k], c->cwd, c->has_base ? c->base : NULL, &text,
+			                       &n_bytes, &e);
+		else
+			rc = fm_ndjson_print(recs[k], &text, &n_bytes, &e);
+		if (rc == -1) {
+			warn_about(NULL, "song %zu of the ranking: %s", k + 1, e.msg);
+			some_failed(&c->status);
+			rc = 0;
+			continue;
+		}
+		rc = emit(c, text, n_bytes);
+		free(text);
+	}
+	return rc;
+}
+
+/*
  * Rank for mood and write the songs; -1 when stdout fails or the search cannot run. With
  * --each (a query), a mood the search refuses (one to which the profiles give no direction)
  * is that record's failure, not the run's: 1, with *rec_err saying why.
@@ -520,7 +648,7 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 {
 	struct fm_rank_query q = c->o->query;
 	struct fm_err e;
-	size_t n_hits;
+	size_t n_hits, n_recs = 0;
 
 	q.excluded = c->excluded;
 	q.taste = c->taste;
@@ -537,24 +665,21 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 	/* Not a failure: a cron job must tell this from bad input (recommend(1)). */
 	if (n_hits == 0)
 		warnx("every song of the library is excluded: nothing to recommend");
+	/* The records first, whatever the form: m3u and text show what the records say. */
 	for (size_t k = 0; k < n_hits; k++) {
-		cJSON *out;
-		char *text;
-		size_t n;
-
-		if (fm_rank_hit_record(c->lib, &q, &c->hits[k], k + 1, query, &out, &e) == -1 ||
-		    fm_ndjson_print(out, &text, &n, &e) == -1) {
-			cJSON_Delete(out);
+		if (fm_rank_hit_record(c->lib, &q, &c->hits[k], k + 1, query, &c->recs[n_recs],
+		                       &e) == -1) {
 			warn_about(NULL, "song %zu of the library: %s", c->hits[k].song + 1, e.msg);
 			some_failed(&c->status);
 			continue;
 		}
-		cJSON_Delete(out);
-		c->out_errno = write_line(text, n);
-		free(text);
-		if (c->out_errno != 0)
-			return -1;
+		n_recs++;
 	}
+	int rc = write_songs(c, c->recs, n_recs);
+	for (size_t k = 0; k < n_recs; k++)
+		cJSON_Delete(c->recs[k]);
+	if (rc == -1)
+		return -1;
 	c->n_rankings++;
 	return 0;
 }
@@ -564,12 +689,17 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 static int
 write_query_error(struct ctx *c, const cJSON *query, const char *why)
 {
-	cJSON *out = cJSON_CreateObject();
+	cJSON *out;
 	struct fm_err e;
 	char *text;
 	size_t n;
+	int rc;
 
-	if (out == NULL || fm_ndjson_set(out, "query", cJSON_Duplicate(query, 1), &e) == -1 ||
+	/* A table or a playlist has no place for it: stderr said it (add_record). */
+	if (c->o->format != FORMAT_NDJSON)
+		return 0;
+	if ((out = cJSON_CreateObject()) == NULL ||
+	    fm_ndjson_set(out, "query", cJSON_Duplicate(query, 1), &e) == -1 ||
 	    fm_ndjson_set(out, "error", cJSON_CreateString(why), &e) == -1 ||
 	    fm_ndjson_print(out, &text, &n, &e) == -1) {
 		cJSON_Delete(out);
@@ -578,9 +708,9 @@ write_query_error(struct ctx *c, const cJSON *query, const char *why)
 		return -1;
 	}
 	cJSON_Delete(out);
-	c->out_errno = write_line(text, n);
+	rc = emit(c, text, n);
 	free(text);
-	return c->out_errno != 0 ? -1 : 0;
+	return rc;
 }
 
 /* An input record: its faces join the mood, and with --each the mood is ranked. */
@@ -623,7 +753,8 @@ run_queries(struct ctx *c, int argc, char *const argv[])
 	struct fm_err e;
 
 	if (fm_rank_work_new(c->lib, &c->work, &e) == -1 ||
-	    (c->hits = calloc(cap, sizeof *c->hits)) == NULL) {
+	    (c->hits = calloc(cap, sizeof *c->hits)) == NULL ||
+	    (c->recs = calloc(cap, sizeof *c->recs)) == NULL) {
 		warnx("out of memory");
 		return -1;
 	}
@@ -672,6 +803,56 @@ learn(struct ctx *c)
 	return rc;
 }
 
+/*
+ * What --format needs before any ranking: for m3u, the folder that relative song paths are
+ * taken from and, with --output, the playlist's own folder (which must exist: better said
+ * before the ranking than after it); for text, a UTF-8 LC_CTYPE to measure the titles in (the
+ * records are UTF-8 whatever the user's locale) and, on a terminal, its width. -1 when the
+ * playlist's folder cannot be had.
+ */
+static int
+setup_format(struct ctx *c)
+{
+	const struct opts *o = c->o;
+
+	if (o->format == FORMAT_M3U) {
+		char dir[PATH_MAX];
+
+		if (getcwd(c->cwd, sizeof c->cwd) == NULL) {
+			warn("the current folder");
+			return -1;
+		}
+		if (o->output != NULL) {
+			if (strlen(o->output) >= sizeof dir) {
+				warnx("--output: %s", strerror(ENAMETOOLONG));
+				return -1;
+			}
+			strcpy(dir, o->output);
+			if (realpath(dirname(dir), c->base) == NULL) {
+				warn_about("--output", "%s: cannot write: %s", o->output,
+				           strerror(errno));
+				return -1;
+			}
+			c->has_base = true;
+		}
+	}
+	if (o->format == FORMAT_TEXT) {
+		struct winsize ws;
+
+		if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+			setlocale(LC_CTYPE, "");
+		if (o->output == NULL && isatty(STDOUT_FILENO)) {
+			const char *env = getenv("COLUMNS");
+			long cols = env != NULL ? strtol(env, NULL, 10) : 0;
+
+			if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+				cols = ws.ws_col;
+			c->max_cols = cols > 0 && cols < 10000 ? (size_t)cols : 80;
+		}
+	}
+	return 0;
+}
+
 static double
 now_sec(void)
 {
@@ -716,14 +897,22 @@ main(int argc, char *argv[])
 			warn_printable(o.build_index, e.msg);
 	} else if (rc == 0 && o.learn != NULL) {
 		rc = learn(&c);
-	} else if (rc == 0 && (rc = read_logs(&c)) == 0) {
+	} else if (rc == 0 && (rc = setup_format(&c)) == 0 && (rc = read_logs(&c)) == 0) {
 		rc = run_queries(&c, argc - optind, argv + optind);
+	}
+	/* No ranking (no face in the input): the file is left as it was, said above. */
+	if (rc == 0 && o.output != NULL && c.n_rankings > 0 &&
+	    fm_write_file(o.output, c.out.s, c.out.n, &e) == -1) {
+		warn_printable(o.output, e.msg);
+		rc = -1;
 	}
 	fm_rank_work_free(c.work);
 	fm_rank_paths_free(c.paths);
 	fm_rank_taste_free(c.taste);
 	fm_rank_library_free(c.lib);
 	free(c.hits);
+	free(c.recs);
+	free(c.out.s);
 	free(c.excluded);
 	/* A full disk is not success: the last bytes may fail only at close. */
 	if (c.out_errno != 0) {

@@ -442,4 +442,44 @@ int fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_q
                        const struct fm_rank_hit *h, size_t rank, const cJSON *query, cJSON **out,
                        struct fm_err *err);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Readable formats of the output records (lib/rank_format.c)                                  */
+
+/* The first line of an extended M3U playlist, before its entries. */
+#define FM_RANK_M3U_HEADER "#EXTM3U\n"
+
+/*
+ * Output record rec (fm_rank_hit_record's) as an entry of an extended M3U playlist, two lines
+ * in *text (malloc'd, the caller's; n_bytes long): "#EXTINF:<seconds>,<name>", the "duration"
+ * rounded to whole seconds (-1 without a usable one) and "artist - title", "title" or else
+ * the file's name (control characters as spaces); then the song's location. A relative
+ * "path" is taken from cwd (absolute); "." and ".." are resolved by their text. The location
+ * is the absolute path when base is NULL, else the path relative to base (the playlist's
+ * folder, absolute), "./" put before one that begins with '#', which a player would take for
+ * a comment. A path holding a control character (a newline would cut the entry in two) or
+ * ending in a space (which players trim) is written as an absolute file: URI, its bytes
+ * percent-encoded (RFC 8089), as M3U readers generally take URIs too. FM_EFORMAT for a
+ * record without "path"; FM_ENOMEM.
+ */
+int fm_rank_m3u_entry(const cJSON *rec, const char *cwd, const char *base, char **text,
+                      size_t *n_bytes, struct fm_err *err);
+
+/* Terminal columns of UTF-8 text s under the caller's LC_CTYPE (wcwidth(3)); control
+ * characters and what the locale cannot print count one column each. */
+size_t fm_rank_text_width(const char *s);
+
+/*
+ * One ranking's records recs[0..n) (n >= 1, fm_rank_hit_record's) as a table for people, in
+ * *text (malloc'd, the caller's; n_bytes long): a heading saying what the ranking is for (its
+ * "query", "mood" or else "emotion", and "strategy"), a line of column names, then a line per
+ * song: rank, "title" (else "path"), "artist" (the column left out when no song has one),
+ * score to two decimals, and why; columns aligned by their width in terminal columns
+ * (fm_rank_text_width), control characters shown as '?'. With max_cols > 0 the lines are fit
+ * to that many columns: the why is cut first, to 20 columns, then the title and artist, to 8,
+ * then the why to 10, each cut marked with "\u2026"; 0: nothing is cut. FM_EINVAL for n 0;
+ * FM_ENOMEM.
+ */
+int fm_rank_text_table(const cJSON *const *recs, size_t n, size_t max_cols, char **text,
+                       size_t *n_bytes, struct fm_err *err);
+
 #endif

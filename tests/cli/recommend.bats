@@ -706,6 +706,94 @@ face() {
 	[[ $stderr == "recommend: song 11 of the library: index record 11 is damaged (checksum)" ]]
 }
 
+@test "--format m3u: a playlist of absolute paths, or relative to the --output file's folder" {
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 2 --format m3u
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 5 ]
+	[ "${lines[0]}" = "#EXTM3U" ]
+	[ "${lines[1]}" = "#EXTINF:12,Ana Gris - Elegy" ]
+	[ "${lines[2]}" = "$PWD/elegy.wav" ]
+	[ "${lines[3]}" = "#EXTINF:12,Ana Gris - Rain on glass" ]
+	[ "${lines[4]}" = "$PWD/rain.wav" ]
+	mkdir -p lists
+	echo "yesterday's" >lists/sad.m3u
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 2 --format m3u --output lists/sad.m3u
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(sed -n 3p lists/sad.m3u)" = "../elegy.wav" ]
+	[ "$(grep -c . lists/sad.m3u)" -eq 5 ]
+	# written whole, beside itself, then renamed: nothing else is left in the folder
+	[ "$(ls lists)" = "sad.m3u" ]
+	# the same from anywhere: the paths follow the playlist, not the current folder
+	(cd lists && "$R" --library "$L" --emotion sad -n 1 --format m3u --output ../top.m3u)
+	[ "$(sed -n 3p top.m3u)" = "lists/elegy.wav" ]
+}
+
+@test "--format m3u: a song without title or duration, and a newline in a path" {
+	printf '%s\n' '{"path":"/m/a\nb.wav","tempo":60}' '{"path":"#2.wav","tempo":150}' >odd.ndjson
+	run --separate-stderr "$R" --library odd.ndjson --emotion sad --format m3u --output odd.m3u
+	[ "$status" -eq 0 ]
+	run cat odd.m3u
+	[ "${lines[1]}" = "#EXTINF:-1,a b.wav" ]
+	[ "${lines[2]}" = "file:///m/a%0Ab.wav" ]
+	[ "${lines[3]}" = "#EXTINF:-1,#2.wav" ]
+	[ "${lines[4]}" = "./#2.wav" ]
+}
+
+@test "--format and --output: usage errors, a folder that is not there, no face to rank" {
+	run --separate-stderr "$R" --library "$L" --each --format m3u
+	usage_error
+	[[ ${stderr_lines[0]} == *"--format m3u writes one playlist; --each makes a ranking per record"* ]]
+	run --separate-stderr "$R" --library "$L" --emotion sad --format json
+	usage_error
+	[ "${stderr_lines[0]}" = "recommend: --format: 'json' is not ndjson, m3u or text" ]
+	run --separate-stderr "$R" --library "$L" --emotion sad --output ''
+	usage_error
+	run --separate-stderr "$R" --library "$L" --learn p.json --format text
+	usage_error
+	[[ ${stderr_lines[0]} == *"--format and --output are for rankings, not --learn"* ]]
+	run --separate-stderr "$R" --library "$L" --emotion sad --format m3u --output no/such/x.m3u
+	[ "$status" -eq 2 ]
+	[[ $stderr == "recommend: --output: no/such/x.m3u: cannot write: No such file or directory"* ]]
+	# no face: nothing to recommend, and yesterday's playlist stays
+	echo "yesterday's" >keep.m3u
+	run --separate-stderr "$R" --library "$L" --format m3u --output keep.m3u </dev/null
+	[ "$status" -eq 0 ]
+	[ "$(cat keep.m3u)" = "yesterday's" ]
+}
+
+@test "--format text: an aligned table, cut to the width of a terminal only" {
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 3 --format text
+	[ "$status" -eq 0 ]
+	[ "$output" = "Songs for sad (match)
+#  title          artist    score  why
+1  Elegy          Ana Gris   0.96  slow tempo, minor key, sparse
+2  Rain on glass  Ana Gris   0.93  minor key, sparse, slow tempo
+3  Grey morning   Ana Gris   0.79  minor key" ]
+	# not a terminal: COLUMNS does not cut
+	COLUMNS=30 run --separate-stderr "$R" --library "$L" --emotion sad -n 3 --format text
+	[ "${lines[2]}" = "1  Elegy          Ana Gris   0.96  slow tempo, minor key, sparse" ]
+	command -v script >/dev/null || skip "script(1) is missing: no terminal to test in"
+	run env COLUMNS=60 script -qec "$R --library $L --emotion sad -n 3 --format text" /dev/null
+	[ "$status" -eq 0 ]
+	[[ ${lines[2]} == $'1  Elegy          Ana Gris   0.96  slow tempo, minor key, s\u2026'* ]]
+}
+
+@test "--format text --each: a table per record, headed by what it was for" {
+	{
+		face '{"sad":1}'
+		face '{"happy":1}' | jq -c '.path = "b.jpg" | .frame = 3'
+	} >faces.ndjson
+	run --separate-stderr "$R" --library "$L" --each -n 1 --format text faces.ndjson
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "p.jpg: songs for sad (match)" ]
+	[ "${lines[2]}" = "1  Elegy  Ana Gris   0.96  slow tempo, minor key, sparse" ]
+	[ "${lines[3]}" = "b.jpg, frame 3: songs for happy (match)" ]
+	[ "$(printf '%s\n' "$output" | grep -c '^$')" -eq 1 ]
+	run --separate-stderr bash -c '"$0" --library "$1" --emotion sad --format text >/dev/full' "$R" "$L"
+	[ "$status" -eq 2 ]
+}
+
 @test "a full disk is exit 2" {
 	run --separate-stderr bash -c '"$0" --library "$1" --emotion sad >/dev/full' "$R" "$L"
 	[ "$status" -eq 2 ]
@@ -728,13 +816,28 @@ face() {
 	printf '%s\n' "$output" | jq -s -e '[.[].rank] == [range(1; 11)]'
 }
 
-@test "example: --emotion sad --strategy uplift -n 5 | jq" {
+@test "example: --emotion sad --strategy uplift -n 5 --format text" {
 	cp "$L" songs.ndjson
-	run --separate-stderr bash -c '"$0" --library songs.ndjson --emotion sad --strategy uplift -n 5 |
-		jq -r "\"\(.rank) \(.path)  (\(.why))\""' "$R"
+	run --separate-stderr "$R" --library songs.ndjson --emotion sad --strategy uplift -n 5 \
+		--format text
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 5 ]
-	[[ ${lines[0]} == "1 drift.wav  ("*")" ]]
+	[ "${#lines[@]}" -eq 7 ]
+	[ "${lines[0]}" = "Songs for sad (uplift)" ]
+	[[ ${lines[2]} == "1  Drift  "* ]]
+}
+
+@test "example: tonight's playlist for today's photos, --format m3u --output" {
+	need_photos
+	mkdir -p photos/today Music
+	cp "$FM_TESTDATA"/photos/*.jpg photos/today/
+	cp "$L" songs.ndjson
+	run --separate-stderr bash -c '"$0"/fer-detect photos/today/*.jpg | "$0"/fer-classify |
+		"$0"/recommend --library songs.ndjson -n 20 --format m3u \
+		--output Music/tonight.m3u8' "$FM_BIN"
+	[ "$status" -eq 0 ]
+	[ "$(head -1 Music/tonight.m3u8)" = "#EXTM3U" ]
+	[ "$(grep -c '^#EXTINF:12,' Music/tonight.m3u8)" -eq 11 ]
+	[ "$(grep -c '^\.\./[a-z]*\.wav$' Music/tonight.m3u8)" -eq 11 ]
 }
 
 @test "example: one ranking per photo with --each" {

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1422,6 +1423,165 @@ grouped_songs_are_counted_per_kind(void **state)
 	fm_rank_library_free(lib);
 }
 
+/* entry: rec's M3U entry from the folder /home/u, with playlist folder base (NULL: absolute). */
+static char *
+entry(const char *rec_json, const char *base)
+{
+	cJSON *rec = cJSON_Parse(rec_json);
+	struct fm_err e;
+	char *text;
+	size_t n;
+
+	assert_non_null(rec);
+	assert_int_equal(fm_rank_m3u_entry(rec, "/home/u", base, &text, &n, &e), 0);
+	assert_int_equal(strlen(text), n);
+	cJSON_Delete(rec);
+	return text;
+}
+
+static void
+m3u_entries_name_the_song_and_find_it_from_the_playlist(void **state)
+{
+	static const struct {
+		const char *rec, *base, *want;
+	} cases[] = {
+	    /* the name: artist - title, title, else the file's name; whole seconds, -1 unknown */
+	    {"{\"path\":\"m/a.flac\",\"duration\":215.5,\"title\":\"T\",\"artist\":\"A\"}", NULL,
+	     "#EXTINF:216,A - T\n/home/u/m/a.flac\n"},
+	    {"{\"path\":\"m/a.flac\",\"title\":\"T\",\"artist\":\"\"}", NULL,
+	     "#EXTINF:-1,T\n/home/u/m/a.flac\n"},
+	    {"{\"path\":\"/srv/x/b.ogg\",\"duration\":\"long\"}", NULL,
+	     "#EXTINF:-1,b.ogg\n/srv/x/b.ogg\n"},
+	    /* "." and ".." by their text; ".." at the root stays there */
+	    {"{\"path\":\"./m/../n/./c.wav\",\"duration\":0}", NULL,
+	     "#EXTINF:0,c.wav\n/home/u/n/c.wav\n"},
+	    {"{\"path\":\"../../../../d.wav\"}", NULL, "#EXTINF:-1,d.wav\n/d.wav\n"},
+	    /* relative to the playlist's folder */
+	    {"{\"path\":\"m/a.flac\"}", "/home/u", "#EXTINF:-1,a.flac\nm/a.flac\n"},
+	    {"{\"path\":\"m/a.flac\"}", "/home/u/lists/mood",
+	     "#EXTINF:-1,a.flac\n../../m/a.flac\n"},
+	    {"{\"path\":\"/srv/b.ogg\"}", "/home/u", "#EXTINF:-1,b.ogg\n../../srv/b.ogg\n"},
+	    {"{\"path\":\"/b.ogg\"}", "/", "#EXTINF:-1,b.ogg\nb.ogg\n"},
+	    /* a location a player would take for a comment */
+	    {"{\"path\":\"#1 hit.mp3\"}", "/home/u", "#EXTINF:-1,#1 hit.mp3\n./#1 hit.mp3\n"},
+	    /* a newline or a trailing space cannot be a line: a file: URI; the title one line */
+	    {"{\"path\":\"a\\nb.wav\",\"title\":\"x\\ny\"}", "/home/u",
+	     "#EXTINF:-1,x y\nfile:///home/u/a%0Ab.wav\n"},
+	    {"{\"path\":\"/m/caf\\u00e9.wav \"}", NULL,
+	     "#EXTINF:-1,caf\xc3\xa9.wav \nfile:///m/caf%C3%A9.wav%20\n"},
+	    /* UTF-8 and spaces are written as they are elsewhere */
+	    {"{\"path\":\"/m/caf\\u00e9 1.wav\"}", NULL,
+	     "#EXTINF:-1,caf\xc3\xa9 1.wav\n/m/caf\xc3\xa9 1.wav\n"},
+	};
+	cJSON *rec = cJSON_Parse("{\"title\":\"no path\"}");
+	struct fm_err e;
+	char *text;
+	size_t n;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		char *got = entry(cases[k].rec, cases[k].base);
+
+		if (strcmp(got, cases[k].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", k, got, cases[k].want);
+		free(got);
+	}
+	assert_int_equal(fm_rank_m3u_entry(rec, "/", NULL, &text, &n, &e), -1);
+	assert_int_equal(e.code, FM_EFORMAT);
+	cJSON_Delete(rec);
+}
+
+static void
+text_width_counts_terminal_columns(void **state)
+{
+	(void)state;
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	assert_int_equal(fm_rank_text_width("Elegy"), 5);
+	assert_int_equal(fm_rank_text_width("\xe6\x97\xa5\xe6\x9c\xac"), 4); /* two CJK: 2 each */
+	assert_int_equal(fm_rank_text_width("e\xcc\x81t\xc3\xa9"), 3); /* a combining accent: 0 */
+	assert_int_equal(fm_rank_text_width("a\x1b[2Jb"), 6);          /* controls: 1 each */
+	setlocale(LC_CTYPE, "C");
+}
+
+/* The table of records given as JSON lines, fit to max_cols. */
+static char *
+table(const char *const *lines, size_t n, size_t max_cols)
+{
+	cJSON *recs[8];
+	struct fm_err e;
+	char *text;
+	size_t n_bytes;
+
+	assert_true(n <= 8);
+	for (size_t k = 0; k < n; k++)
+		assert_non_null(recs[k] = cJSON_Parse(lines[k]));
+	assert_int_equal(
+	    fm_rank_text_table((const cJSON *const *)recs, n, max_cols, &text, &n_bytes, &e), 0);
+	for (size_t k = 0; k < n; k++)
+		cJSON_Delete(recs[k]);
+	return text;
+}
+
+static void
+text_tables_align_wide_titles_and_fit_the_terminal(void **state)
+{
+	static const char *const recs[] = {
+	    "{\"rank\":1,\"path\":\"a.wav\",\"score\":0.9612,\"emotion\":\"sad\",\"strategy\":"
+	    "\"match\","
+	    "\"why\":\"slow tempo, minor key, sparse\",\"title\":\"\xe6\x97\xa5\xe6\x9c\xac\","
+	    "\"artist\":\"Ana\"}",
+	    "{\"rank\":2,\"path\":\"dir/"
+	    "b.wav\",\"score\":0.5,\"emotion\":\"sad\",\"strategy\":\"match\","
+	    "\"why\":\"quiet\"}",
+	};
+	static const char *const other[] = {
+	    "{\"rank\":10,\"path\":\"x\\u001b.wav\",\"score\":-0.25,\"mood\":\"gloomy\","
+	    "\"emotion\":\"sad\",\"query\":{\"path\":\"a.jpg\",\"frame\":3},\"why\":\"\"}",
+	};
+	char *got;
+
+	(void)state;
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	got = table(recs, 2, 0);
+	assert_string_equal(
+	    got, "Songs for sad (match)\n"
+	         "#  title      artist  score  why\n"
+	         "1  \xe6\x97\xa5\xe6\x9c\xac       Ana      0.96  slow tempo, minor key, sparse\n"
+	         "2  dir/b.wav           0.50  quiet\n");
+	free(got);
+	/* 50 columns: the why cut to what is left, then nothing else */
+	got = table(recs, 2, 50);
+	assert_string_equal(
+	    got,
+	    "Songs for sad (match)\n"
+	    "#  title      artist  score  why\n"
+	    "1  \xe6\x97\xa5\xe6\x9c\xac       Ana      0.96  slow tempo, minor ke\xe2\x80\xa6\n"
+	    "2  dir/b.wav           0.50  quiet\n");
+	free(got);
+	/* 40: the why at 20 at least, so the title gives way, down to 8, then the why again */
+	got = table(recs, 2, 40);
+	assert_string_equal(
+	    got, "Songs for sad (match)\n"
+	         "#  title     artist  score  why\n"
+	         "1  \xe6\x97\xa5\xe6\x9c\xac      Ana      0.96  slow tempo,\xe2\x80\xa6\n"
+	         "2  dir/b.w\xe2\x80\xa6           0.50  quiet\n");
+	free(got);
+	got = table(recs, 2, 34);
+	assert_string_equal(
+	    got, "Songs for sad (match)\n"
+	         "#  title     artist  score  why\n"
+	         "1  \xe6\x97\xa5\xe6\x9c\xac      Ana      0.96  slow temp\xe2\x80\xa6\n"
+	         "2  dir/b.w\xe2\x80\xa6           0.50  quiet\n");
+	free(got);
+	/* the query in the heading, the "mood" label; no artist column; a control shown as '?' */
+	got = table(other, 1, 0);
+	assert_string_equal(got, "a.jpg, frame 3: songs for gloomy\n"
+	                         " #  title   score  why\n"
+	                         "10  x?.wav  -0.25\n");
+	free(got);
+	setlocale(LC_CTYPE, "C");
+}
+
 int
 main(void)
 {
@@ -1460,6 +1620,9 @@ main(void)
 	    cmocka_unit_test(logs_find_songs_by_real_path),
 	    cmocka_unit_test(diversity_and_scores_parse_strictly),
 	    cmocka_unit_test(grouped_songs_are_counted_per_kind),
+	    cmocka_unit_test(m3u_entries_name_the_song_and_find_it_from_the_playlist),
+	    cmocka_unit_test(text_width_counts_terminal_columns),
+	    cmocka_unit_test(text_tables_align_wide_titles_and_fit_the_terminal),
 	};
 
 	return cmocka_run_group_tests_name("rank", tests, NULL, NULL);
