@@ -43,7 +43,7 @@ FM_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prot
 	-MMD -MP $(if $(filter 1,$(WERROR)),-Werror)
 FM_LIBS     = $(PKG_LIBS) $(BLAS_LIBS) -lpthread -lm
 
-TOOLS     = fer-detect fer-classify fer-react fer-train song-featurize recommend fer-annotate
+TOOLS     = fer-detect fer-classify fer-react fer-train song-featurize recommend fer-annotate fer-summary
 LIB_SRCS  = $(sort $(wildcard lib/*.c))
 CMD_SRCS  = $(filter-out $(TOOLS:%=cmd/%.c),$(sort $(wildcard cmd/*.c)))
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))

@@ -282,4 +282,61 @@ double fm_mood_window_valence(const struct fm_mood_window *w);
  */
 double fm_mood_brief_valence(const struct fm_mood_brief *b);
 
+/* ------------------------------------------------------------------------------------------ */
+/* A run of records summarised (fer-summary)                                                   */
+
+/* A frame holds until the next one, at most this long: a longer gap is a pause. */
+#define FM_MOOD_SUMMARY_HOLD_SEC 10.0
+
+/*
+ * Counts over the records of a run, plain data: start with fm_mood_summary_init. Faces count
+ * by their expression: their "emotion" when it is one of the seven (an "uncertain" one
+ * counts apart), else the most likely of their "scores"; a record without "faces" but with
+ * "scores" or "emotion" is one face, as in fm_mood_record. A record with a finite "t" is a
+ * frame: its expression is its "smoothed_emotion" (fer-classify --smooth) when it has one,
+ * else the most likely of its faces pooled by fm_mood_record, else none (no face); it holds
+ * from its "t" until the next frame's, at most FM_MOOD_SUMMARY_HOLD_SEC, none when the next
+ * has the same time, and the last interval seen when the next goes back in time (a second
+ * recording) or when it is the last frame. An "event" record counts as a brief expression
+ * change when it is "brief", and as nothing else.
+ */
+struct fm_mood_summary {
+	uint64_t n_records;                 /* records counted, events left out */
+	uint64_t n_faces[FM_N_EMOTIONS];    /* faces per expression */
+	uint64_t n_uncertain;               /* faces "uncertain" */
+	uint64_t n_frames;                  /* records with "t" */
+	uint64_t frames[FM_N_EMOTIONS + 1]; /* frames per expression; [FM_N_EMOTIONS]: no face */
+	double sec[FM_N_EMOTIONS];          /* seconds per expression, the last frame's left out */
+	double seconds;                     /* seconds of all frames, the last frame's left out */
+	uint64_t n_brief;                   /* "event":"brief" records */
+	double last_t, last_dt;             /* the last frame's time, and the last interval */
+	int last_label;                     /* the last frame's expression, -1 for none */
+};
+
+void fm_mood_summary_init(struct fm_mood_summary *s);
+/*
+ * Count one record. On -1 nothing is counted: FM_EFORMAT for a "t" that is not a finite
+ * number, and fm_mood_record's errors (faces that are not, scores that are no distribution).
+ */
+int fm_mood_summary_add(struct fm_mood_summary *s, const cJSON *rec, struct fm_err *err);
+/*
+ * The summary as a record (*out, the caller's): "summary" (what "share" is of: "time" when
+ * a frame was counted, else "faces"), "records", "faces" (with one of the seven
+ * expressions), "uncertain", "counts" (faces per expression); for frames "frames" and
+ * "seconds" (what they cover, the last frame holding as long as the interval before it);
+ * "share" (seconds per expression over the seconds with a face, or faces per expression
+ * over the faces, to four decimals; frames alike when the frames cover no time) and
+ * "dominant" (the largest share, the first of equals), both left out when there is nothing
+ * to share; for frames "brief" and "brief_per_minute" (over "seconds", left out when that
+ * is 0). FM_ENOMEM.
+ */
+int fm_mood_summary_record(const struct fm_mood_summary *s, cJSON **out, struct fm_err *err);
+/*
+ * The same as a short table to read (*text malloc'd, n_bytes long): what was counted, a
+ * line per expression shown, the largest share first, with a bar of '#' (40 for all), the
+ * expressions with no share together on one line, and the dominant one. FM_ENOMEM.
+ */
+int fm_mood_summary_table(const struct fm_mood_summary *s, char **text, size_t *n_bytes,
+                          struct fm_err *err);
+
 #endif

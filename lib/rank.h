@@ -471,9 +471,9 @@ size_t fm_rank_text_width(const char *s);
 /*
  * One ranking's records recs[0..n) (n >= 1, fm_rank_hit_record's) as a table for people, in
  * *text (malloc'd, the caller's; n_bytes long): a heading saying what the ranking is for (its
- * "query", "mood" or else "emotion", and "strategy"), a line of column names, then a line per
- * song: rank, "title" (else "path"), "artist" (the column left out when no song has one),
- * score to two decimals, and why; columns aligned by their width in terminal columns
+ * "query", "mood" as "neutral 45%, angry 35%" or else "emotion", and "strategy"), a line of column
+ * names, then a line per song: rank, "title" (else "path"), "artist" (the column left out when no
+ * song has one), score to two decimals, and why; columns aligned by their width in terminal columns
  * (fm_rank_text_width), control characters shown as '?'. With max_cols > 0 the lines are fit
  * to that many columns: the why is cut first, to 20 columns, then the title and artist, to 8,
  * then the why to 10, each cut marked with "\u2026"; 0: nothing is cut. FM_EINVAL for n 0;

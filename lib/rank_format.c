@@ -453,14 +453,42 @@ fit(size_t w[N_COLS], bool has_artist, size_t max_cols)
 }
 
 /*
+ * A "mood" that is a mixture, {"neutral":0.45,"angry":0.35} (its largest first), as
+ * "neutral 45%, angry 35%", up to three of its expressions; false when it is none.
+ */
+static bool
+put_mixture(struct text *t, const cJSON *mood)
+{
+	const cJSON *m;
+	int n = 0;
+
+	if (!cJSON_IsObject(mood) || mood->child == NULL)
+		return false;
+	cJSON_ArrayForEach(m, mood)
+	{
+		if (!cJSON_IsNumber(m) || m->string == NULL)
+			return n > 0;
+		if (n == 3)
+			break;
+		if (n++ > 0)
+			puts_(t, ", ");
+		put_cell(t, m->string, 0, 0);
+		putf(t, " %.0f%%",
+		     100 * (m->valuedouble >= 0 && m->valuedouble <= 1 ? m->valuedouble : 0));
+	}
+	return n > 0;
+}
+
+/*
  * The ranking's heading: what it is for ("a.jpg, frame 3: songs for happy (match)"), from the
- * first record's "query", "mood" (else "emotion") and "strategy"; control characters as '?'.
+ * first record's "query", "mood" (a mixture; else "emotion") and "strategy"; control
+ * characters as '?'.
  */
 static void
 put_heading(struct text *t, const cJSON *rec)
 {
 	const cJSON *q = cJSON_GetObjectItemCaseSensitive(rec, "query"), *v;
-	const char *mood = string_of(rec, "mood"), *strategy = string_of(rec, "strategy");
+	const char *strategy = string_of(rec, "strategy");
 	static const char *const id_keys[] = {"path", "frame", "t", "line"};
 	bool any = false;
 
@@ -480,9 +508,10 @@ put_heading(struct text *t, const cJSON *rec)
 		any = true;
 	}
 	puts_(t, any ? ": songs for " : "Songs for ");
-	if (mood == NULL)
-		mood = string_of(rec, "emotion");
-	put_cell(t, mood != NULL ? mood : "?", 0, 0);
+	if (!put_mixture(t, cJSON_GetObjectItemCaseSensitive(rec, "mood"))) {
+		const char *top = string_of(rec, "emotion");
+		put_cell(t, top != NULL ? top : "?", 0, 0);
+	}
 	if (strategy != NULL) {
 		puts_(t, " (");
 		put_cell(t, strategy, 0, 0);

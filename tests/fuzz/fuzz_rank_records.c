@@ -4,7 +4,8 @@
  * is offered again as a face or frame record for the mood (recommend's pool, and
  * fer-classify --smooth's timeline, which must agree on its first frame), as a feedback
  * record, and as a time; the feedback teaches the taste, and the library is ranked for the
- * mood with it and without it.
+ * mood with it and without it. Every record is also summarised as fer-summary does (whose
+ * shares must be a distribution), and written as recommend's playlist entry and table.
  */
 #include <math.h>
 #include <stddef.h>
@@ -72,6 +73,51 @@ rank(const struct fm_rank_library *lib, const struct fm_rank_profiles *p, const 
 	fm_rank_work_free(w);
 }
 
+/* The record in recommend's readable forms, as if it were an output record. */
+static void
+formats(const cJSON *rec)
+{
+	struct fm_err err;
+	char *text;
+	size_t n;
+
+	if (fm_rank_m3u_entry(rec, "/home/u", "/home/u/lists", &text, &n, &err) == 0) {
+		if (memchr(text, '\0', n) != NULL || n < 2 || text[n - 1] != '\n')
+			abort();
+		free(text);
+	}
+	if (fm_rank_text_table((const cJSON *const[]){rec, rec}, 2, 40, &text, &n, &err) == 0)
+		free(text);
+}
+
+/* The summary of the records: shares that are a distribution, or none. */
+static void
+summarise(const struct fm_mood_summary *s)
+{
+	const cJSON *share, *v;
+	struct fm_err err;
+	double sum = 0;
+	cJSON *rec;
+	char *text;
+	size_t n;
+
+	if (fm_mood_summary_table(s, &text, &n, &err) == 0)
+		free(text);
+	if (fm_mood_summary_record(s, &rec, &err) == -1)
+		return;
+	if ((share = cJSON_GetObjectItemCaseSensitive(rec, "share")) != NULL) {
+		cJSON_ArrayForEach(v, share)
+		{
+			if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1))
+				abort();
+			sum += v->valuedouble;
+		}
+		if (!(fabs(sum - 1) < 1e-3)) /* seven numbers of four decimals */
+			abort();
+	}
+	cJSON_Delete(rec);
+}
+
 /* The record as fer-classify --smooth's first frame: the pooled distribution, unchanged. */
 static void
 smooth(const cJSON *rec)
@@ -106,6 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fm_rank_taste *taste;
 	struct fm_rank_profiles p, learnt;
 	struct fm_mood_pool mood;
+	struct fm_mood_summary summary;
 	struct lines l = {data, size, 0, NULL};
 	struct fm_err err;
 	double dist[FM_N_EMOTIONS];
@@ -135,6 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	fm_mood_pool_init(&mood, 2.5);
+	fm_mood_summary_init(&summary);
 	l = (struct lines){data, size, 0, NULL};
 	while (next_line(&l, &len)) {
 		struct fm_rank_event ev;
@@ -147,11 +195,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		(void)fm_mood_pool_add(&mood, rec, &n_used, &err);
 		smooth(rec);
+		(void)fm_mood_summary_add(&summary, rec, &err);
+		formats(rec);
 		if (fm_rank_event_decode(rec, &base.feedback, &ev, &err) == 1 &&
 		    fm_rank_library_find(lib, ev.path, ev.n_path, &i, &err) == 1)
 			(void)fm_rank_taste_add(taste, i, &ev, 1.7e9, &base.feedback, &err);
 		cJSON_Delete(rec);
 	}
+	summarise(&summary);
 	if (fm_mood_pool_get(&mood, dist, &err) == 0) {
 		rank(lib, &p, dist, NULL);
 		rank(lib, &p, dist, taste);

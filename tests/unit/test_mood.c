@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "mood.h"
+#include "ndjson.h"
 
 /* A distribution sure of e at level sure, the rest spread evenly. */
 static void
@@ -996,6 +997,123 @@ half_life_lets_recent_frames_dominate(void **state)
 	assert_true(fabs(p[FM_HAPPY] - 0.5) < 1e-12);
 }
 
+/* The summary of records given as JSON lines; each must be accepted. */
+static void
+summarise(struct fm_mood_summary *s, const char *const *recs, size_t n)
+{
+	struct fm_err e;
+
+	fm_mood_summary_init(s);
+	for (size_t k = 0; k < n; k++) {
+		cJSON *rec = cJSON_Parse(recs[k]);
+
+		assert_non_null(rec);
+		if (fm_mood_summary_add(s, rec, &e) == -1)
+			fail_msg("record %zu: %s", k, e.msg);
+		cJSON_Delete(rec);
+	}
+}
+
+static double
+member(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+	if (b != NULL)
+		v = cJSON_GetObjectItemCaseSensitive(v, b);
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+static void
+summary_shares_faces_of_a_folder_and_time_of_a_stream(void **state)
+{
+	static const char *const folder[] = {
+	    "{\"faces\":[{\"emotion\":\"happy\"},{\"emotion\":\"Happy\"},{\"emotion\":"
+	    "\"uncertain\"}]}",
+	    "{\"faces\":[{\"scores\":{\"sad\":0.9,\"happy\":0.1}}]}",
+	    "{\"faces\":[]}",
+	    "{\"event\":\"brief\",\"emotion\":\"sad\"}",
+	};
+	/* 0 to 4 s, 0.5 s a frame; a 60 s pause held 10 s; a second recording from 0 */
+	static const char *const stream[] = {
+	    "{\"t\":0,\"faces\":[{\"emotion\":\"happy\"}]}",
+	    "{\"t\":0.5,\"faces\":[{\"emotion\":\"happy\"}],\"smoothed_emotion\":\"neutral\"}",
+	    "{\"t\":1,\"faces\":[]}",
+	    "{\"t\":1.5,\"faces\":[{\"emotion\":\"sad\"}]}",
+	    "{\"t\":61.5,\"faces\":[{\"emotion\":\"sad\"}]}",
+	    "{\"t\":0,\"faces\":[{\"emotion\":\"angry\"}]}",
+	    "{\"event\":\"brief\",\"emotion\":\"sad\"}",
+	    "{\"event\":\"other\"}",
+	};
+	struct fm_mood_summary s;
+	struct fm_err e;
+	cJSON *rec;
+	char *text;
+	size_t n;
+
+	(void)state;
+	summarise(&s, folder, 4);
+	assert_int_equal(fm_mood_summary_record(&s, &rec, &e), 0);
+	assert_string_equal(cJSON_GetObjectItem(rec, "summary")->valuestring, "faces");
+	assert_string_equal(cJSON_GetObjectItem(rec, "dominant")->valuestring, "happy");
+	assert_true(member(rec, "records", NULL) == 3 && member(rec, "faces", NULL) == 3);
+	assert_true(member(rec, "uncertain", NULL) == 1);
+	assert_true(member(rec, "share", "happy") == 0.6667 &&
+	            member(rec, "share", "sad") == 0.3333);
+	assert_null(cJSON_GetObjectItem(rec, "brief"));
+	cJSON_Delete(rec);
+
+	summarise(&s, stream, 8);
+	assert_int_equal(fm_mood_summary_record(&s, &rec, &e), 0);
+	assert_string_equal(cJSON_GetObjectItem(rec, "summary")->valuestring, "time");
+	/* happy 0.5 (its own, the second frame smoothed neutral), neutral 0.5, no face 0.5,
+	 * sad 10 (the 60 s pause), sad again 10 (back in time: the last interval), angry 10
+	 * (the last frame: the last interval); 31 s with a face */
+	assert_true(member(rec, "frames", NULL) == 6);
+	assert_true(member(rec, "seconds", NULL) == 31.5);
+	assert_true(member(rec, "share", "happy") == fm_ndjson_round(0.5 / 31, 4));
+	assert_true(member(rec, "share", "neutral") == fm_ndjson_round(0.5 / 31, 4));
+	assert_true(member(rec, "share", "sad") == fm_ndjson_round(20 / 31.0, 4));
+	assert_true(member(rec, "share", "angry") == fm_ndjson_round(10 / 31.0, 4));
+	assert_string_equal(cJSON_GetObjectItem(rec, "dominant")->valuestring, "sad");
+	assert_true(member(rec, "brief", NULL) == 1);
+	assert_true(member(rec, "brief_per_minute", NULL) == fm_ndjson_round(60 / 31.5, 2));
+	cJSON_Delete(rec);
+	assert_int_equal(fm_mood_summary_table(&s, &text, &n, &e), 0);
+	assert_int_equal(strlen(text), n);
+	assert_non_null(strstr(text, "6 frames, 31.5 s, 5 faces; share of the time with a face:\n"
+	                             "  sad       64.5%  ##########################\n"
+	                             "  angry     32.3%  #############\n"));
+	free(text);
+}
+
+static void
+summary_refuses_a_bad_record_and_counts_nothing_of_it(void **state)
+{
+	static const char *const bad[] = {
+	    "{\"t\":\"noon\",\"faces\":[{\"emotion\":\"happy\"}]}",
+	    "{\"t\":1,\"faces\":[{\"emotion\":\"happy\"},{\"emotion\":\"joy\"}]}",
+	    "{\"faces\":{\"emotion\":\"happy\"}}",
+	    "{\"faces\":[{\"emotion\":\"happy\"},{\"scores\":{\"sad\":-1}}]}",
+	};
+	struct fm_mood_summary s;
+	struct fm_err e;
+
+	(void)state;
+	summarise(&s, bad, 0);
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		cJSON *rec = cJSON_Parse(bad[k]);
+
+		assert_int_equal(fm_mood_summary_add(&s, rec, &e), -1);
+		assert_int_equal(e.code, FM_EFORMAT);
+		assert_true(s.n_records == 0 && s.n_frames == 0 && s.n_uncertain == 0);
+		for (int i = 0; i < FM_N_EMOTIONS; i++)
+			assert_true(s.n_faces[i] == 0);
+		cJSON_Delete(rec);
+	}
+}
+
 int
 main(void)
 {
@@ -1024,6 +1142,8 @@ main(void)
 	    cmocka_unit_test(faces_are_weighted_by_area_and_score),
 	    cmocka_unit_test(scores_are_renormalised_and_checked),
 	    cmocka_unit_test(half_life_lets_recent_frames_dominate),
+	    cmocka_unit_test(summary_shares_faces_of_a_folder_and_time_of_a_stream),
+	    cmocka_unit_test(summary_refuses_a_bad_record_and_counts_nothing_of_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1535,7 +1535,8 @@ text_tables_align_wide_titles_and_fit_the_terminal(void **state)
 	    "\"why\":\"quiet\"}",
 	};
 	static const char *const other[] = {
-	    "{\"rank\":10,\"path\":\"x\\u001b.wav\",\"score\":-0.25,\"mood\":\"gloomy\","
+	    "{\"rank\":10,\"path\":\"x\\u001b.wav\",\"score\":-0.25,\"mood\":{\"neutral\":0.45,"
+	    "\"angry\":0.35,\"sad\":0.1,\"fear\":0.1},"
 	    "\"emotion\":\"sad\",\"query\":{\"path\":\"a.jpg\",\"frame\":3},\"why\":\"\"}",
 	};
 	char *got;
@@ -1573,9 +1574,9 @@ text_tables_align_wide_titles_and_fit_the_terminal(void **state)
 	         "1  \xe6\x97\xa5\xe6\x9c\xac      Ana      0.96  slow temp\xe2\x80\xa6\n"
 	         "2  dir/b.w\xe2\x80\xa6           0.50  quiet\n");
 	free(got);
-	/* the query in the heading, the "mood" label; no artist column; a control shown as '?' */
+	/* the query in the heading, the "mood" mixture; no artist column; a control as '?' */
 	got = table(other, 1, 0);
-	assert_string_equal(got, "a.jpg, frame 3: songs for gloomy\n"
+	assert_string_equal(got, "a.jpg, frame 3: songs for neutral 45%, angry 35%, sad 10%\n"
 	                         " #  title   score  why\n"
 	                         "10  x?.wav  -0.25\n");
 	free(got);
