@@ -31,7 +31,8 @@
 static const char USAGE[] =
     "usage: fer-train [-hV] [--arch desc] [--batch n] [--epochs n] [--erase p] [--init model]"
     " [--jobs n] [--lr rate] [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n]"
-    " [--val data] [--warmup epochs] [--weight-decay w] --data data -o model\n"
+    " [--teacher model [--distill w] [--temperature T]] [--val data] [--warmup epochs]"
+    " [--weight-decay w] --data data -o model\n"
     "       fer-train --eval [--json] [--predictions file] [--tta] --model model --val data\n"
     "       fer-train --ensemble -o model model model ...";
 
@@ -40,6 +41,8 @@ static const char OPTIONS[] =
     "  --batch n            samples per step (default 64)\n"
     "  --data data          training faces: a folder per emotion, or fer2013.csv\n"
     "                       (its Training rows)\n"
+    "  --distill w          weight of --teacher's soft targets against the labels,\n"
+    "                       0 to 1 (default 0.5)\n"
     "  --ensemble           write one model holding the model operands (2 to 16),\n"
     "                       whose probabilities it averages\n"
     "  --epochs n           epochs in the run (default 30)\n"
@@ -59,6 +62,9 @@ static const char OPTIONS[] =
     "  --seed n             seed of weights, order and augmentation (default 1)\n"
     "  --smoothing s        label smoothing, 0 to 0.5 (default 0.1)\n"
     "  --stop-after n       stop after epoch n, to go on later with --resume\n"
+    "  --teacher model      learn also from this model's probabilities of each\n"
+    "                       training face (knowledge distillation)\n"
+    "  --temperature T      softening of --teacher's probabilities (default 4)\n"
     "  --tta                --eval averages ten views of each face (moved, mirrored)\n"
     "  --val data           validation faces: a folder per emotion, or fer2013.csv\n"
     "                       (its PublicTest rows)\n"
@@ -71,9 +77,9 @@ static const char OPTIONS[] =
 
 struct opts {
 	struct common_opts common; /* --jobs (--threads) */
-	const char *arch, *data, *val, *out, *model, *init, *predictions;
+	const char *arch, *data, *val, *out, *model, *init, *predictions, *teacher;
 	long long batch, epochs, seed, stop_after;
-	double lr, smoothing, warmup, weight_decay, erase;
+	double lr, smoothing, warmup, weight_decay, erase, distill, temperature;
 	enum fm_optim_kind optim;
 	bool eval, json, tta, resume, ensemble;
 	char **members; /* --ensemble: the model operands */
@@ -84,6 +90,7 @@ enum {
 	OPT_ARCH = 256,
 	OPT_BATCH,
 	OPT_DATA,
+	OPT_DISTILL,
 	OPT_ENSEMBLE,
 	OPT_EPOCHS,
 	OPT_ERASE,
@@ -98,6 +105,8 @@ enum {
 	OPT_SEED,
 	OPT_SMOOTHING,
 	OPT_STOP_AFTER,
+	OPT_TEACHER,
+	OPT_TEMPERATURE,
 	OPT_TTA,
 	OPT_VAL,
 	OPT_WARMUP,
@@ -108,6 +117,7 @@ static const struct option own[] = {
     {"arch", required_argument, NULL, OPT_ARCH},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"data", required_argument, NULL, OPT_DATA},
+    {"distill", required_argument, NULL, OPT_DISTILL},
     {"ensemble", no_argument, NULL, OPT_ENSEMBLE},
     {"epochs", required_argument, NULL, OPT_EPOCHS},
     {"erase", required_argument, NULL, OPT_ERASE},
@@ -122,6 +132,8 @@ static const struct option own[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"smoothing", required_argument, NULL, OPT_SMOOTHING},
     {"stop-after", required_argument, NULL, OPT_STOP_AFTER},
+    {"teacher", required_argument, NULL, OPT_TEACHER},
+    {"temperature", required_argument, NULL, OPT_TEMPERATURE},
     {"tta", no_argument, NULL, OPT_TTA},
     {"val", required_argument, NULL, OPT_VAL},
     {"warmup", required_argument, NULL, OPT_WARMUP},
@@ -152,6 +164,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_DATA:
 			o->data = optarg;
+			break;
+		case OPT_DISTILL:
+			o->distill = option_real(USAGE, "--distill", optarg, 0, 1, 0);
 			break;
 		case OPT_ENSEMBLE:
 			o->ensemble = true;
@@ -202,6 +217,16 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_STOP_AFTER:
 			o->stop_after = option_int(USAGE, "--stop-after", optarg, 1, 10000);
 			break;
+		case OPT_TEACHER:
+			if (optarg[0] == '\0')
+				exit_usage(USAGE, "--teacher: empty file name");
+			o->teacher = optarg;
+			break;
+		case OPT_TEMPERATURE:
+			o->temperature =
+			    option_real(USAGE, "--temperature", optarg, FM_CNN_MIN_TEMPERATURE,
+			                FM_CNN_MAX_TEMPERATURE, 0);
+			break;
 		case OPT_TTA:
 			o->tta = true;
 			break;
@@ -236,6 +261,14 @@ parse_options(int argc, char *argv[], struct opts *o)
 	} else if (o->predictions != NULL) {
 		exit_usage(USAGE, "--predictions needs --eval");
 	}
+	if ((o->distill >= 0 || o->temperature > 0) && o->teacher == NULL)
+		exit_usage(USAGE, "--distill and --temperature need --teacher");
+	if (o->teacher != NULL && (o->eval || o->ensemble))
+		exit_usage(USAGE, "--teacher is for training, not --eval or --ensemble");
+	if (o->distill < 0)
+		o->distill = 0.5;
+	if (o->temperature == 0)
+		o->temperature = 4;
 	if (o->lr == 0)
 		o->lr = o->optim == FM_OPTIM_SGD ? 0.05 : 0.002;
 	if (o->weight_decay < 0)
@@ -514,6 +547,8 @@ build_ensemble(const struct opts *o)
 struct state {
 	long long epochs_done;
 	double best_val;
+	double teacher_acc;  /* the teacher's accuracy on the training faces; -1 without one */
+	char teacher_id[17]; /* FNV-1a of the teacher's model bytes, 16 hex digits */
 };
 
 static void
@@ -540,7 +575,13 @@ set_info(struct fm_cnn *net, const struct opts *o, const struct state *st, doubl
 	    cJSON_AddNumberToObject(j, "batch", (double)o->batch) != NULL &&
 	    cJSON_AddNumberToObject(j, "val_accuracy", val_acc) != NULL &&
 	    cJSON_AddNumberToObject(j, "train_accuracy", train_acc) != NULL &&
-	    cJSON_AddNumberToObject(j, "best_val_accuracy", st->best_val) != NULL;
+	    cJSON_AddNumberToObject(j, "best_val_accuracy", st->best_val) != NULL &&
+	    (o->teacher == NULL ||
+	     (cJSON_AddStringToObject(j, "teacher", o->teacher) != NULL &&
+	      cJSON_AddNumberToObject(j, "distill", o->distill) != NULL &&
+	      cJSON_AddNumberToObject(j, "temperature", o->temperature) != NULL &&
+	      cJSON_AddNumberToObject(j, "teacher_train_accuracy", st->teacher_acc) != NULL &&
+	      cJSON_AddStringToObject(j, "teacher_fnv1a", st->teacher_id) != NULL));
 	text = ok ? cJSON_PrintUnformatted(j) : NULL;
 	if (text == NULL || fm_cnn_set_info(net, text, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "checkpoint info: %s",
@@ -577,13 +618,98 @@ read_state(const struct fm_cnn *net, const char *path, long long epochs, struct 
 	cJSON_Delete(j);
 }
 
+/*
+ * The teacher is part of the run: a resumed run distils from the same model, with the same
+ * weight and temperature, or does not distil at all, as it began. A teacher file replaced
+ * under the same name shows in the digest of its model (its bytes as fm_cnn_encode writes
+ * them, which depend on nothing but the model).
+ */
+static void
+check_teacher(const struct fm_cnn *net, const char *path, const struct opts *o,
+              const char *teacher_id)
+{
+	cJSON *j = cJSON_Parse(fm_cnn_info(net));
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "teacher");
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "distill");
+	const cJSON *temp = cJSON_GetObjectItemCaseSensitive(j, "temperature");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "teacher_fnv1a");
+
+	if (t == NULL && o->teacher != NULL)
+		errx(STATUS_CANNOT_RUN,
+		     "%s: the run began without a teacher; --resume without --teacher", path);
+	if (t != NULL && o->teacher == NULL)
+		errx(STATUS_CANNOT_RUN, "%s: the run began with --teacher; --resume needs it",
+		     path);
+	if (t != NULL) {
+		if (!cJSON_IsString(t) || !cJSON_IsNumber(w) || !cJSON_IsNumber(temp) ||
+		    !cJSON_IsString(id))
+			errx(STATUS_CANNOT_RUN, "%s: not a fer-train checkpoint", path);
+		if (strcmp(t->valuestring, o->teacher) != 0)
+			errx(STATUS_CANNOT_RUN, "%s: the run's teacher is %s, not %s", path,
+			     t->valuestring, o->teacher);
+		/* The options went through the same parse and the same JSON number both times. */
+		if (w->valuedouble != o->distill || temp->valuedouble != o->temperature)
+			errx(STATUS_CANNOT_RUN,
+			     "%s: the run began with --distill %g --temperature %g, not %g and %g",
+			     path, w->valuedouble, temp->valuedouble, o->distill, o->temperature);
+		if (strcmp(id->valuestring, teacher_id) != 0)
+			errx(STATUS_CANNOT_RUN,
+			     "%s: teacher %s has changed since the run began (model digest %s, "
+			     "now %s)",
+			     path, o->teacher, id->valuestring, teacher_id);
+	}
+	cJSON_Delete(j);
+}
+
+/*
+ * The teacher's probabilities of every training face, once for the run (into *probs, which
+ * the caller frees), and its accuracy on them. The faces go through fm_train_predict, the
+ * path of --eval and of fer-classify on a face file, so the teacher answers what it would
+ * answer as a tool. Once per face, not per augmented view: every view of a face learns from
+ * the plain face's answer, which costs one forward of the teacher per face a run instead of
+ * one per face an epoch (see fer-train(1)).
+ */
+static double
+teach(const struct opts *o, const struct fm_dataset *data, float **probs, char id[17])
+{
+	struct fm_cnn *teacher;
+	struct fm_confusion m;
+	struct fm_scores s;
+	struct fm_err e;
+	double started = clock_sec();
+	unsigned char *bytes;
+	size_t n_bytes;
+	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a, 64 bits */
+
+	if (fm_cnn_load(o->teacher, 1, 0, &teacher, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "--teacher: %s", e.msg); /* it names the file */
+	if (fm_cnn_encode(teacher, &bytes, &n_bytes, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "--teacher %s: %s", o->teacher, e.msg);
+	for (size_t i = 0; i < n_bytes; i++)
+		h = (h ^ bytes[i]) * 0x100000001b3u;
+	free(bytes);
+	snprintf(id, 17, "%016llx", (unsigned long long)h);
+	if ((*probs = malloc(data->n * FM_N_EMOTIONS * sizeof **probs)) == NULL)
+		errx(STATUS_CANNOT_RUN, "out of memory for %zu faces' teacher scores", data->n);
+	if (fm_train_predict(teacher, data, 0, &m, *probs, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "--teacher %s: %s", o->teacher, e.msg);
+	fm_confusion_scores(&m, &s);
+	fprintf(stderr,
+	        "fer-train: teacher %s: %.2f%% of the training faces right, %.0f s; "
+	        "--distill %g --temperature %g\n",
+	        o->teacher, 100 * s.accuracy, clock_sec() - started, o->distill, o->temperature);
+	fm_cnn_free(teacher);
+	return s.accuracy;
+}
+
 static int
 train(const struct opts *o)
 {
 	struct fm_dataset data, val = {0};
 	struct fm_cnn *net, *eval_net = NULL;
 	struct fm_train_opts to = {0};
-	struct state st = {0, -1};
+	struct state st = {0, -1, -1, ""};
+	float *teacher = NULL;
 	struct train_progress pr = {0};
 	char ckpt[4096];
 	struct fm_err e;
@@ -618,6 +744,10 @@ train(const struct opts *o)
 	load_faces("train", o->data, "Training", &data);
 	if (o->val != NULL)
 		load_faces("val", o->val, "PublicTest", &val);
+	if (o->teacher != NULL)
+		st.teacher_acc = teach(o, &data, &teacher, st.teacher_id);
+	if (o->resume)
+		check_teacher(net, ckpt, o, st.teacher_id);
 	if (fm_cnn_set_threads(net, (size_t)o->common.jobs, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "--jobs: %s", e.msg);
 	fprintf(stderr, "fer-train: %s\nfer-train: %zu parameters, %.1f MFLOPs per face\n",
@@ -632,6 +762,9 @@ train(const struct opts *o)
 	    FM_LR_COSINE, o->lr, o->lr * 1e-3, o->warmup, (double)o->epochs, 1, 1};
 	to.smoothing = (float)o->smoothing;
 	to.augment = (struct fm_augment){1, 4.0f, 10.0f, 0.1f, 0.1f, 0.2f, (float)o->erase};
+	to.teacher = teacher;
+	to.distill = (float)o->distill;
+	to.temperature = (float)o->temperature;
 	pr.epochs = o->epochs;
 	pr.batch = (size_t)o->batch;
 
@@ -688,6 +821,7 @@ train(const struct opts *o)
 		        o->out);
 	fm_cnn_free(eval_net);
 	fm_cnn_free(net);
+	free(teacher);
 	fm_dataset_free(&data);
 	fm_dataset_free(&val);
 	return STATUS_ALL_OK;
@@ -704,6 +838,7 @@ main(int argc, char *argv[])
 	    .smoothing = 0.1,
 	    .warmup = 1,
 	    .weight_decay = -1,
+	    .distill = -1,
 	    .optim = FM_OPTIM_SGD,
 	};
 

@@ -1108,12 +1108,10 @@ fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, 
 	return 0;
 }
 
-int
-fm_cnn_loss_backward(struct fm_cnn *net, const int *labels, float smoothing, double *loss,
-                     struct fm_err *err)
+/* What both losses check before they touch the gradients. */
+static int
+loss_ok(const struct fm_cnn *net, const int *labels, float smoothing, struct fm_err *err)
 {
-	double l;
-
 	if (!net->fwd_train)
 		return fm_err_set(err, FM_EINVAL, "backward without a training forward before it");
 	if (!(smoothing >= 0.0f && smoothing < 1.0f))
@@ -1124,13 +1122,68 @@ fm_cnn_loss_backward(struct fm_cnn *net, const int *labels, float smoothing, dou
 			return fm_err_set(err, FM_EINVAL,
 			                  "label %d of sample %zu is not in 0 to %zu", labels[i], i,
 			                  net->n_out - 1);
-	l = cnn_xent(net->acts[net->n_layers], labels, net->batch, net->n_out, smoothing,
-	             net->gbuf[0]);
+	return 0;
+}
+
+static void
+finish_backward(struct fm_cnn *net, double l, double *loss)
+{
 	cnn_net_backward(net, net->batch);
 	net->fwd_train = 0;
 	net->have_grad = 1;
 	if (loss != NULL)
 		*loss = l;
+}
+
+int
+fm_cnn_loss_backward(struct fm_cnn *net, const int *labels, float smoothing, double *loss,
+                     struct fm_err *err)
+{
+	if (loss_ok(net, labels, smoothing, err) == -1)
+		return -1;
+	finish_backward(net,
+	                cnn_xent(net->acts[net->n_layers], labels, net->batch, net->n_out,
+	                         smoothing, net->gbuf[0]),
+	                loss);
+	return 0;
+}
+
+int
+fm_cnn_distill_backward(struct fm_cnn *net, const int *labels, float smoothing,
+                        const float *teacher, float weight, float temperature, double *loss,
+                        struct fm_err *err)
+{
+	if (loss_ok(net, labels, smoothing, err) == -1)
+		return -1;
+	if (!(weight >= 0.0f && weight <= 1.0f))
+		return fm_err_set(err, FM_EINVAL, "distillation weight %g is outside [0, 1]",
+		                  (double)weight);
+	if (!(temperature >= FM_CNN_MIN_TEMPERATURE && temperature <= FM_CNN_MAX_TEMPERATURE))
+		return fm_err_set(err, FM_EINVAL, "temperature %g is outside [%g, %g]",
+		                  (double)temperature, FM_CNN_MIN_TEMPERATURE,
+		                  FM_CNN_MAX_TEMPERATURE);
+	for (size_t i = 0; i < net->batch; i++) {
+		double sum = 0;
+
+		for (size_t j = 0; j < net->n_out; j++) {
+			float q = teacher[i * net->n_out + j];
+
+			if (!(q >= 0.0f && q <= 1.0f))
+				return fm_err_set(err, FM_EINVAL,
+				                  "teacher's probability %g of sample %zu is not "
+				                  "in [0, 1]",
+				                  (double)q, i);
+			sum += q;
+		}
+		if (!(fabs(sum - 1) <= 1e-3))
+			return fm_err_set(err, FM_EINVAL,
+			                  "teacher's probabilities of sample %zu sum to %g, not 1",
+			                  i, sum);
+	}
+	finish_backward(net,
+	                cnn_distill(net->acts[net->n_layers], labels, teacher, net->batch,
+	                            net->n_out, smoothing, weight, temperature, net->gbuf[0]),
+	                loss);
 	return 0;
 }
 

@@ -138,6 +138,23 @@ int fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int traini
 int fm_cnn_loss_backward(struct fm_cnn *net, const int *labels, float smoothing, double *loss,
                          struct fm_err *err);
 
+/*
+ * Knowledge distillation (Hinton, Vinyals and Dean, 2015): as fm_cnn_loss_backward, with
+ * the loss (1 - weight) times that smoothed cross-entropy plus weight T^2 times
+ * KL(q || softmax(z / T)), z the logits and q the teacher's probabilities softened at the
+ * temperature T: q proportional to p^(1/T), which is softmax(teacher logits / T) for one
+ * network. teacher holds batch x n_classes probabilities (as fm_cnn_forward writes them),
+ * each row in [0, 1] and summing to 1 within 1e-3. weight 0 is fm_cnn_loss_backward's loss;
+ * 1 the teacher's alone. FM_EINVAL as fm_cnn_loss_backward, and for a weight outside
+ * [0, 1], a temperature outside [FM_CNN_MIN_TEMPERATURE, FM_CNN_MAX_TEMPERATURE] or a row
+ * of the teacher's that is not a distribution.
+ */
+#define FM_CNN_MIN_TEMPERATURE 0.1
+#define FM_CNN_MAX_TEMPERATURE 100.0
+int fm_cnn_distill_backward(struct fm_cnn *net, const int *labels, float smoothing,
+                            const float *teacher, float weight, float temperature, double *loss,
+                            struct fm_err *err);
+
 enum fm_optim_kind {
 	FM_OPTIM_SGD,  /* v = mu v + g; w -= lr v, or with Nesterov w -= lr (g + mu v) */
 	FM_OPTIM_ADAM, /* Kingma and Ba, with bias correction; decay added to the gradient */

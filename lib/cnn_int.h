@@ -238,6 +238,12 @@ int cnn_ensemble_set_threads(struct fm_cnn *net, size_t n_threads, struct fm_err
 void cnn_softmax(const float *z, size_t n, size_t k, float *p);
 /* Mean smoothed cross-entropy of n rows of k logits; dz (may be NULL) gets its gradient. */
 double cnn_xent(const float *z, const int *labels, size_t n, size_t k, float smoothing, float *dz);
+/*
+ * Knowledge distillation: (1 - weight) cnn_xent + weight T^2 KL(p softened at T ||
+ * softmax(z / T)) over n rows, p the teacher's n x k probabilities; dz as for cnn_xent.
+ */
+double cnn_distill(const float *z, const int *labels, const float *p, size_t n, size_t k,
+                   float smoothing, float weight, float temperature, float *dz);
 
 /* CRC-32 of IEEE 802.3 (zlib's crc32), continued from crc (0 to start). */
 uint32_t cnn_crc32(uint32_t crc, const unsigned char *p, size_t n);

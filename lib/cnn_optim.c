@@ -1,6 +1,8 @@
 /*
  * lib/cnn_optim.c: softmax cross-entropy with label smoothing (Szegedy et al., "Rethinking
- * the Inception architecture", 2016), the optimisers, and the learning-rate schedules.
+ * the Inception architecture", 2016), knowledge distillation's loss (Hinton, Vinyals and
+ * Dean, "Distilling the knowledge in a neural network", 2015), the optimisers, and the
+ * learning-rate schedules.
  *
  * The optimisers follow PyTorch's torch.optim: SGD's momentum buffer starts at the first
  * gradient (v = mu v + g, v = 0 before), Nesterov's step is g + mu v, Adam keeps its bias
@@ -61,6 +63,56 @@ cnn_xent(const float *z, const int *labels, size_t n, size_t k, float smoothing,
 				                        (double)n);
 	}
 	return total / (double)n;
+}
+
+/*
+ * Hinton et al.'s loss: (1 - w) times the smoothed cross-entropy above, plus w T^2 times
+ * KL(q || softmax(z / T)), q the teacher's probabilities softened at T. The T^2 keeps the
+ * soft term's gradient, T (softmax(z / T) - q), on the scale of the hard term's as T changes
+ * (their section 2). The teacher gives probabilities, not logits: p^(1/T) renormalised is
+ * softmax(logits / T) exactly for one network, and for an ensemble (the mean of its members'
+ * probabilities) it softens the mean. A zero probability stays zero at any T and adds
+ * nothing (0 log 0 = 0). The caller has checked that each row of p is finite, >= 0 and sums
+ * to more than 0.
+ */
+double
+cnn_distill(const float *z, const int *labels, const float *p, size_t n, size_t k, float smoothing,
+            float weight, float temperature, float *dz)
+{
+	const double w = weight, t = temperature;
+	double hard = w < 1 ? cnn_xent(z, labels, n, k, smoothing, dz) : 0, soft = 0;
+
+	for (size_t b = 0; b < n; b++) {
+		const float *r = z + b * k, *pr = p + b * k;
+		double m = r[0] / t, s = 0, lse, pm = -INFINITY, ps = 0, kl = 0;
+
+		for (size_t j = 1; j < k; j++)
+			if (r[j] / t > m)
+				m = r[j] / t;
+		for (size_t j = 0; j < k; j++)
+			s += exp(r[j] / t - m);
+		lse = m + log(s);
+		/* log q_j = log p_j / T - log sum p^(1/T), with the largest term factored out. */
+		for (size_t j = 0; j < k; j++)
+			if (pr[j] > 0 && log(pr[j]) / t > pm)
+				pm = log(pr[j]) / t;
+		for (size_t j = 0; j < k; j++)
+			if (pr[j] > 0)
+				ps += exp(log(pr[j]) / t - pm);
+		for (size_t j = 0; j < k; j++) {
+			double lq = pr[j] > 0 ? log(pr[j]) / t - pm - log(ps) : 0,
+			       q = pr[j] > 0 ? exp(lq) : 0;
+
+			kl += q > 0 ? q * (lq - (r[j] / t - lse)) : 0;
+			if (dz != NULL) {
+				double g = w * t * (exp(r[j] / t - lse) - q) / (double)n;
+
+				dz[b * k + j] = (float)((w < 1 ? (1 - w) * dz[b * k + j] : 0) + g);
+			}
+		}
+		soft += kl;
+	}
+	return (1 - w) * hard + w * t * t * soft / (double)n;
 }
 
 static int

@@ -35,6 +35,14 @@ struct fm_train_opts {
 	struct fm_lr_schedule schedule;
 	float smoothing; /* label smoothing, [0, 1) */
 	struct fm_augment augment;
+	/*
+	 * Knowledge distillation (fm_cnn_distill_backward) when teacher is not NULL: d->n x
+	 * FM_N_EMOTIONS probabilities, a teacher's for each face of d as fm_train_predict gives
+	 * them, the same for every augmented view of the face; distill is the teacher's weight,
+	 * temperature its softening.
+	 */
+	const float *teacher;
+	float distill, temperature;
 };
 
 struct fm_train_progress {

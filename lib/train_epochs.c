@@ -36,7 +36,7 @@ fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_t
 {
 	uint32_t side;
 	size_t *order = NULL, n_steps, correct = 0, seen = 0;
-	float *in = NULL, *probs = NULL, mean, std;
+	float *in = NULL, *probs = NULL, *soft = NULL, mean, std;
 	int *labels = NULL;
 	double loss_sum = 0;
 	struct fm_rng rng;
@@ -52,7 +52,8 @@ fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_t
 	in = malloc(o->batch * side * side * sizeof *in);
 	probs = malloc(o->batch * FM_N_EMOTIONS * sizeof *probs);
 	labels = malloc(o->batch * sizeof *labels);
-	if (order == NULL || in == NULL || probs == NULL || labels == NULL) {
+	soft = malloc(o->batch * FM_N_EMOTIONS * sizeof *soft);
+	if (order == NULL || in == NULL || probs == NULL || labels == NULL || soft == NULL) {
 		fm_err_set(err, FM_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -79,12 +80,19 @@ fm_train_epoch(struct fm_cnn *net, const struct fm_dataset *d, const struct fm_t
 			fm_dataset_sample(d, i, &o->augment, &rng, side, mean, std,
 			                  in + k * side * side);
 			labels[k] = d->labels[i];
+			if (o->teacher != NULL)
+				memcpy(soft + k * FM_N_EMOTIONS, o->teacher + i * FM_N_EMOTIONS,
+				       FM_N_EMOTIONS * sizeof *soft);
 		}
 		if (fm_cnn_schedule(&o->schedule,
 		                    (double)epoch + (double)(step + 1) / (double)n_steps, &lr,
 		                    err) == -1 ||
 		    fm_cnn_forward(net, in, b, 1, probs, err) == -1 ||
-		    fm_cnn_loss_backward(net, labels, o->smoothing, &batch_loss, err) == -1 ||
+		    (o->teacher != NULL
+		         ? fm_cnn_distill_backward(net, labels, o->smoothing, soft, o->distill,
+		                                   o->temperature, &batch_loss, err)
+		         : fm_cnn_loss_backward(net, labels, o->smoothing, &batch_loss, err)) ==
+		        -1 ||
 		    fm_cnn_update(net, &o->optim, (float)lr, err) == -1)
 			goto done;
 		for (size_t k = 0; k < b; k++)
@@ -110,6 +118,7 @@ done:
 	free(in);
 	free(probs);
 	free(labels);
+	free(soft);
 	return rc;
 }
 

@@ -24,8 +24,9 @@ setup() {
 	run --separate-stderr "$FT" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-train [-hV] "* ]]
-	for o in --arch --batch --data --ensemble --epochs --eval --init --jobs --json --lr --model --optim --predictions --resume \
-		--seed --smoothing --stop-after --threads --tta --val --warmup --weight-decay; do
+	for o in --arch --batch --data --distill --ensemble --epochs --eval --init --jobs --json --lr --model --optim \
+		--predictions --resume --seed --smoothing --stop-after --teacher --temperature --threads --tta --val --warmup \
+		--weight-decay; do
 		[[ $output == *" $o"* ]]
 	done
 	run "$FT" --version
@@ -46,7 +47,10 @@ setup() {
 		"--eval --model m.fm --val v --predictions=" \
 		"--data d -o m extra" "--ensemble -o m a.fm" "--ensemble a.fm b.fm" \
 		"--ensemble --eval -o m a.fm b.fm" "--ensemble --data d -o m a.fm b.fm" \
-		"--ensemble -o m a b c d e f g h i j k l m n o p q"; do
+		"--ensemble -o m a b c d e f g h i j k l m n o p q" "--data d -o m --distill 0.5" \
+		"--data d -o m --temperature 2" "--data d -o m --teacher t --distill 1.5" \
+		"--data d -o m --teacher t --temperature 0" "--data d -o m --teacher=" \
+		"--eval --model m.fm --val v --teacher t" "--ensemble -o m a.fm b.fm --teacher t"; do
 		run --separate-stderr "$FT" $args
 		echo "# $args: $stderr"
 		[ "$status" -eq 2 ]
@@ -98,6 +102,51 @@ setup() {
 	"$FT" "${opts[@]}" -o split.fm --resume 2>/dev/null
 	cmp whole.fm split.fm
 	cmp whole.fm.ckpt split.fm.ckpt
+}
+
+@test "--teacher distils a model's probabilities, and is part of the run on --resume" {
+	"$FT" --data fer2013/train -o big.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	"$FT" --ensemble -o pair.fm big.fm big.fm 2>/dev/null
+	opts=(--data fer2013/train --val fer2013/val --epochs 2 --batch 4 --warmup 0 --jobs 1 --arch "conv 2 3 1 1, relu, gap, dense 7")
+	run --separate-stderr "$FT" "${opts[@]}" -o small.fm --teacher big.fm --distill 0.8 --temperature 3 --stop-after 1
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"fer-train: teacher big.fm: "*"% of the training faces right, "*"--distill 0.8 --temperature 3"* ]]
+	[ "$(count_matching '^epoch 1/2: ')" -eq 1 ]
+	# The run's options are in the model's info.
+	[[ $(head -c 4096 small.fm | tr -d '\0') == *'\"teacher\":\"big.fm\",\"distill\":0.8,\"temperature\":3'* ]]
+	# Resumed with another teacher, weight or temperature, or without one: refused.
+	for bad in "--teacher pair.fm --distill 0.8 --temperature 3" "--teacher big.fm --temperature 3" \
+		"--teacher big.fm --distill 0.8 --temperature 2" ""; do
+		run --separate-stderr "$FT" "${opts[@]}" -o small.fm $bad --resume
+		echo "# $bad: $stderr"
+		[ "$status" -eq 2 ]
+		[[ $stderr == *"small.fm.ckpt: "* ]]
+	done
+	# A teacher file changed under the same name.
+	cp big.fm saved.fm
+	"$FT" --data fer2013/train -o big.fm --epochs 1 --batch 4 --warmup 0 --seed 7 --arch "$ARCH" 2>/dev/null
+	run --separate-stderr "$FT" "${opts[@]}" -o small.fm --teacher big.fm --distill 0.8 --temperature 3 --resume
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"teacher big.fm has changed since the run began"* ]]
+	cp saved.fm big.fm
+	run --separate-stderr "$FT" "${opts[@]}" -o small.fm --teacher big.fm --distill 0.8 --temperature 3 --resume
+	[ "$status" -eq 0 ]
+	[ "$(count_matching '^epoch 2/2: ')" -eq 1 ]
+	# Split or whole, the same run.
+	"$FT" "${opts[@]}" -o whole.fm --teacher big.fm --distill 0.8 --temperature 3 2>/dev/null
+	cmp whole.fm small.fm
+	cmp whole.fm.ckpt small.fm.ckpt
+	# A run that began without a teacher does not take one on --resume.
+	"$FT" "${opts[@]}" -o plain.fm --stop-after 1 2>/dev/null
+	run --separate-stderr "$FT" "${opts[@]}" -o plain.fm --teacher big.fm --resume
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"began without a teacher"* ]]
+	# Any model fer-classify reads teaches: an ensemble too; a non-model does not.
+	run --separate-stderr "$FT" "${opts[@]}" -o e.fm --teacher pair.fm --epochs 1
+	[ "$status" -eq 0 ]
+	run --separate-stderr "$FT" "${opts[@]}" -o n.fm --teacher fer2013/train/sad/1.pgm
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"--teacher: fer2013/train/sad/1.pgm: "*"not a fermata model file"* ]]
 }
 
 @test "--init starts from a model's network and weights" {

@@ -560,6 +560,140 @@ softmax_cross_entropy_gradient_with_smoothing(void **state)
 	}
 }
 
+/* A teacher's row of probabilities, some of them 0 (the softening must keep those at 0). */
+static void
+teacher_rows(struct fm_rng *rng, size_t n, size_t k, float *p)
+{
+	for (size_t b = 0; b < n; b++) {
+		double sum = 0;
+
+		for (size_t j = 0; j < k; j++) {
+			p[b * k + j] = j == b ? 0 : (float)exp(6 * fm_rng_uniform(rng) - 3);
+			sum += p[b * k + j];
+		}
+		for (size_t j = 0; j < k; j++)
+			p[b * k + j] = (float)(p[b * k + j] / sum);
+	}
+}
+
+static void
+distillation_loss_and_its_gradient(void **state)
+{
+	const size_t n = 3, k = 5;
+	const int labels[3] = {0, 4, 2};
+	float z[15], dz[15], p[15];
+	struct fm_rng rng;
+
+	(void)state;
+	fm_rng_seed(&rng, 5);
+	for (size_t i = 0; i < n * k; i++)
+		z[i] = (float)(4 * fm_rng_uniform(&rng) - 2);
+	teacher_rows(&rng, n, k, p);
+	for (int c = 0; c < 6; c++) {
+		const float weights[6] = {0, 0.3f, 0.5f, 0.7f, 1, 1};
+		const float temps[6] = {1, 1, 2, 4, 4, 10};
+		float w = weights[c], smoothing = 0.1f;
+		double t = temps[c], expect = 0;
+		double l = cnn_distill(z, labels, p, n, k, smoothing, w, (float)t, dz);
+
+		/* The definition: (1 - w) xent + w T^2 KL(q || softmax(z / T)), q ~ p^(1/T). */
+		for (size_t b = 0; b < n; b++) {
+			double se = 0, sq = 0, kl = 0;
+
+			for (size_t j = 0; j < k; j++) {
+				se += exp((double)z[b * k + j] / t);
+				sq += pow(p[b * k + j], 1.0 / t);
+			}
+			for (size_t j = 0; j < k; j++) {
+				double q = pow(p[b * k + j], 1.0 / t) / sq;
+
+				if (q > 0)
+					kl += q * log(q / (exp((double)z[b * k + j] / t) / se));
+			}
+			expect += w * t * t * kl / n;
+		}
+		expect += (1 - w) * cnn_xent(z, labels, n, k, smoothing, NULL);
+		assert_near(l, expect, 1e-9);
+		for (size_t i = 0; i < n * k; i++) {
+			float saved = z[i];
+			double lp, lm;
+
+			z[i] = saved + 1e-3f;
+			lp = cnn_distill(z, labels, p, n, k, smoothing, w, (float)t, NULL);
+			z[i] = saved - 1e-3f;
+			lm = cnn_distill(z, labels, p, n, k, smoothing, w, (float)t, NULL);
+			z[i] = saved;
+			assert_near(dz[i],
+			            (lp - lm) / ((double)(saved + 1e-3f) - (double)(saved - 1e-3f)),
+			            1e-5);
+		}
+	}
+	/* Weight 0 is the cross-entropy, gradient and all. */
+	{
+		float dx[15];
+
+		assert_near(cnn_distill(z, labels, p, n, k, 0.1f, 0, 4, dz),
+		            cnn_xent(z, labels, n, k, 0.1f, dx), 1e-12);
+		for (size_t i = 0; i < n * k; i++)
+			assert_true(dz[i] == dx[i]);
+	}
+}
+
+static void
+distill_backward_agrees_with_network_gradients(void **state)
+{
+	struct fm_cnn *net = new_net("conv 3 3 1 1, bn, relu, gap, dense 4", 1, 5, 5, 4, 5);
+	const int labels[4] = {3, 0, 1, 1};
+	float x[100], p[16], bad[16];
+	struct fm_rng rng;
+	struct fm_err err;
+	double loss;
+
+	(void)state;
+	fm_rng_seed(&rng, 9);
+	for (size_t i = 0; i < 100; i++)
+		x[i] = away_from_zero(&rng);
+	teacher_rows(&rng, 4, 4, p);
+	assert_int_equal(fm_cnn_forward(net, x, 4, 1, NULL, &err), 0);
+	assert_int_equal(fm_cnn_distill_backward(net, labels, 0.1f, p, 0.6f, 3, &loss, &err), 0);
+	for (size_t i = 0; i < net->n_params; i += 7) {
+		float saved = net->params[i], g = net->grads[i];
+		double lp, lm;
+
+		net->params[i] = saved + 1e-2f;
+		cnn_net_forward(net, x, 4, 1);
+		lp = cnn_distill(net->acts[net->n_layers], labels, p, 4, 4, 0.1f, 0.6f, 3, NULL);
+		net->params[i] = saved - 1e-2f;
+		cnn_net_forward(net, x, 4, 1);
+		lm = cnn_distill(net->acts[net->n_layers], labels, p, 4, 4, 0.1f, 0.6f, 3, NULL);
+		net->params[i] = saved;
+		assert_near(g, (lp - lm) / 2e-2, GRAD_ATOL + GRAD_RTOL * fabs(g));
+	}
+	/* Out of range: weight, temperature, a teacher's row that is not a distribution. */
+	const float weights[3] = {-0.1f, 1.5f, NAN}, temps[3] = {0.01f, 1000, NAN};
+	for (int c = 0; c < 3; c++) {
+		assert_int_equal(fm_cnn_forward(net, x, 4, 1, NULL, &err), 0);
+		assert_int_equal(
+		    fm_cnn_distill_backward(net, labels, 0.1f, p, weights[c], 3, &loss, &err), -1);
+		assert_int_equal(err.code, FM_EINVAL);
+		assert_int_equal(
+		    fm_cnn_distill_backward(net, labels, 0.1f, p, 0.5f, temps[c], &loss, &err), -1);
+		assert_int_equal(err.code, FM_EINVAL);
+	}
+	for (int c = 0; c < 3; c++) {
+		memcpy(bad, p, sizeof bad);
+		bad[5] = c == 0 ? -0.1f : c == 1 ? NAN : bad[5] + 0.5f;
+		assert_int_equal(
+		    fm_cnn_distill_backward(net, labels, 0.1f, bad, 0.5f, 3, &loss, &err), -1);
+		assert_int_equal(err.code, FM_EINVAL);
+	}
+	/* Still the forward's: the refusals took nothing. */
+	assert_int_equal(fm_cnn_distill_backward(net, labels, 0.1f, p, 0.5f, 3, &loss, &err), 0);
+	assert_int_equal(fm_cnn_distill_backward(net, labels, 0.1f, p, 0.5f, 3, &loss, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	fm_cnn_free(net);
+}
+
 static void
 loss_backward_agrees_with_network_gradients(void **state)
 {
@@ -1775,6 +1909,8 @@ main(void)
 	    cmocka_unit_test(threads_agree_with_one_thread),
 	    cmocka_unit_test(softmax_cross_entropy_gradient_with_smoothing),
 	    cmocka_unit_test(loss_backward_agrees_with_network_gradients),
+	    cmocka_unit_test(distillation_loss_and_its_gradient),
+	    cmocka_unit_test(distill_backward_agrees_with_network_gradients),
 	    cmocka_unit_test(bn_inference_uses_running_statistics),
 	    cmocka_unit_test(dropout_is_identity_in_inference),
 	    cmocka_unit_test(small_network_learns_synthetic_patterns),
