@@ -111,6 +111,98 @@ a_small_network_learns_bars(void **state)
 	fm_dataset_free(&test);
 }
 
+/* A network for bars and options to train it, as a_small_network_learns_bars has them. */
+static struct fm_cnn *
+bars_net(struct fm_train_opts *o)
+{
+	struct fm_cnn *net;
+	struct fm_err err;
+
+	assert_int_equal(fm_cnn_new("conv 8 3 1 1, bn, relu, maxpool 2, conv 16 3 1 1, bn, relu, "
+	                            "gap, dense 7",
+	                            1, 16, 16, 32, 5, &net, &err),
+	                 0);
+	assert_int_equal(fm_cnn_set_normalization(net, 128, 64, &err), 0);
+	memset(o, 0, sizeof *o);
+	o->batch = 32;
+	o->optim = (struct fm_optim)FM_OPTIM_SGD_DEFAULT;
+	o->schedule = (struct fm_lr_schedule){FM_LR_COSINE, 0.05, 0.0005, 0.5, 6, 1, 1};
+	return net;
+}
+
+/*
+ * Distillation follows each face's own row of the teacher's through the shuffle: with the
+ * labels all wrong and the teacher alone right (weight 1), the network learns the bars; and
+ * a teacher that is the one-hot labels at weight 1 and temperature 1 is the plain
+ * cross-entropy without smoothing, to the bit.
+ */
+static void
+distillation_learns_from_each_face_row(void **state)
+{
+	struct fm_dataset train, test;
+	struct fm_cnn *net, *plain;
+	struct fm_err err;
+	struct fm_train_opts o, po;
+	struct fm_confusion m;
+	struct fm_scores s;
+	float *teacher;
+	unsigned char *a, *b;
+	size_t na, nb;
+	double loss, acc;
+
+	(void)state;
+	make_bars(&train, 700, 1);
+	make_bars(&test, 140, 2);
+	teacher = calloc(train.n * FM_N_EMOTIONS, sizeof *teacher);
+	assert_non_null(teacher);
+	for (size_t i = 0; i < train.n; i++) {
+		teacher[i * FM_N_EMOTIONS + train.labels[i]] = 1;
+		train.labels[i] = (uint8_t)((train.labels[i] + 1) % FM_N_EMOTIONS);
+	}
+	net = bars_net(&o);
+	o.teacher = teacher;
+	o.distill = 1;
+	o.temperature = 2;
+	for (size_t epoch = 0; epoch < 6; epoch++)
+		assert_int_equal(
+		    fm_train_epoch(net, &train, &o, epoch, 9, NULL, NULL, &loss, &acc, &err), 0);
+	assert_int_equal(fm_train_evaluate(net, &test, 0, &m, &err), 0);
+	fm_confusion_scores(&m, &s);
+	print_message("# bars from the teacher alone: test accuracy %.2f\n", s.accuracy);
+	assert_true(s.accuracy > 0.8);
+	fm_cnn_free(net);
+
+	/* The teacher's rows are the (true) labels: the plain loss of those labels. */
+	for (size_t i = 0; i < train.n; i++)
+		train.labels[i] = (uint8_t)((train.labels[i] + FM_N_EMOTIONS - 1) % FM_N_EMOTIONS);
+	net = bars_net(&o);
+	plain = bars_net(&po);
+	o.teacher = teacher;
+	o.distill = 1;
+	o.temperature = 1;
+	for (size_t epoch = 0; epoch < 2; epoch++) {
+		assert_int_equal(
+		    fm_train_epoch(net, &train, &o, epoch, 9, NULL, NULL, &loss, &acc, &err), 0);
+		assert_int_equal(
+		    fm_train_epoch(plain, &train, &po, epoch, 9, NULL, NULL, &loss, &acc, &err), 0);
+	}
+	assert_int_equal(fm_cnn_encode(net, &a, &na, &err), 0);
+	assert_int_equal(fm_cnn_encode(plain, &b, &nb, &err), 0);
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, na);
+	free(a);
+	free(b);
+	/* A weight out of range is the epoch's error. */
+	o.distill = 2;
+	assert_int_equal(fm_train_epoch(net, &train, &o, 2, 9, NULL, NULL, &loss, &acc, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	fm_cnn_free(plain);
+	fm_cnn_free(net);
+	free(teacher);
+	fm_dataset_free(&train);
+	fm_dataset_free(&test);
+}
+
 /*
  * fer-train --predictions: each face's probabilities are what classifying that face alone
  * gives, to the bit (as fer-classify classifies a face file), and the counts are
@@ -173,6 +265,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(scores_of_a_known_matrix),
 	    cmocka_unit_test(a_small_network_learns_bars),
+	    cmocka_unit_test(distillation_learns_from_each_face_row),
 	    cmocka_unit_test(predictions_are_each_face_classified_alone),
 	    cmocka_unit_test(wrong_shapes_are_refused),
 	};
