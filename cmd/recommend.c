@@ -39,7 +39,8 @@ static const char USAGE[] =
     "usage: recommend [-hV] [-n count] [--diverse kinds] [--each] [--emotion name | --scores json] "
     "[--exclude-history file] [--feedback file] [--format ndjson | m3u | text] "
     "[--half-life seconds] [--index file | --library file ...] [--max-line bytes] "
-    "[--max-songs n] [--now time] [--output file] [--profiles file] [--recent seconds] "
+    "[--max-songs n] [--min-duration seconds] [--now time] [--output file] "
+    "[--profiles file] [--recent seconds] "
     "[--strategy match | uplift | calm] [--strength x] [file ...]\n"
     "       recommend --build-index file --library file ...\n"
     "       recommend --learn file [--profiles file] --index file | --library file ...";
@@ -62,6 +63,7 @@ static const char OPTIONS[] =
     "  --library file          song-featurize's records; may be repeated\n"
     "  --max-line bytes        refuse longer lines in any input (default 1048576)\n"
     "  --max-songs n           refuse a larger library (default 1000000)\n"
+    "  --min-duration seconds  leave out shorter songs (default 5; 0: none)\n"
     "  -n count                songs per ranking (default 10)\n"
     "  --now time              the present, for --feedback and --recent (default: the\n"
     "                          clock): Unix seconds, RFC 3339, or\n"
@@ -93,7 +95,7 @@ struct opts {
 	const char *index, *build_index, *learn, *profiles, *feedback, *history, *output;
 	enum format format;
 	struct fm_rank_query query; /* strategy, strength, -n, diversity; the mood if fixed */
-	double half_life_sec, recent_sec, now_sec;
+	double half_life_sec, recent_sec, now_sec, min_duration_sec;
 	size_t max_songs;
 	bool each, fixed; /* fixed: --emotion or --scores gave the mood */
 };
@@ -122,7 +124,7 @@ struct ctx {
 	char cwd[PATH_MAX], base[PATH_MAX];
 	bool has_base;
 	size_t max_cols;
-	uint64_t n[4]; /* what the file being read had, counted for one line of summary */
+	uint64_t n[6]; /* what the file being read had, counted for one line of summary */
 };
 
 enum {
@@ -138,6 +140,7 @@ enum {
 	OPT_LEARN,
 	OPT_LIBRARY,
 	OPT_MAX_SONGS,
+	OPT_MIN_DURATION,
 	OPT_NOW,
 	OPT_OUTPUT,
 	OPT_PROFILES,
@@ -213,6 +216,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"learn", required_argument, NULL, OPT_LEARN},
 	    {"library", required_argument, NULL, OPT_LIBRARY},
 	    {"max-songs", required_argument, NULL, OPT_MAX_SONGS},
+	    {"min-duration", required_argument, NULL, OPT_MIN_DURATION},
 	    {"now", required_argument, NULL, OPT_NOW},
 	    {"output", required_argument, NULL, OPT_OUTPUT},
 	    {"profiles", required_argument, NULL, OPT_PROFILES},
@@ -269,6 +273,10 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_MAX_SONGS:
 			o->max_songs = (size_t)option_int(USAGE, "--max-songs", optarg, 1,
 			                                  (long long)FM_RANK_MAX_SONGS);
+			break;
+		case OPT_MIN_DURATION:
+			o->min_duration_sec =
+			    option_real(USAGE, "--min-duration", optarg, 0, 1e7, 0);
 			break;
 		case OPT_EACH:
 			o->each = true;
@@ -351,6 +359,8 @@ add_song(void *ctx, const struct fm_ndjson_line *line, cJSON *rec, struct fm_err
 	c->n[1] += how == FM_RANK_DUPLICATE;
 	c->n[2] += how == FM_RANK_ADDED && info.n_invalid > 0;
 	c->n[3] += info.n_unknown_tags;
+	c->n[4] += how == FM_RANK_SILENT;
+	c->n[5] += how == FM_RANK_SHORT;
 	return LINE_OK;
 }
 
@@ -383,6 +393,12 @@ load_library_file(struct ctx *c, const char *path)
 		           "%llu song%s with descriptors that are not usable numbers: taken at the "
 		           "library's mean",
 		           (unsigned long long)n[2], s_if(n[2]));
+	if (n[4] > 0)
+		warn_about(path, "%llu song%s left out: near-silent (\"loudness\" under %g dBFS)",
+		           (unsigned long long)n[4], s_if(n[4]), FM_RANK_SILENCE_DB);
+	if (n[5] > 0)
+		warn_about(path, "%llu song%s left out: shorter than %g s (see --min-duration)",
+		           (unsigned long long)n[5], s_if(n[5]), c->o->min_duration_sec);
 	if (n[3] > 0 && c->o->learn != NULL)
 		warn_about(path, "%llu \"emotion\" tag%s not among the seven expressions: ignored",
 		           (unsigned long long)n[3], s_if(n[3]));
@@ -452,6 +468,7 @@ load_library(struct ctx *c)
 		warn_printable(NULL, e.msg);
 		return -1;
 	}
+	fm_rank_library_set_min_duration(c->lib, o->min_duration_sec);
 	for (int k = 0; k < o->n_libraries; k++)
 		if (load_library_file(c, o->libraries[k]) == -1)
 			return -1;
@@ -872,6 +889,7 @@ main(int argc, char *argv[])
 	              .n_results = 10},
 	    .recent_sec = 86400,
 	    .max_songs = DEFAULT_MAX_SONGS,
+	    .min_duration_sec = FM_RANK_DEFAULT_MIN_DURATION_SEC,
 	    .now_sec = NAN,
 	};
 	struct ctx c = {.o = &o, .status = STATUS_ALL_OK};

@@ -149,7 +149,8 @@ set_fields(cJSON *rec, const struct fm_audio_features *f, struct fm_err *err)
 	for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++)
 		if (fm_ndjson_set(rec, stats[i].name, number(stats[i].v, 5), err) == -1)
 			return -1;
-	if (fm_ndjson_set(rec, "onset_rate", number(f->onset_rate_hz, 4), err) ||
+	if (fm_ndjson_set(rec, "onset_rate",
+	                  f->silent ? cJSON_CreateNull() : number(f->onset_rate_hz, 4), err) ||
 	    fm_ndjson_set(rec, "mfcc_mean", numbers(f->mfcc_mean, FM_AUDIO_N_MFCC, 5), err) ||
 	    fm_ndjson_set(rec, "mfcc_std", numbers(f->mfcc_std, FM_AUDIO_N_MFCC, 5), err) ||
 	    fm_ndjson_set(rec, "chroma_mean", numbers(f->chroma_mean, FM_AUDIO_N_CHROMA, 4), err))

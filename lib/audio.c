@@ -650,7 +650,14 @@ fm_audio_finish(struct fm_audio_analyzer *a, struct fm_audio_features *f, struct
 	f->zcr = welford_stat(&a->zcr);
 	for (int i = 0; i < FM_AUDIO_N_CHROMA; i++)
 		f->chroma_mean[i] = a->chroma_sum[i] / (double)n;
-	audio_key_estimate(f->chroma_mean, &f->key, &f->mode, &f->key_strength);
+	/*
+	 * Every envelope and chroma here is relative to the file's own loudest frame, so a track
+	 * at -78 dBFS shows its hiss as a key, a tempo and onsets as loud as music's: below the
+	 * floor there is nothing to hear and none of them is estimated.
+	 */
+	f->silent = f->loudness_db < FM_AUDIO_SILENCE_DB;
+	if (!f->silent)
+		audio_key_estimate(f->chroma_mean, &f->key, &f->mode, &f->key_strength);
 
 	env = malloc(n * sizeof *env);
 	accent = malloc(n * sizeof *accent);
@@ -660,10 +667,12 @@ fm_audio_finish(struct fm_audio_analyzer *a, struct fm_audio_features *f, struct
 	}
 	if (cepstra(a, f, env, accent, err) == -1)
 		goto fail;
-	if (audio_tempo(accent, n, frame_rate, &f->tempo_bpm, &f->tempo_confidence, err) == -1)
+	if (!f->silent &&
+	    audio_tempo(accent, n, frame_rate, &f->tempo_bpm, &f->tempo_confidence, err) == -1)
 		goto fail;
 	f->has_tempo = f->tempo_bpm > 0;
-	f->onset_rate_hz = (double)audio_onset_count(env, n, frame_rate) / f->duration_sec;
+	if (!f->silent)
+		f->onset_rate_hz = (double)audio_onset_count(env, n, frame_rate) / f->duration_sec;
 	if (a->o.beats && f->has_tempo) {
 		uint32_t *frames = NULL;
 		size_t nb = 0;

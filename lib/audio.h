@@ -42,6 +42,13 @@
 #define FM_AUDIO_DEFAULT_MAX_DURATION_SEC 10800.0 /* three hours */
 #define FM_AUDIO_MIN_BPM 30.0                     /* the tempo search range */
 #define FM_AUDIO_MAX_BPM 300.0
+/*
+ * Audio whose level (loudness_db, the mean square of the whole mono mix) is below this many
+ * dBFS is near-silent: some 30 dB under the quietest mastered music, and above the
+ * hiss, hum and dither of an empty recording, whose rises would otherwise be counted as
+ * onsets and beats. Tempo, key and onsets are then not estimated.
+ */
+#define FM_AUDIO_SILENCE_DB -70.0
 
 struct fm_audio_opts {
 	uint32_t analysis_rate_hz; /* FM_AUDIO_MIN_ANALYSIS_HZ .. FM_AUDIO_MAX_ANALYSIS_HZ */
@@ -97,12 +104,13 @@ struct fm_audio_features {
 	uint32_t analysis_rate_hz; /* after resampling */
 	uint64_t n_samples;        /* per channel, in the file */
 	uint64_t n_frames;         /* analysis frames: 1 + analysis samples / FM_AUDIO_HOP */
+	bool silent;               /* loudness_db < FM_AUDIO_SILENCE_DB: no tempo, key or onsets */
 
-	bool has_tempo;          /* false on silence or when no pulse stands out */
+	bool has_tempo;          /* false when silent or when no pulse stands out */
 	double tempo_bpm;        /* FM_AUDIO_MIN_BPM .. FM_AUDIO_MAX_BPM; 0 without tempo */
 	double tempo_confidence; /* 0 .. 1: the normalised autocorrelation at the beat period */
 
-	int key;                 /* pitch class of the tonic, 0 = C .. 11 = B; -1 on silence */
+	int key;                 /* pitch class of the tonic, 0 = C .. 11 = B; -1 when silent */
 	enum fm_audio_mode mode; /* FM_AUDIO_MODE_NONE exactly when key is -1 */
 	double key_strength;     /* Pearson correlation with the best key profile, -1 .. 1 */
 
@@ -113,7 +121,7 @@ struct fm_audio_features {
 	struct fm_audio_stat rolloff_hz;   /* 85% spectral roll-off of |STFT| */
 	struct fm_audio_stat flatness;     /* spectral flatness of |STFT|^2, 0 .. 1 */
 	struct fm_audio_stat zcr;          /* zero crossings per sample, 0 .. 1 */
-	double onset_rate_hz;              /* detected onsets per second of audio */
+	double onset_rate_hz;              /* detected onsets per second of audio; 0 when silent */
 
 	double mfcc_mean[FM_AUDIO_N_MFCC], mfcc_std[FM_AUDIO_N_MFCC];
 	double chroma_mean[FM_AUDIO_N_CHROMA]; /* frames normalised to a maximum of 1, C first */

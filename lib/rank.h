@@ -65,11 +65,28 @@ struct fm_rank_library; /* opaque: songs' vectors, paths, groups, tags and recor
 int fm_rank_library_new(struct fm_rank_library **out, struct fm_err *err);
 void fm_rank_library_free(struct fm_rank_library *lib);
 
+/*
+ * A song whose "loudness" is below this many dBFS is near-silent and never recommended: the
+ * floor of song-featurize (FM_AUDIO_SILENCE_DB, the same number), under which it finds no
+ * tempo, key or onsets.
+ */
+#define FM_RANK_SILENCE_DB -70.0
+#define FM_RANK_DEFAULT_MIN_DURATION_SEC 5.0 /* shorter songs are left out, see below */
+
+/*
+ * Songs whose "duration" is below min_sec (>= 0; 0 keeps every length) are left out by
+ * fm_rank_library_add from now on: a jingle, a sound effect or a cut-off file is no song to
+ * play for a mood. A new library has FM_RANK_DEFAULT_MIN_DURATION_SEC.
+ */
+void fm_rank_library_set_min_duration(struct fm_rank_library *lib, double min_sec);
+
 /* What fm_rank_library_add did with a well-formed line. */
 enum fm_rank_added {
 	FM_RANK_ADDED,     /* the song is in */
 	FM_RANK_UPSTREAM,  /* the record carries "error" (song-featurize failed): left out */
 	FM_RANK_DUPLICATE, /* an earlier song has the same "path": this one is left out */
+	FM_RANK_SILENT,    /* "loudness" is below FM_RANK_SILENCE_DB: left out */
+	FM_RANK_SHORT,     /* "duration" is below the library's minimum: left out */
 };
 
 /* What fm_rank_library_add saw in a song record besides its path. */
@@ -86,9 +103,10 @@ struct fm_rank_song_info {
  * not a number, or out of its physical range (a tempo of 0, a flatness above 1, a mode other
  * than "major" or "minor") takes the library's mean. "artist" and "album" strings, when
  * present, name the song's groups for diversity; "emotion", a string or an array of strings,
- * tags it for fm_rank_learn. FM_EFORMAT when the line is not a JSON object or has no
- * non-empty "path" string; FM_ELIMIT beyond FM_RANK_MAX_SONGS; FM_ENOMEM; FM_EINVAL after
- * finish.
+ * tags it for fm_rank_learn. A song that is near-silent or short (a "loudness" or "duration"
+ * number below the limits above) is left out; one without those fields is kept. FM_EFORMAT when the
+ * line is not a JSON object or has no non-empty "path" string; FM_ELIMIT beyond FM_RANK_MAX_SONGS;
+ * FM_ENOMEM; FM_EINVAL after finish.
  */
 int fm_rank_library_add(struct fm_rank_library *lib, const char *line, size_t n_bytes,
                         enum fm_rank_added *how, struct fm_rank_song_info *info,

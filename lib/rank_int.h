@@ -51,6 +51,7 @@ struct fm_rank_library {
 	uint32_t *table;
 	size_t table_cap; /* a power of two, at least twice n_songs; 0 before any song */
 	/* While building from records. */
+	double min_duration_sec; /* shorter songs are left out */
 	size_t cap;
 	double *raw;        /* cap x FM_RANK_DIMS descriptors, NAN where the song lacks one */
 	double *raw_timbre; /* cap x RANK_TIMBRE_DIMS, the same */

@@ -49,8 +49,36 @@ fm_rank_library_new(struct fm_rank_library **out, struct fm_err *err)
 	if (lib == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for a library");
 	lib->fd = -1;
+	lib->min_duration_sec = FM_RANK_DEFAULT_MIN_DURATION_SEC;
 	*out = lib;
 	return 0;
+}
+
+void
+fm_rank_library_set_min_duration(struct fm_rank_library *lib, double min_sec)
+{
+	lib->min_duration_sec = min_sec;
+}
+
+/*
+ * Whether a song is to be left out as near-silent or short; a field that is absent or not a
+ * number (a hand-made record) says nothing, and the song stays.
+ */
+static bool
+unplayable(const struct fm_rank_library *lib, const cJSON *rec, enum fm_rank_added *how)
+{
+	const cJSON *loud = cJSON_GetObjectItemCaseSensitive(rec, "loudness");
+	const cJSON *dur = cJSON_GetObjectItemCaseSensitive(rec, "duration");
+
+	if (cJSON_IsNumber(loud) && loud->valuedouble < FM_RANK_SILENCE_DB) {
+		*how = FM_RANK_SILENT;
+		return true;
+	}
+	if (cJSON_IsNumber(dur) && dur->valuedouble < lib->min_duration_sec) {
+		*how = FM_RANK_SHORT;
+		return true;
+	}
+	return false;
 }
 
 void
@@ -448,6 +476,10 @@ fm_rank_library_add(struct fm_rank_library *lib, const char *line, size_t n_byte
 	}
 	if (fm_ndjson_get_path(rec, &path, err) == -1)
 		goto done;
+	if (unplayable(lib, rec, how)) {
+		rc = 0;
+		goto done;
+	}
 	h = rank_path_hash(path, strlen(path));
 	if (lib->path_hash != NULL) {
 		/* find needs the table to hold every song added so far, which it does. */

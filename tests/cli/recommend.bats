@@ -344,7 +344,7 @@ face() {
 	} >lib.ndjson
 	run --separate-stderr "$R" --library lib.ndjson --emotion sad -n 20
 	[ "$status" -eq 1 ]
-	[ "${#lines[@]}" -eq 14 ]
+	[ "${#lines[@]}" -eq 13 ]
 	printf '%s\n' "$output" | jq -s -e 'map(select(.path == "bare.wav"))[0].score == 0'
 	printf '%s\n' "$output" | jq -s -e 'all(.[]; .score | isnan | not)'
 	! grep -q -i nan <<<"$output"
@@ -355,6 +355,46 @@ face() {
 	[ "$(count_matching '1 song left out: song-featurize could not read it')" -eq 1 ]
 	[ "$(count_matching '1 song left out: the same "path" came earlier')" -eq 1 ]
 	[ "$(count_matching '1 song with descriptors that are not usable numbers')" -eq 1 ]
+	[ "$(count_matching '1 song left out: near-silent \("loudness" under -70 dBFS\)')" -eq 1 ]
+}
+
+@test "silent, near-silent (-78 dBFS) and short songs are never recommended, and it is said" {
+	command -v sox >/dev/null || skip "sox is not installed (scripts/deps.sh installs it)"
+	# Clicks every half second for 8 s; the same at -78 dBFS peak, dithered to 16 bits as
+	# a quiet track is; 8 s of digital silence; and 1 s of the loud clicks.
+	sox -n -r 22050 loud.wav synth 0.02 sine 1000 fade 0 0.02 0.015 pad 0 0.48 repeat 15
+	sox loud.wav -b 16 quiet.wav gain -n -78
+	sox -n -r 22050 silent.wav trim 0 8
+	sox loud.wav short.wav trim 0 1
+	"$FM_BIN/song-featurize" loud.wav quiet.wav silent.wav short.wav >songs.ndjson
+	jq -s -e '.[1] | .loudness < -70 and .tempo == null and .key == null and .onset_rate == null' \
+		songs.ndjson
+	cat "$L" songs.ndjson >lib.ndjson
+	for e in angry disgust fear happy sad surprise neutral; do
+		run --separate-stderr "$R" --library lib.ndjson --emotion "$e" -n 20
+		[ "$status" -eq 0 ]
+		[ "${#lines[@]}" -eq 12 ]
+		! grep -q -E 'quiet.wav|silent.wav|short.wav' <<<"$output"
+		[ "${#stderr_lines[@]}" -eq 2 ]
+		[ "${stderr_lines[0]}" = "recommend: lib.ndjson: 2 songs left out: near-silent (\"loudness\" under -70 dBFS)" ]
+		[ "${stderr_lines[1]}" = "recommend: lib.ndjson: 1 song left out: shorter than 5 s (see --min-duration)" ]
+	done
+	# --min-duration 0 lets the short song in; nothing lets silence in.
+	run --separate-stderr "$R" --library lib.ndjson --emotion happy -n 20 --min-duration 0
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 13 ]
+	grep -q short.wav <<<"$output"
+	run --separate-stderr "$R" --library lib.ndjson --emotion happy -n 20 --min-duration 0.5
+	[ "${#lines[@]}" -eq 13 ]
+	run --separate-stderr "$R" --library lib.ndjson --emotion happy --min-duration 13
+	[ "$status" -eq 2 ]
+	[[ $stderr == *"the library has no song to recommend"* ]]
+	run --separate-stderr "$R" --library lib.ndjson --emotion happy --min-duration -1
+	[ "$status" -eq 2 ]
+	# An index keeps what was left out when it was built.
+	"$R" --build-index lib.idx --library lib.ndjson 2>/dev/null
+	run --separate-stderr "$R" --index lib.idx --emotion sad -n 20
+	[ "${#lines[@]}" -eq 12 ]
 }
 
 @test "feedback: a liked song moves up, a skipped one down, unknown songs are said" {

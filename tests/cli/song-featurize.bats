@@ -162,9 +162,22 @@ near_json() {
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	has_all_fields
-	[ "$(jq -c '[.tempo, .tempo_confidence, .key, .mode, .key_strength, .loudness]' \
-		<<<"$output")" = '[null,0,null,null,0,-100]' ]
+	[ "$(jq -c '[.tempo, .tempo_confidence, .key, .mode, .key_strength, .loudness, .onset_rate]' \
+		<<<"$output")" = '[null,0,null,null,0,-100,null]' ]
 	[ "$(jq -c '.mfcc_mean[0]' <<<"$output")" = -1131.4 ]
+}
+
+@test "near-silence: clicks at -78 dBFS, dithered to 16 bits, get no tempo, key or onsets" {
+	sox clicks.wav -b 16 quiet.wav gain -n -78
+	sox clicks.wav -b 16 soft.wav gain -n -40
+	run --separate-stderr "$SF" quiet.wav soft.wav
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	jq -e '.loudness < -70 and .tempo == null and .tempo_confidence == 0 and .key == null and
+		.mode == null and .onset_rate == null' <<<"${lines[0]}"
+	# 38 dB louder, quiet but above the floor: the clicks' tempo again.
+	jq -e '.loudness > -70 and .tempo > 115.2 and .tempo < 124.8 and .onset_rate > 1' \
+		<<<"${lines[1]}"
 }
 
 @test "a chord of A minor is in A minor; --beats on it gives an empty array" {

@@ -807,6 +807,7 @@ silence_has_no_tempo_no_key_and_only_finite_numbers(void **state)
 	assert_int_equal(f.mode, FM_AUDIO_MODE_NONE);
 	assert_true(f.key_strength == 0);
 	assert_float_equal(f.loudness_db, -100, 1e-9);
+	assert_true(f.silent);
 	assert_int_equal(f.n_beats, 0);
 	assert_true(f.onset_rate_hz == 0 && f.rms.mean == 0 && f.centroid_hz.mean == 0);
 	/* librosa's flatness of an all-amin spectrum, and the MFCCs of -100 dB bands. */
@@ -821,6 +822,47 @@ silence_has_no_tempo_no_key_and_only_finite_numbers(void **state)
 	analyze_ok(a, y, n, 1, SR, &f);
 	assert_false(f.has_tempo);
 	assert_int_equal(f.key, 9); /* A */
+	fm_audio_features_free(&f);
+	free(y);
+	fm_audio_analyzer_free(a);
+}
+
+/*
+ * A drum loop at -78 dBFS peak: its hiss-level rises are as strong, relative to its own
+ * loudest frame, as music's, but it is under the floor: no tempo, key, onsets or beats. The
+ * same loop at -40 dBFS, quiet but audible, keeps its tempo.
+ */
+static void
+near_silence_has_no_tempo_key_or_onsets(void **state)
+{
+	struct fm_audio_analyzer *a = analyzer(true, false);
+	struct fm_audio_features f;
+	size_t n;
+	float *y = drum_loop(120, 10, ROCK, 7, SR, &n);
+	double peak = 0;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		peak = fmax(peak, fabs(y[i]));
+	for (size_t i = 0; i < n; i++)
+		y[i] = (float)(y[i] / peak * pow(10, -78 / 20.0));
+	analyze_ok(a, y, n, 1, SR, &f);
+	assert_true(f.silent);
+	assert_true(f.loudness_db < FM_AUDIO_SILENCE_DB);
+	assert_false(f.has_tempo);
+	assert_true(f.tempo_bpm == 0 && f.tempo_confidence == 0);
+	assert_int_equal(f.key, -1);
+	assert_int_equal(f.mode, FM_AUDIO_MODE_NONE);
+	assert_true(f.onset_rate_hz == 0);
+	assert_int_equal(f.n_beats, 0);
+	fm_audio_features_free(&f);
+	for (size_t i = 0; i < n; i++)
+		y[i] = (float)(y[i] * pow(10, 38 / 20.0));
+	analyze_ok(a, y, n, 1, SR, &f);
+	assert_false(f.silent);
+	assert_true(f.has_tempo);
+	assert_float_equal(f.tempo_bpm, 120, 0.04 * 120);
+	assert_true(f.onset_rate_hz > 1);
 	fm_audio_features_free(&f);
 	free(y);
 	fm_audio_analyzer_free(a);
@@ -1169,6 +1211,7 @@ main(void)
 	    cmocka_unit_test(beats_fall_on_the_clicks),
 	    cmocka_unit_test(key_and_mode_of_cadences),
 	    cmocka_unit_test(silence_has_no_tempo_no_key_and_only_finite_numbers),
+	    cmocka_unit_test(near_silence_has_no_tempo_key_or_onsets),
 	    cmocka_unit_test(short_and_loud_inputs_stay_finite),
 	    cmocka_unit_test(rates_and_channels_out_of_range_are_format_errors),
 	    cmocka_unit_test(options_out_of_range_are_invalid),

@@ -340,6 +340,36 @@ upstream_errors_and_repeated_paths_are_left_out(void **state)
 }
 
 static void
+near_silent_and_short_songs_are_left_out(void **state)
+{
+	struct fm_rank_library *lib;
+	struct fm_err e;
+
+	(void)state;
+	assert_int_equal(fm_rank_library_new(&lib, &e), 0);
+	/* The floor is song-featurize's: -70 dBFS; the default minimum 5 s. */
+	add_line(lib, "{\"path\":\"silent.wav\",\"loudness\":-100,\"duration\":60}",
+	         FM_RANK_SILENT);
+	add_line(lib, "{\"path\":\"quiet.wav\",\"loudness\":-70.01,\"duration\":60}",
+	         FM_RANK_SILENT);
+	add_line(lib, "{\"path\":\"soft.wav\",\"loudness\":-69.99,\"duration\":60}", FM_RANK_ADDED);
+	add_line(lib, "{\"path\":\"jingle.wav\",\"loudness\":-10,\"duration\":4.99}",
+	         FM_RANK_SHORT);
+	add_line(lib, "{\"path\":\"song.wav\",\"loudness\":-10,\"duration\":5}", FM_RANK_ADDED);
+	/* A record without the fields (made by hand) says nothing against the song. */
+	add_line(lib, "{\"path\":\"bare.wav\"}", FM_RANK_ADDED);
+	add_line(lib, "{\"path\":\"nulls.wav\",\"loudness\":null,\"duration\":\"1\"}",
+	         FM_RANK_ADDED);
+	fm_rank_library_set_min_duration(lib, 0);
+	add_line(lib, "{\"path\":\"jingle.wav\",\"loudness\":-10,\"duration\":4.99}",
+	         FM_RANK_ADDED);
+	add_line(lib, "{\"path\":\"silent2.wav\",\"loudness\":-100,\"duration\":0}",
+	         FM_RANK_SILENT);
+	assert_int_equal(fm_rank_library_size(lib), 5);
+	fm_rank_library_free(lib);
+}
+
+static void
 saddest_song_comes_first_for_a_sad_face_under_match(void **state)
 {
 	struct fm_rank_library *lib = make_library(songs, N_SONGS);
@@ -1594,6 +1624,7 @@ main(void)
 	    cmocka_unit_test(empty_library_cannot_be_finished),
 	    cmocka_unit_test(bad_lines_are_format_errors),
 	    cmocka_unit_test(upstream_errors_and_repeated_paths_are_left_out),
+	    cmocka_unit_test(near_silent_and_short_songs_are_left_out),
 	    cmocka_unit_test(saddest_song_comes_first_for_a_sad_face_under_match),
 	    cmocka_unit_test(saddest_song_is_not_first_under_uplift),
 	    cmocka_unit_test(uplift_is_match_for_a_positive_mood),
