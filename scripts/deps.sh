@@ -8,7 +8,8 @@
 #            (ffmpeg: the session driver's test plays a video made at test time)
 #   demo     build, plus sox and jq: make demo
 #   bench    build, plus the reference tools the benchmarks compare against: make bench
-#            (OpenCV, aubio, and PyTorch for training speed)
+#            (OpenCV, aubio, and PyTorch for training speed; fluidsynth, its General MIDI
+#            soundfont, Planet Blupi's MIDI music and sox for the tempo set, tempo-set.py)
 #   fuzz     build, plus clang: make fuzz
 #
 # --check installs nothing: exit 0 when the GOALs' packages are present, 1 if not.
@@ -22,7 +23,8 @@ build="gcc make pkg-config libjpeg62-turbo-dev libpng-dev libcjson-dev libopenbl
 	opencv-data"
 check="bats libcmocka-dev jq mandoc clang-format sox parallel python3 valgrind ffmpeg"
 demo="sox jq"
-bench="python3 python3-opencv python3-numpy python3-torch aubio-tools time"
+bench="python3 python3-opencv python3-numpy python3-torch aubio-tools time fluidsynth
+	fluid-soundfont-gm planetblupi-music-midi sox"
 fuzz="clang"
 
 usage() {

@@ -157,12 +157,13 @@ click_track(double bpm, double sec, uint32_t rate, size_t *n_out)
 	return y;
 }
 
-enum loop_style { ROCK, FOUR_FLOOR };
+enum loop_style { ROCK, FOUR_FLOOR, BACKBEAT };
 
 /*
  * A drum loop: a kick (a sine falling from 150 to 50 Hz), a snare (noise and 185 Hz) and
  * closed hi-hats (differenced noise). ROCK: kick on 1 and 3, snare on 2 and 4, hats on
  * the eighths. FOUR_FLOOR: kick on every beat, snare on 2 and 4, hats on the off-beats.
+ * BACKBEAT: kick on 1 and 3, snare on 2 and 4, nothing else (a punk or half-time beat).
  */
 static float *
 drum_loop(double bpm, double sec, enum loop_style style, uint64_t seed, uint32_t rate,
@@ -207,6 +208,11 @@ drum_loop(double bpm, double sec, enum loop_style style, uint64_t seed, uint32_t
 			for (size_t i = 0; i < nh; i++)
 				hat[i] *= 0.7f;
 			place(y, n, hat, nh, ((double)k + 0.5) * per);
+		} else if (style == BACKBEAT) {
+			if (beat == 0 || beat == 2)
+				place(y, n, kick, nk, (double)k * per);
+			else
+				place(y, n, snare, ns, (double)k * per);
 		} else {
 			place(y, n, kick, nk, (double)k * per);
 			if (beat == 1 || beat == 3) {
@@ -717,6 +723,95 @@ tempo_of_drum_loops_60_to_180(void **state)
 	fm_audio_analyzer_free(a);
 }
 
+/*
+ * An accent envelope of 30 s at 22050 / 512 frames a second: a pulse (that frame and 0.4 of
+ * it in the next) every 1 / per_beat of a beat, its height cycling through h[0 .. n_h - 1]
+ * and varied by +-10% (a seeded RNG), over a floor of noise up to 0.02.
+ */
+static float *
+pulse_envelope(double bpm, int per_beat, const double *h, size_t n_h, size_t *n_out)
+{
+	double fr = (double)SR / FM_AUDIO_HOP, step = 60.0 / bpm * fr / per_beat;
+	size_t n = (size_t)(30 * fr);
+	float *e = calloc(n, sizeof *e);
+	struct fm_rng rng;
+
+	assert_non_null(e);
+	fm_rng_seed(&rng, (uint64_t)bpm);
+	for (size_t i = 0; i < n; i++)
+		e[i] = (float)(0.02 * fm_rng_uniform(&rng));
+	for (size_t k = 0; (double)k * step < (double)(n - 2); k++) {
+		size_t t = (size_t)lround((double)k * step);
+		double v = h[k % n_h] * (0.9 + 0.2 * fm_rng_uniform(&rng));
+
+		e[t] += (float)v;
+		e[t + 1] += (float)(0.4 * v);
+	}
+	*n_out = n;
+	return e;
+}
+
+/*
+ * The metrical level, with known answers within 4%: envelopes where the autocorrelation and
+ * one prior alone (this module's estimator before the levels were weighed by their onsets)
+ * gave twice the tempo, 280 for 140 BPM: four on the floor with off-beat hats at 0.4 of the
+ * kick, a rock beat (kick, hat, snare, hat) and a broken chord of eighth notes (beats 0.6,
+ * the notes between 0.45); and four on the floor at 80 BPM, which it took at 160 or 80 by
+ * the noise. The hats and the notes between the beats repeat as regularly as the beat; they
+ * are weaker than what falls on it.
+ */
+static void
+tempo_levels_where_one_prior_took_twice_the_tempo(void **state)
+{
+	static const double rock[] = {1, .5, .8, .5}, floor4[] = {1, .4}, arp[] = {.6, .45};
+	static const struct {
+		const char *what;
+		double bpm;
+		const double *h;
+	} cases[] = {
+	    {"four on the floor", 80, floor4},
+	    {"four on the floor", 140, floor4},
+	    {"rock", 140, rock},
+	    {"broken chord", 140, arp},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n, n_h = cases[i].h == rock ? 4 : 2;
+		float *e = pulse_envelope(cases[i].bpm, 2, cases[i].h, n_h, &n);
+		double bpm, conf;
+		struct fm_err err = {0};
+
+		assert_int_equal(audio_tempo(e, n, (double)SR / FM_AUDIO_HOP, &bpm, &conf, &err),
+		                 0);
+		if (fabs(bpm / cases[i].bpm - 1) > 0.04)
+			fail_msg("%s at %g BPM: %g BPM", cases[i].what, cases[i].bpm, bpm);
+		assert_true(conf > 0 && conf <= 1);
+		free(e);
+	}
+}
+
+/* A fast backbeat (kick on 1 and 3, snare on 2 and 4, nothing else) is not taken at half. */
+static void
+tempo_of_fast_backbeats(void **state)
+{
+	static const double fast[] = {170, 180, 190};
+	struct fm_audio_analyzer *a = analyzer(false, false);
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		struct fm_audio_features f;
+		size_t n;
+		float *y = drum_loop(fast[i], 12, BACKBEAT, 40 + i, SR, &n);
+
+		analyze_ok(a, y, n, 1, SR, &f);
+		check_tempo("backbeat", fast[i], &f);
+		fm_audio_features_free(&f);
+		free(y);
+	}
+	fm_audio_analyzer_free(a);
+}
+
 static void
 beats_fall_on_the_clicks(void **state)
 {
@@ -1208,6 +1303,8 @@ main(void)
 	    cmocka_unit_test(resampled_audio_matches_audio_at_the_analysis_rate),
 	    cmocka_unit_test(tempo_of_click_tracks_60_to_180),
 	    cmocka_unit_test(tempo_of_drum_loops_60_to_180),
+	    cmocka_unit_test(tempo_levels_where_one_prior_took_twice_the_tempo),
+	    cmocka_unit_test(tempo_of_fast_backbeats),
 	    cmocka_unit_test(beats_fall_on_the_clicks),
 	    cmocka_unit_test(key_and_mode_of_cadences),
 	    cmocka_unit_test(silence_has_no_tempo_no_key_and_only_finite_numbers),
