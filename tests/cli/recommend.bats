@@ -509,8 +509,8 @@ face() {
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[ "$(paths)" = "grey.wav lullaby.wav drift.wav" ]
-	run --separate-stderr "$R" --library "$L" --emotion sad -n 3 --exclude-history plays.ndjson --now 2024-05-01T20:00:00Z --recent 0
-	[ "$(paths)" = "lullaby.wav drift.wav stroll.wav" ]
+	run --separate-stderr "$R" --library "$L" --emotion sad -n 2 --exclude-history plays.ndjson --now 2024-05-01T20:00:00Z --recent 0
+	[ "$(paths)" = "lullaby.wav drift.wav" ]
 	run --separate-stderr "$R" --library "$L" --emotion sad --exclude-history "$L" --recent 0
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -534,7 +534,9 @@ face() {
 	run --separate-stderr "$R" --library "$L" --emotion sad -n 11 --feedback fb.ndjson
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[ "$(paths)" != "$("$R" --library "$L" --emotion sad -n 11 | jq -r .path | tr '\n' ' ' | sed 's/ $//')" ]
+	# The like found its song: its score and its "why" move.
+	[ "$output" != "$("$R" --library "$L" --emotion sad -n 11)" ]
+	[[ $(jq -r 'select(.path == "lullaby.wav") | .why' <<<"$output") == *"; you liked it" ]]
 	# Files that are not here cannot be resolved: nothing matches, and that is said.
 	printf '%s\n' /elsewhere/elegy.wav /elsewhere/rain.wav >plays.ndjson
 	run --separate-stderr "$R" --library "$L" --emotion sad -n 1 --exclude-history plays.ndjson
@@ -689,7 +691,7 @@ face() {
 	FERMATA_PROFILES=nowhere.json run --separate-stderr "$R" --library "$L" --emotion sad -n 1 \
 		--profiles "$FM_ROOT/models/profiles.json"
 	[ "$status" -eq 0 ]
-	sed 's/"tempo": -0.9/"tmepo": -0.9/' "$FM_ROOT/models/profiles.json" >typo.json
+	sed '/"sad": {/,/}/ s/"tempo": /"tmepo": /' "$FM_ROOT/models/profiles.json" >typo.json
 	run --separate-stderr "$R" --library "$L" --emotion sad --profiles typo.json
 	[ "$status" -eq 2 ]
 	[ "$stderr" = 'recommend: profiles: typo.json: profiles.sad: unknown descriptor "tmepo"' ]
