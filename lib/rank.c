@@ -355,9 +355,11 @@ static const char *const words[FM_RANK_DIMS][2] = {
 /*
  * The words for the descriptors that carried the score: those whose product with the query
  * is largest, positive, and whose value is at least half a standard deviation from the
- * library's mean, three at most. The mode is named only when the song's own mode agrees with
- * the side of the mean it is on, so that a weakly minor song in a minor library is not
- * called major.
+ * library's mean, three at most, among the descriptors the query asks for (a tenth of its
+ * length or more on that axis: a song's fast tempo is not named for a query that barely
+ * leans that way, so that the words say what the mood asked for). The mode is named only when the
+ * song's own mode agrees with the side of the mean it is on, so that a weakly minor song in a minor
+ * library is not called major.
  */
 static void
 explain(const struct fm_rank_library *lib, size_t i, const double q[FM_RANK_DIMS], double score,
@@ -369,9 +371,11 @@ explain(const struct fm_rank_library *lib, size_t i, const double q[FM_RANK_DIMS
 	size_t len = 0;
 	int n = 0;
 
+	double asked = 0.1 * sqrt(dot(q, q));
+
 	why[0] = '\0';
 	for (int d = 0; d < FM_RANK_DIMS; d++)
-		c[d] = q[d] * z[d];
+		c[d] = fabs(q[d]) >= asked ? q[d] * z[d] : 0;
 	while (n < 3) {
 		int best = -1;
 		for (int d = 0; d < FM_RANK_DIMS; d++) {

@@ -452,8 +452,10 @@ int fm_rank_search(struct fm_rank_work *w, const struct fm_rank_profiles *p,
 /*
  * Hit h of a search for q as recommend's output record (*out, the caller's): "rank" (1 for
  * the best), "path", "score" to four decimals, "emotion" (q's most likely expression),
+ * "mood" (q's mood: each expression of share 0.01 or more, largest first, to two decimals),
  * "strategy", "why", "query" (a copy of query, when not NULL), then the song's own fields
- * in their order, its "emotion" tag renamed "song_emotion". Errors of
+ * in their order, its "emotion" and "mood" tags renamed "song_emotion" and "song_mood".
+ * Errors of
  * fm_rank_library_record (an index's damaged line), FM_ENOMEM.
  */
 int fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_query *q,

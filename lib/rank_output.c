@@ -5,6 +5,7 @@
  */
 #include "rank_int.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,16 +71,45 @@ hit_why(const struct fm_rank_library *lib, const struct fm_rank_hit *h, char **w
 	return 0;
 }
 
+/*
+ * The mood ranked for, as the record shows it: each expression whose share rounds to 0.01 or
+ * more, largest first (equal shares in the seven's order), to two decimals. The ranking used
+ * the whole mixture, so the label must show it: a face read as 40% neutral and 35% angry is
+ * ranked towards angry music, and "neutral" alone would say otherwise.
+ */
+static cJSON *
+mood_object(const double mood[FM_N_EMOTIONS])
+{
+	cJSON *o = cJSON_CreateObject();
+	bool used[FM_N_EMOTIONS] = {false};
+
+	for (int n = 0; o != NULL && n < FM_N_EMOTIONS; n++) {
+		int best = -1;
+		for (int e = 0; e < FM_N_EMOTIONS; e++)
+			if (!used[e] && (best == -1 || mood[e] > mood[best]))
+				best = e;
+		used[best] = true;
+		double w = fm_ndjson_round(mood[best], 2);
+		if (!(w >= 0.01))
+			break;
+		if (cJSON_AddNumberToObject(o, fm_emotion_name((enum fm_emotion)best), w) == NULL) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
 int
 fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_query *q,
                    const struct fm_rank_hit *h, size_t rank, const cJSON *query, cJSON **out,
                    struct fm_err *err)
 {
-	/* The output's "emotion" is the mood ranked for; the song's own tag keeps its value as
-	 * "song_emotion". */
+	/* The output's "emotion" and "mood" are the mood ranked for; the song's own tags keep
+	 * their values as "song_emotion" and "song_mood". */
 	static const char *const owned[] = {"rank", "path",  "score", "strategy",
 	                                    "why",  "query", NULL};
-	static const char *const rename[] = {"emotion", "song_emotion", NULL};
+	static const char *const rename[] = {"emotion", "song_emotion", "mood", "song_mood", NULL};
 	cJSON *song = NULL, *o = NULL;
 	const char *path;
 	char *text, *why = NULL;
@@ -104,6 +134,7 @@ fm_rank_hit_record(const struct fm_rank_library *lib, const struct fm_rank_query
 	    fm_ndjson_set(o, "score", cJSON_CreateNumber(score), err) == -1 ||
 	    fm_ndjson_set(o, "emotion", cJSON_CreateString(fm_emotion_name(fm_mood_top(q->mood))),
 	                  err) == -1 ||
+	    fm_ndjson_set(o, "mood", mood_object(q->mood), err) == -1 ||
 	    fm_ndjson_set(o, "strategy", cJSON_CreateString(fm_rank_strategy_name(q->strategy)),
 	                  err) == -1 ||
 	    fm_ndjson_set(o, "why", cJSON_CreateString(why), err) == -1 ||

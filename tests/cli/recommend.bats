@@ -129,11 +129,11 @@ face() {
 	[ "$(paths)" = "sting.wav" ]
 }
 
-@test "the record: rank, path, score, emotion, strategy, why, then the song's fields" {
+@test "the record: rank, path, score, emotion, mood, strategy, why, then the song's fields" {
 	run --separate-stderr "$R" --library "$L" --emotion sad -n 11
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 11 ]
-	printf '%s\n' "$output" | jq -e '(keys_unsorted[:7] == ["rank","path","score","emotion","strategy","why","duration"])
+	printf '%s\n' "$output" | jq -e '(keys_unsorted[:8] == ["rank","path","score","emotion","mood","strategy","why","duration"])
 		and (.score | type == "number" and . >= -1 and . <= 1)
 		and (.title | type == "string") and (.artist | type == "string") and (.why | length > 0)'
 	# The song's own "emotion" tag comes out as "song_emotion".
@@ -205,6 +205,28 @@ face() {
 	printf '%s\n' "$output" | jq -e '.emotion == "happy"'
 	run --separate-stderr "$R" --library "$L" -n 1 --half-life 1 <frames
 	printf '%s\n' "$output" | jq -e '.emotion == "sad" and .path == "elegy.wav"'
+}
+
+@test "\"mood\" shows the mixture the ranking used, so that two \"neutral\" faces' playlists agree with their labels" {
+	face '{"neutral":0.4,"angry":0.35,"sad":0.25}' >a
+	face '{"neutral":0.4,"happy":0.35,"surprise":0.25}' >b
+	run --separate-stderr "$R" --library "$L" -n 1 a
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -e '.emotion == "neutral" and .mood == {"neutral":0.4,"angry":0.35,"sad":0.25}'
+	printf '%s\n' "$output" | jq -e '.mood | keys_unsorted == ["neutral","angry","sad"]'
+	a=$(jq -r .path <<<"$output")
+	run --separate-stderr "$R" --library "$L" -n 1 b
+	printf '%s\n' "$output" | jq -e '.emotion == "neutral" and .mood == {"neutral":0.4,"happy":0.35,"surprise":0.25}'
+	[ "$(jq -r .path <<<"$output")" != "$a" ]
+	# A share under 0.005 is left out; a song's own "mood" tag comes out as "song_mood".
+	echo '{"path":"s.wav","tempo":100,"mood":"mellow"}' >lib.ndjson
+	echo '{"path":"t.wav","tempo":140}' >>lib.ndjson
+	run --separate-stderr "$R" --library lib.ndjson --scores '{"sad":0.996,"happy":0.004}' -n 1
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | jq -e '.mood == {"sad":1} and .song_mood == "mellow"'
+	# A neutral face alone is never explained by what neutral does not ask for.
+	run --separate-stderr "$R" --library "$L" --emotion neutral -n 11
+	! printf '%s\n' "$output" | jq -r .why | grep -E 'fast tempo|loud|wide dynamics|noisy|gritty'
 }
 
 @test "--each ranks each record with faces, naming it in \"query\"" {

@@ -508,6 +508,46 @@ each_expression_finds_its_quadrant(void **state)
 }
 
 static void
+why_names_only_what_the_profile_asked_for(void **state)
+{
+	/* [d][0] the word for below the mean, [d][1] above, as lib/rank.c writes them. */
+	static const char *const words[FM_RANK_DIMS][2] = {
+	    {"slow tempo", "fast tempo"},
+	    {"minor key", "major key"},
+	    {"quiet", "loud"},
+	    {"even level", "wide dynamics"},
+	    {"dark timbre", "bright timbre"},
+	    {"soft highs", "crisp highs"},
+	    {"tonal", "noisy"},
+	    {"smooth", "gritty"},
+	    {"sparse", "busy rhythm"},
+	};
+	enum quadrant quad[100];
+	struct fm_rank_library *lib = quadrant_library(25, quad);
+	struct fm_rank_profiles p;
+	struct fm_rank_hit hits[100];
+
+	(void)state;
+	load_profiles(&p);
+	/* The reported case: a neutral face's songs explained as "fast tempo". */
+	assert_true(p.vec[FM_NEUTRAL][FM_DIM_TEMPO] < 0);
+	for (int e = 0; e < FM_N_EMOTIONS; e++) {
+		size_t n = rank(lib, &p, (enum fm_emotion)e, FM_RANK_MATCH, 0, NULL, 100, hits);
+		for (size_t h = 0; h < n; h++)
+			for (int d = 0; d < FM_RANK_DIMS; d++) {
+				double v = p.vec[e][d];
+				if (v < 0 && strstr(hits[h].why, words[d][1]) != NULL)
+					fail_msg("%s: \"%s\" against the profile",
+					         fm_emotion_name(e), hits[h].why);
+				if (v > 0 && strstr(hits[h].why, words[d][0]) != NULL)
+					fail_msg("%s: \"%s\" against the profile",
+					         fm_emotion_name(e), hits[h].why);
+			}
+	}
+	fm_rank_library_free(lib);
+}
+
+static void
 saddest_song_is_not_first_under_uplift(void **state)
 {
 	struct fm_rank_library *lib = make_library(songs, N_SONGS);
@@ -1740,6 +1780,7 @@ main(void)
 	    cmocka_unit_test(near_silent_and_short_songs_are_left_out),
 	    cmocka_unit_test(saddest_song_comes_first_for_a_sad_face_under_match),
 	    cmocka_unit_test(each_expression_finds_its_quadrant),
+	    cmocka_unit_test(why_names_only_what_the_profile_asked_for),
 	    cmocka_unit_test(saddest_song_is_not_first_under_uplift),
 	    cmocka_unit_test(uplift_is_match_for_a_positive_mood),
 	    cmocka_unit_test(calm_lowers_the_arousal_of_the_top_song),
