@@ -36,19 +36,24 @@
 #include "rank.h"
 
 static const char USAGE[] =
-    "usage: recommend [-hV] [-n count] [--diverse kinds] [--each] [--emotion name | --scores json] "
+    "usage: recommend [-hV] [-n count] [--changes-only] [--diverse kinds] [--dwell seconds] "
+    "[--each] [--emotion name | --scores json] "
     "[--exclude-history file] [--feedback file] [--format ndjson | m3u | text] "
-    "[--half-life seconds] [--index file | --library file ...] [--max-line bytes] "
-    "[--max-songs n] [--min-duration seconds] [--now time] [--output file] "
-    "[--profiles file] [--recent seconds] "
+    "[--half-life seconds] [--hysteresis x] [--index file | --library file ...] "
+    "[--max-line bytes] [--max-songs n] [--min-duration seconds] [--now time] "
+    "[--output file] [--profiles file] [--recent seconds] "
     "[--strategy match | uplift | calm] [--strength x] [file ...]\n"
     "       recommend --build-index file --library file ...\n"
     "       recommend --learn file [--profiles file] --index file | --library file ...";
 
 static const char OPTIONS[] =
     "  --build-index file      write the libraries as a binary index to file, and exit\n"
+    "  --changes-only          with --each, write a ranking only when its songs differ\n"
+    "                          from the last one written\n"
     "  --diverse kinds         vary the songs: mmr (or mmr=lambda, default 0.5),\n"
     "                          artist, album, or a comma list of them\n"
+    "  --dwell seconds         with --each, keep a frame's ranking at least this long\n"
+    "                          of the frames' time \"t\" (default 5)\n"
     "  --each                  one ranking per input record (a stream of frames)\n"
     "  --emotion name          rank for this expression (any case); stdin is not read\n"
     "  --exclude-history file  leave out the songs this play log names (see --recent)\n"
@@ -57,6 +62,8 @@ static const char OPTIONS[] =
     "  --format name           ndjson (records, the default), m3u (a playlist; not\n"
     "                          with --each) or text (a table for people)\n"
     "  --half-life seconds     frames weigh less as they age by this half-life\n"
+    "  --hysteresis x          with --each, a frame's ranking changes only when the\n"
+    "                          mood moved this much, 0 to 1 (default 0.1)\n"
     "  --index file            the library as built by --build-index\n"
     "  --learn file            write profiles learnt from the songs' \"emotion\" tags\n"
     "                          to file (- for stdout), and exit\n"
@@ -96,8 +103,11 @@ struct opts {
 	enum format format;
 	struct fm_rank_query query; /* strategy, strength, -n, diversity; the mood if fixed */
 	double half_life_sec, recent_sec, now_sec, min_duration_sec;
+	double dwell_sec, hysteresis; /* --each on frames: the mood held (fm_mood_hold) */
 	size_t max_songs;
 	bool each, fixed; /* fixed: --emotion or --scores gave the mood */
+	bool changes_only;
+	bool hold_given; /* --dwell or --hysteresis */
 };
 
 struct ctx {
@@ -107,9 +117,13 @@ struct ctx {
 	struct fm_rank_profiles profiles;
 	struct fm_rank_taste *taste; /* learnt from --feedback */
 	struct fm_mood_pool mood;
+	struct fm_mood_hold hold; /* --each on frames: the mood ranked for */
 	struct fm_rank_work *work;
 	struct fm_rank_hit *hits;
-	cJSON **recs; /* one ranking's output records, as many as hits */
+	cJSON **recs;       /* one ranking's output records, as many as hits */
+	size_t *last_songs; /* --changes-only: the songs last written, in order */
+	size_t n_last;
+	bool written; /* a ranking was written, so last_songs holds one */
 	uint8_t *excluded;
 	int status;    /* STATUS_* */
 	int out_errno; /* why stdout could not be written, or 0 */
@@ -129,13 +143,16 @@ struct ctx {
 
 enum {
 	OPT_BUILD_INDEX = 256,
+	OPT_CHANGES_ONLY,
 	OPT_DIVERSE,
+	OPT_DWELL,
 	OPT_EACH,
 	OPT_EMOTION,
 	OPT_EXCLUDE_HISTORY,
 	OPT_FEEDBACK,
 	OPT_FORMAT,
 	OPT_HALF_LIFE,
+	OPT_HYSTERESIS,
 	OPT_INDEX,
 	OPT_LEARN,
 	OPT_LIBRARY,
@@ -198,6 +215,9 @@ check_options(int argc, const struct opts *o, int n_moods)
 	    (o->output != NULL || o->format != FORMAT_NDJSON))
 		exit_usage(USAGE, "--format and --output are for rankings, not %s",
 		           o->build_index ? "--build-index" : "--learn");
+	if ((o->hold_given || o->changes_only) && !o->each)
+		exit_usage(USAGE, "%s: only with --each",
+		           o->changes_only ? "--changes-only" : "--dwell and --hysteresis");
 }
 
 static void
@@ -205,13 +225,16 @@ parse_options(int argc, char *argv[], struct opts *o)
 {
 	static const struct option own[] = {
 	    {"build-index", required_argument, NULL, OPT_BUILD_INDEX},
+	    {"changes-only", no_argument, NULL, OPT_CHANGES_ONLY},
 	    {"diverse", required_argument, NULL, OPT_DIVERSE},
+	    {"dwell", required_argument, NULL, OPT_DWELL},
 	    {"each", no_argument, NULL, OPT_EACH},
 	    {"emotion", required_argument, NULL, OPT_EMOTION},
 	    {"exclude-history", required_argument, NULL, OPT_EXCLUDE_HISTORY},
 	    {"feedback", required_argument, NULL, OPT_FEEDBACK},
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"half-life", required_argument, NULL, OPT_HALF_LIFE},
+	    {"hysteresis", required_argument, NULL, OPT_HYSTERESIS},
 	    {"index", required_argument, NULL, OPT_INDEX},
 	    {"learn", required_argument, NULL, OPT_LEARN},
 	    {"library", required_argument, NULL, OPT_LIBRARY},
@@ -253,6 +276,17 @@ parse_options(int argc, char *argv[], struct opts *o)
 				exit_usage(USAGE, "more than %d --library files", MAX_LIBRARIES);
 			else
 				o->libraries[o->n_libraries++] = optarg;
+			break;
+		case OPT_CHANGES_ONLY:
+			o->changes_only = true;
+			break;
+		case OPT_DWELL:
+			o->dwell_sec = option_real(USAGE, "--dwell", optarg, 0, 1e9, 0);
+			o->hold_given = true;
+			break;
+		case OPT_HYSTERESIS:
+			o->hysteresis = option_real(USAGE, "--hysteresis", optarg, 0, 1, 0);
+			o->hold_given = true;
 			break;
 		case OPT_DIVERSE:
 			if (fm_rank_diverse_parse(optarg, &o->query.diverse, &o->query.mmr_lambda,
@@ -682,6 +716,17 @@ rank_and_write(struct ctx *c, const double mood[FM_N_EMOTIONS], const cJSON *que
 	/* Not a failure: a cron job must tell this from bad input (recommend(1)). */
 	if (n_hits == 0)
 		warnx("every song of the library is excluded: nothing to recommend");
+	if (c->o->changes_only) {
+		bool same = c->written && n_hits == c->n_last;
+		for (size_t k = 0; same && k < n_hits; k++)
+			same = c->hits[k].song == c->last_songs[k];
+		if (same)
+			return 0;
+		for (size_t k = 0; k < n_hits; k++)
+			c->last_songs[k] = c->hits[k].song;
+		c->n_last = n_hits;
+		c->written = true;
+	}
 	/* The records first, whatever the form: m3u and text show what the records say. */
 	for (size_t k = 0; k < n_hits; k++) {
 		if (fm_rank_hit_record(c->lib, &q, &c->hits[k], k + 1, query, &c->recs[n_recs],
@@ -738,8 +783,12 @@ add_record(void *ctx, const struct fm_ndjson_line *line, cJSON *rec, struct fm_e
 	static const char *const id_keys[] = {"path", "frame", "t", NULL};
 	struct ctx *c = ctx;
 	double p[FM_N_EMOTIONS];
+	const double *ranked = p;
 	size_t n_used;
 	cJSON *id;
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "t");
+	/* Frames have a time, and are held against jitter; photos are ranked each on its own. */
+	bool frame = cJSON_IsNumber(t) && isfinite(t->valuedouble), moves = false;
 
 	/* Without a half-life, --each ranks each record's faces on their own. */
 	if (c->o->each && c->o->half_life_sec == 0)
@@ -750,7 +799,16 @@ add_record(void *ctx, const struct fm_ndjson_line *line, cJSON *rec, struct fm_e
 		return LINE_OK;
 	if (fm_ndjson_pick(rec, id_keys, &id, NULL) == 0 && id->child == NULL)
 		cJSON_AddNumberToObject(id, "line", (double)line->number);
-	int rc = rank_and_write(c, p, id, e);
+	if (frame) {
+		moves = fm_mood_hold_moves(&c->hold, p, c->mood.last_t, c->o->dwell_sec,
+		                           c->o->hysteresis);
+		if (!moves)
+			ranked = c->hold.p;
+	}
+	int rc = rank_and_write(c, ranked, id, e);
+	/* A mood the search refused is not held: the next frame tries again. */
+	if (rc == 0 && moves)
+		fm_mood_hold_set(&c->hold, p, c->mood.last_t);
 	if (rc == 1) /* lines_read says why on stderr, with the record's path */
 		rc = write_query_error(c, id, e->msg) == 0 ? 1 : -1;
 	cJSON_Delete(id);
@@ -771,7 +829,8 @@ run_queries(struct ctx *c, int argc, char *const argv[])
 
 	if (fm_rank_work_new(c->lib, &c->work, &e) == -1 ||
 	    (c->hits = calloc(cap, sizeof *c->hits)) == NULL ||
-	    (c->recs = calloc(cap, sizeof *c->recs)) == NULL) {
+	    (c->recs = calloc(cap, sizeof *c->recs)) == NULL ||
+	    (o->changes_only && (c->last_songs = calloc(cap, sizeof *c->last_songs)) == NULL)) {
 		warnx("out of memory");
 		return -1;
 	}
@@ -888,6 +947,8 @@ main(int argc, char *argv[])
 	              .mmr_lambda = FM_RANK_MMR_LAMBDA,
 	              .n_results = 10},
 	    .recent_sec = 86400,
+	    .dwell_sec = 5,
+	    .hysteresis = 0.1,
 	    .max_songs = DEFAULT_MAX_SONGS,
 	    .min_duration_sec = FM_RANK_DEFAULT_MIN_DURATION_SEC,
 	    .now_sec = NAN,
@@ -931,6 +992,7 @@ main(int argc, char *argv[])
 	free(c.hits);
 	free(c.recs);
 	free(c.out.s);
+	free(c.last_songs);
 	free(c.excluded);
 	/* A full disk is not success: the last bytes may fail only at close. */
 	if (c.out_errno != 0) {

@@ -339,4 +339,37 @@ int fm_mood_summary_record(const struct fm_mood_summary *s, cJSON **out, struct 
 int fm_mood_summary_table(const struct fm_mood_summary *s, char **text, size_t *n_bytes,
                           struct fm_err *err);
 
+/* ------------------------------------------------------------------------------------------ */
+/* A mood held against jitter (recommend --each on a stream)                                   */
+
+/*
+ * The total variation distance between two distributions: half the sum of the absolute
+ * differences, 0 (the same) to 1 (nothing in common), the share of probability that moved.
+ */
+double fm_mood_distance(const double p[FM_N_EMOTIONS], const double q[FM_N_EMOTIONS]);
+
+/*
+ * A mood held so that what it drives (a ranking) does not flicker with a stream's jitter:
+ * hysteresis and a minimum dwell. A new mood replaces the held one only when both
+ * dwell_sec have passed since the held one was set and the new one lies min_change or
+ * more from it (fm_mood_distance): small swings around a tie between two songs never change
+ * the ranking, and a real change does, at most once per dwell. Start from {0} (nothing
+ * held).
+ */
+struct fm_mood_hold {
+	double p[FM_N_EMOTIONS]; /* the mood held */
+	double since_sec;        /* when it was set */
+	bool set;
+};
+
+/*
+ * Whether p at t_sec replaces the held mood: true when nothing is held, or when t_sec is
+ * dwell_sec or more after it was set and fm_mood_distance(p, held) >= min_change (both >= 0;
+ * 0 and 0 let every mood through). A time before since_sec counts as no time passed.
+ */
+bool fm_mood_hold_moves(const struct fm_mood_hold *h, const double p[FM_N_EMOTIONS], double t_sec,
+                        double dwell_sec, double min_change);
+/* Hold p from t_sec on. */
+void fm_mood_hold_set(struct fm_mood_hold *h, const double p[FM_N_EMOTIONS], double t_sec);
+
 #endif

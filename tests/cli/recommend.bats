@@ -38,8 +38,8 @@ face() {
 	run --separate-stderr "$R" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: recommend [-hV] "* ]]
-	for o in --build-index --diverse --each --emotion --exclude-history --feedback --half-life \
-		--index --learn --library --now --profiles --recent --scores --strategy --strength; do
+	for o in --build-index --changes-only --diverse --dwell --each --emotion --exclude-history --feedback --half-life \
+		--hysteresis --index --learn --library --now --profiles --recent --scores --strategy --strength; do
 		[[ $output == *" $o "* ]]
 	done
 	run --separate-stderr "$R" -V
@@ -73,6 +73,11 @@ face() {
 		--library $L --diverse colour
 		--library $L --diverse mmr=2
 		--library $L --half-life 0
+		--library $L --dwell 5
+		--library $L --hysteresis 0.1
+		--library $L --changes-only
+		--library $L --each --dwell -1
+		--library $L --each --hysteresis 1.5
 		--library $L --strength 0
 		--library $L --recent -1
 		--library $L --now yesterday
@@ -242,6 +247,63 @@ face() {
 	[ "${#lines[@]}" -eq 4 ]
 	printf '%s\n' "${lines[0]}" | jq -e '.query == {"path":"p.jpg"} and .rank == 1 and .path == "sunrise.wav"'
 	printf '%s\n' "${lines[2]}" | jq -e '.query == {"frame":3,"t":0.1} and .rank == 1 and .path == "elegy.wav"'
+}
+
+# frames FILE: eleven seconds of a face wavering across the tie between stroll.wav
+# (neutral 0.55, angry 0.45) and sunrise.wav (0.5 and 0.5), a frame every half second.
+wavering() {
+	for k in $(seq 0 21); do
+		if [ $((k % 2)) -eq 0 ]; then s='{"neutral":0.55,"angry":0.45}'; else s='{"neutral":0.5,"angry":0.5}'; fi
+		printf '{"frame":%d,"t":%s,"faces":[{"w":50,"h":50,"scores":%s}]}\n' "$k" "$(awk "BEGIN{print $k/2}")" "$s"
+	done
+}
+
+@test "--each on frames: a mood wavering across a tie no longer changes the song every frame" {
+	wavering >frames
+	# Without the hold, the flicker of the issue: the top song changes at every frame.
+	run --separate-stderr "$R" --library "$L" --each -n 1 --dwell 0 --hysteresis 0 <frames
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 22 ]
+	[ "$(paths)" = "$(for k in $(seq 0 10); do printf 'stroll.wav sunrise.wav '; done | sed 's/ $//')" ]
+	# With the defaults, one song for all eleven seconds, the first frame's.
+	run --separate-stderr "$R" --library "$L" --each -n 1 <frames
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "${#lines[@]}" -eq 22 ]
+	[ "$(printf '%s\n' "$output" | jq -r .path | sort -u)" = "stroll.wav" ]
+	# Every record shows the mood the ranking used: the one held.
+	printf '%s\n' "$output" | jq -e -s 'all(.[]; .mood == {"neutral":0.55,"angry":0.45})'
+	# With --changes-only, one ranking.
+	run --separate-stderr "$R" --library "$L" --each -n 1 --changes-only <frames
+	[ "${#lines[@]}" -eq 1 ]
+	printf '%s\n' "${lines[0]}" | jq -e '.query == {"frame":0,"t":0} and .path == "stroll.wav"'
+	run --separate-stderr "$R" --library "$L" --each -n 1 --changes-only --dwell 0 --hysteresis 0 <frames
+	[ "${#lines[@]}" -eq 22 ]
+}
+
+@test "--each on frames: a real change of mood changes the songs once the dwell has passed" {
+	for t in 0 1 2 3; do
+		printf '{"frame":%d,"t":%d,"faces":[{"w":50,"h":50,"scores":{"sad":1}}]}\n' "$t" "$t"
+	done >frames
+	for t in 4 5 6 7 8 9; do
+		printf '{"frame":%d,"t":%d,"faces":[{"w":50,"h":50,"scores":{"happy":1}}]}\n' "$t" "$t"
+	done >>frames
+	# The face turns happy at 4 s; the ranking made at 0 s stays until 5 s.
+	run --separate-stderr "$R" --library "$L" --each -n 1 --changes-only <frames
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	printf '%s\n' "${lines[0]}" | jq -e '.query.t == 0 and .path == "elegy.wav" and .mood == {"sad":1}'
+	printf '%s\n' "${lines[1]}" | jq -e '.query.t == 5 and .path == "sunrise.wav" and .mood == {"happy":1}'
+	run --separate-stderr "$R" --library "$L" --each -n 1 --changes-only --dwell 0 <frames
+	printf '%s\n' "${lines[1]}" | jq -e '.query.t == 4 and .path == "sunrise.wav"'
+	# --changes-only compares the whole ranking: with -n 3 the same.
+	run --separate-stderr "$R" --library "$L" --each -n 3 --changes-only <frames
+	[ "${#lines[@]}" -eq 6 ]
+	# Photos have no time and are never held: each gets its own mood's songs.
+	printf '%s\n' '{"path":"a.jpg","faces":[{"scores":{"sad":1}}]}' \
+		'{"path":"b.jpg","faces":[{"scores":{"happy":1}}]}' >photos
+	run --separate-stderr "$R" --library "$L" --each -n 1 photos
+	[ "$(paths)" = "elegy.wav sunrise.wav" ]
 }
 
 @test "no face anywhere: exit 0, nothing out, a note on stderr; bad input stays exit 1" {

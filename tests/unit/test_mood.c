@@ -1114,6 +1114,53 @@ summary_refuses_a_bad_record_and_counts_nothing_of_it(void **state)
 	}
 }
 
+static void
+a_held_mood_moves_only_past_the_dwell_and_the_hysteresis(void **state)
+{
+	/* Two moods 0.05 apart (a tie between two songs wavering) and one far from both. */
+	static const double a[FM_N_EMOTIONS] = {[FM_NEUTRAL] = 0.55, [FM_ANGRY] = 0.45};
+	static const double b[FM_N_EMOTIONS] = {[FM_NEUTRAL] = 0.50, [FM_ANGRY] = 0.50};
+	static const double far[FM_N_EMOTIONS] = {[FM_HAPPY] = 0.9, [FM_NEUTRAL] = 0.1};
+	struct fm_mood_hold h = {0};
+	unsigned moves = 0;
+
+	(void)state;
+	assert_true(fabs(fm_mood_distance(a, b) - 0.05) < 1e-12);
+	assert_true(fabs(fm_mood_distance(a, far) - 0.9) < 1e-12);
+	assert_true(fm_mood_distance(a, a) == 0);
+	/* Eleven seconds of wavering, a frame every half second: the first frame only. */
+	for (int k = 0; k < 22; k++) {
+		const double *p = k % 2 ? b : a;
+		if (fm_mood_hold_moves(&h, p, k * 0.5, 5, 0.1)) {
+			fm_mood_hold_set(&h, p, k * 0.5);
+			moves++;
+		}
+	}
+	assert_int_equal(moves, 1);
+	assert_memory_equal(h.p, a, sizeof a);
+	/* Without the guards every frame moves: the flicker they stop. */
+	moves = 0;
+	h = (struct fm_mood_hold){0};
+	for (int k = 0; k < 22; k++) {
+		const double *p = k % 2 ? b : a;
+		if (fm_mood_hold_moves(&h, p, k * 0.5, 0, 0)) {
+			fm_mood_hold_set(&h, p, k * 0.5);
+			moves++;
+		}
+	}
+	assert_int_equal(moves, 22);
+	/* A real change at 2 s waits for the dwell of 5 s from the mood set at 0 s. */
+	h = (struct fm_mood_hold){0};
+	fm_mood_hold_set(&h, a, 0);
+	assert_false(fm_mood_hold_moves(&h, far, 2, 5, 0.1));
+	assert_false(fm_mood_hold_moves(&h, far, 4.999, 5, 0.1));
+	assert_true(fm_mood_hold_moves(&h, far, 5, 5, 0.1));
+	/* Past the dwell, a small change still holds; a time that goes back is no time. */
+	assert_false(fm_mood_hold_moves(&h, b, 60, 5, 0.1));
+	assert_false(fm_mood_hold_moves(&h, far, -60, 5, 0.1));
+	assert_false(fm_mood_hold_moves(&h, far, NAN, 5, 0.1));
+}
+
 int
 main(void)
 {
@@ -1144,6 +1191,7 @@ main(void)
 	    cmocka_unit_test(half_life_lets_recent_frames_dominate),
 	    cmocka_unit_test(summary_shares_faces_of_a_folder_and_time_of_a_stream),
 	    cmocka_unit_test(summary_refuses_a_bad_record_and_counts_nothing_of_it),
+	    cmocka_unit_test(a_held_mood_moves_only_past_the_dwell_and_the_hysteresis),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
