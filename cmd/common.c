@@ -103,9 +103,22 @@ line_guard_pending(struct line_guard *g)
 	return atomic_load(&g->pending);
 }
 
+/* remove_on_signal's: read by the handler, so a single atomic pointer. */
+static _Atomic(const char *) doomed;
+
+void
+remove_on_signal(const char *path)
+{
+	atomic_store(&doomed, path);
+}
+
 static void
 die_of(int sig)
 {
+	const char *path = atomic_load(&doomed);
+
+	if (path != NULL)
+		unlink(path);
 	signal(sig, SIG_DFL);
 	raise(sig); /* in the handler, delivered as it returns, since sig is blocked in it */
 }

@@ -38,6 +38,13 @@ void warn_printable(const char *where, const char *why);
 void protect_lines(void);
 
 /*
+ * A file to remove if one of protect_lines' signals ends the process (a new file not yet
+ * renamed into place: song-featurize --update); NULL for none. The string must outlive the
+ * process or the next call. unlink(2) is all the handler does with it.
+ */
+void remove_on_signal(const char *path);
+
+/*
  * Write one whole line (n_bytes, its newline included) to stdout with write(2), past stdio,
  * whose buffer must then be empty. Returns 0, or the errno that stopped it.
  */

@@ -342,6 +342,18 @@ fm_file_writer_commit(struct fm_file_writer *w, struct fm_err *err)
 	return 0;
 }
 
+int
+fm_file_writer_fd(const struct fm_file_writer *w)
+{
+	return w->fd;
+}
+
+const char *
+fm_file_writer_tmp(const struct fm_file_writer *w)
+{
+	return w->tmp;
+}
+
 void
 fm_file_writer_free(struct fm_file_writer *w)
 {

@@ -182,6 +182,14 @@ int fm_file_writer_write(struct fm_file_writer *w, const void *bytes, size_t n_b
                          struct fm_err *err);
 int fm_file_writer_commit(struct fm_file_writer *w, struct fm_err *err);
 void fm_file_writer_free(struct fm_file_writer *w);
+/*
+ * The descriptor the writer writes to, for code that writes a descriptor of its own (a
+ * record loop writing standard output, dup2'd onto it): valid until _commit or _free. And
+ * the new file's path beside the target (NULL when the target is written directly), for a
+ * signal handler to remove if the process is killed before _commit: valid until _free.
+ */
+int fm_file_writer_fd(const struct fm_file_writer *w);
+const char *fm_file_writer_tmp(const struct fm_file_writer *w);
 
 /*
  * xoshiro256** seeded through splitmix64: fast, small state, and the same sequence on every

@@ -468,6 +468,23 @@ fm_ndjson_has_error(const cJSON *rec)
 }
 
 int
+fm_ndjson_set_verbatim(cJSON *rec, const char *text, size_t n_bytes, struct fm_err *err)
+{
+	char *copy = malloc(n_bytes + 1);
+
+	if (copy == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for a record");
+	memcpy(copy, text, n_bytes);
+	copy[n_bytes] = '\0';
+	cJSON_Delete(rec->child);
+	rec->child = NULL;
+	/* cJSON prints a raw item's text as it is, and cJSON_Delete frees it as a string's. */
+	rec->type = cJSON_Raw;
+	rec->valuestring = copy;
+	return 0;
+}
+
+int
 fm_ndjson_set(cJSON *rec, const char *key, cJSON *item, struct fm_err *err)
 {
 	cJSON *old;

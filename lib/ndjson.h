@@ -107,6 +107,15 @@ int fm_ndjson_get_path(const cJSON *rec, const char **path, struct fm_err *err);
 bool fm_ndjson_has_error(const cJSON *rec);
 
 /*
+ * Make rec print as text (n_bytes, no newline: one JSON object that fm_ndjson_parse accepted),
+ * byte for byte: its members are dropped and it becomes a raw item holding a copy of text,
+ * which fm_ndjson_print writes verbatim. For a line passed through unchanged without parsing
+ * it again, which a worker thread may not do (song-featurize --update keeps a record so).
+ * rec has no members afterwards. FM_ENOMEM (rec unchanged).
+ */
+int fm_ndjson_set_verbatim(cJSON *rec, const char *text, size_t n_bytes, struct fm_err *err);
+
+/*
  * Set rec's member key to item: the first member of that name is replaced where it stands
  * (later duplicates are deleted), so fields keep their order when a record passes through
  * a tool twice; otherwise item is appended. Always takes item, also on failure, and item

@@ -6,7 +6,7 @@
 # under --jobs, progress, a full disk, and the EXAMPLES of man/song-featurize.1. The sounds
 # are made with sox once per file, in a temporary directory.
 
-FIELDS='path duration sample_rate channels analysis_rate tempo tempo_confidence key mode
+FIELDS='path size mtime duration sample_rate channels analysis_rate tempo tempo_confidence key mode
 key_strength loudness rms_mean rms_std centroid_mean centroid_std bandwidth_mean bandwidth_std
 rolloff_mean rolloff_std flatness_mean flatness_std zcr_mean zcr_std onset_rate mfcc_mean
 mfcc_std chroma_mean'
@@ -145,7 +145,8 @@ near_json() {
 	run --separate-stderr "$SF" --jobs 2 "$FM_TESTDATA"/audio/{tones,bursts,quiet-then-loud,short}.wav
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	got=$(printf '%s\n' "$output" | jq -c '.path |= sub(".*/"; "")')
+	# The files' size and time are the checkout's, not the analysis's.
+	got=$(printf '%s\n' "$output" | jq -c '.path |= sub(".*/"; "") | del(.size, .mtime)')
 	near_json "$(cat "$FM_TESTDATA/audio/records.ndjson")" "$got"
 }
 
@@ -153,7 +154,8 @@ near_json() {
 	run --separate-stderr "$SF" clicks44.wav clicks.flac
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.sample_rate, .channels]' <<<"${lines[0]}")" = '[44100,2]' ]
-	[ "$(jq -c 'del(.path)' <<<"${lines[0]}")" = "$(jq -c 'del(.path)' <<<"${lines[1]}")" ]
+	[ "$(jq -c 'del(.path, .size, .mtime)' <<<"${lines[0]}")" = \
+		"$(jq -c 'del(.path, .size, .mtime)' <<<"${lines[1]}")" ]
 	jq -e '.tempo > 115.2 and .tempo < 124.8' <<<"${lines[0]}"
 }
 
@@ -303,7 +305,7 @@ ok" ]
 	run --separate-stderr "$SF" silence.wav - eight.wav <list
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .path <<<"$output" | tr '\n' ' ')" = "silence.wav clicks.wav a.wav eight.wav " ]
-	[ "$(jq -c '[keys_unsorted[0:4][]]' <<<"${lines[2]}")" = '["user","path","album","duration"]' ]
+	[ "$(jq -c '[keys_unsorted[0:4][]]' <<<"${lines[2]}")" = '["user","path","album","size"]' ]
 	[ "$(jq -r .user <<<"${lines[2]}")" = ann ]
 }
 
@@ -416,4 +418,152 @@ ok" ]
 	# catch a regression; README.md has the figures.
 	awk '$1 == "song-featurize" { exit !($2 + 0 >= 65 && $3 + 0 >= 87) }' <<<"$output"
 	[[ $output == *"song-featurize gave no tempo for 0 of "* ]]
+}
+
+# --- --update ---------------------------------------------------------------------------------
+
+@test "--update: a new library; unchanged files keep their line byte for byte, undecoded" {
+	run --separate-stderr "$SF" --update lib.ndjson clicks.wav a.wav
+	[ "$status" -eq 0 ]
+	[ -z "$output$stderr" ]
+	[ "$(jq -r .path lib.ndjson | tr '\n' ' ')" = "clicks.wav a.wav " ]
+	[ "$(jq -c '[.size, (.mtime | floor)]' <<<"$(head -n 1 lib.ndjson)")" = \
+		"[$(stat -c '%s,%Y' clicks.wav)]" ]
+	# Mark the kept records where an analysis would write: a tempo of 999 stays 999.
+	jq -c '.tempo = 999' lib.ndjson >marked.ndjson
+	mv marked.ndjson lib.ndjson
+	cp lib.ndjson before.ndjson
+	run --separate-stderr "$SF" --update lib.ndjson --progress clicks.wav a.wav
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "${stderr_lines[-1]}" = "song-featurize: lib.ndjson: 2 kept, 0 analysed, 0 dropped" ]
+	cmp before.ndjson lib.ndjson
+	# Not a byte is decoded: noise of the same size and time in place of the chord is kept.
+	cp -p a.wav ref.wav
+	head -c "$(stat -c %s a.wav)" /dev/urandom >a.wav
+	touch -r ref.wav a.wav
+	run --separate-stderr "$SF" --update lib.ndjson clicks.wav a.wav
+	[ "$status" -eq 0 ]
+	cmp before.ndjson lib.ndjson
+}
+
+@test "--update: changed files are analysed again, vanished ones dropped, new ones added" {
+	"$SF" --update lib.ndjson clicks.wav a.wav silence.wav
+	jq -c '.tempo = 999' lib.ndjson >marked.ndjson
+	mv marked.ndjson lib.ndjson
+	# a.wav gets a new time, silence.wav new contents of another size; clicks.wav goes.
+	touch -d '2001-02-03 04:05:06' a.wav
+	sox -n -r 22050 silence.wav trim 0 1
+	rm clicks.wav
+	run --separate-stderr "$SF" --update lib.ndjson --progress a.wav silence.wav clicks44.wav
+	[ "$status" -eq 0 ]
+	[ "${stderr_lines[-1]}" = "song-featurize: lib.ndjson: 0 kept, 3 analysed, 1 dropped" ]
+	[ "$(jq -r .path lib.ndjson | tr '\n' ' ')" = "a.wav silence.wav clicks44.wav " ]
+	jq -e -s 'all(.[]; .tempo != 999)' lib.ndjson
+	[ "$(jq -c 'select(.path == "a.wav") | .mtime' lib.ndjson)" = "$(date -d '2001-02-03 04:05:06' +%s)" ]
+	[ "$(jq -c 'select(.path == "silence.wav") | .duration' lib.ndjson)" = 1 ]
+	# What fails is written as an error record, and tried again next time.
+	printf 'not audio\n' >bad.wav
+	run --separate-stderr "$SF" --update lib.ndjson a.wav bad.wav
+	[ "$status" -eq 1 ]
+	jq -e -s '(.[0] | has("error") | not) and (.[1].error | startswith("not an audio file"))' lib.ndjson
+	mv silence.wav bad.wav
+	run --separate-stderr "$SF" --update lib.ndjson a.wav bad.wav
+	[ "$status" -eq 0 ]
+	jq -e -s 'all(.[]; has("error") | not)' lib.ndjson
+}
+
+@test "--update: records without size or time, failed or repeated, are analysed or dropped" {
+	"$SF" clicks.wav a.wav >plain.ndjson
+	# Records from before --update, with no "size" and "mtime": analysed once.
+	jq -c 'del(.size, .mtime) | .tempo = 999' plain.ndjson >lib.ndjson
+	run --separate-stderr "$SF" --update lib.ndjson --progress clicks.wav a.wav
+	[ "${stderr_lines[-1]}" = "song-featurize: lib.ndjson: 0 kept, 2 analysed, 0 dropped" ]
+	# A size that is not a number, a time off by a millisecond: analysed.
+	jq -c '.tempo = 999 | if .path == "a.wav" then .size = "big" else .mtime += 0.001 end' \
+		lib.ndjson >odd.ndjson
+	mv odd.ndjson lib.ndjson
+	run --separate-stderr "$SF" --update lib.ndjson --progress clicks.wav a.wav
+	[ "${stderr_lines[-1]}" = "song-featurize: lib.ndjson: 0 kept, 2 analysed, 0 dropped" ]
+	# The same path twice: the first record is the one kept, once per input naming it.
+	{ jq -c '.tempo = 1' lib.ndjson; jq -c '.tempo = 2' lib.ndjson; } >twice.ndjson
+	mv twice.ndjson lib.ndjson
+	run --separate-stderr "$SF" --update lib.ndjson --progress a.wav
+	[ "${stderr_lines[-1]}" = "song-featurize: lib.ndjson: 1 kept, 0 analysed, 1 dropped" ]
+	[ "$(jq -c '[.path, .tempo]' lib.ndjson)" = '["a.wav",1]' ]
+	# Its permissions are kept; a symbolic link is followed and stays a link.
+	chmod 600 lib.ndjson
+	ln -s lib.ndjson link.ndjson
+	"$SF" --update link.ndjson a.wav clicks.wav
+	[ "$(stat -c %a lib.ndjson)" = 600 ]
+	[ -L link.ndjson ]
+	[ "$(jq -r .path lib.ndjson | tr '\n' ' ')" = "a.wav clicks.wav " ]
+}
+
+@test "--update: a file that is not a library is refused and left as it was, exit 2" {
+	"$SF" clicks.wav >good.ndjson
+	printf 'not json\n' >text.ndjson
+	{ cat good.ndjson; printf '{"tempo":120}\n'; } >no-path.ndjson
+	{ cat good.ndjson; printf '[1,2]\n'; } >array.ndjson
+	{ cat good.ndjson; printf '\n'; } >blank.ndjson
+	{ cat good.ndjson; head -c 200 good.ndjson; } >cut.ndjson
+	cp clicks.wav song.ndjson
+	for f in text no-path array blank cut song; do
+		cp "$f.ndjson" "$f.before"
+		run --separate-stderr "$SF" --update "$f.ndjson" clicks.wav
+		[ "$status" -eq 2 ] || { echo "$f: $status"; false; }
+		[ -z "$output" ]
+		[ "${stderr_lines[-1]}" = "song-featurize: $f.ndjson: not updated: it is not a file of song records as song-featurize writes them" ]
+		cmp "$f.before" "$f.ndjson"
+	done
+	[ "$(ls | grep -c '\.tmp$')" -eq 0 ]
+	# A line over --max-line.
+	run --separate-stderr "$SF" --update good.ndjson --max-line 100 clicks.wav
+	[ "$status" -eq 2 ]
+	cmp good.ndjson <("$SF" clicks.wav)
+	# Not a regular file: a folder, a device, a FIFO.
+	mkfifo fifo
+	for f in album /dev/null fifo; do
+		run --separate-stderr "$SF" --update "$f" clicks.wav
+		[ "$status" -eq 2 ]
+		[ "$stderr" = "song-featurize: $f: not a regular file: not a library to update" ]
+	done
+	run --separate-stderr "$SF" --update '' clicks.wav
+	[ "$status" -eq 2 ]
+}
+
+@test "--update: a run ended by a signal leaves the old library and no new file" {
+	"$SF" --update lib.ndjson clicks.wav
+	cp lib.ndjson before.ndjson
+	mkfifo in
+	# Descriptor 5: bats writes its report on 3.
+	"$SF" --update lib.ndjson <in 5>&- &
+	pid=$!
+	exec 5>in
+	echo a.wav >&5
+	# The new file exists once the tool has started; then it is told to end.
+	for k in $(seq 1 300); do
+		ls lib.ndjson.*.tmp >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ls lib.ndjson.*.tmp
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	exec 5>&-
+	[ "$st" -eq 143 ]
+	cmp before.ndjson lib.ndjson
+	[ "$(ls | grep -c '\.tmp$')" -eq 0 ]
+}
+
+@test "example: find ~/Music -name '*.flac' | song-featurize --update songs.ndjson" {
+	mkdir -p Music/a
+	cp clicks.flac Music/a/one.flac
+	run bash -c 'find Music -name "*.flac" | "$0" --update songs.ndjson' "$SF"
+	[ "$status" -eq 0 ]
+	cp clicks.flac Music/two.flac
+	run bash -c 'find Music -name "*.flac" | "$0" --update songs.ndjson --progress' "$SF"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "song-featurize: songs.ndjson: 1 kept, 1 analysed, 0 dropped" ]
+	[ "$(wc -l <songs.ndjson)" -eq 2 ]
 }

@@ -81,9 +81,16 @@ file_writer_appears_whole_on_commit_and_not_otherwise(void **state)
 	free(back);
 	assert_folder_holds(dir, "f ");
 
-	/* Freed without a commit: the old file stays, the new one goes. */
+	/* Freed without a commit: the old file stays, the new one goes. Written through its
+	 * descriptor too, the new file being the one beside the old. */
 	assert_int_equal(fm_file_writer_new(path, &w, &err), 0);
 	assert_int_equal(fm_file_writer_write(w, "abandoned", 9, &err), 0);
+	assert_int_equal(write(fm_file_writer_fd(w), "!", 1), 1);
+	assert_non_null(fm_file_writer_tmp(w));
+	assert_int_equal(strncmp(fm_file_writer_tmp(w), path, strlen(path)), 0);
+	assert_int_equal(fm_read_file(fm_file_writer_tmp(w), 1 << 10, &back, &n, &err), 0);
+	assert_int_equal(n, 10);
+	free(back);
 	fm_file_writer_free(w);
 	fm_file_writer_free(NULL);
 	assert_int_equal(fm_read_file(path, 1 << 10, &back, &n, &err), 0);

@@ -822,6 +822,28 @@ pick_copies_the_named_members_in_order(void **state)
 	cJSON_Delete(rec);
 }
 
+static void
+verbatim_record_prints_its_line_byte_for_byte(void **state)
+{
+	/* Spacing and number forms cJSON would not write itself. */
+	static const char line[] = "{ \"path\":\"a.wav\",  \"tempo\":1.50, \"x\":[1e2] }";
+	struct fm_err e;
+	cJSON *rec = cJSON_Parse("{\"path\":\"b.wav\",\"n\":[1,2,{\"k\":3}]}");
+	char *text;
+	size_t n;
+
+	(void)state;
+	assert_non_null(rec);
+	assert_int_equal(fm_ndjson_set_verbatim(rec, line, strlen(line), &e), 0);
+	assert_null(rec->child);
+	assert_int_equal(fm_ndjson_print(rec, &text, &n, &e), 0);
+	assert_int_equal(n, strlen(line) + 1);
+	assert_memory_equal(text, line, strlen(line));
+	assert_int_equal(text[n - 1], '\n');
+	free(text);
+	cJSON_Delete(rec); /* the old members and the copy, freed: make valgrind says so */
+}
+
 int
 main(void)
 {
@@ -861,6 +883,7 @@ main(void)
 	    cmocka_unit_test(rounded_numbers_print_short),
 	    cmocka_unit_test(adopt_appends_unowned_members_first_of_duplicates),
 	    cmocka_unit_test(pick_copies_the_named_members_in_order),
+	    cmocka_unit_test(verbatim_record_prints_its_line_byte_for_byte),
 	};
 
 	return cmocka_run_group_tests_name("ndjson", tests, NULL, NULL);
