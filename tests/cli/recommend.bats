@@ -891,18 +891,18 @@ wavering() {
 @test "--format text: an aligned table, cut to the width of a terminal only" {
 	run --separate-stderr "$R" --library "$L" --emotion sad -n 3 --format text
 	[ "$status" -eq 0 ]
-	[ "$output" = "Songs for sad (match)
+	[ "$output" = "Songs for sad 100% (match)
 #  title          artist    score  why
-1  Elegy          Ana Gris   0.96  slow tempo, minor key, sparse
-2  Rain on glass  Ana Gris   0.93  minor key, sparse, slow tempo
-3  Grey morning   Ana Gris   0.79  minor key" ]
+1  Elegy          Ana Gris   0.93  minor key, slow tempo, sparse
+2  Rain on glass  Ana Gris   0.89  minor key, sparse, slow tempo
+3  Grey morning   Ana Gris   0.77  minor key" ]
 	# not a terminal: COLUMNS does not cut
 	COLUMNS=30 run --separate-stderr "$R" --library "$L" --emotion sad -n 3 --format text
-	[ "${lines[2]}" = "1  Elegy          Ana Gris   0.96  slow tempo, minor key, sparse" ]
+	[ "${lines[2]}" = "1  Elegy          Ana Gris   0.93  minor key, slow tempo, sparse" ]
 	command -v script >/dev/null || skip "script(1) is missing: no terminal to test in"
 	run env COLUMNS=60 script -qec "$R --library $L --emotion sad -n 3 --format text" /dev/null
 	[ "$status" -eq 0 ]
-	[[ ${lines[2]} == $'1  Elegy          Ana Gris   0.96  slow tempo, minor key, s\u2026'* ]]
+	[[ ${lines[2]} == $'1  Elegy          Ana Gris   0.93  minor key, slow tempo, s\u2026'* ]]
 }
 
 @test "--format text --each: a table per record, headed by what it was for" {
@@ -912,9 +912,9 @@ wavering() {
 	} >faces.ndjson
 	run --separate-stderr "$R" --library "$L" --each -n 1 --format text faces.ndjson
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "p.jpg: songs for sad (match)" ]
-	[ "${lines[2]}" = "1  Elegy  Ana Gris   0.96  slow tempo, minor key, sparse" ]
-	[ "${lines[3]}" = "b.jpg, frame 3: songs for happy (match)" ]
+	[ "${lines[0]}" = "p.jpg: songs for sad 100% (match)" ]
+	[ "${lines[2]}" = "1  Elegy  Ana Gris   0.93  minor key, slow tempo, sparse" ]
+	[ "${lines[3]}" = "b.jpg, frame 3: songs for happy 100% (match)" ]
 	[ "$(printf '%s\n' "$output" | grep -c '^$')" -eq 1 ]
 	run --separate-stderr bash -c '"$0" --library "$1" --emotion sad --format text >/dev/full' "$R" "$L"
 	[ "$status" -eq 2 ]
@@ -948,7 +948,7 @@ wavering() {
 		--format text
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 7 ]
-	[ "${lines[0]}" = "Songs for sad (uplift)" ]
+	[ "${lines[0]}" = "Songs for sad 100% (uplift)" ]
 	[[ ${lines[2]} == "1  Drift  "* ]]
 }
 
