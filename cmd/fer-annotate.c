@@ -647,8 +647,11 @@ main(int argc, char *argv[])
 		errx(STATUS_CANNOT_RUN, "--timeline: %s", e.msg);
 	if (o.plays != NULL &&
 	    lines_read(o.plays, o.common.max_line_bytes, LINES_RECORDS | LINES_SKIP_FAILED,
-	               add_play, &c, &status) == -1)
+	               add_play, &c, &status) == -1) {
+		fm_picture_timeline_free(c.timeline);
+		fm_picture_sheet_free(c.sheet);
 		return STATUS_CANNOT_RUN;
+	}
 	pthread_mutex_init(&c.lock, NULL);
 	r.jobs = o.common.jobs;
 	r.max_line_bytes = o.common.max_line_bytes;

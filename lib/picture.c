@@ -331,7 +331,7 @@ draw_label(cairo_t *cr, const struct fm_picture_face *f, double img_w, double im
 	}
 	cairo_font_extents(cr, &fe);
 	double text_h = fe.ascent + fe.descent + pad;
-	double bars_h = f->has_scores ? px * 1.1 : 0;
+	double bars_h = f->has_scores ? px * 1.4 : 0;
 	double height = text_h + bars_h + (f->has_scores ? pad : 0);
 	/* The bars need room for seven: a label wider than its words when the words are short. */
 	if (f->has_scores)

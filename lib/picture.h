@@ -167,7 +167,8 @@ size_t fm_picture_timeline_frames(const struct fm_picture_timeline *tl);
  * its colour over its interval along the top; a legend. Frames are averaged into one
  * column per pixel when there are more of them than pixels; a frame with no face, or a
  * gap of more than four times the usual time between frames (and over a second), breaks
- * the plot. With no frame at all the plot says so. FM_ENOMEM, or FM_EIO when cairo fails.
+ * the plot, marked "no face" where the words fit. With no frame at all the plot says so.
+ * FM_ENOMEM, or FM_EIO when cairo fails.
  */
 int fm_picture_timeline_render(const struct fm_picture_timeline *tl, enum fm_picture_kind kind,
                                uint32_t width, uint32_t height, uint8_t **bytes, size_t *n_bytes,

@@ -575,6 +575,24 @@ draw_song_bands(cairo_t *cr, const struct fm_picture_timeline *tl, const struct 
 	}
 }
 
+/* A gap in the plot wide enough for the words says why it is blank. */
+static void
+say_gap(cairo_t *cr, const struct layout *l, double x0, double x1)
+{
+	static const char msg[] = "no face";
+	cairo_text_extents_t te;
+
+	cairo_save(cr);
+	picture_font(cr, l->px * 0.85);
+	cairo_text_extents(cr, msg, &te);
+	if (x1 - x0 >= te.x_advance + l->px) {
+		cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
+		cairo_move_to(cr, (x0 + x1 - te.x_advance) / 2, l->top + l->ph / 2);
+		cairo_show_text(cr, msg);
+	}
+	cairo_restore(cr);
+}
+
 static int
 draw(cairo_t *cr, const struct fm_picture_timeline *tl, struct layout *l, struct fm_err *err)
 {
@@ -597,6 +615,9 @@ draw(cairo_t *cr, const struct fm_picture_timeline *tl, struct layout *l, struct
 			start = k;
 		}
 	}
+	for (size_t k = 1; k < n; k++)
+		if (pts[k].break_before)
+			say_gap(cr, l, x_of(l, pts[k - 1].t_sec), x_of(l, pts[k].t_sec));
 	free(pts);
 	if (tl->n_faces == 0) {
 		cairo_text_extents_t te;
