@@ -41,34 +41,37 @@ face_label(const cJSON *face, struct fm_err *err)
 	return (int)fm_mood_top(p);
 }
 
+/* Count one face under its expression, or as uncertain. */
+static int
+count_face(struct fm_mood_summary *s, const cJSON *face, struct fm_err *err)
+{
+	int label = face_label(face, err);
+
+	if (label == -2)
+		return -1;
+	if (label == -1)
+		s->n_uncertain++;
+	else
+		s->n_faces[label]++;
+	return 0;
+}
+
 /* Count the faces of rec, once fm_mood_record has found them well formed. */
 static int
 count_faces(struct fm_mood_summary *s, const cJSON *rec, struct fm_err *err)
 {
 	const cJSON *faces = cJSON_GetObjectItemCaseSensitive(rec, "faces"), *f;
-	int label;
 
 	if (faces == NULL) {
 		if (cJSON_GetObjectItemCaseSensitive(rec, "scores") == NULL &&
 		    cJSON_GetObjectItemCaseSensitive(rec, "emotion") == NULL)
 			return 0;
-		faces = rec; /* a record that is its own face */
-		if ((label = face_label(rec, err)) == -2)
-			return -1;
-		if (label == -1)
-			s->n_uncertain++;
-		else
-			s->n_faces[label]++;
-		return 0;
+		return count_face(s, rec, err); /* a record that is its own face */
 	}
 	cJSON_ArrayForEach(f, faces)
 	{
-		if ((label = face_label(f, err)) == -2)
+		if (count_face(s, f, err) == -1)
 			return -1;
-		if (label == -1)
-			s->n_uncertain++;
-		else
-			s->n_faces[label]++;
 	}
 	return 0;
 }
