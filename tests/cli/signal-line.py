@@ -27,8 +27,14 @@ def ignore():
     signal.signal(sig, signal.SIG_IGN)
 
 
+def default():
+    # A shell without job control starts background commands with SIGINT ignored, and the
+    # tool rightly keeps an ignored signal ignored: start it with SIG's default action.
+    signal.signal(sig, signal.SIG_DFL)
+
+
 p = subprocess.Popen(args[3:], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                     stderr=subprocess.DEVNULL, preexec_fn=ignore if ignored else None)
+                     stderr=subprocess.DEVNULL, preexec_fn=ignore if ignored else default)
 p.stdin.write(data)
 p.stdin.flush()
 if when == "writing":
