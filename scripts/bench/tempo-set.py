@@ -96,6 +96,17 @@ class Song:
             f.write(b"MTrk" + struct.pack(">I", len(body)) + body)
 
 
+def read_varlen(data, p):
+    """A MIDI variable-length quantity at data[p]: (its value, the position after it)."""
+    value = 0
+    while True:
+        c = data[p]
+        p += 1
+        value = (value << 7) | (c & 0x7F)
+        if not c & 0x80:
+            return value, p
+
+
 def midi_tempi(path):
     """Every tempo (BPM) set in a standard MIDI file, in file order; None if unreadable."""
     data = open(path, "rb").read()
@@ -113,32 +124,16 @@ def midi_tempi(path):
         n = struct.unpack(">I", data[pos + 4:pos + 8])[0]
         p, end, status = pos + 8, pos + 8 + n, 0
         while p < end:
-            while data[p] & 0x80:
-                p += 1
-            p += 1
+            _, p = read_varlen(data, p)  # the event's delta time
             b = data[p]
             if b == 0xFF:
                 typ = data[p + 1]
-                p += 2
-                ln = 0
-                while True:
-                    c = data[p]
-                    p += 1
-                    ln = (ln << 7) | (c & 0x7F)
-                    if not c & 0x80:
-                        break
+                ln, p = read_varlen(data, p + 2)
                 if typ == 0x51:
                     tempi.append(60e6 / int.from_bytes(data[p:p + 3], "big"))
                 p += ln
             elif b in (0xF0, 0xF7):
-                p += 1
-                ln = 0
-                while True:
-                    c = data[p]
-                    p += 1
-                    ln = (ln << 7) | (c & 0x7F)
-                    if not c & 0x80:
-                        break
+                ln, p = read_varlen(data, p + 1)
                 p += ln
             else:
                 if b & 0x80:
