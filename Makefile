@@ -127,7 +127,7 @@ asan:
 	$(MAKE) --no-print-directory WERROR=1 CFLAGS='-O1 -g' \
 		build-asan/libfermata.a $(TOOLS:%=build-asan/bin/%) $(UNITS:%=build-asan/tests/%)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp $(RUN_TESTS) build-asan
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0 $(RUN_TESTS) build-asan
 
 # The hostile-input suite in a ThreadSanitizer build, where the tools' --jobs threads run
 # (fer-detect, fer-classify, song-featurize, fer-train): a data race is a report on stderr,
