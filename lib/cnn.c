@@ -34,7 +34,7 @@ struct kind_info {
 static const struct kind_info kinds[] = {
     {"conv", CNN_CONV, 2, 4},       {"bn", CNN_BN, 0, 2},           {"relu", CNN_RELU, 0, 0},
     {"maxpool", CNN_MAXPOOL, 1, 2}, {"avgpool", CNN_AVGPOOL, 1, 2}, {"gap", CNN_GAP, 0, 0},
-    {"dropout", CNN_DROPOUT, 1, 1}, {"dense", CNN_DENSE, 1, 1},
+    {"dropout", CNN_DROPOUT, 1, 1}, {"dense", CNN_DENSE, 1, 1},     {"dwconv", CNN_DWCONV, 1, 3},
 };
 
 static const char *
@@ -119,8 +119,8 @@ parse_layer(const char *s, size_t len, size_t idx, struct cnn_layer *l, struct f
 			ki = &kinds[k];
 	if (ki == NULL)
 		return fm_err_set(err, FM_EINVAL,
-		                  "layer %zu: unknown layer '%s' (conv, bn, relu, maxpool, "
-		                  "avgpool, gap, dropout, dense)",
+		                  "layer %zu: unknown layer '%s' (conv, dwconv, bn, relu, "
+		                  "maxpool, avgpool, gap, dropout, dense)",
 		                  idx + 1, tok[0]);
 	if ((int)nt - 1 < ki->min_args || (int)nt - 1 > ki->max_args)
 		return fm_err_set(err, FM_EINVAL, "layer %zu (%s): takes %d to %d numbers, not %zu",
@@ -128,19 +128,21 @@ parse_layer(const char *s, size_t len, size_t idx, struct cnn_layer *l, struct f
 	l->kind = ki->kind;
 	switch (ki->kind) {
 	case CNN_CONV:
+	case CNN_DWCONV:
 	case CNN_MAXPOOL:
 	case CNN_AVGPOOL:
 	case CNN_DENSE: {
-		/* conv OUT K STRIDE PAD, pool K STRIDE, dense OUT */
+		/* conv OUT K STRIDE PAD, dwconv K STRIDE PAD, pool K STRIDE, dense OUT */
 		static const uint32_t conv_max[4] = {FM_CNN_MAX_CHANNELS, FM_CNN_MAX_KERNEL,
 		                                     FM_CNN_MAX_KERNEL, FM_CNN_MAX_KERNEL};
 		int conv = ki->kind == CNN_CONV, dense = ki->kind == CNN_DENSE;
+		int dw = ki->kind == CNN_DWCONV;
 
 		for (size_t a = 1; a < nt; a++) {
 			uint32_t max = conv    ? conv_max[a - 1]
 			               : dense ? FM_CNN_MAX_CHANNELS
 			                       : FM_CNN_MAX_KERNEL;
-			uint32_t min = conv && a == 4 ? 0 : 1;
+			uint32_t min = (conv && a == 4) || (dw && a == 3) ? 0 : 1;
 
 			if (parse_count(tok[a], max, &u[a - 1]) == -1 || u[a - 1] < min)
 				return fm_err_set(err, FM_EINVAL,
@@ -155,6 +157,10 @@ parse_layer(const char *s, size_t len, size_t idx, struct cnn_layer *l, struct f
 			l->pad = nt > 4 ? u[3] : 0;
 		} else if (dense) {
 			l->out_c = u[0];
+		} else if (dw) {
+			l->k = u[0];
+			l->stride = nt > 2 ? u[1] : 1;
+			l->pad = nt > 3 ? u[2] : 0;
 		} else {
 			l->k = u[0];
 			l->stride = nt > 2 ? u[1] : u[0];
@@ -200,11 +206,14 @@ shape_layers(struct cnn_layer *ls, size_t n, uint32_t c, uint32_t h, uint32_t w,
 		l->in_w = w;
 		switch (l->kind) {
 		case CNN_CONV:
+		case CNN_DWCONV:
 			if ((uint64_t)h + 2 * l->pad < l->k || (uint64_t)w + 2 * l->pad < l->k)
 				return fm_err_set(err, FM_EINVAL,
-				                  "layer %zu (conv): kernel %u does not fit its "
+				                  "layer %zu (%s): kernel %u does not fit its "
 				                  "%ux%u input padded by %u",
-				                  i + 1, l->k, h, w, l->pad);
+				                  i + 1, name, l->k, h, w, l->pad);
+			if (l->kind == CNN_DWCONV)
+				l->out_c = c;
 			l->out_h = (h + 2 * l->pad - l->k) / l->stride + 1;
 			l->out_w = (w + 2 * l->pad - l->k) / l->stride + 1;
 			l->has_bias = !(i + 1 < n && ls[i + 1].kind == CNN_BN);
@@ -339,6 +348,15 @@ cnn_tensors(const struct cnn_layer *ls, size_t n, struct cnn_tensor **tensors, s
 				tensor(&ts[nt++], i, "conv.bias", 1, s, 0, 0);
 			break;
 		}
+		case CNN_DWCONV: {
+			/* PyTorch's shape for groups = channels: [C][1][K][K]. */
+			uint32_t s[4] = {c, 1, l->k, l->k};
+
+			tensor(&ts[nt++], i, "dwconv.weight", 4, s, 0, 1);
+			if (l->has_bias)
+				tensor(&ts[nt++], i, "dwconv.bias", 1, s, 0, 0);
+			break;
+		}
 		case CNN_BN:
 			tensor(&ts[nt++], i, "bn.scale", 1, &c, 0, 0);
 			tensor(&ts[nt++], i, "bn.shift", 1, &c, 0, 0);
@@ -387,6 +405,9 @@ canonical_desc(const struct cnn_layer *ls, size_t n)
 		switch (l->kind) {
 		case CNN_CONV:
 			snprintf(a, sizeof a, " %u %u %u %u", l->out_c, l->k, l->stride, l->pad);
+			break;
+		case CNN_DWCONV:
+			snprintf(a, sizeof a, " %u %u %u", l->k, l->stride, l->pad);
 			break;
 		case CNN_BN: {
 			char m[20];
@@ -645,6 +666,7 @@ bind_tensors(struct fm_cnn *net)
 
 		switch (l->kind) {
 		case CNN_CONV:
+		case CNN_DWCONV:
 		case CNN_DENSE:
 			l->w = t[0].data;
 			l->gw = t[0].grad;
@@ -847,6 +869,8 @@ fm_cnn_flops(const struct fm_cnn *net)
 
 		if (l->kind == CNN_CONV)
 			f += 2 * (uint64_t)l->in_c * l->k * l->k * cnn_layer_out_size(l);
+		else if (l->kind == CNN_DWCONV)
+			f += 2 * (uint64_t)l->k * l->k * cnn_layer_out_size(l);
 		else if (l->kind == CNN_DENSE)
 			f += 2 * (uint64_t)cnn_layer_in_size(l) * l->out_c;
 	}

@@ -14,6 +14,9 @@
  *	conv OUT K [STRIDE [PAD]]    2-D convolution, OUT filters of KxK (stride 1, pad 0);
  *	                             it has a bias unless the next layer is bn, whose mean
  *	                             subtraction would cancel it
+ *	dwconv K [STRIDE [PAD]]      depthwise 2-D convolution: one KxK filter per channel,
+ *	                             over that channel only (output channels = input
+ *	                             channels); stride, pad and bias as for conv
  *	bn [MOMENTUM [EPS]]          batch normalisation per channel (0.1, 1e-5); the running
  *	                             statistics follow PyTorch: r = (1-m) r + m batch, and
  *	                             the running variance is the unbiased one
@@ -29,9 +32,9 @@
  * probabilities. Numbers are read in the C locale's format.
  *
  * A network loaded or cloned for inference runs a plan made once from its weights: batch
- * normalisation folded into the convolution before it, the relu after that fused into the
- * convolution's output pass, dropout left out. Its probabilities are those of the layers run
- * one by one (what a trainable network runs) to float rounding, about 1e-7.
+ * normalisation folded into the convolution (conv or dwconv) before it, the relu after that
+ * fused into the convolution's output pass, dropout left out. Its probabilities are those of the
+ *layers run one by one (what a trainable network runs) to float rounding, about 1e-7.
  *
  * An ensemble (fm_cnn_ensemble, or a model file that holds one) is a network too: its
  * probabilities are the mean of its members' probabilities. It runs inference only.
@@ -106,12 +109,13 @@ const char *fm_cnn_desc(const struct fm_cnn *net);
 void fm_cnn_input_shape(const struct fm_cnn *net, uint32_t *c, uint32_t *h, uint32_t *w);
 size_t fm_cnn_max_batch(const struct fm_cnn *net);
 size_t fm_cnn_n_classes(const struct fm_cnn *net);
-/* Trainable parameters: conv and dense weights and biases, BN scales and shifts (not the
+/* Trainable parameters: conv, dwconv and dense weights and biases, BN scales and shifts (not the
  * BN running statistics, which the model file also holds); an ensemble's members' sum, as
  * for fm_cnn_flops. */
 size_t fm_cnn_param_count(const struct fm_cnn *net);
 /* Floating-point operations of one sample's forward pass, counting a multiply-add as 2, in
- * conv and dense layers only (their biases, BN, ReLU, pooling and softmax are left out). */
+ * conv, dwconv and dense layers only (their biases, BN, ReLU, pooling and softmax are left
+ * out). */
 uint64_t fm_cnn_flops(const struct fm_cnn *net);
 
 /*
@@ -167,7 +171,7 @@ struct fm_optim {
 	int nesterov;       /* SGD: nonzero for Nesterov's momentum; needs momentum > 0 */
 	float beta1, beta2; /* Adam: [0, 1), usually 0.9 and 0.999 */
 	float eps;          /* Adam: > 0, usually 1e-8 */
-	float weight_decay; /* >= 0: L2 on conv and dense weights, never on biases or BN */
+	float weight_decay; /* >= 0: L2 on conv, dwconv and dense weights, never on biases or BN */
 };
 /* clang-format off */
 #define FM_OPTIM_SGD_DEFAULT { FM_OPTIM_SGD, 0.9f, 1, 0.9f, 0.999f, 1e-8f, 5e-4f }

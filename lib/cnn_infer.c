@@ -40,11 +40,18 @@ cnn_infer_free(struct fm_cnn *net)
 	net->n_steps = 0;
 }
 
-/* Fold conv layer c and the bn layer bn (NULL: none) into w and b. */
+/* Weights of one output channel of a conv or dwconv layer. */
+static size_t
+filter_size(const struct cnn_layer *l)
+{
+	return (l->kind == CNN_DWCONV ? 1 : (size_t)l->in_c) * l->k * l->k;
+}
+
+/* Fold conv or dwconv layer c and the bn layer bn (NULL: none) into w and b. */
 static void
 fold(const struct cnn_layer *c, const struct cnn_layer *bn, float *w, float *b)
 {
-	const size_t kkc = (size_t)c->in_c * c->k * c->k;
+	const size_t kkc = filter_size(c);
 
 	for (size_t o = 0; o < c->out_c; o++) {
 		double s = 1, shift = 0, mean = 0, bias = c->has_bias ? c->b[o] : 0;
@@ -69,10 +76,9 @@ cnn_infer_plan(struct fm_cnn *net, struct fm_err *err)
 
 	cnn_infer_free(net);
 	for (size_t i = 0; i < net->n_layers; i++)
-		if (net->layers[i].kind == CNN_CONV)
+		if (net->layers[i].kind == CNN_CONV || net->layers[i].kind == CNN_DWCONV)
 			n_folded +=
-			    (size_t)net->layers[i].out_c *
-			    ((size_t)net->layers[i].in_c * net->layers[i].k * net->layers[i].k + 1);
+			    (size_t)net->layers[i].out_c * (filter_size(&net->layers[i]) + 1);
 	steps = calloc(net->n_layers, sizeof *steps);
 	folded = malloc((n_folded > 0 ? n_folded : 1) * sizeof *folded);
 	if (steps == NULL || folded == NULL) {
@@ -91,7 +97,7 @@ cnn_infer_plan(struct fm_cnn *net, struct fm_err *err)
 			continue;
 		}
 		s->l = *l;
-		if (l->kind == CNN_CONV) {
+		if (l->kind == CNN_CONV || l->kind == CNN_DWCONV) {
 			const struct cnn_layer *bn = NULL;
 
 			j = next_layer(net, last);
@@ -105,7 +111,7 @@ cnn_infer_plan(struct fm_cnn *net, struct fm_err *err)
 				last = j;
 			}
 			s->l.w = f;
-			s->l.b = f + (size_t)l->out_c * l->in_c * l->k * l->k;
+			s->l.b = f + (size_t)l->out_c * filter_size(l);
 			s->l.has_bias = 1;
 			f = s->l.b + l->out_c;
 			fold(l, bn, s->l.w, s->l.b);
@@ -217,6 +223,10 @@ cnn_infer_pass(struct fm_cnn *net, const struct cnn_ctx *c)
 		if (s->l.kind == CNN_CONV)
 			conv(s, s->x + c->b0 * cnn_layer_in_size(&s->l),
 			     s->y + c->b0 * cnn_layer_out_size(&s->l), c->n, c->ws);
+		else if (s->l.kind == CNN_DWCONV)
+			cnn_dw_forward(&s->l, s->x + c->b0 * cnn_layer_in_size(&s->l),
+			               s->y + c->b0 * cnn_layer_out_size(&s->l), c->n, s->relu,
+			               c->ws);
 		else
 			cnn_layer_forward(&s->l, s->x, s->y, 0, c);
 	}

@@ -21,7 +21,8 @@ enum cnn_kind {
 	CNN_AVGPOOL,
 	CNN_GAP,
 	CNN_DROPOUT,
-	CNN_DENSE
+	CNN_DENSE,
+	CNN_DWCONV
 };
 
 struct cnn_layer {
@@ -29,18 +30,19 @@ struct cnn_layer {
 	uint32_t index; /* in the stack, from 0 */
 	uint32_t in_c, in_h, in_w;
 	uint32_t out_c, out_h, out_w;
-	uint32_t k, stride, pad; /* conv and pools */
-	int has_bias;            /* conv: no bias before bn */
+	uint32_t k, stride, pad; /* conv, dwconv and pools */
+	int has_bias;            /* conv, dwconv: no bias before bn */
 	float p;                 /* dropout probability */
 	float momentum, eps;     /* bn */
 	size_t group;            /* conv: images per im2col block; 0 for the 1x1 direct path */
-	size_t rows;             /* conv: output rows per block when group is 1 */
+	size_t rows;             /* conv: output rows per block when group is 1; dwconv: per band */
 	int wino;      /* conv: trains by Winograd F(2x2, 3x3) (2) or also F(4x4, 3x3) (4) */
 	size_t wtiles; /* conv: Winograd tiles per block, F(2x2, 3x3) and F(4x4, 3x3) */
 	size_t wtiles4;
 
 	/* Borrowed from the network's arrays; gw, gb NULL when it cannot train. */
-	float *w, *b; /* conv [out_c][in_c][k][k], dense [out_c][in], bn scale, shift */
+	float *w,
+	    *b; /* conv [out_c][in_c][k][k], dwconv [c][k][k], dense [out_c][in], bn scale, shift */
 	float *gw, *gb;
 	float *run_mean, *run_var; /* bn */
 
@@ -191,6 +193,19 @@ void cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, con
  * (ci, ky, kx) of col, ld floats apart, holds the taps of every output position. */
 void cnn_layer_im2col(const struct cnn_layer *l, const float *x, size_t oy0, size_t oy1, float *col,
                       size_t ld);
+
+/*
+ * The depthwise convolution (lib/cnn_dw.c). cnn_dw_plan sets the layer's band of output
+ * rows (rows) and returns the floats of workspace a thread needs. cnn_dw_forward and
+ * cnn_dw_backward do what cnn_layer_forward and cnn_layer_backward do for it over n samples
+ * at x (a thread's share); the forward with relu also applies max(., 0) (the inference
+ * plan's fused relu), and has_bias 0 means no bias; the backward overwrites gw and gb.
+ */
+size_t cnn_dw_plan(struct cnn_layer *l);
+void cnn_dw_forward(const struct cnn_layer *l, const float *x, float *y, size_t n, int relu,
+                    float *ws);
+void cnn_dw_backward(const struct cnn_layer *l, const float *x, const float *dy, float *dx,
+                     size_t n, float *ws, float *gw, float *gb);
 
 /*
  * Winograd F(2x2, 3x3) for the 3x3 convolutions of stride 1 and padding 1 of a trainable

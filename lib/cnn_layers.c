@@ -62,6 +62,8 @@ cnn_layer_plan(struct cnn_layer *l, size_t max_batch)
 {
 	size_t hwo, kkc, g;
 
+	if (l->kind == CNN_DWCONV)
+		return cnn_dw_plan(l);
 	if (l->kind != CNN_CONV)
 		return 0;
 	hwo = (size_t)l->out_h * l->out_w;
@@ -863,6 +865,9 @@ cnn_layer_forward(struct cnn_layer *l, const float *x, float *y, int training,
 		}
 		conv_forward(l, xs, ys, n, c->ws);
 		break;
+	case CNN_DWCONV:
+		cnn_dw_forward(l, xs, ys, n, 0, c->ws);
+		break;
 	case CNN_BN:
 		bn_forward(l, x, y, training, c);
 		break;
@@ -905,6 +910,9 @@ cnn_layer_backward(struct cnn_layer *l, const float *x, const float *y, const fl
 			cnn_wino_backward(l, xs, dys, dxs, n, c->ws, gw, gb);
 		else
 			conv_backward(l, xs, dys, dxs, n, c->ws, gw, gb);
+		break;
+	case CNN_DWCONV:
+		cnn_dw_backward(l, xs, dys, dxs, n, c->ws, gw, gb);
 		break;
 	case CNN_BN:
 		bn_backward(l, x, dy, dx, c);

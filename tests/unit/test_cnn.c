@@ -202,6 +202,8 @@ check_gradients(const char *desc, uint32_t c, uint32_t h, uint32_t w, size_t n,
 		if (net->layers[i].kind == CNN_CONV && net->layers[i].group > 0) {
 			net->layers[i].group = 1;
 			net->layers[i].rows = force_rows;
+		} else if (net->layers[i].kind == CNN_DWCONV && force_rows < net->layers[i].rows) {
+			net->layers[i].rows = force_rows;
 		}
 	if (force_wino > 0)
 		set_wino(net, force_wino4 ? 4 : 2, force_wino);
@@ -415,6 +417,37 @@ dense_and_dropout_gradients_match_finite_differences(void **state)
 	check_gradients("dense 3", 2, 2, 2, 3, INPUT_SMOOTH);
 	check_gradients("dropout 0.5", 2, 3, 3, 2, INPUT_SMOOTH);
 	check_gradients("dropout 0.5, dense 3", 4, 1, 1, 3, INPUT_SMOOTH);
+}
+
+static void
+dwconv_gradients_match_finite_differences(void **state)
+{
+	(void)state;
+	/* Stride 1 and 2, padding 0 and 1, with a bias and without (before bn), 3x3 (its own
+	 * loop) and other sizes, odd and even planes, then in bands of one and two output
+	 * rows, whose padded inputs overlap. */
+	for (int pass = 0; pass < 3; pass++) {
+		force_rows = (size_t)pass;
+		check_gradients("dwconv 3 1 1", 3, 5, 6, 2, INPUT_SMOOTH);
+		check_gradients("dwconv 3 2 1", 2, 7, 7, 3, INPUT_SMOOTH);
+		check_gradients("dwconv 3 2 0", 2, 6, 9, 2, INPUT_SMOOTH);
+		check_gradients("dwconv 3", 2, 5, 5, 1, INPUT_SMOOTH);
+		check_gradients("dwconv 3 1 1, bn", 2, 4, 5, 3, INPUT_SMOOTH);
+		check_gradients("dwconv 3 2 1, bn", 3, 8, 6, 2, INPUT_SMOOTH);
+		check_gradients("dwconv 5 2 2", 2, 7, 6, 2, INPUT_SMOOTH);
+		check_gradients("dwconv 2 3 1", 2, 7, 8, 2, INPUT_SMOOTH);
+		check_gradients("dwconv 1", 3, 3, 4, 2, INPUT_SMOOTH);
+		check_gradients("dwconv 4 1 3", 1, 3, 3, 2, INPUT_SMOOTH); /* all-pad corners */
+	}
+	force_rows = 0;
+	/* Depthwise-separable blocks, downsampling by a strided conv and a strided dwconv;
+	 * no relu between them, whose kinks a deep stack would cross (relu meets dwconv in
+	 * inference_plan_matches_layers). */
+	check_gradients("conv 4 3 2 1, bn, dwconv 3 1 1, bn, conv 6 1, dwconv 3 2 1, conv 5 1", 2,
+	                11, 9, 3, INPUT_SMOOTH);
+	force_threads = 2;
+	check_gradients("dwconv 3 2 1, bn, conv 3 1, dwconv 3 1 1", 2, 8, 7, 5, INPUT_SMOOTH);
+	force_threads = 0;
 }
 
 static void
@@ -1046,6 +1079,17 @@ param_count_and_flops_are_exact(void **state)
 	assert_int_equal(fm_cnn_n_classes(net), 7);
 	assert_string_equal(fm_cnn_class_name(net, 3), "happy");
 	fm_cnn_free(net);
+	/* dwconv: one 3x3 filter per channel, 4 x 9 weights, no bias before bn; then 4 x 9 +
+	 * 4 with a bias at stride 2 (8x8 to 4x4): 2 x 9 per output. */
+	net = new_net("conv 4 1, dwconv 3 1 1, bn, dwconv 3 2 1, dense 3", 1, 8, 8, 1, 1);
+	assert_int_equal(fm_cnn_param_count(net), 8 + 36 + 8 + 40 + 64 * 3 + 3);
+	assert_int_equal(fm_cnn_flops(net), 2 * 4 * 64 + 2 * 9 * 256 + 2 * 9 * 64 + 2 * 64 * 3);
+	assert_string_equal(fm_cnn_desc(net), "conv 4 1 1 0, dwconv 3 1 1, bn 0.1 1e-05, "
+	                                      "dwconv 3 2 1, dense 3");
+	assert_string_equal(net->tensors[2].name, "1.dwconv.weight");
+	assert_int_equal(net->tensors[2].shape[1], 1);
+	assert_string_equal(net->tensors[8].name, "3.dwconv.bias");
+	fm_cnn_free(net);
 }
 
 static void
@@ -1080,6 +1124,16 @@ bad_descriptions_are_refused(void **state)
 	expect_desc_error("dense 3,, dense 2", FM_EINVAL, "layer 2 is empty");
 	expect_desc_error("gap, dense 1", FM_EINVAL, "2 or more");
 	expect_desc_error("dense 70000", FM_EINVAL, "not a whole number");
+	expect_desc_error("dwconv, dense 2", FM_EINVAL, "takes 1 to 3 numbers");
+	expect_desc_error("dwconv 3 1 1 1, dense 2", FM_EINVAL, "takes 1 to 3 numbers");
+	expect_desc_error("dwconv 0, dense 2", FM_EINVAL, "'0' is not a whole number");
+	expect_desc_error("dwconv 3 0, dense 2", FM_EINVAL, "'0' is not a whole number");
+	expect_desc_error("dwconv 3 1 65, dense 2", FM_EINVAL, "'65' is not a whole number");
+	expect_desc_error("dwconv 65, dense 2", FM_EINVAL, "'65'");
+	expect_desc_error("dwconv 3 1 x, dense 2", FM_EINVAL, "'x'");
+	expect_desc_error("dwconv 9, dense 2", FM_EINVAL,
+	                  "layer 1 (dwconv): kernel 9 does not fit");
+	expect_desc_error("conv 2 3, dwconv 9 1 1, dense 2", FM_EINVAL, "layer 2 (dwconv)");
 	expect_desc_error("conv 65536 64 1 32, conv 65536 64 1 32, dense 2", FM_ELIMIT, "GiB");
 	assert_int_equal(fm_cnn_new("dense 2", 0, 8, 8, 1, 1, &net, &err), -1);
 	assert_int_equal(err.code, FM_EINVAL);
@@ -1165,13 +1219,17 @@ inference_plan_matches_layers(void **state)
 {
 	/* Every pattern the plan folds or leaves alone: conv with and without a bias, with
 	 * and without bn and relu after it, dropout in between, bn with no conv before it,
-	 * 1x1 and strided convs, bands of rows (large planes) and images side by side. */
+	 * 1x1 and strided convs, bands of rows (large planes) and images side by side; dwconv
+	 * with and without a bias, bn and relu after it. */
 	static const char *const descs[] = {
 	    "conv 6 3 1 1, bn, relu, maxpool 2, conv 8 3 1 1, bn, relu, gap, dropout 0.3, dense 5",
 	    "conv 6 3 2 1, relu, conv 4 1, bn, avgpool 2, dense 7, relu, dense 3",
 	    "bn, conv 5 3, dropout 0.5, bn, relu, conv 7 3 1 1, relu, gap, dense 4",
 	    "conv 3 5 1 2, bn, dropout 0.1, relu, conv 4 1 1 0, relu, bn, maxpool 3 2, dense 6",
 	    "conv 40 3 1 1, bn, relu, conv 40 3 1 1, bn, gap, dense 7",
+	    "conv 8 3 2 1, bn, relu, dwconv 3 1 1, bn, relu, conv 12 1, bn, relu, dwconv 3 2 1, "
+	    "bn, dropout 0.1, relu, conv 6 1, gap, dense 3",
+	    "conv 4 3 1 1, dwconv 3 1 1, relu, dwconv 5 2 2, bn, dwconv 2, gap, dense 4",
 	};
 	struct fm_err err;
 
@@ -1320,6 +1378,42 @@ save_load_round_trip_is_exact(void **state)
 	assert_int_equal(fm_cnn_load(path, 1, 0, &back, &err), -1);
 	assert_int_equal(err.code, FM_EIO);
 	assert_non_null(strstr(err.msg, path));
+	fm_cnn_free(net);
+}
+
+static void
+dwconv_model_round_trips(void **state)
+{
+	struct fm_cnn *net =
+	                  new_net("conv 4 3 2 1, bn, relu, dwconv 3 1 1, bn, relu, dwconv 3 2 1, "
+	                          "relu, gap, dense 3",
+	                          1, 12, 12, 4, 5),
+	              *back, *train;
+	unsigned char *bytes, *again;
+	size_t n, n_again;
+	struct fm_err err;
+
+	(void)state;
+	/* Weights off their starting values: bn's too, and the running statistics. */
+	for (size_t i = 0; i < net->n_params; i++)
+		net->params[i] += 0.01f * (float)(i % 7);
+	for (size_t i = 0; i < net->n_stats; i++)
+		net->stats[i] += 0.02f * (float)(i % 5);
+	assert_int_equal(fm_cnn_encode(net, &bytes, &n, &err), 0);
+	assert_int_equal(fm_get_le32(bytes + 8), 1); /* no new format version */
+	assert_int_equal(fm_cnn_decode(bytes, n, 2, 0, &back, &err), 0);
+	assert_int_equal(fm_cnn_decode(bytes, n, 2, 1, &train, &err), 0);
+	assert_string_equal(fm_cnn_desc(back), fm_cnn_desc(net));
+	assert_memory_equal(back->params, net->params, net->n_params * sizeof *net->params);
+	assert_memory_equal(back->stats, net->stats, net->n_stats * sizeof *net->stats);
+	assert_plan_matches(back, train, 2, 3);
+	assert_int_equal(fm_cnn_encode(back, &again, &n_again, &err), 0);
+	assert_int_equal(n_again, n);
+	assert_memory_equal(again, bytes, n);
+	free(again);
+	free(bytes);
+	fm_cnn_free(train);
+	fm_cnn_free(back);
 	fm_cnn_free(net);
 }
 
@@ -1904,6 +1998,7 @@ main(void)
 	    cmocka_unit_test(relu_gradients_match_finite_differences),
 	    cmocka_unit_test(pooling_gradients_match_finite_differences),
 	    cmocka_unit_test(dense_and_dropout_gradients_match_finite_differences),
+	    cmocka_unit_test(dwconv_gradients_match_finite_differences),
 	    cmocka_unit_test(whole_network_gradients_match_finite_differences),
 	    cmocka_unit_test(threaded_gradients_match_finite_differences),
 	    cmocka_unit_test(threads_agree_with_one_thread),
@@ -1923,6 +2018,7 @@ main(void)
 	    cmocka_unit_test(inference_plan_matches_layers),
 	    cmocka_unit_test(shipped_models_plan_matches_layers),
 	    cmocka_unit_test(save_load_round_trip_is_exact),
+	    cmocka_unit_test(dwconv_model_round_trips),
 	    cmocka_unit_test(checkpoint_resume_is_bit_exact),
 	    cmocka_unit_test(damaged_model_files_are_format_errors),
 	    cmocka_unit_test(inconsistent_model_headers_are_format_errors),
