@@ -14,8 +14,15 @@ Two sources, each with its tempo stated in the MIDI file it is rendered from:
   They are this project's own work, under its licence.
 * the MIDI music of Debian's planetblupi-music-midi package (Planet Blupi, (c) 1997 Daniel
   Roux, EPSITEC SA and Denis Dumoulin, 2017-2018 Mathieu Schroeter; GPL-3+), those files
-  whose tempo is one value throughout and not exactly 120 BPM (MIDI's default, which a
-  sequencer writes whether or not the music follows it), 30 seconds from their start.
+  whose tempo and time signature are one value throughout and the tempo not exactly 120
+  BPM (MIDI's default, which a sequencer writes whether or not the music follows it), 30
+  seconds from their start.
+
+The stated tempo is the beat a listener taps, read from the file alone: MIDI's tempo is in
+quarter notes per minute whatever the metre, so it is taken as it is in x/4 (every piece
+here, and every Planet Blupi file, which are all 4/4 at one tempo from the first tick),
+halved in cut time (x/2) and taken at the dotted quarter in compound metres (6/8, 9/8,
+12/8; beat_bpm). No label was changed by that rule on this set.
 
 Everything is rendered by fluidsynth with the FluidR3 General MIDI soundfont of Debian's
 fluid-soundfont-gm (MIT licence) at 22050 Hz, and cut to 30 seconds by sox.
@@ -23,7 +30,10 @@ fluid-soundfont-gm (MIT licence) at 22050 Hz, and cut to 30 seconds by sox.
 DIR/manifest.tsv lists name, tempo in BPM, metre, style, split, source. The split is fixed by
 the name alone (the first byte of its SHA-1 even: "tune", odd: "held"), so that a piece
 never changes sides when the set is rebuilt or grows; tempo is tuned on "tune" only and
-reported on "held".
+reported on "held". The first 156 pieces split into 82 and 74; EXTRA_TUNE more pieces of
+each style, named <style>-tNN and kept only when their name falls on the tuning side, give
+the tuning half 184 pieces, so that its constants are not fitted to a few pieces of each
+style, while the held-out half stays the same 74.
 """
 import argparse
 import concurrent.futures
@@ -39,6 +49,7 @@ SF2 = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 BLUPI = "/usr/share/planetblupi/music"
 PPQ = 480
 CLIP_SEC = 30
+EXTRA_TUNE = 6  # tuning-only pieces per style, beyond the split ones
 
 
 def split_of(name):
@@ -107,8 +118,9 @@ def read_varlen(data, p):
             return value, p
 
 
-def midi_tempi(path):
-    """Every tempo (BPM) set in a standard MIDI file, in file order; None if unreadable."""
+def midi_meta(path):
+    """Every tempo (BPM) and time signature (numerator, denominator) set in a standard MIDI
+    file, each list in file order; None if unreadable."""
     data = open(path, "rb").read()
     if data[:4] != b"MThd":
         return None
@@ -117,7 +129,7 @@ def midi_tempi(path):
     if div & 0x8000:
         return None
     pos = 8 + hlen
-    tempi = []
+    tempi, metres = [], []
     for _ in range(ntr):
         if data[pos:pos + 4] != b"MTrk":
             return None
@@ -131,6 +143,8 @@ def midi_tempi(path):
                 ln, p = read_varlen(data, p + 2)
                 if typ == 0x51:
                     tempi.append(60e6 / int.from_bytes(data[p:p + 3], "big"))
+                elif typ == 0x58 and ln >= 2:
+                    metres.append((data[p], 2 ** data[p + 1]))
                 p += ln
             elif b in (0xF0, 0xF7):
                 ln, p = read_varlen(data, p + 1)
@@ -142,7 +156,18 @@ def midi_tempi(path):
                 hi = status & 0xF0
                 p += 1 if hi in (0xC0, 0xD0) else 2
         pos = end
-    return tempi
+    return tempi, metres
+
+
+def beat_bpm(quarter_bpm, metre):
+    """The tempo a listener taps, from the MIDI tempo (always in quarter notes per minute) and
+    the time signature: the quarter note in x/4 (and without a time signature, MIDI's 4/4),
+    the half note in x/2 (cut time), the dotted quarter in compound x/8 (6/8, 9/8, 12/8),
+    the eighth note in other x/8."""
+    num, den = metre
+    if den == 8 and num % 3 == 0 and num > 3:
+        return quarter_bpm * 2 / 3
+    return quarter_bpm * 4 / den
 
 
 # --- harmony ---------------------------------------------------------------------------------
@@ -584,16 +609,33 @@ def main():
             bpm = lo + (hi - lo) * (i + 0.5) / count
             bpm = round(bpm + random.Random(style + str(i)).uniform(-1.5, 1.5), 1)
             items.append(("%s-%02d" % (style, i), bpm, metre, style, "fermata", None))
+    # More pieces for tuning only: names tried in turn, kept when the split rule puts them on
+    # the tuning side, so that the held-out half stays the same pieces.
+    for style, (_, (lo, hi), count, metre) in STYLES.items():
+        kept, j = 0, 0
+        while kept < EXTRA_TUNE:
+            name = "%s-t%02d" % (style, j)
+            j += 1
+            if split_of(name) != "tune":
+                continue
+            bpm = lo + (hi - lo) * (kept + 0.5) / EXTRA_TUNE
+            bpm = round(bpm + random.Random(name).uniform(-1.5, 1.5), 1)
+            items.append((name, bpm, metre, style, "fermata", None))
+            kept += 1
     if os.path.isdir(BLUPI):
         for f in sorted(os.listdir(BLUPI)):
             if not f.endswith(".mid"):
                 continue
-            tempi = midi_tempi(os.path.join(BLUPI, f))
-            if not tempi or max(tempi) - min(tempi) > 0.01:
-                continue  # no tempo or a tempo that changes: not a steady answer
+            meta = midi_meta(os.path.join(BLUPI, f))
+            if meta is None:
+                continue
+            tempi, metres = meta
+            if not tempi or max(tempi) - min(tempi) > 0.01 or len(set(metres)) > 1:
+                continue  # no tempo, or a tempo or metre that changes: not a steady answer
             if abs(tempi[0] - 120) < 0.01:
                 continue  # MIDI's default: perhaps a sequencer's, not the composer's
-            items.append(("blupi-" + f[:-4], round(tempi[0], 2), "?", "game", "planetblupi-music-midi (GPL-3+)", os.path.join(BLUPI, f)))
+            metre = metres[0] if metres else (4, 4)
+            items.append(("blupi-" + f[:-4], round(beat_bpm(tempi[0], metre), 2), "%d/%d" % metre, "game", "planetblupi-music-midi (GPL-3+)", os.path.join(BLUPI, f)))
     else:
         print("tempo-set: %s missing (apt-get install planetblupi-music-midi); made pieces only" % BLUPI, file=sys.stderr)
 

@@ -3,11 +3,12 @@
 #
 #   scripts/bench/tempo.sh [-s held|tune|all] [-v]
 #
-# The set is 156 MIDI pieces rendered by fluidsynth (scripts/bench/tempo-set.py: fourteen
+# The set is 258 MIDI pieces rendered by fluidsynth (scripts/bench/tempo-set.py: fourteen
 # styles at 56 to 200 BPM, and Planet Blupi's MIDI music, with the sources and licences),
 # kept outside the repository in $FM_TEMPO_DATA (default /work/data/tempo) and built there
-# when missing. Its names split it once and for all into a tuning half and a held-out half
-# (-s held, the default): song-featurize's constants were chosen on the tuning half only.
+# when missing. Its names split it once and for all into a tuning half (184 pieces) and a
+# held-out half (74, -s held, the default): song-featurize's constants were chosen on the
+# tuning half only.
 # Prints the share within 4% of the stated tempo (acc1) and within 4% of it, twice it or
 # half it (acc2) for song-featurize, `aubio tempo`, aubiotrack and, when python3 has it,
 # librosa; -v lists every clip.
