@@ -11,23 +11,28 @@
  * the peaks at 1 to 4 times it, each located to a fraction of a frame by parabolic
  * interpolation (one frame is 2.4% of the period at 120 BPM).
  *
- * Octave errors are what such a tracker gets wrong, and the autocorrelation cannot tell the
- * levels apart: eighth-note hats repeat as regularly as the beat, and a kick and snare repeat
- * every two beats. So the choice is made in three steps. (1) The prior, wide (1.4 octaves),
- * picks the strongest periodicity: a pulse at some metrical level. (2) That level, twice and
- * half as fast, are weighed by their onset support, how far the envelope on the best-placed
- * comb of their period stands above its mean (comb_support), times the prior at librosa's
- * width of 1 octave. (3) A level two or three times as fast is the beat when its comb, whose
- * teeth between the beats are the off-beats, is nearly as well supported (FAST_RATIO), or
- * when the autocorrelation has a peak at half the lag nearly as high (SUBDIVIDE_RATIO), up to
- * 240 BPM. The confidence is the pulse's normalised autocorrelation, lowered down to half of
- * it as the runner-up level in (2) or (3) comes close to winning.
+ * Octave errors are what such a tracker gets wrong, and the autocorrelation alone cannot tell
+ * the levels apart: it peaks at every multiple of the period, and eighth-note hats repeat as
+ * regularly as the beat. So the choice is made in three steps. (1) The autocorrelation's
+ * peak is weighed by the Fourier tempogram, the windows' mean power spectrum, which peaks
+ * at the harmonics of the period instead (faster levels) and comes from the same
+ * autocorrelation (spectrum_at, Wiener-Khinchin): their product, times the prior at 1.2
+ * octaves, is highest at the pulse, at some metrical level; it is rarely off by a third or
+ * two thirds, as the autocorrelation alone was. (2) That level, twice and half as
+ * fast, are weighed by their onset support, how far the envelope on the best-placed comb of
+ * their period stands above its mean (comb_support), times the geometric mean of the two
+ * tempograms there and the prior at 0.7 octaves. (3) A level twice as fast is the beat when
+ * its comb, whose teeth between the beats are the off-beats, is nearly as well supported
+ * (FAST_RATIO), up to 240 BPM: the prior cannot choose between 170 and 85 BPM. The
+ * confidence is the pulse's normalised autocorrelation, lowered down to half of it as the
+ * runner-up level in (2) or (3) comes close to winning.
  *
- * The constants were chosen on the tuning half of a set of 156 rendered MIDI pieces of
- * fourteen styles at 56 to 200 BPM (scripts/bench/tempo-set.py); the other half, never tuned
- * on, gives the figures of README.md (make bench, scripts/bench/tempo.sh). What is left
- * wrong is mostly a level of the metre: dance and drum-and-bass at half their written tempo,
- * guitar picked in eighth notes at twice it, as a listener might also tap them.
+ * The constants were chosen on the tuning half of a set of rendered MIDI pieces of fourteen
+ * styles at 56 to 200 BPM (scripts/bench/tempo-set.py; 184 pieces, the split's 82 and 102
+ * made for tuning only); the other half, 74 pieces never tuned on, gives the figures of
+ * README.md (make bench, scripts/bench/tempo.sh). What is left wrong is a level of the
+ * metre: drum and bass, dance and the fastest rock at half their written tempo, guitar
+ * picked in eighth notes and slow piano at twice it, as a listener might also tap them.
  *
  * Beats are Ellis's dynamic programme ("Beat tracking by dynamic programming", J. New Music
  * Research 36(1), 2007) with librosa's constants (tightness 100, a Gaussian local score of
@@ -42,12 +47,10 @@
 
 #define TEMPO_WINDOW_SEC 8.0 /* the span of each local autocorrelation (librosa's ac_size) */
 #define PRIOR_BPM 120.0      /* centre of the log-normal prior on the tempo */
-#define PICK_OCTAVES 1.4     /* its standard deviation in octaves, choosing a periodicity */
-#define LEVEL_OCTAVES 1.0    /* and choosing a metrical level, as librosa's */
-#define FAST_RATIO 0.85      /* a comb 2 or 3 times as fast this well supported is the beat */
-#define SUBDIVIDE_RATIO 0.8  /* and a peak at half the lag this high */
-#define FAST_DIVISORS 3      /* the levels tried: 2 and 3 times as fast */
-#define FAST_MAX_BPM 240.0   /* nor is a beat sought faster than this */
+#define PICK_OCTAVES 1.2     /* its standard deviation in octaves, choosing a periodicity */
+#define LEVEL_OCTAVES 0.7    /* and choosing a metrical level */
+#define FAST_RATIO 0.9       /* a comb twice as fast this well supported is the beat */
+#define FAST_MAX_BPM 240.0   /* unless it is faster than this */
 #define NO_PULSE 0.1         /* below this normalised autocorrelation there is no tempo */
 
 static double
@@ -86,16 +89,18 @@ peak_between(const double *r, size_t lo, size_t hi, size_t max_lag)
 
 /*
  * r[0 .. max_lag] = the mean over windows of the normalised, unbiased autocorrelation of
- * the mean-removed, Hann-windowed envelope. Returns the number of windows that had energy.
+ * the mean-removed, Hann-windowed envelope; rb[0 .. win - 1] the same mean before the
+ * window's own autocorrelation is divided out, at every lag (for spectrum_at). Returns the
+ * number of windows that had energy.
  */
 static size_t
-local_autocorrelation(const float *env, size_t n, size_t win, size_t max_lag, double *r, double *x,
-                      const double *hann)
+local_autocorrelation(const float *env, size_t n, size_t win, size_t max_lag, double *r, double *rb,
+                      double *x, const double *hann)
 {
 	size_t hop = win / 2 > 0 ? win / 2 : 1, used = 0;
-	double *acc = r;
+	double *acc = rb;
 
-	memset(acc, 0, (max_lag + 1) * sizeof *acc);
+	memset(acc, 0, win * sizeof *acc);
 	for (size_t s = 0;; s += hop) {
 		double mean = 0, r0 = 0;
 
@@ -113,7 +118,7 @@ local_autocorrelation(const float *env, size_t n, size_t win, size_t max_lag, do
 		 * flickers by about 2e-4; drum loops vary by 0.01 to 0.1) has no pulse to offer.
 		 */
 		if (r0 > 1e-6 * (double)win) {
-			for (size_t L = 0; L <= max_lag; L++) {
+			for (size_t L = 0; L < win; L++) {
 				double sum = 0;
 
 				for (size_t i = 0; i + L < win; i++)
@@ -127,6 +132,8 @@ local_autocorrelation(const float *env, size_t n, size_t win, size_t max_lag, do
 	}
 	if (used == 0)
 		return 0;
+	for (size_t L = 0; L < win; L++)
+		rb[L] = acc[L] / (double)used;
 	/* Divide out the window's own autocorrelation: an unbiased estimate at every lag. */
 	{
 		double h0 = 0;
@@ -138,7 +145,7 @@ local_autocorrelation(const float *env, size_t n, size_t win, size_t max_lag, do
 
 			for (size_t i = 0; i + L < win; i++)
 				hl += hann[i] * hann[i + L];
-			r[L] = acc[L] / (double)used / (hl / h0);
+			r[L] = rb[L] / (hl / h0);
 		}
 	}
 	return used;
@@ -186,6 +193,20 @@ comb_support(const float *mx, size_t n, size_t win, double period)
 	return total / (double)used;
 }
 
+/*
+ * The Fourier tempogram at a period of c frames, from the autocorrelation (Wiener-Khinchin):
+ * the square root of the windows' mean power spectrum, each window's normalised to 1.
+ */
+static double
+spectrum_at(const double *rb, size_t win, double c)
+{
+	double p = rb[0];
+
+	for (size_t L = 1; L < win; L++)
+		p += 2 * rb[L] * cos(2 * AUDIO_PI * (double)L / c);
+	return sqrt(fmax(0, p));
+}
+
 /* The log-normal prior on the tempo: a Gaussian in log2(bpm) about PRIOR_BPM. */
 static double
 prior_weight(double bpm, double octaves)
@@ -214,26 +235,28 @@ refine(const double *r, double pos, size_t max_lag)
 	return den > 0 ? num / den : pos;
 }
 
-/* The autocorrelation's peak within a frame of lag c, 0 if there is none. */
+/* The autocorrelation at lag c, interpolated linearly; 0 beyond max_lag. */
 static double
-peak_at(const double *r, double c, size_t max_lag)
+value_at(const double *r, double c, size_t max_lag)
 {
-	size_t p = peak_between(r, (size_t)floor(c - 1), (size_t)ceil(c + 1), max_lag);
+	size_t L = (size_t)floor(c);
 
-	return p != 0 ? r[p] : 0;
+	if (!(c >= 0) || L + 1 > max_lag)
+		return 0;
+	return r[L] + (c - (double)L) * (r[L + 1] - r[L]);
 }
 
 int
 audio_tempo(const float *env, size_t n, double frame_rate_hz, double *bpm, double *confidence,
             struct fm_err *err)
 {
-	/* The metrical levels compared: the autocorrelation's choice, twice and half as fast. */
+	/* The metrical levels compared: the tempogram's choice, twice and half as fast. */
 	static const double levels[3] = {1.0, 0.5, 2.0};
 	size_t lag_lo = (size_t)floor(60.0 * frame_rate_hz / FM_AUDIO_MAX_BPM);
 	size_t lag_hi = (size_t)ceil(60.0 * frame_rate_hz / FM_AUDIO_MIN_BPM);
 	size_t win = (size_t)lround(TEMPO_WINDOW_SEC * frame_rate_hz), max_lag, best = 0;
-	double *r = NULL, *x = NULL, *hann = NULL, best_score = 0, pos, score[3], at[3];
-	double top = 0, next = 0, margin = 1;
+	double *r = NULL, *rb = NULL, *x = NULL, *hann = NULL, best_score = 0, pos, score[3], at[3];
+	double top = 0, next = 0, margin;
 	float *mx = NULL;
 	int chosen = 0;
 
@@ -250,25 +273,31 @@ audio_tempo(const float *env, size_t n, double frame_rate_hz, double *bpm, doubl
 	if (max_lag < lag_lo + 2)
 		return 0; /* too short for even the fastest tempo to repeat */
 	r = malloc((max_lag + 1) * sizeof *r);
+	rb = malloc(win * sizeof *rb);
 	x = malloc(win * sizeof *x);
 	hann = malloc(win * sizeof *hann);
 	mx = malloc(n * sizeof *mx);
-	if (r == NULL || x == NULL || hann == NULL || mx == NULL) {
+	if (r == NULL || rb == NULL || x == NULL || hann == NULL || mx == NULL) {
 		fm_err_set(err, FM_ENOMEM, "out of memory for the tempo");
 		goto fail;
 	}
 	for (size_t i = 0; i < win; i++)
 		hann[i] = 0.5 - 0.5 * cos(2 * AUDIO_PI * ((double)i + 0.5) / (double)win);
-	if (local_autocorrelation(env, n, win, max_lag, r, x, hann) == 0)
+	if (local_autocorrelation(env, n, win, max_lag, r, rb, x, hann) == 0)
 		goto done;
 
-	/* 1. The strongest periodicity, weighed by a wide prior: a pulse, at some level. */
+	/*
+	 * 1. The periodicity both tempograms agree on, weighed by the prior: the autocorrelation
+	 * peaks at multiples of the period too (slower levels), the spectrum at its harmonics
+	 * (faster levels), so their product stands out at the pulse itself.
+	 */
 	for (size_t L = lag_lo; L <= lag_hi && L + 1 <= max_lag; L++) {
 		double score_L;
 
 		if (!(r[L] > 0 && r[L] >= r[L - 1] && r[L] >= r[L + 1]))
 			continue;
-		score_L = r[L] * prior_weight(bpm_of_lag((double)L, frame_rate_hz), PICK_OCTAVES);
+		score_L = r[L] * spectrum_at(rb, win, (double)L) *
+		          prior_weight(bpm_of_lag((double)L, frame_rate_hz), PICK_OCTAVES);
 		if (score_L > best_score) {
 			best_score = score_L;
 			best = L;
@@ -293,7 +322,8 @@ audio_tempo(const float *env, size_t n, double frame_rate_hz, double *bpm, doubl
 		p = peak_between(r, (size_t)floor(c - 1), (size_t)ceil(c + 1), max_lag);
 		if (p != 0 && fabs(vertex(r, p) - c) <= 1.0)
 			at[j] = c = vertex(r, p);
-		score[j] = fmax(0, comb_support(mx, n, win, c)) * prior_weight(b, LEVEL_OCTAVES);
+		score[j] = fmax(0, comb_support(mx, n, win, c)) * prior_weight(b, LEVEL_OCTAVES) *
+		           sqrt(fmax(0, value_at(r, c, max_lag)) * spectrum_at(rb, win, c));
 		if (score[j] > score[chosen])
 			chosen = j;
 	}
@@ -306,49 +336,38 @@ audio_tempo(const float *env, size_t n, double frame_rate_hz, double *bpm, doubl
 		}
 	}
 	pos = at[chosen];
+	margin = top > 0 ? 1 - next / top : 0;
 
 	/*
-	 * 3. A level two or three times as fast whose off-beats are nearly as strong as its
-	 * beats is the beat; so is one the autocorrelation finds nearly as periodic.
+	 * 3. The prior is even between, say, 170 and 85 BPM, and the slower comb takes the
+	 * stronger of the faster one's teeth: a level twice as fast whose off-beats are nearly as
+	 * strong as its beats is the beat.
 	 */
-	for (int k = 0; k < 4; k++) {
-		double on = comb_support(mx, n, win, pos), q = 0;
-		int d = 0;
+	if (bpm_of_lag(pos / 2, frame_rate_hz) <= FAST_MAX_BPM) {
+		double on = comb_support(mx, n, win, pos);
 
-		if (!(on > 0))
-			break;
-		for (int dd = 2; dd <= FAST_DIVISORS; dd++) {
-			double qq;
+		if (on > 0) {
+			double q = comb_support(mx, n, win, pos / 2) / on;
 
-			if (bpm_of_lag(pos / dd, frame_rate_hz) > FAST_MAX_BPM)
-				continue;
-			qq = comb_support(mx, n, win, pos / dd) / on;
-			if (qq > q) {
-				q = qq;
-				d = dd;
-			}
+			margin = fmin(margin, fabs(q - FAST_RATIO) / (1 - FAST_RATIO));
+			if (q >= FAST_RATIO)
+				pos /= 2;
 		}
-		if (d == 0)
-			break;
-		margin = fmin(margin, fabs(q - FAST_RATIO) / (1 - FAST_RATIO));
-		if (q < FAST_RATIO && !(d == 2 && peak_at(r, pos / 2, max_lag) >=
-		                                      SUBDIVIDE_RATIO * peak_at(r, pos, max_lag)))
-			break;
-		pos /= d;
 	}
 	pos = refine(r, pos, max_lag);
 	*bpm = fmax(FM_AUDIO_MIN_BPM, fmin(FM_AUDIO_MAX_BPM, bpm_of_lag(pos, frame_rate_hz)));
 	/* The pulse's strength, down to half of it as another level comes close to winning. */
-	margin = fmin(fmin(1.0, margin), top > 0 ? 1 - next / top : 0);
-	*confidence = fmin(1.0, r[best]) * (0.5 + 0.5 * margin);
+	*confidence = fmin(1.0, r[best]) * (0.5 + 0.5 * fmin(1.0, margin));
 done:
 	free(r);
+	free(rb);
 	free(x);
 	free(hann);
 	free(mx);
 	return 0;
 fail:
 	free(r);
+	free(rb);
 	free(x);
 	free(hann);
 	free(mx);
