@@ -15,19 +15,21 @@
 #   DIR/SOURCES                      where it came from, and the terms
 # The boxes are the square fer-detect's cascade draws around a face, as a function of the
 # landmarks (scripts/refdata/caltech-faces.py says how, and holds the fitted constants).
-# --fit runs build/bin/fer-detect (its default cascade, one thread per job) over every
-# photo and fits those constants again: on the training photos, quality on the held-out
-# ones; paste what it prints into caltech-faces.py to change them.
+# --fit runs build/bin/fer-detect (FM_BIN) with OpenCV's alt2 cascade, its default, over
+# every photo and fits those constants again: on the training photos, quality on the
+# held-out ones; paste what it prints into caltech-faces.py to change them (and remake
+# testdata/detect's boxes: testdata/detect/README.md).
 #
 # Source: the Caltech 10,000 Web Faces set, Caltech Computational Vision group: A. Angelova,
 # Y. Abu-Mostafa, P. Perona, "Pruning training sets for learning of object categories",
-# CVPR 2005 (https://data.caltech.edu/records/6rjah-hdv18), as copied into the GitHub
-# repository PigeonDan1/face_reco (Caltech_WebFaces/pic*.jpg, WebFaces_GroundThruth.txt;
-# its train/ and test/ crop folders are not used).
+# CVPR 2005, as copied into the GitHub repository PigeonDan1/face_reco
+# (Caltech_WebFaces/pic*.jpg, WebFaces_GroundThruth.txt; its train/ and test/ crop folders
+# are not used).
 # Licence: none stated by that repository. The photos were collected from the web by
 # Caltech, who distribute the set for research use; the people in them and the photos'
-# authors hold their rights. So the set stays outside this repository, is not shipped, and
-# only what was learnt from it (a model's weights) is.
+# authors hold their rights. So the set stays outside this repository and is never shipped;
+# what goes in is a model trained on it, and whether research-use terms reach such a model
+# is for whoever redistributes it to weigh.
 set -eu
 
 fit=0
@@ -58,8 +60,8 @@ cat >"$dir/SOURCES" <<SRC
 Made by scripts/refdata/caltech-faces.sh from a snapshot of the GitHub repository
 PigeonDan1/face_reco (commit $commit): Caltech_WebFaces/pic*.jpg and
 WebFaces_GroundThruth.txt, the Caltech 10,000 Web Faces set of the Caltech Computational
-Vision group (A. Angelova, Y. Abu-Mostafa, P. Perona, CVPR 2005,
-https://data.caltech.edu/records/6rjah-hdv18).
+Vision group (A. Angelova, Y. Abu-Mostafa, P. Perona, "Pruning training sets for learning
+of object categories", CVPR 2005).
 Terms: Caltech distributes the set for research use; the repository states no licence;
 the photos' authors and the people in them keep their rights. Do not redistribute.
 train.ndjson, held.ndjson: the ground truth's landmarks with boxes fitted to fer-detect's
@@ -68,8 +70,12 @@ SRC
 echo "caltech-faces: $(find "$dir/photos" -name 'pic*.jpg' | wc -l) photos in $dir" >&2
 
 if [ "$fit" = 1 ]; then
-	bin=${FM_BIN:-$root/build/bin}
-	cat "$dir/train.ndjson" "$dir/held.ndjson" |
-		env -u FERMATA_CASCADE "$bin/fer-detect" >"$tmp/cascade.ndjson" || true
+	fd=${FM_BIN:-$root/build/bin}/fer-detect
+	# The cascade by name, and by --detector once fer-detect has more than one.
+	set -- --cascade haarcascade_frontalface_alt2.xml
+	if "$fd" --help | grep -q -e '--detector'; then
+		set -- --detector cascade "$@"
+	fi
+	cat "$dir/train.ndjson" "$dir/held.ndjson" | "$fd" "$@" >"$tmp/cascade.ndjson" || true
 	/usr/bin/python3 "$here/caltech-faces.py" fit "$dir" <"$tmp/cascade.ndjson"
 fi
