@@ -192,6 +192,12 @@ parse_layer(const char *s, size_t len, size_t idx, struct cnn_layer *l, struct f
 	return 0;
 }
 
+int
+cnn_fully_conv(const struct cnn_layer *last)
+{
+	return last->kind == CNN_CONV || last->kind == CNN_DWCONV;
+}
+
 /* Output shapes, checked against the input they receive. */
 static int
 shape_layers(struct cnn_layer *ls, size_t n, uint32_t c, uint32_t h, uint32_t w, struct fm_err *err)
@@ -254,6 +260,10 @@ shape_layers(struct cnn_layer *ls, size_t n, uint32_t c, uint32_t h, uint32_t w,
 		h = l->out_h;
 		w = l->out_w;
 	}
+	/* A fully convolutional network's output is a map that grows with its input, with
+	 * classes per channel: neither rule on the count of classes applies to it. */
+	if (cnn_fully_conv(&ls[n - 1]))
+		return 0;
 	if ((uint64_t)c * h * w < 2)
 		return fm_err_set(err, FM_EINVAL, "the network has %u output, it needs 2 or more",
 		                  c * h * w);
@@ -481,7 +491,7 @@ fm_cnn_free(struct fm_cnn *net)
 	free(net->ws);
 	free(net->probs);
 	free(net->desc);
-	free_classes(net->classes, net->n_out);
+	free_classes(net->classes, net->n_classes);
 	free(net->info);
 	free(net);
 }
@@ -489,14 +499,14 @@ fm_cnn_free(struct fm_cnn *net)
 static int
 default_classes(struct fm_cnn *net)
 {
-	net->classes = calloc(net->n_out, sizeof *net->classes);
+	net->classes = calloc(net->n_classes, sizeof *net->classes);
 	if (net->classes == NULL)
 		return -1;
-	for (size_t i = 0; i < net->n_out; i++) {
+	for (size_t i = 0; i < net->n_classes; i++) {
 		char buf[24];
 		const char *name = buf;
 
-		if (net->n_out == FM_N_EMOTIONS)
+		if (net->n_classes == FM_N_EMOTIONS && !net->fully_conv)
 			name = fm_emotion_name((enum fm_emotion)i);
 		else
 			snprintf(buf, sizeof buf, "%zu", i);
@@ -547,7 +557,7 @@ plan_net(struct fm_cnn *net, struct plan *p)
 	p->gbuf = net->trainable ? gmax * b : 0;
 	p->params = (uint64_t)net->n_params * (net->trainable ? 4 : 1) + net->n_stats;
 	p->total_bytes = 4 * (p->acts + 2 * p->gbuf + p->ws + p->state + p->params +
-	                      net->n_out * b + (net->trainable ? net->in_size * b : 0));
+	                      net->n_classes * b + (net->trainable ? net->in_size * b : 0));
 }
 
 static float *
@@ -573,7 +583,7 @@ alloc_inference(struct fm_cnn *net, const struct plan *p)
 	net->ws = floats(p->ws, 0);
 	net->ws_floats = p->ws;
 	net->n_threads = 1;
-	net->probs = floats((uint64_t)net->n_out * max_batch, 0);
+	net->probs = floats((uint64_t)net->n_classes * max_batch, 0);
 	net->desc = canonical_desc(net->layers, net->n_layers);
 	if (net->params == NULL || net->stats == NULL || net->acts == NULL || a == NULL ||
 	    net->ws == NULL || net->probs == NULL || net->desc == NULL) {
@@ -714,6 +724,8 @@ cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t in_
 	net->in_w = in_w;
 	net->in_size = (size_t)in_c * in_h * in_w;
 	net->n_out = cnn_layer_out_size(&layers[n_layers - 1]);
+	net->fully_conv = cnn_fully_conv(&layers[n_layers - 1]);
+	net->n_classes = net->fully_conv ? layers[n_layers - 1].out_c : net->n_out;
 	net->max_batch = max_batch;
 	net->trainable = trainable != 0;
 	net->opt_kind = -1;
@@ -789,9 +801,44 @@ fm_cnn_new(const char *desc, uint32_t in_c, uint32_t in_h, uint32_t in_w, size_t
 	return 0;
 }
 
+/* Whether layers parsed for another input hold src's tensors and classes; err says how
+ * not. */
+static int
+same_weights(const struct fm_cnn *src, const struct cnn_layer *layers, size_t n, uint32_t in_h,
+             uint32_t in_w, struct fm_err *err)
+{
+	struct cnn_tensor *ts;
+	size_t nt;
+	int rc = 0;
+
+	if (cnn_tensors(layers, n, &ts, &nt, err) == -1)
+		return -1;
+	for (size_t i = 0; i < nt && rc == 0; i++)
+		if (ts[i].n != src->tensors[i].n)
+			rc = fm_err_set(
+			    err, FM_EINVAL,
+			    "tensor \"%s\" would change shape for a %ux%u input: a dense "
+			    "layer takes one input size (put gap before it)",
+			    ts[i].name, in_h, in_w);
+	free(ts);
+	if (rc == 0 && !src->fully_conv && cnn_layer_out_size(&layers[n - 1]) != src->n_out)
+		rc = fm_err_set(err, FM_EINVAL,
+		                "the network would have %zu outputs for a %ux%u input, not its %zu "
+		                "classes",
+		                cnn_layer_out_size(&layers[n - 1]), in_h, in_w, src->n_out);
+	return rc;
+}
+
 int
 fm_cnn_clone(const struct fm_cnn *src, size_t max_batch, int trainable, struct fm_cnn **out,
              struct fm_err *err)
+{
+	return fm_cnn_clone_input(src, src->in_h, src->in_w, max_batch, trainable, out, err);
+}
+
+int
+fm_cnn_clone_input(const struct fm_cnn *src, uint32_t in_h, uint32_t in_w, size_t max_batch,
+                   int trainable, struct fm_cnn **out, struct fm_err *err)
 {
 	struct cnn_layer *layers;
 	struct fm_cnn *net;
@@ -803,11 +850,15 @@ fm_cnn_clone(const struct fm_cnn *src, size_t max_batch, int trainable, struct f
 			return fm_err_set(err, FM_EINVAL,
 			                  "an ensemble of %zu networks cannot train",
 			                  src->n_members);
-		return cnn_ensemble_clone(src, max_batch, out, err);
+		return cnn_ensemble_clone(src, in_h, in_w, max_batch, out, err);
 	}
-	if (cnn_parse(src->desc, src->in_c, src->in_h, src->in_w, &layers, &n, err) == -1 ||
-	    cnn_build(layers, n, src->in_c, src->in_h, src->in_w, max_batch, trainable, &net,
-	              err) == -1)
+	if (cnn_parse(src->desc, src->in_c, in_h, in_w, &layers, &n, err) == -1)
+		return -1;
+	if (same_weights(src, layers, n, in_h, in_w, err) == -1) {
+		free(layers);
+		return -1;
+	}
+	if (cnn_build(layers, n, src->in_c, in_h, in_w, max_batch, trainable, &net, err) == -1)
 		return -1;
 	memcpy(net->params, src->params, src->n_params * sizeof *net->params);
 	memcpy(net->stats, src->stats, src->n_stats * sizeof *net->stats);
@@ -815,7 +866,7 @@ fm_cnn_clone(const struct fm_cnn *src, size_t max_batch, int trainable, struct f
 	net->norm_std = src->norm_std;
 	net->crop_margin = src->crop_margin;
 	net->rng = src->rng;
-	if (fm_cnn_set_classes(net, (const char *const *)src->classes, src->n_out, err) == -1 ||
+	if (fm_cnn_set_classes(net, (const char *const *)src->classes, src->n_classes, err) == -1 ||
 	    fm_cnn_set_info(net, src->info, err) == -1 ||
 	    (!trainable && cnn_infer_plan(net, err) == -1)) {
 		fm_cnn_free(net);
@@ -848,7 +899,29 @@ fm_cnn_max_batch(const struct fm_cnn *net)
 size_t
 fm_cnn_n_classes(const struct fm_cnn *net)
 {
-	return net->n_out;
+	return net->n_classes;
+}
+
+int
+fm_cnn_is_fully_conv(const struct fm_cnn *net)
+{
+	return net->fully_conv;
+}
+
+void
+fm_cnn_output_shape(const struct fm_cnn *net, uint32_t *c, uint32_t *h, uint32_t *w)
+{
+	const struct cnn_layer *l;
+
+	if (net->n_members > 0) {
+		*c = (uint32_t)net->n_classes;
+		*h = *w = 1;
+		return;
+	}
+	l = &net->layers[net->n_layers - 1];
+	*c = l->out_c;
+	*h = l->out_h;
+	*w = l->out_w;
 }
 
 size_t
@@ -1094,12 +1167,10 @@ cnn_net_backward(struct fm_cnn *net, size_t n)
 	run(net, 1, 1, n);
 }
 
-int
-fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, float *probs,
-               struct fm_err *err)
+/* What both forwards check before they run. */
+static int
+forward_ok(const struct fm_cnn *net, size_t batch, int training, struct fm_err *err)
 {
-	const float *z;
-
 	if (batch < 1 || batch > net->max_batch)
 		return fm_err_set(err, FM_EINVAL, "batch of %zu, the network takes 1 to %zu", batch,
 		                  net->max_batch);
@@ -1108,6 +1179,38 @@ fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, 
 		                  net->n_members);
 	if (training && !net->trainable)
 		return fm_err_set(err, FM_EINVAL, "the network was loaded for inference only");
+	return 0;
+}
+
+/* The layers over a batch, the output left in net->acts[n_layers]; then training = 1 keeps
+ * what the backward needs. */
+static int
+forward_layers(struct fm_cnn *net, const float *in, size_t batch, int training, struct fm_err *err)
+{
+	const float *z;
+
+	cnn_net_forward(net, in, batch, training);
+	z = net->acts[net->n_layers];
+	for (size_t i = 0; i < batch * net->n_out; i++)
+		if (!isfinite(z[i]))
+			return fm_err_set(err, FM_EINVAL,
+			                  "the network's output is not finite (non-finite input "
+			                  "or diverged weights)");
+	net->batch = batch;
+	net->fwd_train = training != 0;
+	return 0;
+}
+
+int
+fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, float *probs,
+               struct fm_err *err)
+{
+	if (forward_ok(net, batch, training, err) == -1)
+		return -1;
+	if (net->fully_conv)
+		return fm_err_set(err, FM_EINVAL,
+		                  "the network is fully convolutional: its output is a map, not "
+		                  "class probabilities");
 	net->fwd_train = 0;
 	if (net->n_members > 0) {
 		if (cnn_ensemble_forward(net, in, batch, err) == -1)
@@ -1117,18 +1220,50 @@ fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, 
 		net->batch = batch;
 		return 0;
 	}
-	cnn_net_forward(net, in, batch, training);
-	z = net->acts[net->n_layers];
-	for (size_t i = 0; i < batch * net->n_out; i++)
-		if (!isfinite(z[i]))
-			return fm_err_set(err, FM_EINVAL,
-			                  "the network's output is not finite (non-finite input "
-			                  "or diverged weights)");
-	cnn_softmax(z, batch, net->n_out, net->probs);
+	if (forward_layers(net, in, batch, training, err) == -1)
+		return -1;
+	cnn_softmax(net->acts[net->n_layers], batch, net->n_out, net->probs);
 	if (probs != NULL)
 		memcpy(probs, net->probs, batch * net->n_out * sizeof *probs);
-	net->batch = batch;
-	net->fwd_train = training != 0;
+	return 0;
+}
+
+int
+fm_cnn_forward_raw(struct fm_cnn *net, const float *in, size_t batch, int training, float *out,
+                   struct fm_err *err)
+{
+	if (forward_ok(net, batch, training, err) == -1)
+		return -1;
+	if (net->n_members > 0)
+		return fm_err_set(err, FM_EINVAL,
+		                  "an ensemble of %zu networks has probabilities, not raw outputs",
+		                  net->n_members);
+	net->fwd_train = 0;
+	if (forward_layers(net, in, batch, training, err) == -1)
+		return -1;
+	if (out != NULL)
+		memcpy(out, net->acts[net->n_layers], batch * net->n_out * sizeof *out);
+	return 0;
+}
+
+int
+fm_cnn_backward(struct fm_cnn *net, const float *dout, struct fm_err *err)
+{
+	const size_t n = net->batch * net->n_out;
+
+	if (!net->fwd_train)
+		return fm_err_set(err, FM_EINVAL, "backward without a training forward before it");
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(dout[i]))
+			return fm_err_set(err, FM_EINVAL,
+			                  "the output's gradient %zu of sample %zu is not finite",
+			                  i % net->n_out, i / net->n_out);
+	/* The losses below write their gradient where the backward pass starts. */
+	if (dout != net->gbuf[0])
+		memcpy(net->gbuf[0], dout, n * sizeof *dout);
+	cnn_net_backward(net, net->batch);
+	net->fwd_train = 0;
+	net->have_grad = 1;
 	return 0;
 }
 
@@ -1138,6 +1273,10 @@ loss_ok(const struct fm_cnn *net, const int *labels, float smoothing, struct fm_
 {
 	if (!net->fwd_train)
 		return fm_err_set(err, FM_EINVAL, "backward without a training forward before it");
+	if (net->fully_conv)
+		return fm_err_set(err, FM_EINVAL,
+		                  "the network is fully convolutional: it has no classes to score "
+		                  "(give fm_cnn_backward its output's gradient)");
 	if (!(smoothing >= 0.0f && smoothing < 1.0f))
 		return fm_err_set(err, FM_EINVAL, "label smoothing %g is outside [0, 1)",
 		                  (double)smoothing);
@@ -1149,14 +1288,15 @@ loss_ok(const struct fm_cnn *net, const int *labels, float smoothing, struct fm_
 	return 0;
 }
 
-static void
-finish_backward(struct fm_cnn *net, double l, double *loss)
+/* The backward from the loss l's gradient, which the loss has written to net->gbuf[0]. */
+static int
+finish_backward(struct fm_cnn *net, double l, double *loss, struct fm_err *err)
 {
-	cnn_net_backward(net, net->batch);
-	net->fwd_train = 0;
-	net->have_grad = 1;
+	if (fm_cnn_backward(net, net->gbuf[0], err) == -1)
+		return -1;
 	if (loss != NULL)
 		*loss = l;
+	return 0;
 }
 
 int
@@ -1165,11 +1305,10 @@ fm_cnn_loss_backward(struct fm_cnn *net, const int *labels, float smoothing, dou
 {
 	if (loss_ok(net, labels, smoothing, err) == -1)
 		return -1;
-	finish_backward(net,
-	                cnn_xent(net->acts[net->n_layers], labels, net->batch, net->n_out,
-	                         smoothing, net->gbuf[0]),
-	                loss);
-	return 0;
+	return finish_backward(net,
+	                       cnn_xent(net->acts[net->n_layers], labels, net->batch, net->n_out,
+	                                smoothing, net->gbuf[0]),
+	                       loss, err);
 }
 
 int
@@ -1204,11 +1343,11 @@ fm_cnn_distill_backward(struct fm_cnn *net, const int *labels, float smoothing,
 			                  "teacher's probabilities of sample %zu sum to %g, not 1",
 			                  i, sum);
 	}
-	finish_backward(net,
-	                cnn_distill(net->acts[net->n_layers], labels, teacher, net->batch,
-	                            net->n_out, smoothing, weight, temperature, net->gbuf[0]),
-	                loss);
-	return 0;
+	return finish_backward(net,
+	                       cnn_distill(net->acts[net->n_layers], labels, teacher, net->batch,
+	                                   net->n_out, smoothing, weight, temperature,
+	                                   net->gbuf[0]),
+	                       loss, err);
 }
 
 /* ---- metadata ---------------------------------------------------------------------- */
@@ -1265,8 +1404,9 @@ fm_cnn_set_classes(struct fm_cnn *net, const char *const *names, size_t n, struc
 {
 	char **c;
 
-	if (n != net->n_out)
-		return fm_err_set(err, FM_EINVAL, "%zu class names for %zu outputs", n, net->n_out);
+	if (n != net->n_classes)
+		return fm_err_set(err, FM_EINVAL, "%zu class names for %zu %s", n, net->n_classes,
+		                  net->fully_conv ? "output channels" : "outputs");
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strnlen(names[i], MAX_NAME_BYTES + 1);
 
@@ -1296,7 +1436,7 @@ fm_cnn_set_classes(struct fm_cnn *net, const char *const *names, size_t n, struc
 			return fm_err_set(err, FM_ENOMEM, "out of memory for class names");
 		}
 	}
-	free_classes(net->classes, net->n_out);
+	free_classes(net->classes, net->n_classes);
 	net->classes = c;
 	return 0;
 }
@@ -1304,7 +1444,7 @@ fm_cnn_set_classes(struct fm_cnn *net, const char *const *names, size_t n, struc
 const char *
 fm_cnn_class_name(const struct fm_cnn *net, size_t i)
 {
-	return i < net->n_out ? net->classes[i] : NULL;
+	return i < net->n_classes ? net->classes[i] : NULL;
 }
 
 int

@@ -31,6 +31,13 @@
  * layer's output, flattened, holds one logit per class; a softmax turns it into
  * probabilities. Numbers are read in the C locale's format.
  *
+ * A network whose last layer is a conv or dwconv is fully convolutional (a detector, say,
+ * "..., conv 13 1"): its output is a map of C x H x W raw values per sample, which grows
+ * with its input, and no softmax. Its classes then name the C output channels ("0", "1",
+ * ... until set), and it runs through fm_cnn_forward_raw and fm_cnn_backward only: the
+ * softmax and the losses of fm_cnn_forward, fm_cnn_loss_backward and
+ * fm_cnn_distill_backward refuse it (FM_EINVAL), as an ensemble does.
+ *
  * A network loaded or cloned for inference runs a plan made once from its weights: batch
  * normalisation folded into the convolution (conv or dwconv) before it, the relu after that
  * fused into the convolution's output pass, dropout left out. Its probabilities are those of the
@@ -67,9 +74,11 @@ struct fm_cnn; /* opaque: layers, parameters, activations, gradients, optimiser 
  * BN shifts 0, BN scales 1, running mean 0 and variance 1. The seed fixes those weights and
  * the dropout masks, so a run repeats bit for bit on the same machine and thread count.
  * Class names start as the seven emotions when there are 7 outputs, "0", "1", ...
- * otherwise; normalisation is mean 0, std 1; the crop margin is 0.
- * FM_EINVAL for a malformed description (the message names the layer), a layer that does
- * not fit its input, fewer than 2 outputs or max_batch 0; FM_ELIMIT; FM_ENOMEM.
+ * otherwise (and for a fully convolutional network); normalisation is mean 0, std 1; the
+ * crop margin is 0. FM_EINVAL for a malformed description (the message names the layer), a
+ * layer that does not fit its input, fewer than 2 outputs (unless fully convolutional) or
+ * max_batch 0; FM_ELIMIT (also for more than FM_CNN_MAX_CHANNELS outputs, unless fully
+ * convolutional); FM_ENOMEM.
  */
 int fm_cnn_new(const char *desc, uint32_t in_c, uint32_t in_h, uint32_t in_w, size_t max_batch,
                uint64_t seed, struct fm_cnn **out, struct fm_err *err);
@@ -101,6 +110,20 @@ int fm_cnn_ensemble(struct fm_cnn *const *nets, size_t n, size_t max_batch, stru
 size_t fm_cnn_n_members(const struct fm_cnn *net);
 
 /*
+ * A copy of net, as fm_cnn_clone makes it, for inputs of in_h x in_w (the same channels):
+ * every layer keeps its weights and statistics, and only the planes change; the classes,
+ * normalisation, crop margin and info are copied. For a fully convolutional network each
+ * output position sees the same window of the input as before; the detector runs one per
+ * photo size. FM_EINVAL when a layer no longer fits (a kernel or window larger than its
+ * padded input), when a layer's weights would change shape (a dense layer after anything
+ * but gap) or when the count of classes would (a network ending in neither dense nor a
+ * convolution); FM_EINVAL for a trainable copy of an ensemble, whose members are copied
+ * for the new size in turn; FM_ELIMIT, FM_ENOMEM as for fm_cnn_new.
+ */
+int fm_cnn_clone_input(const struct fm_cnn *net, uint32_t in_h, uint32_t in_w, size_t max_batch,
+                       int trainable, struct fm_cnn **out, struct fm_err *err);
+
+/*
  * The description in canonical form, every number spelt out, e.g. "conv 32 3 1 1, bn 0.1
  * 1e-05, relu"; it builds the same network. An ensemble's is its members', " | " between
  * them, which fm_cnn_new refuses. Borrowed: valid until fm_cnn_free.
@@ -108,7 +131,14 @@ size_t fm_cnn_n_members(const struct fm_cnn *net);
 const char *fm_cnn_desc(const struct fm_cnn *net);
 void fm_cnn_input_shape(const struct fm_cnn *net, uint32_t *c, uint32_t *h, uint32_t *w);
 size_t fm_cnn_max_batch(const struct fm_cnn *net);
+/* The classes: the outputs of a classifier, the output channels of a fully convolutional
+ * network. */
 size_t fm_cnn_n_classes(const struct fm_cnn *net);
+/* 1 for a fully convolutional network (its last layer a conv or dwconv), else 0. */
+int fm_cnn_is_fully_conv(const struct fm_cnn *net);
+/* What fm_cnn_forward_raw writes per sample: channels, height, width; a classifier's
+ * logits are n_classes x 1 x 1 after a dense layer, an ensemble's probabilities too. */
+void fm_cnn_output_shape(const struct fm_cnn *net, uint32_t *c, uint32_t *h, uint32_t *w);
 /* Trainable parameters: conv, dwconv and dense weights and biases, BN scales and shifts (not the
  * BN running statistics, which the model file also holds); an ensemble's members' sum, as
  * for fm_cnn_flops. */
@@ -126,10 +156,29 @@ uint64_t fm_cnn_flops(const struct fm_cnn *net);
  * statistics, updates the running ones, draws dropout masks, and keeps what
  * fm_cnn_loss_backward needs; it requires a trainable network. in is copied, so the
  * caller may reuse it at once. FM_EINVAL for a batch out of range, training on a network
- * loaded for inference or on an ensemble, or a non-finite output (a diverged network).
+ * loaded for inference or on an ensemble, a fully convolutional network, or a non-finite
+ * output (a diverged network).
  */
 int fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int training, float *probs,
                    struct fm_err *err);
+
+/*
+ * The same pass without the softmax, for any network but an ensemble: with out non-NULL,
+ * write there batch x C x H x W raw outputs (fm_cnn_output_shape), a classifier's logits
+ * or a fully convolutional network's maps. training as for fm_cnn_forward: 1 keeps what
+ * fm_cnn_backward (or a loss) needs. FM_EINVAL as fm_cnn_forward, and for an ensemble.
+ */
+int fm_cnn_forward_raw(struct fm_cnn *net, const float *in, size_t batch, int training, float *out,
+                       struct fm_err *err);
+
+/*
+ * The gradients of a loss with respect to every parameter, overwriting the previous ones,
+ * given dout: dLoss/dOutput of the last training forward, batch x C x H x W floats laid out
+ * as fm_cnn_forward_raw's out (its batch). The losses below compute their gradient and come
+ * through here. FM_EINVAL without a training forward since the last backward, or for a
+ * non-finite value in dout.
+ */
+int fm_cnn_backward(struct fm_cnn *net, const float *dout, struct fm_err *err);
 
 /*
  * Softmax cross-entropy of the last training forward against labels[0..batch) (class
@@ -137,7 +186,7 @@ int fm_cnn_forward(struct fm_cnn *net, const float *in, size_t batch, int traini
  * mean loss with respect to every parameter, overwriting the previous ones. smoothing in
  * [0, 1) mixes the one-hot target with the uniform distribution: q = (1 - s) onehot + s / K.
  * FM_EINVAL without a training forward since the last backward, for a label out of range,
- * or for smoothing out of range.
+ * smoothing out of range, or a fully convolutional network.
  */
 int fm_cnn_loss_backward(struct fm_cnn *net, const int *labels, float smoothing, double *loss,
                          struct fm_err *err);
@@ -230,7 +279,8 @@ size_t fm_cnn_threads(const struct fm_cnn *net);
 void fm_cnn_seed(struct fm_cnn *net, uint64_t seed);
 
 /*
- * Metadata kept in the model file. Class names: n must equal fm_cnn_n_classes; each name
+ * Metadata kept in the model file. Class names: n must equal fm_cnn_n_classes (for a fully
+ * convolutional network, the output channels: "face", "x", ...); each name
  * 1 to 64 bytes of UTF-8 without control characters, no two the same; they are copied. A class name
  * is borrowed: valid until the next fm_cnn_set_classes or fm_cnn_free; NULL for i out of range.
  * FM_EINVAL, FM_ENOMEM.

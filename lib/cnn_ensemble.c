@@ -30,6 +30,11 @@ compatible(const struct fm_cnn *a, const struct fm_cnn *b, size_t i, struct fm_e
 {
 	if (b->n_members > 0)
 		return fm_err_set(err, FM_EINVAL, "network %zu is itself an ensemble", i + 1);
+	if (b->fully_conv)
+		return fm_err_set(err, FM_EINVAL,
+		                  "network %zu is fully convolutional: it has no probabilities to "
+		                  "average",
+		                  i + 1);
 	if (a->in_c != b->in_c || a->in_h != b->in_h || a->in_w != b->in_w)
 		return fm_err_set(err, FM_EINVAL,
 		                  "network %zu takes %ux%ux%u inputs, network 1 %ux%ux%u", i + 1,
@@ -99,6 +104,7 @@ cnn_ensemble_wrap(struct fm_cnn **members, size_t n, struct fm_cnn **out, struct
 	net->in_w = m0->in_w;
 	net->in_size = m0->in_size;
 	net->n_out = m0->n_out;
+	net->n_classes = m0->n_classes;
 	net->max_batch = m0->max_batch;
 	net->n_threads = 1;
 	net->opt_kind = -1;
@@ -154,8 +160,8 @@ fm_cnn_ensemble(struct fm_cnn *const *nets, size_t n, size_t max_batch, struct f
 }
 
 int
-cnn_ensemble_clone(const struct fm_cnn *src, size_t max_batch, struct fm_cnn **out,
-                   struct fm_err *err)
+cnn_ensemble_clone(const struct fm_cnn *src, uint32_t in_h, uint32_t in_w, size_t max_batch,
+                   struct fm_cnn **out, struct fm_err *err)
 {
 	struct fm_cnn **members = calloc(src->n_members, sizeof *members);
 
@@ -163,7 +169,8 @@ cnn_ensemble_clone(const struct fm_cnn *src, size_t max_batch, struct fm_cnn **o
 	if (members == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for an ensemble");
 	for (size_t i = 0; i < src->n_members; i++)
-		if (fm_cnn_clone(src->members[i], max_batch, 0, &members[i], err) == -1) {
+		if (fm_cnn_clone_input(src->members[i], in_h, in_w, max_batch, 0, &members[i],
+		                       err) == -1) {
 			free_members(members, src->n_members);
 			return -1;
 		}

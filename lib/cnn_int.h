@@ -102,8 +102,12 @@ struct cnn_thread {
 
 struct fm_cnn {
 	uint32_t in_c, in_h, in_w;
-	size_t in_size, n_out, max_batch;
+	size_t in_size, n_out, max_batch; /* n_out: values of the output per sample */
 	int trainable;
+	/* Fully convolutional (the last layer a conv or dwconv): its output is a map, and its
+	 * classes name the map's channels; otherwise they name the n_out logits. */
+	int fully_conv;
+	size_t n_classes;
 
 	size_t n_layers;
 	struct cnn_layer *layers;
@@ -169,9 +173,11 @@ int cnn_build(struct cnn_layer *layers, size_t n_layers, uint32_t in_c, uint32_t
               uint32_t in_w, size_t max_batch, int trainable, struct fm_cnn **out,
               struct fm_err *err);
 
+/* Whether a stack ending in layer `last` is fully convolutional. */
+int cnn_fully_conv(const struct cnn_layer *last);
 /* The layers without the softmax: the logits end up in net->acts[n_layers]. */
 void cnn_net_forward(struct fm_cnn *net, const float *in, size_t n, int training);
-/* Backward from the logits' gradient in net->gbuf[0]; fills grads (and dx_in). */
+/* Backward from the output's gradient in net->gbuf[0]; fills grads (and dx_in). */
 void cnn_net_backward(struct fm_cnn *net, size_t n);
 
 /*
@@ -239,12 +245,12 @@ void cnn_infer_pass(struct fm_cnn *net, const struct cnn_ctx *c);
  * Ensembles (lib/cnn_ensemble.c). cnn_ensemble_wrap takes over n members built for one
  * max_batch and for inference (and frees them on failure too), checks that they agree, and
  * makes the ensemble, with member 1's classes, normalisation and crop margin and an empty
- * info. The others serve fm_cnn_clone, fm_cnn_free, fm_cnn_forward (into net->probs) and
- * fm_cnn_set_threads of an ensemble.
+ * info. The others serve fm_cnn_clone_input (each member for the new input), fm_cnn_free,
+ * fm_cnn_forward (into net->probs) and fm_cnn_set_threads of an ensemble.
  */
 int cnn_ensemble_wrap(struct fm_cnn **members, size_t n, struct fm_cnn **out, struct fm_err *err);
-int cnn_ensemble_clone(const struct fm_cnn *src, size_t max_batch, struct fm_cnn **out,
-                       struct fm_err *err);
+int cnn_ensemble_clone(const struct fm_cnn *src, uint32_t in_h, uint32_t in_w, size_t max_batch,
+                       struct fm_cnn **out, struct fm_err *err);
 void cnn_ensemble_free(struct fm_cnn *net);
 int cnn_ensemble_forward(struct fm_cnn *net, const float *in, size_t batch, struct fm_err *err);
 int cnn_ensemble_set_threads(struct fm_cnn *net, size_t n_threads, struct fm_err *err);

@@ -134,7 +134,7 @@ header_json(const struct fm_cnn *net, int with_state)
 	     cJSON_AddItemToObject(h, "input", cJSON_CreateDoubleArray(in, 3)) &&
 	     cJSON_AddItemToObject(
 	         h, "classes",
-	         cJSON_CreateStringArray((const char *const *)net->classes, (int)net->n_out)) &&
+	         cJSON_CreateStringArray((const char *const *)net->classes, (int)net->n_classes)) &&
 	     (o = cJSON_AddObjectToObject(h, "normalize")) != NULL &&
 	     cJSON_AddNumberToObject(o, "mean", net->norm_mean) != NULL &&
 	     cJSON_AddNumberToObject(o, "std", net->norm_std) != NULL &&
@@ -187,7 +187,7 @@ ensemble_json(const struct fm_cnn *net)
 	     cJSON_AddItemToObject(h, "input", cJSON_CreateDoubleArray(in, 3)) &&
 	     cJSON_AddItemToObject(
 	         h, "classes",
-	         cJSON_CreateStringArray((const char *const *)net->classes, (int)net->n_out)) &&
+	         cJSON_CreateStringArray((const char *const *)net->classes, (int)net->n_classes)) &&
 	     (o = cJSON_AddObjectToObject(h, "normalize")) != NULL &&
 	     cJSON_AddNumberToObject(o, "mean", net->norm_mean) != NULL &&
 	     cJSON_AddNumberToObject(o, "std", net->norm_std) != NULL &&
@@ -502,9 +502,10 @@ set_metadata(struct fm_cnn *net, const struct header *hd, struct fm_err *err)
 	const cJSON *e;
 	int rc;
 
-	if (!cJSON_IsArray(hd->classes) || nc != net->n_out)
+	if (!cJSON_IsArray(hd->classes) || nc != net->n_classes)
 		return fm_err_set(err, FM_EFORMAT,
-		                  "model header: \"classes\" should list %zu names", net->n_out);
+		                  "model header: \"classes\" should list %zu names",
+		                  net->n_classes);
 	if ((names = calloc(nc, sizeof *names)) == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory for class names");
 	nc = 0;

@@ -456,6 +456,10 @@ fm_face_classifier_new(struct fm_cnn *net, struct fm_face_classifier **out, stru
 	if (c != 1 || h != w)
 		return fm_err_set(err, FM_EINVAL,
 		                  "network input is %ux%ux%u, not a square gray face", c, h, w);
+	if (fm_cnn_is_fully_conv(net))
+		return fm_err_set(
+		    err, FM_EINVAL,
+		    "the network is fully convolutional (a map, not a face's classes)");
 	if ((fc = calloc(1, sizeof *fc)) == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory");
 	fc->net = net;

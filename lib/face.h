@@ -191,7 +191,8 @@ int fm_face_limit(cJSON *rec, size_t max, struct fm_err *err);
  */
 struct fm_face_classifier;
 
-/* FM_EINVAL for a network whose input is not one square gray channel; FM_ENOMEM. */
+/* FM_EINVAL for a network whose input is not one square gray channel, or that is fully
+ * convolutional (fm_cnn_is_fully_conv); FM_ENOMEM. */
 int fm_face_classifier_new(struct fm_cnn *net, struct fm_face_classifier **out, struct fm_err *err);
 void fm_face_classifier_free(struct fm_face_classifier *fc);
 

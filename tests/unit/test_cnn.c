@@ -1930,6 +1930,385 @@ inconsistent_ensemble_headers_are_format_errors(void **state)
 	}
 }
 
+/* ---- fully convolutional networks, raw outputs, other input sizes -------------------- */
+
+/* n random floats in [-1, 1]. */
+static float *
+random_floats(size_t n, uint64_t seed)
+{
+	float *x = malloc(n * sizeof *x);
+	struct fm_rng r;
+
+	assert_non_null(x);
+	fm_rng_seed(&r, seed);
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)(2 * fm_rng_uniform(&r) - 1);
+	return x;
+}
+
+/* sum(r * y) over a training forward of net, through the public calls. */
+static double
+raw_objective(struct fm_cnn *net, const float *x, size_t n, const float *r, float *y)
+{
+	struct fm_err err;
+	uint32_t c, h, w;
+	double l = 0;
+
+	fm_cnn_output_shape(net, &c, &h, &w);
+	assert_int_equal(fm_cnn_forward_raw(net, x, n, 1, y, &err), 0);
+	for (size_t i = 0; i < n * c * h * w; i++)
+		l += (double)r[i] * y[i];
+	return l;
+}
+
+static void
+fully_conv_gradients_through_backward(void **state)
+{
+	/* Smooth layers (no relu: see dwconv_gradients_match_finite_differences), bn after a
+	 * strided conv and after a dwconv, a strided dwconv, a 1x1 head of 13 channels. */
+	struct fm_cnn *net = new_net("conv 4 3 2 1, bn, dwconv 3 1 1, bn 0.2, conv 6 1, "
+	                             "dwconv 3 2 1, conv 13 1",
+	                             3, 12, 10, 3, 21);
+	const size_t n = 3;
+	uint32_t c, h, w;
+	float *x = random_floats(n * 3 * 12 * 10, 1), *r, *y, *grads;
+	struct fm_err err;
+	struct grad_stats st = {0, 0};
+	int labels[3] = {0, 1, 2};
+	float bad;
+
+	(void)state;
+	fm_cnn_output_shape(net, &c, &h, &w);
+	assert_int_equal(c, 13);
+	assert_int_equal(h, 3);
+	assert_int_equal(w, 3);
+	assert_true(fm_cnn_is_fully_conv(net));
+	assert_int_equal(fm_cnn_n_classes(net), 13);
+	assert_string_equal(fm_cnn_class_name(net, 12), "12");
+	assert_null(fm_cnn_class_name(net, 13));
+	r = random_floats(n * c * h * w, 2);
+	y = malloc(n * c * h * w * sizeof *y);
+	grads = malloc(net->n_params * sizeof *grads);
+	assert_non_null(y);
+	assert_non_null(grads);
+	for (size_t i = 0; i < net->n_tensors; i++)
+		if (!net->tensors[i].is_stat && !net->tensors[i].decay)
+			for (size_t j = 0; j < net->tensors[i].n; j++)
+				net->tensors[i].data[j] += 0.1f * (float)(j % 5);
+
+	/* What a fully convolutional network refuses, and a backward needs. */
+	assert_int_equal(fm_cnn_backward(net, r, &err), -1);
+	assert_non_null(strstr(err.msg, "without a training forward"));
+	assert_int_equal(fm_cnn_forward(net, x, n, 0, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "fully convolutional"));
+	raw_objective(net, x, n, r, y);
+	assert_int_equal(fm_cnn_loss_backward(net, labels, 0, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "fully convolutional"));
+	bad = r[5];
+	r[5] = NAN;
+	assert_int_equal(fm_cnn_backward(net, r, &err), -1);
+	assert_non_null(strstr(err.msg, "not finite"));
+	r[5] = bad;
+
+	raw_objective(net, x, n, r, y);
+	assert_int_equal(fm_cnn_backward(net, r, &err), 0);
+	memcpy(grads, net->grads, net->n_params * sizeof *grads);
+	for (size_t i = 0; i < net->n_params; i++) {
+		float saved = net->params[i];
+		double lp, lm, num;
+
+		net->params[i] = saved + (float)GRAD_H;
+		lp = raw_objective(net, x, n, r, y);
+		net->params[i] = saved - (float)GRAD_H;
+		lm = raw_objective(net, x, n, r, y);
+		net->params[i] = saved;
+		num = (lp - lm) / (2 * GRAD_H);
+		st.checked++;
+		if (fabs(grads[i] - num) > GRAD_ATOL + GRAD_RTOL * fabs(num))
+			fail_msg("parameter %zu: analytic %.6f, numeric %.6f", i, (double)grads[i],
+			         num);
+	}
+	assert_true(st.checked == net->n_params);
+	free(x);
+	free(r);
+	free(y);
+	free(grads);
+	fm_cnn_free(net);
+}
+
+static void
+losses_go_through_backward(void **state)
+{
+	struct fm_cnn *net =
+	    new_net("conv 4 3 2 1, bn, relu, dwconv 3 1 1, relu, gap, dense 3", 1, 8, 8, 4, 5);
+	float *x = random_floats(4 * 64, 3), z[12], dz[12], p[12], q[12], *ga;
+	int labels[4] = {2, 0, 1, 1};
+	uint32_t c, h, w;
+	struct fm_err err;
+	double loss;
+
+	(void)state;
+	ga = malloc(net->n_params * sizeof *ga);
+	assert_non_null(ga);
+	fm_cnn_output_shape(net, &c, &h, &w);
+	assert_int_equal(c * 100 + h * 10 + w, 311);
+	assert_false(fm_cnn_is_fully_conv(net));
+	/* The loss's backward... */
+	assert_int_equal(fm_cnn_forward(net, x, 4, 1, p, &err), 0);
+	assert_int_equal(fm_cnn_loss_backward(net, labels, 0.1f, &loss, &err), 0);
+	memcpy(ga, net->grads, net->n_params * sizeof *ga);
+	/* ...is fm_cnn_backward of the loss's gradient, from the raw logits, whose softmax
+	 * is what fm_cnn_forward gives (the statistics moved: set them back first). */
+	for (size_t i = 0; i < net->n_stats; i++)
+		net->stats[i] = i % 2 == 0 ? 0.0f : 1.0f;
+	assert_int_equal(fm_cnn_forward_raw(net, x, 4, 1, z, &err), 0);
+	cnn_softmax(z, 4, 3, q);
+	for (size_t i = 0; i < 12; i++)
+		assert_near(q[i], p[i], 1e-7);
+	assert_near(cnn_xent(z, labels, 4, 3, 0.1f, dz), loss, 1e-12);
+	assert_int_equal(fm_cnn_backward(net, dz, &err), 0);
+	assert_memory_equal(net->grads, ga, net->n_params * sizeof *ga);
+	free(ga);
+	free(x);
+	fm_cnn_free(net);
+}
+
+/* A few SGD steps of net on x against the output gradient r, for non-trivial weights. */
+static void
+raw_steps(struct fm_cnn *net, const float *x, size_t n, const float *r, int steps)
+{
+	const struct fm_optim opt = FM_OPTIM_SGD_DEFAULT;
+	struct fm_err err;
+
+	for (int s = 0; s < steps; s++) {
+		assert_int_equal(fm_cnn_forward_raw(net, x, n, 1, NULL, &err), 0);
+		assert_int_equal(fm_cnn_backward(net, r, &err), 0);
+		assert_int_equal(fm_cnn_update(net, &opt, 0.02f, &err), 0);
+	}
+}
+
+#define FCN_DESC                                                                                   \
+	"conv 8 3 2 1, bn, relu, dwconv 3 1 1, bn, relu, conv 12 1, bn, relu, dwconv 3 2 1, bn, "  \
+	"dropout 0.1, relu, dwconv 5 1 2, relu, conv 5 1"
+
+static void
+fully_conv_threads_plan_and_file_agree(void **state)
+{
+	static const char *const names[5] = {"face", "x", "y", "w", "h"};
+	struct fm_cnn *one = new_net(FCN_DESC, 3, 20, 18, 5, 9),
+	              *two = new_net(FCN_DESC, 3, 20, 18, 5, 9);
+	struct fm_cnn *plan, *back;
+	const size_t n = 5, m = 5 * 5 * 5;
+	float *x = random_floats(n * 3 * 20 * 18, 4), *r = random_floats(n * m, 5);
+	float ya[5 * 125], yb[5 * 125];
+	unsigned char *bytes;
+	size_t n_bytes;
+	struct fm_err err;
+
+	(void)state;
+	/* 20x18 -> 10x9 -> 5x5 */
+	assert_int_equal(one->n_out, 125);
+	assert_int_equal(fm_cnn_set_threads(two, 2, &err), 0);
+	raw_steps(one, x, n, r, 1);
+	raw_steps(two, x, n, r, 1);
+	assert_int_equal(fm_cnn_forward_raw(one, x, n, 1, ya, &err), 0);
+	assert_int_equal(fm_cnn_forward_raw(two, x, n, 1, yb, &err), 0);
+	assert_int_equal(fm_cnn_backward(one, r, &err), 0);
+	assert_int_equal(fm_cnn_backward(two, r, &err), 0);
+	for (size_t i = 0; i < n * m; i++)
+		assert_near(yb[i], ya[i], 1e-5 * (1 + fabs(ya[i])));
+	for (size_t i = 0; i < one->n_params; i++) {
+		assert_near(two->params[i], one->params[i], 1e-6);
+		assert_near(two->grads[i], one->grads[i], 1e-5 * (1 + fabs(one->grads[i])));
+	}
+	for (size_t i = 0; i < one->n_stats; i++)
+		assert_near(two->stats[i], one->stats[i], 1e-6 * (1 + fabs(one->stats[i])));
+
+	/* The folded plan (dwconv + bn + relu in one step) against the layers. */
+	assert_int_equal(fm_cnn_set_classes(one, names, 5, &err), 0);
+	assert_int_equal(fm_cnn_set_info(one, "{\"strides\": [4]}", &err), 0);
+	assert_int_equal(fm_cnn_clone(one, n, 0, &plan, &err), 0);
+	assert_true(plan->n_steps < 9);
+	assert_int_equal(fm_cnn_forward_raw(one, x, n, 0, ya, &err), 0);
+	assert_int_equal(fm_cnn_forward_raw(plan, x, n, 0, yb, &err), 0);
+	for (size_t i = 0; i < n * m; i++)
+		assert_near(yb[i], ya[i], 1e-5 * (1 + fabs(ya[i])));
+	assert_int_equal(fm_cnn_set_threads(plan, 2, &err), 0);
+	assert_int_equal(fm_cnn_forward_raw(plan, x, n, 0, yb, &err), 0);
+	for (size_t i = 0; i < n * m; i++)
+		assert_near(yb[i], ya[i], 1e-5 * (1 + fabs(ya[i])));
+
+	/* The model file: classes per channel, info, weights. */
+	assert_int_equal(fm_cnn_encode(one, &bytes, &n_bytes, &err), 0);
+	assert_int_equal(fm_cnn_decode(bytes, n_bytes, n, 0, &back, &err), 0);
+	assert_int_equal(fm_cnn_n_classes(back), 5);
+	assert_string_equal(fm_cnn_class_name(back, 3), "w");
+	assert_string_equal(fm_cnn_info(back), "{\"strides\": [4]}");
+	assert_memory_equal(back->params, one->params, one->n_params * sizeof *one->params);
+	assert_int_equal(fm_cnn_forward_raw(back, x, n, 0, yb, &err), 0);
+	for (size_t i = 0; i < n * m; i++)
+		assert_near(yb[i], ya[i], 1e-5 * (1 + fabs(ya[i])));
+	assert_int_equal(fm_cnn_set_classes(one, names, 4, &err), -1);
+	assert_non_null(strstr(err.msg, "output channels"));
+	free(bytes);
+	fm_cnn_free(back);
+	fm_cnn_free(plan);
+	free(x);
+	free(r);
+	fm_cnn_free(one);
+	fm_cnn_free(two);
+}
+
+/* The output map of net (which takes 1 x sh x sw) on small, and of big (1 x bh x bw) on
+ * small copied into the top left corner of a larger image of noise: where a no-padding
+ * network's outputs see only the small image, they agree. */
+static void
+assert_corner_agrees(struct fm_cnn *net, struct fm_cnn *big, uint32_t sh, uint32_t sw, uint32_t bh,
+                     uint32_t bw)
+{
+	float *small = random_floats((size_t)sh * sw, 6),
+	      *large = random_floats((size_t)bh * bw, 7);
+	uint32_t c, h, w, bc, bho, bwo;
+	float *ys, *yb;
+	struct fm_err err;
+
+	for (uint32_t y = 0; y < sh; y++)
+		memcpy(large + (size_t)y * bw, small + (size_t)y * sw, sw * sizeof *small);
+	fm_cnn_output_shape(net, &c, &h, &w);
+	fm_cnn_output_shape(big, &bc, &bho, &bwo);
+	assert_int_equal(bc, c);
+	assert_true(bho > h && bwo > w);
+	ys = malloc((size_t)c * h * w * sizeof *ys);
+	yb = malloc((size_t)c * bho * bwo * sizeof *yb);
+	assert_non_null(ys);
+	assert_non_null(yb);
+	assert_int_equal(fm_cnn_forward_raw(net, small, 1, 0, ys, &err), 0);
+	assert_int_equal(fm_cnn_forward_raw(big, large, 1, 0, yb, &err), 0);
+	for (uint32_t k = 0; k < c; k++)
+		for (uint32_t y = 0; y < h; y++)
+			for (uint32_t x = 0; x < w; x++) {
+				float a = ys[((size_t)k * h + y) * w + x];
+
+				assert_near(yb[((size_t)k * bho + y) * bwo + x], a,
+				            1e-5 * (1 + fabs(a)));
+			}
+	free(ys);
+	free(yb);
+	free(small);
+	free(large);
+}
+
+static void
+clone_input_takes_other_sizes(void **state)
+{
+	/* No padding, so that an output near the top left corner sees the same pixels in a
+	 * larger image; strides 2 in a conv and a dwconv. */
+	struct fm_cnn *net = new_net("conv 4 3 2, bn, relu, dwconv 3, bn, relu, dwconv 3 2, "
+	                             "conv 3 1",
+	                             1, 17, 15, 2, 3);
+	struct fm_cnn *big, *big_train, *same, *cls, *other, *ens, *ens_big, *pair[2];
+	float *x = random_floats(2 * 17 * 15, 8), *r = random_floats(2 * 3 * 2 * 2, 9);
+	uint32_t c, h, w;
+	struct fm_err err;
+
+	(void)state;
+	fm_cnn_output_shape(net, &c, &h, &w);
+	assert_int_equal(c * 100 + h * 10 + w, 322); /* 17x15 -> 8x7 -> 6x5 -> 2x2 */
+	raw_steps(net, x, 2, r, 3);
+	assert_int_equal(fm_cnn_set_info(net, "detector", &err), 0);
+	assert_int_equal(fm_cnn_set_normalization(net, 128, 50, &err), 0);
+
+	assert_int_equal(fm_cnn_clone_input(net, 41, 30, 1, 0, &big, &err), 0);
+	assert_int_equal(fm_cnn_clone_input(net, 41, 30, 2, 1, &big_train, &err), 0);
+	fm_cnn_input_shape(big, &c, &h, &w);
+	assert_int_equal(c * 10000 + h * 100 + w, 14130);
+	fm_cnn_output_shape(big, &c, &h, &w);
+	assert_int_equal(c * 100 + h * 10 + w, 385); /* 41x30 -> 20x14 -> 18x12 -> 8x5 */
+	assert_string_equal(fm_cnn_info(big), "detector");
+	assert_string_equal(fm_cnn_desc(big), fm_cnn_desc(net));
+	assert_int_equal(fm_cnn_param_count(big), fm_cnn_param_count(net));
+	assert_memory_equal(big->params, net->params, net->n_params * sizeof *net->params);
+	assert_memory_equal(big->stats, net->stats, net->n_stats * sizeof *net->stats);
+	assert_corner_agrees(net, big, 17, 15, 41, 30);
+	assert_corner_agrees(net, big_train, 17, 15, 41, 30);
+	/* A trainable copy trains. */
+	{
+		float *xb = random_floats(2 * 41 * 30, 10), *rb = random_floats(2 * 3 * 8 * 5, 11);
+
+		raw_steps(big_train, xb, 2, rb, 1);
+		free(xb);
+		free(rb);
+	}
+	/* The same size is fm_cnn_clone. */
+	assert_int_equal(fm_cnn_clone_input(net, 17, 15, 2, 0, &same, &err), 0);
+	assert_int_equal(fm_cnn_clone(net, 2, 0, &other, &err), 0);
+	{
+		float ya[2 * 12], yb[2 * 12];
+
+		assert_int_equal(fm_cnn_forward_raw(same, x, 2, 0, ya, &err), 0);
+		assert_int_equal(fm_cnn_forward_raw(other, x, 2, 0, yb, &err), 0);
+		assert_memory_equal(ya, yb, sizeof ya);
+	}
+	fm_cnn_free(other);
+	fm_cnn_free(same);
+
+	/* What does not fit. */
+	assert_int_equal(fm_cnn_clone_input(net, 6, 15, 1, 0, &other, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_non_null(strstr(err.msg, "does not fit"));
+	assert_null(other);
+	cls = new_net("conv 4 3 1 1, maxpool 2, dense 3", 1, 12, 12, 1, 1);
+	assert_int_equal(fm_cnn_clone_input(cls, 16, 16, 1, 0, &other, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_non_null(strstr(err.msg, "2.dense.weight"));
+	assert_int_equal(fm_cnn_clone_input(cls, 12, 12, 1, 0, &other, &err), 0);
+	fm_cnn_free(other);
+	fm_cnn_free(cls);
+	cls = new_net("conv 2 3 2, relu", 1, 12, 12, 1, 1);
+	assert_false(fm_cnn_is_fully_conv(cls));
+	assert_int_equal(fm_cnn_clone_input(cls, 16, 16, 1, 0, &other, &err), -1);
+	assert_non_null(strstr(err.msg, "classes"));
+	fm_cnn_free(cls);
+	/* gap before dense takes any size; so does an ensemble of such networks. */
+	pair[0] = new_net("conv 4 3 1 1, gap, dense 3", 1, 12, 12, 1, 1);
+	pair[1] = new_net("conv 5 3 1 1, bn, gap, dense 3", 1, 12, 12, 1, 2);
+	assert_int_equal(fm_cnn_clone_input(pair[0], 20, 16, 1, 0, &other, &err), 0);
+	fm_cnn_output_shape(other, &c, &h, &w);
+	assert_int_equal(c * 100 + h * 10 + w, 311);
+	fm_cnn_free(other);
+	assert_int_equal(fm_cnn_ensemble(pair, 2, 1, &ens, &err), 0);
+	assert_int_equal(fm_cnn_clone_input(ens, 20, 16, 1, 1, &other, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_int_equal(fm_cnn_clone_input(ens, 20, 16, 3, 0, &ens_big, &err), 0);
+	fm_cnn_input_shape(ens_big, &c, &h, &w);
+	assert_int_equal(h * 100 + w, 2016);
+	assert_int_equal(fm_cnn_n_members(ens_big), 2);
+	{
+		float *xe = random_floats(3 * 20 * 16, 12), p[9];
+
+		assert_int_equal(fm_cnn_forward(ens_big, xe, 3, 0, p, &err), 0);
+		assert_near(p[0] + p[1] + p[2], 1.0, 1e-6);
+		assert_int_equal(fm_cnn_forward_raw(ens_big, xe, 3, 0, p, &err), -1);
+		free(xe);
+	}
+	/* Fully convolutional networks make no ensemble. */
+	fm_cnn_free(pair[0]);
+	fm_cnn_free(pair[1]);
+	assert_int_equal(fm_cnn_clone(net, 1, 0, &pair[0], &err), 0);
+	assert_int_equal(fm_cnn_clone(net, 1, 0, &pair[1], &err), 0);
+	assert_int_equal(fm_cnn_ensemble(pair, 2, 1, &other, &err), -1);
+	assert_non_null(strstr(err.msg, "fully convolutional"));
+	fm_cnn_free(pair[0]);
+	fm_cnn_free(pair[1]);
+	fm_cnn_free(ens_big);
+	fm_cnn_free(ens);
+	fm_cnn_free(big_train);
+	fm_cnn_free(big);
+	free(x);
+	free(r);
+	fm_cnn_free(net);
+}
+
 static void
 metadata_setters_check_their_input(void **state)
 {
@@ -2027,6 +2406,10 @@ main(void)
 	    cmocka_unit_test(ensemble_file_round_trips),
 	    cmocka_unit_test(inconsistent_ensemble_headers_are_format_errors),
 	    cmocka_unit_test(crc32_matches_the_standard_check_value),
+	    cmocka_unit_test(fully_conv_gradients_through_backward),
+	    cmocka_unit_test(losses_go_through_backward),
+	    cmocka_unit_test(fully_conv_threads_plan_and_file_agree),
+	    cmocka_unit_test(clone_input_takes_other_sizes),
 	    cmocka_unit_test(metadata_setters_check_their_input),
 	    cmocka_unit_test(files_are_written_whole_or_not_at_all),
 	};
