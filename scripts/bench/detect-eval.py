@@ -24,7 +24,8 @@ thresholds, all points (VOC 2010 on): the curve has a point at each distinct sco
 detections enter together), precision is made non-increasing from the right, and AP sums
 precision times each step of recall.
 
-Prints one line of counts and one of figures, or with --json one JSON object. Exit status:
+Prints a line of counts, one of figures and one of recall by the labelled face's side
+(under 24 pixels, 24 to 48, 48 to 96, 96 and over), or with --json one JSON object. Exit status:
 0, or 2 on a usage error or unreadable input.
 """
 import json
@@ -38,6 +39,14 @@ def iou(a, b):
     inter = ix * iy
     union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union > 0 else 0.0
+
+
+# The bands of face side, in pixels, that recall is also given for.
+SIDES = [(0, 24), (24, 48), (48, 96), (96, float('inf'))]
+
+
+def side_name(lo, hi):
+    return '%d+' % lo if hi == float('inf') else '%d-%d' % (lo, hi)
 
 
 def evaluate(truth, dets, min_iou=0.5):
@@ -87,8 +96,15 @@ def evaluate(truth, dets, min_iou=0.5):
     for r, p in envelope:
         ap += (r - prev_r) * p
         prev_r = r
+    # Recall by the labelled box's side: small faces are where detectors differ most.
+    by_side = []
+    for lo, hi in SIDES:
+        found = [taken[photo][i] for photo, boxes in truth.items()
+                 for i, face in enumerate(boxes) if lo <= face[2] < hi]
+        by_side.append((lo, hi, len(found), sum(found)))
     return {'faces': n_faces, 'detections': len(hits), 'tp': tp, 'fp': fp,
-            'fn': n_faces - tp, 'precision': precision, 'recall': recall, 'f1': f1, 'ap': ap}
+            'fn': n_faces - tp, 'precision': precision, 'recall': recall, 'f1': f1, 'ap': ap,
+            'by_side': by_side}
 
 
 def box_of(face):
@@ -211,6 +227,13 @@ def self_test():
     check('ties ap', r['ap'], 0.25)
     check('ties precision', r['precision'], 0.5)
 
+    # Recall by side: a small face found, a large one missed.
+    truth = {'a': [(0, 0, 10, 10), (100, 0, 100, 100)]}
+    r = evaluate(truth, {'a': [(0.9, (0, 0, 10, 10))]})
+    check('by side small', r['by_side'][0][2:] == (1, 1), True)
+    check('by side large', r['by_side'][3][2:] == (1, 0), True)
+    check('by side middle', r['by_side'][1][2] + r['by_side'][2][2], 0)
+
     # Nothing detected, and nothing to find.
     r = evaluate({'a': [(0, 0, 10, 10)]}, {})
     check('none precision', r['precision'], 0.0)
@@ -261,15 +284,20 @@ def main(argv):
         return 2
     r = evaluate(truth, dets, min_iou)
     r.update(seen)
+    by_side = r.pop('by_side')
     if as_json:
-        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
-                          for k, v in r.items()}, sort_keys=True))
+        out = {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
+        out['recall_by_side'] = {side_name(lo, hi): {'faces': n, 'tp': found}
+                                 for lo, hi, n, found in by_side}
+        print(json.dumps(out, sort_keys=True))
     else:
         print('photos %d (no record %d, error records %d), faces %d, detections %d: '
               'tp %d fp %d fn %d' % (r['photos'], r['no_record'], r['error_records'],
                                      r['faces'], r['detections'], r['tp'], r['fp'], r['fn']))
         print('precision %.3f recall %.3f F1 %.3f AP %.3f (IoU >= %g)' %
               (r['precision'], r['recall'], r['f1'], r['ap'], min_iou))
+        print('recall by face side in pixels: ' + ', '.join(
+            '%s %d/%d' % (side_name(lo, hi), found, n) for lo, hi, n, found in by_side))
     return 0
 
 

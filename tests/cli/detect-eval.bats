@@ -42,10 +42,13 @@ photos() {
 	[ -z "$stderr" ]
 	[ "${lines[0]}" = "photos 8 (no record 0, error records 0), faces 14, detections 13: tp 13 fp 0 fn 1" ]
 	[ "${lines[1]}" = "precision 1.000 recall 0.929 F1 0.963 AP 0.929 (IoU >= 0.5)" ]
+	# The cameraman, missed, has a 65-pixel box.
+	[ "${lines[2]}" = "recall by face side in pixels: 0-24 0/0, 24-48 6/6, 48-96 2/3, 96+ 5/5" ]
 	run --separate-stderr evaluate --json "$LABELS" <"$BATS_TEST_TMPDIR/records.ndjson"
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.photos, .faces, .detections, .tp, .fp, .fn, .precision, .recall]' <<<"$output")" = \
 		"[8,14,13,13,0,1,1,0.9286]" ]
+	[ "$(jq -c '.recall_by_side["48-96"]' <<<"$output")" = '{"faces":3,"tp":2}' ]
 }
 
 @test "labels and records meet by real path: --root, and from another folder" {
