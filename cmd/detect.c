@@ -4,11 +4,13 @@
  */
 #include "detect.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "face.h"
 #include "ndjson.h"
 #include "options.h"
@@ -84,9 +86,34 @@ detect_open(const char *name, int n_threads, struct detect_setup *s, struct fm_e
 	return 0;
 }
 
+int
+detect_open_cnn(const char *path, int n_threads, struct detect_setup *s, struct fm_err *err)
+{
+	char buf[4096 + 64];
+	struct fm_err e;
+
+	memset(s, 0, sizeof *s);
+	if (path == NULL)
+		path = find_shipped_file(DETECT_DEFAULT_CNN_MODEL, buf, sizeof buf);
+	if (fm_cnn_load(path, 1, 0, &s->cnn, &e) == -1)
+		return fm_err_set(err, e.code, "model %s", e.msg); /* it names the file */
+	s->facedets = calloc((size_t)n_threads, sizeof *s->facedets);
+	if (s->facedets == NULL)
+		return fm_err_set(err, FM_ENOMEM, "out of memory for %d detectors", n_threads);
+	s->n_threads = n_threads;
+	for (int i = 0; i < n_threads; i++)
+		if (fm_facedet_new(s->cnn, &s->facedets[i], &e) == -1)
+			return fm_err_set(err, e.code, "model %s: %s", path, e.msg);
+	return 0;
+}
+
 void
 detect_close(struct detect_setup *s)
 {
+	for (int i = 0; s->facedets != NULL && i < s->n_threads; i++)
+		fm_facedet_free(s->facedets[i]);
+	free(s->facedets);
+	fm_cnn_free(s->cnn);
 	for (int i = 0; s->detectors != NULL && i < s->n_threads; i++)
 		fm_detector_free(s->detectors[i]);
 	free(s->detectors);
@@ -180,6 +207,103 @@ done:
 	return rc;
 }
 
+/* A CNN box in the cascade's convention: whole pixels, kept inside the photo. */
+static struct fm_box
+whole_box(const struct fm_facedet_box *b, const struct fm_gray *gray)
+{
+	double x0 = fmax(0, round(b->x)), y0 = fmax(0, round(b->y));
+	double x1 = fmin(gray->width, round(b->x + b->w)),
+	       y1 = fmin(gray->height, round(b->y + b->h));
+	struct fm_box box = {(int32_t)x0, (int32_t)y0, (int32_t)fmax(1, x1 - x0),
+	                     (int32_t)fmax(1, y1 - y0), 0};
+
+	return box;
+}
+
+static int
+add_landmarks(cJSON *f, const struct fm_facedet_box *b, struct fm_err *err)
+{
+	cJSON *lm = cJSON_CreateArray();
+
+	if (lm == NULL || !cJSON_AddItemToObject(f, "landmarks", lm)) {
+		cJSON_Delete(lm);
+		return fm_err_set(err, FM_ENOMEM, "out of memory for the faces");
+	}
+	for (int m = 0; m < FM_FACEDET_N_LANDMARKS; m++) {
+		const double xy[2] = {fm_ndjson_round(b->landmarks[m][0], 1),
+		                      fm_ndjson_round(b->landmarks[m][1], 1)};
+		cJSON *p = cJSON_CreateDoubleArray(xy, 2);
+
+		if (p == NULL || !cJSON_AddItemToArray(lm, p)) {
+			cJSON_Delete(p);
+			return fm_err_set(err, FM_ENOMEM, "out of memory for the faces");
+		}
+	}
+	return 0;
+}
+
+/* --detector cnn: the photo's faces, best first, as a record's "faces". */
+static int
+cnn_record(const struct detect_setup *s, int thread, const struct fm_gray *gray,
+           const struct fm_photo_opts *photo, const struct detect_record_opts *o, cJSON *rec,
+           struct fm_err *err)
+{
+	struct fm_facedet_opts fo = FM_FACEDET_OPTS_DEFAULT;
+	struct fm_facedet_box *found = NULL;
+	size_t n = 0, kept;
+	cJSON *faces = NULL;
+	uint32_t longer = gray->width > gray->height ? gray->width : gray->height;
+	int rc = -1;
+
+	if (photo->detect.min_side > 0)
+		fo.min_side = photo->detect.min_side;
+	else if (photo->work_side > 0 && longer > photo->work_side)
+		fo.min_side *= (double)longer / photo->work_side;
+	fo.max_side = photo->detect.max_side;
+	if (o->min_score > 0)
+		fo.min_score = o->min_score;
+	if (fm_facedet_detect(s->facedets[thread], gray, &fo, &found, &n, err) == -1)
+		goto fail;
+	kept = n < o->max_faces ? n : o->max_faces; /* best first already */
+	if ((faces = cJSON_CreateArray()) == NULL) {
+		fm_err_set(err, FM_ENOMEM, "out of memory for the faces");
+		goto fail;
+	}
+	for (size_t i = 0; i < kept; i++) {
+		struct fm_box b = whole_box(&found[i], gray);
+		cJSON *f = cJSON_CreateObject();
+
+		if (f == NULL || !cJSON_AddItemToArray(faces, f)) {
+			cJSON_Delete(f);
+			fm_err_set(err, FM_ENOMEM, "out of memory for the faces");
+			goto fail;
+		}
+		if (cJSON_AddNumberToObject(f, "x", b.x) == NULL ||
+		    cJSON_AddNumberToObject(f, "y", b.y) == NULL ||
+		    cJSON_AddNumberToObject(f, "w", b.w) == NULL ||
+		    cJSON_AddNumberToObject(f, "h", b.h) == NULL ||
+		    cJSON_AddNumberToObject(f, "score", fm_ndjson_round(found[i].score, 4)) ==
+		        NULL) {
+			fm_err_set(err, FM_ENOMEM, "out of memory for the faces");
+			goto fail;
+		}
+		if (add_landmarks(f, &found[i], err) == -1 ||
+		    (o->crops && add_crop(o, gray, &b, f, err) == -1))
+			goto fail;
+	}
+	if ((kept < n && fm_ndjson_set(rec, "faces_dropped", cJSON_CreateNumber((double)(n - kept)),
+	                               err) == -1) ||
+	    fm_ndjson_set(rec, "width", cJSON_CreateNumber(gray->width), err) == -1 ||
+	    fm_ndjson_set(rec, "height", cJSON_CreateNumber(gray->height), err) == -1)
+		goto fail;
+	rc = fm_ndjson_set(rec, "faces", faces, err);
+	faces = NULL; /* fm_ndjson_set took it */
+fail:
+	cJSON_Delete(faces);
+	free(found);
+	return rc;
+}
+
 int
 detect_record(const struct detect_setup *s, int thread, const struct fm_gray *gray,
               const struct fm_photo_opts *photo, const struct detect_record_opts *o, cJSON *rec,
@@ -189,6 +313,9 @@ detect_record(const struct detect_setup *s, int thread, const struct fm_gray *gr
 	size_t n = 0, kept;
 	cJSON *faces;
 	int rc = -1;
+
+	if (s->cnn != NULL)
+		return cnn_record(s, thread, gray, photo, o, rec, err);
 
 	/* The search works on its own copy, so crops are cut from the gray image as it was,
 	 * at full size, which is what fer-classify reads. */

@@ -16,15 +16,21 @@
 #include "base.h"
 #include "cascade.h"
 #include "face.h"
+#include "facedet.h"
 #include "image.h"
 
 /* fer-detect's default cascade, unless $FERMATA_CASCADE or --cascade names another. */
 #define DETECT_DEFAULT_CASCADE "haarcascade_frontalface_alt2.xml"
 
+/* fer-detect --detector cnn's default model, looked up as find_shipped_file does. */
+#define DETECT_DEFAULT_CNN_MODEL "face-detect.fm"
+
 struct detect_setup {
 	struct fm_cascade *cascade;
 	struct fm_detector **detectors; /* one per thread */
 	int n_threads;
+	struct fm_cnn *cnn;           /* detect_open_cnn: the detector's network, else NULL */
+	struct fm_facedet **facedets; /* one per thread */
 };
 
 /*
@@ -35,6 +41,12 @@ struct detect_setup {
  * detect_close.
  */
 int detect_open(const char *name, int n_threads, struct detect_setup *s, struct fm_err *err);
+/*
+ * Or the CNN detector: the model file at path (NULL for the shipped face-detect.fm), and
+ * one detector per thread. -1 with the message in err ("model PATH: ..."), s left for
+ * detect_close.
+ */
+int detect_open_cnn(const char *path, int n_threads, struct detect_setup *s, struct fm_err *err);
 void detect_close(struct detect_setup *s);
 
 /*
@@ -54,13 +66,17 @@ struct detect_record_opts {
 	bool crops;    /* embed each face's crop (fer-detect --crops) */
 	uint32_t crop_side; /* with crops */
 	double crop_margin;
+	double min_score; /* the CNN detector: faces scoring less are dropped; 0 for its default */
 };
 
 /*
  * Find the faces of gray (a whole photo, left unchanged) with thread's detector and set rec's
  * "width", "height", "faces" ({"x", "y", "w", "h", "score", "neighbors"} each, most
- * neighbours first) and, when faces went, "faces_dropped". FM_ENOMEM and the detector's
- * errors.
+ * neighbours first; from the CNN {"x", "y", "w", "h", "score", "landmarks"}, best first)
+ * and, when faces went, "faces_dropped". The CNN takes photo's min_side (0: 20 pixels, or
+ * more on a photo larger than work_side, as the cascade's search of a shrunk copy) and
+ * max_side, and neither equalises nor uses the cascade's options. FM_ENOMEM and the
+ * detector's errors.
  */
 int detect_record(const struct detect_setup *s, int thread, const struct fm_gray *gray,
                   const struct fm_photo_opts *photo, const struct detect_record_opts *o, cJSON *rec,

@@ -292,7 +292,7 @@ operand_faces(const struct classify *cl, int thread, const struct fm_gray *gray,
               bool *whole, struct fm_err *err)
 {
 	const struct fm_photo_opts photo = FM_PHOTO_OPTS_DEFAULT;
-	const struct detect_record_opts ro = {(size_t)cl->o->common.max_faces, false, 0, 0};
+	const struct detect_record_opts ro = {(size_t)cl->o->common.max_faces, false, 0, 0, 0};
 	cJSON *faces, *face;
 
 	*whole = cl->o->operand == OPERAND_FACE ||

@@ -30,10 +30,10 @@
 
 static const char USAGE[] =
     "usage: fer-detect [-0hV] [--cascade file] [--crop-margin m] [--crop-side px] [--crops]"
-    " [--fps rate] [--jobs n] [--max-faces n] [--max-line bytes] [--max-pixels n]"
-    " [--max-size px] [--max-windows n] [--min-neighbors n]"
-    " [--min-size px] [--no-equalize] [--progress] [--scale factor] [--work-size px]"
-    " [--stream | file ...]";
+    " [--detector kind] [--fps rate] [--jobs n] [--max-faces n] [--max-line bytes]"
+    " [--max-pixels n] [--max-size px] [--max-windows n] [--min-neighbors n]"
+    " [--min-score p] [--min-size px] [--model file] [--no-equalize] [--progress]"
+    " [--scale factor] [--work-size px] [--stream | file ...]";
 
 static const char OPTIONS[] =
     "  --cascade file       cascade XML: a path, or a name looked up in the OpenCV data\n"
@@ -42,6 +42,8 @@ static const char OPTIONS[] =
     "  --crop-margin m      grow each crop's box by m of its side per side (default 0.1)\n"
     "  --crop-side px       side of the embedded face crops (default 48)\n"
     "  --crops              embed each face's gray crop (always with --stream)\n"
+    "  --detector kind      cascade (Viola-Jones, OpenCV's boxes; the default) or cnn\n"
+    "                       (fermata's own network, --model)\n"
     "  --fps rate           --stream: frame n is at n / rate seconds (default: the clock)\n"
     "  --jobs n             images decoded and searched at once (default: online\n"
     "                       processors)\n"
@@ -50,8 +52,11 @@ static const char OPTIONS[] =
     "  --max-windows n      an image whose search gives more than n candidate windows\n"
     "                       is an error record (default 250000; 0: no limit)\n"
     "  --min-neighbors n    drop faces found by n or fewer windows (default 3)\n"
+    "  --min-score p        cnn: drop faces scoring under p, 0 to 1 (default 0.5)\n"
     "  --min-size px        smallest face side in pixels (default 0: the cascade's\n"
-    "                       window)\n"
+    "                       window; cnn: 20)\n"
+    "  --model file         cnn: the detector's model (default face-detect.fm\n"
+    "                       installed with fermata or in the build tree's models/)\n"
     "  --no-equalize        search the gray image without histogram equalisation\n"
     "  --scale factor       window growth per pyramid level, 1.001 to 4 (default 1.1)\n"
     "  --stream             read images back to back from stdin (PPM, PGM, JPEG, PNG)\n"
@@ -62,6 +67,9 @@ static const char OPTIONS[] =
 struct opts {
 	struct common_opts common; /* --jobs, --max-faces, --max-line, --max-pixels, --progress */
 	const char *cascade;       /* as given; NULL for the default */
+	const char *model;         /* --detector cnn: as given; NULL for the default */
+	bool cnn;                  /* --detector cnn */
+	double min_score;          /* --detector cnn; 0 for its default */
 	struct fm_detect_opts detect;
 	bool equalize, stream, crops;
 	uint32_t work_side; /* longer side of the searched copy of a large image; 0: full size */
@@ -99,11 +107,14 @@ enum {
 	OPT_CROP_MARGIN,
 	OPT_CROP_SIDE,
 	OPT_CROPS,
+	OPT_DETECTOR,
 	OPT_FPS,
 	OPT_MAX_SIZE,
 	OPT_MAX_WINDOWS,
 	OPT_MIN_NEIGHBORS,
+	OPT_MIN_SCORE,
 	OPT_MIN_SIZE,
+	OPT_MODEL,
 	OPT_NO_EQUALIZE,
 	OPT_SCALE,
 	OPT_STREAM,
@@ -118,17 +129,21 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"crop-margin", required_argument, NULL, OPT_CROP_MARGIN},
 	    {"crop-side", required_argument, NULL, OPT_CROP_SIDE},
 	    {"crops", no_argument, NULL, OPT_CROPS},
+	    {"detector", required_argument, NULL, OPT_DETECTOR},
 	    {"fps", required_argument, NULL, OPT_FPS},
 	    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	    {"max-windows", required_argument, NULL, OPT_MAX_WINDOWS},
 	    {"min-neighbors", required_argument, NULL, OPT_MIN_NEIGHBORS},
+	    {"min-score", required_argument, NULL, OPT_MIN_SCORE},
 	    {"min-size", required_argument, NULL, OPT_MIN_SIZE},
+	    {"model", required_argument, NULL, OPT_MODEL},
 	    {"no-equalize", no_argument, NULL, OPT_NO_EQUALIZE},
 	    {"scale", required_argument, NULL, OPT_SCALE},
 	    {"stream", no_argument, NULL, OPT_STREAM},
 	    {"work-size", required_argument, NULL, OPT_WORK_SIZE},
 	    {NULL, 0, NULL, 0},
 	};
+	bool cascade_only = false;
 	int c;
 
 	common_opts_init(&o->common, "fer-detect", USAGE, OPTIONS, "", own,
@@ -141,6 +156,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 			if (optarg[0] == '\0')
 				exit_usage(USAGE, "--cascade: empty file name");
 			o->cascade = optarg;
+			cascade_only = true;
 			break;
 		case OPT_CROP_MARGIN:
 			o->crop_margin = option_real(USAGE, "--crop-margin", optarg, 0, 2, 0);
@@ -150,6 +166,14 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_CROPS:
 			o->crops = true;
+			break;
+		case OPT_DETECTOR:
+			if (strcmp(optarg, "cnn") == 0)
+				o->cnn = true;
+			else if (strcmp(optarg, "cascade") == 0)
+				o->cnn = false;
+			else
+				exit_usage(USAGE, "--detector: '%s' is not cascade or cnn", optarg);
 			break;
 		case OPT_FPS:
 			o->fps = option_real(USAGE, "--fps", optarg, 0, 1e6, NUM_OPEN_MIN);
@@ -161,21 +185,34 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_MAX_WINDOWS:
 			o->detect.max_windows =
 			    (size_t)option_int(USAGE, "--max-windows", optarg, 0, 1000000000);
+			cascade_only = true;
 			break;
 		case OPT_MIN_NEIGHBORS:
 			o->detect.min_neighbors =
 			    (int)option_int(USAGE, "--min-neighbors", optarg, 0, 1000);
+			cascade_only = true;
+			break;
+		case OPT_MIN_SCORE:
+			o->min_score =
+			    option_real(USAGE, "--min-score", optarg, 0, 1, NUM_OPEN_MIN);
 			break;
 		case OPT_MIN_SIZE:
 			o->detect.min_side =
 			    (uint32_t)option_int(USAGE, "--min-size", optarg, 0, 1000000);
 			break;
+		case OPT_MODEL:
+			if (optarg[0] == '\0')
+				exit_usage(USAGE, "--model: empty file name");
+			o->model = optarg;
+			break;
 		case OPT_NO_EQUALIZE:
 			o->equalize = false;
+			cascade_only = true;
 			break;
 		case OPT_SCALE:
 			/* lib/cascade takes no step below 1.001: that many levels help nobody. */
 			o->detect.scale_factor = option_real(USAGE, "--scale", optarg, 1.001, 4, 0);
+			cascade_only = true;
 			break;
 		case OPT_STREAM:
 			o->stream = o->crops = true;
@@ -192,6 +229,11 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    o->detect.min_side > o->detect.max_side)
 		exit_usage(USAGE, "--min-size %u is larger than --max-size %u",
 		           (unsigned)o->detect.min_side, (unsigned)o->detect.max_side);
+	if (o->cnn && cascade_only)
+		exit_usage(USAGE, "--cascade, --max-windows, --min-neighbors, --no-equalize and "
+		                  "--scale are the cascade's, not --detector cnn's");
+	if (!o->cnn && (o->model != NULL || o->min_score > 0))
+		exit_usage(USAGE, "--model and --min-score need --detector cnn");
 	if (o->stream && optind < argc)
 		exit_usage(USAGE, "--stream reads stdin, not the operand '%s'", argv[optind]);
 	if (o->stream && o->common.null)
@@ -207,7 +249,8 @@ detect_image(const struct detect *d, int thread, struct fm_image *img, cJSON *re
 {
 	const struct fm_photo_opts photo = {d->o->detect, d->o->equalize, d->o->work_side};
 	const struct detect_record_opts ro = {(size_t)d->o->common.max_faces, d->o->crops,
-	                                      (uint32_t)d->o->crop_side, d->o->crop_margin};
+	                                      (uint32_t)d->o->crop_side, d->o->crop_margin,
+	                                      d->o->min_score};
 	struct fm_gray gray = {0};
 	int rc = -1;
 
@@ -359,7 +402,8 @@ main(int argc, char *argv[])
 	};
 
 	parse_options(argc, argv, &o);
-	if (detect_open(o.cascade, o.common.jobs, &d.faces, &e) == -1) {
+	if ((o.cnn ? detect_open_cnn(o.model, o.common.jobs, &d.faces, &e)
+	           : detect_open(o.cascade, o.common.jobs, &d.faces, &e)) == -1) {
 		warnx("%s", e.msg);
 		detect_close(&d.faces);
 		return STATUS_CANNOT_RUN;

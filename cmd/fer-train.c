@@ -24,6 +24,7 @@
 #include "progress.h"
 #include "dataset.h"
 #include "face.h"
+#include "facedet.h"
 #include "mood.h"
 #include "ndjson.h"
 #include "train.h"
@@ -33,6 +34,9 @@ static const char USAGE[] =
     " [--jobs n] [--lr rate] [--optim name] [--resume] [--seed n] [--smoothing s] [--stop-after n]"
     " [--teacher model [--distill w] [--temperature T]] [--val data] [--warmup epochs]"
     " [--weight-decay w] --data data -o model\n"
+    "       fer-train --detector [--arch desc] [--batch n] [--epochs n] [--jobs n] [--lr rate]"
+    " [--optim name] [--resume] [--seed n] [--stop-after n] [--warmup epochs]"
+    " [--weight-decay w] --data labels -o model\n"
     "       fer-train --eval [--json] [--predictions file] [--tta] --model model --val data\n"
     "       fer-train --ensemble -o model model model ...";
 
@@ -41,6 +45,8 @@ static const char OPTIONS[] =
     "  --batch n            samples per step (default 64)\n"
     "  --data data          training faces: a folder per emotion, or fer2013.csv\n"
     "                       (its Training rows)\n"
+    "  --detector           train the face detector (fer-detect --detector cnn) on\n"
+    "                       --data, labelled photos, one JSON record a line\n"
     "  --distill w          weight of --teacher's soft targets against the labels,\n"
     "                       0 to 1 (default 0.5)\n"
     "  --ensemble           write one model holding the model operands (2 to 16),\n"
@@ -81,7 +87,7 @@ struct opts {
 	long long batch, epochs, seed, stop_after;
 	double lr, smoothing, warmup, weight_decay, erase, distill, temperature;
 	enum fm_optim_kind optim;
-	bool eval, json, tta, resume, ensemble;
+	bool eval, json, tta, resume, ensemble, detector, optim_given, batch_given, arch_given;
 	char **members; /* --ensemble: the model operands */
 	int n_members;
 };
@@ -90,6 +96,7 @@ enum {
 	OPT_ARCH = 256,
 	OPT_BATCH,
 	OPT_DATA,
+	OPT_DETECTOR,
 	OPT_DISTILL,
 	OPT_ENSEMBLE,
 	OPT_EPOCHS,
@@ -117,6 +124,7 @@ static const struct option own[] = {
     {"arch", required_argument, NULL, OPT_ARCH},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"data", required_argument, NULL, OPT_DATA},
+    {"detector", no_argument, NULL, OPT_DETECTOR},
     {"distill", required_argument, NULL, OPT_DISTILL},
     {"ensemble", no_argument, NULL, OPT_ENSEMBLE},
     {"epochs", required_argument, NULL, OPT_EPOCHS},
@@ -158,12 +166,17 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_ARCH:
 			o->arch = optarg;
+			o->arch_given = true;
 			break;
 		case OPT_BATCH:
 			o->batch = option_int(USAGE, "--batch", optarg, 2, 4096);
+			o->batch_given = true;
 			break;
 		case OPT_DATA:
 			o->data = optarg;
+			break;
+		case OPT_DETECTOR:
+			o->detector = true;
 			break;
 		case OPT_DISTILL:
 			o->distill = option_real(USAGE, "--distill", optarg, 0, 1, 0);
@@ -190,6 +203,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->model = optarg;
 			break;
 		case OPT_OPTIM:
+			o->optim_given = true;
 			if (strcmp(optarg, "sgd") == 0)
 				o->optim = FM_OPTIM_SGD;
 			else if (strcmp(optarg, "adamw") == 0)
@@ -260,6 +274,20 @@ parse_options(int argc, char *argv[], struct opts *o)
 		exit_usage(USAGE, "training needs --data and -o");
 	} else if (o->predictions != NULL) {
 		exit_usage(USAGE, "--predictions needs --eval");
+	}
+	if (o->detector) {
+		if (o->eval || o->ensemble || o->teacher != NULL || o->init != NULL ||
+		    o->val != NULL || o->smoothing != 0.1 || o->erase != 0)
+			exit_usage(USAGE,
+			           "--detector takes no --eval, --ensemble, --erase, --init, "
+			           "--smoothing, --teacher or --val (it validates on 1 in 20 of "
+			           "--data's photos)");
+		if (!o->optim_given)
+			o->optim = FM_OPTIM_ADAMW;
+		if (!o->arch_given)
+			o->arch = FM_FACEDET_DEFAULT_ARCH;
+		if (!o->batch_given)
+			o->batch = 32;
 	}
 	if ((o->distill >= 0 || o->temperature > 0) && o->teacher == NULL)
 		exit_usage(USAGE, "--distill and --temperature need --teacher");
@@ -827,6 +855,241 @@ train(const struct opts *o)
 	return STATUS_ALL_OK;
 }
 
+/*
+ * --detector: the face detector's run. The photos of --data whose path hashes to 1 in 20
+ * (fm_facedet_is_validation) are left out of training and score each epoch (AP at IoU 0.5,
+ * with P, R, F1 at the detector's default score threshold); the best AP is kept in -o.
+ */
+struct det_progress {
+	struct progress line;
+	long long epochs;
+	size_t batch;
+};
+
+static void
+show_det_progress(void *ctx, const struct fm_facedet_progress *p)
+{
+	struct det_progress *pr = ctx;
+	double spent = clock_sec() - pr->line.started;
+	double epoch_s = spent * (double)p->n_steps / (double)p->step;
+	double left = epoch_s - spent + (double)(pr->epochs - (long long)p->epoch - 1) * epoch_s;
+	char epoch[48], extra[160], eta[24];
+
+	if (clock_sec() - pr->line.last_shown < pr->line.every_sec)
+		return;
+	snprintf(epoch, sizeof epoch, "epoch %zu/%lld", p->epoch + 1, pr->epochs);
+	format_duration(eta, sizeof eta, left);
+	snprintf(extra, sizeof extra,
+	         "step %zu/%zu, loss %.4f (cls %.4f box %.4f lm %.4f), lr %.5f, ETA %s", p->step,
+	         p->n_steps, p->loss.total, p->loss.cls, p->loss.box, p->loss.landmarks, p->lr,
+	         eta);
+	progress_show(&pr->line, false, epoch, (uint64_t)(p->step * pr->batch), 0, extra);
+}
+
+static void
+set_det_info(struct fm_cnn *net, const struct opts *o, const struct fm_facedet_geom *g,
+             long long epochs_done, double best_ap, const struct fm_facedet_score *v,
+             const struct fm_facedet_loss *l)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *text = NULL, *info = NULL;
+	struct fm_err e = {.code = FM_ENOMEM, .msg = "out of memory"};
+	bool ok =
+	    j != NULL &&
+	    cJSON_AddStringToObject(j, "trainer", "fer-train (fermata) " FM_VERSION) != NULL &&
+	    cJSON_AddStringToObject(j, "data", o->data) != NULL &&
+	    cJSON_AddNumberToObject(j, "epochs_done", (double)epochs_done) != NULL &&
+	    cJSON_AddNumberToObject(j, "epochs", (double)o->epochs) != NULL &&
+	    cJSON_AddNumberToObject(j, "seed", (double)o->seed) != NULL &&
+	    cJSON_AddStringToObject(j, "optim", o->optim == FM_OPTIM_SGD ? "sgd" : "adamw") !=
+	        NULL &&
+	    cJSON_AddNumberToObject(j, "lr", o->lr) != NULL &&
+	    cJSON_AddNumberToObject(j, "batch", (double)o->batch) != NULL &&
+	    cJSON_AddNumberToObject(j, "loss", l->total) != NULL &&
+	    cJSON_AddNumberToObject(j, "val_ap", v->ap) != NULL &&
+	    cJSON_AddNumberToObject(j, "val_precision", v->precision) != NULL &&
+	    cJSON_AddNumberToObject(j, "val_recall", v->recall) != NULL &&
+	    cJSON_AddNumberToObject(j, "val_f1", v->f1) != NULL &&
+	    cJSON_AddNumberToObject(j, "best_val_ap", best_ap) != NULL;
+
+	text = ok ? cJSON_PrintUnformatted(j) : NULL;
+	cJSON_Delete(j);
+	if (text == NULL || fm_facedet_info(g, text, &info, &e) == -1 ||
+	    fm_cnn_set_info(net, info, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "checkpoint info: %s", e.msg);
+	free(text);
+	free(info);
+}
+
+static void
+read_det_state(const struct fm_cnn *net, const char *path, long long epochs, long long *done_out,
+               double *best_out)
+{
+	cJSON *j = cJSON_Parse(fm_cnn_info(net));
+	const cJSON *done = cJSON_GetObjectItemCaseSensitive(j, "epochs_done");
+	const cJSON *best = cJSON_GetObjectItemCaseSensitive(j, "best_val_ap");
+
+	if (!cJSON_IsObject(j) || !cJSON_IsNumber(done) || !cJSON_IsNumber(best))
+		errx(STATUS_CANNOT_RUN, "%s: not a fer-train --detector checkpoint", path);
+	if (!(done->valuedouble >= 0 && done->valuedouble <= (double)epochs) ||
+	    done->valuedouble != floor(done->valuedouble))
+		errx(STATUS_CANNOT_RUN,
+		     "%s: epochs_done %.17g is not a whole number from 0 to %lld (--epochs)", path,
+		     done->valuedouble, epochs);
+	if (!(best->valuedouble >= 0 && best->valuedouble <= 1))
+		errx(STATUS_CANNOT_RUN, "%s: best_val_ap %.17g is not from 0 to 1", path,
+		     best->valuedouble);
+	*done_out = (long long)done->valuedouble;
+	*best_out = best->valuedouble;
+	cJSON_Delete(j);
+}
+
+/* Detector crops: 160 x 160 pixels, 20 x 20 cells at stride 8. */
+#define DET_CROP_SIDE 160
+/* Photos are 8-bit gray 0 to 255; these put them near mean 0, spread 1. */
+#define DET_PIXEL_MEAN 127.5f
+#define DET_PIXEL_STD 64.0f
+
+static int
+train_detector(const struct opts *o)
+{
+	struct fm_facedet_set set;
+	struct fm_cnn *net, *eval_net = NULL;
+	struct fm_facedet *det = NULL;
+	struct fm_facedet_train_opts to = {0};
+	const struct fm_facedet_opts dopts = FM_FACEDET_OPTS_DEFAULT;
+	struct fm_facedet_geom geom = FM_FACEDET_GEOM_DEFAULT;
+	struct det_progress pr = {0};
+	size_t *train_idx, *val_idx, n_train = 0, n_val = 0;
+	long long done = 0;
+	double best = -1;
+	char ckpt[4096];
+	struct fm_err e;
+
+	if ((size_t)snprintf(ckpt, sizeof ckpt, "%s.ckpt", o->out) >= sizeof ckpt)
+		errx(STATUS_CANNOT_RUN, "%s: path too long", o->out);
+	if (o->resume) {
+		if (fm_cnn_load(ckpt, (size_t)o->batch, 1, &net, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg);
+		read_det_state(net, ckpt, o->epochs, &done, &best);
+		if (fm_facedet_model_geom(net, &geom, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s: %s", ckpt, e.msg);
+		fprintf(stderr, "fer-train: resuming after epoch %lld of %lld (best val AP %.4f)\n",
+		        done, o->epochs, best);
+	} else {
+		char *info;
+
+		if (fm_cnn_new(o->arch, 1, DET_CROP_SIDE, DET_CROP_SIDE, (size_t)o->batch,
+		               (uint64_t)o->seed, &net, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "--arch: %s", e.msg);
+		if (fm_cnn_set_normalization(net, DET_PIXEL_MEAN, DET_PIXEL_STD, &e) == -1 ||
+		    fm_facedet_info(&geom, NULL, &info, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg);
+		if (fm_cnn_set_info(net, info, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg);
+		free(info);
+	}
+	if (fm_facedet_new(net, &det, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "--arch: %s", e.msg);
+	fm_facedet_free(det);
+	det = NULL;
+	if (fm_facedet_set_load(o->data, &set, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "%s", e.msg);
+	if (fm_facedet_set_load_photos(&set, FM_DEFAULT_MAX_PIXELS, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "%s", e.msg);
+	train_idx = malloc((set.n + 1) * sizeof *train_idx);
+	val_idx = malloc((set.n + 1) * sizeof *val_idx);
+	if (train_idx == NULL || val_idx == NULL)
+		errx(STATUS_CANNOT_RUN, "out of memory for %zu photos", set.n);
+	for (size_t i = 0; i < set.n; i++) {
+		if (fm_facedet_is_validation(set.photos[i].path))
+			val_idx[n_val++] = i;
+		else
+			train_idx[n_train++] = i;
+	}
+	fprintf(stderr, "fer-train: %zu photos from %s: %zu to train on, %zu to validate\n", set.n,
+	        o->data, n_train, n_val);
+	if (n_train < (size_t)o->batch)
+		errx(STATUS_CANNOT_RUN, "%s: %zu training photos, fewer than --batch %lld", o->data,
+		     n_train, o->batch);
+	if (fm_cnn_set_threads(net, (size_t)o->common.jobs, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "--jobs: %s", e.msg);
+	fprintf(stderr, "fer-train: %s\nfer-train: %zu parameters, %.1f MFLOPs per %dx%d crop\n",
+	        fm_cnn_desc(net), fm_cnn_param_count(net), (double)fm_cnn_flops(net) / 1e6,
+	        DET_CROP_SIDE, DET_CROP_SIDE);
+
+	to.batch = (size_t)o->batch;
+	to.crop_side = DET_CROP_SIDE;
+	to.mosaic = 0.3f;
+	to.optim = (struct fm_optim)FM_OPTIM_SGD_DEFAULT;
+	if (o->optim == FM_OPTIM_ADAMW)
+		to.optim = (struct fm_optim)FM_OPTIM_ADAMW_DEFAULT;
+	to.optim.weight_decay = (float)o->weight_decay;
+	to.schedule = (struct fm_lr_schedule){
+	    FM_LR_COSINE, o->lr, o->lr * 1e-2, o->warmup, (double)o->epochs, 1, 1};
+	to.geom = geom;
+	to.aug = (struct fm_facedet_aug)FM_FACEDET_AUG_DEFAULT;
+	to.loss = (struct fm_facedet_loss_opts)FM_FACEDET_LOSS_DEFAULT;
+	pr.epochs = o->epochs;
+	pr.batch = (size_t)o->batch;
+
+	long long last = o->epochs;
+	if (o->stop_after > 0 && o->stop_after < last)
+		last = o->stop_after;
+	for (long long epoch = done; epoch < last; epoch++) {
+		struct fm_facedet_loss l;
+		struct fm_facedet_score v = {0};
+
+		progress_start(&pr.line, "fer-train", "crop", "crops");
+		pr.line.failures = false;
+		if (fm_facedet_train_epoch(net, &set, train_idx, n_train, &to, (size_t)epoch,
+		                           (uint64_t)o->seed, show_det_progress, &pr, &l, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "epoch %lld: %s", epoch + 1, e.msg);
+		double train_s = clock_sec() - pr.line.started;
+		if (n_val > 0) {
+			fm_cnn_free(eval_net);
+			eval_net = NULL;
+			if (fm_cnn_clone(net, 1, 0, &eval_net, &e) == -1 ||
+			    fm_facedet_new(eval_net, &det, &e) == -1 ||
+			    fm_facedet_evaluate(det, &set, val_idx, n_val, &dopts, &v, &e) == -1)
+				errx(STATUS_CANNOT_RUN, "validation: %s", e.msg);
+			fm_facedet_free(det);
+			det = NULL;
+		}
+		double spent = clock_sec() - pr.line.started;
+		bool is_best = v.ap > best;
+		if (is_best)
+			best = v.ap;
+		set_det_info(net, o, &geom, epoch + 1, best, &v, &l);
+		if (is_best && fm_cnn_save(net, o->out, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg);
+		if (fm_cnn_save_checkpoint(net, ckpt, &e) == -1)
+			errx(STATUS_CANNOT_RUN, "%s", e.msg);
+		done = epoch + 1;
+		char eta[24];
+
+		progress_clear(&pr.line);
+		format_duration(eta, sizeof eta, spent * (double)(o->epochs - epoch - 1));
+		fprintf(stderr,
+		        "epoch %lld/%lld: loss %.4f (cls %.4f box %.4f lm %.4f)  val AP %.4f  "
+		        "P %.4f R %.4f F1 %.4f%s  %.0f+%.0f s, ETA %s\n",
+		        epoch + 1, o->epochs, l.total, l.cls, l.box, l.landmarks, v.ap, v.precision,
+		        v.recall, v.f1, is_best ? "  (best, saved)" : "", train_s, spent - train_s,
+		        eta);
+	}
+	if (done < o->epochs)
+		fprintf(stderr, "fer-train: stopped after epoch %lld of %lld; --resume goes on\n",
+		        done, o->epochs);
+	else
+		fprintf(stderr, "fer-train: done; best val AP %.4f in %s\n", best, o->out);
+	fm_cnn_free(eval_net);
+	fm_cnn_free(net);
+	free(train_idx);
+	free(val_idx);
+	fm_facedet_set_free(&set);
+	return STATUS_ALL_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -849,5 +1112,7 @@ main(int argc, char *argv[])
 #endif
 	if (o.ensemble)
 		return build_ensemble(&o);
+	if (o.detector)
+		return train_detector(&o);
 	return o.eval ? evaluate(&o) : train(&o);
 }

@@ -19,8 +19,9 @@ setup() {
 		[ "$status" -eq 0 ]
 		[ -z "$stderr" ]
 		[[ ${lines[0]} == "usage: fer-detect [-0hV] "* ]]
-		for o in --cascade --crop-margin --crop-side --crops --fps --help --jobs \
-			--max-faces --max-line --max-pixels --max-size --max-windows --min-neighbors --min-size --no-equalize --null --progress \
+		for o in --cascade --crop-margin --crop-side --crops --detector --fps --help --jobs \
+			--max-faces --max-line --max-pixels --max-size --max-windows --min-neighbors \
+			--min-score --min-size --model --no-equalize --null --progress \
 			--scale --stream --version --work-size; do
 			[[ $output == *" $o"* ]]
 		done
@@ -103,6 +104,42 @@ setup() {
 	run --separate-stderr "$FD" --min-size 50 --max-size 40 gray.pgm
 	assert_usage_error
 	[[ ${stderr_lines[0]} == *"--min-size 50 is larger than --max-size 40"* ]]
+}
+
+@test "--detector is cascade or cnn, and each refuses the other's options" {
+	run --separate-stderr "$FD" --detector svm gray.pgm
+	assert_usage_error
+	[ "${stderr_lines[0]}" = "fer-detect: --detector: 'svm' is not cascade or cnn" ]
+	for args in "--cascade x.xml" "--scale 1.2" "--min-neighbors 2" "--max-windows 9" \
+		"--no-equalize"; do
+		run --separate-stderr "$FD" --detector cnn $args gray.pgm
+		echo "# $args: $stderr"
+		assert_usage_error
+		[[ ${stderr_lines[0]} == *"are the cascade's, not --detector cnn's" ]]
+	done
+	for args in "--model m.fm" "--min-score 0.7" "--detector cascade --model m.fm"; do
+		run --separate-stderr "$FD" $args gray.pgm
+		assert_usage_error
+		[ "${stderr_lines[0]}" = "fer-detect: --model and --min-score need --detector cnn" ]
+	done
+	for val in 0 1.01 -1 x nan; do
+		run --separate-stderr "$FD" --detector cnn --min-score "$val" gray.pgm
+		assert_usage_error
+		[[ ${stderr_lines[0]} == "fer-detect: --min-score: "* ]]
+	done
+	run --separate-stderr "$FD" --detector cnn --model '' gray.pgm
+	assert_usage_error
+}
+
+@test "--detector cnn without a usable model exits 2 naming it, and reads nothing" {
+	run --separate-stderr "$FD" --detector cnn --model no-such.fm gray.pgm
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "fer-detect: model no-such.fm: no such file or directory" ]
+	run --separate-stderr "$FD" --detector cnn --model "$FM_TESTDATA/bad/model/tiny-valid.fm" gray.pgm
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[[ $stderr == "fer-detect: model $FM_TESTDATA/bad/model/tiny-valid.fm: not a face detector"* ]]
 }
 
 @test "the bounds of the numbers are accepted" {

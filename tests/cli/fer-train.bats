@@ -24,7 +24,7 @@ setup() {
 	run --separate-stderr "$FT" --help
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == "usage: fer-train [-hV] "* ]]
-	for o in --arch --batch --data --distill --ensemble --epochs --eval --init --jobs --json --lr --model --optim \
+	for o in --arch --batch --data --detector --distill --ensemble --epochs --eval --init --jobs --json --lr --model --optim \
 		--predictions --resume --seed --smoothing --stop-after --teacher --temperature --threads --tta --val --warmup \
 		--weight-decay; do
 		[[ $output == *" $o"* ]]
@@ -33,10 +33,64 @@ setup() {
 	[[ $output == "fer-train (fermata) "* ]]
 }
 
+@test "--detector refuses what only the expression network takes" {
+	for args in "--eval --model m.fm --val v" "--init m.fm" "--teacher m.fm" "--val v" \
+		"--smoothing 0.2" "--erase 0.5"; do
+		run --separate-stderr "$FT" --detector --data d.ndjson -o out.fm $args
+		echo "# $args: $stderr"
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		[[ ${stderr_lines[0]} == "fer-train: --detector takes no --eval, --ensemble, "* ]]
+	done
+	run --separate-stderr "$FT" --detector --data d.ndjson
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "fer-train: training needs --data and -o" ]
+}
+
+# The bundled photos' faces as fer-train --detector reads them.
+detector_labels() {
+	jq -c --arg dir "$FM_TESTDATA/photos" \
+		'{path: ($dir + "/" + .photo), faces: [.faces[] | {x: .[0], y: .[1], w: .[2], h: .[3]}]}' \
+		"$FM_TESTDATA/photos/faces.ndjson" >labels.ndjson
+}
+
+@test "--detector trains a detector that fer-detect --detector cnn runs, and resumes bit for bit" {
+	detector_labels
+	opts=(--detector --data labels.ndjson --arch "conv 4 3 2 1, bn, relu, dwconv 3 2 1, bn, relu, conv 13 3 2 1"
+		--epochs 2 --batch 4 --jobs 1 --warmup 0)
+	run --separate-stderr "$FT" "${opts[@]}" -o whole.fm
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[[ $stderr == *"fer-train: 8 photos from labels.ndjson: "* ]]
+	[[ ${stderr_lines[-1]} == "fer-train: done; best val AP "*" in whole.fm" ]]
+	[ -s whole.fm ] && [ -s whole.fm.ckpt ]
+	run --separate-stderr "$FT" "${opts[@]}" -o split.fm --stop-after 1
+	[ "$status" -eq 0 ]
+	[[ ${stderr_lines[-1]} == "fer-train: stopped after epoch 1 of 2; --resume goes on" ]]
+	run --separate-stderr "$FT" "${opts[@]}" -o split.fm --resume
+	[ "$status" -eq 0 ]
+	[[ ${stderr_lines[0]} == "fer-train: resuming after epoch 1 of 2"* ]]
+	cmp whole.fm.ckpt split.fm.ckpt
+	# The model finds boxes in the detector's record form (a score, four landmarks).
+	run --separate-stderr "$FM_BIN/fer-detect" --detector cnn --model whole.fm --min-score 0.01 \
+		--max-faces 3 "$FM_TESTDATA/photos/grace-hopper.jpg"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	echo "$output" | jq -e '.width == 512 and .height == 600 and (.faces | length) <= 3 and
+		all(.faces[]; (.score >= 0.01 and .score <= 1) and (.landmarks | length) == 4 and
+			.w >= 1 and .h >= 1 and (has("neighbors") | not))'
+	# A checkpoint of the expression network's is no detector's.
+	"$FT" --data fer2013/train -o expr.fm --epochs 1 --warmup 0 --batch 4 --arch "$ARCH" 2>/dev/null
+	run --separate-stderr "$FT" "${opts[@]}" -o expr.fm --resume
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "fer-train: expr.fm.ckpt: not a fer-train --detector checkpoint" ]
+}
+
 @test "the usage lines are the SYNOPSIS of man/fer-train.1" {
 	synopsis=$(mandoc -T ascii "$FM_ROOT/man/fer-train.1" | col -bx |
 		sed -n '/^SYNOPSIS/,/^[A-Z]/{/^ /p}' | tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')
-	usage=$("$FT" --help | sed -n '1,3p' | sed 's/^usage: //; s/^ *//' | tr '\n' ' ' | sed 's/ $//')
+	usage=$("$FT" --help | sed -n '1,4p' | sed 's/^usage: //; s/^ *//' | tr '\n' ' ' | sed 's/ $//')
 	[ "$synopsis" = "$usage" ]
 }
 
