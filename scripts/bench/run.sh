@@ -12,7 +12,7 @@
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
-all="detect detect-cnn classify accuracy stream batch train audio formats tempo rank react taste"
+all="detect detect-cnn classify accuracy stream batch train audio formats tempo rank react taste moodset"
 
 if [ $# -eq 0 ]; then
 	set -- $all
