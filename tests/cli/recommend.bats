@@ -106,7 +106,7 @@ face() {
 	[ -z "$stderr" ]
 	[ "${#lines[@]}" -eq 3 ]
 	printf '%s\n' "${lines[0]}" | jq -e '.rank == 1 and .path == "elegy.wav" and .emotion == "sad"
-		and .strategy == "match" and (.why | test("slow tempo")) and (.why | test("minor key"))'
+		and .strategy == "match" and (.why | test("slow tempo")) and (.why | test("dark timbre"))'
 	printf '%s\n' "$output" | jq -s -e '[.[].rank] == [1,2,3] and ([.[].score] | . == sort_by(-.))'
 }
 
@@ -128,10 +128,14 @@ face() {
 	printf '%s\n' "$output" | jq -e '.loudness < -15 and .tempo < 100'
 	run --separate-stderr "$R" --library "$L" --emotion happy -n 1
 	[ "$(paths)" = "sunrise.wav" ]
-	run --separate-stderr "$R" --library "$L" --emotion fear -n 1
-	[ "$(paths)" = "alarm.wav" ]
-	run --separate-stderr "$R" --library "$L" --emotion surprise -n 1
-	[ "$(paths)" = "sting.wav" ]
+	# Fear shares anger's loud, tense corner, as it does on recorded music
+	# (scripts/bench/moodset.sh); alarm.wav, quiet with a swinging level, comes before every
+	# calm and sad song. Surprise, aroused and of mixed valence, takes fast, loud songs.
+	run --separate-stderr "$R" --library "$L" --emotion fear -n 5
+	[[ "$(paths) " == "overdrive.wav "* ]]
+	[[ " $(paths) " == *" alarm.wav "* ]]
+	run --separate-stderr "$R" --library "$L" --emotion surprise -n 3
+	printf '%s\n' "$output" | jq -s -e 'all(.tempo >= 120 and .loudness > -15)'
 }
 
 @test "the record: rank, path, score, emotion, mood, strategy, why, then the song's fields" {
@@ -893,16 +897,16 @@ wavering() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "Songs for sad 100% (match)
 #  title          artist    score  why
-1  Elegy          Ana Gris   0.93  minor key, slow tempo, sparse
-2  Rain on glass  Ana Gris   0.89  minor key, sparse, slow tempo
-3  Grey morning   Ana Gris   0.77  minor key" ]
+1  Elegy          Ana Gris   0.90  slow tempo, sparse, dark timbre
+2  Rain on glass  Ana Gris   0.85  sparse, slow tempo, minor key
+3  Grey morning   Ana Gris   0.65  minor key" ]
 	# not a terminal: COLUMNS does not cut
 	COLUMNS=30 run --separate-stderr "$R" --library "$L" --emotion sad -n 3 --format text
-	[ "${lines[2]}" = "1  Elegy          Ana Gris   0.93  minor key, slow tempo, sparse" ]
+	[ "${lines[2]}" = "1  Elegy          Ana Gris   0.90  slow tempo, sparse, dark timbre" ]
 	command -v script >/dev/null || skip "script(1) is missing: no terminal to test in"
 	run env COLUMNS=60 script -qec "$R --library $L --emotion sad -n 3 --format text" /dev/null
 	[ "$status" -eq 0 ]
-	[[ ${lines[2]} == $'1  Elegy          Ana Gris   0.93  minor key, slow tempo, s\u2026'* ]]
+	[[ ${lines[2]} == $'1  Elegy          Ana Gris   0.90  slow tempo, sparse, dark\u2026'* ]]
 }
 
 @test "--format text --each: a table per record, headed by what it was for" {
@@ -913,7 +917,7 @@ wavering() {
 	run --separate-stderr "$R" --library "$L" --each -n 1 --format text faces.ndjson
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "p.jpg: songs for sad 100% (match)" ]
-	[ "${lines[2]}" = "1  Elegy  Ana Gris   0.93  minor key, slow tempo, sparse" ]
+	[ "${lines[2]}" = "1  Elegy  Ana Gris   0.90  slow tempo, sparse, dark timbre" ]
 	[ "${lines[3]}" = "b.jpg, frame 3: songs for happy 100% (match)" ]
 	[ "$(printf '%s\n' "$output" | grep -c '^$')" -eq 1 ]
 	run --separate-stderr bash -c '"$0" --library "$1" --emotion sad --format text >/dev/full' "$R" "$L"

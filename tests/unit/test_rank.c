@@ -380,8 +380,10 @@ saddest_song_comes_first_for_a_sad_face_under_match(void **state)
 	load_profiles(&p);
 	assert_int_equal(rank(lib, &p, FM_SAD, FM_RANK_MATCH, 0, NULL, N_SONGS, hits), N_SONGS);
 	assert_int_equal(hits[0].song, index_of("saddest.wav"));
+	/* Its strongest cues: the mode counts for less since the profiles were measured on real
+	 * music (scripts/refdata/make-profiles.py), so the why names tempo and timbre. */
 	assert_non_null(strstr(hits[0].why, "slow tempo"));
-	assert_non_null(strstr(hits[0].why, "minor key"));
+	assert_non_null(strstr(hits[0].why, "dark timbre"));
 	/* ...and the happiest songs last. */
 	assert_true(position(hits, N_SONGS, "party.wav") >= N_SONGS - 2);
 	for (size_t k = 1; k < N_SONGS; k++)
@@ -391,8 +393,13 @@ saddest_song_comes_first_for_a_sad_face_under_match(void **state)
 	assert_int_equal(hits[0].song, index_of("happy.wav"));
 	rank(lib, &p, FM_ANGRY, FM_RANK_MATCH, 0, NULL, 1, hits);
 	assert_int_equal(hits[0].song, index_of("angry.wav"));
-	rank(lib, &p, FM_FEAR, FM_RANK_MATCH, 0, NULL, 1, hits);
-	assert_int_equal(hits[0].song, index_of("fearful.wav"));
+	/* On recordings fear shares anger's loud, tense corner (scripts/bench/moodset.sh): the
+	 * quiet, swinging fearful.wav, made from the cues of fear in performance, comes after
+	 * it, but before every calm and sad song. */
+	rank(lib, &p, FM_FEAR, FM_RANK_MATCH, 0, NULL, N_SONGS, hits);
+	assert_int_equal(hits[0].song, index_of("angry.wav"));
+	assert_true(position(hits, N_SONGS, "fearful.wav") < position(hits, N_SONGS, "sadish.wav"));
+	assert_true(position(hits, N_SONGS, "fearful.wav") < position(hits, N_SONGS, "calm.wav"));
 	fm_rank_library_free(lib);
 }
 
@@ -1039,7 +1046,7 @@ profiles_round_trip_through_the_file_format(void **state)
 	(void)state;
 	load_profiles(&p);
 	assert_true(p.feedback.evidence == 2 && p.feedback.other_moods == 0.8);
-	assert_true(p.vec[FM_SAD][FM_DIM_MODE] == -1.0);
+	assert_true(p.vec[FM_SAD][FM_DIM_MODE] == -0.68);
 	assert_int_equal(fm_rank_profiles_encode(&p, "about", why, &text, &e), 0);
 	assert_int_equal(text[strlen(text) - 1], '\n');
 	assert_int_equal(fm_rank_profiles_decode(text, strlen(text), &q, &e), 0);
