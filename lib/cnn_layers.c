@@ -655,12 +655,101 @@ bn_backward(const struct cnn_layer *l, const float *x, const float *dy, float *d
 
 /* ---- pooling ----------------------------------------------------------------------- */
 
+/* Even (odd 0) or odd (odd 1) lanes of the eight floats a, b. */
+static inline cnn_vf
+lanes2(cnn_vf a, cnn_vf b, int odd)
+{
+#if defined(__clang__)
+	return odd ? __builtin_shufflevector(a, b, 1, 3, 5, 7)
+	           : __builtin_shufflevector(a, b, 0, 2, 4, 6);
+#else
+	return odd ? __builtin_shuffle(a, b, (cnn_vi){1, 3, 5, 7})
+	           : __builtin_shuffle(a, b, (cnn_vi){0, 2, 4, 6});
+#endif
+}
+
+/* Where mask (all ones or zero a lane) is set, v, else m; as bits, so floats pass whole. */
+static inline cnn_vi
+pick(cnn_vi mask, cnn_vi v, cnn_vi m)
+{
+	return (v & mask) | (m & ~mask);
+}
+
+/*
+ * The 2x2 stride-2 window of every VGG stage, four windows at a time in selects rather
+ * than branches (which the random signs mispredict): the same scan order and strict
+ * comparisons as the general loop, so the same maximum and the same first argmax, ties
+ * and NaNs included.
+ */
+static void
+maxpool2_forward(const float *x, float *y, size_t planes, size_t h, size_t w, size_t ho, size_t wo,
+                 uint32_t *arg)
+{
+	for (size_t pl = 0; pl < planes; pl++)
+		for (size_t oy = 0; oy < ho; oy++) {
+			const float *r0 = x + pl * h * w + 2 * oy * w, *r1 = r0 + w;
+			float *ys = y + (pl * ho + oy) * wo;
+			uint32_t *as = arg + (pl * ho + oy) * wo;
+			const int32_t i0 = (int32_t)(2 * oy * w), i2 = i0 + (int32_t)w;
+			size_t ox = 0;
+
+			for (; ox + CNN_VN <= wo; ox += CNN_VN) {
+				const cnn_vf p0 = cnn_vload(r0 + 2 * ox),
+				             p1 = cnn_vload(r0 + 2 * ox + 4);
+				const cnn_vf q0 = cnn_vload(r1 + 2 * ox),
+				             q1 = cnn_vload(r1 + 2 * ox + 4);
+				const cnn_vf a = lanes2(p0, p1, 0), b = lanes2(p0, p1, 1);
+				const cnn_vf c = lanes2(q0, q1, 0), d = lanes2(q0, q1, 1);
+				const int32_t j = (int32_t)(2 * ox);
+				const cnn_vi top = (cnn_vi){0, 2, 4, 6} + i0 + j;
+				const cnn_vi bot = (cnn_vi){0, 2, 4, 6} + i2 + j;
+				cnn_vi m = (cnn_vi)a, best = top, k;
+
+				k = b > (cnn_vf)m;
+				best = pick(k, top + 1, best);
+				m = pick(k, (cnn_vi)b, m);
+				k = c > (cnn_vf)m;
+				best = pick(k, bot, best);
+				m = pick(k, (cnn_vi)c, m);
+				k = d > (cnn_vf)m;
+				best = pick(k, bot + 1, best);
+				m = pick(k, (cnn_vi)d, m);
+				cnn_vstore(ys + ox, (cnn_vf)m);
+				memcpy(as + ox, &best, sizeof best);
+			}
+			for (; ox < wo; ox++) {
+				const float *t = r0 + 2 * ox, *u = r1 + 2 * ox;
+				uint32_t best = (uint32_t)(i0 + (int32_t)(2 * ox));
+				float m = t[0];
+
+				if (t[1] > m) {
+					m = t[1];
+					best = (uint32_t)(i0 + (int32_t)(2 * ox) + 1);
+				}
+				if (u[0] > m) {
+					m = u[0];
+					best = (uint32_t)(i2 + (int32_t)(2 * ox));
+				}
+				if (u[1] > m) {
+					m = u[1];
+					best = (uint32_t)(i2 + (int32_t)(2 * ox) + 1);
+				}
+				ys[ox] = m;
+				as[ox] = best;
+			}
+		}
+}
+
 static void
 maxpool_forward(const struct cnn_layer *l, const float *x, float *y, size_t n, uint32_t *arg)
 {
 	const size_t h = l->in_h, w = l->in_w, ho = l->out_h, wo = l->out_w;
 	const size_t k = l->k, s = l->stride, planes = n * l->in_c;
 
+	if (k == 2 && s == 2 && arg != NULL) {
+		maxpool2_forward(x, y, planes, h, w, ho, wo, arg);
+		return;
+	}
 	for (size_t pl = 0; pl < planes; pl++) {
 		const float *xs = x + pl * h * w;
 		float *ys = y + pl * ho * wo;
