@@ -197,13 +197,60 @@ filter_transform4(const float *g, float *u, size_t stride)
 	}
 }
 
+/*
+ * filter_transform4 of four filters at once (input channels i to i + 3 of one output
+ * channel, whose transforms lie side by side): the same operations in the same order on
+ * each lane, so the same floats, with a quarter of the divisions.
+ */
+static void
+filter_transform4v(const float *g, float *u, size_t stride, int turn)
+{
+	cnn_vf t[6][3], f[9];
+
+	for (int k = 0; k < 9; k++) {
+		int s = turn ? 8 - k : k;
+
+		f[k] = (cnn_vf){g[s], g[9 + s], g[18 + s], g[27 + s]};
+	}
+	for (int j = 0; j < 3; j++) {
+		cnn_vf a = f[j], b = f[3 + j], c = f[6 + j];
+
+		t[0][j] = a / 4;
+		t[1][j] = -(a + b + c) / 6;
+		t[2][j] = -(a - b + c) / 6;
+		t[3][j] = a / 24 + b / 12 + c / 6;
+		t[4][j] = a / 24 - b / 12 + c / 6;
+		t[5][j] = c;
+	}
+	for (int i = 0; i < 6; i++) {
+		cnn_vf a = t[i][0], b = t[i][1], c = t[i][2];
+
+		cnn_vstore(u + (6 * i) * stride, a / 4);
+		cnn_vstore(u + (6 * i + 1) * stride, -(a + b + c) / 6);
+		cnn_vstore(u + (6 * i + 2) * stride, -(a - b + c) / 6);
+		cnn_vstore(u + (6 * i + 3) * stride, a / 24 + b / 12 + c / 6);
+		cnn_vstore(u + (6 * i + 4) * stride, a / 24 - b / 12 + c / 6);
+		cnn_vstore(u + (6 * i + 5) * stride, c);
+	}
+}
+
 void
 cnn_wino_filters(struct cnn_layer *l, size_t co0, size_t co1)
 {
 	const size_t ci = l->in_c, co = l->out_c;
 
-	for (size_t o = co0; o < co1; o++)
-		for (size_t i = 0; i < ci; i++) {
+	for (size_t o = co0; o < co1; o++) {
+		size_t i = 0;
+
+		if (l->wino == 4)
+			for (; i + CNN_VN <= ci; i += CNN_VN) {
+				const float *g = l->w + (o * ci + i) * 9;
+
+				filter_transform4v(g, l->wt + o * ci + i, co * ci, 0);
+				filter_transform4v(g, l->wt + 36 * co * ci + o * ci + i, co * ci,
+				                   1);
+			}
+		for (; i < ci; i++) {
 			const float *g = l->w + (o * ci + i) * 9;
 			float turned[9];
 
@@ -216,6 +263,7 @@ cnn_wino_filters(struct cnn_layer *l, size_t co0, size_t co1)
 			filter_transform4(g, l->wt + o * ci + i, co * ci);
 			filter_transform4(turned, l->wt + 36 * co * ci + o * ci + i, co * ci);
 		}
+	}
 }
 
 #if defined(__clang__)
