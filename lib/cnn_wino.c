@@ -726,15 +726,25 @@ output_transform4(const float *m, size_t c, size_t h, size_t w, size_t t0, size_
 					}
 					continue;
 				}
-				for (size_t k = 0; k < n; k++) {
-					const size_t yk = 4 * ((r + k) / tw),
-					             xk = 4 * ((r + k) % tw);
+				/* Tiles across a row's end (planes 24 or 12 wide): still a
+				 * vector store a tile row where the tile is whole. */
+				for (size_t i = 0; i < 4; i++) {
+					cnn_vf u[4];
 
-					for (size_t i = 0; i < 4; i++)
-						for (size_t j = 0; j < 4; j++)
-							if (yk + i < h && xk + j < w)
-								d[(yk + i) * w + xk + j] =
-								    o[i][j][k];
+					transpose4(o[i][0], o[i][1], o[i][2], o[i][3], u);
+					for (size_t k = 0; k < n; k++) {
+						const size_t yk = 4 * ((r + k) / tw),
+						             xk = 4 * ((r + k) % tw);
+
+						if (yk + i >= h)
+							continue;
+						if (xk + 4 <= w) {
+							cnn_vstore(d + (yk + i) * w + xk, u[k]);
+							continue;
+						}
+						for (size_t j = 0; xk + j < w; j++)
+							d[(yk + i) * w + xk + j] = u[k][j];
+					}
 				}
 			}
 		}
