@@ -341,20 +341,34 @@ struct train_progress {
 	size_t batch;
 };
 
+/*
+ * The "epoch E/N" label and the run's ETA, from the time this epoch's steps took so far, for
+ * both trainings' progress lines; false when the line was shown too recently to show again.
+ */
+static bool
+epoch_and_eta(const struct train_progress *pr, size_t epoch_index, size_t step, size_t n_steps,
+              char *epoch, size_t epoch_size, char *eta, size_t eta_size)
+{
+	double spent = clock_sec() - pr->line.started;
+	double epoch_s = spent * (double)n_steps / (double)step;
+	double left = epoch_s - spent + (double)(pr->epochs - (long long)epoch_index - 1) * epoch_s;
+
+	if (clock_sec() - pr->line.last_shown < pr->line.every_sec)
+		return false;
+	snprintf(epoch, epoch_size, "epoch %zu/%lld", epoch_index + 1, pr->epochs);
+	format_duration(eta, eta_size, left);
+	return true;
+}
+
 /* Within an epoch: the faces seen, their rate, and the step, loss, accuracy and ETA. */
 static void
 show_progress(void *ctx, const struct fm_train_progress *p)
 {
 	struct train_progress *pr = ctx;
-	double spent = clock_sec() - pr->line.started;
-	double epoch_s = spent * (double)p->n_steps / (double)p->step;
-	double left = epoch_s - spent + (double)(pr->epochs - (long long)p->epoch - 1) * epoch_s;
 	char epoch[48], extra[128], eta[24];
 
-	if (clock_sec() - pr->line.last_shown < pr->line.every_sec)
+	if (!epoch_and_eta(pr, p->epoch, p->step, p->n_steps, epoch, sizeof epoch, eta, sizeof eta))
 		return;
-	snprintf(epoch, sizeof epoch, "epoch %zu/%lld", p->epoch + 1, pr->epochs);
-	format_duration(eta, sizeof eta, left);
 	snprintf(extra, sizeof extra, "step %zu/%zu, loss %.4f, acc %.1f%%, lr %.5f, ETA %s",
 	         p->step, p->n_steps, p->loss, 100 * p->accuracy, p->lr, eta);
 	progress_show(&pr->line, false, epoch, (uint64_t)(p->step * pr->batch), 0, extra);
@@ -860,25 +874,14 @@ train(const struct opts *o)
  * (fm_facedet_is_validation) are left out of training and score each epoch (AP at IoU 0.5,
  * with P, R, F1 at the detector's default score threshold); the best AP is kept in -o.
  */
-struct det_progress {
-	struct progress line;
-	long long epochs;
-	size_t batch;
-};
-
 static void
 show_det_progress(void *ctx, const struct fm_facedet_progress *p)
 {
-	struct det_progress *pr = ctx;
-	double spent = clock_sec() - pr->line.started;
-	double epoch_s = spent * (double)p->n_steps / (double)p->step;
-	double left = epoch_s - spent + (double)(pr->epochs - (long long)p->epoch - 1) * epoch_s;
+	struct train_progress *pr = ctx;
 	char epoch[48], extra[160], eta[24];
 
-	if (clock_sec() - pr->line.last_shown < pr->line.every_sec)
+	if (!epoch_and_eta(pr, p->epoch, p->step, p->n_steps, epoch, sizeof epoch, eta, sizeof eta))
 		return;
-	snprintf(epoch, sizeof epoch, "epoch %zu/%lld", p->epoch + 1, pr->epochs);
-	format_duration(eta, sizeof eta, left);
 	snprintf(extra, sizeof extra,
 	         "step %zu/%zu, loss %.4f (cls %.4f box %.4f lm %.4f), lr %.5f, ETA %s", p->step,
 	         p->n_steps, p->loss.total, p->loss.cls, p->loss.box, p->loss.landmarks, p->lr,
@@ -959,7 +962,7 @@ train_detector(const struct opts *o)
 	struct fm_facedet_train_opts to = {0};
 	const struct fm_facedet_opts dopts = FM_FACEDET_OPTS_DEFAULT;
 	struct fm_facedet_geom geom = FM_FACEDET_GEOM_DEFAULT;
-	struct det_progress pr = {0};
+	struct train_progress pr = {0};
 	size_t *train_idx, *val_idx, n_train = 0, n_val = 0;
 	long long done = 0;
 	double best = -1;
