@@ -637,15 +637,20 @@ set_info(struct fm_cnn *net, const struct opts *o, const struct state *st, doubl
  * checksum shows it is whole, not that its numbers are sane, and a count of epochs outside
  * 0..--epochs would overflow the conversion, train for ever or print "epoch -2/2".
  */
+/*
+ * A checkpoint's epochs done and best validation figure (the info key best_key, a fraction),
+ * checked against --epochs; both trainings' checkpoints, "what" naming the kind in the error.
+ */
 static void
-read_state(const struct fm_cnn *net, const char *path, long long epochs, struct state *st)
+read_checkpoint(const struct fm_cnn *net, const char *path, long long epochs, const char *best_key,
+                const char *what, long long *done_out, double *best_out)
 {
 	cJSON *j = cJSON_Parse(fm_cnn_info(net));
 	const cJSON *done = cJSON_GetObjectItemCaseSensitive(j, "epochs_done");
-	const cJSON *best = cJSON_GetObjectItemCaseSensitive(j, "best_val_accuracy");
+	const cJSON *best = cJSON_GetObjectItemCaseSensitive(j, best_key);
 
 	if (!cJSON_IsObject(j) || !cJSON_IsNumber(done) || !cJSON_IsNumber(best))
-		errx(STATUS_CANNOT_RUN, "%s: not a fer-train checkpoint", path);
+		errx(STATUS_CANNOT_RUN, "%s: not a %s checkpoint", path, what);
 	/* The comparisons are written so that NaN fails them too. */
 	if (!(done->valuedouble >= 0 && done->valuedouble <= (double)epochs) ||
 	    done->valuedouble != floor(done->valuedouble))
@@ -653,10 +658,10 @@ read_state(const struct fm_cnn *net, const char *path, long long epochs, struct 
 		     "%s: epochs_done %.17g is not a whole number from 0 to %lld (--epochs)", path,
 		     done->valuedouble, epochs);
 	if (!(best->valuedouble >= 0 && best->valuedouble <= 1))
-		errx(STATUS_CANNOT_RUN, "%s: best_val_accuracy %.17g is not from 0 to 1", path,
+		errx(STATUS_CANNOT_RUN, "%s: %s %.17g is not from 0 to 1", path, best_key,
 		     best->valuedouble);
-	st->epochs_done = (long long)done->valuedouble;
-	st->best_val = best->valuedouble;
+	*done_out = (long long)done->valuedouble;
+	*best_out = best->valuedouble;
 	cJSON_Delete(j);
 }
 
@@ -764,7 +769,8 @@ train(const struct opts *o)
 	if (o->resume) {
 		if (fm_cnn_load(ckpt, (size_t)o->batch, 1, &net, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg); /* it names the file */
-		read_state(net, ckpt, o->epochs, &st);
+		read_checkpoint(net, ckpt, o->epochs, "best_val_accuracy", "fer-train",
+		                &st.epochs_done, &st.best_val);
 		fprintf(stderr, "fer-train: resuming after epoch %lld of %lld (best val %.2f%%)\n",
 		        st.epochs_done, o->epochs, 100 * st.best_val);
 	} else if (o->init != NULL) {
@@ -924,29 +930,6 @@ set_det_info(struct fm_cnn *net, const struct opts *o, const struct fm_facedet_g
 	free(info);
 }
 
-static void
-read_det_state(const struct fm_cnn *net, const char *path, long long epochs, long long *done_out,
-               double *best_out)
-{
-	cJSON *j = cJSON_Parse(fm_cnn_info(net));
-	const cJSON *done = cJSON_GetObjectItemCaseSensitive(j, "epochs_done");
-	const cJSON *best = cJSON_GetObjectItemCaseSensitive(j, "best_val_ap");
-
-	if (!cJSON_IsObject(j) || !cJSON_IsNumber(done) || !cJSON_IsNumber(best))
-		errx(STATUS_CANNOT_RUN, "%s: not a fer-train --detector checkpoint", path);
-	if (!(done->valuedouble >= 0 && done->valuedouble <= (double)epochs) ||
-	    done->valuedouble != floor(done->valuedouble))
-		errx(STATUS_CANNOT_RUN,
-		     "%s: epochs_done %.17g is not a whole number from 0 to %lld (--epochs)", path,
-		     done->valuedouble, epochs);
-	if (!(best->valuedouble >= 0 && best->valuedouble <= 1))
-		errx(STATUS_CANNOT_RUN, "%s: best_val_ap %.17g is not from 0 to 1", path,
-		     best->valuedouble);
-	*done_out = (long long)done->valuedouble;
-	*best_out = best->valuedouble;
-	cJSON_Delete(j);
-}
-
 /* Detector crops: 160 x 160 pixels, 20 x 20 cells at stride 8. */
 #define DET_CROP_SIDE 160
 /* Photos are 8-bit gray 0 to 255; these put them near mean 0, spread 1. */
@@ -974,7 +957,8 @@ train_detector(const struct opts *o)
 	if (o->resume) {
 		if (fm_cnn_load(ckpt, (size_t)o->batch, 1, &net, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
-		read_det_state(net, ckpt, o->epochs, &done, &best);
+		read_checkpoint(net, ckpt, o->epochs, "best_val_ap", "fer-train --detector", &done,
+		                &best);
 		if (fm_facedet_model_geom(net, &geom, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s: %s", ckpt, e.msg);
 		fprintf(stderr, "fer-train: resuming after epoch %lld of %lld (best val AP %.4f)\n",
