@@ -443,7 +443,8 @@ fm_facedet_evaluate(struct fm_facedet *d, const struct fm_facedet_set *s, const 
 		}
 		free(boxes);
 	}
-	qsort(hits, n_hits, sizeof *hits, by_hit_score);
+	if (n_hits > 1) /* hits is NULL when nothing was found */
+		qsort(hits, n_hits, sizeof *hits, by_hit_score);
 	/* AP: precision made monotone from the right, summed over each recall step. */
 	{
 		double ap = 0, prev_r = 0;
