@@ -298,7 +298,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 	if (o->temperature == 0)
 		o->temperature = 4;
 	if (o->lr == 0)
-		o->lr = o->optim == FM_OPTIM_SGD ? 0.05 : 0.002;
+		o->lr = o->optim == FM_OPTIM_SGD ? 0.05 : o->detector ? 0.01 : 0.002;
 	if (o->weight_decay < 0)
 		o->weight_decay = o->optim == FM_OPTIM_SGD ? 5e-4 : 0.05;
 }
@@ -1007,7 +1007,7 @@ train_detector(const struct opts *o)
 
 	to.batch = (size_t)o->batch;
 	to.crop_side = DET_CROP_SIDE;
-	to.mosaic = 0.3f;
+	to.mosaic = 0.5f;
 	to.optim = (struct fm_optim)FM_OPTIM_SGD_DEFAULT;
 	if (o->optim == FM_OPTIM_ADAMW)
 		to.optim = (struct fm_optim)FM_OPTIM_ADAMW_DEFAULT;
@@ -1016,6 +1016,8 @@ train_detector(const struct opts *o)
 	    FM_LR_COSINE, o->lr, o->lr * 1e-2, o->warmup, (double)o->epochs, 1, 1};
 	to.geom = geom;
 	to.aug = (struct fm_facedet_aug)FM_FACEDET_AUG_DEFAULT;
+	to.aug.octave_min_side = geom.min_side;
+	to.aug.octave_max_side = geom.max_side;
 	to.loss = (struct fm_facedet_loss_opts)FM_FACEDET_LOSS_DEFAULT;
 	pr.epochs = o->epochs;
 	pr.batch = (size_t)o->batch;

@@ -70,7 +70,7 @@ fm_facedet_encode(const struct fm_facedet_geom *g, const struct fm_facedet_face 
 		if (f->ignore || side < g->min_side || side > g->max_side)
 			continue;
 		float cx = f->x + f->w / 2, cy = f->y + f->h / 2;
-		float r = fmaxf(0.2f * side, st / 2);
+		float r = fmaxf(0.25f * side, 0.75f * st);
 		long nj = (long)floorf(cx / st), ni = (long)floorf(cy / st);
 
 		cell_range(cx - r, cx + r, g->stride, out_w, &j0, &j1);

@@ -82,7 +82,7 @@ int fm_facedet_geom_check(const struct fm_facedet_geom *g, struct fm_err *err);
  * The targets of one crop's faces for an output map of out_h x out_w cells, into target
  * (FM_FACEDET_TARGET_CHANNELS x out_h x out_w floats, channel after channel). A face whose
  * side (the geometric mean of w and h) is within [min_side, max_side] is positive at the
- * cells whose point lies within max(0.2 side, stride / 2) of its centre on both axes, and
+ * cells whose point lies within max(0.25 side, 0.75 stride) of its centre on both axes, and
  * at the cell nearest its centre; a cell two faces claim goes to the smaller. The other
  * cells inside such a face's box, every cell inside the box of a face within
  * FM_FACEDET_IGNORE_BAND of the octave or marked ignore, are ignored; the rest are
@@ -152,10 +152,16 @@ struct fm_facedet_aug {
 	float gamma;              /* exponent, exp(uniform in +-this) */
 	float blur;               /* probability of a Gaussian blur, sigma 0.5 to 1.5 px */
 	float noise;              /* standard deviation of added Gaussian noise, pixel levels */
+	/* With this probability the chosen face's side is drawn from [octave_min_side,
+	 * octave_max_side] instead (the sides the network is to find), so that most crops
+	 * hold a positive: drawn only from the wide range, 6 in 10 held none. */
+	float octave_share;
+	float octave_min_side, octave_max_side;
 };
 #define FM_FACEDET_AUG_DEFAULT                                                                     \
 	{                                                                                          \
-		12.0f, 64.0f, 15.0f, 0.5f, 0.1f, 32.0f, 0.4f, 0.4f, 0.2f, 3.0f                     \
+		10.0f, 100.0f, 15.0f, 0.5f, 0.1f, 32.0f, 0.4f, 0.4f, 0.2f, 3.0f, 0.7f, 20.0f,      \
+		    40.0f                                                                          \
 	}
 
 /*
@@ -164,9 +170,10 @@ struct fm_facedet_aug {
  * centre, a mirror image) chosen so that one face, drawn from faces, has a side drawn from
  * [a->min_side, a->max_side] and lies in the tile whole when it fits (or, with probability
  * a->background, a random window of the photo). Outside the photo the edge pixels repeat.
- * The faces whose centre falls in the tile go to out (at most max_out, in dst's pixels,
- * landmarks mirrored with the image: the eyes swap, so that the first stays on the left), *n_out of
- * them; those more than a quarter outside the tile, or ignored in faces, are marked ignore.
+ * The faces that overlap the tile go to out (at most max_out, in dst's pixels, landmarks
+ * mirrored with the image: the eyes swap, so that the first stays on the left), *n_out of
+ * them; those more than a quarter outside the tile, or ignored in faces, are marked ignore
+ * (so that the part of a face the tile shows is not taught as background).
  * Shrinking averages several samples a pixel, so that a face made small is not aliased. Geometry
  * only: see fm_facedet_photometric.
  */

@@ -55,7 +55,7 @@ fm_facedet_render(const struct fm_gray *photo, const struct fm_facedet_face *fac
 	 * stream of the others. */
 	double u_background = fm_rng_uniform(rng), u_face = fm_rng_uniform(rng);
 	double u_side = fm_rng_uniform(rng), u_x = fm_rng_uniform(rng), u_y = fm_rng_uniform(rng);
-	double u_frac = fm_rng_uniform(rng);
+	double u_frac = fm_rng_uniform(rng), u_octave = fm_rng_uniform(rng);
 
 	theta = uniform(rng, -a->max_rotation_deg, a->max_rotation_deg) * PI / 180;
 	fx = fm_rng_uniform(rng) < a->flip ? -1 : 1;
@@ -69,8 +69,10 @@ fm_facedet_render(const struct fm_gray *photo, const struct fm_facedet_face *fac
 			}
 		const struct fm_facedet_face *f = &faces[pick];
 		double side_f = sqrt((double)f->w * f->h);
-		double side_t =
-		    exp(log(a->min_side) + u_side * (log(a->max_side) - log(a->min_side)));
+		int in_octave = u_octave < a->octave_share;
+		double lo = in_octave ? a->octave_min_side : a->min_side;
+		double hi = in_octave ? a->octave_max_side : a->max_side;
+		double side_t = exp(log(lo) + u_side * (log(hi) - log(lo)));
 
 		s = side_t / side_f;
 		cx_src = f->x + f->w / 2.0;
@@ -139,14 +141,14 @@ fm_facedet_render(const struct fm_gray *photo, const struct fm_facedet_face *fac
 			q[m][0] = cx_tile + s * (c * dx - sn * dy);
 			q[m][1] = cy_tile + s * (sn * dx + c * dy);
 		}
-		if (!(q[0][0] >= 0 && q[0][0] < tile_w && q[0][1] >= 0 && q[0][1] < tile_h))
-			continue;
-		if (*n_out == max_out)
-			break;
 		g.w = (float)(f->w * s);
 		g.h = (float)(f->h * s);
 		g.x = (float)(q[0][0] - g.w / 2);
 		g.y = (float)(q[0][1] - g.h / 2);
+		if (!(g.x < tile_w && g.x + g.w > 0 && g.y < tile_h && g.y + g.h > 0))
+			continue;
+		if (*n_out == max_out)
+			break;
 		g.has_landmarks = f->has_landmarks;
 		for (int m = 0; m < FM_FACEDET_N_LANDMARKS; m++) {
 			/* A mirror image makes the left eye the right one. */

@@ -312,6 +312,7 @@ augmentation_keeps_landmarks_on_their_pixels(void **state)
 	/* Sides from 60 to 90 keep the dots at least 5 pixels wide, so each stays bright. */
 	a.min_side = 60;
 	a.max_side = 90;
+	a.octave_share = 0;
 	a.background = 0;
 	for (uint64_t seed = 1; seed <= 40; seed++) {
 		struct fm_rng rng;
@@ -344,6 +345,48 @@ augmentation_keeps_landmarks_on_their_pixels(void **state)
 		    228;
 	}
 	assert_true(flipped > 0 && flipped < seen);
+	free(photo.pixels);
+}
+
+/* A face the tile cuts is passed on marked ignore, whether its centre is in or out, so
+ * that the part the tile shows is never taught as background; one the tile shows most of
+ * is a face like any other. */
+static void
+faces_cut_by_the_tile_are_ignored(void **state)
+{
+	(void)state;
+	struct fm_gray photo = {400, 400, calloc(400 * 400, 1)};
+	struct fm_facedet_face faces[16], out[16];
+	struct fm_facedet_aug a = FM_FACEDET_AUG_DEFAULT;
+	static uint8_t crop[SIDE * SIDE];
+	size_t cut_outside = 0, whole = 0;
+
+	for (int k = 0; k < 16; k++)
+		faces[k] = face_at(20.0f + 95 * (float)(k % 4), 20.0f + 95 * (float)(k / 4), 60);
+	a.background = 1; /* windows anywhere, so faces fall on the edges */
+	for (uint64_t seed = 1; seed <= 200; seed++) {
+		struct fm_rng rng;
+		size_t n;
+
+		fm_rng_seed(&rng, seed);
+		fm_facedet_render(&photo, faces, 16, &a, &rng, crop, SIDE, 0, 0, SIDE, SIDE, out,
+		                  16, &n);
+		for (size_t i = 0; i < n; i++) {
+			const struct fm_facedet_face *g = &out[i];
+			float cx = g->x + g->w / 2, cy = g->y + g->h / 2;
+			double vis = (fmin(g->x + g->w, SIDE) - fmax(g->x, 0)) *
+			             (fmin(g->y + g->h, SIDE) - fmax(g->y, 0));
+
+			assert_true(vis > 0);
+			if (!(cx >= 0 && cx < SIDE && cy >= 0 && cy < SIDE)) {
+				assert_true(g->ignore);
+				cut_outside++;
+			}
+			assert_int_equal(g->ignore, vis < 0.75 * g->w * g->h);
+			whole += !g->ignore;
+		}
+	}
+	assert_true(cut_outside > 0 && whole > 0);
 	free(photo.pixels);
 }
 
@@ -623,6 +666,7 @@ main(void)
 	    cmocka_unit_test(the_loss_gradient_matches_finite_differences),
 	    cmocka_unit_test(ignored_cells_get_no_gradient),
 	    cmocka_unit_test(augmentation_keeps_landmarks_on_their_pixels),
+	    cmocka_unit_test(faces_cut_by_the_tile_are_ignored),
 	    cmocka_unit_test(augmentation_repeats_for_a_seed),
 	    cmocka_unit_test(photometric_at_zero_changes_nothing),
 	    cmocka_unit_test(the_geometry_round_trips_through_the_info),
