@@ -260,8 +260,15 @@ cnn_record(const struct detect_setup *s, int thread, const struct fm_gray *gray,
 	else if (photo->work_side > 0 && longer > photo->work_side)
 		fo.min_side *= (double)longer / photo->work_side;
 	fo.max_side = photo->detect.max_side;
-	if (o->min_score > 0)
+	if (o->min_score > 0) {
 		fo.min_score = o->min_score;
+	} else {
+		struct fm_facedet_geom g;
+
+		fm_facedet_geometry(s->facedets[thread], &g);
+		if (g.min_score > 0) /* the model's own threshold */
+			fo.min_score = g.min_score;
+	}
 	if (fm_facedet_detect(s->facedets[thread], gray, &fo, &found, &n, err) == -1)
 		goto fail;
 	kept = n < o->max_faces ? n : o->max_faces; /* best first already */

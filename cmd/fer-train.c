@@ -1049,6 +1049,8 @@ train_detector(const struct opts *o)
 		bool is_best = v.ap > best;
 		if (is_best)
 			best = v.ap;
+		/* The model carries the threshold its own validation found best. */
+		geom.min_score = v.best_f1 > 0 && v.best_f1_score < 1 ? (float)v.best_f1_score : 0;
 		set_det_info(net, o, &geom, epoch + 1, best, &v, &l);
 		if (is_best && fm_cnn_save(net, o->out, &e) == -1)
 			errx(STATUS_CANNOT_RUN, "%s", e.msg);
@@ -1061,10 +1063,10 @@ train_detector(const struct opts *o)
 		format_duration(eta, sizeof eta, spent * (double)(o->epochs - epoch - 1));
 		fprintf(stderr,
 		        "epoch %lld/%lld: loss %.4f (cls %.4f box %.4f lm %.4f)  val AP %.4f  "
-		        "P %.4f R %.4f F1 %.4f%s  %.0f+%.0f s, ETA %s\n",
+		        "P %.4f R %.4f F1 %.4f  best F1 %.4f at %.3f%s  %.0f+%.0f s, ETA %s\n",
 		        epoch + 1, o->epochs, l.total, l.cls, l.box, l.landmarks, v.ap, v.precision,
-		        v.recall, v.f1, is_best ? "  (best, saved)" : "", train_s, spent - train_s,
-		        eta);
+		        v.recall, v.f1, v.best_f1, v.best_f1_score,
+		        is_best ? "  (best, saved)" : "", train_s, spent - train_s, eta);
 	}
 	if (done < o->epochs)
 		fprintf(stderr, "fer-train: stopped after epoch %lld of %lld; --resume goes on\n",

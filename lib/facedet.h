@@ -54,10 +54,13 @@
 struct fm_facedet_geom {
 	uint32_t stride;          /* input pixels per output cell, 1 to 64 */
 	float min_side, max_side; /* face sides in the network's input pixels, 0 < min < max */
+	/* The score threshold with the best F1 on the training run's validation photos, the
+	 * detector's default (0 < min_score < 1); 0 for a model without one. */
+	float min_score;
 };
 #define FM_FACEDET_GEOM_DEFAULT                                                                    \
 	{                                                                                          \
-		8, 20.0f, 40.0f                                                                    \
+		8, 20.0f, 40.0f, 0.0f                                                              \
 	}
 
 /* A labelled face (training) in the pixels of its image. */
@@ -199,9 +202,9 @@ struct fm_facedet;
 
 /*
  * The geometry a detector model keeps in its info (a JSON object whose "detector" member
- * is {"stride", "min_side", "max_side"}), and the info text for a geometry merged into a
- * JSON object's text (NULL for none), malloc'd into *info. FM_EFORMAT for a model without
- * one or with one out of range (the message says which), FM_ENOMEM.
+ * is {"stride", "min_side", "max_side"} and, when chosen, "min_score"), and the info text for a
+ * geometry merged into a JSON object's text (NULL for none), malloc'd into *info. FM_EFORMAT for a
+ * model without one or with one out of range (the message says which), FM_ENOMEM.
  */
 int fm_facedet_model_geom(const struct fm_cnn *net, struct fm_facedet_geom *g, struct fm_err *err);
 int fm_facedet_info(const struct fm_facedet_geom *g, const char *json, char **info,
@@ -331,6 +334,9 @@ struct fm_facedet_score {
 	size_t n_truth, n_found, n_matched; /* at the options' min_score */
 	double precision, recall, f1;       /* 0 when undefined */
 	double ap;                          /* average precision over every score >= 0.05 */
+	/* The threshold of the best F1 over those scores (the lowest score of the best prefix
+	 * of the detections, most certain first), and that F1; 0 when nothing matched. */
+	double best_f1, best_f1_score;
 };
 
 /*

@@ -69,6 +69,16 @@ fm_facedet_model_geom(const struct fm_cnn *net, struct fm_facedet_geom *g, struc
 	g->stride = (uint32_t)stride;
 	g->min_side = (float)lo;
 	g->max_side = (float)hi;
+	g->min_score = 0;
+	if (cJSON_GetObjectItemCaseSensitive(d, "min_score") != NULL) {
+		double t;
+
+		if (number(d, "min_score", &t) == -1 || !(t > 0 && t < 1)) {
+			fm_err_set(err, FM_EFORMAT, "detector min_score is not a number in (0, 1)");
+			goto done;
+		}
+		g->min_score = (float)t;
+	}
 	if (!(lo > 0 && hi > lo && hi <= FM_CNN_MAX_SIDE) || fm_facedet_geom_check(g, &e) == -1) {
 		fm_err_set(err, FM_EFORMAT,
 		           "detector face sides %.17g to %.17g are not 0 < min < max <= %d", lo, hi,
@@ -98,6 +108,8 @@ fm_facedet_info(const struct fm_facedet_geom *g, const char *json, char **info, 
 	ok = d != NULL && cJSON_AddNumberToObject(d, "stride", g->stride) != NULL &&
 	     cJSON_AddNumberToObject(d, "min_side", g->min_side) != NULL &&
 	     cJSON_AddNumberToObject(d, "max_side", g->max_side) != NULL &&
+	     (!(g->min_score > 0) ||
+	      cJSON_AddNumberToObject(d, "min_score", round(g->min_score * 1e4) / 1e4) != NULL) &&
 	     cJSON_AddItemToObject(j, "detector", d);
 	if (!ok)
 		cJSON_Delete(d);

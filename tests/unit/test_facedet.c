@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -434,7 +435,7 @@ static void
 the_geometry_round_trips_through_the_info(void **state)
 {
 	(void)state;
-	struct fm_facedet_geom g = {4, 16, 32}, back;
+	struct fm_facedet_geom g = {4, 16, 32, 0}, back;
 	struct fm_cnn *net;
 	struct fm_err e;
 	char *info;
@@ -448,7 +449,27 @@ the_geometry_round_trips_through_the_info(void **state)
 	assert_int_equal(fm_facedet_model_geom(net, &back, &e), 0);
 	assert_int_equal(back.stride, 4);
 	assert_true(back.min_side == 16 && back.max_side == 32);
+	assert_true(back.min_score == 0); /* none chosen: the caller's default */
 	assert_non_null(strstr(fm_cnn_info(net), "\"epochs_done\":3"));
+	/* A threshold chosen on validation goes with it, to four decimals. */
+	g.min_score = 0.61237f;
+	assert_int_equal(fm_facedet_info(&g, fm_cnn_info(net), &info, &e), 0);
+	assert_int_equal(fm_cnn_set_info(net, info, &e), 0);
+	free(info);
+	assert_int_equal(fm_facedet_model_geom(net, &back, &e), 0);
+	assert_true(back.min_score == 0.6124f);
+	for (int bad = 0; bad < 3; bad++) {
+		const char *v[] = {"0", "1", "\"0.5\""};
+		char text[160];
+
+		snprintf(text, sizeof text,
+		         "{\"detector\":{\"stride\":8,\"min_side\":20,\"max_side\":40,"
+		         "\"min_score\":%s}}",
+		         v[bad]);
+		assert_int_equal(fm_cnn_set_info(net, text, &e), 0);
+		assert_int_equal(fm_facedet_model_geom(net, &back, &e), -1);
+		assert_string_equal(e.msg, "detector min_score is not a number in (0, 1)");
+	}
 	/* Out of range, or not numbers. */
 	assert_int_equal(
 	    fm_cnn_set_info(net, "{\"detector\":{\"stride\":0,\"min_side\":1,\"max_side\":2}}", &e),
@@ -611,6 +632,10 @@ detection_gives_sorted_boxes_within_limits(void **state)
 	assert_int_equal(fm_facedet_evaluate(d, &s, idx, 4, &o, &score, &e), 0);
 	assert_int_equal(score.n_truth, 4);
 	assert_true(score.ap >= 0 && score.ap <= 1 && score.f1 >= 0 && score.f1 <= 1);
+	/* The best threshold's F1 is at least any one threshold's, its own among them. */
+	assert_true(score.best_f1 >= score.f1 && score.best_f1 <= 1);
+	assert_true(score.best_f1 == 0 ? score.best_f1_score == 0
+	                               : score.best_f1_score >= 0.05 && score.best_f1_score <= 1);
 	/* A one-pixel image, and one too large for a level. */
 	struct fm_gray dot = {1, 1, (uint8_t[]){9}};
 
