@@ -244,14 +244,16 @@ install: all
 	install -m 644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 $(filter %.7,$(MANS)) $(DESTDIR)$(MANDIR)/man7
-	install -m 644 models/fer2013.fm models/fer2013-fast.fm models/profiles.json $(DESTDIR)$(DATADIR)
+	install -m 644 models/fer2013.fm models/fer2013-fast.fm models/face-detect.fm \
+		models/profiles.json $(DESTDIR)$(DATADIR)
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANS)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MANS)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man7/%,$(filter %.7,$(MANS)))
-	rm -f $(DESTDIR)$(DATADIR)/fer2013.fm $(DESTDIR)$(DATADIR)/fer2013-fast.fm $(DESTDIR)$(DATADIR)/profiles.json
+	rm -f $(DESTDIR)$(DATADIR)/fer2013.fm $(DESTDIR)$(DATADIR)/fer2013-fast.fm \
+		$(DESTDIR)$(DATADIR)/face-detect.fm $(DESTDIR)$(DATADIR)/profiles.json
 	-rmdir $(DESTDIR)$(DATADIR)
 
 clean:

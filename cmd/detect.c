@@ -107,6 +107,21 @@ detect_open_cnn(const char *path, int n_threads, struct detect_setup *s, struct 
 	return 0;
 }
 
+bool
+detect_default_is_cascade(void)
+{
+	const char *name = getenv("FERMATA_CASCADE");
+
+	return name != NULL && name[0] != '\0';
+}
+
+int
+detect_open_default(int n_threads, struct detect_setup *s, struct fm_err *err)
+{
+	return detect_default_is_cascade() ? detect_open(NULL, n_threads, s, err)
+	                                   : detect_open_cnn(NULL, n_threads, s, err);
+}
+
 void
 detect_close(struct detect_setup *s)
 {

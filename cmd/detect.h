@@ -48,6 +48,13 @@ int detect_open(const char *name, int n_threads, struct detect_setup *s, struct 
  */
 int detect_open_cnn(const char *path, int n_threads, struct detect_setup *s, struct fm_err *err);
 void detect_close(struct detect_setup *s);
+/*
+ * Whether the tools' default detector is the cascade rather than the CNN: when
+ * $FERMATA_CASCADE names one (a user's standing choice of a cascade).
+ */
+bool detect_default_is_cascade(void);
+/* The default detector (above): detect_open(NULL, ...) or detect_open_cnn(NULL, ...). */
+int detect_open_default(int n_threads, struct detect_setup *s, struct fm_err *err);
 
 /*
  * fer-detect's --max-line default, 1 MiB: its input lines are paths and records of paths. Its

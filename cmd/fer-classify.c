@@ -97,7 +97,7 @@ struct classify {
 	struct worker *workers; /* one per --jobs thread */
 	uint32_t side;
 	float margin;
-	/* Photos: fer-detect's default cascade, or why it could not be had (--operand auto
+	/* Photos: fer-detect's default detector, or why it could not be had (--operand auto
 	 * says so only when a photo comes). */
 	struct detect_setup faces;
 	bool can_detect;
@@ -501,10 +501,10 @@ main(int argc, char *argv[])
 		close_model(&o, &cl);
 		return STATUS_CANNOT_RUN;
 	}
-	/* Photos are searched with fer-detect's default cascade. Under --operand auto one that
-	 * cannot be had matters only when a photo comes, so it is said then, per record. */
+	/* Photos are searched with fer-detect's default detector. Under --operand auto one
+	 * that cannot be had matters only when a photo comes, so it is said then, per record. */
 	if (o.operand != OPERAND_FACE) {
-		cl.can_detect = detect_open(NULL, o.common.jobs, &cl.faces, &cl.no_detect) == 0;
+		cl.can_detect = detect_open_default(o.common.jobs, &cl.faces, &cl.no_detect) == 0;
 		if (!cl.can_detect && o.operand == OPERAND_PHOTO) {
 			warnx("%s", cl.no_detect.msg);
 			detect_close(&cl.faces);

@@ -44,8 +44,9 @@ static const char OPTIONS[] =
     "  --crop-margin m      grow each crop's box by m of its side per side (default 0.1)\n"
     "  --crop-side px       side of the embedded face crops (default 48)\n"
     "  --crops              embed each face's gray crop (always with --stream)\n"
-    "  --detector kind      cascade (Viola-Jones, OpenCV's boxes; the default) or cnn\n"
-    "                       (fermata's own network, --model)\n"
+    "  --detector kind      cnn (fermata's own network, --model; the default) or\n"
+    "                       cascade (Viola-Jones, OpenCV's boxes; the default when a\n"
+    "                       cascade option is given)\n"
     "  --fps rate           --stream: frame n is at n / rate seconds (default: the clock)\n"
     "  --jobs n             images decoded and searched at once (default: online\n"
     "                       processors)\n"
@@ -71,7 +72,8 @@ struct opts {
 	struct common_opts common; /* --jobs, --max-faces, --max-line, --max-pixels, --progress */
 	const char *cascade;       /* as given; NULL for the default */
 	const char *model;         /* --detector cnn: as given; NULL for the default */
-	bool cnn;                  /* --detector cnn */
+	bool cnn;                  /* the CNN: the default, or --detector cnn */
+	const char *detector;      /* --detector as given; NULL when not */
 	double min_score;          /* --detector cnn; 0 for its default */
 	struct fm_detect_opts detect;
 	bool equalize, stream, crops;
@@ -171,12 +173,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 			o->crops = true;
 			break;
 		case OPT_DETECTOR:
-			if (strcmp(optarg, "cnn") == 0)
-				o->cnn = true;
-			else if (strcmp(optarg, "cascade") == 0)
-				o->cnn = false;
-			else
+			if (strcmp(optarg, "cnn") != 0 && strcmp(optarg, "cascade") != 0)
 				exit_usage(USAGE, "--detector: '%s' is not cascade or cnn", optarg);
+			o->detector = optarg;
 			break;
 		case OPT_FPS:
 			o->fps = option_real(USAGE, "--fps", optarg, 0, 1e6, NUM_OPEN_MIN);
@@ -232,11 +231,15 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    o->detect.min_side > o->detect.max_side)
 		exit_usage(USAGE, "--min-size %u is larger than --max-size %u",
 		           (unsigned)o->detect.min_side, (unsigned)o->detect.max_side);
+	/* The CNN unless told otherwise: an option only the cascade has, or $FERMATA_CASCADE,
+	 * says so too. */
+	o->cnn = o->detector != NULL ? strcmp(o->detector, "cnn") == 0
+	                             : !cascade_only && !detect_default_is_cascade();
 	if (o->cnn && cascade_only)
 		exit_usage(USAGE, "--cascade, --max-windows, --min-neighbors, --no-equalize and "
 		                  "--scale are the cascade's, not --detector cnn's");
 	if (!o->cnn && (o->model != NULL || o->min_score > 0))
-		exit_usage(USAGE, "--model and --min-score need --detector cnn");
+		exit_usage(USAGE, "--model and --min-score are the CNN's, not the cascade's");
 	if (o->stream && optind < argc)
 		exit_usage(USAGE, "--stream reads stdin, not the operand '%s'", argv[optind]);
 	if (o->stream && o->common.null)

@@ -220,7 +220,7 @@ void fm_facedet_free(struct fm_facedet *d);
 void fm_facedet_geometry(const struct fm_facedet *d, struct fm_facedet_geom *g);
 
 struct fm_facedet_opts {
-	double min_side;     /* smallest face side searched, image pixels, > 0 */
+	double min_side;     /* smallest face side searched and kept, image pixels, > 0 */
 	double max_side;     /* largest; 0 means up to the image's shorter side */
 	double level_factor; /* between pyramid levels, 1.2 to 2 (2: one octave) */
 	double min_score;    /* 0 to 1 */

@@ -264,14 +264,17 @@ run_level(struct fm_facedet *d, const struct fm_gray *img, double scale,
 	if (fm_facedet_decode(&d->geom, d->out, oh, ow, (float)o->min_score, scale, boxes, n, cap,
 	                      err) == -1)
 		return -1;
-	/* A box whose centre falls in the padding is of no face of the image. */
+	/* A box whose centre falls in the padding is of no face of the image; one outside the
+	 * sides asked for is of no face looked for (a level finds faces a little beyond its
+	 * octave, and the sides are the caller's bounds, as the cascade's window sizes are). */
 	size_t k = first;
 
 	for (size_t i = first; i < *n; i++) {
 		const struct fm_facedet_box *b = &(*boxes)[i];
 		double cx = b->x + b->w / 2, cy = b->y + b->h / 2;
 
-		if (cx < img->width && cy < img->height)
+		if (cx < img->width && cy < img->height && fmin(b->w, b->h) >= o->min_side &&
+		    (o->max_side == 0 || fmax(b->w, b->h) <= o->max_side))
 			(*boxes)[k++] = *b;
 	}
 	*n = k;

@@ -103,7 +103,7 @@ scores_ok() {
 		jq -c ". + {user: \"ann\"}" | "$0"/fer-classify' "$FM_BIN" "$FM_TESTDATA"
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" | jq -e '(.faces | length) == 4 and .user == "ann" and .width == 600
-		and (keys_unsorted | .[0]) == "path" and (.faces[0] | has("neighbors"))'
+		and (keys_unsorted | .[0]) == "path" and (.faces[0] | has("score"))'
 	scores_ok
 }
 

@@ -106,7 +106,7 @@ setup() {
 	[[ ${stderr_lines[0]} == *"--min-size 50 is larger than --max-size 40"* ]]
 }
 
-@test "--detector is cascade or cnn, and each refuses the other's options" {
+@test "--detector is cnn or cascade, and each refuses the other's options" {
 	run --separate-stderr "$FD" --detector svm gray.pgm
 	assert_usage_error
 	[ "${stderr_lines[0]}" = "fer-detect: --detector: 'svm' is not cascade or cnn" ]
@@ -117,10 +117,12 @@ setup() {
 		assert_usage_error
 		[[ ${stderr_lines[0]} == *"are the cascade's, not --detector cnn's" ]]
 	done
-	for args in "--model m.fm" "--min-score 0.7" "--detector cascade --model m.fm"; do
+	# A cascade's option chooses the cascade, which takes no model and no score.
+	for args in "--cascade x.xml --model m.fm" "--min-neighbors 2 --min-score 0.7" \
+		"--detector cascade --model m.fm" "--detector cascade --min-score 0.7"; do
 		run --separate-stderr "$FD" $args gray.pgm
 		assert_usage_error
-		[ "${stderr_lines[0]}" = "fer-detect: --model and --min-score need --detector cnn" ]
+		[ "${stderr_lines[0]}" = "fer-detect: --model and --min-score are the CNN's, not the cascade's" ]
 	done
 	for val in 0 1.01 -1 x nan; do
 		run --separate-stderr "$FD" --detector cnn --min-score "$val" gray.pgm
@@ -452,9 +454,9 @@ ref_compare() {
 		or .scale != 1.1 or .min_size != 0 or .max_size != 0 or (.equalize | not)))'
 }
 
-@test "faces are boxes inside the image, best first, scored as the manual says" {
+@test "cascade faces are boxes inside the image, best first, scored as the manual says" {
 	need_photos
-	run --separate-stderr "$FD" "$FM_TESTDATA"/photos/*.jpg
+	run --separate-stderr "$FD" --detector cascade "$FM_TESTDATA"/photos/*.jpg
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	# At least one photo has a face, or the rest proves nothing.
@@ -469,14 +471,48 @@ ref_compare() {
 		<<<"$output"
 }
 
+@test "CNN faces are boxes inside the image, best first, each with a score and landmarks" {
+	need_photos
+	run --separate-stderr "$FD" "$FM_TESTDATA"/photos/*.jpg
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -s '[.[].faces | length] | add' <<<"$output")" -gt 0 ]
+	jq -e -s 'all(.[]; . as $r | (.faces | length == 0) or (
+		all(.faces[]; .x >= 0 and .y >= 0 and .w > 0 and .h > 0
+			and .x + .w <= $r.width and .y + .h <= $r.height
+			and (has("neighbors") | not) and .score > 0 and .score <= 1
+			and (.landmarks | length == 4 and all(.[]; length == 2)))
+		and ([.faces[].score] == ([.faces[].score] | sort | reverse))))' \
+		<<<"$output"
+	# The CNN is the default: --detector cnn gives the same records.
+	[ "$("$FD" --detector cnn "$FM_TESTDATA"/photos/*.jpg)" = "$output" ]
+}
+
+@test "a cascade's option, or FERMATA_CASCADE, makes the cascade the detector" {
+	need_photos
+	photo=$FM_TESTDATA/photos/vlfeat-dome.jpg
+	cascade=$("$FD" --detector cascade "$photo")
+	jq -e '.faces | length > 0 and all(.[]; has("neighbors"))' <<<"$cascade" >/dev/null
+	[ "$("$FD" --cascade haarcascade_frontalface_alt2.xml "$photo")" = "$cascade" ]
+	[ "$("$FD" --min-neighbors 3 "$photo")" = "$cascade" ]
+	[ "$(FERMATA_CASCADE=haarcascade_frontalface_alt2.xml "$FD" "$photo")" = "$cascade" ]
+	# --detector wins over the environment.
+	FERMATA_CASCADE=haarcascade_frontalface_alt2.xml "$FD" --detector cnn "$photo" |
+		jq -e '.faces | length > 0 and all(.[]; has("neighbors") | not)' >/dev/null
+}
+
 @test "--min-size, --max-size and --min-neighbors 0 reach the detector" {
 	need_photos
 	photo=$FM_TESTDATA/photos/vlfeat-team.jpg
 	[ -e "$photo" ] || skip "no $photo"
-	n=$("$FD" "$photo" | jq '.faces | length')
+	n=$("$FD" --detector cascade "$photo" | jq '.faces | length')
 	[ "$n" -gt 1 ]
-	"$FD" --min-size 60 "$photo" | jq -e '.faces | length > 0 and all(.[]; .w >= 60)'
-	"$FD" --max-size 60 "$photo" | jq -e '.faces | length > 0 and all(.[]; .w <= 60)'
+	for d in cascade cnn; do
+		"$FD" --detector $d --min-size 60 "$photo" |
+			jq -e '.faces | length > 0 and all(.[]; .w >= 60 and .h >= 60)'
+		"$FD" --detector $d --max-size 60 "$photo" |
+			jq -e '.faces | length > 0 and all(.[]; .w <= 60 and .h <= 60)'
+	done
 	"$FD" --min-neighbors 0 "$photo" |
 		jq -e --argjson n "$n" '.faces | length > $n and all(.[]; .neighbors == 1)'
 }
@@ -505,17 +541,17 @@ boxes() { jq -c '[.faces[] | [.x, .y, .w, .h, .neighbors]]'; }
 
 @test "a large image is searched on a shrunk copy, its boxes in the image's own pixels" {
 	big_astronaut big.pgm
-	small=$("$FD" "$FM_TESTDATA/ref/astronaut.eq.pgm" | boxes)
+	small=$("$FD" --detector cascade "$FM_TESTDATA/ref/astronaut.eq.pgm" | boxes)
 	[ "$small" != "[]" ]
 	# Shrunk back to 512x512, the copy is the original pixel for pixel: the boxes are
 	# exactly the original's, times 5.
-	run --separate-stderr "$FD" --work-size 512 big.pgm
+	run --separate-stderr "$FD" --detector cascade --work-size 512 big.pgm
 	[ "$status" -eq 0 ]
 	jq -e '.width == 2560 and .height == 2560' <<<"$output"
 	[ "$(boxes <<<"$output")" = "$(jq -c 'map([.[0:4][] * 5] + [.[4]])' <<<"$small")" ]
 	# By default (a 1600x1600 copy, boxes times 1.6) the same faces, each side within a
 	# tenth of the face: the pyramid's levels are 1.1 apart, and the copy's differ.
-	run --separate-stderr "$FD" big.pgm
+	run --separate-stderr "$FD" --detector cascade big.pgm
 	[ "$status" -eq 0 ]
 	boxes <<<"$output" | jq -e --argjson s "$small" 'length == ($s | length) and
 		all(to_entries[]; .key as $i | .value as $b | ($s[$i] | map(. * 5)) as $w |
@@ -525,10 +561,10 @@ boxes() { jq -c '[.faces[] | [.x, .y, .w, .h, .neighbors]]'; }
 @test "--work-size 0 and a work size of the image's own side search it at full size" {
 	big_astronaut big.pgm
 	# --min-size keeps the full size search short; it only skips the levels below it.
-	full=$("$FD" --work-size 0 --min-size 300 big.pgm)
+	full=$("$FD" --detector cascade --work-size 0 --min-size 300 big.pgm)
 	[ "$(boxes <<<"$full")" != "[]" ]
-	[ "$("$FD" --work-size 2560 --min-size 300 big.pgm)" = "$full" ]
-	[ "$(boxes <<<"$full")" != "$("$FD" --min-size 300 big.pgm | boxes)" ]
+	[ "$("$FD" --detector cascade --work-size 2560 --min-size 300 big.pgm)" = "$full" ]
+	[ "$(boxes <<<"$full")" != "$("$FD" --detector cascade --min-size 300 big.pgm | boxes)" ]
 }
 
 @test "--min-size and --max-size are the image's pixels on a shrunk copy too" {
@@ -908,27 +944,27 @@ b.pgm"
 	need_photos
 	# One face, 64x64, repeated 40 times down a 64-pixel-wide strip: every window at the
 	# same few x, which grouping once compared all with all.
-	"$FD" --crops --crop-side 64 --crop-margin 0.2 "$FM_TESTDATA/photos/grace-hopper.jpg" |
+	"$FD" --detector cascade --crops --crop-side 64 --crop-margin 0.2 "$FM_TESTDATA/photos/grace-hopper.jpg" |
 		jq -r '.faces[0].crop.gray' | base64 -d >tile.raw
 	[ "$(wc -c <tile.raw)" -eq 4096 ]
 	{
 		printf 'P5\n64 2560\n255\n'
 		for i in $(seq 40); do cat tile.raw; done
 	} >strip.pgm
-	run --separate-stderr "$FD" --work-size 0 strip.pgm
+	run --separate-stderr "$FD" --detector cascade --work-size 0 strip.pgm
 	[ "$status" -eq 0 ]
 	[ "$(jq '.faces | length' <<<"$output")" -eq 40 ]
 	jq -e '[.faces[].neighbors] | min > 3' <<<"$output" >/dev/null
 	# Over the limit: an error record, and the next image is still searched.
-	run --separate-stderr "$FD" --work-size 0 --max-windows 100 strip.pgm gray.pgm
+	run --separate-stderr "$FD" --detector cascade --work-size 0 --max-windows 100 strip.pgm gray.pgm
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 2 ]
 	[[ $(jq -r .error <<<"${lines[0]}") == "more than 100 candidate face windows in a 64x2560 image: over the window limit" ]]
 	jq -e '.faces' <<<"${lines[1]}" >/dev/null
 	[ "$(count_matching '^fer-detect: strip.pgm: more than 100 candidate')" -eq 1 ]
 	# 0: no limit.
-	[ "$("$FD" --work-size 0 --max-windows 0 strip.pgm | jq '.faces | length')" -eq 40 ]
-	run --separate-stderr "$FD" --max-windows -1 gray.pgm
+	[ "$("$FD" --detector cascade --work-size 0 --max-windows 0 strip.pgm | jq '.faces | length')" -eq 40 ]
+	run --separate-stderr "$FD" --detector cascade --max-windows -1 gray.pgm
 	[ "$status" -eq 2 ]
 }
 

@@ -33,7 +33,7 @@ classify_photo() {
 		[[ $output == "$t (fermata) "* ]]
 	done
 	[ -f "$PREFIX_DIR/share/man/man7/fermata.7" ]
-	for f in fer2013.fm fer2013-fast.fm profiles.json; do
+	for f in fer2013.fm fer2013-fast.fm face-detect.fm profiles.json; do
 		[ -f "$PREFIX_DIR/share/fermata/$f" ]
 	done
 }
