@@ -420,7 +420,7 @@ static void
 photometric_at_zero_changes_nothing(void **state)
 {
 	(void)state;
-	const struct fm_facedet_aug a = {12, 64, 0, 0, 0, 0, 0, 0, 0, 0};
+	const struct fm_facedet_aug a = {12, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 40};
 	uint8_t px[64], copy[64];
 	struct fm_rng rng;
 
