@@ -291,7 +291,9 @@ fm_facedet_detect(struct fm_facedet *d, const struct fm_gray *img, const struct 
 
 	*boxes = NULL;
 	*n = 0;
-	if (!(o->min_side > 0 && o->min_side <= FM_CNN_MAX_SIDE) || !(o->max_side >= 0) ||
+	/* A min_side beyond the image (a very long, thin one shrunk for its work size) is no
+	 * error: no level fits, and no face is found, as by the cascade. */
+	if (!(o->min_side > 0 && o->min_side < INFINITY) || !(o->max_side >= 0) ||
 	    !(o->level_factor >= 1.2 && o->level_factor <= 2) ||
 	    !(o->min_score >= 0 && o->min_score <= 1) || !(o->max_iou >= 0 && o->max_iou <= 1))
 		return fm_err_set(err, FM_EINVAL, "detector options out of range");

@@ -651,6 +651,11 @@ detection_gives_sorted_boxes_within_limits(void **state)
 
 	assert_int_equal(fm_facedet_detect(d, &dot, &o, &boxes, &n, &e), 0);
 	free(boxes);
+	/* Faces larger than the image (a long, thin image's work size asks that): none. */
+	o.min_side = 1e6;
+	assert_int_equal(fm_facedet_detect(d, &s.photos[0].gray, &o, &boxes, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_null(boxes);
 	o.min_side = 0.1;
 	assert_int_equal(fm_facedet_detect(d, &s.photos[0].gray, &o, &boxes, &n, &e), -1);
 	assert_int_equal(e.code, FM_ELIMIT);
