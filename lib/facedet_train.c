@@ -458,12 +458,8 @@ fm_facedet_evaluate(struct fm_facedet *d, const struct fm_facedet_set *s, const 
 		for (size_t i = 0; i < n_hits; i++) {
 			tp += (size_t)hits[i].tp;
 			prec[i] = (double)tp / (double)(i + 1);
-		}
-		/* The best F1 of a threshold: a prefix ending where the next score is lower
-		 * (tied detections pass a threshold together). */
-		tp = 0;
-		for (size_t i = 0; i < n_hits && n_truth > 0; i++) {
-			tp += (size_t)hits[i].tp;
+			/* The best F1 of a threshold: a prefix ending where the next score is
+			 * lower (tied detections pass a threshold together). */
 			if (i + 1 < n_hits && hits[i + 1].score == hits[i].score)
 				continue;
 			double f1 = 2.0 * (double)tp / (double)(i + 1 + n_truth);
