@@ -33,8 +33,8 @@ static const char USAGE[] =
     "usage: fer-classify [-0hV] [--brief seconds] [--brief-frames n] [--brief-margin p] "
     "[--fast | --model file] "
     "[--jobs n] [--keep-crops] [--max-faces n] [--max-line bytes] [--max-pixels n] "
-    "[--min-confidence p] [--operand kind] [--progress] [--smooth seconds] [--tta] "
-    "[file ...]";
+    "[--min-confidence p] [--operand kind] [--progress] [--smooth seconds] "
+    "[--tta | --views n] [file ...]";
 
 static const char OPTIONS[] =
     "  --brief seconds      --smooth: longest brief expression change (default 1)\n"
@@ -59,7 +59,9 @@ static const char OPTIONS[] =
     "  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
     "                       report brief expression changes as event records; a \"t\"\n"
     "                       backwards or 20 half-lives ahead starts afresh (\"reset\")\n"
-    "  --tta                average ten views of each face (moved, mirrored)\n";
+    "  --tta                average ten views of each face (moved, mirrored): --views 10\n"
+    "  --views n            views of each face averaged: 1 (the face), 2 (the face and\n"
+    "                       its mirror image, the default) or 10 (--tta)\n";
 
 #define MODEL_NAME "fer2013.fm"
 #define FAST_MODEL_NAME "fer2013-fast.fm"
@@ -71,7 +73,8 @@ enum operand { OPERAND_AUTO, OPERAND_FACE, OPERAND_PHOTO };
 struct opts {
 	struct common_opts common; /* --jobs, --max-faces, --max-line, --max-pixels, --progress */
 	const char *model;
-	bool tta, fast, keep_crops;
+	enum fm_face_views views; /* --views, --tta */
+	bool fast, keep_crops;
 	enum operand operand;
 	double min_confidence;                 /* 0: every face gets its most probable emotion */
 	struct fm_mood_timeline_opts timeline; /* half_life_sec 0: no smoothing */
@@ -115,6 +118,7 @@ enum {
 	OPT_OPERAND,
 	OPT_SMOOTH,
 	OPT_TTA,
+	OPT_VIEWS,
 };
 
 static void
@@ -131,9 +135,11 @@ parse_options(int argc, char *argv[], struct opts *o)
 	    {"operand", required_argument, NULL, OPT_OPERAND},
 	    {"smooth", required_argument, NULL, OPT_SMOOTH},
 	    {"tta", no_argument, NULL, OPT_TTA},
+	    {"views", required_argument, NULL, OPT_VIEWS},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
+	bool tta = false;
+	int c, views = 0; /* 0: not given */
 
 	common_opts_init(&o->common, "fer-classify", USAGE, OPTIONS, "", own,
 	                 COMMON_JOBS | COMMON_MAX_FACES | COMMON_MAX_LINE | COMMON_MAX_PIXELS |
@@ -184,10 +190,18 @@ parse_options(int argc, char *argv[], struct opts *o)
 			    option_real(USAGE, "--smooth", optarg, 0, 3600, NUM_OPEN_MIN);
 			break;
 		case OPT_TTA:
-			o->tta = true;
+			tta = true;
+			break;
+		case OPT_VIEWS:
+			views = option_views(USAGE, optarg);
 			break;
 		}
 	}
+	if (tta && views != 0 && views != FM_FACE_VIEWS_TTA)
+		exit_usage(USAGE, "--tta is --views 10, not --views %d", views);
+	o->views = tta          ? FM_FACE_VIEWS_TTA
+	           : views != 0 ? (enum fm_face_views)views
+	                        : FM_FACE_VIEWS_DEFAULT;
 	if (o->fast && o->model != NULL)
 		exit_usage(USAGE, "--fast and --model both name a model");
 }
@@ -372,7 +386,7 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 			if (!cl->o->keep_crops)
 				cJSON_DeleteItemFromObjectCaseSensitive(face, "crop");
 		}
-		if (fm_face_classify(wk->classifier, wk->pixels, cl->side, (size_t)b, cl->o->tta,
+		if (fm_face_classify(wk->classifier, wk->pixels, cl->side, (size_t)b, cl->o->views,
 		                     wk->probs, err) == -1)
 			goto done;
 		for (int k = 0; k < b; k++)

@@ -37,7 +37,8 @@ static const char USAGE[] =
     "       fer-train --detector [--arch desc] [--batch n] [--epochs n] [--jobs n] [--lr rate]"
     " [--optim name] [--resume] [--seed n] [--stop-after n] [--warmup epochs]"
     " [--weight-decay w] --data labels -o model\n"
-    "       fer-train --eval [--json] [--predictions file] [--tta] --model model --val data\n"
+    "       fer-train --eval [--json] [--predictions file] [--tta | --views n]"
+    " --model model --val data\n"
     "       fer-train --ensemble -o model model model ...";
 
 static const char OPTIONS[] =
@@ -71,7 +72,10 @@ static const char OPTIONS[] =
     "  --teacher model      learn also from this model's probabilities of each\n"
     "                       training face (knowledge distillation)\n"
     "  --temperature T      softening of --teacher's probabilities (default 4)\n"
-    "  --tta                --eval averages ten views of each face (moved, mirrored)\n"
+    "  --tta                --eval averages ten views of each face (moved, mirrored):\n"
+    "                       --views 10\n"
+    "  --views n            views of each face --eval averages, as fer-classify's: 1,\n"
+    "                       2 (the face and its mirror image, the default) or 10\n"
     "  --val data           validation faces: a folder per emotion, or fer2013.csv\n"
     "                       (its PublicTest rows)\n"
     "  --warmup epochs      linear warm-up before the cosine decay (default 1)\n"
@@ -87,6 +91,7 @@ struct opts {
 	long long batch, epochs, seed, stop_after;
 	double lr, smoothing, warmup, weight_decay, erase, distill, temperature;
 	enum fm_optim_kind optim;
+	int views; /* --eval: enum fm_face_views; 0 while parsing: --views not given */
 	bool eval, json, tta, resume, ensemble, detector, optim_given, batch_given, arch_given;
 	char **members; /* --ensemble: the model operands */
 	int n_members;
@@ -115,6 +120,7 @@ enum {
 	OPT_TEACHER,
 	OPT_TEMPERATURE,
 	OPT_TTA,
+	OPT_VIEWS,
 	OPT_VAL,
 	OPT_WARMUP,
 	OPT_WEIGHT_DECAY,
@@ -143,6 +149,7 @@ static const struct option own[] = {
     {"teacher", required_argument, NULL, OPT_TEACHER},
     {"temperature", required_argument, NULL, OPT_TEMPERATURE},
     {"tta", no_argument, NULL, OPT_TTA},
+    {"views", required_argument, NULL, OPT_VIEWS},
     {"val", required_argument, NULL, OPT_VAL},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},
@@ -244,6 +251,9 @@ parse_options(int argc, char *argv[], struct opts *o)
 		case OPT_TTA:
 			o->tta = true;
 			break;
+		case OPT_VIEWS:
+			o->views = option_views(USAGE, optarg);
+			break;
 		case OPT_VAL:
 			o->val = optarg;
 			break;
@@ -289,6 +299,11 @@ parse_options(int argc, char *argv[], struct opts *o)
 		if (!o->batch_given)
 			o->batch = 32;
 	}
+	if ((o->tta || o->views != 0) && !o->eval)
+		exit_usage(USAGE, "--tta and --views are for --eval");
+	if (o->tta && o->views != 0 && o->views != FM_FACE_VIEWS_TTA)
+		exit_usage(USAGE, "--tta is --views 10, not --views %d", o->views);
+	o->views = o->tta ? FM_FACE_VIEWS_TTA : o->views != 0 ? o->views : FM_FACE_VIEWS_DEFAULT;
 	if ((o->distill >= 0 || o->temperature > 0) && o->teacher == NULL)
 		exit_usage(USAGE, "--distill and --temperature need --teacher");
 	if (o->teacher != NULL && (o->eval || o->ensemble))
@@ -375,10 +390,11 @@ show_progress(void *ctx, const struct fm_train_progress *p)
 }
 
 static void
-print_table(const struct fm_scores *s, const struct fm_confusion *m)
+print_table(const struct fm_scores *s, const struct fm_confusion *m, int views)
 {
-	printf("accuracy %.2f%%  macro-F1 %.4f  (%llu faces)\n\n", 100 * s->accuracy, s->macro_f1,
-	       (unsigned long long)s->n);
+	printf("accuracy %.2f%%  macro-F1 %.4f  (%llu faces, %d view%s each)\n\n",
+	       100 * s->accuracy, s->macro_f1, (unsigned long long)s->n, views,
+	       views == 1 ? "" : "s");
 	printf("%-9s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
 	for (int k = 0; k < FM_N_EMOTIONS; k++)
 		printf("%-9s %9.4f %9.4f %9.4f %8llu\n", fm_emotion_name((enum fm_emotion)k),
@@ -440,7 +456,7 @@ add_class(cJSON *classes, cJSON *matrix, const struct fm_scores *s, const struct
 }
 
 static void
-print_json(const struct fm_scores *s, const struct fm_confusion *m)
+print_json(const struct fm_scores *s, const struct fm_confusion *m, int views)
 {
 	cJSON *root = cJSON_CreateObject(), *classes = NULL, *matrix = NULL;
 	struct fm_err e = {.code = FM_ENOMEM, .msg = "out of memory"};
@@ -450,6 +466,7 @@ print_json(const struct fm_scores *s, const struct fm_confusion *m)
 
 	/* fm_ndjson_set takes each item, also on failure, and says why it failed. */
 	failed = root == NULL || set_count(root, "faces", s->n, &e) == -1 ||
+	         set_count(root, "views", (uint64_t)views, &e) == -1 ||
 	         set_score(root, "accuracy", s->accuracy, &e) == -1 ||
 	         set_score(root, "macro_f1", s->macro_f1, &e) == -1 ||
 	         fm_ndjson_set(root, "classes", classes = cJSON_CreateObject(), &e) == -1 ||
@@ -532,15 +549,15 @@ evaluate(const struct opts *o)
 	load_faces("val", o->val, "PublicTest", &val);
 	if ((probs = malloc(val.n * FM_N_EMOTIONS * sizeof *probs)) == NULL)
 		errx(STATUS_CANNOT_RUN, "out of memory for %zu faces' scores", val.n);
-	if (fm_train_predict(net, &val, o->tta, &m, probs, &e) == -1)
+	if (fm_train_predict(net, &val, (enum fm_face_views)o->views, &m, probs, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "%s", e.msg);
 	if (o->predictions != NULL)
 		write_predictions(o->predictions, net, &val, probs);
 	fm_confusion_scores(&m, &s);
 	if (o->json)
-		print_json(&s, &m);
+		print_json(&s, &m, o->views);
 	else
-		print_table(&s, &m);
+		print_table(&s, &m, o->views);
 	free(probs);
 	fm_dataset_free(&val);
 	fm_cnn_free(net);
@@ -738,7 +755,7 @@ teach(const struct opts *o, const struct fm_dataset *data, float **probs, char i
 	snprintf(id, 17, "%016llx", (unsigned long long)h);
 	if ((*probs = malloc(data->n * FM_N_EMOTIONS * sizeof **probs)) == NULL)
 		errx(STATUS_CANNOT_RUN, "out of memory for %zu faces' teacher scores", data->n);
-	if (fm_train_predict(teacher, data, 0, &m, *probs, &e) == -1)
+	if (fm_train_predict(teacher, data, FM_FACE_VIEWS_ONE, &m, *probs, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "--teacher %s: %s", o->teacher, e.msg);
 	fm_confusion_scores(&m, &s);
 	fprintf(stderr,
@@ -834,7 +851,7 @@ train(const struct opts *o)
 			 */
 			fm_cnn_free(eval_net);
 			if (fm_cnn_clone(net, 256, 0, &eval_net, &e) == -1 ||
-			    fm_train_evaluate(eval_net, &val, 0, &m, &e) == -1)
+			    fm_train_evaluate(eval_net, &val, FM_FACE_VIEWS_ONE, &m, &e) == -1)
 				errx(STATUS_CANNOT_RUN, "validation: %s", e.msg);
 			fm_confusion_scores(&m, &s);
 			val_acc = s.accuracy;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "face.h"
 #include "ndjson.h"
 
 noreturn void
@@ -141,6 +142,16 @@ option_real(const char *usage, const char *name, const char *arg, double min, do
 	if (parse_real(arg, min, max, open, &v, &e) == -1)
 		exit_usage(usage, "%s: %s", name, e.msg);
 	return v;
+}
+
+int
+option_views(const char *usage, const char *arg)
+{
+	long long n = option_int(usage, "--views", arg, 1, 10);
+
+	if (!fm_face_views_valid((long)n))
+		exit_usage(usage, "--views: %lld views: 1, 2 or 10", n);
+	return (int)n;
 }
 
 /* --- the shared options --------------------------------------------------------------- */

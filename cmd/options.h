@@ -38,6 +38,8 @@ long long option_int(const char *usage, const char *name, const char *arg, long 
                      long long max);
 double option_real(const char *usage, const char *name, const char *arg, double min, double max,
                    unsigned open);
+/* --views: 1, 2 or 10 (enum fm_face_views), else a usage error (exit 2). */
+int option_views(const char *usage, const char *arg);
 
 /* Online processors, within 1 .. JOBS_MAX: the default of --jobs. */
 int default_jobs(void);

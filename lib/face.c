@@ -517,14 +517,22 @@ shift_face(const float *src, uint32_t side, int dx, int dy, float *dst)
 	}
 }
 
+bool
+fm_face_views_valid(long n)
+{
+	return n == FM_FACE_VIEWS_ONE || n == FM_FACE_VIEWS_MIRROR || n == FM_FACE_VIEWS_TTA;
+}
+
 int
 fm_face_classify(struct fm_face_classifier *fc, const uint8_t *faces, uint32_t side, size_t n,
-                 bool tta, float *probs, struct fm_err *err)
+                 enum fm_face_views views, float *probs, struct fm_err *err)
 {
 	size_t plane = (size_t)fc->side * fc->side, face_bytes = (size_t)side * side;
 	int step = fc->side / 24 > 0 ? (int)(fc->side / 24) : 1;
 	float mean, std;
 
+	if (!fm_face_views_valid(views))
+		return fm_err_set(err, FM_EINVAL, "%d views of a face: 1, 2 or 10", (int)views);
 	fm_cnn_normalization(fc->net, &mean, &std);
 	for (size_t first = 0; first < n; first += fc->max) {
 		size_t b = n - first < fc->max ? n - first : fc->max;
@@ -535,11 +543,12 @@ fm_face_classify(struct fm_face_classifier *fc, const uint8_t *faces, uint32_t s
 			                 fc->side, mean, std, fc->faces + k * plane);
 		if (fm_cnn_forward(fc->net, fc->faces, b, 0, p, err) == -1)
 			return -1;
-		if (!tta)
-			continue;
-		for (int v = 1; v < TTA_VIEWS; v++) {
+		for (int v = 1; v < TTA_VIEWS && views != FM_FACE_VIEWS_ONE; v++) {
 			const int *d = tta_shifts[v % TTA_SHIFTS];
 
+			/* The pair is the face and its mirror image, unmoved: view TTA_SHIFTS. */
+			if (views == FM_FACE_VIEWS_MIRROR && v != TTA_SHIFTS)
+				continue;
 			if (v == TTA_SHIFTS)
 				for (size_t k = 0; k < b; k++)
 					fm_face_mirror(fc->faces + k * plane, fc->side);
@@ -551,8 +560,9 @@ fm_face_classify(struct fm_face_classifier *fc, const uint8_t *faces, uint32_t s
 			for (size_t k = 0; k < b * fc->n_classes; k++)
 				p[k] += fc->view[k];
 		}
-		for (size_t k = 0; k < b * fc->n_classes; k++)
-			p[k] /= TTA_VIEWS;
+		if (views != FM_FACE_VIEWS_ONE)
+			for (size_t k = 0; k < b * fc->n_classes; k++)
+				p[k] /= (float)views;
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "base.h"
 #include "cnn.h"
 #include "dataset.h"
+#include "face.h"
 
 /*
  * The network fer-train builds unless told otherwise, for 1 x 48 x 48 faces: a VGG-style
@@ -83,17 +84,17 @@ struct fm_scores {
 
 /*
  * Classify every sample of d in inference mode, in batches of up to the network's max
- * batch, and count. With tta nonzero each face's probabilities are the mean over the
- * ten views of fm_face_classify's test-time augmentation.
+ * batch, and count. Each face's probabilities are the mean over views of it, as
+ * fm_face_classify gives them.
  */
-int fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int tta,
+int fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, enum fm_face_views views,
                       struct fm_confusion *m, struct fm_err *err);
 
 /*
  * As fm_train_evaluate, and every sample's probabilities into probs (d->n times the seven
  * classes, sample after sample), for fer-train --predictions.
  */
-int fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, int tta,
+int fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, enum fm_face_views views,
                      struct fm_confusion *m, float *probs, struct fm_err *err);
 
 void fm_confusion_scores(const struct fm_confusion *m, struct fm_scores *s);

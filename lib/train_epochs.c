@@ -123,8 +123,8 @@ done:
 }
 
 int
-fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, int tta, struct fm_confusion *m,
-                 float *probs, struct fm_err *err)
+fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, enum fm_face_views views,
+                 struct fm_confusion *m, float *probs, struct fm_err *err)
 {
 	struct fm_face_classifier *fc = NULL;
 	uint32_t side;
@@ -144,7 +144,7 @@ fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, int tta, struct
 	for (size_t k = 0; k < d->n; k++) {
 		size_t plane = (size_t)d->side * d->side;
 
-		if (fm_face_classify(fc, d->pixels + k * plane, d->side, 1, tta != 0,
+		if (fm_face_classify(fc, d->pixels + k * plane, d->side, 1, views,
 		                     probs + k * FM_N_EMOTIONS, err) == -1) {
 			fm_face_classifier_free(fc);
 			return -1;
@@ -157,8 +157,8 @@ fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, int tta, struct
 }
 
 int
-fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int tta, struct fm_confusion *m,
-                  struct fm_err *err)
+fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, enum fm_face_views views,
+                  struct fm_confusion *m, struct fm_err *err)
 {
 	float *probs = malloc((d->n ? d->n : 1) * FM_N_EMOTIONS * sizeof *probs);
 	int rc;
@@ -166,7 +166,7 @@ fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, int tta, struc
 	memset(m, 0, sizeof *m);
 	if (probs == NULL)
 		return fm_err_set(err, FM_ENOMEM, "out of memory");
-	rc = fm_train_predict(net, d, tta, m, probs, err);
+	rc = fm_train_predict(net, d, views, m, probs, err);
 	free(probs);
 	return rc;
 }

@@ -60,7 +60,8 @@ scores_ok() {
 @test "bad options are usage errors with exit 2" {
 	for args in --bogus "--jobs 0" "--jobs x" "--max-pixels -1" "--model" "--fast --model m.fm" \
 		"--operand" "--operand crop" "--operand=" "--min-confidence 1.5" "--min-confidence -0.1" \
-		"--min-confidence x"; do
+		"--min-confidence x" "--views 0" "--views 3" "--views x" "--views" "--tta --views 2" \
+		"--views 1 --tta"; do
 		run --separate-stderr "$FC" $args
 		[ "$status" -eq 2 ]
 		[ -z "$output" ]
@@ -251,14 +252,14 @@ for line in sys.stdin:
 ' "$dir"
 }
 
-@test "a face file gives what fer-train --eval --predictions gives, to the digit, with and without --tta" {
+@test "a face file gives what fer-train --eval --predictions gives, to the digit, at every --views and --tta" {
 	need_photos
 	face_crops val 48
 	face_crops big 96 # resized to the model's side on either way
 	for c in big/*; do for f in "$c"/*; do cp "$f" "val/${c#big/}/big-${f##*/}"; done; done
 	n=$(find val -type f | wc -l)
 	[ "$n" -ge 20 ]
-	for tta in "" --tta; do
+	for tta in "" --tta "--views 1" "--views 2" "--views 10"; do
 		"$FM_BIN/fer-train" --eval --model "$MODEL" --val val $tta --predictions eval.ndjson \
 			>/dev/null 2>&1
 		run --separate-stderr "$FC" $tta val/*/*.pgm

@@ -104,7 +104,10 @@ detector_labels() {
 		"--ensemble -o m a b c d e f g h i j k l m n o p q" "--data d -o m --distill 0.5" \
 		"--data d -o m --temperature 2" "--data d -o m --teacher t --distill 1.5" \
 		"--data d -o m --teacher t --temperature 0" "--data d -o m --teacher=" \
-		"--eval --model m.fm --val v --teacher t" "--ensemble -o m a.fm b.fm --teacher t"; do
+		"--eval --model m.fm --val v --teacher t" "--ensemble -o m a.fm b.fm --teacher t" \
+		"--eval --model m.fm --val v --views 3" "--eval --model m.fm --val v --views 0" \
+		"--eval --model m.fm --val v --tta --views 1" "--data d -o m --tta" \
+		"--data d -o m --views 2"; do
 		run --separate-stderr "$FT" $args
 		echo "# $args: $stderr"
 		[ "$status" -eq 2 ]
@@ -219,11 +222,13 @@ detector_labels() {
 	"$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
 	run --separate-stderr "$FT" --eval --model m.fm --val fer2013/val
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^accuracy\ [0-9.]+%\ \ macro-F1\ [0-9.]+\ \ \(8\ faces\)$ ]]
+	[[ ${lines[0]} =~ ^accuracy\ [0-9.]+%\ \ macro-F1\ [0-9.]+\ \ \(8\ faces,\ 2\ views\ each\)$ ]]
 	[[ $output == *"confusion (rows: true class, columns: predicted)"* ]]
+	run --separate-stderr "$FT" --eval --views 1 --model m.fm --val fer2013/val
+	[[ ${lines[0]} == *"(8 faces, 1 view each)" ]]
 	run --separate-stderr "$FT" --eval --json --tta --model m.fm --val fer2013/val
 	[ "$status" -eq 0 ]
-	printf '%s\n' "$output" | jq -e '.faces == 8 and (.confusion | length) == 7
+	printf '%s\n' "$output" | jq -e '.faces == 8 and .views == 10 and (.confusion | length) == 7
 		and (.classes | keys | length) == 7 and .classes.happy.support == 4
 		and ([.confusion[][]] | add) == 8'
 	[ "${#lines[@]}" -eq 1 ]
@@ -257,9 +262,9 @@ detector_labels() {
 	[[ ! $output =~ [0-9]\.[0-9]{5} ]]
 }
 
-@test "--eval --predictions writes each face's answer as fer-classify does, with --tta too" {
+@test "--eval --predictions writes each face's answer as fer-classify does, with --views and --tta too" {
 	"$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
-	for tta in "" --tta; do
+	for tta in "" --tta "--views 1" "--views 2" "--views 10"; do
 		run --separate-stderr "$FT" --eval --json $tta --model m.fm --val fer2013/val \
 			--predictions pred.ndjson
 		[ "$status" -eq 0 ]
@@ -407,5 +412,5 @@ detector_labels() {
 	run bash -c '"$0" --ensemble -o ensemble.fm seed1.fm seed2.fm &&
 		"$0" --eval --model ensemble.fm --val fer2013/val' "$FT"
 	[ "$status" -eq 0 ]
-	[[ $output == *"accuracy "*"(8 faces)"* ]]
+	[[ $output == *"accuracy "*"(8 faces, 2 views each)"* ]]
 }

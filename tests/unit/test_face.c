@@ -510,7 +510,7 @@ batch_with_tta_is_the_mean_of_ten_views(void **state)
 	struct fm_face_classifier *fc;
 	struct fm_err err;
 	uint8_t faces[N * S * S], view[N * S * S];
-	float plain[N * C], views[V][N * C], tta[N * C], one[C];
+	float plain[N * C], views[V][N * C], tta[N * C], pair[N * C], one[C];
 
 	(void)state;
 	assert_int_equal(fm_cnn_new("conv 3 3 1 1, relu, gap, dense 7", 1, S, S, 2, 7, &net, &err),
@@ -521,24 +521,36 @@ batch_with_tta_is_the_mean_of_ten_views(void **state)
 		faces[i] = (uint8_t)(i * 29 % 251);
 	for (int v = 0; v < V; v++) {
 		view_of(faces, N, S, shifts[v % 5][0], shifts[v % 5][1], v >= 5, view);
-		assert_int_equal(fm_face_classify(fc, view, S, N, false, views[v], &err), 0);
+		assert_int_equal(
+		    fm_face_classify(fc, view, S, N, FM_FACE_VIEWS_ONE, views[v], &err), 0);
 	}
-	assert_int_equal(fm_face_classify(fc, faces, S, N, false, plain, &err), 0);
-	assert_int_equal(fm_face_classify(fc, faces, S, N, true, tta, &err), 0);
+	assert_int_equal(fm_face_classify(fc, faces, S, N, FM_FACE_VIEWS_ONE, plain, &err), 0);
+	assert_int_equal(fm_face_classify(fc, faces, S, N, FM_FACE_VIEWS_TTA, tta, &err), 0);
+	assert_int_equal(fm_face_classify(fc, faces, S, N, FM_FACE_VIEWS_MIRROR, pair, &err), 0);
 	for (int k = 0; k < N * C; k++) {
 		float sum = 0;
 
 		for (int v = 0; v < V; v++)
 			sum += views[v][k];
 		assert_float_equal(tta[k], sum / V, 1e-6);
+		assert_float_equal(pair[k], (views[0][k] + views[5][k]) / 2, 1e-6);
 		assert_true(plain[k] == views[0][k]);
 		assert_true(plain[k] >= 0 && plain[k] <= 1);
 	}
 	/* The views differ, or the test would not tell ten views from one. */
 	assert_true(memcmp(views[0], views[5], sizeof views[0]) != 0);
 	assert_true(memcmp(views[1], views[2], sizeof views[0]) != 0);
+	for (int bad = 0; bad <= 11; bad++) {
+		if (fm_face_views_valid(bad))
+			continue;
+		assert_int_equal(fm_face_classify(fc, faces, S, N, bad, one, &err), -1);
+		assert_int_equal(err.code, FM_EINVAL);
+	}
+	assert_true(fm_face_views_valid(1) && fm_face_views_valid(2) && fm_face_views_valid(10));
+	assert_false(fm_face_views_valid(0) || fm_face_views_valid(3) || fm_face_views_valid(-1));
 	/* The last face of the odd batch, alone: the same answer, to float rounding. */
-	assert_int_equal(fm_face_classify(fc, faces + (N - 1) * S * S, S, 1, false, one, &err), 0);
+	assert_int_equal(
+	    fm_face_classify(fc, faces + (N - 1) * S * S, S, 1, FM_FACE_VIEWS_ONE, one, &err), 0);
 	for (int k = 0; k < C; k++)
 		assert_float_equal(one[k], plain[(N - 1) * C + k], 1e-6);
 	fm_face_classifier_free(fc);

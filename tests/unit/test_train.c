@@ -100,7 +100,7 @@ a_small_network_learns_bars(void **state)
 		print_message("# epoch %zu: loss %.4f, accuracy %.3f\n", epoch, loss, acc);
 	}
 	assert_true(loss < first_loss * 0.7);
-	assert_int_equal(fm_train_evaluate(net, &test, 1, &m, &err), 0);
+	assert_int_equal(fm_train_evaluate(net, &test, FM_FACE_VIEWS_TTA, &m, &err), 0);
 	fm_confusion_scores(&m, &s);
 	print_message("# bars: loss %.3f -> %.3f, test accuracy %.2f\n", first_loss, loss,
 	              s.accuracy);
@@ -166,7 +166,7 @@ distillation_learns_from_each_face_row(void **state)
 	for (size_t epoch = 0; epoch < 6; epoch++)
 		assert_int_equal(
 		    fm_train_epoch(net, &train, &o, epoch, 9, NULL, NULL, &loss, &acc, &err), 0);
-	assert_int_equal(fm_train_evaluate(net, &test, 0, &m, &err), 0);
+	assert_int_equal(fm_train_evaluate(net, &test, FM_FACE_VIEWS_ONE, &m, &err), 0);
 	fm_confusion_scores(&m, &s);
 	print_message("# bars from the teacher alone: test accuracy %.2f\n", s.accuracy);
 	assert_true(s.accuracy > 0.8);
@@ -224,14 +224,18 @@ predictions_are_each_face_classified_alone(void **state)
 	    fm_cnn_new("conv 4 3 1 1, bn, relu, gap, dense 7", 1, 16, 16, 32, 5, &net, &err), 0);
 	probs = malloc(d.n * FM_N_EMOTIONS * sizeof *probs);
 	assert_non_null(probs);
-	for (int tta = 0; tta < 2; tta++) {
-		assert_int_equal(fm_train_predict(net, &d, tta, &m, probs, &err), 0);
-		assert_int_equal(fm_train_evaluate(net, &d, tta, &m2, &err), 0);
+	static const enum fm_face_views counts[] = {FM_FACE_VIEWS_ONE, FM_FACE_VIEWS_MIRROR,
+	                                            FM_FACE_VIEWS_TTA};
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+		enum fm_face_views views = counts[i];
+
+		assert_int_equal(fm_train_predict(net, &d, views, &m, probs, &err), 0);
+		assert_int_equal(fm_train_evaluate(net, &d, views, &m2, &err), 0);
 		assert_memory_equal(&m, &m2, sizeof m);
 		assert_int_equal(fm_face_classifier_new(net, &fc, &err), 0);
 		for (size_t k = 0; k < d.n; k++) {
 			assert_int_equal(
-			    fm_face_classify(fc, d.pixels + k * 256, 16, 1, tta, one, &err), 0);
+			    fm_face_classify(fc, d.pixels + k * 256, 16, 1, views, one, &err), 0);
 			assert_memory_equal(one, probs + k * FM_N_EMOTIONS, sizeof one);
 		}
 		fm_face_classifier_free(fc);
@@ -253,7 +257,7 @@ wrong_shapes_are_refused(void **state)
 	make_bars(&d, 14, 3);
 	assert_int_equal(fm_cnn_new("conv 4 3, relu, gap, dense 3", 1, 16, 16, 8, 1, &net, &err),
 	                 0);
-	assert_int_equal(fm_train_evaluate(net, &d, 0, &m, &err), -1);
+	assert_int_equal(fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, &m, &err), -1);
 	assert_int_equal(err.code, FM_EINVAL);
 	fm_cnn_free(net);
 	fm_dataset_free(&d);
