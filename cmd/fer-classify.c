@@ -61,7 +61,8 @@ static const char OPTIONS[] =
     "                       backwards or 20 half-lives ahead starts afresh (\"reset\")\n"
     "  --tta                average ten views of each face (moved, mirrored): --views 10\n"
     "  --views n            views of each face averaged: 1 (the face), 2 (the face and\n"
-    "                       its mirror image, the default) or 10 (--tta)\n";
+    "                       its mirror image) or 10 (--tta); default: the model's own,\n"
+    "                       2 for fer2013.fm, 1 for fer2013-fast.fm\n";
 
 #define MODEL_NAME "fer2013.fm"
 #define FAST_MODEL_NAME "fer2013-fast.fm"
@@ -73,7 +74,7 @@ enum operand { OPERAND_AUTO, OPERAND_FACE, OPERAND_PHOTO };
 struct opts {
 	struct common_opts common; /* --jobs, --max-faces, --max-line, --max-pixels, --progress */
 	const char *model;
-	enum fm_face_views views; /* --views, --tta */
+	int views; /* --views, --tta; 0: the model's (fm_face_model_views) */
 	bool fast, keep_crops;
 	enum operand operand;
 	double min_confidence;                 /* 0: every face gets its most probable emotion */
@@ -100,6 +101,7 @@ struct classify {
 	struct worker *workers; /* one per --jobs thread */
 	uint32_t side;
 	float margin;
+	enum fm_face_views views; /* --views, else the model's */
 	/* Photos: fer-detect's default detector, or why it could not be had (--operand auto
 	 * says so only when a photo comes). */
 	struct detect_setup faces;
@@ -199,9 +201,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 	}
 	if (tta && views != 0 && views != FM_FACE_VIEWS_TTA)
 		exit_usage(USAGE, "--tta is --views 10, not --views %d", views);
-	o->views = tta          ? FM_FACE_VIEWS_TTA
-	           : views != 0 ? (enum fm_face_views)views
-	                        : FM_FACE_VIEWS_DEFAULT;
+	o->views = tta ? FM_FACE_VIEWS_TTA : views; /* 0: the model's own (open_model) */
 	if (o->fast && o->model != NULL)
 		exit_usage(USAGE, "--fast and --model both name a model");
 }
@@ -253,6 +253,13 @@ open_model(const struct opts *o, struct classify *cl)
 	}
 	cl->side = h;
 	cl->margin = fm_cnn_crop_margin(net);
+	if (fm_face_model_views(net, &cl->views, &e) == -1) {
+		warnx("model %s: %s", path, e.msg);
+		fm_cnn_free(net);
+		return -1;
+	}
+	if (o->views != 0)
+		cl->views = (enum fm_face_views)o->views;
 	cl->workers = calloc((size_t)o->common.jobs, sizeof *cl->workers);
 	if (cl->workers == NULL) {
 		fm_cnn_free(net);
@@ -386,7 +393,7 @@ classify_one(void *arg, int thread, cJSON *rec, struct fm_err *err)
 			if (!cl->o->keep_crops)
 				cJSON_DeleteItemFromObjectCaseSensitive(face, "crop");
 		}
-		if (fm_face_classify(wk->classifier, wk->pixels, cl->side, (size_t)b, cl->o->views,
+		if (fm_face_classify(wk->classifier, wk->pixels, cl->side, (size_t)b, cl->views,
 		                     wk->probs, err) == -1)
 			goto done;
 		for (int k = 0; k < b; k++)

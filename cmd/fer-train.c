@@ -39,7 +39,7 @@ static const char USAGE[] =
     " [--weight-decay w] --data labels -o model\n"
     "       fer-train --eval [--json] [--predictions file] [--tta | --views n]"
     " --model model --val data\n"
-    "       fer-train --ensemble -o model model model ...";
+    "       fer-train --ensemble [--views n] -o model model model ...";
 
 static const char OPTIONS[] =
     "  --arch desc          layers of the network (default: see fer-train(1))\n"
@@ -75,7 +75,8 @@ static const char OPTIONS[] =
     "  --tta                --eval averages ten views of each face (moved, mirrored):\n"
     "                       --views 10\n"
     "  --views n            views of each face --eval averages, as fer-classify's: 1,\n"
-    "                       2 (the face and its mirror image, the default) or 10\n"
+    "                       2 (the face and its mirror image) or 10 (default: the\n"
+    "                       model's own); with --ensemble, the ensemble's own\n"
     "  --val data           validation faces: a folder per emotion, or fer2013.csv\n"
     "                       (its PublicTest rows)\n"
     "  --warmup epochs      linear warm-up before the cosine decay (default 1)\n"
@@ -91,7 +92,7 @@ struct opts {
 	long long batch, epochs, seed, stop_after;
 	double lr, smoothing, warmup, weight_decay, erase, distill, temperature;
 	enum fm_optim_kind optim;
-	int views; /* --eval: enum fm_face_views; 0 while parsing: --views not given */
+	int views; /* --eval's, --ensemble's default views; 0: not given */
 	bool eval, json, tta, resume, ensemble, detector, optim_given, batch_given, arch_given;
 	char **members; /* --ensemble: the model operands */
 	int n_members;
@@ -299,11 +300,14 @@ parse_options(int argc, char *argv[], struct opts *o)
 		if (!o->batch_given)
 			o->batch = 32;
 	}
-	if ((o->tta || o->views != 0) && !o->eval)
-		exit_usage(USAGE, "--tta and --views are for --eval");
+	if (o->tta && !o->eval)
+		exit_usage(USAGE, "--tta is for --eval");
+	if (o->views != 0 && !o->eval && !o->ensemble)
+		exit_usage(USAGE, "--views is for --eval and --ensemble");
 	if (o->tta && o->views != 0 && o->views != FM_FACE_VIEWS_TTA)
 		exit_usage(USAGE, "--tta is --views 10, not --views %d", o->views);
-	o->views = o->tta ? FM_FACE_VIEWS_TTA : o->views != 0 ? o->views : FM_FACE_VIEWS_DEFAULT;
+	if (o->tta)
+		o->views = FM_FACE_VIEWS_TTA; /* else 0: the model's own, or --ensemble's */
 	if ((o->distill >= 0 || o->temperature > 0) && o->teacher == NULL)
 		exit_usage(USAGE, "--distill and --temperature need --teacher");
 	if (o->teacher != NULL && (o->eval || o->ensemble))
@@ -542,6 +546,7 @@ evaluate(const struct opts *o)
 	struct fm_confusion m;
 	struct fm_scores s;
 	struct fm_err e;
+	enum fm_face_views views;
 	float *probs;
 
 	if (fm_cnn_load(o->model, 256, 0, &net, &e) == -1)
@@ -549,15 +554,19 @@ evaluate(const struct opts *o)
 	load_faces("val", o->val, "PublicTest", &val);
 	if ((probs = malloc(val.n * FM_N_EMOTIONS * sizeof *probs)) == NULL)
 		errx(STATUS_CANNOT_RUN, "out of memory for %zu faces' scores", val.n);
-	if (fm_train_predict(net, &val, (enum fm_face_views)o->views, &m, probs, &e) == -1)
+	if (fm_face_model_views(net, &views, &e) == -1)
+		errx(STATUS_CANNOT_RUN, "%s: %s", o->model, e.msg);
+	if (o->views != 0)
+		views = (enum fm_face_views)o->views;
+	if (fm_train_predict(net, &val, views, &m, probs, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "%s", e.msg);
 	if (o->predictions != NULL)
 		write_predictions(o->predictions, net, &val, probs);
 	fm_confusion_scores(&m, &s);
 	if (o->json)
-		print_json(&s, &m, o->views);
+		print_json(&s, &m, (int)views);
 	else
-		print_table(&s, &m, o->views);
+		print_table(&s, &m, (int)views);
 	free(probs);
 	fm_dataset_free(&val);
 	fm_cnn_free(net);
@@ -584,6 +593,7 @@ build_ensemble(const struct opts *o)
 	    j != NULL &&
 	    cJSON_AddStringToObject(j, "trainer", "fer-train (fermata) " FM_VERSION) != NULL &&
 	    cJSON_AddStringToObject(j, "combine", "mean of the members' probabilities") != NULL &&
+	    (o->views == 0 || cJSON_AddNumberToObject(j, "views", o->views) != NULL) &&
 	    (list = cJSON_AddArrayToObject(j, "members")) != NULL;
 	for (int i = 0; ok && i < o->n_members; i++)
 		ok = cJSON_AddItemToArray(list, cJSON_CreateString(o->members[i]));

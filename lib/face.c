@@ -524,6 +524,27 @@ fm_face_views_valid(long n)
 }
 
 int
+fm_face_model_views(const struct fm_cnn *net, enum fm_face_views *views, struct fm_err *err)
+{
+	cJSON *info = cJSON_Parse(fm_cnn_info(net));
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(info, "views");
+	int rc = 0;
+
+	*views = FM_FACE_VIEWS_ONE;
+	if (v != NULL) {
+		double n = cJSON_IsNumber(v) ? v->valuedouble : 0;
+
+		/* Compared as a double: a cast of 1e300 to an integer would be undefined. */
+		if (n == FM_FACE_VIEWS_ONE || n == FM_FACE_VIEWS_MIRROR || n == FM_FACE_VIEWS_TTA)
+			*views = (enum fm_face_views)n;
+		else
+			rc = fm_err_set(err, FM_EFORMAT, "the model's \"views\" is not 1, 2 or 10");
+	}
+	cJSON_Delete(info);
+	return rc;
+}
+
+int
 fm_face_classify(struct fm_face_classifier *fc, const uint8_t *faces, uint32_t side, size_t n,
                  enum fm_face_views views, float *probs, struct fm_err *err)
 {

@@ -198,19 +198,24 @@ void fm_face_classifier_free(struct fm_face_classifier *fc);
 
 /*
  * The views of a face that fm_face_classify averages: the face alone; the face and its
- * mirror image (the tools' default: every shipped network learnt from mirrored faces, and
- * the pair read 0.2 to 1.3 points more of FER2013's validation faces than the face alone);
- * or ten, the test-time augmentation of --tta (see fm_face_classify).
+ * mirror image (a network that learnt from mirrored faces reads both, and the pair read
+ * 0.2 to 1.3 points more of FER2013's validation faces than the face alone, for twice the
+ * arithmetic); or ten, the test-time augmentation of --tta (see fm_face_classify).
  */
-enum fm_face_views {
-	FM_FACE_VIEWS_ONE = 1,
-	FM_FACE_VIEWS_MIRROR = 2,
-	FM_FACE_VIEWS_TTA = 10,
-	FM_FACE_VIEWS_DEFAULT = FM_FACE_VIEWS_MIRROR
-};
+enum fm_face_views { FM_FACE_VIEWS_ONE = 1, FM_FACE_VIEWS_MIRROR = 2, FM_FACE_VIEWS_TTA = 10 };
 
 /* Whether n is one of enum fm_face_views's counts. */
 bool fm_face_views_valid(long n);
+
+/*
+ * The views a model is read with unless the user says otherwise: its info's "views" (1, 2
+ * or 10; fer-train --ensemble --views writes it), else 1, so that a model is read as it
+ * was measured while it chose its best epoch. The default expression model asks for the
+ * mirror pair, the small one of --fast for the face alone: its point is speed. fer-classify
+ * and fer-train --eval both take their default from here, so that the evaluation measures
+ * what the tool gives. FM_EFORMAT when "views" is there but is not 1, 2 or 10.
+ */
+int fm_face_model_views(const struct fm_cnn *net, enum fm_face_views *views, struct fm_err *err);
 
 /*
  * Classify n faces, each side x side bytes one after another (the network's input side, or

@@ -222,10 +222,10 @@ detector_labels() {
 	"$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
 	run --separate-stderr "$FT" --eval --model m.fm --val fer2013/val
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^accuracy\ [0-9.]+%\ \ macro-F1\ [0-9.]+\ \ \(8\ faces,\ 2\ views\ each\)$ ]]
+	[[ ${lines[0]} =~ ^accuracy\ [0-9.]+%\ \ macro-F1\ [0-9.]+\ \ \(8\ faces,\ 1\ view\ each\)$ ]]
 	[[ $output == *"confusion (rows: true class, columns: predicted)"* ]]
-	run --separate-stderr "$FT" --eval --views 1 --model m.fm --val fer2013/val
-	[[ ${lines[0]} == *"(8 faces, 1 view each)" ]]
+	run --separate-stderr "$FT" --eval --views 2 --model m.fm --val fer2013/val
+	[[ ${lines[0]} == *"(8 faces, 2 views each)" ]]
 	run --separate-stderr "$FT" --eval --json --tta --model m.fm --val fer2013/val
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" | jq -e '.faces == 8 and .views == 10 and (.confusion | length) == 7
@@ -409,8 +409,28 @@ detector_labels() {
 	"$FT" --data fer2013/train -o seed1.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
 	"$FT" --data fer2013/train -o seed2.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" \
 		--seed 2 2>/dev/null
-	run bash -c '"$0" --ensemble -o ensemble.fm seed1.fm seed2.fm &&
+	run bash -c '"$0" --ensemble --views 2 -o ensemble.fm seed1.fm seed2.fm &&
 		"$0" --eval --model ensemble.fm --val fer2013/val' "$FT"
 	[ "$status" -eq 0 ]
 	[[ $output == *"accuracy "*"(8 faces, 2 views each)"* ]]
+}
+
+@test "an ensemble's --views is how fer-classify and --eval read its faces unless told otherwise" {
+	"$FT" --data fer2013/train -o a.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
+	"$FT" --data fer2013/train -o b.fm --epochs 1 --batch 4 --warmup 0 --arch "$ARCH" \
+		--seed 2 2>/dev/null
+	for v in 1 2 10; do
+		"$FT" --ensemble --views $v -o e$v.fm a.fm b.fm 2>/dev/null
+		"$FT" --eval --json --model e$v.fm --val fer2013/val --predictions p$v.ndjson >e$v.json
+		[ "$(jq .views e$v.json)" -eq "$v" ]
+		"$FT" --eval --views $v --model a.fm --val fer2013/val >/dev/null # any model takes it
+		"$FM_BIN/fer-classify" --model e$v.fm fer2013/val/*/*.pgm >c$v.ndjson
+		diff <(jq -c '[.path, .emotion, .scores]' p$v.ndjson | sort) \
+			<(jq -c '[.path, .faces[0].emotion, .faces[0].scores]' c$v.ndjson | sort)
+	done
+	# An ensemble written without --views is read once, as a single network is.
+	"$FT" --ensemble -o e.fm a.fm b.fm 2>/dev/null
+	[ "$("$FT" --eval --json --model e.fm --val fer2013/val | jq .views)" -eq 1 ]
+	# --views on the command line wins over the model's.
+	[ "$("$FT" --eval --json --views 1 --model e10.fm --val fer2013/val | jq .views)" -eq 1 ]
 }
