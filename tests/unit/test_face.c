@@ -564,6 +564,44 @@ batch_with_tta_is_the_mean_of_ten_views(void **state)
 	fm_cnn_free(net);
 }
 
+/*
+ * A model's default views come from its training note's "views": 1, 2 or 10; a note
+ * without it, or that is not JSON (free text), gives 1; anything else there is refused.
+ */
+static void
+model_views_come_from_the_training_note(void **state)
+{
+	static const struct {
+		const char *info;
+		int rc, views;
+	} cases[] = {
+	    {"{\"views\":2}", 0, 2},      {"{\"views\":10,\"epochs\":3}", 0, 10},
+	    {"{\"views\":1}", 0, 1},      {"{\"epochs\":3}", 0, 1},
+	    {"trained by hand", 0, 1},    {"", 0, 1},
+	    {"{\"views\":3}", -1, 0},     {"{\"views\":0}", -1, 0},
+	    {"{\"views\":2.5}", -1, 0},   {"{\"views\":-2}", -1, 0},
+	    {"{\"views\":1e300}", -1, 0}, {"{\"views\":\"2\"}", -1, 0},
+	    {"{\"views\":null}", -1, 0},  {"{\"views\":[2]}", -1, 0},
+	};
+	struct fm_cnn *net;
+	struct fm_err err;
+
+	(void)state;
+	assert_int_equal(fm_cnn_new("gap, dense 7", 1, 6, 6, 1, 1, &net, &err), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum fm_face_views views = FM_FACE_VIEWS_TTA;
+
+		print_message("# %s\n", cases[i].info);
+		assert_int_equal(fm_cnn_set_info(net, cases[i].info, &err), 0);
+		assert_int_equal(fm_face_model_views(net, &views, &err), cases[i].rc);
+		if (cases[i].rc == 0)
+			assert_int_equal(views, cases[i].views);
+		else
+			assert_int_equal(err.code, FM_EFORMAT);
+	}
+	fm_cnn_free(net);
+}
+
 int
 main(void)
 {
@@ -586,6 +624,7 @@ main(void)
 	    cmocka_unit_test(most_certain_faces_are_kept_in_their_order),
 	    cmocka_unit_test(limit_drops_the_least_certain_faces_of_a_record),
 	    cmocka_unit_test(batch_with_tta_is_the_mean_of_ten_views),
+	    cmocka_unit_test(model_views_come_from_the_training_note),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
