@@ -1283,6 +1283,13 @@ shipped_models_plan_matches_layers(void **state)
 			continue;
 		}
 		assert_int_equal(fm_cnn_load(paths[i], 16, 0, &net, &err), 0);
+		if (fm_cnn_n_members(net) > 0) {
+			/* An ensemble has no trainable copy to compare with; its members run
+			 * the plan as ensemble_gives_the_mean_of_its_members checks. */
+			print_message("%s is an ensemble: skipped\n", paths[i]);
+			fm_cnn_free(net);
+			continue;
+		}
 		assert_int_equal(fm_cnn_load(paths[i], 16, 1, &twin, &err), 0);
 		assert_plan_matches(net, twin, 1, 7 + i);
 		assert_plan_matches(net, twin, 16, 9 + i);
