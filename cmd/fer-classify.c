@@ -199,9 +199,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 			break;
 		}
 	}
-	if (tta && views != 0 && views != FM_FACE_VIEWS_TTA)
-		exit_usage(USAGE, "--tta is --views 10, not --views %d", views);
-	o->views = tta ? FM_FACE_VIEWS_TTA : views; /* 0: the model's own (open_model) */
+	o->views = option_views_with_tta(USAGE, tta, views); /* 0: the model's own */
 	if (o->fast && o->model != NULL)
 		exit_usage(USAGE, "--fast and --model both name a model");
 }
@@ -254,13 +252,11 @@ open_model(const struct opts *o, struct classify *cl)
 	}
 	cl->side = h;
 	cl->margin = fm_cnn_crop_margin(net);
-	if (fm_face_model_views(net, &cl->views, &e) == -1) {
+	if (fm_face_model_views(net, o->views, &cl->views, &e) == -1) {
 		warnx("model %s: %s", path, e.msg);
 		fm_cnn_free(net);
 		return -1;
 	}
-	if (o->views != 0)
-		cl->views = (enum fm_face_views)o->views;
 	cl->workers = calloc((size_t)o->common.jobs, sizeof *cl->workers);
 	if (cl->workers == NULL) {
 		fm_cnn_free(net);

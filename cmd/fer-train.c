@@ -304,10 +304,7 @@ parse_options(int argc, char *argv[], struct opts *o)
 		exit_usage(USAGE, "--tta is for --eval");
 	if (o->views != 0 && !o->eval && !o->ensemble)
 		exit_usage(USAGE, "--views is for --eval and --ensemble");
-	if (o->tta && o->views != 0 && o->views != FM_FACE_VIEWS_TTA)
-		exit_usage(USAGE, "--tta is --views 10, not --views %d", o->views);
-	if (o->tta)
-		o->views = FM_FACE_VIEWS_TTA; /* else 0: the model's own, or --ensemble's */
+	o->views = option_views_with_tta(USAGE, o->tta, o->views); /* 0: the model's own */
 	if ((o->distill >= 0 || o->temperature > 0) && o->teacher == NULL)
 		exit_usage(USAGE, "--distill and --temperature need --teacher");
 	if (o->teacher != NULL && (o->eval || o->ensemble))
@@ -554,10 +551,8 @@ evaluate(const struct opts *o)
 	load_faces("val", o->val, "PublicTest", &val);
 	if ((probs = malloc(val.n * FM_N_EMOTIONS * sizeof *probs)) == NULL)
 		errx(STATUS_CANNOT_RUN, "out of memory for %zu faces' scores", val.n);
-	if (fm_face_model_views(net, &views, &e) == -1)
+	if (fm_face_model_views(net, o->views, &views, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "%s: %s", o->model, e.msg);
-	if (o->views != 0)
-		views = (enum fm_face_views)o->views;
 	if (fm_train_predict(net, &val, views, &m, probs, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "%s", e.msg);
 	if (o->predictions != NULL)

@@ -149,9 +149,17 @@ option_views(const char *usage, const char *arg)
 {
 	long long n = option_int(usage, "--views", arg, 1, 10);
 
-	if (!fm_face_views_valid((long)n))
+	if (!fm_face_views_valid((double)n))
 		exit_usage(usage, "--views: %lld views: 1, 2 or 10", n);
 	return (int)n;
+}
+
+int
+option_views_with_tta(const char *usage, bool tta, int views)
+{
+	if (tta && views != 0 && views != FM_FACE_VIEWS_TTA)
+		exit_usage(usage, "--tta is --views 10, not --views %d", views);
+	return tta ? FM_FACE_VIEWS_TTA : views;
 }
 
 /* --- the shared options --------------------------------------------------------------- */

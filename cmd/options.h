@@ -40,6 +40,9 @@ double option_real(const char *usage, const char *name, const char *arg, double 
                    unsigned open);
 /* --views: 1, 2 or 10 (enum fm_face_views), else a usage error (exit 2). */
 int option_views(const char *usage, const char *arg);
+/* The views --tta and --views ask for together: 10 with --tta (a --views other than 10 is
+ * a usage error), else views (0: neither given, the model's own). */
+int option_views_with_tta(const char *usage, bool tta, int views);
 
 /* Online processors, within 1 .. JOBS_MAX: the default of --jobs. */
 int default_jobs(void);

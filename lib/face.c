@@ -518,13 +518,14 @@ shift_face(const float *src, uint32_t side, int dx, int dy, float *dst)
 }
 
 bool
-fm_face_views_valid(long n)
+fm_face_views_valid(double n)
 {
 	return n == FM_FACE_VIEWS_ONE || n == FM_FACE_VIEWS_MIRROR || n == FM_FACE_VIEWS_TTA;
 }
 
 int
-fm_face_model_views(const struct fm_cnn *net, enum fm_face_views *views, struct fm_err *err)
+fm_face_model_views(const struct fm_cnn *net, int given, enum fm_face_views *views,
+                    struct fm_err *err)
 {
 	cJSON *info = cJSON_Parse(fm_cnn_info(net));
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(info, "views");
@@ -534,13 +535,15 @@ fm_face_model_views(const struct fm_cnn *net, enum fm_face_views *views, struct 
 	if (v != NULL) {
 		double n = cJSON_IsNumber(v) ? v->valuedouble : 0;
 
-		/* Compared as a double: a cast of 1e300 to an integer would be undefined. */
-		if (n == FM_FACE_VIEWS_ONE || n == FM_FACE_VIEWS_MIRROR || n == FM_FACE_VIEWS_TTA)
+		/* Checked even when given wins: a bad note is a bad model file. */
+		if (fm_face_views_valid(n))
 			*views = (enum fm_face_views)n;
 		else
 			rc = fm_err_set(err, FM_EFORMAT, "the model's \"views\" is not 1, 2 or 10");
 	}
 	cJSON_Delete(info);
+	if (rc == 0 && given != 0)
+		*views = (enum fm_face_views)given;
 	return rc;
 }
 

@@ -204,18 +204,20 @@ void fm_face_classifier_free(struct fm_face_classifier *fc);
  */
 enum fm_face_views { FM_FACE_VIEWS_ONE = 1, FM_FACE_VIEWS_MIRROR = 2, FM_FACE_VIEWS_TTA = 10 };
 
-/* Whether n is one of enum fm_face_views's counts. */
-bool fm_face_views_valid(long n);
+/* Whether n is one of enum fm_face_views's counts (a double: a model note's number is
+ * checked as it is, where a cast of 1e300 to an integer would be undefined). */
+bool fm_face_views_valid(double n);
 
 /*
- * The views a model is read with unless the user says otherwise: its info's "views" (1, 2
- * or 10; fer-train --ensemble --views writes it), else 1, so that a model is read as it
- * was measured while it chose its best epoch. The default expression model asks for the
- * mirror pair, the small one of --fast for the face alone: its point is speed. fer-classify
- * and fer-train --eval both take their default from here, so that the evaluation measures
- * what the tool gives. FM_EFORMAT when "views" is there but is not 1, 2 or 10.
+ * The views a model is read with: given when nonzero (the user's --views or --tta), else
+ * its info's "views" (1, 2 or 10; fer-train --ensemble --views writes it), else 1, so that a model
+ * is read as it was measured while it chose its best epoch. The default expression model asks for
+ * the mirror pair, the small one of --fast for the face alone: its point is speed. fer-classify and
+ * fer-train --eval both take their default from here, so that the evaluation measures what the tool
+ * gives. FM_EFORMAT when "views" is there but is not 1, 2 or 10.
  */
-int fm_face_model_views(const struct fm_cnn *net, enum fm_face_views *views, struct fm_err *err);
+int fm_face_model_views(const struct fm_cnn *net, int given, enum fm_face_views *views,
+                        struct fm_err *err);
 
 /*
  * Classify n faces, each side x side bytes one after another (the network's input side, or

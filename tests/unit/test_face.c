@@ -593,7 +593,7 @@ model_views_come_from_the_training_note(void **state)
 
 		print_message("# %s\n", cases[i].info);
 		assert_int_equal(fm_cnn_set_info(net, cases[i].info, &err), 0);
-		assert_int_equal(fm_face_model_views(net, &views, &err), cases[i].rc);
+		assert_int_equal(fm_face_model_views(net, 0, &views, &err), cases[i].rc);
 		if (cases[i].rc == 0)
 			assert_int_equal(views, cases[i].views);
 		else
