@@ -59,7 +59,8 @@ static const char OPTIONS[] =
     "  --smooth seconds     add each frame's smoothed emotions (this half-life) and\n"
     "                       report brief expression changes as event records; a \"t\"\n"
     "                       backwards or 20 half-lives ahead starts afresh (\"reset\")\n"
-    "  --tta                average ten views of each face (moved, mirrored): --views 10\n"
+    "  --tta                average ten views of each face (turned, zoomed, mirrored):\n"
+    "                       --views 10\n"
     "  --views n            views of each face averaged: 1 (the face), 2 (the face and\n"
     "                       its mirror image) or 10 (--tta); default: the model's own,\n"
     "                       2 for fer2013.fm, 1 for fer2013-fast.fm\n";

@@ -209,6 +209,17 @@ enum fm_face_views { FM_FACE_VIEWS_ONE = 1, FM_FACE_VIEWS_MIRROR = 2, FM_FACE_VI
 bool fm_face_views_valid(double n);
 
 /*
+ * View number view (0 to 9) of an 8-bit side x side face, as the network's input (as
+ * fm_face_to_input makes it, out_side x out_side, normalised with mean and std): 0 the face,
+ * 1 and 2 the face turned by 10 degrees one way and the other about its centre, 3 and 4 the
+ * face zoomed out and in by 10% (the edge pixels repeated where the face leaves the frame);
+ * 5 to 9 the same five of the mirror image. View 0 is exactly fm_face_to_input's face, and
+ * view 5 exactly its mirror image (fm_face_mirror). Another number is view 0.
+ */
+void fm_face_view_input(const uint8_t *face, uint32_t side, unsigned view, uint32_t out_side,
+                        float mean, float std, float *out);
+
+/*
  * The views a model is read with: given when nonzero (the user's --views or --tta), else
  * its info's "views" (1, 2 or 10; fer-train --ensemble --views writes it), else 1, so that a model
  * is read as it was measured while it chose its best epoch. The default expression model asks for
@@ -223,10 +234,9 @@ int fm_face_model_views(const struct fm_cnn *net, int given, enum fm_face_views 
  * Classify n faces, each side x side bytes one after another (the network's input side, or
  * another that fm_face_to_input resizes), in batches of the network's max batch, in
  * inference mode: probs gets n times the network's class count probabilities, face after
- * face. Each face's probabilities are the mean over views (enum fm_face_views) of it. The
- * ten views are the face and the face moved by side/24 pixels (at least one) left, right,
- * up and down (the edge repeated), each as it is and mirrored; the mirror pair is the
- * first and the sixth of them. FM_EINVAL for another count; the errors of fm_cnn_forward.
+ * face. Each face's probabilities are the mean over views (enum fm_face_views) of it, each
+ * view as fm_face_view_input makes it: the face alone is view 0, the mirror pair views 0 and
+ * 5, the ten all of them. FM_EINVAL for another count; the errors of fm_cnn_forward.
  */
 int fm_face_classify(struct fm_face_classifier *fc, const uint8_t *faces, uint32_t side, size_t n,
                      enum fm_face_views views, float *probs, struct fm_err *err);

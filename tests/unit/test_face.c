@@ -3,7 +3,7 @@
  * the input is exact when unaugmented and reproducible when augmented; crops take any box a
  * record may claim; the crop record reads back what was written and refuses what is not one;
  * --max-faces keeps the most certain faces; and a batch with test-time augmentation is the
- * mean of ten views of each face (moved and mirrored).
+ * mean of ten views of each face (turned, zoomed and mirrored), each where it should be.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -478,52 +478,36 @@ limit_drops_the_least_certain_faces_of_a_record(void **state)
 	cJSON_Delete(rec);
 }
 
-/* Face f of n side x side faces moved by (dx, dy), the edge repeated, mirrored first if asked. */
-static void
-view_of(const uint8_t *faces, int n, int side, int dx, int dy, bool mirror, uint8_t *out)
-{
-	for (int f = 0; f < n; f++)
-		for (int y = 0; y < side; y++)
-			for (int x = 0; x < side; x++) {
-				int sx = x - dx < 0 ? 0 : x - dx >= side ? side - 1 : x - dx;
-				int sy = y - dy < 0 ? 0 : y - dy >= side ? side - 1 : y - dy;
-
-				if (mirror)
-					sx = side - 1 - sx;
-				out[(f * side + y) * side + x] = faces[(f * side + sy) * side + sx];
-			}
-}
-
 /*
  * A batch larger than the network's goes in several passes, and with test-time
- * augmentation each face's probabilities are the mean over ten views: the face moved by
- * nothing, one pixel right, left, down and up (a side of 6 is below 24 pixels, so the step
- * is one), as it is and mirrored. Moving and mirroring the normalised face is moving and
- * mirroring the face, so the views classified one by one give the same mean.
+ * augmentation each face's probabilities are the mean over the ten views that
+ * fm_face_view_input makes of it, the mirror pair that of views 0 and 5, and the face alone
+ * that of view 0: classifying each view's input by itself gives the same means.
  */
 static void
 batch_with_tta_is_the_mean_of_ten_views(void **state)
 {
 	enum { N = 5, S = 6, C = 7, V = 10 };
-	static const int shifts[5][2] = {{0, 0}, {1, 0}, {-1, 0}, {0, 1}, {0, -1}};
 	struct fm_cnn *net;
 	struct fm_face_classifier *fc;
 	struct fm_err err;
-	uint8_t faces[N * S * S], view[N * S * S];
-	float plain[N * C], views[V][N * C], tta[N * C], pair[N * C], one[C];
+	uint8_t faces[N * S * S];
+	float in[S * S], views[V][N * C], tta[N * C], pair[N * C], plain[N * C], one[C];
+	float mean, std;
 
 	(void)state;
 	assert_int_equal(fm_cnn_new("conv 3 3 1 1, relu, gap, dense 7", 1, S, S, 2, 7, &net, &err),
 	                 0);
 	assert_int_equal(fm_cnn_set_normalization(net, 120, 60, &err), 0);
 	assert_int_equal(fm_face_classifier_new(net, &fc, &err), 0);
+	fm_cnn_normalization(net, &mean, &std);
 	for (size_t i = 0; i < sizeof faces; i++)
 		faces[i] = (uint8_t)(i * 29 % 251);
-	for (int v = 0; v < V; v++) {
-		view_of(faces, N, S, shifts[v % 5][0], shifts[v % 5][1], v >= 5, view);
-		assert_int_equal(
-		    fm_face_classify(fc, view, S, N, FM_FACE_VIEWS_ONE, views[v], &err), 0);
-	}
+	for (int v = 0; v < V; v++)
+		for (int f = 0; f < N; f++) {
+			fm_face_view_input(faces + f * S * S, S, (unsigned)v, S, mean, std, in);
+			assert_int_equal(fm_cnn_forward(net, in, 1, 0, views[v] + f * C, &err), 0);
+		}
 	assert_int_equal(fm_face_classify(fc, faces, S, N, FM_FACE_VIEWS_ONE, plain, &err), 0);
 	assert_int_equal(fm_face_classify(fc, faces, S, N, FM_FACE_VIEWS_TTA, tta, &err), 0);
 	assert_int_equal(fm_face_classify(fc, faces, S, N, FM_FACE_VIEWS_MIRROR, pair, &err), 0);
@@ -534,12 +518,12 @@ batch_with_tta_is_the_mean_of_ten_views(void **state)
 			sum += views[v][k];
 		assert_float_equal(tta[k], sum / V, 1e-6);
 		assert_float_equal(pair[k], (views[0][k] + views[5][k]) / 2, 1e-6);
-		assert_true(plain[k] == views[0][k]);
+		assert_float_equal(plain[k], views[0][k], 1e-6);
 		assert_true(plain[k] >= 0 && plain[k] <= 1);
 	}
 	/* The views differ, or the test would not tell ten views from one. */
-	assert_true(memcmp(views[0], views[5], sizeof views[0]) != 0);
-	assert_true(memcmp(views[1], views[2], sizeof views[0]) != 0);
+	for (int v = 1; v < V; v++)
+		assert_true(memcmp(views[0], views[v], sizeof views[0]) != 0);
 	for (int bad = 0; bad <= 11; bad++) {
 		if (fm_face_views_valid(bad))
 			continue;
@@ -562,6 +546,84 @@ batch_with_tta_is_the_mean_of_ten_views(void **state)
 	assert_int_equal(err.code, FM_EINVAL);
 	assert_null(fc);
 	fm_cnn_free(net);
+}
+
+/* The centre of the bright part of a side x side input, as offsets from the image's centre. */
+static void
+bright_centre(const float *x, int side, double *cx, double *cy)
+{
+	float lo = x[0];
+	double w = 0, sx = 0, sy = 0;
+
+	for (int i = 1; i < side * side; i++)
+		lo = x[i] < lo ? x[i] : lo;
+	for (int y = 0; y < side; y++)
+		for (int u = 0; u < side; u++) {
+			double d = x[y * side + u] - lo;
+
+			w += d;
+			sx += d * (u + 0.5 - side / 2.0);
+			sy += d * (y + 0.5 - side / 2.0);
+		}
+	*cx = sx / w;
+	*cy = sy / w;
+}
+
+/*
+ * The ten views: view 0 is exactly the unaugmented input and view 5 exactly its mirror
+ * image; views 1 and 2 turn the face by 10 degrees about its centre one way and the other,
+ * 3 and 4 zoom it out and in by 10%, and 6 to 9 do the same to the mirror image. A bright
+ * spot 12 pixels right of the centre lands where the turn or the zoom takes it, and an even
+ * face stays even (the edge is repeated, not darkened).
+ */
+static void
+views_turn_zoom_and_mirror_the_face(void **state)
+{
+	enum { S = 48 };
+	static uint8_t face[S * S], even[S * S];
+	static float base[S * S], x[S * S], mirrored[S * S];
+	const double r = 12, turn = 10 * 3.14159265358979 / 180;
+	const double want[10][2] = {
+	    {r, 0},
+	    {r * cos(turn), r * sin(turn)},
+	    {r * cos(turn), -r * sin(turn)},
+	    {r * 0.9, 0},
+	    {r * 1.1, 0},
+	    {-r, 0},
+	    {-r * cos(turn), -r * sin(turn)},
+	    {-r * cos(turn), r * sin(turn)},
+	    {-r * 0.9, 0},
+	    {-r * 1.1, 0},
+	};
+
+	(void)state;
+	memset(face, 40, sizeof face);
+	memset(even, 173, sizeof even);
+	/* A 2x2 spot whose centre is (35.5 + 0.5, 23.5 + 0.5) - (24, 24) = (12, 0). */
+	for (int y = 23; y <= 24; y++)
+		for (int u = 35; u <= 36; u++)
+			face[y * S + u] = 250;
+	fm_face_to_input(face, S, NULL, NULL, S, 120, 60, base);
+	for (unsigned v = 0; v < 10; v++) {
+		double cx, cy;
+
+		fm_face_view_input(face, S, v, S, 120, 60, x);
+		bright_centre(x, S, &cx, &cy);
+		print_message("# view %u: spot at (%.3f, %.3f)\n", v, cx, cy);
+		assert_float_equal(cx, want[v][0], 0.1);
+		assert_float_equal(cy, want[v][1], 0.1);
+		fm_face_view_input(even, S, v, S, 120, 60, x);
+		for (int i = 0; i < S * S; i++)
+			assert_float_equal(x[i], (173 - 120) / 60.0, 1e-5);
+	}
+	fm_face_view_input(face, S, 0, S, 120, 60, x);
+	assert_memory_equal(x, base, sizeof base);
+	fm_face_view_input(face, S, 99, S, 120, 60, x);
+	assert_memory_equal(x, base, sizeof base);
+	memcpy(mirrored, base, sizeof base);
+	fm_face_mirror(mirrored, S);
+	fm_face_view_input(face, S, 5, S, 120, 60, x);
+	assert_memory_equal(x, mirrored, sizeof mirrored);
 }
 
 /*
@@ -624,6 +686,7 @@ main(void)
 	    cmocka_unit_test(most_certain_faces_are_kept_in_their_order),
 	    cmocka_unit_test(limit_drops_the_least_certain_faces_of_a_record),
 	    cmocka_unit_test(batch_with_tta_is_the_mean_of_ten_views),
+	    cmocka_unit_test(views_turn_zoom_and_mirror_the_face),
 	    cmocka_unit_test(model_views_come_from_the_training_note),
 	};
 
