@@ -504,9 +504,9 @@ fm_face_classifier_free(struct fm_face_classifier *fc)
  * the edges of what training's augmentation draws (±10°, ±10% zoom, mirrored half the
  * time), so each is a face the network learnt to read, and they differ more than small
  * shifts do. On FER2013's validation faces, with the two networks of models/fer2013.fm of
- * ac80cbf, they gave 70.69% where the face moved by two pixels four ways gave 70.33%, the
- * mirror pair 69.85% and the face alone 69.46%; chosen on either half of the faces, the
- * other half agreed (scripts/bench/accuracy.sh measures it through fer-classify).
+ * ac80cbf, they gave 70.66% where the face moved by two pixels four ways gave 70.33%, the
+ * mirror pair 69.85% and the face alone 69.46% (scripts/bench/accuracy.sh measures it
+ * through fer-classify); each network alone gained as much (models/README.md).
  */
 #define TTA_VIEW(mirror, degrees, scale)                                                           \
 	{                                                                                          \
