@@ -19,8 +19,8 @@ head -n 2 "$tmp/photos.ndjson" |
 	"$bin/fer-annotate" -o "$out" --format jpeg --quality 70 >/dev/null
 "$bin/fer-annotate" --sheet "$out/sheet.png" --columns 7 --cell 96 <"$tmp/photos.ndjson" >/dev/null
 
-# 18 seconds at 10 frames a second: a neutral face, a half-second smile (a brief
-# expression change), no face, a smiling one, another neutral one.
+# 18 seconds at 10 frames a second: a stern face, a half-second smile (a brief
+# expression change), no face, a smiling one, another calmer one.
 repeat() { i=0; while [ $i -lt "$1" ]; do cat "$2"; i=$((i + 1)); done; }
 {
 	repeat 30 "$p/grace-hopper.jpg"
