@@ -211,7 +211,7 @@ parse_options(int argc, char *argv[], struct opts *o)
  * --fast looks for the small model in the last two places, and so does --smooth when
  * neither --model nor $FERMATA_MODEL names one: --smooth reads a frame stream, which must
  * keep up with its camera (30 frames/s on two cores beside fer-detect), and the default
- * model (three networks, two views) costs 37 times the small one per face. Still images keep
+ * model (five networks, two views) costs 62 times the small one per face. Still images keep
  * the default model.
  */
 static const char *
