@@ -37,7 +37,7 @@ static const char USAGE[] =
     "       fer-train --detector [--arch desc] [--batch n] [--epochs n] [--jobs n] [--lr rate]"
     " [--optim name] [--resume] [--seed n] [--stop-after n] [--warmup epochs]"
     " [--weight-decay w] --data labels -o model\n"
-    "       fer-train --eval [--json] [--predictions file] [--tta | --views n]"
+    "       fer-train --eval [--jobs n] [--json] [--predictions file] [--tta | --views n]"
     " --model model --val data\n"
     "       fer-train --ensemble [--views n] -o model model model ...";
 
@@ -57,7 +57,8 @@ static const char OPTIONS[] =
     "                       (random erasing; default 0)\n"
     "  --eval               evaluate --model on --val and exit\n"
     "  --init model         start from this model's network and weights (fine-tuning)\n"
-    "  --jobs n             threads sharing each batch (default: online processors)\n"
+    "  --jobs n             threads sharing each batch, and the faces of --eval,\n"
+    "                       validation and --teacher (default: online processors)\n"
     "  --json               --eval writes one JSON object instead of a table\n"
     "  --lr rate            peak learning rate (default 0.05 for sgd, 0.002 for adamw)\n"
     "  --model file         the model --eval reads\n"
@@ -553,7 +554,7 @@ evaluate(const struct opts *o)
 		errx(STATUS_CANNOT_RUN, "out of memory for %zu faces' scores", val.n);
 	if (fm_face_model_views(net, o->views, &views, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "%s: %s", o->model, e.msg);
-	if (fm_train_predict(net, &val, views, &m, probs, &e) == -1)
+	if (fm_train_predict(net, &val, views, (size_t)o->common.jobs, &m, probs, &e) == -1)
 		errx(STATUS_CANNOT_RUN, "%s", e.msg);
 	if (o->predictions != NULL)
 		write_predictions(o->predictions, net, &val, probs);
@@ -734,9 +735,11 @@ check_teacher(const struct fm_cnn *net, const char *path, const struct opts *o,
  * The teacher's probabilities of every training face, once for the run (into *probs, which
  * the caller frees), and its accuracy on them. The faces go through fm_train_predict, the
  * path of --eval and of fer-classify on a face file, so the teacher answers what it would
- * answer as a tool. Once per face, not per augmented view: every view of a face learns from
- * the plain face's answer, which costs one forward of the teacher per face a run instead of
- * one per face an epoch (see fer-train(1)).
+ * answer as a tool given --views 1: the face as it is, not mirrored, whatever views the
+ * model asks for (the student's augmented views are mirrored half the time anyway). Once per
+ * face, not per augmented view: every view of a face learns from the plain face's answer,
+ * which costs one forward of the teacher per face a run instead of one per face an epoch
+ * (see fer-train(1)).
  */
 static double
 teach(const struct opts *o, const struct fm_dataset *data, float **probs, char id[17])
@@ -760,7 +763,8 @@ teach(const struct opts *o, const struct fm_dataset *data, float **probs, char i
 	snprintf(id, 17, "%016llx", (unsigned long long)h);
 	if ((*probs = malloc(data->n * FM_N_EMOTIONS * sizeof **probs)) == NULL)
 		errx(STATUS_CANNOT_RUN, "out of memory for %zu faces' teacher scores", data->n);
-	if (fm_train_predict(teacher, data, FM_FACE_VIEWS_ONE, &m, *probs, &e) == -1)
+	if (fm_train_predict(teacher, data, FM_FACE_VIEWS_ONE, (size_t)o->common.jobs, &m, *probs,
+	                     &e) == -1)
 		errx(STATUS_CANNOT_RUN, "--teacher %s: %s", o->teacher, e.msg);
 	fm_confusion_scores(&m, &s);
 	fprintf(stderr,
@@ -856,7 +860,8 @@ train(const struct opts *o)
 			 */
 			fm_cnn_free(eval_net);
 			if (fm_cnn_clone(net, 256, 0, &eval_net, &e) == -1 ||
-			    fm_train_evaluate(eval_net, &val, FM_FACE_VIEWS_ONE, &m, &e) == -1)
+			    fm_train_evaluate(eval_net, &val, FM_FACE_VIEWS_ONE,
+			                      (size_t)o->common.jobs, &m, &e) == -1)
 				errx(STATUS_CANNOT_RUN, "validation: %s", e.msg);
 			fm_confusion_scores(&m, &s);
 			val_acc = s.accuracy;

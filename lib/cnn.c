@@ -896,6 +896,12 @@ fm_cnn_max_batch(const struct fm_cnn *net)
 	return net->max_batch;
 }
 
+int
+fm_cnn_is_trainable(const struct fm_cnn *net)
+{
+	return net->trainable;
+}
+
 size_t
 fm_cnn_n_classes(const struct fm_cnn *net)
 {

@@ -131,6 +131,9 @@ int fm_cnn_clone_input(const struct fm_cnn *net, uint32_t in_h, uint32_t in_w, s
 const char *fm_cnn_desc(const struct fm_cnn *net);
 void fm_cnn_input_shape(const struct fm_cnn *net, uint32_t *c, uint32_t *h, uint32_t *w);
 size_t fm_cnn_max_batch(const struct fm_cnn *net);
+/* 1 for a network with training buffers (fm_cnn_new, or loaded or cloned trainable), which
+ * runs its layers one by one; 0 for one that runs the folded inference plan. */
+int fm_cnn_is_trainable(const struct fm_cnn *net);
 /* The classes: the outputs of a classifier, the output channels of a fully convolutional
  * network. */
 size_t fm_cnn_n_classes(const struct fm_cnn *net);

@@ -83,19 +83,20 @@ struct fm_scores {
 };
 
 /*
- * Classify every sample of d in inference mode, in batches of up to the network's max
- * batch, and count. Each face's probabilities are the mean over views of it, as
- * fm_face_classify gives them.
+ * Classify every sample of d in inference mode, one face a forward pass as fer-classify
+ * reads a face file, and count. Each face's probabilities are the mean over views of it, as
+ * fm_face_classify gives them. n_jobs threads (1 to FM_CNN_MAX_THREADS) share the faces,
+ * each on a copy of net: the answers are the same bits for any n_jobs. FM_EINVAL, FM_ENOMEM.
  */
 int fm_train_evaluate(struct fm_cnn *net, const struct fm_dataset *d, enum fm_face_views views,
-                      struct fm_confusion *m, struct fm_err *err);
+                      size_t n_jobs, struct fm_confusion *m, struct fm_err *err);
 
 /*
  * As fm_train_evaluate, and every sample's probabilities into probs (d->n times the seven
  * classes, sample after sample), for fer-train --predictions.
  */
 int fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, enum fm_face_views views,
-                     struct fm_confusion *m, float *probs, struct fm_err *err);
+                     size_t n_jobs, struct fm_confusion *m, float *probs, struct fm_err *err);
 
 void fm_confusion_scores(const struct fm_confusion *m, struct fm_scores *s);
 

@@ -262,7 +262,7 @@ detector_labels() {
 	[[ ! $output =~ [0-9]\.[0-9]{5} ]]
 }
 
-@test "--eval --predictions writes each face's answer as fer-classify does, with --views and --tta too" {
+@test "--eval --predictions writes each face's answer as fer-classify does, with --views, --tta and any --jobs" {
 	"$FT" --data fer2013/train -o m.fm --epochs 2 --batch 4 --warmup 0 --arch "$ARCH" 2>/dev/null
 	for tta in "" --tta "--views 1" "--views 2" "--views 10"; do
 		run --separate-stderr "$FT" --eval --json $tta --model m.fm --val fer2013/val \
@@ -278,6 +278,12 @@ detector_labels() {
 		"$FM_BIN/fer-classify" --model m.fm $tta fer2013/val/*/*.pgm >cls.ndjson
 		diff <(jq -c '[.path, .emotion, .scores]' pred.ndjson | sort) \
 			<(jq -c '[.path, .faces[0].emotion, .faces[0].scores]' cls.ndjson | sort)
+		# The jobs share the faces; each face's answer is the same bits.
+		for jobs in 1 3; do
+			"$FT" --eval $tta --jobs $jobs --model m.fm --val fer2013/val \
+				--predictions pred-$jobs.ndjson >/dev/null 2>&1
+			cmp pred.ndjson pred-$jobs.ndjson
+		done
 	done
 	# A CSV's faces have no file: their place among the rows read.
 	{

@@ -1172,6 +1172,8 @@ forward_refuses_bad_calls(void **state)
 	assert_non_null(strstr(err.msg, "label 2"));
 	assert_int_equal(fm_cnn_loss_backward(net, labels, 1.0f, NULL, &err), -1);
 	assert_int_equal(fm_cnn_clone(net, 4, 0, &inf, &err), 0);
+	assert_int_equal(fm_cnn_is_trainable(net), 1);
+	assert_int_equal(fm_cnn_is_trainable(inf), 0);
 	assert_int_equal(fm_cnn_forward(inf, x, 4, 1, p, &err), -1); /* inference only */
 	assert_non_null(strstr(err.msg, "inference only"));
 	fm_cnn_free(inf);

@@ -103,7 +103,7 @@ a_small_network_learns_bars(void **state)
 	/* The mirror pair: a bar is its own mirror image. The turned and zoomed views of
 	 * --tta are for networks that learnt from turned and zoomed faces; this one learnt
 	 * bars two rows apart as they are, and a turn of 10 degrees moves a bar's ends by a row. */
-	assert_int_equal(fm_train_evaluate(net, &test, FM_FACE_VIEWS_MIRROR, &m, &err), 0);
+	assert_int_equal(fm_train_evaluate(net, &test, FM_FACE_VIEWS_MIRROR, 1, &m, &err), 0);
 	fm_confusion_scores(&m, &s);
 	print_message("# bars: loss %.3f -> %.3f, test accuracy %.2f\n", first_loss, loss,
 	              s.accuracy);
@@ -169,7 +169,7 @@ distillation_learns_from_each_face_row(void **state)
 	for (size_t epoch = 0; epoch < 6; epoch++)
 		assert_int_equal(
 		    fm_train_epoch(net, &train, &o, epoch, 9, NULL, NULL, &loss, &acc, &err), 0);
-	assert_int_equal(fm_train_evaluate(net, &test, FM_FACE_VIEWS_ONE, &m, &err), 0);
+	assert_int_equal(fm_train_evaluate(net, &test, FM_FACE_VIEWS_ONE, 2, &m, &err), 0);
 	fm_confusion_scores(&m, &s);
 	print_message("# bars from the teacher alone: test accuracy %.2f\n", s.accuracy);
 	assert_true(s.accuracy > 0.8);
@@ -209,7 +209,8 @@ distillation_learns_from_each_face_row(void **state)
 /*
  * fer-train --predictions: each face's probabilities are what classifying that face alone
  * gives, to the bit (as fer-classify classifies a face file), and the counts are
- * fm_train_evaluate's.
+ * fm_train_evaluate's, for any number of jobs (3 shares 40 faces unevenly; 64 is more jobs
+ * than faces).
  */
 static void
 predictions_are_each_face_classified_alone(void **state)
@@ -232,16 +233,23 @@ predictions_are_each_face_classified_alone(void **state)
 	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
 		enum fm_face_views views = counts[i];
 
-		assert_int_equal(fm_train_predict(net, &d, views, &m, probs, &err), 0);
-		assert_int_equal(fm_train_evaluate(net, &d, views, &m2, &err), 0);
-		assert_memory_equal(&m, &m2, sizeof m);
-		assert_int_equal(fm_face_classifier_new(net, &fc, &err), 0);
-		for (size_t k = 0; k < d.n; k++) {
-			assert_int_equal(
-			    fm_face_classify(fc, d.pixels + k * 256, 16, 1, views, one, &err), 0);
-			assert_memory_equal(one, probs + k * FM_N_EMOTIONS, sizeof one);
+		static const size_t jobs[] = {1, 2, 3, 64};
+
+		for (size_t j = 0; j < sizeof jobs / sizeof jobs[0]; j++) {
+			memset(probs, 0, d.n * FM_N_EMOTIONS * sizeof *probs);
+			assert_int_equal(fm_train_predict(net, &d, views, jobs[j], &m, probs, &err),
+			                 0);
+			assert_int_equal(fm_train_evaluate(net, &d, views, jobs[j], &m2, &err), 0);
+			assert_memory_equal(&m, &m2, sizeof m);
+			assert_int_equal(fm_face_classifier_new(net, &fc, &err), 0);
+			for (size_t k = 0; k < d.n; k++) {
+				assert_int_equal(fm_face_classify(fc, d.pixels + k * 256, 16, 1,
+				                                  views, one, &err),
+				                 0);
+				assert_memory_equal(one, probs + k * FM_N_EMOTIONS, sizeof one);
+			}
+			fm_face_classifier_free(fc);
 		}
-		fm_face_classifier_free(fc);
 	}
 	free(probs);
 	fm_cnn_free(net);
@@ -260,7 +268,61 @@ wrong_shapes_are_refused(void **state)
 	make_bars(&d, 14, 3);
 	assert_int_equal(fm_cnn_new("conv 4 3, relu, gap, dense 3", 1, 16, 16, 8, 1, &net, &err),
 	                 0);
-	assert_int_equal(fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, &m, &err), -1);
+	assert_int_equal(fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, 1, &m, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	fm_cnn_free(net);
+	fm_dataset_free(&d);
+}
+
+/* An ensemble's copies (fm_cnn_clone of every member) answer as the ensemble does. */
+static void
+an_ensemble_shares_faces_among_jobs(void **state)
+{
+	struct fm_dataset d;
+	struct fm_cnn *nets[2], *ens;
+	struct fm_err err;
+	struct fm_confusion m, m2;
+	float *alone, *shared;
+
+	(void)state;
+	make_bars(&d, 30, 6);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(fm_cnn_new("conv 4 3 1 1, bn, relu, gap, dense 7", 1, 16, 16, 8,
+		                            (uint64_t)i + 11, &nets[i], &err),
+		                 0);
+	assert_int_equal(fm_cnn_ensemble(nets, 2, 8, &ens, &err), 0);
+	alone = malloc(d.n * FM_N_EMOTIONS * sizeof *alone);
+	shared = malloc(d.n * FM_N_EMOTIONS * sizeof *shared);
+	assert_non_null(alone);
+	assert_non_null(shared);
+	assert_int_equal(fm_train_predict(ens, &d, FM_FACE_VIEWS_MIRROR, 1, &m, alone, &err), 0);
+	assert_int_equal(fm_train_predict(ens, &d, FM_FACE_VIEWS_MIRROR, 2, &m2, shared, &err), 0);
+	assert_memory_equal(alone, shared, d.n * FM_N_EMOTIONS * sizeof *alone);
+	assert_memory_equal(&m, &m2, sizeof m);
+	free(alone);
+	free(shared);
+	fm_cnn_free(ens);
+	for (int i = 0; i < 2; i++)
+		fm_cnn_free(nets[i]);
+	fm_dataset_free(&d);
+}
+
+static void
+jobs_out_of_range_are_refused(void **state)
+{
+	struct fm_dataset d;
+	struct fm_cnn *net;
+	struct fm_err err;
+	struct fm_confusion m;
+
+	(void)state;
+	make_bars(&d, 14, 3);
+	assert_int_equal(
+	    fm_cnn_new("conv 4 3 1 1, relu, gap, dense 7", 1, 16, 16, 8, 1, &net, &err), 0);
+	assert_int_equal(fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, 0, &m, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_int_equal(
+	    fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, FM_CNN_MAX_THREADS + 1, &m, &err), -1);
 	assert_int_equal(err.code, FM_EINVAL);
 	fm_cnn_free(net);
 	fm_dataset_free(&d);
@@ -275,6 +337,8 @@ main(void)
 	    cmocka_unit_test(distillation_learns_from_each_face_row),
 	    cmocka_unit_test(predictions_are_each_face_classified_alone),
 	    cmocka_unit_test(wrong_shapes_are_refused),
+	    cmocka_unit_test(an_ensemble_shares_faces_among_jobs),
+	    cmocka_unit_test(jobs_out_of_range_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
