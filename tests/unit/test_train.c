@@ -257,7 +257,7 @@ predictions_are_each_face_classified_alone(void **state)
 }
 
 static void
-wrong_shapes_are_refused(void **state)
+wrong_shapes_and_jobs_are_refused(void **state)
 {
 	struct fm_dataset d;
 	struct fm_cnn *net;
@@ -269,6 +269,15 @@ wrong_shapes_are_refused(void **state)
 	assert_int_equal(fm_cnn_new("conv 4 3, relu, gap, dense 3", 1, 16, 16, 8, 1, &net, &err),
 	                 0);
 	assert_int_equal(fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, 1, &m, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	fm_cnn_free(net);
+	/* The right shapes, and jobs out of range. */
+	assert_int_equal(
+	    fm_cnn_new("conv 4 3 1 1, relu, gap, dense 7", 1, 16, 16, 8, 1, &net, &err), 0);
+	assert_int_equal(fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, 0, &m, &err), -1);
+	assert_int_equal(err.code, FM_EINVAL);
+	assert_int_equal(
+	    fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, FM_CNN_MAX_THREADS + 1, &m, &err), -1);
 	assert_int_equal(err.code, FM_EINVAL);
 	fm_cnn_free(net);
 	fm_dataset_free(&d);
@@ -307,27 +316,6 @@ an_ensemble_shares_faces_among_jobs(void **state)
 	fm_dataset_free(&d);
 }
 
-static void
-jobs_out_of_range_are_refused(void **state)
-{
-	struct fm_dataset d;
-	struct fm_cnn *net;
-	struct fm_err err;
-	struct fm_confusion m;
-
-	(void)state;
-	make_bars(&d, 14, 3);
-	assert_int_equal(
-	    fm_cnn_new("conv 4 3 1 1, relu, gap, dense 7", 1, 16, 16, 8, 1, &net, &err), 0);
-	assert_int_equal(fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, 0, &m, &err), -1);
-	assert_int_equal(err.code, FM_EINVAL);
-	assert_int_equal(
-	    fm_train_evaluate(net, &d, FM_FACE_VIEWS_ONE, FM_CNN_MAX_THREADS + 1, &m, &err), -1);
-	assert_int_equal(err.code, FM_EINVAL);
-	fm_cnn_free(net);
-	fm_dataset_free(&d);
-}
-
 int
 main(void)
 {
@@ -336,9 +324,8 @@ main(void)
 	    cmocka_unit_test(a_small_network_learns_bars),
 	    cmocka_unit_test(distillation_learns_from_each_face_row),
 	    cmocka_unit_test(predictions_are_each_face_classified_alone),
-	    cmocka_unit_test(wrong_shapes_are_refused),
+	    cmocka_unit_test(wrong_shapes_and_jobs_are_refused),
 	    cmocka_unit_test(an_ensemble_shares_faces_among_jobs),
-	    cmocka_unit_test(jobs_out_of_range_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
