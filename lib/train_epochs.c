@@ -212,7 +212,7 @@ fm_train_predict(struct fm_cnn *net, const struct fm_dataset *d, enum fm_face_vi
 	for (size_t j = 0; j < n; j++) {
 		if (slices[j].started)
 			pthread_join(slices[j].thread, NULL);
-		else if (j > 0 && rc == 0 && slices[j].net != NULL)
+		else if (j > 0 && rc == 0)
 			predict_slice_run(&slices[j]); /* no thread to be had: this one does it */
 		if (rc == 0 && slices[j].rc == -1) {
 			*err = slices[j].err;
